@@ -1,0 +1,75 @@
+/* The coordsync command line: option tables, dispatch and output. */
+#ifndef CS_CLI_H
+#define CS_CLI_H
+
+#include <stdio.h>
+#include "coordsync/coordsync.h"
+
+#define EXIT_OK 0
+#define EXIT_ERR 1
+#define EXIT_USAGE 2
+#define EXIT_REFUSED 3
+
+/* One option of a command.  kind: 'f' flag, 's' string, 'i' integer,
+ * 'm' string that may repeat. */
+typedef struct cli_opt {
+	const char *name;     /* "--ttl" */
+	char kind;
+	const char *arg;      /* "SEC" in the help */
+	const char *help;
+} cli_opt;
+
+#define CLI_MAXOPT 16
+#define CLI_MAXARG 64
+
+/* What was parsed for one invocation. */
+typedef struct cli {
+	/* global options */
+	const char *dir, *server, *db;
+	int json;
+	/* the command's own, indexed like its option table */
+	const char *val[CLI_MAXOPT];
+	long long num[CLI_MAXOPT];
+	int set[CLI_MAXOPT];
+	const char *multi[CLI_MAXOPT][CLI_MAXARG];
+	int nmulti[CLI_MAXOPT];
+	const char *args[CLI_MAXARG];
+	int nargs;
+	const struct cli_cmd *cmd;
+} cli;
+
+typedef struct cli_cmd {
+	const char *name;     /* "lock acquire" */
+	const char *args;     /* "NAME" for the usage line */
+	const char *summary;
+	int min_args, max_args;
+	const cli_opt *opts;
+	int (*run)(cli *c);
+} cli_cmd;
+
+/* Every command, defined with the group it belongs to. */
+extern const cli_cmd cli_sync_cmds[], cli_lock_cmds[], cli_job_cmds[], cli_msg_cmds[],
+	cli_status_cmds[], cli_demo_cmds[];
+
+/* Open the clone named by the global options; prints the error. */
+int cli_open(cli *c, cs_ctx **ctx);
+/* Print ctx's error and map a CS_* code to an exit status. */
+int cli_fail(cs_ctx *ctx, int rc);
+int cli_exit(int rc);
+int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Option value by name: string, number, or whether it was given. */
+const char *cli_str(const cli *c, const char *name);
+long long cli_num(const cli *c, const char *name, long long dflt);
+int cli_has(const cli *c, const char *name);
+int cli_multi(const cli *c, const char *name, const char *const **out);
+
+/* Output formats; one formatter renders any cursor in any of them. */
+enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD };
+int cli_format(const char *name);    /* -1 if unknown */
+int cli_print_rows(FILE *out, cs_rows *rows, int fmt);
+/* Run one fixed query and print it. */
+int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt);
+void cli_json_string(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,303 @@
+/* coordsync: entry point, global options, the command table and --help. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const cli_opt global_opts[] = {
+	{"-C", 's', "DIR", "run as if started in DIR (the clone)"},
+	{"--server", 's', "ID", "this server's id (default: coordsync.server in the clone)"},
+	{"--db", 's', "FILE", "the mirror database (default: DIR/.git/coordsync/mirror.db)"},
+	{"--json", 'f', NULL, "machine-readable output"},
+	{NULL, 0, NULL, NULL}};
+
+static const cli_cmd *const groups[] = {cli_sync_cmds, cli_lock_cmds, cli_job_cmds,
+					cli_msg_cmds, cli_status_cmds, cli_demo_cmds, NULL};
+
+/* ---- help -------------------------------------------------------------- */
+
+static void print_opts(FILE *f, const cli_opt *o)
+{
+	for (; o && o->name; o++) {
+		char left[64];
+		snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(f, "  %-22s %s%s\n", left, o->help, o->kind == 'm' ? " (repeatable)" : "");
+	}
+}
+
+static void cmd_help(FILE *f, const cli_cmd *cmd)
+{
+	fprintf(f, "usage: coordsync [global options] %s%s%s%s\n\n%s\n", cmd->name,
+		cmd->opts && cmd->opts->name ? " [options]" : "", cmd->args[0] ? " " : "", cmd->args,
+		cmd->summary);
+	if (cmd->opts && cmd->opts->name) {
+		fprintf(f, "\noptions:\n");
+		print_opts(f, cmd->opts);
+	}
+	fprintf(f, "\nglobal options:\n");
+	print_opts(f, global_opts);
+	fprintf(f, "  %-22s %s\n", "--help", "show this help");
+}
+
+static void main_help(FILE *f)
+{
+	fprintf(f, "usage: coordsync [global options] COMMAND [options] [args]\n\n"
+		   "A SQLite mirror of a git repository of JSON coordination files.\n\n"
+		   "commands:\n");
+	for (int g = 0; groups[g]; g++)
+		for (const cli_cmd *c = groups[g]; c->name; c++)
+			fprintf(f, "  %-16s %s\n", c->name, c->summary);
+	fprintf(f, "\nglobal options:\n");
+	print_opts(f, global_opts);
+	fprintf(f, "\nexit status: 0 ok, 1 error, 2 usage or invalid input, 3 refused decision\n"
+		   "'coordsync COMMAND --help' describes a command.\n");
+}
+
+/* ---- parsing ----------------------------------------------------------- */
+
+int cli_usage(const cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "coordsync: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (c && c->cmd)
+		fprintf(stderr, "usage: coordsync %s%s%s (see --help)\n", c->cmd->name,
+			c->cmd->args[0] ? " " : "", c->cmd->args);
+	return EXIT_USAGE;
+}
+
+static int parse_num(const char *s, long long *out)
+{
+	char *end;
+	long long v;
+	if (!s || !*s)
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Match argv[i] against a table; handles "--name=value" and "--name value". */
+static const cli_opt *match(const cli_opt *tab, const char *arg, const char **inl)
+{
+	*inl = NULL;
+	for (const cli_opt *o = tab; o && o->name; o++) {
+		size_t n = strlen(o->name);
+		if (!strncmp(arg, o->name, n) && (arg[n] == 0 || (arg[n] == '=' && o->kind != 'f'))) {
+			*inl = arg[n] == '=' ? arg + n + 1 : NULL;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+static int set_global(cli *c, const cli_opt *o, const char *v)
+{
+	if (!strcmp(o->name, "-C"))
+		c->dir = v;
+	else if (!strcmp(o->name, "--server"))
+		c->server = v;
+	else if (!strcmp(o->name, "--db"))
+		c->db = v;
+	else if (!strcmp(o->name, "--json"))
+		c->json = 1;
+	return 0;
+}
+
+/* Parse argv[i..] into c for command cmd.  Returns -1 when it printed help,
+ * or an exit code > 0 on a usage error, or 0. */
+static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
+{
+	int only_args = 0;
+	c->cmd = cmd;
+	for (; i < argc; i++) {
+		const char *a = argv[i], *inl, *v = NULL;
+		const cli_opt *o;
+		int global = 0;
+		if (only_args || a[0] != '-' || !a[1]) {
+			if (c->nargs >= CLI_MAXARG)
+				return cli_usage(c, "too many arguments");
+			c->args[c->nargs++] = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			only_args = 1;
+			continue;
+		}
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			cmd_help(stdout, cmd);
+			return -1;
+		}
+		if (!(o = match(cmd->opts, a, &inl)) && (o = match(global_opts, a, &inl)))
+			global = 1;
+		if (!o)
+			return cli_usage(c, "unknown option '%s'", a);
+		if (o->kind != 'f') {
+			if (inl)
+				v = inl;
+			else if (i + 1 < argc)
+				v = argv[++i];
+			else
+				return cli_usage(c, "option '%s' needs a value", o->name);
+		}
+		if (global) {
+			set_global(c, o, v);
+			continue;
+		}
+		int k = (int)(o - cmd->opts);
+		c->set[k] = 1;
+		c->val[k] = v;
+		if (o->kind == 'i' && parse_num(v, &c->num[k]))
+			return cli_usage(c, "option '%s' needs a whole number, not '%s'", o->name, v);
+		if (o->kind == 'm') {
+			if (c->nmulti[k] >= CLI_MAXARG)
+				return cli_usage(c, "too many '%s'", o->name);
+			c->multi[k][c->nmulti[k]++] = v;
+		}
+	}
+	if (c->nargs < cmd->min_args)
+		return cli_usage(c, "missing argument");
+	if (c->nargs > cmd->max_args)
+		return cli_usage(c, "unexpected argument '%s'", c->args[cmd->max_args]);
+	return 0;
+}
+
+static int opt_index(const cli *c, const char *name)
+{
+	for (int k = 0; c->cmd->opts && c->cmd->opts[k].name; k++)
+		if (!strcmp(c->cmd->opts[k].name, name))
+			return k;
+	return -1;
+}
+
+const char *cli_str(const cli *c, const char *name)
+{
+	int k = opt_index(c, name);
+	return k >= 0 && c->set[k] ? c->val[k] : NULL;
+}
+
+long long cli_num(const cli *c, const char *name, long long dflt)
+{
+	int k = opt_index(c, name);
+	return k >= 0 && c->set[k] ? c->num[k] : dflt;
+}
+
+int cli_has(const cli *c, const char *name)
+{
+	int k = opt_index(c, name);
+	return k >= 0 && c->set[k];
+}
+
+int cli_multi(const cli *c, const char *name, const char *const **out)
+{
+	int k = opt_index(c, name);
+	*out = k >= 0 ? c->multi[k] : NULL;
+	return k >= 0 ? c->nmulti[k] : 0;
+}
+
+/* ---- shared helpers ---------------------------------------------------- */
+
+int cli_exit(int rc)
+{
+	switch (rc) {
+	case CS_OK: return EXIT_OK;
+	case CS_EINVAL: return EXIT_USAGE;
+	case CS_EREFUSED: return EXIT_REFUSED;
+	default: return EXIT_ERR;
+	}
+}
+
+int cli_fail(cs_ctx *ctx, int rc)
+{
+	fprintf(stderr, "coordsync: %s\n", cs_errmsg(ctx));
+	return cli_exit(rc);
+}
+
+int cli_open(cli *c, cs_ctx **ctx)
+{
+	cs_opts o = {c->dir, c->server, c->db};
+	int rc = cs_open(ctx, &o);
+	if (rc) {
+		rc = cli_fail(*ctx, rc);
+		cs_close(*ctx);
+		*ctx = NULL;
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	cli c;
+	int i = 1;
+	memset(&c, 0, sizeof c);
+
+	/* Global options before the command. */
+	while (i < argc && argv[i][0] == '-') {
+		const char *inl, *v = NULL;
+		const cli_opt *o = match(global_opts, argv[i], &inl);
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			main_help(stdout);
+			return EXIT_OK;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("coordsync 0.1.0\n");
+			return EXIT_OK;
+		}
+		if (!o)
+			return cli_usage(NULL, "unknown option '%s'", argv[i]);
+		if (o->kind != 'f') {
+			if (inl)
+				v = inl;
+			else if (i + 1 < argc)
+				v = argv[++i];
+			else
+				return cli_usage(NULL, "option '%s' needs a value", o->name);
+		}
+		set_global(&c, o, v);
+		i++;
+	}
+	if (i >= argc) {
+		main_help(stderr);
+		return EXIT_USAGE;
+	}
+	/* Longest match: "lock acquire" before "lock". */
+	for (int g = 0; groups[g]; g++) {
+		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++) {
+			size_t n = strlen(argv[i]);
+			int used = 1, rc;
+			if (strncmp(cmd->name, argv[i], n))
+				continue;
+			if (cmd->name[n] == ' ') {
+				if (i + 1 >= argc || strcmp(cmd->name + n + 1, argv[i + 1]))
+					continue;
+				used = 2;
+			} else if (cmd->name[n]) {
+				continue;
+			}
+			rc = parse(&c, cmd, argc, argv, i + used);
+			if (rc)
+				return rc < 0 ? EXIT_OK : rc;
+			return cmd->run(&c);
+		}
+	}
+	/* A group name alone, or with --help, lists its commands. */
+	for (int g = 0; groups[g]; g++) {
+		size_t n = strlen(argv[i]);
+		int shown = 0;
+		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++)
+			if (!strncmp(cmd->name, argv[i], n) && cmd->name[n] == ' ') {
+				if (!shown++)
+					printf("coordsync %s commands:\n", argv[i]);
+				printf("  %-16s %s\n", cmd->name, cmd->summary);
+			}
+		if (shown)
+			return i + 1 < argc && strcmp(argv[i + 1], "--help") ? cli_usage(NULL,
+				"unknown command '%s %s'", argv[i], argv[i + 1]) : (i + 1 < argc ? EXIT_OK : EXIT_USAGE);
+	}
+	return cli_usage(NULL, "unknown command '%s' (see coordsync --help)", argv[i]);
+}

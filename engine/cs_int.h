@@ -1,0 +1,133 @@
+/* Internal declarations shared by the engine's modules. */
+#ifndef CS_INT_H
+#define CS_INT_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <sqlite3.h>
+#include <git2.h>
+#include "coordsync/coordsync.h"
+
+#define CS_MAX_BLOB (256u << 20)   /* largest file we agree to parse */
+
+struct cs_ctx {
+	char err[1024];
+	git_repository *repo;
+	sqlite3 *db;
+	char *workdir;      /* the clone's working tree, with a trailing '/' */
+	char *gitdir;       /* its .git directory, with a trailing '/' */
+	char *dbpath;
+	char *server;
+	char *branch;       /* remote branch we coordinate on, e.g. "main" */
+	int max_attempts;   /* decision retries */
+	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
+	int in_txn;
+};
+
+/* ---- errors (util.c) ------------------------------------------------- */
+int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int cs_err_git(cs_ctx *ctx, const char *what);   /* CS_ERROR, libgit2's text */
+int cs_err_db(cs_ctx *ctx, sqlite3 *db);         /* CS_ERROR, sqlite's text */
+int cs_err_oom(cs_ctx *ctx);
+
+/* ---- growable buffer (util.c) ---------------------------------------- */
+typedef struct sbuf {
+	char *p;
+	size_t n, cap;
+	int oom;            /* set once an allocation failed; writes then no-op */
+} sbuf;
+void sb_put(sbuf *b, const char *s, size_t n);
+void sb_puts(sbuf *b, const char *s);
+void sb_putc(sbuf *b, char c);
+void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *sb_detach(sbuf *b);   /* NUL-terminated; caller frees; NULL on oom */
+void sb_free(sbuf *b);
+
+/* ---- time (util.c) ---------------------------------------------------- */
+double cs_now(void);                          /* wall clock, epoch seconds */
+int cs_time_parse(const char *s, double *out); /* ISO-8601; 0 ok, -1 bad */
+void cs_time_iso(double t, char out[32]);     /* YYYY-MM-DDTHH:MM:SSZ */
+char *cs_strdup(const char *s);
+char *cs_uuid(void);                          /* new random uuid, caller frees */
+
+/* ---- SQLite helpers (db.c) -------------------------------------------- */
+int db_open(cs_ctx *ctx, const char *path, int create);
+int db_exec(cs_ctx *ctx, const char *sql);
+int db_prepare(cs_ctx *ctx, sqlite3_stmt **out, const char *sql);
+/* Bind by name (":name"); an unknown name is an error. */
+int db_bind_text(cs_ctx *ctx, sqlite3_stmt *st, const char *name, const char *v);
+int db_bind_int(cs_ctx *ctx, sqlite3_stmt *st, const char *name, long long v);
+int db_bind_real(cs_ctx *ctx, sqlite3_stmt *st, const char *name, double v);
+int db_bind_null(cs_ctx *ctx, sqlite3_stmt *st, const char *name);
+/* SQLITE_ROW, SQLITE_DONE, or CS_ERROR with the message set. */
+int db_step(cs_ctx *ctx, sqlite3_stmt *st);
+/* One-shot: the first column of the first row as text (caller frees) or
+ * integer; the statement may have one ":a" text parameter. */
+int db_text(cs_ctx *ctx, char **out, const char *sql, const char *a);
+int db_int(cs_ctx *ctx, long long *out, const char *sql, const char *a);
+int db_meta_set(cs_ctx *ctx, const char *key, const char *value);
+int db_begin(cs_ctx *ctx);
+int db_commit(cs_ctx *ctx);
+void db_rollback(cs_ctx *ctx);
+
+/* ---- JSON text (json.c) ----------------------------------------------- */
+/* A span of the source text: [start, end). */
+typedef struct jspan { size_t start, end; } jspan;
+typedef struct jmember {
+	jspan key;          /* the key's string literal, quotes included; 0,0 in arrays */
+	jspan val;
+} jmember;
+typedef struct jscan {
+	jmember *m;
+	size_t n, cap;
+} jscan;
+/* List the members of the object or array whose text starts at `at` (after
+ * whitespace).  *end is set past its closing bracket.  On a syntax error
+ * returns -1 and sets *err_at to the offending offset. */
+int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
+		 size_t *end, size_t *err_at);
+void jscan_free(jscan *sc);
+/* Line and column (1-based) of offset off. */
+void json_linecol(const char *s, size_t off, int *line, int *col);
+/* Append s as a JSON string literal, escaped as Python's json.dumps does
+ * (ensure_ascii: non-ASCII as \uXXXX). */
+void json_put_string(sbuf *b, const char *s);
+void json_put_number(sbuf *b, double v);
+/* Decode the string literal at span into a malloc'd UTF-8 string. */
+char *json_string_value(const char *s, jspan sp);
+
+/* ---- model (model.c) -------------------------------------------------- */
+struct git_tree;
+int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force);
+/* Write every dirty record into new blobs on top of tree, giving *out. */
+int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
+
+/* ---- git (git.c) ------------------------------------------------------ */
+#define CS_ERETRY -100   /* internal: the push was refused, decide again */
+
+/* Fetch origin; *head is the remote branch's commit, or *empty is set. */
+int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty);
+/* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
+int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
+		git_oid *out);
+/* Commit tree on parent (NULL: a root commit), authored by the server, and
+ * push it as a compare-and-swap: the remote branch must still be parent.
+ * Returns CS_ERETRY when another server moved it first. */
+int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
+		   const char *msg, git_oid *commit);
+/* Point the local branch and working tree at head (a safe checkout). */
+int gx_update_local(cs_ctx *ctx, const git_oid *head);
+/* Path of origin when it is a local repository, else NULL; caller frees. */
+char *gx_local_path(const char *url);
+
+/* ---- decisions (sync.c) ------------------------------------------------ */
+/* A decision: SQL changes made inside the decision transaction, over a
+ * freshly imported mirror.  It marks records dirty and writes the commit
+ * message into msg.  Returns CS_OK, or a code that aborts the decision. */
+typedef int (*cs_decide_fn)(cs_ctx *ctx, void *arg, sbuf *msg);
+int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg);
+/* Take the clone's process lock (flock), waiting a bounded time. */
+int cs_lock_clone(cs_ctx *ctx);
+
+#endif

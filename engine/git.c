@@ -1,0 +1,333 @@
+/* All git work, through libgit2: fetch, trees, commits and the push that
+ * serves as compare-and-swap on the remote branch. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cs_int.h"
+
+/* ---- credentials ---------------------------------------------------------- */
+
+typedef struct cred_state {
+	int tries;
+} cred_state;
+
+/* libgit2 calls this again after every failure; give up after a few. */
+static int cred_cb(git_credential **out, const char *url, const char *user,
+		   unsigned int allowed, void *payload)
+{
+	cred_state *cs = payload;
+	(void)url;
+	if (!cs || ++cs->tries > 3)
+		return GIT_EUSER;
+	if (allowed & GIT_CREDENTIAL_SSH_KEY)
+		return git_credential_ssh_key_from_agent(out, user ? user : "git");
+	return GIT_PASSTHROUGH;
+}
+
+/* ---- fetch ------------------------------------------------------------------ */
+
+int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
+{
+	git_remote *remote = NULL;
+	git_fetch_options fo;
+	cred_state cs = {0};
+	char ref[256];
+	int rc = CS_OK;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	*empty = 0;
+	if (git_remote_lookup(&remote, ctx->repo, "origin"))
+		return cs_err_git(ctx, "no remote 'origin'");
+	fo.callbacks.credentials = cred_cb;
+	fo.callbacks.payload = &cs;
+	fo.update_fetchhead = 0;
+	if (git_remote_fetch(remote, NULL, &fo, NULL)) {
+		rc = cs_err_git(ctx, "fetch failed");
+		goto done;
+	}
+	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
+	if (git_reference_name_to_id(head, ctx->repo, ref))
+		*empty = 1;
+done:
+	git_remote_free(remote);
+	return rc;
+}
+
+/* ---- trees ------------------------------------------------------------------- */
+
+int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
+		git_oid *out)
+{
+	git_treebuilder *bld = NULL;
+	git_tree *sub = NULL;
+	const char *slash = strchr(path, '/');
+	char name[256];
+	git_oid subid;
+	int rc = CS_OK;
+
+	if (git_treebuilder_new(&bld, ctx->repo, base))
+		return cs_err_git(ctx, "treebuilder");
+	if (!slash) {
+		if (git_treebuilder_insert(NULL, bld, path, blob, GIT_FILEMODE_BLOB))
+			rc = cs_err_git(ctx, path);
+	} else {
+		const git_tree_entry *e;
+		size_t n = (size_t)(slash - path);
+		if (n >= sizeof name) {
+			rc = cs_err(ctx, CS_EINVAL, "path too long: '%s'", path);
+			goto done;
+		}
+		memcpy(name, path, n);
+		name[n] = 0;
+		e = base ? git_tree_entry_byname(base, name) : NULL;
+		if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+		    git_tree_lookup(&sub, ctx->repo, git_tree_entry_id(e))) {
+			rc = cs_err_git(ctx, name);
+			goto done;
+		}
+		if ((rc = gx_tree_put(ctx, sub, slash + 1, blob, &subid)))
+			goto done;
+		if (git_treebuilder_insert(NULL, bld, name, &subid, GIT_FILEMODE_TREE))
+			rc = cs_err_git(ctx, name);
+	}
+	if (!rc && git_treebuilder_write(out, bld))
+		rc = cs_err_git(ctx, "cannot write tree");
+done:
+	git_tree_free(sub);
+	git_treebuilder_free(bld);
+	return rc;
+}
+
+/* ---- push ----------------------------------------------------------------------- */
+
+char *gx_local_path(const char *url)
+{
+	const char *colon, *slash;
+	if (!strncmp(url, "file://", 7))
+		return strdup(url + 7);
+	if (strstr(url, "://"))
+		return NULL;
+	colon = strchr(url, ':');
+	slash = strchr(url, '/');
+	if (colon && (!slash || colon < slash))
+		return NULL;           /* scp-like host:path */
+	return strdup(url);
+}
+
+/* Copy the objects of tree id that dst lacks from src. */
+static int copy_tree(cs_ctx *ctx, git_odb *src, git_odb *dst, const git_oid *id)
+{
+	git_tree *t = NULL;
+	git_odb_object *o = NULL;
+	git_oid w;
+	int rc = CS_OK;
+
+	if (git_odb_exists(dst, id))
+		return CS_OK;
+	if (git_tree_lookup(&t, ctx->repo, id))
+		return cs_err_git(ctx, "cannot read tree");
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(t, i);
+		const git_oid *eid = git_tree_entry_id(e);
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+			rc = copy_tree(ctx, src, dst, eid);
+		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && !git_odb_exists(dst, eid)) {
+			if (git_odb_read(&o, src, eid) ||
+			    git_odb_write(&w, dst, git_odb_object_data(o), git_odb_object_size(o),
+					  GIT_OBJECT_BLOB))
+				rc = cs_err_git(ctx, "cannot copy blob to remote");
+			git_odb_object_free(o);
+			o = NULL;
+		}
+	}
+	if (!rc && (git_odb_read(&o, src, id) ||
+		    git_odb_write(&w, dst, git_odb_object_data(o), git_odb_object_size(o),
+				  GIT_OBJECT_TREE)))
+		rc = cs_err_git(ctx, "cannot copy tree to remote");
+	git_odb_object_free(o);
+	git_tree_free(t);
+	return rc;
+}
+
+/* libgit2 1.5's local transport updates the remote ref without checking its
+ * old value, so for a local remote we copy the objects ourselves and move
+ * the ref with git_reference_create_matching, which compares under the
+ * ref's lock file. */
+static int push_local(cs_ctx *ctx, const char *path, const git_oid *commit, const git_oid *parent,
+		      const char *msg)
+{
+	git_repository *r = NULL;
+	git_odb *src = NULL, *dst = NULL;
+	git_odb_object *o = NULL;
+	git_commit *c = NULL;
+	git_reference *ref = NULL;
+	git_oid w;
+	char name[256];
+	int rc = CS_OK, e;
+
+	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	if (git_repository_open_ext(&r, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL))
+		return cs_err_git(ctx, "cannot open remote");
+	if (git_repository_odb(&src, ctx->repo) || git_repository_odb(&dst, r) ||
+	    git_commit_lookup(&c, ctx->repo, commit)) {
+		rc = cs_err_git(ctx, "cannot open object databases");
+		goto done;
+	}
+	if ((rc = copy_tree(ctx, src, dst, git_commit_tree_id(c))))
+		goto done;
+	if (git_odb_read(&o, src, commit) ||
+	    git_odb_write(&w, dst, git_odb_object_data(o), git_odb_object_size(o), GIT_OBJECT_COMMIT)) {
+		rc = cs_err_git(ctx, "cannot copy commit to remote");
+		goto done;
+	}
+	if (parent)
+		e = git_reference_create_matching(&ref, r, name, commit, 1, parent, msg);
+	else
+		e = git_reference_create(&ref, r, name, commit, 0, msg);
+	if (e == GIT_EMODIFIED || e == GIT_EEXISTS || e == GIT_ELOCKED)
+		rc = cs_err(ctx, CS_ERETRY, "remote '%s' moved or is locked (%s)", name,
+			    git_error_last() ? git_error_last()->message : "");
+	else if (e)
+		rc = cs_err_git(ctx, "cannot update remote branch");
+done:
+	git_reference_free(ref);
+	git_commit_free(c);
+	git_odb_object_free(o);
+	git_odb_free(src);
+	git_odb_free(dst);
+	git_repository_free(r);
+	return rc;
+}
+
+typedef struct push_state {
+	cred_state cred;
+	char status[256];
+} push_state;
+
+static int push_ref_cb(const char *refname, const char *status, void *payload)
+{
+	push_state *ps = payload;
+	if (status)
+		snprintf(ps->status, sizeof ps->status, "%s: %s", refname, status);
+	return 0;
+}
+
+static int cred_push_cb(git_credential **out, const char *url, const char *user,
+			unsigned int allowed, void *payload)
+{
+	return cred_cb(out, url, user, allowed, &((push_state *)payload)->cred);
+}
+
+/* Smart transports send the old id and receive-pack enforces it.  A refusal
+ * comes back either as GIT_ENONFASTFORWARD or as a status in the callback. */
+static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
+{
+	git_push_options po;
+	git_reference *tmp = NULL;
+	push_state ps = {{0}, ""};
+	char spec[300];
+	char *specs[1] = {spec};
+	git_strarray arr = {specs, 1};
+	int e, rc = CS_OK;
+
+	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+	/* libgit2 1.5 pushes ref names only, not raw ids. */
+	if (git_reference_create(&tmp, ctx->repo, "refs/coordsync/outgoing", commit, 1, "push"))
+		return cs_err_git(ctx, "cannot create push ref");
+	snprintf(spec, sizeof spec, "refs/coordsync/outgoing:refs/heads/%s", ctx->branch);
+	po.callbacks.push_update_reference = push_ref_cb;
+	po.callbacks.credentials = cred_push_cb;
+	po.callbacks.payload = &ps;
+	e = git_remote_push(remote, &arr, &po);
+	if (e == GIT_ENONFASTFORWARD)
+		rc = cs_err(ctx, CS_ERETRY, "push refused: not a fast-forward");
+	else if (e)
+		rc = cs_err_git(ctx, "push failed");
+	else if (ps.status[0])
+		rc = cs_err(ctx, CS_ERETRY, "push refused: %s", ps.status);
+	git_reference_delete(tmp);
+	git_reference_free(tmp);
+	return rc;
+}
+
+int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, const char *msg,
+		   git_oid *commit)
+{
+	git_signature *sig = NULL;
+	git_tree *tree = NULL;
+	git_commit *pc = NULL;
+	git_remote *remote = NULL;
+	git_reference *ref = NULL;
+	char email[128], name[256];
+	char *local = NULL;
+	int rc = CS_OK;
+
+	snprintf(email, sizeof email, "%s@coordsync", ctx->server ? ctx->server : "unknown");
+	if (git_signature_now(&sig, ctx->server ? ctx->server : "coordsync", email) ||
+	    git_tree_lookup(&tree, ctx->repo, tree_id) ||
+	    (parent && git_commit_lookup(&pc, ctx->repo, parent))) {
+		rc = cs_err_git(ctx, "cannot prepare commit");
+		goto done;
+	}
+	if (git_commit_create(commit, ctx->repo, NULL, sig, sig, NULL, msg, tree, parent ? 1 : 0,
+			      (const git_commit **)&pc)) {
+		rc = cs_err_git(ctx, "cannot create commit");
+		goto done;
+	}
+	if (git_remote_lookup(&remote, ctx->repo, "origin")) {
+		rc = cs_err_git(ctx, "no remote 'origin'");
+		goto done;
+	}
+	if ((local = gx_local_path(git_remote_url(remote))))
+		rc = push_local(ctx, local, commit, parent, msg);
+	else
+		rc = push_smart(ctx, remote, commit);
+	if (rc)
+		goto done;
+	snprintf(name, sizeof name, "refs/remotes/origin/%s", ctx->branch);
+	if (git_reference_create(&ref, ctx->repo, name, commit, 1, "coordsync: pushed"))
+		rc = cs_err_git(ctx, "cannot update remote-tracking branch");
+done:
+	free(local);
+	git_reference_free(ref);
+	git_remote_free(remote);
+	git_commit_free(pc);
+	git_tree_free(tree);
+	git_signature_free(sig);
+	return rc;
+}
+
+int gx_update_local(cs_ctx *ctx, const git_oid *head)
+{
+	git_reference *ref = NULL;
+	git_commit *old = NULL, *c = NULL;
+	git_tree *base = NULL;
+	git_checkout_options co;
+	git_oid oldid;
+	char name[256];
+	int rc = CS_OK;
+
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	if (git_commit_lookup(&c, ctx->repo, head)) {
+		rc = cs_err_git(ctx, "cannot read commit");
+		goto done;
+	}
+	/* A safe checkout from the old tree never overwrites a file someone
+	 * edited by hand; such files are left as they are. */
+	if (!git_reference_name_to_id(&oldid, ctx->repo, name) &&
+	    !git_commit_lookup(&old, ctx->repo, &oldid) && !git_commit_tree(&base, old))
+		co.baseline = base;
+	co.checkout_strategy = GIT_CHECKOUT_SAFE;
+	if (git_checkout_tree(ctx->repo, (git_object *)c, &co))
+		git_error_clear();
+	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: sync") ||
+	    git_repository_set_head(ctx->repo, name))
+		rc = cs_err_git(ctx, "cannot update local branch");
+done:
+	git_tree_free(base);
+	git_commit_free(old);
+	git_commit_free(c);
+	git_reference_free(ref);
+	return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * coordsync: a SQLite mirror of a git repository of JSON coordination files.
+ *
+ * Every function returns CS_OK (0) or a negative CS_E* code and leaves a
+ * message on the handle (cs_errmsg).  Objects handed back through an out
+ * parameter belong to the caller, who frees them with the matching _free;
+ * strings handed back are freed with free().  Nothing here prints or exits.
+ */
+#ifndef COORDSYNC_H
+#define COORDSYNC_H
+
+#include <stddef.h>
+
+#define CS_OK        0
+#define CS_ERROR    -1   /* operational failure: git, sqlite, I/O, bad file */
+#define CS_EINVAL   -2   /* invalid input from the caller */
+#define CS_EREFUSED -3   /* a decision was refused: lock held, nothing queued */
+#define CS_ENOTFOUND -4  /* no such job, lock or message */
+
+typedef struct cs_ctx cs_ctx;
+typedef struct cs_rows cs_rows;
+
+/* Where things are; NULL members take the defaults. */
+typedef struct cs_opts {
+	const char *dir;      /* a directory inside the clone (default ".") */
+	const char *server;   /* overrides coordsync.server from git config */
+	const char *db;       /* overrides DIR/.git/coordsync/mirror.db */
+} cs_opts;
+
+/* ---- handles --------------------------------------------------------- */
+
+/* Open the clone containing opts->dir and its mirror, applying migrations.
+ * *out is set even on failure (so the message can be read); close it. */
+int cs_open(cs_ctx **out, const cs_opts *opts);
+
+/* Clone URL into DIR with libgit2, record the server id in the clone's git
+ * config, seed an empty remote with the embedded template and create the
+ * mirror; cs_sync then imports the state.  *out as for cs_open. */
+int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts);
+
+void cs_close(cs_ctx *ctx);                 /* NULL-safe */
+const char *cs_errmsg(const cs_ctx *ctx);   /* never NULL */
+const char *cs_server(const cs_ctx *ctx);   /* NULL when none is configured */
+const char *cs_workdir(const cs_ctx *ctx);
+const char *cs_dbpath(const cs_ctx *ctx);
+
+/* 1 when id may name a server, lock or job: [A-Za-z0-9._-]{1,64}, no
+ * leading dot.  Anything that becomes a path goes through this. */
+int cs_valid_id(const char *id);
+
+/* ---- sync ------------------------------------------------------------ */
+
+typedef struct cs_sync_stats {
+	int files_imported;     /* files whose blob changed and imported */
+	int files_failed;       /* files that did not parse; see cs_errmsg */
+	int intents_pushed;     /* deferred intents delivered */
+	int pushed;             /* 1 when a commit was pushed */
+	int retries;            /* refused pushes retried */
+	char head[41];          /* remote head after the sync ("" if empty) */
+} cs_sync_stats;
+
+/* Fetch, import the files whose blob changed, push deferred intents. */
+int cs_sync(cs_ctx *ctx, cs_sync_stats *stats);
+
+/* Recreate the mirror from the repository, keeping the outbox. */
+int cs_rebuild(cs_ctx *ctx, cs_sync_stats *stats);
+
+/* ---- queries --------------------------------------------------------- */
+
+#define CS_NULL 0
+#define CS_INT  1
+#define CS_REAL 2
+#define CS_TEXT 3
+
+/* Run one read-only statement on a separate read-only connection.  Writes,
+ * ATTACH and PRAGMA changes are refused with CS_EINVAL; time is bounded. */
+int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql);
+
+/* The same for coordsync's own fixed statements (views, info, lists). */
+int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1);
+
+/* 1 and a row, 0 at the end, or a negative code (message on the ctx). */
+int cs_rows_next(cs_rows *rows);
+int cs_rows_columns(cs_rows *rows);
+const char *cs_rows_name(cs_rows *rows, int col);
+int cs_rows_type(cs_rows *rows, int col);          /* CS_NULL .. CS_TEXT */
+const char *cs_rows_text(cs_rows *rows, int col);  /* NULL for NULL */
+void cs_rows_free(cs_rows *rows);                  /* NULL-safe */
+
+/* ---- decisions ------------------------------------------------------- */
+/* Each is one SQLite transaction, one commit and one push (a compare-and-
+ * swap on the remote branch), retried on a refused push.  With defer set,
+ * status, heartbeat and message intents are queued for the next sync. */
+
+typedef struct cs_lock_info {
+	long long fence;
+	double expires_at;
+	char holder[65];
+} cs_lock_info;
+
+int cs_lock_acquire(cs_ctx *ctx, const char *name, int ttl, int wait,
+		    cs_lock_info *info);
+int cs_lock_renew(cs_ctx *ctx, const char *name, int ttl, cs_lock_info *info);
+int cs_lock_release(cs_ctx *ctx, const char *name);
+int cs_lock_cleanup(cs_ctx *ctx, int *released);
+
+/* kv is an array of n "KEY=VALUE" strings that become job fields. */
+int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
+	       const char *const *kv, int n);
+int cs_job_claim(cs_ctx *ctx, char **id_out);
+int cs_job_done(cs_ctx *ctx, const char *id, const char *result);
+int cs_job_fail(cs_ctx *ctx, const char *id, const char *error);
+int cs_job_cancel(cs_ctx *ctx, const char *id);
+int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued);
+
+int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv,
+		  int n, int defer);
+int cs_heartbeat(cs_ctx *ctx, int defer);
+
+int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
+		const char *subject, const char *body, int defer);
+int cs_msg_read(cs_ctx *ctx, const char *id);
+
+/* Bounds for the decision loop, for tests and benchmarks. */
+void cs_set_retries(cs_ctx *ctx, int max_attempts);
+
+#endif

@@ -1,0 +1,1010 @@
+/* The mapping between coordination files and mirror tables: import (JSON
+ * text to rows) and surgical export (dirty rows back into the file text,
+ * changing only the bytes of records that changed). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cs_int.h"
+#include "json_int.h"
+#include "model.h"
+#include "embedded.h"
+
+/* ---- the record kinds --------------------------------------------------- */
+
+static const field job_fields[] = {
+	{"status", "status", F_TEXT},
+	{"assigned_to", "assigned_to", F_TEXT},
+	{"priority", "priority", F_INT},
+	{"created_at", "created_at", F_ISO},
+	{"started_at", "started_at", F_ISO},
+	{"completed_at", "completed_at", F_ISO},
+	{"attempts", "attempts", F_INT},
+	{"max_attempts", "max_attempts", F_INT},
+	{"run_after", "run_after", F_ISO},
+	{"fence", "fence", F_INT},
+	{"result", "result", F_TEXT},
+	{"error", "error", F_TEXT},
+	{NULL, NULL, 0}};
+
+static const field lock_fields[] = {
+	{"locked_by", "locked_by", F_TEXT},
+	{"locked_at", "locked_at", F_EPOCH},
+	{"expires_at", "expires_at", F_EPOCH},
+	{"fence", "fence", F_INT},
+	{NULL, NULL, 0}};
+
+static const field msg_fields[] = {
+	{"from", "from_server", F_TEXT},
+	{"to", "to_server", F_TEXT},
+	{"type", "type", F_TEXT},
+	{"subject", "subject", F_TEXT},
+	{"body", "body", F_TEXT},
+	{"timestamp", "timestamp", F_ISO},
+	{"read", "read", F_BOOL},
+	{"read_by", "read_by", F_JSON},
+	{NULL, NULL, 0}};
+
+static const field status_fields[] = {
+	{"status", "status", F_TEXT},
+	{"timestamp", "status_at", F_ISO},
+	{NULL, NULL, 0}};
+
+static const field heartbeat_fields[] = {
+	{"timestamp", "heartbeat_at", F_ISO},
+	{NULL, NULL, 0}};
+
+const kind cs_kinds[] = {
+	{"coordination/jobs.json", "jobs", '[', "jobs", "id", "id", "json", "dirty", "job", job_fields},
+	{"coordination/locks.json", "locks", '{', "locks", "name", NULL, "json", "dirty", "lock", lock_fields},
+	{"coordination/messages.json", "messages", '[', "messages", "id", "id", "json", "dirty", "message", msg_fields},
+	{"status.json", NULL, 0, "servers", "id", NULL, "status_json", "status_dirty", "status", status_fields},
+	{"heartbeat.json", NULL, 0, "servers", "id", NULL, "heartbeat_json", "heartbeat_dirty", "heartbeat", heartbeat_fields},
+	{NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
+
+/* ---- parsing ------------------------------------------------------------- */
+
+cJSON *json_parse_span(const char *s, size_t start, size_t end, size_t *err_at)
+{
+	const char *stop = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(s + start, end - start, &stop, 0);
+	if (v && stop == s + end)
+		return v;
+	cJSON_Delete(v);
+	*err_at = stop && stop >= s + start && stop <= s + end ? (size_t)(stop - s) : start;
+	return NULL;
+}
+
+/* Set an error "PATH:LINE:COL: what" for offset off of text s. */
+static int file_err(cs_ctx *ctx, const char *path, const char *s, size_t off,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int file_err(cs_ctx *ctx, const char *path, const char *s, size_t off,
+		    const char *fmt, ...)
+{
+	char what[512];
+	int line, col;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	json_linecol(s, off, &line, &col);
+	return cs_err(ctx, CS_ERROR, "%s:%d:%d: %s", path, line, col, what);
+}
+
+static int time_value(const cJSON *v, double *out)
+{
+	if (cJSON_IsNumber(v)) {
+		*out = v->valuedouble;
+		return isfinite(*out) ? 0 : -1;
+	}
+	if (cJSON_IsString(v))
+		return cs_time_parse(v->valuestring, out);
+	return -1;
+}
+
+static const char *type_name(int t)
+{
+	switch (t) {
+	case F_TEXT: return "a string or null";
+	case F_INT: return "an integer or null";
+	case F_BOOL: return "true, false or null";
+	case F_ISO:
+	case F_EPOCH: return "a time (epoch seconds or ISO-8601) or null";
+	}
+	return "JSON";
+}
+
+/* Bind field f of object o to parameter i of st.  Returns 0, or -1 when the
+ * value has the wrong type. */
+static int bind_field(sqlite3_stmt *st, int i, const field *f, const cJSON *o)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f->key);
+	double d;
+	if (!v || cJSON_IsNull(v))
+		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -2;
+	switch (f->type) {
+	case F_TEXT:
+		if (!cJSON_IsString(v))
+			return -1;
+		return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT) ? -2 : 0;
+	case F_INT:
+		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+		    fabs(v->valuedouble) > 9007199254740992.0)
+			return -1;
+		return sqlite3_bind_int64(st, i, (long long)v->valuedouble) ? -2 : 0;
+	case F_BOOL:
+		if (!cJSON_IsBool(v))
+			return -1;
+		return sqlite3_bind_int(st, i, cJSON_IsTrue(v)) ? -2 : 0;
+	case F_ISO:
+	case F_EPOCH:
+		if (time_value(v, &d))
+			return -1;
+		return sqlite3_bind_double(st, i, d) ? -2 : 0;
+	default: {
+		char *t = cJSON_PrintUnformatted(v);
+		int rc;
+		if (!t)
+			return -2;
+		rc = sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT);
+		cJSON_free(t);
+		return rc ? -2 : 0;
+	}
+	}
+}
+
+/* "INSERT INTO t(key, cols..., json, ord) VALUES(?...)" for a shared kind, or
+ * an upsert into servers for a per-server kind. */
+static int prepare_insert(cs_ctx *ctx, const kind *k, sqlite3_stmt **st)
+{
+	sbuf b = {0};
+	int n = 0, rc;
+	char *sql;
+	sb_printf(&b, "INSERT INTO %s(%s", k->table, k->key_col);
+	for (const field *f = k->fields; f->key; f++, n++)
+		sb_printf(&b, ", %s", f->col);
+	sb_printf(&b, ", %s%s) VALUES(?", k->json_col, k->top ? ", ord" : "");
+	for (int i = 0; i < n + 1 + (k->top ? 1 : 0); i++)
+		sb_puts(&b, ", ?");
+	sb_puts(&b, ")");
+	if (!k->top) {
+		sb_printf(&b, " ON CONFLICT(id) DO UPDATE SET %s=excluded.%s", k->json_col, k->json_col);
+		for (const field *f = k->fields; f->key; f++)
+			sb_printf(&b, ", %s=excluded.%s", f->col, f->col);
+	}
+	if (!(sql = sb_detach(&b)))
+		return cs_err_oom(ctx);
+	rc = db_prepare(ctx, st, sql);
+	free(sql);
+	return rc;
+}
+
+/* Insert one record whose text is s[sp.start, sp.end).  keytext is the
+ * record's key when it comes from an object member (locks) or a directory
+ * (servers); otherwise it is read from the record's key_json field. */
+static int import_record(cs_ctx *ctx, const kind *k, const char *path, sqlite3_stmt *st,
+			 const char *s, jspan sp, const char *keytext, long ord)
+{
+	size_t err_at;
+	cJSON *o = json_parse_span(s, sp.start, sp.end, &err_at);
+	const cJSON *key;
+	const char *keyval = keytext;
+	int i = 1, rc = CS_OK;
+
+	if (!o) {
+		return file_err(ctx, path, s, err_at, "invalid JSON");
+	}
+	if (!cJSON_IsObject(o)) {
+		rc = file_err(ctx, path, s, sp.start, "a %s must be an object", k->noun);
+		goto done;
+	}
+	if (k->key_json) {
+		key = cJSON_GetObjectItemCaseSensitive(o, k->key_json);
+		if (!cJSON_IsString(key) || !key->valuestring[0]) {
+			rc = file_err(ctx, path, s, sp.start, "a %s needs a string '%s'", k->noun, k->key_json);
+			goto done;
+		}
+		keyval = key->valuestring;
+	}
+	sqlite3_reset(st);
+	if (sqlite3_bind_text(st, i++, keyval, -1, SQLITE_TRANSIENT)) {
+		rc = cs_err_db(ctx, ctx->db);
+		goto done;
+	}
+	for (const field *f = k->fields; f->key; f++, i++) {
+		int e = bind_field(st, i, f, o);
+		if (e == -1) {
+			rc = file_err(ctx, path, s, sp.start, "%s '%s': '%s' must be %s", k->noun,
+				      keyval, f->key, type_name(f->type));
+			goto done;
+		}
+		if (e) {
+			rc = cs_err_db(ctx, ctx->db);
+			goto done;
+		}
+	}
+	if (sqlite3_bind_text(st, i++, s + sp.start, (int)(sp.end - sp.start), SQLITE_TRANSIENT) ||
+	    (k->top && sqlite3_bind_int64(st, i++, ord))) {
+		rc = cs_err_db(ctx, ctx->db);
+		goto done;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+		rc = file_err(ctx, path, s, sp.start, "duplicate %s '%s'", k->noun, keyval);
+	} else if (rc != SQLITE_DONE) {
+		rc = cs_err_db(ctx, ctx->db);
+	} else {
+		rc = CS_OK;
+	}
+done:
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* Find top-level member `name` of the object in s.  Every other member's
+ * value is parsed too, so that a broken file is never taken as good. */
+static int find_top(cs_ctx *ctx, const char *path, const char *s, size_t len,
+		    const char *name, jspan *out)
+{
+	jscan sc = {0};
+	size_t end, err_at = 0;
+	int rc = CS_OK, found = 0;
+
+	if (json_members(s, len, 0, '{', &sc, &end, &err_at)) {
+		rc = err_at == (size_t)-1 ? cs_err_oom(ctx)
+					  : file_err(ctx, path, s, err_at, "invalid JSON");
+		goto done;
+	}
+	for (size_t i = end; i < len; i++)
+		if (!strchr(" \t\r\n", s[i])) {
+			rc = file_err(ctx, path, s, i, "trailing text after the JSON value");
+			goto done;
+		}
+	for (size_t i = 0; i < sc.n; i++) {
+		char *key = json_string_value(s, sc.m[i].key);
+		int match = key && !strcmp(key, name);
+		free(key);
+		if (match) {
+			*out = sc.m[i].val;
+			found = 1;
+		} else {
+			cJSON *v = json_parse_span(s, sc.m[i].val.start, sc.m[i].val.end, &err_at);
+			if (!v) {
+				rc = file_err(ctx, path, s, err_at, "invalid JSON");
+				goto done;
+			}
+			cJSON_Delete(v);
+		}
+	}
+	if (!found)
+		rc = file_err(ctx, path, s, 0, "missing member '%s'", name);
+done:
+	jscan_free(&sc);
+	return rc;
+}
+
+/* Replace the rows of one shared file (jobs, locks or messages). */
+static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	jscan sc = {0};
+	jspan top;
+	size_t end, err_at = 0;
+	char del[64];
+	int rc;
+
+	if ((rc = find_top(ctx, k->path, s, len, k->top, &top)))
+		return rc;
+	if (json_members(s, top.end, top.start, k->container, &sc, &end, &err_at)) {
+		rc = err_at == (size_t)-1 ? cs_err_oom(ctx)
+			: file_err(ctx, k->path, s, err_at, "'%s' must be %s", k->top,
+				   k->container == '[' ? "an array" : "an object");
+		goto done;
+	}
+	snprintf(del, sizeof del, "DELETE FROM %s", k->table);
+	if ((rc = db_exec(ctx, del)) || (rc = prepare_insert(ctx, k, &st)))
+		goto done;
+	for (size_t i = 0; i < sc.n && !rc; i++) {
+		char *name = NULL;
+		if (k->container == '{') {
+			name = json_string_value(s, sc.m[i].key);
+			if (!name) {
+				rc = cs_err_oom(ctx);
+				break;
+			}
+		}
+		rc = import_record(ctx, k, k->path, st, s, sc.m[i].val, name, (long)i);
+		free(name);
+	}
+done:
+	sqlite3_finalize(st);
+	jscan_free(&sc);
+	return rc;
+}
+
+/* Import <server>/status.json or heartbeat.json. */
+static int import_server(cs_ctx *ctx, const kind *k, const char *path, const char *server,
+			 const char *s, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	jspan sp;
+	size_t i = 0;
+	int rc;
+	while (i < len && strchr(" \t\r\n", s[i]))
+		i++;
+	sp.start = i;
+	sp.end = len;
+	while (sp.end > sp.start && strchr(" \t\r\n", s[sp.end - 1]))
+		sp.end--;
+	if ((rc = prepare_insert(ctx, k, &st)))
+		return rc;
+	rc = import_record(ctx, k, path, st, s, sp, server, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- the import pass ---------------------------------------------------- */
+
+static int file_row(cs_ctx *ctx, const char *path, const char *blob, const char *error,
+		    const char *bad_blob)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (!(rc = db_prepare(ctx, &st,
+			      "INSERT INTO files(path, blob, error, bad_blob, imported_at)"
+			      " VALUES(:p, :b, :e, :x, :t) ON CONFLICT(path) DO UPDATE SET"
+			      " blob=coalesce(excluded.blob, blob), error=excluded.error,"
+			      " bad_blob=excluded.bad_blob,"
+			      " imported_at=coalesce(excluded.imported_at, imported_at)")) &&
+	    !(rc = db_bind_text(ctx, st, ":p", path)) &&
+	    !(rc = db_bind_text(ctx, st, ":b", blob)) &&
+	    !(rc = db_bind_text(ctx, st, ":e", error)) &&
+	    !(rc = db_bind_text(ctx, st, ":x", bad_blob)) &&
+	    !(rc = blob ? db_bind_real(ctx, st, ":t", cs_now()) : db_bind_null(ctx, st, ":t")) &&
+	    (rc = db_step(ctx, st)) == SQLITE_DONE)
+		rc = CS_OK;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Import one file if its blob changed.  A file that fails keeps its last
+ * good rows (a savepoint undoes the partial import); the failure is kept in
+ * files.error and counted. */
+static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *path,
+		       const char *server, cs_sync_stats *stats, int force, char *firsterr,
+		       size_t errlen)
+{
+	const git_tree_entry *e = NULL;
+	git_tree_entry *owned = NULL;
+	git_blob *blob = NULL;
+	char id[GIT_OID_HEXSZ + 1];
+	char *have = NULL, *bad = NULL;
+	int rc;
+
+	if (git_tree_entry_bypath(&owned, tree, path))
+		return CS_OK;
+	e = owned;
+	git_oid_tostr(id, sizeof id, git_tree_entry_id(e));
+	if ((rc = db_text(ctx, &have, "SELECT blob FROM files WHERE path=:a", path)) ||
+	    (rc = db_text(ctx, &bad, "SELECT bad_blob FROM files WHERE path=:a", path)))
+		goto done;
+	if (!force && have && !strcmp(have, id))
+		goto done;
+	if (!force && bad && !strcmp(bad, id)) {
+		/* Known bad and unchanged: report again without re-reading. */
+		char *msg = NULL;
+		if (!(rc = db_text(ctx, &msg, "SELECT error FROM files WHERE path=:a", path))) {
+			stats->files_failed++;
+			if (!firsterr[0])
+				snprintf(firsterr, errlen, "%s", msg ? msg : path);
+		}
+		free(msg);
+		goto done;
+	}
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
+		goto record_bad;
+	}
+	if (git_blob_lookup(&blob, ctx->repo, git_tree_entry_id(e))) {
+		rc = cs_err_git(ctx, path);
+		goto done;
+	}
+	if (git_blob_rawsize(blob) > CS_MAX_BLOB) {
+		rc = cs_err(ctx, CS_ERROR, "%s: %lld bytes is over the %u byte limit", path,
+			    (long long)git_blob_rawsize(blob), CS_MAX_BLOB);
+		goto record_bad;
+	}
+	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
+		goto done;
+	{
+		const char *s = git_blob_rawcontent(blob);
+		size_t len = (size_t)git_blob_rawsize(blob);
+		if (memchr(s, 0, len))
+			rc = cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
+		else
+			rc = k->top ? import_shared(ctx, k, s, len)
+				    : import_server(ctx, k, path, server, s, len);
+	}
+	if (rc) {
+		db_exec(ctx, "ROLLBACK TO import_file");
+		db_exec(ctx, "RELEASE import_file");
+		goto record_bad;
+	}
+	if ((rc = db_exec(ctx, "RELEASE import_file")) ||
+	    (rc = file_row(ctx, path, id, NULL, NULL)))
+		goto done;
+	stats->files_imported++;
+	goto done;
+
+record_bad:
+	stats->files_failed++;
+	if (!firsterr[0])
+		snprintf(firsterr, errlen, "%s", ctx->err);
+	rc = file_row(ctx, path, NULL, ctx->err, id);
+done:
+	free(have);
+	free(bad);
+	git_blob_free(blob);
+	git_tree_entry_free(owned);
+	return rc;
+}
+
+/* Forget a file that is gone from the tree. */
+static int forget_path(cs_ctx *ctx, const char *path)
+{
+	const char *slash = strchr(path, '/');
+	sqlite3_stmt *st = NULL;
+	char sql[160];
+	int rc = CS_OK;
+
+	for (const kind *k = cs_kinds; k->path && !rc; k++) {
+		if (k->top && !strcmp(k->path, path)) {
+			snprintf(sql, sizeof sql, "DELETE FROM %s", k->table);
+			rc = db_exec(ctx, sql);
+		} else if (!k->top && slash && !strcmp(slash + 1, k->path)) {
+			char *server = strndup(path, (size_t)(slash - path));
+			if (!server)
+				return cs_err_oom(ctx);
+			snprintf(sql, sizeof sql, "UPDATE servers SET %s=NULL", k->json_col);
+			for (const field *f = k->fields; f->key; f++)
+				snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ", %s=NULL", f->col);
+			snprintf(sql + strlen(sql), sizeof sql - strlen(sql), " WHERE id=:a");
+			if (!(rc = db_prepare(ctx, &st, sql)) && !(rc = db_bind_text(ctx, st, ":a", server)) &&
+			    (rc = db_step(ctx, st)) == SQLITE_DONE)
+				rc = db_exec(ctx, "DELETE FROM servers WHERE status_json IS NULL"
+						  " AND heartbeat_json IS NULL");
+			sqlite3_finalize(st);
+			st = NULL;
+			free(server);
+		}
+	}
+	if (!rc) {
+		if (!(rc = db_prepare(ctx, &st, "DELETE FROM files WHERE path=:a")) &&
+		    !(rc = db_bind_text(ctx, st, ":a", path)) && (rc = db_step(ctx, st)) == SQLITE_DONE)
+			rc = CS_OK;
+		sqlite3_finalize(st);
+	}
+	return rc;
+}
+
+int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int force)
+{
+	char firsterr[sizeof ctx->err] = "";
+	char path[256];
+	sqlite3_stmt *st = NULL;
+	int rc = CS_OK;
+
+	/* Shared files. */
+	for (const kind *k = cs_kinds; k->path && !rc; k++) {
+		if (!k->top)
+			continue;
+		rc = import_path(ctx, tree, k, k->path, NULL, stats, force, firsterr,
+				 sizeof firsterr);
+	}
+	/* Per-server files: every top-level directory with a valid id. */
+	for (size_t i = 0, n = git_tree_entrycount(tree); i < n && !rc; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		if (git_tree_entry_type(e) != GIT_OBJECT_TREE || !cs_valid_id(name) ||
+		    !strcmp(name, "coordination"))
+			continue;
+		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+			if (k->top)
+				continue;
+			snprintf(path, sizeof path, "%s/%s", name, k->path);
+			rc = import_path(ctx, tree, k, path, name, stats, force, firsterr,
+					 sizeof firsterr);
+		}
+	}
+	/* Files we imported before that are gone now. */
+	if (!rc && !(rc = db_prepare(ctx, &st, "SELECT path FROM files"))) {
+		char **gone = NULL;
+		size_t ngone = 0;
+		while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+			const char *p = (const char *)sqlite3_column_text(st, 0);
+			git_tree_entry *e = NULL;
+			if (!git_tree_entry_bypath(&e, tree, p)) {
+				git_tree_entry_free(e);
+				continue;
+			}
+			char **ng = realloc(gone, (ngone + 1) * sizeof *ng);
+			if (!ng || !(ng[ngone] = strdup(p))) {
+				gone = ng ? ng : gone;
+				rc = cs_err_oom(ctx);
+				break;
+			}
+			gone = ng;
+			ngone++;
+		}
+		sqlite3_finalize(st);
+		if (rc == SQLITE_DONE)
+			rc = CS_OK;
+		for (size_t i = 0; i < ngone; i++) {
+			if (!rc)
+				rc = forget_path(ctx, gone[i]);
+			free(gone[i]);
+		}
+		free(gone);
+	}
+	/* Files that failed do not fail the pass: the caller commits what did
+	 * import and reports stats->files_failed with this message. */
+	if (!rc && stats->files_failed)
+		cs_err(ctx, CS_ERROR, "%s", firsterr);
+	return rc;
+}
+
+/* ---- export --------------------------------------------------------------- */
+
+typedef struct edit {
+	size_t start, end;   /* bytes of the original replaced (start == end: insert) */
+	char *text;
+} edit;
+
+static int edit_cmp(const void *a, const void *b)
+{
+	const edit *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Apply edits to s[0, len) into out; frees the edit texts. */
+static void apply_edits(sbuf *out, const char *s, size_t len, edit *ed, size_t n)
+{
+	size_t at = 0;
+	qsort(ed, n, sizeof *ed, edit_cmp);
+	for (size_t i = 0; i < n; i++) {
+		sb_put(out, s + at, ed[i].start - at);
+		sb_puts(out, ed[i].text);
+		at = ed[i].end;
+		free(ed[i].text);
+	}
+	sb_put(out, s + at, len - at);
+}
+
+/* Indentation of the line holding offset off, and whether s has newlines. */
+static int line_indent(const char *s, size_t off)
+{
+	size_t i = off;
+	while (i > 0 && s[i - 1] != '\n')
+		i--;
+	int n = 0;
+	while (s[i + (size_t)n] == ' ')
+		n++;
+	return n;
+}
+
+/* Text for column c of st as the JSON value of field f.  Empty when the
+ * value is unchanged from cur (the original member, or NULL). */
+static int field_text(cs_ctx *ctx, sqlite3_stmt *st, int c, const field *f, const cJSON *cur,
+		      int indent, int step, sbuf *b)
+{
+	int t = sqlite3_column_type(st, c);
+	double d;
+	char iso[32];
+
+	if (t == SQLITE_NULL) {
+		if (cur && !cJSON_IsNull(cur))
+			sb_puts(b, "null");
+		return CS_OK;
+	}
+	switch (f->type) {
+	case F_TEXT: {
+		const char *v = (const char *)sqlite3_column_text(st, c);
+		if (!cJSON_IsString(cur) || strcmp(cur->valuestring, v))
+			json_put_string(b, v);
+		break;
+	}
+	case F_INT: {
+		long long v = sqlite3_column_int64(st, c);
+		if (!cJSON_IsNumber(cur) || cur->valuedouble != (double)v)
+			sb_printf(b, "%lld", v);
+		break;
+	}
+	case F_BOOL: {
+		int v = sqlite3_column_int(st, c) != 0;
+		if (!cJSON_IsBool(cur) || cJSON_IsTrue(cur) != v)
+			sb_puts(b, v ? "true" : "false");
+		break;
+	}
+	case F_ISO:
+	case F_EPOCH: {
+		double v = floor(sqlite3_column_double(st, c));
+		if (cur && !time_value(cur, &d) && floor(d) == v)
+			break;
+		if (f->type == F_EPOCH) {
+			sb_printf(b, "%lld", (long long)v);
+		} else {
+			cs_time_iso(v, iso);
+			json_put_string(b, iso);
+		}
+		break;
+	}
+	default: {
+		cJSON *v = cJSON_Parse((const char *)sqlite3_column_text(st, c));
+		char *a = NULL, *x = NULL;
+		if (!v)
+			return cs_err(ctx, CS_ERROR, "column '%s' holds invalid JSON", f->col);
+		a = cur ? cJSON_PrintUnformatted(cur) : NULL;
+		x = cJSON_PrintUnformatted(v);
+		if (!x) {
+			cJSON_Delete(v);
+			return cs_err_oom(ctx);
+		}
+		if (!a || strcmp(a, x))
+			json_put_value(b, v, indent, step);
+		cJSON_free(a);
+		cJSON_free(x);
+		cJSON_Delete(v);
+	}
+	}
+	return b->oom ? cs_err_oom(ctx) : CS_OK;
+}
+
+/* The record text orig with k's fields set from columns col0.. of st.
+ * Members that did not change keep their bytes; new members go last, in the
+ * record's own layout.  *out is malloc'd. */
+static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_stmt *st,
+			int col0, char **out)
+{
+	size_t len = strlen(orig), end, err_at;
+	jscan sc = {0};
+	edit ed[16];
+	size_t ned = 0;
+	cJSON *o = NULL;
+	int rc = CS_OK, multiline, indent = 0, nf = 0;
+	sbuf ins = {0}, res = {0};
+
+	*out = NULL;
+	if (!(o = json_parse_span(orig, 0, len, &err_at)) || !cJSON_IsObject(o) ||
+	    json_members(orig, len, 0, '{', &sc, &end, &err_at)) {
+		rc = cs_err(ctx, CS_ERROR, "internal: stored %s record is not an object", k->noun);
+		goto done;
+	}
+	multiline = strchr(orig, '\n') != NULL;
+	if (sc.n)
+		indent = line_indent(orig, sc.m[0].key.start);
+	for (const field *f = k->fields; f->key; f++, nf++) {
+		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, f->key);
+		sbuf v = {0};
+		size_t at = sc.n;
+		if ((rc = field_text(ctx, st, col0 + nf, f, cur, indent, multiline ? 2 : 0, &v))) {
+			sb_free(&v);
+			goto done;
+		}
+		if (!v.n)
+			continue;
+		if (cur) {
+			for (at = 0; at < sc.n; at++) {
+				char *key = json_string_value(orig, sc.m[at].key);
+				int match = key && !strcmp(key, f->key);
+				free(key);
+				if (match)
+					break;
+			}
+		}
+		if (at < sc.n) {
+			ed[ned].start = sc.m[at].val.start;
+			ed[ned].end = sc.m[at].val.end;
+			ed[ned++].text = sb_detach(&v);
+		} else {
+			if (multiline && (sc.n || ins.n)) {
+				sb_putc(&ins, ',');
+				sb_putc(&ins, '\n');
+				for (int i = 0; i < indent; i++)
+					sb_putc(&ins, ' ');
+			} else if (sc.n || ins.n) {
+				sb_puts(&ins, ", ");
+			}
+			json_put_string(&ins, f->key);
+			sb_puts(&ins, ": ");
+			sb_put(&ins, v.p, v.n);
+			sb_free(&v);
+		}
+	}
+	if (ins.n) {
+		size_t at = sc.n ? sc.m[sc.n - 1].val.end : end - 1;
+		ed[ned].start = ed[ned].end = at;
+		ed[ned++].text = sb_detach(&ins);
+	}
+	for (size_t i = 0; i < ned; i++)
+		if (!ed[i].text)
+			rc = cs_err_oom(ctx);
+	apply_edits(&res, orig, len, ed, ned);
+	if (!rc && !(*out = sb_detach(&res)))
+		rc = cs_err_oom(ctx);
+done:
+	sb_free(&ins);
+	sb_free(&res);
+	jscan_free(&sc);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static const char *template_text(const char *path)
+{
+	const char *name = strrchr(path, '/');
+	name = name ? name + 1 : path;
+	for (const cs_embedded *e = cs_embedded_templates; e->name; e++)
+		if (!strcmp(e->name, name))
+			return e->text;
+	return NULL;
+}
+
+/* Refuse to write over a file whose newest version did not import. */
+static int check_writable(cs_ctx *ctx, const char *path, const git_oid *base_blob)
+{
+	char *have = NULL, *err = NULL;
+	char id[GIT_OID_HEXSZ + 1];
+	int rc;
+	if ((rc = db_text(ctx, &have, "SELECT blob FROM files WHERE path=:a", path)) ||
+	    (rc = db_text(ctx, &err, "SELECT error FROM files WHERE path=:a", path)))
+		goto done;
+	if (!base_blob)
+		goto done;
+	git_oid_tostr(id, sizeof id, base_blob);
+	if (!have || strcmp(have, id))
+		rc = cs_err(ctx, CS_ERROR, "refusing to write '%s': its current version did not import%s%s",
+			    path, err ? ": " : "", err ? err : "");
+done:
+	free(have);
+	free(err);
+	return rc;
+}
+
+static int put_file(cs_ctx *ctx, git_oid *tree, const char *path, const char *data, size_t len)
+{
+	git_tree *t = NULL;
+	git_oid blob;
+	char id[GIT_OID_HEXSZ + 1];
+	int rc;
+	if (git_blob_create_from_buffer(&blob, ctx->repo, data, len))
+		return cs_err_git(ctx, "cannot write blob");
+	if (git_tree_lookup(&t, ctx->repo, tree))
+		return cs_err_git(ctx, "cannot read tree");
+	rc = gx_tree_put(ctx, t, path, &blob, tree);
+	git_tree_free(t);
+	git_oid_tostr(id, sizeof id, &blob);
+	return rc ? rc : file_row(ctx, path, id, NULL, NULL);
+}
+
+/* "SELECT key, json, ord, fields... FROM table WHERE dirty" */
+static int prepare_dirty(cs_ctx *ctx, const kind *k, sqlite3_stmt **st)
+{
+	sbuf b = {0};
+	char *sql;
+	int rc;
+	sb_printf(&b, "SELECT %s, %s, %s", k->key_col, k->json_col, k->top ? "ord" : "0");
+	for (const field *f = k->fields; f->key; f++)
+		sb_printf(&b, ", %s", f->col);
+	sb_printf(&b, " FROM %s WHERE %s ORDER BY %s", k->table, k->dirty_col,
+		  k->top ? "ord" : k->key_col);
+	if (!(sql = sb_detach(&b)))
+		return cs_err_oom(ctx);
+	rc = db_prepare(ctx, st, sql);
+	free(sql);
+	return rc;
+}
+
+static int store_record(cs_ctx *ctx, const kind *k, const char *key, const char *text, long ord)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[200];
+	int rc;
+	snprintf(sql, sizeof sql, "UPDATE %s SET %s=:j, %s=0%s WHERE %s=:k", k->table, k->json_col,
+		 k->dirty_col, k->top ? ", ord=:o" : "", k->key_col);
+	if (!(rc = db_prepare(ctx, &st, sql)) && !(rc = db_bind_text(ctx, st, ":j", text)) &&
+	    !(rc = db_bind_text(ctx, st, ":k", key)) &&
+	    !(rc = k->top ? db_bind_int(ctx, st, ":o", ord) : CS_OK) &&
+	    (rc = db_step(ctx, st)) == SQLITE_DONE)
+		rc = CS_OK;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int grow_edits(cs_ctx *ctx, edit **ed, size_t *cap, size_t want)
+{
+	edit *ne;
+	if (want <= *cap)
+		return CS_OK;
+	if (!(ne = realloc(*ed, (*cap ? *cap * 2 : 16) * sizeof *ne)))
+		return cs_err_oom(ctx);
+	*ed = ne;
+	*cap = *cap ? *cap * 2 : 16;
+	return CS_OK;
+}
+
+/* Export the dirty records of shared kind k on top of *tree. */
+static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tree, int *changed)
+{
+	sqlite3_stmt *st = NULL;
+	git_tree_entry *e = NULL;
+	git_blob *blob = NULL;
+	const char *s;
+	size_t len, end, err_at;
+	jspan top;
+	jscan sc = {0};
+	edit *ed = NULL;
+	size_t ned = 0, cap = 0, nnew = 0;
+	sbuf app = {0}, out = {0};
+	int rc, elem_indent = -1, multiline;
+
+	if ((rc = prepare_dirty(ctx, k, &st)))
+		return rc;
+	if ((rc = db_step(ctx, st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? CS_OK : rc;
+	}
+	if (!git_tree_entry_bypath(&e, base, k->path)) {
+		if (git_blob_lookup(&blob, ctx->repo, git_tree_entry_id(e))) {
+			rc = cs_err_git(ctx, k->path);
+			goto done;
+		}
+		s = git_blob_rawcontent(blob);
+		len = (size_t)git_blob_rawsize(blob);
+	} else {
+		s = template_text(k->path);
+		len = strlen(s);
+	}
+	if ((rc = check_writable(ctx, k->path, e ? git_tree_entry_id(e) : NULL)) ||
+	    (rc = find_top(ctx, k->path, s, len, k->top, &top)))
+		goto done;
+	if (json_members(s, top.end, top.start, k->container, &sc, &end, &err_at)) {
+		rc = cs_err(ctx, CS_ERROR, "%s: cannot re-read '%s'", k->path, k->top);
+		goto done;
+	}
+	multiline = memchr(s, '\n', len) != NULL;
+	if (sc.n)
+		elem_indent = line_indent(s, k->container == '{' ? sc.m[0].key.start : sc.m[0].val.start);
+	do {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		const char *orig = (const char *)sqlite3_column_text(st, 1);
+		long ord = (long)sqlite3_column_int64(st, 2);
+		int is_new = ord < 0;
+		char *text = NULL;
+		if ((rc = patch_record(ctx, k, orig, st, 3, &text)))
+			goto done;
+		if (is_new)
+			ord = (long)(sc.n + nnew++);
+		if ((rc = grow_edits(ctx, &ed, &cap, ned + 1)) ||
+		    (rc = store_record(ctx, k, key, text, ord))) {
+			free(text);
+			goto done;
+		}
+		if (!is_new) {
+			if ((size_t)ord >= sc.n || sc.m[ord].val.end - sc.m[ord].val.start != strlen(orig) ||
+			    memcmp(s + sc.m[ord].val.start, orig, strlen(orig))) {
+				free(text);
+				rc = cs_err(ctx, CS_ERROR,
+					    "mirror is out of step with '%s'; run 'coordsync rebuild'", k->path);
+				goto done;
+			}
+			ed[ned].start = sc.m[ord].val.start;
+			ed[ned].end = sc.m[ord].val.end;
+			ed[ned++].text = text;
+			continue;
+		}
+		/* A new record goes after the last one, in the file's layout. */
+		if (sc.n || app.n)
+			sb_puts(&app, multiline ? "," : ", ");
+		if (multiline) {
+			int ind = elem_indent >= 0 ? elem_indent : line_indent(s, top.start) + 2;
+			sb_putc(&app, '\n');
+			for (int i = 0; i < ind; i++)
+				sb_putc(&app, ' ');
+		}
+		if (k->container == '{') {
+			json_put_string(&app, key);
+			sb_puts(&app, ": ");
+		}
+		sb_puts(&app, text);
+		free(text);
+	} while ((rc = db_step(ctx, st)) == SQLITE_ROW);
+	if (rc != SQLITE_DONE)
+		goto done;
+	if (app.n) {
+		if (!sc.n && multiline) {
+			sb_putc(&app, '\n');
+			for (int i = 0; i < line_indent(s, top.start); i++)
+				sb_putc(&app, ' ');
+		}
+		if ((rc = grow_edits(ctx, &ed, &cap, ned + 1)))
+			goto done;
+		/* After the last record, or everything inside an empty "[ ]". */
+		ed[ned].start = sc.n ? sc.m[sc.n - 1].val.end : top.start + 1;
+		ed[ned].end = sc.n ? sc.m[sc.n - 1].val.end : top.end - 1;
+		if (!(ed[ned++].text = sb_detach(&app))) {
+			rc = cs_err_oom(ctx);
+			goto done;
+		}
+	}
+	apply_edits(&out, s, len, ed, ned);
+	ned = 0;
+	if (out.oom) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	rc = put_file(ctx, tree, k->path, out.p, out.n);
+	*changed += 1;
+done:
+	for (size_t i = 0; i < ned; i++)
+		free(ed[i].text);
+	free(ed);
+	sb_free(&app);
+	sb_free(&out);
+	jscan_free(&sc);
+	git_blob_free(blob);
+	git_tree_entry_free(e);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Export dirty status.json or heartbeat.json records: each is a whole file
+ * owned by one server, so the last write wins. */
+static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tree, int *changed)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	char path[128];
+
+	if ((rc = prepare_dirty(ctx, k, &st)))
+		return rc;
+	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *orig = (const char *)sqlite3_column_text(st, 1);
+		git_tree_entry *e = NULL;
+		char *text = NULL;
+		sbuf file = {0};
+		if (!cs_valid_id(id) || !orig) {
+			rc = cs_err(ctx, CS_EINVAL, "invalid server id '%s'", id);
+			break;
+		}
+		snprintf(path, sizeof path, "%s/%s", id, k->path);
+		git_tree_entry_bypath(&e, base, path);
+		rc = check_writable(ctx, path, e ? git_tree_entry_id(e) : NULL);
+		git_tree_entry_free(e);
+		if (rc || (rc = patch_record(ctx, k, orig, st, 3, &text)))
+			break;
+		sb_puts(&file, text);
+		sb_putc(&file, '\n');
+		if (file.oom)
+			rc = cs_err_oom(ctx);
+		if (!rc && !(rc = store_record(ctx, k, id, text, 0)))
+			rc = put_file(ctx, tree, path, file.p, file.n);
+		free(text);
+		sb_free(&file);
+		if (rc)
+			break;
+		*changed += 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CS_OK : rc;
+}
+
+int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed)
+{
+	int rc = CS_OK;
+	git_oid_cpy(out_tree, git_tree_id(base));
+	*changed = 0;
+	for (const kind *k = cs_kinds; k->path && !rc; k++)
+		rc = k->top ? export_shared(ctx, k, base, out_tree, changed)
+			    : export_server(ctx, k, base, out_tree, changed);
+	return rc;
+}

@@ -1,0 +1,172 @@
+/* Reading the mirror: ad-hoc SQL on a separate read-only connection, and
+ * coordsync's own fixed statements, both handed back as a row cursor. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cs_int.h"
+
+struct cs_rows {
+	cs_ctx *ctx;
+	sqlite3 *own;         /* the read-only connection, when we opened one */
+	sqlite3_stmt *st;
+	double deadline;      /* CLOCK_MONOTONIC seconds */
+};
+
+#define QUERY_SECONDS 30
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int progress(void *p)
+{
+	return mono() > ((cs_rows *)p)->deadline;
+}
+
+/* Reads only.  PRAGMAs that only report (no value given) are allowed from a
+ * short list; everything that writes, attaches or changes state is not. */
+static int authorize(void *p, int action, const char *a, const char *b, const char *c,
+		     const char *d)
+{
+	static const char *const pragmas[] = {"table_info", "table_xinfo", "index_list",
+					      "index_info", "table_list", "foreign_key_list",
+					      NULL};
+	(void)p, (void)c, (void)d;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_FUNCTION:
+	case SQLITE_RECURSIVE:
+		return SQLITE_OK;
+	case SQLITE_PRAGMA:
+		for (int i = 0; pragmas[i]; i++)
+			if (a && !strcmp(a, pragmas[i]) && !b)
+				return SQLITE_OK;
+		return SQLITE_DENY;
+	default:
+		return SQLITE_DENY;
+	}
+}
+
+static int only_space(const char *s)
+{
+	/* Whitespace and comments only. */
+	while (*s) {
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ';') {
+			s++;
+		} else if (s[0] == '-' && s[1] == '-') {
+			while (*s && *s != '\n')
+				s++;
+		} else if (s[0] == '/' && s[1] == '*') {
+			const char *e = strstr(s + 2, "*/");
+			if (!e)
+				return 1;
+			s = e + 2;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
+{
+	cs_rows *r = calloc(1, sizeof *r);
+	const char *tail = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!r)
+		return cs_err_oom(ctx);
+	r->ctx = ctx;
+	if (sqlite3_open_v2(ctx->dbpath, &r->own, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, r->own);
+		goto fail;
+	}
+	sqlite3_busy_timeout(r->own, 5000);
+	r->deadline = mono() + QUERY_SECONDS;
+	sqlite3_progress_handler(r->own, 1000, progress, r);
+	sqlite3_set_authorizer(r->own, authorize, NULL);
+	if (sqlite3_prepare_v2(r->own, sql, -1, &r->st, &tail) != SQLITE_OK) {
+		rc = cs_err(ctx, CS_EINVAL, "query refused: %s", sqlite3_errmsg(r->own));
+		goto fail;
+	}
+	if (!r->st) {
+		rc = cs_err(ctx, CS_EINVAL, "query is empty");
+		goto fail;
+	}
+	if (tail && !only_space(tail)) {
+		rc = cs_err(ctx, CS_EINVAL, "query refused: one statement only");
+		goto fail;
+	}
+	if (!sqlite3_stmt_readonly(r->st)) {
+		rc = cs_err(ctx, CS_EINVAL, "query refused: the mirror is read-only here");
+		goto fail;
+	}
+	*out = r;
+	return CS_OK;
+fail:
+	cs_rows_free(r);
+	return rc;
+}
+
+int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1)
+{
+	cs_rows *r = calloc(1, sizeof *r);
+	int rc;
+	*out = NULL;
+	if (!r)
+		return cs_err_oom(ctx);
+	r->ctx = ctx;
+	if ((rc = db_prepare(ctx, &r->st, sql)) ||
+	    (bind1 && sqlite3_bind_text(r->st, 1, bind1, -1, SQLITE_TRANSIENT) != SQLITE_OK &&
+	     (rc = cs_err_db(ctx, ctx->db)))) {
+		cs_rows_free(r);
+		return rc;
+	}
+	*out = r;
+	return CS_OK;
+}
+
+int cs_rows_next(cs_rows *r)
+{
+	int rc = sqlite3_step(r->st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_INTERRUPT)
+		return cs_err(r->ctx, CS_ERROR, "query took longer than %d s", QUERY_SECONDS);
+	return cs_err(r->ctx, rc == SQLITE_AUTH ? CS_EINVAL : CS_ERROR, "sqlite: %s",
+		      sqlite3_errmsg(sqlite3_db_handle(r->st)));
+}
+
+int cs_rows_columns(cs_rows *r) { return sqlite3_column_count(r->st); }
+const char *cs_rows_name(cs_rows *r, int i) { return sqlite3_column_name(r->st, i); }
+
+int cs_rows_type(cs_rows *r, int i)
+{
+	switch (sqlite3_column_type(r->st, i)) {
+	case SQLITE_INTEGER: return CS_INT;
+	case SQLITE_FLOAT: return CS_REAL;
+	case SQLITE_NULL: return CS_NULL;
+	default: return CS_TEXT;
+	}
+}
+
+const char *cs_rows_text(cs_rows *r, int i)
+{
+	return (const char *)sqlite3_column_text(r->st, i);
+}
+
+void cs_rows_free(cs_rows *r)
+{
+	if (!r)
+		return;
+	sqlite3_finalize(r->st);
+	sqlite3_close(r->own);
+	free(r);
+}

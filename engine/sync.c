@@ -1,0 +1,455 @@
+/* Opening a clone, sync, rebuild, and the decision loop: decide in one
+ * transaction, commit once on the remote head we decided on, push as a
+ * compare-and-swap, and on refusal fetch and decide again. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "cs_int.h"
+#include "embedded.h"
+
+/* ---- handles ------------------------------------------------------------- */
+
+const char *cs_errmsg(const cs_ctx *ctx)
+{
+	return ctx ? ctx->err : "out of memory";
+}
+
+const char *cs_server(const cs_ctx *ctx) { return ctx->server; }
+const char *cs_workdir(const cs_ctx *ctx) { return ctx->workdir; }
+const char *cs_dbpath(const cs_ctx *ctx) { return ctx->dbpath; }
+
+void cs_set_retries(cs_ctx *ctx, int n)
+{
+	ctx->max_attempts = n > 0 ? n : 1;
+}
+
+void cs_close(cs_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	db_rollback(ctx);
+	sqlite3_close(ctx->db);
+	git_repository_free(ctx->repo);
+	if (ctx->lockfd >= 0)
+		close(ctx->lockfd);
+	free(ctx->workdir);
+	free(ctx->gitdir);
+	free(ctx->dbpath);
+	free(ctx->server);
+	free(ctx->branch);
+	free(ctx);
+	git_libgit2_shutdown();
+}
+
+static cs_ctx *ctx_new(void)
+{
+	cs_ctx *ctx = calloc(1, sizeof *ctx);
+	if (!ctx)
+		return NULL;
+	ctx->lockfd = -1;
+	ctx->max_attempts = 30;
+	git_libgit2_init();
+	return ctx;
+}
+
+static char *config_get(cs_ctx *ctx, const char *key)
+{
+	git_config *cfg = NULL;
+	git_buf buf = {0};
+	char *v = NULL;
+	if (!git_repository_config_snapshot(&cfg, ctx->repo) &&
+	    !git_config_get_string_buf(&buf, cfg, key))
+		v = strdup(buf.ptr);
+	git_buf_dispose(&buf);
+	git_config_free(cfg);
+	git_error_clear();
+	return v;
+}
+
+static int config_set(cs_ctx *ctx, const char *key, const char *value)
+{
+	git_config *cfg = NULL;
+	int rc = CS_OK;
+	if (git_repository_config(&cfg, ctx->repo) || git_config_set_string(cfg, key, value))
+		rc = cs_err_git(ctx, "cannot write git config");
+	git_config_free(cfg);
+	return rc;
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 1;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s%s", a, b);
+	return p;
+}
+
+int cs_open(cs_ctx **out, const cs_opts *opts)
+{
+	cs_ctx *ctx = *out = ctx_new();
+	const char *dir = opts && opts->dir ? opts->dir : ".";
+	char *dbdir = NULL;
+	int rc;
+
+	if (!ctx)
+		return CS_ERROR;
+	if (git_repository_open_ext(&ctx->repo, dir, 0, NULL))
+		return cs_err_git(ctx, "not a coordsync clone");
+	if (git_repository_is_bare(ctx->repo))
+		return cs_err(ctx, CS_EINVAL, "'%s' is a bare repository, not a clone", dir);
+	ctx->workdir = cs_strdup(git_repository_workdir(ctx->repo));
+	ctx->gitdir = cs_strdup(git_repository_path(ctx->repo));
+	ctx->server = opts && opts->server ? cs_strdup(opts->server) : config_get(ctx, "coordsync.server");
+	ctx->branch = config_get(ctx, "coordsync.branch");
+	if (!ctx->branch)
+		ctx->branch = strdup("main");
+	if (!ctx->workdir || !ctx->gitdir || !ctx->branch)
+		return cs_err_oom(ctx);
+	if (ctx->server && !cs_valid_id(ctx->server))
+		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", ctx->server);
+	if (opts && opts->db) {
+		ctx->dbpath = strdup(opts->db);
+	} else {
+		if (!(dbdir = join(ctx->gitdir, "coordsync")))
+			return cs_err_oom(ctx);
+		if (mkdir(dbdir, 0755) && errno != EEXIST) {
+			rc = cs_err(ctx, CS_ERROR, "cannot create '%s': %s", dbdir, strerror(errno));
+			free(dbdir);
+			return rc;
+		}
+		free(dbdir);
+		ctx->dbpath = join(ctx->gitdir, "coordsync/mirror.db");
+	}
+	if (!ctx->dbpath)
+		return cs_err_oom(ctx);
+	return db_open(ctx, ctx->dbpath, 1);
+}
+
+int cs_lock_clone(cs_ctx *ctx)
+{
+	char *path;
+	if (ctx->lockfd >= 0)
+		return CS_OK;
+	if (!(path = join(ctx->gitdir, "coordsync/lock")))
+		return cs_err_oom(ctx);
+	ctx->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(path);
+	if (ctx->lockfd < 0)
+		return cs_err(ctx, CS_ERROR, "cannot open the clone's lock file: %s", strerror(errno));
+	/* Another coordsync on this clone finishes its decision in well under a
+	 * minute; wait that long at most. */
+	for (int i = 0; i < 6000; i++) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		if (!flock(ctx->lockfd, LOCK_EX | LOCK_NB))
+			return CS_OK;
+		if (errno != EWOULDBLOCK)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	close(ctx->lockfd);
+	ctx->lockfd = -1;
+	return cs_err(ctx, CS_ERROR, "another coordsync holds this clone's lock");
+}
+
+/* ---- import ---------------------------------------------------------------- */
+
+/* Fetch and import the remote head.  Commits the import even when some
+ * files failed; *tree is the remote tree (NULL when the remote is empty). */
+static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_sync_stats *st,
+		   int force)
+{
+	git_commit *c = NULL;
+	char hex[GIT_OID_HEXSZ + 1];
+	char *seen = NULL;
+	int rc;
+
+	*tree = NULL;
+	if ((rc = gx_fetch(ctx, head, empty)))
+		return rc;
+	if (*empty) {
+		st->head[0] = 0;
+		return CS_OK;
+	}
+	git_oid_tostr(hex, sizeof hex, head);
+	snprintf(st->head, sizeof st->head, "%s", hex);
+	if (git_commit_lookup(&c, ctx->repo, head) || git_commit_tree(tree, c)) {
+		git_commit_free(c);
+		return cs_err_git(ctx, "cannot read remote head");
+	}
+	git_commit_free(c);
+	if ((rc = db_text(ctx, &seen, "SELECT value FROM meta WHERE key='remote_head'", NULL)))
+		return rc;
+	if (!force && seen && !strcmp(seen, hex)) {
+		free(seen);
+		return CS_OK;        /* nothing new: read nothing, write nothing */
+	}
+	free(seen);
+	if ((rc = db_begin(ctx)))
+		return rc;
+	if ((rc = model_import_tree(ctx, *tree, st, force))) {
+		db_rollback(ctx);
+		return rc;
+	}
+	char now[32];
+	snprintf(now, sizeof now, "%.3f", cs_now());
+	if (!st->files_failed)
+		rc = db_meta_set(ctx, "remote_head", hex);
+	if (!rc && !(rc = db_meta_set(ctx, "last_import", now)))
+		rc = db_commit(ctx);
+	else
+		db_rollback(ctx);
+	return rc;
+}
+
+/* ---- the decision loop -------------------------------------------------------- */
+
+static void backoff(int attempt)
+{
+	/* Jittered, growing with the attempt, capped at about half a second. */
+	long ms = 5 + rand() % (10 * (attempt < 50 ? attempt + 1 : 50));
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
+{
+	static int seeded;
+	int rc = CS_OK;
+
+	if (!ctx->server)
+		return cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
+	if ((rc = cs_lock_clone(ctx)))
+		return rc;
+	if (!seeded) {
+		srand((unsigned)(time(NULL) ^ getpid()));
+		seeded = 1;
+	}
+	for (int attempt = 0; attempt < ctx->max_attempts; attempt++) {
+		cs_sync_stats st = {0};
+		git_oid head, tree_id, commit;
+		git_tree *tree = NULL;
+		sbuf msg = {0};
+		int empty, changed = 0;
+
+		if ((rc = refresh(ctx, &head, &empty, &tree, &st, 0)))
+			return rc;
+		if (empty)
+			return cs_err(ctx, CS_ERROR, "the remote is empty; run 'coordsync init' first");
+		if ((rc = db_begin(ctx)))
+			goto next;
+		if ((rc = fn(ctx, arg, &msg)) ||
+		    (rc = model_export(ctx, tree, &tree_id, &changed)))
+			goto next;
+		if (!changed) {
+			rc = db_commit(ctx);
+			goto next;
+		}
+		if (msg.oom || !msg.n) {
+			rc = cs_err_oom(ctx);
+			goto next;
+		}
+		rc = gx_commit_push(ctx, &tree_id, &head, msg.p, &commit);
+		if (!rc) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof hex, &commit);
+			if (!(rc = db_meta_set(ctx, "remote_head", hex)) && !(rc = db_commit(ctx)))
+				rc = gx_update_local(ctx, &commit);
+		}
+next:
+		if (rc)
+			db_rollback(ctx);
+		sb_free(&msg);
+		git_tree_free(tree);
+		if (rc != CS_ERETRY)
+			return rc;
+		backoff(attempt);
+	}
+	return cs_err(ctx, CS_ERROR, "gave up after %d attempts: other servers kept moving the remote",
+		      ctx->max_attempts);
+}
+
+/* ---- sync and rebuild ---------------------------------------------------------- */
+
+int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
+{
+	git_oid head;
+	git_tree *tree = NULL;
+	char *before = NULL;
+	int empty, rc;
+
+	memset(st, 0, sizeof *st);
+	if ((rc = cs_lock_clone(ctx)) ||
+	    (rc = db_text(ctx, &before, "SELECT value FROM meta WHERE key='remote_head'", NULL)))
+		return rc;
+	rc = refresh(ctx, &head, &empty, &tree, st, 0);
+	if (!rc && !empty && (!before || strcmp(before, st->head)))
+		rc = gx_update_local(ctx, &head);
+	free(before);
+	git_tree_free(tree);
+	if (!rc && st->files_failed)
+		rc = CS_ERROR;    /* the message names the file */
+	return rc;
+}
+
+static int copy_outbox(cs_ctx *ctx, const char *old)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if ((rc = db_prepare(ctx, &st, "ATTACH :a AS old")) ||
+	    (rc = db_bind_text(ctx, st, ":a", old)) || (rc = db_step(ctx, st)) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
+	rc = db_exec(ctx, "INSERT INTO outbox SELECT * FROM old.outbox");
+	db_exec(ctx, "DETACH old");
+	return rc;
+}
+
+int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
+{
+	git_oid head;
+	git_tree *tree = NULL;
+	sqlite3 *old = ctx->db;
+	char *tmp = NULL;
+	int empty, rc;
+
+	memset(st, 0, sizeof *st);
+	if ((rc = cs_lock_clone(ctx)))
+		return rc;
+	if (!(tmp = join(ctx->dbpath, ".rebuild")))
+		return cs_err_oom(ctx);
+	unlink(tmp);
+	ctx->db = NULL;
+	if ((rc = db_open(ctx, tmp, 1)) || (rc = copy_outbox(ctx, ctx->dbpath)) ||
+	    (rc = refresh(ctx, &head, &empty, &tree, st, 1)))
+		goto fail;
+	sqlite3_close(old);
+	sqlite3_close(ctx->db);
+	ctx->db = NULL;
+	if (rename(tmp, ctx->dbpath)) {
+		rc = cs_err(ctx, CS_ERROR, "cannot replace '%s': %s", ctx->dbpath, strerror(errno));
+		free(tmp);
+		git_tree_free(tree);
+		return rc;
+	}
+	free(tmp);
+	git_tree_free(tree);
+	if ((rc = db_open(ctx, ctx->dbpath, 0)))
+		return rc;
+	if (!empty)
+		rc = gx_update_local(ctx, &head);
+	return rc ? rc : st->files_failed ? CS_ERROR : CS_OK;
+fail:
+	sqlite3_close(ctx->db);
+	ctx->db = old;
+	unlink(tmp);
+	free(tmp);
+	git_tree_free(tree);
+	return rc;
+}
+
+/* ---- init ----------------------------------------------------------------------- */
+
+/* The first commit of an empty remote: the embedded coordination/ files. */
+static int seed_remote(cs_ctx *ctx)
+{
+	git_oid tree, blob, commit;
+	git_tree *t = NULL;
+	char path[128];
+	int rc = CS_OK;
+
+	memset(&tree, 0, sizeof tree);
+	for (const cs_embedded *e = cs_embedded_templates; e->name && !rc; e++) {
+		snprintf(path, sizeof path, "coordination/%s", e->name);
+		if (git_blob_create_from_buffer(&blob, ctx->repo, e->text, e->len))
+			return cs_err_git(ctx, "cannot write blob");
+		rc = gx_tree_put(ctx, t, path, &blob, &tree);
+		git_tree_free(t);
+		t = NULL;
+		if (!rc && git_tree_lookup(&t, ctx->repo, &tree))
+			rc = cs_err_git(ctx, "cannot read tree");
+	}
+	git_tree_free(t);
+	if (rc)
+		return rc;
+	rc = gx_commit_push(ctx, &tree, NULL, "Initialize coordination repository", &commit);
+	return rc == CS_ERETRY ? CS_OK : rc;   /* someone else seeded it first */
+}
+
+/* The branch to coordinate on: the remote's default branch. */
+static char *remote_branch(cs_ctx *ctx, const char *url)
+{
+	git_reference *head = NULL;
+	git_repository *r = NULL;
+	char *local = gx_local_path(url), *b = NULL;
+	if (!git_repository_head(&head, ctx->repo)) {
+		const char *n = git_reference_shorthand(head);
+		b = strdup(n);
+	} else if (local && !git_repository_open_bare(&r, local)) {
+		git_reference *sym = NULL;
+		if (!git_reference_lookup(&sym, r, "HEAD") &&
+		    git_reference_type(sym) == GIT_REFERENCE_SYMBOLIC &&
+		    !strncmp(git_reference_symbolic_target(sym), "refs/heads/", 11))
+			b = strdup(git_reference_symbolic_target(sym) + 11);
+		git_reference_free(sym);
+	}
+	git_error_clear();
+	git_reference_free(head);
+	git_repository_free(r);
+	free(local);
+	return b ? b : strdup("main");
+}
+
+int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts)
+{
+	git_clone_options co;
+	git_repository *repo = NULL;
+	cs_opts o = {dir, opts ? opts->server : NULL, opts ? opts->db : NULL};
+	cs_ctx *ctx;
+	char *branch;
+	char ref[256];
+	int rc;
+
+	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
+	*out = NULL;
+	if (!o.server || !cs_valid_id(o.server)) {
+		*out = ctx = ctx_new();
+		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", o.server ? o.server : "");
+	}
+	git_libgit2_init();
+	if (git_clone(&repo, url, dir, &co)) {
+		*out = ctx = ctx_new();
+		rc = cs_err_git(ctx, "clone failed");
+		git_libgit2_shutdown();
+		return rc;
+	}
+	git_repository_free(repo);
+	git_libgit2_shutdown();
+	if ((rc = cs_open(out, &o)))
+		return rc;
+	ctx = *out;
+	if (!(branch = remote_branch(ctx, url)))
+		return cs_err_oom(ctx);
+	free(ctx->branch);
+	ctx->branch = branch;
+	if ((rc = config_set(ctx, "coordsync.server", o.server)) ||
+	    (rc = config_set(ctx, "coordsync.branch", branch)))
+		return rc;
+	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch);
+	{
+		git_oid id;
+		if (git_reference_name_to_id(&id, ctx->repo, ref)) {
+			git_error_clear();
+			if ((rc = seed_remote(ctx)))
+				return rc;
+		}
+	}
+	return CS_OK;
+}

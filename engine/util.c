@@ -1,0 +1,252 @@
+/* Errors, a growable buffer, time conversion and ids. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uuid/uuid.h>
+#include "cs_int.h"
+
+/* ---- errors ---------------------------------------------------------- */
+
+int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (ctx) {
+		va_start(ap, fmt);
+		vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int cs_err_git(cs_ctx *ctx, const char *what)
+{
+	const git_error *e = git_error_last();
+	return cs_err(ctx, CS_ERROR, "%s: %s", what,
+		      e && e->message ? e->message : "unknown libgit2 error");
+}
+
+int cs_err_db(cs_ctx *ctx, sqlite3 *db)
+{
+	return cs_err(ctx, CS_ERROR, "sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
+}
+
+int cs_err_oom(cs_ctx *ctx)
+{
+	return cs_err(ctx, CS_ERROR, "out of memory");
+}
+
+/* ---- growable buffer --------------------------------------------------- */
+
+static int sb_grow(sbuf *b, size_t add)
+{
+	size_t want;
+	char *p;
+	if (b->oom)
+		return -1;
+	if (b->n + add + 1 <= b->cap)
+		return 0;
+	want = b->cap ? b->cap : 256;
+	while (want < b->n + add + 1) {
+		if (want > ((size_t)-1) / 2) {
+			b->oom = 1;
+			return -1;
+		}
+		want *= 2;
+	}
+	p = realloc(b->p, want);
+	if (!p) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = want;
+	return 0;
+}
+
+void sb_put(sbuf *b, const char *s, size_t n)
+{
+	if (sb_grow(b, n))
+		return;
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = 0;
+}
+
+void sb_puts(sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+void sb_putc(sbuf *b, char c)
+{
+	sb_put(b, &c, 1);
+}
+
+void sb_printf(sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char small[256];
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof small) {
+		sb_put(b, small, (size_t)n);
+		return;
+	}
+	if (sb_grow(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->n += (size_t)n;
+}
+
+char *sb_detach(sbuf *b)
+{
+	char *p;
+	if (b->oom) {
+		sb_free(b);
+		return NULL;
+	}
+	if (!b->p && sb_grow(b, 0))
+		return NULL;
+	p = b->p;
+	b->p = NULL;
+	b->n = b->cap = 0;
+	return p;
+}
+
+void sb_free(sbuf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->n = b->cap = 0;
+	b->oom = 0;
+}
+
+char *cs_strdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+double cs_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+/* Accepts YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|±HH[:]MM].  No zone means UTC,
+ * which is what the seed's tools write. */
+int cs_time_parse(const char *s, double *out)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, zh = 0, zm = 0;
+	double frac = 0;
+	struct tm tm;
+	time_t t;
+	const char *p = s;
+
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+	    digits(&p, 2, &d))
+		return -1;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+			return -1;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec))
+				return -1;
+			if (*p == '.' || *p == ',') {
+				double scale = 0.1;
+				p++;
+				if (*p < '0' || *p > '9')
+					return -1;
+				while (*p >= '0' && *p <= '9') {
+					frac += (*p++ - '0') * scale;
+					scale /= 10;
+				}
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int sign = *p++ == '-' ? -1 : 1;
+			if (digits(&p, 2, &zh))
+				return -1;
+			if (*p == ':')
+				p++;
+			if (*p && digits(&p, 2, &zm))
+				return -1;
+			zh *= sign;
+			zm *= sign;
+		}
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	*out = (double)t + frac - zh * 3600.0 - zm * 60.0;
+	return 0;
+}
+
+void cs_time_iso(double t, char out[32])
+{
+	struct tm tm;
+	time_t s = (time_t)t;
+	if (!gmtime_r(&s, &tm) ||
+	    !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		out[0] = 0;
+}
+
+char *cs_uuid(void)
+{
+	uuid_t u;
+	char *s = malloc(37);
+	if (!s)
+		return NULL;
+	uuid_generate_random(u);
+	uuid_unparse_lower(u, s);
+	return s;
+}
+
+int cs_valid_id(const char *id)
+{
+	size_t n = 0;
+	if (!id || !*id || *id == '.' || strstr(id, ".."))
+		return 0;
+	for (const char *p = id; *p; p++, n++) {
+		char c = *p;
+		if (n >= 64)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}

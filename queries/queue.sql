@@ -1,0 +1,8 @@
+-- queue: jobs waiting to run, in the order `job claim` takes them.
+DROP VIEW IF EXISTS queue;
+CREATE VIEW queue AS
+SELECT id, priority, datetime(created_at, 'unixepoch') AS created,
+       datetime(run_after, 'unixepoch') AS run_after, attempts
+FROM jobs
+WHERE status = 'queued' AND assigned_to IS NULL
+ORDER BY priority, created_at, id;
