@@ -1,2 +1,134 @@
+/* job add, claim, done, fail, cancel, rescue and list. */
+#include <stdio.h>
+#include <stdlib.h>
 #include "cli.h"
-const cli_cmd cli_job_cmds[] = {{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+static int run_add(cli *c)
+{
+	const char *const *kv;
+	int n = cli_multi(c, "--set", &kv), rc;
+	long long prio = cli_num(c, "--priority", 5);
+	char *id = NULL;
+	cs_ctx *ctx;
+	if (prio < -1000000 || prio > 1000000)
+		return cli_usage(c, "--priority is out of range");
+	if ((rc = cli_open(c, &ctx)))
+		return rc;
+	if (!(rc = cs_job_add(ctx, &id, cli_str(c, "--id"), (int)prio, kv, n)))
+		printf("%s\n", id);
+	free(id);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static const char job_sql[] =
+	"SELECT id, status, assigned_to, priority, datetime(created_at, 'unixepoch') AS created_at,"
+	" datetime(started_at, 'unixepoch') AS started_at,"
+	" datetime(completed_at, 'unixepoch') AS completed_at, attempts, max_attempts, fence,"
+	" result, error FROM jobs";
+
+static int run_claim(cli *c)
+{
+	char *id = NULL;
+	cs_ctx *ctx;
+	int rc = cli_open(c, &ctx);
+	if (rc)
+		return rc;
+	if (!(rc = cs_job_claim(ctx, &id))) {
+		if (c->json) {
+			char sql[sizeof job_sql + 32];
+			snprintf(sql, sizeof sql, "%s WHERE id=?1", job_sql);
+			rc = cli_show(c, ctx, sql, id, FMT_JSON);
+			free(id);
+			cs_close(ctx);
+			return rc;
+		}
+		printf("%s\n", id);
+	}
+	free(id);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static int finish(cli *c, int op)
+{
+	cs_ctx *ctx;
+	int rc = cli_open(c, &ctx);
+	if (rc)
+		return rc;
+	if (op == 'd')
+		rc = cs_job_done(ctx, c->args[0], cli_str(c, "--result"));
+	else if (op == 'f')
+		rc = cs_job_fail(ctx, c->args[0], cli_str(c, "--error"));
+	else
+		rc = cs_job_cancel(ctx, c->args[0]);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_done(cli *c) { return finish(c, 'd'); }
+static int run_fail(cli *c) { return finish(c, 'f'); }
+static int run_cancel(cli *c) { return finish(c, 'x'); }
+
+static int run_rescue(cli *c)
+{
+	long long older = cli_num(c, "--older-than", 600);
+	cs_ctx *ctx;
+	int n = 0, rc;
+	if (older < 0)
+		return cli_usage(c, "--older-than must not be negative");
+	if ((rc = cli_open(c, &ctx)))
+		return rc;
+	if (!(rc = cs_job_rescue(ctx, (int)older, &n)))
+		printf(c->json ? "{\"rescued\": %d}\n" : "rescued %d job(s)\n", n);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_list(cli *c)
+{
+	const char *status = cli_str(c, "--status");
+	char sql[sizeof job_sql + 128];
+	cs_ctx *ctx;
+	int rc = cli_open(c, &ctx);
+	if (rc)
+		return rc;
+	snprintf(sql, sizeof sql, "%s%s ORDER BY status, priority, created_at, ord", job_sql,
+		 status ? " WHERE status=?1" : "");
+	rc = cli_show(c, ctx, sql, status, c->json ? FMT_JSON : FMT_TABLE);
+	cs_close(ctx);
+	return rc;
+}
+
+static const cli_opt add_opts[] = {
+	{"--id", 's', "ID", "the job's id (default: a new UUID)"},
+	{"--priority", 'i', "N", "lower runs first (default 5)"},
+	{"--set", 'm', "KEY=VALUE", "an extra job field; VALUE is JSON if it parses, else a string"},
+	{NULL, 0, NULL, NULL}};
+static const cli_opt done_opts[] = {{"--result", 's', "TEXT", "what the job produced"},
+				    {NULL, 0, NULL, NULL}};
+static const cli_opt fail_opts[] = {{"--error", 's', "TEXT", "why it failed"},
+				    {NULL, 0, NULL, NULL}};
+static const cli_opt rescue_opts[] = {
+	{"--older-than", 'i', "SEC", "heartbeat age that counts as dead (default 600)"},
+	{NULL, 0, NULL, NULL}};
+static const cli_opt list_opts[] = {{"--status", 's', "S", "only jobs in this status"},
+				    {NULL, 0, NULL, NULL}};
+static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
+
+const cli_cmd cli_job_cmds[] = {
+	{"job add", "", "queue a job; prints its id", 0, 0, add_opts, run_add},
+	{"job claim", "", "take the next queued job (lowest priority, then oldest)", 0, 0, none,
+	 run_claim},
+	{"job done", "ID", "finish a job this server runs", 1, 1, done_opts, run_done},
+	{"job fail", "ID", "fail a job; it is retried while attempts remain", 1, 1, fail_opts,
+	 run_fail},
+	{"job cancel", "ID", "cancel a queued or running job", 1, 1, none, run_cancel},
+	{"job rescue", "", "requeue running jobs whose server's heartbeat is stale", 0, 0,
+	 rescue_opts, run_rescue},
+	{"job list", "", "list jobs", 0, 0, list_opts, run_list},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL}};

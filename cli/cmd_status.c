@@ -1,2 +1,41 @@
+/* status set and heartbeat: this server's own files, last write wins. */
+#include <stdio.h>
 #include "cli.h"
-const cli_cmd cli_status_cmds[] = {{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+static int run_status(cli *c)
+{
+	const char *const *kv;
+	int n = cli_multi(c, "--set", &kv), rc;
+	cs_ctx *ctx;
+	if ((rc = cli_open(c, &ctx)))
+		return rc;
+	rc = cs_status_set(ctx, c->args[0], kv, n, cli_has(c, "--defer"));
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_heartbeat(cli *c)
+{
+	cs_ctx *ctx;
+	int rc = cli_open(c, &ctx);
+	if (rc)
+		return rc;
+	rc = cs_heartbeat(ctx, cli_has(c, "--defer"));
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static const cli_opt status_opts[] = {
+	{"--set", 'm', "KEY=VALUE", "an extra status field; VALUE is JSON if it parses"},
+	{"--defer", 'f', NULL, "record it now, push it with the next sync"},
+	{NULL, 0, NULL, NULL}};
+static const cli_opt hb_opts[] = {
+	{"--defer", 'f', NULL, "record it now, push it with the next sync"},
+	{NULL, 0, NULL, NULL}};
+
+const cli_cmd cli_status_cmds[] = {
+	{"status set", "STATUS", "write this server's status.json", 1, 1, status_opts, run_status},
+	{"heartbeat", "", "write this server's heartbeat.json", 0, 0, hb_opts, run_heartbeat},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL}};

@@ -9,6 +9,7 @@
 #include "coordsync/coordsync.h"
 
 #define CS_MAX_BLOB (256u << 20)   /* largest file we agree to parse */
+#define CS_MAX_KV 32                /* --set pairs per command */
 
 struct cs_ctx {
 	char err[1024];
@@ -20,6 +21,7 @@ struct cs_ctx {
 	char *server;
 	char *branch;       /* remote branch we coordinate on, e.g. "main" */
 	int max_attempts;   /* decision retries */
+	int lock_delay;     /* seconds an expired lock of another server stays taken */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int in_txn;
 };
@@ -103,6 +105,12 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force)
 /* Write every dirty record into new blobs on top of tree, giving *out. */
 int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
 
+/* orig (a JSON object's text) with members keys[i] set to the JSON texts
+ * vals[i]: existing members are replaced in place, others appended in the
+ * object's own layout; all other bytes are kept.  *out is malloc'd. */
+int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
+		int n, char **out);
+
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */
 
@@ -127,6 +135,8 @@ char *gx_local_path(const char *url);
  * message into msg.  Returns CS_OK, or a code that aborts the decision. */
 typedef int (*cs_decide_fn)(cs_ctx *ctx, void *arg, sbuf *msg);
 int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg);
+/* Push the outbox's intents in one commit; *delivered counts them. */
+int cs_outbox_flush(cs_ctx *ctx, int *delivered);
 /* Take the clone's process lock (flock), waiting a bounded time. */
 int cs_lock_clone(cs_ctx *ctx);
 

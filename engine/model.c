@@ -658,70 +658,65 @@ static int field_text(cs_ctx *ctx, sqlite3_stmt *st, int c, const field *f, cons
 	return b->oom ? cs_err_oom(ctx) : CS_OK;
 }
 
-/* The record text orig with k's fields set from columns col0.. of st.
- * Members that did not change keep their bytes; new members go last, in the
- * record's own layout.  *out is malloc'd. */
-static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_stmt *st,
-			int col0, char **out)
+int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
+		int n, char **out)
 {
 	size_t len = strlen(orig), end, err_at;
 	jscan sc = {0};
-	edit ed[16];
+	edit *ed = NULL;
 	size_t ned = 0;
-	cJSON *o = NULL;
-	int rc = CS_OK, multiline, indent = 0, nf = 0;
+	int rc = CS_OK, multiline, indent = 0;
 	sbuf ins = {0}, res = {0};
 
 	*out = NULL;
-	if (!(o = json_parse_span(orig, 0, len, &err_at)) || !cJSON_IsObject(o) ||
-	    json_members(orig, len, 0, '{', &sc, &end, &err_at)) {
-		rc = cs_err(ctx, CS_ERROR, "internal: stored %s record is not an object", k->noun);
+	if (json_members(orig, len, 0, '{', &sc, &end, &err_at))
+		return cs_err(ctx, CS_ERROR, "internal: record is not an object");
+	if (!(ed = calloc((size_t)n + 1, sizeof *ed))) {
+		rc = cs_err_oom(ctx);
 		goto done;
 	}
 	multiline = strchr(orig, '\n') != NULL;
 	if (sc.n)
 		indent = line_indent(orig, sc.m[0].key.start);
-	for (const field *f = k->fields; f->key; f++, nf++) {
-		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, f->key);
-		sbuf v = {0};
-		size_t at = sc.n;
-		if ((rc = field_text(ctx, st, col0 + nf, f, cur, indent, multiline ? 2 : 0, &v))) {
-			sb_free(&v);
-			goto done;
-		}
-		if (!v.n)
-			continue;
-		if (cur) {
-			for (at = 0; at < sc.n; at++) {
-				char *key = json_string_value(orig, sc.m[at].key);
-				int match = key && !strcmp(key, f->key);
-				free(key);
-				if (match)
-					break;
-			}
+	else if (multiline)
+		indent = line_indent(orig, len - 1) + 2;
+	for (int f = 0; f < n; f++) {
+		size_t at;
+		for (at = 0; at < sc.n; at++) {
+			char *key = json_string_value(orig, sc.m[at].key);
+			int match = key && !strcmp(key, keys[f]);
+			free(key);
+			if (match)
+				break;
 		}
 		if (at < sc.n) {
 			ed[ned].start = sc.m[at].val.start;
 			ed[ned].end = sc.m[at].val.end;
-			ed[ned++].text = sb_detach(&v);
-		} else {
-			if (multiline && (sc.n || ins.n)) {
-				sb_putc(&ins, ',');
-				sb_putc(&ins, '\n');
-				for (int i = 0; i < indent; i++)
-					sb_putc(&ins, ' ');
-			} else if (sc.n || ins.n) {
-				sb_puts(&ins, ", ");
-			}
-			json_put_string(&ins, f->key);
-			sb_puts(&ins, ": ");
-			sb_put(&ins, v.p, v.n);
-			sb_free(&v);
+			ed[ned++].text = strdup(vals[f]);
+			continue;
 		}
+		if (sc.n || ins.n)
+			sb_putc(&ins, ',');
+		if (multiline) {
+			sb_putc(&ins, '\n');
+			for (int i = 0; i < indent; i++)
+				sb_putc(&ins, ' ');
+		} else if (sc.n || ins.n) {
+			sb_putc(&ins, ' ');
+		}
+		json_put_string(&ins, keys[f]);
+		sb_puts(&ins, ": ");
+		sb_puts(&ins, vals[f]);
 	}
 	if (ins.n) {
-		size_t at = sc.n ? sc.m[sc.n - 1].val.end : end - 1;
-		ed[ned].start = ed[ned].end = at;
+		if (!sc.n && multiline) {
+			sb_putc(&ins, '\n');
+			for (int i = 0; i < indent - 2; i++)
+				sb_putc(&ins, ' ');
+		}
+		/* After the last member, or everything inside an empty "{ }". */
+		ed[ned].start = sc.n ? sc.m[sc.n - 1].val.end : 1;
+		ed[ned].end = sc.n ? sc.m[sc.n - 1].val.end : end - 1;
 		ed[ned++].text = sb_detach(&ins);
 	}
 	for (size_t i = 0; i < ned; i++)
@@ -731,9 +726,61 @@ static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_st
 	if (!rc && !(*out = sb_detach(&res)))
 		rc = cs_err_oom(ctx);
 done:
+	free(ed);
 	sb_free(&ins);
 	sb_free(&res);
 	jscan_free(&sc);
+	return rc;
+}
+
+/* The record text orig with k's fields set from columns col0.. of st.
+ * Members that did not change keep their bytes; new members go last, in the
+ * record's own layout.  *out is malloc'd. */
+static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_stmt *st,
+			int col0, char **out)
+{
+	size_t len = strlen(orig), err_at;
+	const char *keys[16];
+	char *vals[16];
+	int n = 0, nf = 0, rc = CS_OK, indent = 0;
+	cJSON *o = NULL;
+
+	*out = NULL;
+	if (!(o = json_parse_span(orig, 0, len, &err_at)) || !cJSON_IsObject(o)) {
+		rc = cs_err(ctx, CS_ERROR, "internal: stored %s record is not an object", k->noun);
+		goto done;
+	}
+	{
+		jscan sc = {0};
+		size_t end;
+		if (!json_members(orig, len, 0, '{', &sc, &end, &err_at) && sc.n)
+			indent = line_indent(orig, sc.m[0].key.start);
+		jscan_free(&sc);
+	}
+	for (const field *f = k->fields; f->key; f++, nf++) {
+		sbuf v = {0};
+		const cJSON *cur = cJSON_GetObjectItemCaseSensitive(o, f->key);
+		if ((rc = field_text(ctx, st, col0 + nf, f, cur, indent,
+				     strchr(orig, '\n') ? 2 : 0, &v))) {
+			sb_free(&v);
+			goto done;
+		}
+		if (!v.n)
+			continue;
+		keys[n] = f->key;
+		if (!(vals[n++] = sb_detach(&v))) {
+			rc = cs_err_oom(ctx);
+			n--;
+			goto done;
+		}
+	}
+	if (n)
+		rc = model_patch(ctx, orig, keys, vals, n, out);
+	else if (!(*out = strdup(orig)))
+		rc = cs_err_oom(ctx);
+done:
+	for (int i = 0; i < n; i++)
+		free(vals[i]);
 	cJSON_Delete(o);
 	return rc;
 }

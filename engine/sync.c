@@ -53,6 +53,7 @@ static cs_ctx *ctx_new(void)
 		return NULL;
 	ctx->lockfd = -1;
 	ctx->max_attempts = 30;
+	ctx->lock_delay = 5;
 	git_libgit2_init();
 	return ctx;
 }
@@ -109,6 +110,12 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 	ctx->branch = config_get(ctx, "coordsync.branch");
 	if (!ctx->branch)
 		ctx->branch = strdup("main");
+	{
+		char *ld = config_get(ctx, "coordsync.lockdelay");
+		if (ld)
+			ctx->lock_delay = (int)strtol(ld, NULL, 10);
+		free(ld);
+	}
 	if (!ctx->workdir || !ctx->gitdir || !ctx->branch)
 		return cs_err_oom(ctx);
 	if (ctx->server && !cs_valid_id(ctx->server))
@@ -290,6 +297,16 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	rc = refresh(ctx, &head, &empty, &tree, st, 0);
 	if (!rc && !empty && (!before || strcmp(before, st->head)))
 		rc = gx_update_local(ctx, &head);
+	if (!rc && !empty && !st->files_failed) {
+		if (!(rc = cs_outbox_flush(ctx, &st->intents_pushed)) && st->intents_pushed) {
+			st->pushed = 1;
+			free(before);
+			before = NULL;
+			if (!(rc = db_text(ctx, &before, "SELECT value FROM meta WHERE key='remote_head'",
+					   NULL)) && before)
+				snprintf(st->head, sizeof st->head, "%s", before);
+		}
+	}
 	free(before);
 	git_tree_free(tree);
 	if (!rc && st->files_failed)

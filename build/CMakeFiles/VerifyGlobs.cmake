@@ -38,6 +38,7 @@ set(OLD_GLOB
   "/work/main/engine/git.c"
   "/work/main/engine/json.c"
   "/work/main/engine/model.c"
+  "/work/main/engine/ops.c"
   "/work/main/engine/query.c"
   "/work/main/engine/sync.c"
   "/work/main/engine/util.c"

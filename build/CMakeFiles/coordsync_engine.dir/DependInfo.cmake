@@ -13,6 +13,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/engine/git.c" "CMakeFiles/coordsync_engine.dir/engine/git.c.o" "gcc" "CMakeFiles/coordsync_engine.dir/engine/git.c.o.d"
   "/work/main/engine/json.c" "CMakeFiles/coordsync_engine.dir/engine/json.c.o" "gcc" "CMakeFiles/coordsync_engine.dir/engine/json.c.o.d"
   "/work/main/engine/model.c" "CMakeFiles/coordsync_engine.dir/engine/model.c.o" "gcc" "CMakeFiles/coordsync_engine.dir/engine/model.c.o.d"
+  "/work/main/engine/ops.c" "CMakeFiles/coordsync_engine.dir/engine/ops.c.o" "gcc" "CMakeFiles/coordsync_engine.dir/engine/ops.c.o.d"
   "/work/main/engine/query.c" "CMakeFiles/coordsync_engine.dir/engine/query.c.o" "gcc" "CMakeFiles/coordsync_engine.dir/engine/query.c.o.d"
   "/work/main/engine/sync.c" "CMakeFiles/coordsync_engine.dir/engine/sync.c.o" "gcc" "CMakeFiles/coordsync_engine.dir/engine/sync.c.o.d"
   "/work/main/engine/util.c" "CMakeFiles/coordsync_engine.dir/engine/util.c.o" "gcc" "CMakeFiles/coordsync_engine.dir/engine/util.c.o.d"

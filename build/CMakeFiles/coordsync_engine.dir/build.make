@@ -135,10 +135,24 @@ CMakeFiles/coordsync_engine.dir/engine/model.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/coordsync_engine.dir/engine/model.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/engine/model.c -o CMakeFiles/coordsync_engine.dir/engine/model.c.s
 
+CMakeFiles/coordsync_engine.dir/engine/ops.c.o: CMakeFiles/coordsync_engine.dir/flags.make
+CMakeFiles/coordsync_engine.dir/engine/ops.c.o: /work/main/engine/ops.c
+CMakeFiles/coordsync_engine.dir/engine/ops.c.o: CMakeFiles/coordsync_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/coordsync_engine.dir/engine/ops.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/coordsync_engine.dir/engine/ops.c.o -MF CMakeFiles/coordsync_engine.dir/engine/ops.c.o.d -o CMakeFiles/coordsync_engine.dir/engine/ops.c.o -c /work/main/engine/ops.c
+
+CMakeFiles/coordsync_engine.dir/engine/ops.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/coordsync_engine.dir/engine/ops.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/engine/ops.c > CMakeFiles/coordsync_engine.dir/engine/ops.c.i
+
+CMakeFiles/coordsync_engine.dir/engine/ops.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/coordsync_engine.dir/engine/ops.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/engine/ops.c -o CMakeFiles/coordsync_engine.dir/engine/ops.c.s
+
 CMakeFiles/coordsync_engine.dir/engine/query.c.o: CMakeFiles/coordsync_engine.dir/flags.make
 CMakeFiles/coordsync_engine.dir/engine/query.c.o: /work/main/engine/query.c
 CMakeFiles/coordsync_engine.dir/engine/query.c.o: CMakeFiles/coordsync_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/coordsync_engine.dir/engine/query.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/coordsync_engine.dir/engine/query.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/coordsync_engine.dir/engine/query.c.o -MF CMakeFiles/coordsync_engine.dir/engine/query.c.o.d -o CMakeFiles/coordsync_engine.dir/engine/query.c.o -c /work/main/engine/query.c
 
 CMakeFiles/coordsync_engine.dir/engine/query.c.i: cmake_force
@@ -152,7 +166,7 @@ CMakeFiles/coordsync_engine.dir/engine/query.c.s: cmake_force
 CMakeFiles/coordsync_engine.dir/engine/sync.c.o: CMakeFiles/coordsync_engine.dir/flags.make
 CMakeFiles/coordsync_engine.dir/engine/sync.c.o: /work/main/engine/sync.c
 CMakeFiles/coordsync_engine.dir/engine/sync.c.o: CMakeFiles/coordsync_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/coordsync_engine.dir/engine/sync.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/coordsync_engine.dir/engine/sync.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/coordsync_engine.dir/engine/sync.c.o -MF CMakeFiles/coordsync_engine.dir/engine/sync.c.o.d -o CMakeFiles/coordsync_engine.dir/engine/sync.c.o -c /work/main/engine/sync.c
 
 CMakeFiles/coordsync_engine.dir/engine/sync.c.i: cmake_force
@@ -166,7 +180,7 @@ CMakeFiles/coordsync_engine.dir/engine/sync.c.s: cmake_force
 CMakeFiles/coordsync_engine.dir/engine/util.c.o: CMakeFiles/coordsync_engine.dir/flags.make
 CMakeFiles/coordsync_engine.dir/engine/util.c.o: /work/main/engine/util.c
 CMakeFiles/coordsync_engine.dir/engine/util.c.o: CMakeFiles/coordsync_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/coordsync_engine.dir/engine/util.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/coordsync_engine.dir/engine/util.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/coordsync_engine.dir/engine/util.c.o -MF CMakeFiles/coordsync_engine.dir/engine/util.c.o.d -o CMakeFiles/coordsync_engine.dir/engine/util.c.o -c /work/main/engine/util.c
 
 CMakeFiles/coordsync_engine.dir/engine/util.c.i: cmake_force
@@ -180,7 +194,7 @@ CMakeFiles/coordsync_engine.dir/engine/util.c.s: cmake_force
 CMakeFiles/coordsync_engine.dir/embedded.c.o: CMakeFiles/coordsync_engine.dir/flags.make
 CMakeFiles/coordsync_engine.dir/embedded.c.o: embedded.c
 CMakeFiles/coordsync_engine.dir/embedded.c.o: CMakeFiles/coordsync_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/coordsync_engine.dir/embedded.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/coordsync_engine.dir/embedded.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/coordsync_engine.dir/embedded.c.o -MF CMakeFiles/coordsync_engine.dir/embedded.c.o.d -o CMakeFiles/coordsync_engine.dir/embedded.c.o -c /work/main/build/embedded.c
 
 CMakeFiles/coordsync_engine.dir/embedded.c.i: cmake_force
@@ -197,6 +211,7 @@ coordsync_engine_OBJECTS = \
 "CMakeFiles/coordsync_engine.dir/engine/git.c.o" \
 "CMakeFiles/coordsync_engine.dir/engine/json.c.o" \
 "CMakeFiles/coordsync_engine.dir/engine/model.c.o" \
+"CMakeFiles/coordsync_engine.dir/engine/ops.c.o" \
 "CMakeFiles/coordsync_engine.dir/engine/query.c.o" \
 "CMakeFiles/coordsync_engine.dir/engine/sync.c.o" \
 "CMakeFiles/coordsync_engine.dir/engine/util.c.o" \
@@ -209,13 +224,14 @@ libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/db.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/git.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/json.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/model.c.o
+libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/ops.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/query.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/sync.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/engine/util.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/embedded.c.o
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/build.make
 libcoordsync.a: CMakeFiles/coordsync_engine.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Linking C static library libcoordsync.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Linking C static library libcoordsync.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/coordsync_engine.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/coordsync_engine.dir/link.txt --verbose=$(VERBOSE)
 

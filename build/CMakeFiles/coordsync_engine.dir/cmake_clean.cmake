@@ -9,6 +9,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/coordsync_engine.dir/engine/json.c.o.d"
   "CMakeFiles/coordsync_engine.dir/engine/model.c.o"
   "CMakeFiles/coordsync_engine.dir/engine/model.c.o.d"
+  "CMakeFiles/coordsync_engine.dir/engine/ops.c.o"
+  "CMakeFiles/coordsync_engine.dir/engine/ops.c.o.d"
   "CMakeFiles/coordsync_engine.dir/engine/query.c.o"
   "CMakeFiles/coordsync_engine.dir/engine/query.c.o.d"
   "CMakeFiles/coordsync_engine.dir/engine/sync.c.o"

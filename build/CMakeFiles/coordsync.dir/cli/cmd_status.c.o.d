@@ -1,5 +1,5 @@
 CMakeFiles/coordsync.dir/cli/cmd_status.c.o: /work/main/cli/cmd_status.c \
- /usr/include/stdc-predef.h /work/main/cli/cli.h /usr/include/stdio.h \
+ /usr/include/stdc-predef.h /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -22,5 +22,5 @@ CMakeFiles/coordsync.dir/cli/cmd_status.c.o: /work/main/cli/cmd_status.c \
  /usr/include/x86_64-linux-gnu/bits/types/cookie_io_functions_t.h \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \
- /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+ /usr/include/x86_64-linux-gnu/bits/floatn-common.h /work/main/cli/cli.h \
  /work/main/engine/include/coordsync/coordsync.h
