@@ -1,2 +1,127 @@
+/* demo: the main job on an embedded default.  A local bare repository made
+ * from the template is the remote; two servers sync, queue, claim, lock and
+ * message through it, and a summary is printed at the end. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "cli.h"
-const cli_cmd cli_demo_cmds[] = {{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+static int step(cs_ctx *ctx, int rc, const char *what)
+{
+	if (rc && rc != CS_EREFUSED)
+		fprintf(stderr, "coordsync: demo: %s: %s\n", what, cs_errmsg(ctx));
+	return rc == CS_EREFUSED ? CS_OK : rc;
+}
+
+static int run_demo(cli *c)
+{
+	char dir[512], remote[600], d1[600], d2[600], err[512];
+	const char *names[2] = {"build1", "build2"};
+	cs_ctx *s[2] = {NULL, NULL};
+	cs_lock_info li;
+	cs_sync_stats st;
+	char *id = NULL, *claimed[4] = {NULL, NULL, NULL, NULL};
+	int rc = CS_OK, ex = EXIT_ERR;
+
+	if (c->nargs) {
+		snprintf(dir, sizeof dir, "%s", c->args[0]);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(dir, sizeof dir, "%s/coordsync-demo-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(dir)) {
+			perror("coordsync: demo: mkdtemp");
+			return EXIT_ERR;
+		}
+	}
+	snprintf(remote, sizeof remote, "%s/remote.git", dir);
+	snprintf(d1, sizeof d1, "%s/build1", dir);
+	snprintf(d2, sizeof d2, "%s/build2", dir);
+	printf("demo: remote %s (a local bare repository)\n", remote);
+	if (cs_create_remote(remote, err, sizeof err)) {
+		fprintf(stderr, "coordsync: demo: %s\n", err);
+		return EXIT_ERR;
+	}
+	for (int i = 0; i < 2; i++) {
+		cs_opts o = {NULL, names[i], NULL};
+		if ((rc = cs_init(&s[i], remote, i ? d2 : d1, &o)) || (rc = cs_sync(s[i], &st))) {
+			step(s[i], rc, "init");
+			goto done;
+		}
+		printf("demo: %s cloned into %s, head %.12s\n", names[i], i ? d2 : d1, st.head);
+	}
+	/* build1 queues work and announces it. */
+	for (int i = 0; i < 6; i++) {
+		char key[32], idbuf[32];
+		const char *kv[1] = {key};
+		snprintf(idbuf, sizeof idbuf, "build-%d", i + 1);
+		snprintf(key, sizeof key, "target=pkg%d", i + 1);
+		if ((rc = step(s[0], cs_job_add(s[0], &id, idbuf, 1 + i % 3, kv, 1), "job add")))
+			goto done;
+		free(id);
+		id = NULL;
+	}
+	printf("demo: build1 queued 6 jobs (priorities 1-3)\n");
+	if ((rc = step(s[0], cs_msg_send(s[0], &id, "build2", "request", "please take half",
+					  "six jobs are queued", 0), "msg send")))
+		goto done;
+	free(id);
+	id = NULL;
+	printf("demo: build1 sent a request to build2\n");
+	/* Both claim in turn; each claim is one commit pushed as a CAS. */
+	for (int i = 0; i < 4; i++) {
+		cs_ctx *x = s[i % 2];
+		if ((rc = step(x, cs_job_claim(x, &claimed[i]), "job claim")))
+			goto done;
+		printf("demo: %s claimed %s\n", names[i % 2], claimed[i] ? claimed[i] : "(none)");
+	}
+	for (int i = 0; i < 4; i++)
+		if (claimed[i] && (rc = step(s[i % 2], cs_job_done(s[i % 2], claimed[i], "ok"), "job done")))
+			goto done;
+	printf("demo: the four claimed jobs are done\n");
+	/* build2 reads its inbox and answers; locks show fencing. */
+	if ((rc = cs_sync(s[1], &st)) ||
+	    (rc = step(s[1], cs_msg_send(s[1], &id, "build1", "info", "on it", NULL, 0), "reply")))
+		goto done;
+	free(id);
+	id = NULL;
+	if ((rc = step(s[0], cs_lock_acquire(s[0], "deploy", 60, 0, &li), "lock")))
+		goto done;
+	printf("demo: build1 holds 'deploy' with fence %lld\n", li.fence);
+	rc = cs_lock_acquire(s[1], "deploy", 60, 0, &li);
+	printf("demo: build2 asks for 'deploy': %s\n", rc == CS_EREFUSED ? cs_errmsg(s[1]) : "granted?!");
+	if ((rc = step(s[0], cs_lock_release(s[0], "deploy"), "release")) ||
+	    (rc = step(s[1], cs_lock_acquire(s[1], "deploy", 60, 0, &li), "lock")))
+		goto done;
+	printf("demo: build1 released it; build2 now holds it with fence %lld\n", li.fence);
+	for (int i = 0; i < 2; i++)
+		if ((rc = step(s[i], cs_status_set(s[i], "idle", NULL, 0, 1), "status")) ||
+		    (rc = step(s[i], cs_heartbeat(s[i], 1), "heartbeat")) ||
+		    (rc = step(s[i], cs_sync(s[i], &st), "sync")))
+			goto done;
+	printf("demo: both servers deferred status and heartbeat, pushed in one commit each\n");
+	if ((rc = cs_sync(s[0], &st)))
+		goto done;
+	printf("\nsummary (build1's mirror after a final sync, head %.12s):\n\n", st.head);
+	if (cli_show(c, s[0], "SELECT status, count(*) AS jobs, group_concat(assigned_to) AS servers"
+			      " FROM jobs GROUP BY status ORDER BY status", NULL, FMT_TABLE) ||
+	    (printf("\n"), cli_show(c, s[0], "SELECT name, locked_by, fence FROM locks", NULL, FMT_TABLE)) ||
+	    (printf("\n"), cli_show(c, s[0], "SELECT from_server AS \"from\", to_server AS \"to\", type,"
+					     " subject FROM messages ORDER BY timestamp, ord", NULL, FMT_TABLE)) ||
+	    (printf("\n"), cli_show(c, s[0], "SELECT server, status, heartbeat_age FROM fleet", NULL,
+				    FMT_TABLE)))
+		goto done;
+	printf("\nthe remote's history: git --git-dir=%s log --oneline\n", remote);
+	ex = EXIT_OK;
+done:
+	for (int i = 0; i < 4; i++)
+		free(claimed[i]);
+	free(id);
+	cs_close(s[0]);
+	cs_close(s[1]);
+	return ex;
+}
+
+const cli_cmd cli_demo_cmds[] = {
+	{"demo", "[DIR]", "run two servers against a local bare remote in DIR (default: a new "
+	 "temporary directory) and print a summary", 0, 1, NULL, run_demo},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL}};

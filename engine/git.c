@@ -331,3 +331,24 @@ done:
 	git_reference_free(ref);
 	return rc;
 }
+
+int cs_create_remote(const char *path, char *msg, size_t msglen)
+{
+	git_repository_init_options o;
+	git_repository *r = NULL;
+	int rc = CS_OK;
+
+	git_libgit2_init();
+	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
+		  GIT_REPOSITORY_INIT_NO_REINIT;
+	o.initial_head = "main";
+	if (git_repository_init_ext(&r, path, &o)) {
+		const git_error *e = git_error_last();
+		snprintf(msg, msglen, "cannot create '%s': %s", path, e ? e->message : "?");
+		rc = CS_ERROR;
+	}
+	git_repository_free(r);
+	git_libgit2_shutdown();
+	return rc;
+}

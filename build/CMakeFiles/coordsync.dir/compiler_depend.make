@@ -33,7 +33,6 @@ CMakeFiles/coordsync.dir/cli/cmd_demo.c.o: /work/main/cli/cmd_demo.c \
 
 CMakeFiles/coordsync.dir/cli/cmd_job.c.o: /work/main/cli/cmd_job.c \
   /usr/include/stdc-predef.h \
-  /work/main/cli/cli.h \
   /usr/include/stdio.h \
   /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
   /usr/include/features.h \
@@ -59,11 +58,41 @@ CMakeFiles/coordsync.dir/cli/cmd_job.c.o: /work/main/cli/cmd_job.c \
   /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /usr/include/stdlib.h \
+  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
+  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/x86_64-linux-gnu/sys/types.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
+  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
+  /usr/include/x86_64-linux-gnu/sys/select.h \
+  /usr/include/x86_64-linux-gnu/bits/select.h \
+  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
+  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
+  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
+  /usr/include/alloca.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
+  /work/main/cli/cli.h \
   /work/main/engine/include/coordsync/coordsync.h
 
 CMakeFiles/coordsync.dir/cli/cmd_lock.c.o: /work/main/cli/cmd_lock.c \
   /usr/include/stdc-predef.h \
-  /work/main/cli/cli.h \
   /usr/include/stdio.h \
   /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
   /usr/include/features.h \
@@ -89,11 +118,11 @@ CMakeFiles/coordsync.dir/cli/cmd_lock.c.o: /work/main/cli/cmd_lock.c \
   /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /work/main/cli/cli.h \
   /work/main/engine/include/coordsync/coordsync.h
 
 CMakeFiles/coordsync.dir/cli/cmd_msg.c.o: /work/main/cli/cmd_msg.c \
   /usr/include/stdc-predef.h \
-  /work/main/cli/cli.h \
   /usr/include/stdio.h \
   /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
   /usr/include/features.h \
@@ -119,11 +148,41 @@ CMakeFiles/coordsync.dir/cli/cmd_msg.c.o: /work/main/cli/cmd_msg.c \
   /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /usr/include/stdlib.h \
+  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
+  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/x86_64-linux-gnu/sys/types.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
+  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
+  /usr/include/x86_64-linux-gnu/sys/select.h \
+  /usr/include/x86_64-linux-gnu/bits/select.h \
+  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
+  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
+  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
+  /usr/include/alloca.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
+  /work/main/cli/cli.h \
   /work/main/engine/include/coordsync/coordsync.h
 
 CMakeFiles/coordsync.dir/cli/cmd_status.c.o: /work/main/cli/cmd_status.c \
   /usr/include/stdc-predef.h \
-  /work/main/cli/cli.h \
   /usr/include/stdio.h \
   /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
   /usr/include/features.h \
@@ -149,6 +208,7 @@ CMakeFiles/coordsync.dir/cli/cmd_status.c.o: /work/main/cli/cmd_status.c \
   /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /work/main/cli/cli.h \
   /work/main/engine/include/coordsync/coordsync.h
 
 CMakeFiles/coordsync.dir/cli/cmd_sync.c.o: /work/main/cli/cmd_sync.c \
@@ -342,13 +402,11 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 
 /usr/include/strings.h:
 
-/work/main/cli/main.c:
+/work/main/cli/cmd_status.c:
 
-/usr/include/alloca.h:
+/work/main/cli/cmd_msg.c:
 
-/usr/include/x86_64-linux-gnu/bits/struct_rwlock.h:
-
-/usr/include/x86_64-linux-gnu/bits/struct_mutex.h:
+/work/main/cli/cmd_lock.c:
 
 /usr/include/x86_64-linux-gnu/bits/floatn.h:
 
@@ -357,10 +415,6 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 /usr/include/x86_64-linux-gnu/bits/stdio_lim.h:
 
 /usr/include/x86_64-linux-gnu/gnu/stubs.h:
-
-/usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h:
-
-/usr/include/x86_64-linux-gnu/bits/types.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/cookie_io_functions_t.h:
 
@@ -371,6 +425,10 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 /usr/include/features.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h:
+
+/work/main/cli/main.c:
+
+/usr/include/alloca.h:
 
 /usr/include/x86_64-linux-gnu/bits/typesizes.h:
 
@@ -436,12 +494,6 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 
 /work/main/cli/cmd_job.c:
 
-/work/main/cli/cmd_lock.c:
-
-/work/main/cli/cmd_status.c:
-
-/work/main/cli/cmd_msg.c:
-
 /usr/include/x86_64-linux-gnu/bits/waitflags.h:
 
 /usr/include/x86_64-linux-gnu/bits/waitstatus.h:
@@ -449,6 +501,8 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 /usr/include/endian.h:
 
 /usr/include/x86_64-linux-gnu/bits/types/timer_t.h:
+
+/usr/include/x86_64-linux-gnu/bits/struct_mutex.h:
 
 /usr/include/x86_64-linux-gnu/bits/stdint-intn.h:
 
@@ -473,3 +527,9 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 /usr/include/x86_64-linux-gnu/bits/types/time_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h:
+
+/usr/include/x86_64-linux-gnu/bits/types.h:
+
+/usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h:
+
+/usr/include/x86_64-linux-gnu/bits/struct_rwlock.h:

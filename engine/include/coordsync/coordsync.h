@@ -44,6 +44,10 @@ const char *cs_server(const cs_ctx *ctx);   /* NULL when none is configured */
 const char *cs_workdir(const cs_ctx *ctx);
 const char *cs_dbpath(const cs_ctx *ctx);
 
+/* Create an empty bare repository at path whose default branch is main:
+ * a remote for the demo and for tests.  CS_ERROR with msg filled on failure. */
+int cs_create_remote(const char *path, char *msg, size_t msglen);
+
 /* 1 when id may name a server, lock or job: [A-Za-z0-9._-]{1,64}, no
  * leading dot.  Anything that becomes a path goes through this. */
 int cs_valid_id(const char *id);

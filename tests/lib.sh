@@ -1,0 +1,48 @@
+# Shared helpers for the end-to-end tests: sourced by tests/e2e_*.sh.
+# Each test gets a fresh temp directory; other servers are played with the
+# git CLI.  COORDSYNC is the binary under test (set by ctest).
+set -euo pipefail
+: "${COORDSYNC:?set COORDSYNC to the coordsync binary}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-test.XXXXXX")
+trap 'rc=$?; [ $rc -ne 0 ] && echo "FAILED in $T (kept)" >&2 || rm -rf "$T"; exit $rc' EXIT
+export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.invalid
+export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.invalid
+export GIT_CONFIG_NOSYSTEM=1 HOME="$T/home"
+mkdir -p "$HOME"
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+PASS=0
+
+cs() { "$COORDSYNC" "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { PASS=$((PASS + 1)); echo "ok $PASS - $*"; }
+
+# expect_rc N CMD...: run CMD, require exit status N; output in $OUT.
+expect_rc() {
+  local want=$1; shift
+  set +e
+  OUT=$("$@" 2>&1)
+  local got=$?
+  set -e
+  [ "$got" -eq "$want" ] || fail "expected exit $want, got $got from: $* -- $OUT"
+}
+
+# mkremote NAME: an empty bare repository $T/NAME.git
+mkremote() { git init -q --bare "$T/$1.git"; }
+
+# worktree NAME REMOTE: a git CLI clone playing another server
+worktree() { git clone -q "$2" "$T/$1" 2>/dev/null; }
+
+# pyjson FILE PYTHON-EXPR: write a file the way the seed's tools do
+pyjson() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+obj = eval(sys.argv[2], {"null": None, "true": True, "false": False})
+with open(sys.argv[1], "w") as f:
+    json.dump(obj, f, indent=2)
+    f.write("\n")
+PY
+}
+
+done_testing() { echo "$PASS passed, 0 failed"; }
