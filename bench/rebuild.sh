@@ -48,7 +48,7 @@ case $layout in plain | mirror) ;; *) echo "rebuild.sh: --layout plain|mirror" >
 export BENCH_LAYOUT=$layout
 
 COORDSYNC=${COORDSYNC:-$bench_dir/../build/cli/coordsync}
-case $COORDSYNC in /*) ;; *) COORDSYNC=$PWD/$COORDSYNC ;; esac
+COORDSYNC=$(realpath -m "$COORDSYNC")
 CC=${CC:-cc}
 
 log() { printf '%s\n' "$*" >&2; }

@@ -46,7 +46,7 @@ static int exec_binds(cs_ctx *ctx, const char *sql, ...)
 	}
 	va_end(ap);
 	if (!rc && (rc = db_step(ctx, st)) == SQLITE_DONE)
-		rc = sqlite3_changes(ctx->db);
+		rc = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(ctx->db);
 	else if (rc == SQLITE_ROW)
 		rc = 1;
 	sqlite3_finalize(st);
@@ -362,8 +362,8 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	case 'r':
 		rc = exec_binds(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
 				     " fence=coalesce(fence, 0) + 1, dirty=1"
-				     " WHERE status='running' AND coalesce(started_at, 0) < :old AND"
-				     " coalesce((SELECT heartbeat_at FROM servers WHERE id=assigned_to), 0) < :old",
+				     " WHERE status='running' AND coalesce(started_at, 0) <= :old AND"
+				     " coalesce((SELECT heartbeat_at FROM servers WHERE id=assigned_to), 0) <= :old",
 				":old", 'r', now - a->older_than, NULL);
 		if (rc < 0)
 			return rc;
@@ -738,16 +738,15 @@ static int read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				     " coalesce(read, 0)", ":i", 't', id, NULL);
 	} else if (!strcmp(to, "all")) {
 		/* A broadcast is read per server, in read_by; the seed's flag turns
-		 * true once every other known server has read it. */
+		 * true once every other server the mirror knows of has read it. */
 		rc = exec_binds(ctx, "UPDATE messages SET read_by=json_insert(coalesce(read_by, '[]'),"
 				     " '$[#]', :s), dirty=1 WHERE id=:i AND NOT EXISTS(SELECT 1 FROM"
 				     " json_each(coalesce(read_by, '[]')) WHERE value=:s)",
 				":i", 't', id, ":s", 't', ctx->server, NULL);
 		if (rc >= 0)
-			rc = exec_binds(ctx, "UPDATE messages SET read=1 WHERE id=:i AND NOT coalesce(read, 0)"
-					     " AND NOT EXISTS(SELECT 1 FROM (SELECT id FROM servers UNION"
-					     " SELECT :s) AS f WHERE f.id != from_server AND f.id NOT IN"
-					     " (SELECT value FROM json_each(read_by)))",
+			rc = exec_binds(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT coalesce(read, 0)"
+					     " AND NOT EXISTS(SELECT 1 FROM fleet_ids AS f WHERE f.id != from_server"
+					     " AND f.id != :s AND f.id NOT IN (SELECT value FROM json_each(read_by)))",
 					":i", 't', id, ":s", 't', ctx->server, NULL);
 	} else {
 		rc = cs_err(ctx, CS_EREFUSED, "message '%s' is for %s, not %s", id, to, ctx->server);

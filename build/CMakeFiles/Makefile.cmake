@@ -48,4 +48,6 @@ set(CMAKE_MAKEFILE_PRODUCTS
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/coordsync_engine.dir/DependInfo.cmake"
   "CMakeFiles/coordsync.dir/DependInfo.cmake"
+  "tests/CMakeFiles/unit_json.dir/DependInfo.cmake"
+  "tests/CMakeFiles/unit_mirror.dir/DependInfo.cmake"
   )

@@ -51,6 +51,7 @@ endif()
 # QUERY_SQL at CMakeLists.txt:23 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/queries/*.sql")
 set(OLD_GLOB
+  "/work/main/queries/fleet_ids.sql"
   "/work/main/queries/queue.sql"
   "/work/main/queries/servers_view.sql"
   )
@@ -63,6 +64,15 @@ endif()
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/schema/*.sql")
 set(OLD_GLOB
   "/work/main/schema/001_mirror.sql"
+  )
+if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
+  message("-- GLOB mismatch!")
+  file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
+endif()
+
+# E2E at tests/CMakeLists.txt:12 (file)
+file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/e2e_*.sh")
+set(OLD_GLOB
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -4,3 +4,9 @@
 # 
 # This file includes the relevant testing commands required for 
 # testing this directory and lists subdirectories to be tested as well.
+add_test(unit_json "/work/main/build/tests/unit_json")
+set_tests_properties(unit_json PROPERTIES  ENVIRONMENT "TESTS_DIR=/work/main/tests" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;8;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(unit_mirror "/work/main/build/tests/unit_mirror")
+set_tests_properties(unit_mirror PROPERTIES  ENVIRONMENT "TESTS_DIR=/work/main/tests" _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;8;add_test;/work/main/tests/CMakeLists.txt;0;")
+add_test(schemas "python3" "/work/main/tests/check_schemas.py" "/work/main")
+set_tests_properties(schemas PROPERTIES  _BACKTRACE_TRIPLES "/work/main/tests/CMakeLists.txt;21;add_test;/work/main/tests/CMakeLists.txt;0;")

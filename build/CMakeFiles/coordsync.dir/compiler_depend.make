@@ -3,7 +3,6 @@
 
 CMakeFiles/coordsync.dir/cli/cmd_demo.c.o: /work/main/cli/cmd_demo.c \
   /usr/include/stdc-predef.h \
-  /work/main/cli/cli.h \
   /usr/include/stdio.h \
   /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
   /usr/include/features.h \
@@ -29,6 +28,39 @@ CMakeFiles/coordsync.dir/cli/cmd_demo.c.o: /work/main/cli/cmd_demo.c \
   /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
   /usr/include/x86_64-linux-gnu/bits/floatn.h \
   /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /usr/include/stdlib.h \
+  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
+  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/x86_64-linux-gnu/sys/types.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/byteswap.h \
+  /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
+  /usr/include/x86_64-linux-gnu/sys/select.h \
+  /usr/include/x86_64-linux-gnu/bits/select.h \
+  /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
+  /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
+  /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
+  /usr/include/x86_64-linux-gnu/bits/atomic_wide_counter.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h \
+  /usr/include/alloca.h \
+  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
+  /usr/include/string.h \
+  /usr/include/strings.h \
+  /work/main/cli/cli.h \
   /work/main/engine/include/coordsync/coordsync.h
 
 CMakeFiles/coordsync.dir/cli/cmd_job.c.o: /work/main/cli/cmd_job.c \
@@ -400,17 +432,21 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 
 /work/main/cli/format.c:
 
-/usr/include/strings.h:
-
 /work/main/cli/cmd_status.c:
 
 /work/main/cli/cmd_msg.c:
 
 /work/main/cli/cmd_lock.c:
 
-/usr/include/x86_64-linux-gnu/bits/floatn.h:
-
 /work/main/cli/cli.h:
+
+/usr/include/stdlib.h:
+
+/work/main/engine/include/coordsync/coordsync.h:
+
+/usr/include/x86_64-linux-gnu/bits/wordsize.h:
+
+/usr/include/x86_64-linux-gnu/bits/floatn.h:
 
 /usr/include/x86_64-linux-gnu/bits/stdio_lim.h:
 
@@ -424,11 +460,19 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 
 /usr/include/features.h:
 
+/usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h:
+
+/usr/include/x86_64-linux-gnu/gnu/stubs-64.h:
+
+/usr/include/x86_64-linux-gnu/bits/uintn-identity.h:
+
 /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h:
 
 /work/main/cli/main.c:
 
 /usr/include/alloca.h:
+
+/usr/include/x86_64-linux-gnu/bits/waitflags.h:
 
 /usr/include/x86_64-linux-gnu/bits/typesizes.h:
 
@@ -440,19 +484,9 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 
 /usr/include/x86_64-linux-gnu/sys/types.h:
 
-/work/main/engine/include/coordsync/coordsync.h:
-
-/usr/include/x86_64-linux-gnu/bits/wordsize.h:
-
-/usr/include/stdlib.h:
-
-/usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h:
-
-/usr/include/x86_64-linux-gnu/gnu/stubs-64.h:
-
-/usr/include/x86_64-linux-gnu/bits/uintn-identity.h:
-
 /usr/include/x86_64-linux-gnu/bits/floatn-common.h:
+
+/usr/include/strings.h:
 
 /work/main/cli/cmd_sync.c:
 
@@ -474,9 +508,9 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 
 /usr/include/x86_64-linux-gnu/bits/types/clock_t.h:
 
-/usr/include/x86_64-linux-gnu/bits/stdlib-float.h:
+/work/main/cli/cmd_job.c:
 
-/usr/include/stdc-predef.h:
+/usr/include/x86_64-linux-gnu/bits/types/clockid_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/time64.h:
 
@@ -484,17 +518,11 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 
 /usr/include/x86_64-linux-gnu/bits/libc-header-start.h:
 
+/usr/include/x86_64-linux-gnu/bits/timesize.h:
+
 /usr/include/x86_64-linux-gnu/bits/types/locale_t.h:
 
 /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h:
-
-/usr/include/x86_64-linux-gnu/bits/timesize.h:
-
-/usr/include/x86_64-linux-gnu/bits/types/clockid_t.h:
-
-/work/main/cli/cmd_job.c:
-
-/usr/include/x86_64-linux-gnu/bits/waitflags.h:
 
 /usr/include/x86_64-linux-gnu/bits/waitstatus.h:
 
@@ -503,6 +531,10 @@ CMakeFiles/coordsync.dir/cli/main.c.o: /work/main/cli/main.c \
 /usr/include/x86_64-linux-gnu/bits/types/timer_t.h:
 
 /usr/include/x86_64-linux-gnu/bits/struct_mutex.h:
+
+/usr/include/stdc-predef.h:
+
+/usr/include/x86_64-linux-gnu/bits/stdlib-float.h:
 
 /usr/include/x86_64-linux-gnu/bits/stdint-intn.h:
 

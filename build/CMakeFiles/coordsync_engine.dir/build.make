@@ -70,6 +70,7 @@ include CMakeFiles/coordsync_engine.dir/progress.make
 include CMakeFiles/coordsync_engine.dir/flags.make
 
 embedded.c: /work/main/schema/001_mirror.sql
+embedded.c: /work/main/queries/fleet_ids.sql
 embedded.c: /work/main/queries/queue.sql
 embedded.c: /work/main/queries/servers_view.sql
 embedded.c: /work/main/coordination/jobs.json
