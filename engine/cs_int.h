@@ -14,6 +14,7 @@
 struct cs_ctx {
 	char err[1024];
 	git_repository *repo;
+	git_remote *origin;  /* looked up once: each lookup leaks in libgit2 1.5 */
 	sqlite3 *db;
 	char *workdir;      /* the clone's working tree, with a trailing '/' */
 	char *gitdir;       /* its .git directory, with a trailing '/' */
@@ -114,6 +115,8 @@ int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *co
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */
 
+/* The clone's remote 'origin' (owned by ctx). */
+int gx_origin(cs_ctx *ctx, git_remote **out);
 /* Fetch origin; *head is the remote branch's commit, or *empty is set. */
 int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty);
 /* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */

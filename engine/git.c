@@ -26,6 +26,16 @@ static int cred_cb(git_credential **out, const char *url, const char *user,
 
 /* ---- fetch ------------------------------------------------------------------ */
 
+/* libgit2 1.5.1 leaks a pcre2 match block on every remote lookup (its
+ * regexp wrapper; fixed upstream in libgit2 PR #6382), so look it up once. */
+int gx_origin(cs_ctx *ctx, git_remote **out)
+{
+	if (!ctx->origin && git_remote_lookup(&ctx->origin, ctx->repo, "origin"))
+		return cs_err_git(ctx, "no remote 'origin'");
+	*out = ctx->origin;
+	return CS_OK;
+}
+
 int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 {
 	git_remote *remote = NULL;
@@ -36,20 +46,18 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	*empty = 0;
-	if (git_remote_lookup(&remote, ctx->repo, "origin"))
-		return cs_err_git(ctx, "no remote 'origin'");
+	if ((rc = gx_origin(ctx, &remote)))
+		return rc;
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &cs;
 	fo.update_fetchhead = 0;
-	if (git_remote_fetch(remote, NULL, &fo, NULL)) {
-		rc = cs_err_git(ctx, "fetch failed");
-		goto done;
-	}
+	if (git_remote_fetch(remote, NULL, &fo, NULL))
+		return cs_err_git(ctx, "fetch failed");
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
-	if (git_reference_name_to_id(head, ctx->repo, ref))
+	if (git_reference_name_to_id(head, ctx->repo, ref)) {
+		git_error_clear();
 		*empty = 1;
-done:
-	git_remote_free(remote);
+	}
 	return rc;
 }
 
@@ -274,10 +282,8 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 		rc = cs_err_git(ctx, "cannot create commit");
 		goto done;
 	}
-	if (git_remote_lookup(&remote, ctx->repo, "origin")) {
-		rc = cs_err_git(ctx, "no remote 'origin'");
+	if ((rc = gx_origin(ctx, &remote)))
 		goto done;
-	}
 	if ((local = gx_local_path(git_remote_url(remote))))
 		rc = push_local(ctx, local, commit, parent, msg);
 	else
@@ -290,7 +296,6 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 done:
 	free(local);
 	git_reference_free(ref);
-	git_remote_free(remote);
 	git_commit_free(pc);
 	git_tree_free(tree);
 	git_signature_free(sig);

@@ -34,6 +34,7 @@ void cs_close(cs_ctx *ctx)
 		return;
 	db_rollback(ctx);
 	sqlite3_close(ctx->db);
+	git_remote_free(ctx->origin);
 	git_repository_free(ctx->repo);
 	if (ctx->lockfd >= 0)
 		close(ctx->lockfd);
