@@ -1,0 +1,2 @@
+# Empty dependencies file for coordsync.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty compiler generated dependencies file for unit_mirror.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for unit_mirror.
+# This may be replaced when dependencies are built.
