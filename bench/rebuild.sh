@@ -4,7 +4,8 @@
 #   bench/rebuild.sh [--jobs N] [--messages M] [--servers S] [--runs R]
 #                    [--sync-runs K] [--layout plain|mirror] [--keep DIR]
 #
-# Environment: COORDSYNC (default: <bench>/../build/cli/coordsync), CC (cc).
+# Environment: COORDSYNC (default: <bench>/../build/cli/coordsync, else
+# <bench>/../build/coordsync), CC (cc).
 # Generates a repository (or reuses the one in --keep DIR), then times, R runs
 # each and the median wall time: floor, shell_load, utils_load and
 # `coordsync rebuild`; then `coordsync sync` with nothing new (K runs), and the
@@ -25,7 +26,7 @@ layout=plain
 keep=""
 
 usage() {
-	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -47,7 +48,11 @@ done
 case $layout in plain | mirror) ;; *) echo "rebuild.sh: --layout plain|mirror" >&2; exit 2 ;; esac
 export BENCH_LAYOUT=$layout
 
-COORDSYNC=${COORDSYNC:-$bench_dir/../build/cli/coordsync}
+if [ -z "${COORDSYNC:-}" ]; then # the path first, then CMake's default
+	COORDSYNC=$bench_dir/../build/cli/coordsync
+	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
+		COORDSYNC=$bench_dir/../build/coordsync
+fi
 COORDSYNC=$(realpath -m "$COORDSYNC")
 CC=${CC:-cc}
 

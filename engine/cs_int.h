@@ -55,7 +55,9 @@ char *cs_strdup(const char *s);
 char *cs_uuid(void);                          /* new random uuid, caller frees */
 
 /* ---- SQLite helpers (db.c) -------------------------------------------- */
-int db_open(cs_ctx *ctx, const char *path, int create);
+#define DB_CREATE 1
+#define DB_BULK 2     /* no journal: for a new file renamed into place when done */
+int db_open(cs_ctx *ctx, const char *path, int how);
 int db_exec(cs_ctx *ctx, const char *sql);
 int db_prepare(cs_ctx *ctx, sqlite3_stmt **out, const char *sql);
 /* Bind by name (":name"); an unknown name is an error. */
@@ -91,6 +93,9 @@ typedef struct jscan {
 int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 		 size_t *end, size_t *err_at);
 void jscan_free(jscan *sc);
+/* Offset of the first byte that is not valid UTF-8, or is a control
+ * character inside a string or other than whitespace outside one; or len. */
+size_t json_text_check(const char *s, size_t len);
 /* Line and column (1-based) of offset off. */
 void json_linecol(const char *s, size_t off, int *line, int *col);
 /* Append s as a JSON string literal, escaped as Python's json.dumps does

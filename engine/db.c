@@ -61,9 +61,9 @@ static int db_views(cs_ctx *ctx)
 	return rc;
 }
 
-int db_open(cs_ctx *ctx, const char *path, int create)
+int db_open(cs_ctx *ctx, const char *path, int how)
 {
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+	int flags = SQLITE_OPEN_READWRITE | (how & DB_CREATE ? SQLITE_OPEN_CREATE : 0);
 	int rc;
 	if (sqlite3_open_v2(path, &ctx->db, flags, NULL) != SQLITE_OK) {
 		rc = cs_err(ctx, CS_ERROR, "cannot open mirror '%s': %s", path,
@@ -74,9 +74,12 @@ int db_open(cs_ctx *ctx, const char *path, int create)
 	}
 	sqlite3_busy_timeout(ctx->db, 10000);
 	sqlite3_extended_result_codes(ctx->db, 1);
-	/* The mirror can be rebuilt from git, so NORMAL durability is enough. */
-	if ((rc = db_exec(ctx, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-			       "PRAGMA foreign_keys=ON;")))
+	/* The mirror can be rebuilt from git, so NORMAL durability is enough.  A
+	 * rebuild writes a new file that is renamed into place only when done,
+	 * so it needs no journal at all until then. */
+	if ((rc = db_exec(ctx, how & DB_BULK ? "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+					     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) ||
+	    (rc = db_exec(ctx, "PRAGMA cache_size=-32768")))   /* 32 MiB: an import of a large file */
 		return rc;
 	if ((rc = db_migrate(ctx)))
 		return rc;

@@ -15,19 +15,21 @@ static size_t skip_ws(const char *s, size_t len, size_t i)
 }
 
 /* Skip the string literal at s[i] == '"'.  Returns the offset past the
- * closing quote, or 0 on error with *err set. */
+ * closing quote, or 0 on error with *err set.  Control characters inside
+ * are caught by json_text_check, which runs over every file first. */
 static size_t skip_string(const char *s, size_t len, size_t i, size_t *err)
 {
-	for (i++; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"')
-			return i + 1;
-		if (c == '\\')
-			i++;
-		else if (c < 0x20) {
-			*err = i;
-			return 0;
-		}
+	for (i++; i < len;) {
+		const char *q = memchr(s + i, '"', len - i);
+		size_t j, bs = 0;
+		if (!q)
+			break;
+		j = (size_t)(q - s);
+		while (j - bs > i && s[j - bs - 1] == '\\')
+			bs++;
+		if (!(bs & 1))
+			return j + 1;
+		i = j + 1;       /* an escaped quote */
 	}
 	*err = len;
 	return 0;
@@ -196,6 +198,49 @@ static int utf8_decode(const unsigned char *p, unsigned *cp)
 		return *cp >= 0x10000 && *cp <= 0x10FFFF ? 4 : 0;
 	}
 	return 0;
+}
+
+size_t json_text_check(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp;
+	size_t i = 0;
+	int in_str = 0;
+	while (i < len) {
+		unsigned char c = p[i];
+		int n;
+		if (c >= 0x20 && c < 0x80) {
+			if (c == '"')
+				in_str = !in_str;
+			else if (c == '\\' && in_str)
+				i++;            /* the escaped byte cannot end the string */
+			i++;
+			continue;
+		}
+		if (c < 0x20) {
+			/* Raw control characters: never inside a string (Python's
+			 * json rejects them, cJSON would not), and outside one only
+			 * as whitespace. */
+			if (in_str || (c != '\n' && c != '\r' && c != '\t'))
+				return i;
+			i++;
+			continue;
+		}
+		/* utf8_decode reads up to 4 bytes: stop short of the end. */
+		if (len - i < 4) {
+			unsigned char tmp[4] = {0, 0, 0, 0};
+			memcpy(tmp, p + i, len - i);
+			n = utf8_decode(tmp, &cp);
+			if (!n || (size_t)n > len - i)
+				return i;
+		} else if (!(n = utf8_decode(p + i, &cp))) {
+			return i;
+		}
+		if (cp >= 0xD800 && cp < 0xE000)
+			return i;
+		i += (size_t)n;
+	}
+	return len;
 }
 
 void json_put_string(sbuf *b, const char *s)

@@ -250,8 +250,15 @@ static int find_top(cs_ctx *ctx, const char *path, const char *s, size_t len,
 	int rc = CS_OK, found = 0;
 
 	if (json_members(s, len, 0, '{', &sc, &end, &err_at)) {
-		rc = err_at == (size_t)-1 ? cs_err_oom(ctx)
-					  : file_err(ctx, path, s, err_at, "invalid JSON");
+		size_t i = 0;
+		while (i < len && strchr(" \t\r\n", s[i]))
+			i++;
+		if (err_at == (size_t)-1)
+			rc = cs_err_oom(ctx);
+		else if (err_at == i && i < len && s[i] != '{')
+			rc = file_err(ctx, path, s, i, "the top level must be an object");
+		else
+			rc = file_err(ctx, path, s, err_at, "invalid JSON");
 		goto done;
 	}
 	for (size_t i = end; i < len; i++)
@@ -418,8 +425,12 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	{
 		const char *s = git_blob_rawcontent(blob);
 		size_t len = (size_t)git_blob_rawsize(blob);
+		size_t bad = json_text_check(s, len);
 		if (memchr(s, 0, len))
 			rc = cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
+		else if (bad < len)
+			rc = file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20
+				      ? "control character" : "invalid UTF-8");
 		else
 			rc = k->top ? import_shared(ctx, k, s, len)
 				    : import_server(ctx, k, path, server, s, len);

@@ -26,24 +26,30 @@ static int progress(void *p)
 	return mono() > ((cs_rows *)p)->deadline;
 }
 
-/* Reads only.  PRAGMAs that only report (no value given) are allowed from a
- * short list; everything that writes, attaches or changes state is not. */
+/* Reads only.  PRAGMAs are allowed from a short list of ones that only
+ * report (their argument is a table or index name); everything that writes,
+ * attaches or changes state is not. */
 static int authorize(void *p, int action, const char *a, const char *b, const char *c,
 		     const char *d)
 {
 	static const char *const pragmas[] = {"table_info", "table_xinfo", "index_list",
 					      "index_info", "table_list", "foreign_key_list",
 					      NULL};
-	(void)p, (void)c, (void)d;
+	(void)p, (void)b, (void)c, (void)d;
 	switch (action) {
 	case SQLITE_SELECT:
 	case SQLITE_READ:
 	case SQLITE_FUNCTION:
 	case SQLITE_RECURSIVE:
 		return SQLITE_OK;
+	case SQLITE_UPDATE:
+		/* SQLite asks this while it sets up a table-valued PRAGMA function
+		 * such as pragma_table_info().  Nothing can write here anyway: the
+		 * connection is read-only and the statement must be read-only. */
+		return a && !strcmp(a, "sqlite_master") ? SQLITE_OK : SQLITE_DENY;
 	case SQLITE_PRAGMA:
 		for (int i = 0; pragmas[i]; i++)
-			if (a && !strcmp(a, pragmas[i]) && !b)
+			if (a && !strcmp(a, pragmas[i]))
 				return SQLITE_OK;
 		return SQLITE_DENY;
 	default:

@@ -56,6 +56,9 @@ static cs_ctx *ctx_new(void)
 	ctx->max_attempts = 30;
 	ctx->lock_delay = 5;
 	git_libgit2_init();
+	/* Objects come from our own clone; re-hashing every 30 MB blob on each
+	 * read doubles the cost of an import for no gain in safety here. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
 	return ctx;
 }
 
@@ -136,7 +139,7 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 	}
 	if (!ctx->dbpath)
 		return cs_err_oom(ctx);
-	return db_open(ctx, ctx->dbpath, 1);
+	return db_open(ctx, ctx->dbpath, DB_CREATE);
 }
 
 int cs_lock_clone(cs_ctx *ctx)
@@ -345,8 +348,9 @@ int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
 		return cs_err_oom(ctx);
 	unlink(tmp);
 	ctx->db = NULL;
-	if ((rc = db_open(ctx, tmp, 1)) || (rc = copy_outbox(ctx, ctx->dbpath)) ||
-	    (rc = refresh(ctx, &head, &empty, &tree, st, 1)))
+	if ((rc = db_open(ctx, tmp, DB_CREATE | DB_BULK)) || (rc = copy_outbox(ctx, ctx->dbpath)) ||
+	    (rc = refresh(ctx, &head, &empty, &tree, st, 1)) ||
+	    (rc = db_exec(ctx, "PRAGMA journal_mode=WAL")))
 		goto fail;
 	sqlite3_close(old);
 	sqlite3_close(ctx->db);

@@ -33,7 +33,7 @@ CREATE TABLE jobs(
   json         TEXT NOT NULL,
   ord          INTEGER NOT NULL,
   dirty        INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
+);
 CREATE INDEX jobs_queue ON jobs(status, priority, created_at);
 
 CREATE TABLE locks(
@@ -45,7 +45,7 @@ CREATE TABLE locks(
   json         TEXT NOT NULL,
   ord          INTEGER NOT NULL,
   dirty        INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
+);
 
 CREATE TABLE messages(
   id           TEXT PRIMARY KEY,
@@ -60,7 +60,7 @@ CREATE TABLE messages(
   json         TEXT NOT NULL,
   ord          INTEGER NOT NULL,
   dirty        INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
+);
 
 -- One row per server directory that has a status.json or heartbeat.json.
 CREATE TABLE servers(
@@ -72,7 +72,7 @@ CREATE TABLE servers(
   heartbeat_json TEXT,
   status_dirty   INTEGER NOT NULL DEFAULT 0,
   heartbeat_dirty INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
+);
 
 -- Intents recorded with --defer, kept until their commit is on the remote.
 -- Applying one is idempotent, so a crash between push and delete is harmless.

@@ -266,7 +266,7 @@ assert len(rows) == int(sys.argv[2]) and set(rows[0]) == {"id", "priority", "cre
 json.loads(rows[0]["json"])' "$OUT" "$jobs_before" || fail "--format json: $OUT"
 ok "--format json parses with python"
 expect_rc 0 cs -C "$C1" query --format md "SELECT id, priority FROM jobs ORDER BY id"
-echo "$OUT" | grep -Eq '^\|(-+\|)+$' || fail "--format md: $OUT"
+grep -Eq '^\|(-+\|)+$' <<<"$OUT" || fail "--format md: $OUT"
 ok "--format md has a |---| line"
 expect_rc 2 cs -C "$C1" query --format xml "SELECT 1"
 ok "--format xml exits 2"
@@ -286,13 +286,13 @@ cmds=$(echo "$OUT" | awk -F'  +' '/^commands:/{f=1; next} f && /^  [a-z]/{print 
 [ "$(echo "$cmds" | wc -l)" -ge 20 ] || fail "command list from --help: $cmds"
 while read -r -a c; do
   expect_rc 0 cs "${c[@]}" --help
-  echo "$OUT" | grep -q "usage:" || fail "'${c[*]} --help' prints no usage"
+  grep -q "usage:" <<<"$OUT" || fail "'${c[*]} --help' prints no usage"
 done <<<"$cmds"
 ok "every command's --help exits 0 ($(echo "$cmds" | wc -l) commands)"
 
 # Reading pragmas the authorizer means to allow (last: this is a known bug).
 expect_rc 0 cs -C "$C1" query "PRAGMA table_info(jobs)"
-echo "$OUT" | grep -q assigned_to || fail "table_info: $OUT"
+grep -q assigned_to <<<"$OUT" || fail "table_info: $OUT"
 ok "PRAGMA table_info(jobs) works after the refused queries"
 expect_rc 0 cs -C "$C1" query "SELECT name FROM pragma_table_info('jobs')"
 ok "pragma_table_info('jobs') works"

@@ -11,8 +11,10 @@
 #   - a lock taken through the seed's protocol is honoured by coordsync, and
 #     the other way round; a seed lease that expires is taken over after it
 #     expires plus coordsync's lock-delay.
-# The seed client runs in its safe mode (see seed_client.py: the pseudo-code
-# as written double-claims against itself; SEED_MODE=seed shows it).
+# The seed client runs in its safe mode (see seed_client.py): the pseudo-code
+# as written reports claims whose push was refused and replays refused lock
+# grants by textual rebase; SEED_MODE=seed runs it that way, and then this
+# test fails on the seed's account, not coordsync's.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
 SEED="python3 $TESTS_DIR/seed_client.py"

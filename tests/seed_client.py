@@ -22,18 +22,26 @@ Two git disciplines (SEED_MODE):
         git_commit_and_push() commits and pushes, and a refused push leaves the
         commit in the clone for the next pull to replay as a *textual* rebase.
         claim_next_job ignores whether its claim was pushed and returns the job
-        anyway.  With two seed clients on one remote this reports jobs that
-        were never (or not only) claimed by this client: observed in
-        e2e_seed_interop.sh as the same job printed by two seed clients, the
-        claim that lost the push being dropped later when its rebase
-        conflicted (or, had it merged, granting twice).
+        anyway.  What we saw running e2e_seed_interop.sh with SEED_MODE=seed:
+          - a seed client printed a job (j15) whose claim push had been
+            refused; the remote gave it to coordsync (build1), which had
+            claimed it while the seed held job_assignment (coordsync does not
+            take that lock).  The seed's later pull --rebase conflicted and
+            its claim was dropped, but it had already reported the job;
+          - a refused "Lock job_assignment acquired" commit was replayed
+            cleanly by every later pull --rebase (coordsync only touched
+            jobs.json), so the client read the lock as held by itself, never
+            pushed, and stalled for the full 30 s lease.
+        Seed against seed only (3-4 faithful clients, 20-30 jobs) we did not
+        catch a double claim: two grants of job_assignment edit the same lines
+        and their rebase conflicts.  It still relies on that textual accident.
 
   safe  (the default) the same protocol, decisions and retries, but never a
         text merge: commit, plain `git push`, and on rejection
         `git fetch && git reset --hard origin/BRANCH`, then decide again from
         the fresh state.  A job is reported claimed only once its commit is on
-        the remote.  We made the client safer this way because the faithful
-        version double-claimed against itself (seed vs seed).
+        the remote.  The interop test needs this: every job must be claimed
+        exactly once by everyone's account.
 
 SEED_SLEEP_SCALE (default 1) scales the seed's sleeps (random(1, 5) after a
 refused push, min(5, timeout/10) while a lock is held) so tests run quickly.

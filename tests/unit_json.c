@@ -32,7 +32,17 @@ static void test_members(void)
 	CHECK(json_members("[1, 2", 5, 0, '[', &sc, &end, &err) == -1);
 	CHECK(json_members("[1 2]", 5, 0, '[', &sc, &end, &err) == -1);
 	CHECK(json_members("{\"a\" 1}", 7, 0, '{', &sc, &end, &err) == -1);
-	CHECK(json_members("[\"a\nb\"]", 7, 0, '[', &sc, &end, &err) == -1);
+	/* Control characters and bad UTF-8 are json_text_check's to find. */
+	CHECK(json_members("[\"a\nb\"]", 7, 0, '[', &sc, &end, &err) == 0);
+	CHECK(json_text_check("[\"a\nb\"]", 7) == 3);
+	CHECK(json_text_check("[\"a\\\"\nb\"]", 9) == 5);
+	CHECK(json_text_check("{\n\t\"a\": 1\r\n}", 12) == 12);
+	CHECK(json_text_check("[1]\x01", 4) == 3);
+	CHECK(json_text_check("\"\xc3\xa9\xf0\x9f\x98\x80\"", 8) == 8);
+	CHECK(json_text_check("\"\xc3\"", 3) == 1);
+	CHECK(json_text_check("\"\xed\xa0\x80\"", 5) == 1);   /* a surrogate */
+	CHECK(json_text_check("\xf0\x9f", 2) == 0);
+	CHECK(json_members("[\"a\\\"\", \"\\\\\"]", 14, 0, '[', &sc, &end, &err) == 0 && sc.n == 2);
 	CHECK(json_members("[]", 2, 0, '{', &sc, &end, &err) == -1);
 	CHECK(json_members(" [ ] ", 5, 0, '[', &sc, &end, &err) == 0 && sc.n == 0 && end == 4);
 	jscan_free(&sc);
