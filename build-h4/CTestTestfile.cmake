@@ -1,7 +1,0 @@
-# CMake generated Testfile for 
-# Source directory: /tmp/h4src
-# Build directory: /work/main/build-h4
-# 
-# This file includes the relevant testing commands required for 
-# testing this directory and lists subdirectories to be tested as well.
-subdirs("tests")
