@@ -93,6 +93,9 @@ typedef struct jscan {
 int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 		 size_t *end, size_t *err_at);
 void jscan_free(jscan *sc);
+/* Offset past whitespace at i; past the value at i (0 on error, *err set). */
+size_t json_skip_ws(const char *s, size_t len, size_t i);
+size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err);
 /* Offset of the first byte that is not valid UTF-8, or is a control
  * character inside a string or other than whitespace outside one; or len. */
 size_t json_text_check(const char *s, size_t len);

@@ -63,7 +63,7 @@ static int db_views(cs_ctx *ctx)
 
 int db_open(cs_ctx *ctx, const char *path, int how)
 {
-	int flags = SQLITE_OPEN_READWRITE | (how & DB_CREATE ? SQLITE_OPEN_CREATE : 0);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (how & DB_CREATE ? SQLITE_OPEN_CREATE : 0);
 	int rc;
 	if (sqlite3_open_v2(path, &ctx->db, flags, NULL) != SQLITE_OK) {
 		rc = cs_err(ctx, CS_ERROR, "cannot open mirror '%s': %s", path,
@@ -79,7 +79,9 @@ int db_open(cs_ctx *ctx, const char *path, int how)
 	 * so it needs no journal at all until then. */
 	if ((rc = db_exec(ctx, how & DB_BULK ? "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
 					     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) ||
-	    (rc = db_exec(ctx, "PRAGMA cache_size=-32768")))   /* 32 MiB: an import of a large file */
+	    /* 32 MiB of cache and in-memory sorting for a large import; a
+	     * helper thread for the index builds at its end. */
+	    (rc = db_exec(ctx, "PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA threads=1")))
 		return rc;
 	if ((rc = db_migrate(ctx)))
 		return rc;

@@ -7,7 +7,7 @@
 #include "cs_int.h"
 #include "json_int.h"
 
-static size_t skip_ws(const char *s, size_t len, size_t i)
+size_t json_skip_ws(const char *s, size_t len, size_t i)
 {
 	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
@@ -35,9 +35,14 @@ static size_t skip_string(const char *s, size_t len, size_t i, size_t *err)
 	return 0;
 }
 
+/* Bytes that matter while skipping a container. */
+static const unsigned char bracket[256] = {
+	['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1,
+};
+
 /* Skip one value.  Containers are only bracket-matched here; callers that
  * need them validated parse them with cJSON.  Returns 0 on error. */
-static size_t skip_value(const char *s, size_t len, size_t i, size_t *err)
+size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err)
 {
 	size_t depth = 0;
 	if (i >= len) {
@@ -49,6 +54,8 @@ static size_t skip_value(const char *s, size_t len, size_t i, size_t *err)
 	if (s[i] == '{' || s[i] == '[') {
 		for (; i < len; i++) {
 			char c = s[i];
+			if (!bracket[(unsigned char)c])
+				continue;
 			if (c == '"') {
 				if (!(i = skip_string(s, len, i, err)))
 					return 0;
@@ -98,7 +105,7 @@ static int push_member(jscan *sc, jspan key, jspan val)
 int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 		 size_t *end, size_t *err_at)
 {
-	size_t i = skip_ws(s, len, at);
+	size_t i = json_skip_ws(s, len, at);
 	int obj;
 	char close;
 
@@ -109,7 +116,7 @@ int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 	}
 	obj = s[i] == '{';
 	close = obj ? '}' : ']';
-	i = skip_ws(s, len, i + 1);
+	i = json_skip_ws(s, len, i + 1);
 	if (i < len && s[i] == close) {
 		*end = i + 1;
 		return 0;
@@ -124,23 +131,23 @@ int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 			key.start = i;
 			if (!(key.end = skip_string(s, len, i, err_at)))
 				return -1;
-			i = skip_ws(s, len, key.end);
+			i = json_skip_ws(s, len, key.end);
 			if (i >= len || s[i] != ':') {
 				*err_at = i;
 				return -1;
 			}
-			i = skip_ws(s, len, i + 1);
+			i = json_skip_ws(s, len, i + 1);
 		}
 		val.start = i;
-		if (!(val.end = skip_value(s, len, i, err_at)))
+		if (!(val.end = json_skip_value(s, len, i, err_at)))
 			return -1;
 		if (push_member(out, key, val)) {
 			*err_at = (size_t)-1;
 			return -1;
 		}
-		i = skip_ws(s, len, val.end);
+		i = json_skip_ws(s, len, val.end);
 		if (i < len && s[i] == ',') {
-			i = skip_ws(s, len, i + 1);
+			i = json_skip_ws(s, len, i + 1);
 			continue;
 		}
 		if (i < len && s[i] == close) {
@@ -200,47 +207,69 @@ static int utf8_decode(const unsigned char *p, unsigned *cp)
 	return 0;
 }
 
+/* Bytes that need a look in json_text_check: quotes, backslashes, control
+ * characters and non-ASCII.  Everything else is skipped in a tight loop. */
+static const unsigned char special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* '"' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,   /* '\\' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 size_t json_text_check(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	unsigned cp;
 	size_t i = 0;
 	int in_str = 0;
-	while (i < len) {
-		unsigned char c = p[i];
+	for (;;) {
+		unsigned char c;
 		int n;
-		if (c >= 0x20 && c < 0x80) {
-			if (c == '"')
-				in_str = !in_str;
-			else if (c == '\\' && in_str)
-				i++;            /* the escaped byte cannot end the string */
+		while (i < len && !special[p[i]])
 			i++;
-			continue;
-		}
-		if (c < 0x20) {
+		if (i >= len)
+			return len;
+		c = p[i];
+		if (c == '"') {
+			in_str = !in_str;
+			i++;
+		} else if (c == '\\') {
+			i += in_str ? 2 : 1;   /* the escaped byte cannot end the string */
+		} else if (c < 0x20) {
 			/* Raw control characters: never inside a string (Python's
 			 * json rejects them, cJSON would not), and outside one only
 			 * as whitespace. */
 			if (in_str || (c != '\n' && c != '\r' && c != '\t'))
 				return i;
 			i++;
-			continue;
-		}
-		/* utf8_decode reads up to 4 bytes: stop short of the end. */
-		if (len - i < 4) {
-			unsigned char tmp[4] = {0, 0, 0, 0};
-			memcpy(tmp, p + i, len - i);
-			n = utf8_decode(tmp, &cp);
-			if (!n || (size_t)n > len - i)
+		} else {
+			/* utf8_decode reads up to 4 bytes: stop short of the end. */
+			if (len - i < 4) {
+				unsigned char tmp[4] = {0, 0, 0, 0};
+				memcpy(tmp, p + i, len - i);
+				n = utf8_decode(tmp, &cp);
+				if (!n || (size_t)n > len - i)
+					return i;
+			} else if (!(n = utf8_decode(p + i, &cp))) {
 				return i;
-		} else if (!(n = utf8_decode(p + i, &cp))) {
-			return i;
+			}
+			if (cp >= 0xD800 && cp < 0xE000)
+				return i;
+			i += (size_t)n;
 		}
-		if (cp >= 0xD800 && cp < 0xE000)
-			return i;
-		i += (size_t)n;
 	}
-	return len;
 }
 
 void json_put_string(sbuf *b, const char *s)

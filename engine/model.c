@@ -114,7 +114,8 @@ static const char *type_name(int t)
 }
 
 /* Bind field f of object o to parameter i of st.  Returns 0, or -1 when the
- * value has the wrong type. */
+ * value has the wrong type.  Text is bound SQLITE_STATIC: o outlives the
+ * statement's step. */
 static int bind_field(sqlite3_stmt *st, int i, const field *f, const cJSON *o)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f->key);
@@ -125,7 +126,7 @@ static int bind_field(sqlite3_stmt *st, int i, const field *f, const cJSON *o)
 	case F_TEXT:
 		if (!cJSON_IsString(v))
 			return -1;
-		return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT) ? -2 : 0;
+		return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_STATIC) ? -2 : 0;
 	case F_INT:
 		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
 		    fabs(v->valuedouble) > 9007199254740992.0)
@@ -206,7 +207,7 @@ static int import_record(cs_ctx *ctx, const kind *k, const char *path, sqlite3_s
 		keyval = key->valuestring;
 	}
 	sqlite3_reset(st);
-	if (sqlite3_bind_text(st, i++, keyval, -1, SQLITE_TRANSIENT)) {
+	if (sqlite3_bind_text(st, i++, keyval, -1, SQLITE_STATIC)) {
 		rc = cs_err_db(ctx, ctx->db);
 		goto done;
 	}
@@ -222,13 +223,14 @@ static int import_record(cs_ctx *ctx, const kind *k, const char *path, sqlite3_s
 			goto done;
 		}
 	}
-	if (sqlite3_bind_text(st, i++, s + sp.start, (int)(sp.end - sp.start), SQLITE_TRANSIENT) ||
+	if (sqlite3_bind_text(st, i++, s + sp.start, (int)(sp.end - sp.start), SQLITE_STATIC) ||
 	    (k->top && sqlite3_bind_int64(st, i++, ord))) {
 		rc = cs_err_db(ctx, ctx->db);
 		goto done;
 	}
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+	sqlite3_clear_bindings(st);   /* nothing may point into o once it is freed */
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
 		rc = file_err(ctx, path, s, sp.start, "duplicate %s '%s'", k->noun, keyval);
 	} else if (rc != SQLITE_DONE) {
 		rc = cs_err_db(ctx, ctx->db);
@@ -240,52 +242,149 @@ done:
 	return rc;
 }
 
-/* Find top-level member `name` of the object in s.  Every other member's
- * value is parsed too, so that a broken file is never taken as good. */
-static int find_top(cs_ctx *ctx, const char *path, const char *s, size_t len,
-		    const char *name, jspan *out)
+/* Scan a shared file: the top level must be an object holding member k->top,
+ * whose records are listed into *sc (one pass over the bytes).  Every other
+ * member's value is parsed too, so that a broken file is never taken as
+ * good.  *top is the span of k->top's value. */
+static int scan_file(cs_ctx *ctx, const kind *k, const char *s, size_t len, jspan *top,
+		     jscan *sc)
 {
-	jscan sc = {0};
-	size_t end, err_at = 0;
-	int rc = CS_OK, found = 0;
+	size_t i = json_skip_ws(s, len, 0), end, err_at = 0;
+	int found = 0;
 
-	if (json_members(s, len, 0, '{', &sc, &end, &err_at)) {
-		size_t i = 0;
-		while (i < len && strchr(" \t\r\n", s[i]))
-			i++;
-		if (err_at == (size_t)-1)
-			rc = cs_err_oom(ctx);
-		else if (err_at == i && i < len && s[i] != '{')
-			rc = file_err(ctx, path, s, i, "the top level must be an object");
-		else
-			rc = file_err(ctx, path, s, err_at, "invalid JSON");
-		goto done;
-	}
-	for (size_t i = end; i < len; i++)
-		if (!strchr(" \t\r\n", s[i])) {
-			rc = file_err(ctx, path, s, i, "trailing text after the JSON value");
-			goto done;
-		}
-	for (size_t i = 0; i < sc.n; i++) {
-		char *key = json_string_value(s, sc.m[i].key);
-		int match = key && !strcmp(key, name);
-		free(key);
-		if (match) {
-			*out = sc.m[i].val;
+	if (i >= len || s[i] != '{')
+		return file_err(ctx, k->path, s, i, "the top level must be an object");
+	i = json_skip_ws(s, len, i + 1);
+	if (i < len && s[i] == '}')
+		return file_err(ctx, k->path, s, i, "missing member '%s'", k->top);
+	for (;;) {
+		jspan key;
+		char *name;
+		int match;
+		if (i >= len || s[i] != '"')
+			return file_err(ctx, k->path, s, i, "invalid JSON");
+		key.start = i;
+		if (!(key.end = json_skip_value(s, len, i, &err_at)))
+			return file_err(ctx, k->path, s, err_at, "invalid JSON");
+		i = json_skip_ws(s, len, key.end);
+		if (i >= len || s[i] != ':')
+			return file_err(ctx, k->path, s, i, "invalid JSON");
+		i = json_skip_ws(s, len, i + 1);
+		if (!(name = json_string_value(s, key)))
+			return cs_err_oom(ctx);
+		match = !strcmp(name, k->top);
+		free(name);
+		if (match && !found) {
+			if (json_members(s, len, i, k->container, sc, &end, &err_at)) {
+				if (err_at == (size_t)-1)
+					return cs_err_oom(ctx);
+				if (err_at == i)
+					return file_err(ctx, k->path, s, i, "'%s' must be %s", k->top,
+							k->container == '[' ? "an array" : "an object");
+				return file_err(ctx, k->path, s, err_at, "invalid JSON");
+			}
+			top->start = i;
+			top->end = end;
 			found = 1;
 		} else {
-			cJSON *v = json_parse_span(s, sc.m[i].val.start, sc.m[i].val.end, &err_at);
-			if (!v) {
-				rc = file_err(ctx, path, s, err_at, "invalid JSON");
-				goto done;
-			}
+			cJSON *v;
+			if (!(end = json_skip_value(s, len, i, &err_at)))
+				return file_err(ctx, k->path, s, err_at, "invalid JSON");
+			if (!(v = json_parse_span(s, i, end, &err_at)))
+				return file_err(ctx, k->path, s, err_at, "invalid JSON");
 			cJSON_Delete(v);
+			if (match)
+				return file_err(ctx, k->path, s, key.start, "duplicate member '%s'", k->top);
 		}
+		i = json_skip_ws(s, len, end);
+		if (i < len && s[i] == ',') {
+			i = json_skip_ws(s, len, i + 1);
+			continue;
+		}
+		if (i < len && s[i] == '}')
+			break;
+		return file_err(ctx, k->path, s, i, "invalid JSON");
 	}
+	i = json_skip_ws(s, len, i + 1);
+	if (i < len)
+		return file_err(ctx, k->path, s, i, "trailing text after the JSON value");
 	if (!found)
-		rc = file_err(ctx, path, s, 0, "missing member '%s'", name);
+		return file_err(ctx, k->path, s, 0, "missing member '%s'", k->top);
+	return CS_OK;
+}
+
+/* Above this many records an import drops the table's indexes and builds
+ * them again at the end: one sorted build beats many random inserts. */
+#define BULK_RECORDS 5000
+
+typedef struct saved_indexes {
+	char **sql;
+	int n;
+} saved_indexes;
+
+static void indexes_free(saved_indexes *ix)
+{
+	for (int i = 0; i < ix->n; i++)
+		free(ix->sql[i]);
+	free(ix->sql);
+	ix->sql = NULL;
+	ix->n = 0;
+}
+
+/* Drop table's indexes, keeping their DDL (from the schema itself) in ix. */
+static int indexes_drop(cs_ctx *ctx, const char *table, saved_indexes *ix)
+{
+	sqlite3_stmt *st = NULL;
+	sbuf drop = {0};
+	int rc;
+	if ((rc = db_prepare(ctx, &st, "SELECT name, sql FROM sqlite_master WHERE type='index'"
+				       " AND tbl_name=:t AND sql IS NOT NULL")) ||
+	    (rc = db_bind_text(ctx, st, ":t", table)))
+		goto done;
+	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		char **n = realloc(ix->sql, (size_t)(ix->n + 1) * sizeof *n);
+		if (!n || !(n[ix->n] = strdup((const char *)sqlite3_column_text(st, 1)))) {
+			ix->sql = n ? n : ix->sql;
+			rc = cs_err_oom(ctx);
+			goto done;
+		}
+		ix->sql = n;
+		ix->n++;
+		sb_printf(&drop, "DROP INDEX \"%s\";", (const char *)sqlite3_column_text(st, 0));
+	}
+	if (rc != SQLITE_DONE)
+		goto done;
+	rc = drop.oom ? cs_err_oom(ctx) : drop.n ? db_exec(ctx, drop.p) : CS_OK;
 done:
-	jscan_free(&sc);
+	sb_free(&drop);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Build the indexes again; a unique index that fails names the duplicate. */
+static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan *sc,
+			  saved_indexes *ix)
+{
+	int rc = CS_OK;
+	for (int i = 0; i < ix->n && !rc; i++) {
+		char sql[200], *dup = NULL;
+		long long ord = 0;
+		if (sqlite3_exec(ctx->db, ix->sql[i], NULL, NULL, NULL) == SQLITE_OK)
+			continue;
+		if (sqlite3_extended_errcode(ctx->db) != SQLITE_CONSTRAINT_UNIQUE)
+			return cs_err_db(ctx, ctx->db);
+		snprintf(sql, sizeof sql, "SELECT %s FROM %s GROUP BY 1 HAVING count(*) > 1 LIMIT 1",
+			 k->key_col, k->table);
+		if ((rc = db_text(ctx, &dup, sql, NULL)))
+			break;
+		snprintf(sql, sizeof sql, "SELECT max(ord) FROM %s WHERE %s=:a", k->table, k->key_col);
+		if (dup && !(rc = db_int(ctx, &ord, sql, dup)))
+			rc = file_err(ctx, k->path, s, ord < (long long)sc->n ? sc->m[ord].val.start : 0,
+				      "duplicate %s '%s'", k->noun, dup);
+		else if (!rc)
+			rc = cs_err_db(ctx, ctx->db);
+		free(dup);
+	}
 	return rc;
 }
 
@@ -293,22 +392,18 @@ done:
 static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 {
 	sqlite3_stmt *st = NULL;
+	saved_indexes ix = {NULL, 0};
 	jscan sc = {0};
 	jspan top;
-	size_t end, err_at = 0;
 	char del[64];
 	int rc;
 
-	if ((rc = find_top(ctx, k->path, s, len, k->top, &top)))
-		return rc;
-	if (json_members(s, top.end, top.start, k->container, &sc, &end, &err_at)) {
-		rc = err_at == (size_t)-1 ? cs_err_oom(ctx)
-			: file_err(ctx, k->path, s, err_at, "'%s' must be %s", k->top,
-				   k->container == '[' ? "an array" : "an object");
+	if ((rc = scan_file(ctx, k, s, len, &top, &sc)))
 		goto done;
-	}
 	snprintf(del, sizeof del, "DELETE FROM %s", k->table);
-	if ((rc = db_exec(ctx, del)) || (rc = prepare_insert(ctx, k, &st)))
+	if ((rc = db_exec(ctx, del)) ||
+	    (sc.n > BULK_RECORDS && (rc = indexes_drop(ctx, k->table, &ix))) ||
+	    (rc = prepare_insert(ctx, k, &st)))
 		goto done;
 	for (size_t i = 0; i < sc.n && !rc; i++) {
 		char *name = NULL;
@@ -322,7 +417,10 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 		rc = import_record(ctx, k, k->path, st, s, sc.m[i].val, name, (long)i);
 		free(name);
 	}
+	if (!rc)
+		rc = indexes_create(ctx, k, s, &sc, &ix);
 done:
+	indexes_free(&ix);
 	sqlite3_finalize(st);
 	jscan_free(&sc);
 	return rc;
@@ -896,7 +994,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 	git_tree_entry *e = NULL;
 	git_blob *blob = NULL;
 	const char *s;
-	size_t len, end, err_at;
+	size_t len;
 	jspan top;
 	jscan sc = {0};
 	edit *ed = NULL;
@@ -922,12 +1020,8 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		len = strlen(s);
 	}
 	if ((rc = check_writable(ctx, k->path, e ? git_tree_entry_id(e) : NULL)) ||
-	    (rc = find_top(ctx, k->path, s, len, k->top, &top)))
+	    (rc = scan_file(ctx, k, s, len, &top, &sc)))
 		goto done;
-	if (json_members(s, top.end, top.start, k->container, &sc, &end, &err_at)) {
-		rc = cs_err(ctx, CS_ERROR, "%s: cannot re-read '%s'", k->path, k->top);
-		goto done;
-	}
 	multiline = memchr(s, '\n', len) != NULL;
 	if (sc.n)
 		elem_indent = line_indent(s, k->container == '{' ? sc.m[0].key.start : sc.m[0].val.start);

@@ -6,6 +6,8 @@
 -- `json` keeps each record's original text, byte for byte, so fields that
 -- coordsync does not know survive the round trip.  `ord` is the record's
 -- position in its file; `dirty` is set only inside a decision transaction.
+-- Keys are unique indexes rather than primary keys so that a large import
+-- can drop them and build them once at the end.
 
 -- One row per coordination file that was imported.
 CREATE TABLE files(
@@ -17,7 +19,7 @@ CREATE TABLE files(
 );
 
 CREATE TABLE jobs(
-  id           TEXT PRIMARY KEY,
+  id           TEXT NOT NULL,
   status       TEXT,                -- queued, running, done, failed, cancelled
   assigned_to  TEXT,
   priority     INTEGER,             -- lower runs first
@@ -34,10 +36,11 @@ CREATE TABLE jobs(
   ord          INTEGER NOT NULL,
   dirty        INTEGER NOT NULL DEFAULT 0
 );
+CREATE UNIQUE INDEX jobs_id ON jobs(id);
 CREATE INDEX jobs_queue ON jobs(status, priority, created_at);
 
 CREATE TABLE locks(
-  name         TEXT PRIMARY KEY,
+  name         TEXT NOT NULL,
   locked_by    TEXT,
   locked_at    REAL,
   expires_at   REAL,
@@ -46,9 +49,10 @@ CREATE TABLE locks(
   ord          INTEGER NOT NULL,
   dirty        INTEGER NOT NULL DEFAULT 0
 );
+CREATE UNIQUE INDEX locks_name ON locks(name);
 
 CREATE TABLE messages(
-  id           TEXT PRIMARY KEY,
+  id           TEXT NOT NULL,
   from_server  TEXT,
   to_server    TEXT,                -- a server id, or 'all'
   type         TEXT,
@@ -61,6 +65,7 @@ CREATE TABLE messages(
   ord          INTEGER NOT NULL,
   dirty        INTEGER NOT NULL DEFAULT 0
 );
+CREATE UNIQUE INDEX messages_id ON messages(id);
 
 -- One row per server directory that has a status.json or heartbeat.json.
 CREATE TABLE servers(

@@ -17,7 +17,7 @@
 # test fails on the seed's account, not coordsync's.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
-SEED="python3 $TESTS_DIR/seed_client.py"
+seed() { python3 "$TESTS_DIR/seed_client.py" "$@"; }
 export SEED_SLEEP_SCALE=${SEED_SLEEP_SCALE:-0.05}
 NJOBS=30
 CS_PAUSE=${CS_PAUSE:-0.3}      # between a coordsync worker's claims: share the queue
@@ -52,7 +52,7 @@ cs_worker() {
 start=$(date +%s.%N)
 pids=()
 for i in 1 2; do
-  $SEED "$T/s$i" "seed$i" claim-loop "$NJOBS" >"$T/claims.seed$i" 2>"$T/err.seed$i" &
+  seed "$T/s$i" "seed$i" claim-loop "$NJOBS" >"$T/claims.seed$i" 2>"$T/err.seed$i" &
   pids+=($!)
 done
 for i in 1 2; do
@@ -103,7 +103,7 @@ done
 want=$(cat "$T"/claims.seed1 "$T"/claims.seed2 | wc -l)
 [ "$(grep -c '^j.. seed' <<<"$OUT")" -eq "$want" ] || fail "mirror shows other seed claims: $OUT"
 for i in 1 2; do
-  grep -qx "$(cat "$T/claims.seed$i" | head -n1) seed$i" <<<"$OUT" ||
+  grep -qx "$(head -n1 "$T/claims.seed$i") seed$i" <<<"$OUT" ||
     [ ! -s "$T/claims.seed$i" ] || fail "seed$i's claim has the wrong holder: $OUT"
 done
 expect_rc 0 cs -C "$T/c1" query --format csv "SELECT count(*) FROM files WHERE error IS NOT NULL"
@@ -117,7 +117,7 @@ ok "coordsync's mirror shows the seed clients' claims (files import cleanly)"
 # ---- the seed reads coordsync's files -------------------------------------
 cs -C "$T/c1" job add --id late --priority 0 >/dev/null
 cs -C "$T/c1" job add --id later --priority 9 >/dev/null
-expect_rc 0 $SEED "$T/s1" seed1 claim
+expect_rc 0 seed "$T/s1" seed1 claim
 [ "$OUT" = late ] || fail "seed claimed '$OUT' from coordsync's jobs.json, expected 'late'"
 git --git-dir="$T/r.git" show HEAD:coordination/jobs.json >"$T/jobs-after-seed.json"
 python3 - "$T/jobs-after-seed.json" <<'PY'
@@ -134,22 +134,22 @@ expect_rc 0 cs -C "$T/c2" query --format csv "SELECT assigned_to FROM jobs WHERE
 [ "$(tail -n1 <<<"$OUT")" = seed1 ] || fail "coordsync does not see seed1's claim of 'late': $OUT"
 expect_rc 0 cs -C "$T/c2" job claim
 [ "$OUT" = later ] || fail "coordsync claimed '$OUT' after the seed's write, expected 'later'"
-expect_rc 3 $SEED "$T/s2" seed2 claim
+expect_rc 3 seed "$T/s2" seed2 claim
 ok "the seed client claims from coordsync-written jobs.json and coordsync from the seed's"
 
 # ---- locks across protocols -------------------------------------------------
-expect_rc 0 $SEED "$T/s1" seed1 acquire deploy 30
+expect_rc 0 seed "$T/s1" seed1 acquire deploy 30
 expect_rc 3 cs -C "$T/c1" lock acquire deploy
 grep -q seed1 <<<"$OUT" || fail "refusal does not name the seed holder: $OUT"
 expect_rc 3 cs -C "$T/c2" lock acquire deploy --ttl 5
-expect_rc 0 $SEED "$T/s1" seed1 release deploy
+expect_rc 0 seed "$T/s1" seed1 release deploy
 expect_rc 0 cs -C "$T/c1" lock acquire deploy
 ok "a seed-held lock refuses coordsync; released, coordsync takes it"
 
-expect_rc 3 $SEED "$T/s2" seed2 acquire deploy 30
-expect_rc 1 $SEED "$T/s2" seed2 release deploy
+expect_rc 3 seed "$T/s2" seed2 acquire deploy 30
+expect_rc 1 seed "$T/s2" seed2 release deploy
 expect_rc 0 cs -C "$T/c1" lock release deploy
-expect_rc 0 $SEED "$T/s2" seed2 acquire deploy 30
+expect_rc 0 seed "$T/s2" seed2 acquire deploy 30
 git --git-dir="$T/r.git" show HEAD:coordination/locks.json >"$T/locks.json"
 python3 - "$T/locks.json" <<'PY'
 import json, sys
@@ -159,7 +159,7 @@ PY
 ok "a coordsync-held lock refuses the seed client; released, the seed takes it"
 
 # A seed lease that runs out: free after expires_at plus the lock-delay (5 s).
-expect_rc 0 $SEED "$T/s1" seed1 acquire short 1
+expect_rc 0 seed "$T/s1" seed1 acquire short 1
 expect_rc 3 cs -C "$T/c1" lock acquire short
 expect_rc 0 cs -C "$T/c1" lock acquire short --wait 15
 git --git-dir="$T/r.git" show HEAD:coordination/locks.json >"$T/locks.json"
@@ -175,8 +175,8 @@ ok "an expired seed lease is taken over after the lock-delay"
 expect_rc 0 cs -C "$T/c2" lock acquire fenced
 f1=$OUT
 expect_rc 0 cs -C "$T/c2" lock release fenced
-expect_rc 0 $SEED "$T/s1" seed1 acquire fenced 30
-expect_rc 0 $SEED "$T/s1" seed1 release fenced
+expect_rc 0 seed "$T/s1" seed1 acquire fenced 30
+expect_rc 0 seed "$T/s1" seed1 release fenced
 expect_rc 0 cs -C "$T/c2" lock acquire fenced
 f2=$OUT
 echo "fence of 'fenced': $f1 before the seed's grant, $f2 after (a seed release drops the field)"
