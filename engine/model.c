@@ -419,6 +419,10 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 	}
 	if (!rc)
 		rc = indexes_create(ctx, k, s, &sc, &ix);
+	if (!rc && !strcmp(k->table, "locks"))
+		rc = db_exec(ctx, "INSERT INTO lock_fences(name, fence) SELECT name, fence FROM locks"
+				  " WHERE fence IS NOT NULL ON CONFLICT(name) DO UPDATE SET"
+				  " fence=max(fence, excluded.fence)");
 done:
 	indexes_free(&ix);
 	sqlite3_finalize(st);

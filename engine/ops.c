@@ -119,7 +119,9 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		sb_puts(msg, "Cleanup expired locks");
 		return CS_OK;
 	}
-	if ((rc = db_prepare(ctx, &st, "SELECT locked_by, expires_at, fence FROM locks WHERE name=:n")) ||
+	if ((rc = db_prepare(ctx, &st, "SELECT locked_by, expires_at, max(coalesce(fence, 0),"
+				       " coalesce((SELECT fence FROM lock_fences f WHERE f.name=l.name), 0))"
+				       " FROM locks l WHERE name=:n")) ||
 	    (rc = db_bind_text(ctx, st, ":n", a->name)))
 		goto done;
 	if ((rc = db_step(ctx, st)) == SQLITE_ROW) {
@@ -193,6 +195,10 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				":n", 't', a->name, ":s", 't', ctx->server, ":m", 'i', (long long)mine,
 				":t", 'r', now, ":e", 'r', now + a->ttl, ":f", 'i', fence, NULL);
 	}
+	if (rc >= 0)
+		rc = exec_binds(ctx, "INSERT INTO lock_fences(name, fence) VALUES(:n, :f) ON CONFLICT(name)"
+				     " DO UPDATE SET fence=max(fence, excluded.fence)",
+				":n", 't', a->name, ":f", 'i', fence, NULL);
 	if (rc >= 0) {
 		rc = CS_OK;
 		sb_printf(msg, "Lock %s %s by %s", a->name, mine ? "renewed" : "acquired", ctx->server);

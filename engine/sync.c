@@ -318,7 +318,9 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	return rc;
 }
 
-static int copy_outbox(cs_ctx *ctx, const char *old)
+/* Carry over what git cannot give back: deferred intents and the highest
+ * fence seen per lock. */
+static int copy_kept(cs_ctx *ctx, const char *old)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -328,7 +330,8 @@ static int copy_outbox(cs_ctx *ctx, const char *old)
 		return rc;
 	}
 	sqlite3_finalize(st);
-	rc = db_exec(ctx, "INSERT INTO outbox SELECT * FROM old.outbox");
+	rc = db_exec(ctx, "INSERT INTO outbox SELECT * FROM old.outbox;"
+			  "INSERT INTO lock_fences SELECT * FROM old.lock_fences");
 	db_exec(ctx, "DETACH old");
 	return rc;
 }
@@ -348,7 +351,7 @@ int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
 		return cs_err_oom(ctx);
 	unlink(tmp);
 	ctx->db = NULL;
-	if ((rc = db_open(ctx, tmp, DB_CREATE | DB_BULK)) || (rc = copy_outbox(ctx, ctx->dbpath)) ||
+	if ((rc = db_open(ctx, tmp, DB_CREATE | DB_BULK)) || (rc = copy_kept(ctx, ctx->dbpath)) ||
 	    (rc = refresh(ctx, &head, &empty, &tree, st, 1)) ||
 	    (rc = db_exec(ctx, "PRAGMA journal_mode=WAL")))
 		goto fail;

@@ -93,3 +93,11 @@ CREATE TABLE meta(
   key   TEXT PRIMARY KEY,
   value
 );
+
+-- The highest fence seen for each lock, in any imported version or grant.
+-- A writer that drops "fence" from locks.json (the seed's release does)
+-- cannot make coordsync hand out a fence twice.  Kept across rebuilds.
+CREATE TABLE lock_fences(
+  name  TEXT PRIMARY KEY,
+  fence INTEGER NOT NULL
+);
