@@ -65,11 +65,13 @@ int cli_has(const cli *c, const char *name);
 int cli_multi(const cli *c, const char *name, const char *const **out);
 
 /* Output formats; one formatter renders any cursor in any of them. */
-enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD };
+enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_OBJECT /* one row as a JSON object */ };
 int cli_format(const char *name);    /* -1 if unknown */
 int cli_print_rows(FILE *out, cs_rows *rows, int fmt);
 /* Run one fixed query and print it. */
 int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt);
+int cli_show2(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, const char *bind2,
+	      int fmt);
 void cli_json_string(FILE *out, const char *s);
 
 #endif

@@ -22,11 +22,12 @@ static int run_add(cli *c)
 	return rc;
 }
 
-static const char job_sql[] =
-	"SELECT id, status, assigned_to, priority, datetime(created_at, 'unixepoch') AS created_at,"
-	" datetime(started_at, 'unixepoch') AS started_at,"
-	" datetime(completed_at, 'unixepoch') AS completed_at, attempts, max_attempts, fence,"
-	" result, error FROM jobs";
+#define JOB_COLS                                                                          \
+	"id, status, assigned_to, priority, datetime(created_at, 'unixepoch') AS created_at,"   \
+	" datetime(started_at, 'unixepoch') AS started_at,"                                    \
+	" datetime(completed_at, 'unixepoch') AS completed_at, attempts, max_attempts, fence,"  \
+	" result, error"
+static const char job_sql[] = "SELECT " JOB_COLS " FROM jobs";
 
 static int run_claim(cli *c)
 {
@@ -37,9 +38,11 @@ static int run_claim(cli *c)
 		return rc;
 	if (!(rc = cs_job_claim(ctx, &id))) {
 		if (c->json) {
-			char sql[sizeof job_sql + 32];
-			snprintf(sql, sizeof sql, "%s WHERE id=?1", job_sql);
-			rc = cli_show(c, ctx, sql, id, FMT_JSON);
+			/* The job, and how many refused pushes the claim took. */
+			char n[16];
+			snprintf(n, sizeof n, "%d", cs_last_retries(ctx));
+			rc = cli_show2(c, ctx, "SELECT " JOB_COLS ", CAST(?2 AS INTEGER) AS retries"
+					       " FROM jobs WHERE id=?1", id, n, FMT_OBJECT);
 			free(id);
 			cs_close(ctx);
 			return rc;

@@ -109,7 +109,7 @@ static int run_info(cli *c)
 	int rc;
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (!(rc = cs_select(ctx, &r, sql, NULL)) && (rc = cs_rows_next(r)) == 1) {
+	if (!(rc = cs_select(ctx, &r, sql, NULL, NULL)) && (rc = cs_rows_next(r)) == 1) {
 		const char *keys[] = {"clone", "mirror", "server"};
 		const char *vals[] = {cs_workdir(ctx), cs_dbpath(ctx), cs_server(ctx)};
 		printf(c->json ? "{" : "");

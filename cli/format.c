@@ -128,9 +128,11 @@ static void print_table(FILE *out, grid *g)
 
 int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 {
-	int n = cs_rows_columns(r), rc, count = 0;
+	int n = cs_rows_columns(r), rc, count = 0, one = fmt == FMT_OBJECT;
 	grid g = {NULL, 0, 0, n};
 
+	if (one)
+		fmt = FMT_JSON;
 	if (fmt == FMT_TABLE && grid_add(&g, r, 1))
 		return CS_ERROR;
 	if (fmt == FMT_CSV || fmt == FMT_MD) {
@@ -146,9 +148,11 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 			fputs("|\n", out);
 		}
 	}
-	if (fmt == FMT_JSON)
+	if (fmt == FMT_JSON && !one)
 		fputc('[', out);
 	while ((rc = cs_rows_next(r)) == 1) {
+		if (one && count)
+			break;
 		if (fmt == FMT_TABLE) {
 			if (grid_add(&g, r, 0)) {
 				rc = CS_ERROR;
@@ -157,7 +161,7 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 			continue;
 		}
 		if (fmt == FMT_JSON)
-			fputs(count ? ",\n {" : "\n {", out);
+			fputs(one ? "{" : count ? ",\n {" : "\n {", out);
 		for (int i = 0; i < n; i++) {
 			const char *t = cs_rows_text(r, i);
 			int ty = cs_rows_type(r, i);
@@ -188,7 +192,9 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 			fputs(fmt == FMT_MD ? "|\n" : "\n", out);
 		count++;
 	}
-	if (fmt == FMT_JSON)
+	if (one)
+		fputs(count ? "\n" : "null\n", out);
+	else if (fmt == FMT_JSON)
 		fputs(count ? "\n]\n" : "]\n", out);
 	if (fmt == FMT_TABLE && rc == 0)
 		print_table(out, &g);
@@ -200,8 +206,13 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 
 int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt)
 {
+	return cli_show2(c, ctx, sql, bind1, NULL, fmt);
+}
+
+int cli_show2(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, const char *bind2, int fmt)
+{
 	cs_rows *r = NULL;
-	int rc = cs_select(ctx, &r, sql, bind1);
+	int rc = cs_select(ctx, &r, sql, bind1, bind2);
 	(void)c;
 	if (!rc)
 		rc = cli_print_rows(stdout, r, fmt);

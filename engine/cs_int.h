@@ -22,6 +22,7 @@ struct cs_ctx {
 	char *server;
 	char *branch;       /* remote branch we coordinate on, e.g. "main" */
 	int max_attempts;   /* decision retries */
+	int retries;        /* refused pushes in the last decision */
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int in_txn;

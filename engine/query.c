@@ -119,7 +119,7 @@ fail:
 	return rc;
 }
 
-int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1)
+int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1, const char *bind2)
 {
 	cs_rows *r = calloc(1, sizeof *r);
 	int rc;
@@ -129,6 +129,8 @@ int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1)
 	r->ctx = ctx;
 	if ((rc = db_prepare(ctx, &r->st, sql)) ||
 	    (bind1 && sqlite3_bind_text(r->st, 1, bind1, -1, SQLITE_TRANSIENT) != SQLITE_OK &&
+	     (rc = cs_err_db(ctx, ctx->db))) ||
+	    (bind2 && sqlite3_bind_text(r->st, 2, bind2, -1, SQLITE_TRANSIENT) != SQLITE_OK &&
 	     (rc = cs_err_db(ctx, ctx->db)))) {
 		cs_rows_free(r);
 		return rc;

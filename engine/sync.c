@@ -28,6 +28,11 @@ void cs_set_retries(cs_ctx *ctx, int n)
 	ctx->max_attempts = n > 0 ? n : 1;
 }
 
+int cs_last_retries(const cs_ctx *ctx)
+{
+	return ctx->retries;
+}
+
 void cs_close(cs_ctx *ctx)
 {
 	if (!ctx)
@@ -241,6 +246,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		srand((unsigned)(time(NULL) ^ getpid()));
 		seeded = 1;
 	}
+	ctx->retries = 0;
 	for (int attempt = 0; attempt < ctx->max_attempts; attempt++) {
 		cs_sync_stats st = {0};
 		git_oid head, tree_id, commit;
@@ -279,6 +285,7 @@ next:
 		git_tree_free(tree);
 		if (rc != CS_ERETRY)
 			return rc;
+		ctx->retries++;
 		backoff(attempt);
 	}
 	return cs_err(ctx, CS_ERROR, "gave up after %d attempts: other servers kept moving the remote",

@@ -80,8 +80,10 @@ int cs_rebuild(cs_ctx *ctx, cs_sync_stats *stats);
  * ATTACH and PRAGMA changes are refused with CS_EINVAL; time is bounded. */
 int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql);
 
-/* The same for coordsync's own fixed statements (views, info, lists). */
-int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1);
+/* The same for coordsync's own fixed statements (views, info, lists), with
+ * up to two text parameters ?1 and ?2 (NULL binds NULL). */
+int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1,
+	      const char *bind2);
 
 /* 1 and a row, 0 at the end, or a negative code (message on the ctx). */
 int cs_rows_next(cs_rows *rows);
@@ -127,5 +129,7 @@ int cs_msg_read(cs_ctx *ctx, const char *id);
 
 /* Bounds for the decision loop, for tests and benchmarks. */
 void cs_set_retries(cs_ctx *ctx, int max_attempts);
+/* Refused pushes retried by the last decision (0 when it won at once). */
+int cs_last_retries(const cs_ctx *ctx);
 
 #endif
