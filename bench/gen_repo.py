@@ -2,6 +2,7 @@
 """Generate a coordination repository for the coordsync benchmarks.
 
     gen_repo.py --jobs N --messages M --servers S --out DIR [--seed K]
+                [--all-queued]
 
 Writes, in the seed's layout and style (json.dump(obj, f, indent=2) plus "\\n"):
 
@@ -12,6 +13,8 @@ Writes, in the seed's layout and style (json.dump(obj, f, indent=2) plus "\\n"):
     DIR/work/<server>/heartbeat.json
 
 then commits DIR/work on branch main and pushes it to DIR/remote.git (bare).
+With --all-queued every job is queued and unassigned (started_at null), for
+the claim benchmarks; the other fields are the same as without it.
 The output depends only on the arguments (seeded random, fixed base time).
 Python standard library only.
 """
@@ -69,13 +72,15 @@ def sentence(rnd, lo, hi):
     return s[0].upper() + s[1:]
 
 
-def make_jobs(rnd, n, servers):
+def make_jobs(rnd, n, servers, all_queued=False):
     rr = rnd.random  # int(rr() * k) is several times faster than choice()
     ns, nst, nr, nt = len(servers), len(JOB_STATUS), len(REPOS), len(TARGETS)
     span = 30 * 86400
     jobs = []
     for i in range(n):
         status = JOB_STATUS[int(rr() * nst)]
+        if all_queued:
+            status = "queued"
         created = BASE - span + (i * span) // n + int(rr() * 60)
         if status == "queued":
             assigned, started = None, None
@@ -182,6 +187,8 @@ def main():
     ap.add_argument("--servers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--all-queued", action="store_true",
+                    help="every job queued and unassigned (claim benchmarks)")
     a = ap.parse_args()
     if a.jobs < 0 or a.messages < 0 or a.servers < 1:
         ap.error("--jobs/--messages must be >= 0 and --servers >= 1")
@@ -198,7 +205,7 @@ def main():
     servers = ["build%d" % (i + 1) for i in range(a.servers)]
     coord = os.path.join(work, "coordination")
     write_records(os.path.join(coord, "jobs.json"), "jobs",
-                  make_jobs(rnd, a.jobs, servers))
+                  make_jobs(rnd, a.jobs, servers, a.all_queued))
     write_records(os.path.join(coord, "messages.json"), "messages",
                   make_messages(rnd, a.messages, servers))
     write_json(os.path.join(coord, "locks.json"), make_locks(rnd, servers))

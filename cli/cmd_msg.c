@@ -24,14 +24,17 @@ static int run_send(cli *c)
 
 static int run_inbox(cli *c)
 {
-	/* Unread: direct messages not marked read; broadcasts this server has
-	 * not read (read_by) and the seed's flag does not mark read for all. */
+	/* Unread: a direct message whose flag is not set; a broadcast this
+	 * server is not in read_by for.  A broadcast with the flag set and no
+	 * read_by was marked read by a seed tool: read for everyone. */
 	static const char sql[] =
 		"SELECT id, from_server AS \"from\", to_server AS \"to\", type, subject, body,"
 		" datetime(timestamp, 'unixepoch') AS time FROM messages"
 		" WHERE (to_server = ?1 OR (to_server = 'all' AND from_server IS NOT ?1))"
-		" AND (%s OR (NOT coalesce(read, 0) AND NOT EXISTS(SELECT 1 FROM"
-		" json_each(coalesce(read_by, '[]')) WHERE value = ?1)))"
+		" AND (%s OR CASE WHEN to_server = 'all' THEN"
+		"   NOT (coalesce(read, 0) AND read_by IS NULL) AND"
+		"   NOT EXISTS(SELECT 1 FROM json_each(coalesce(read_by, '[]')) WHERE value = ?1)"
+		" ELSE NOT coalesce(read, 0) END)"
 		" ORDER BY timestamp, ord";
 	char q[sizeof sql + 8];
 	cs_ctx *ctx;
