@@ -4,7 +4,9 @@
 set -euo pipefail
 : "${COORDSYNC:?set COORDSYNC to the coordsync binary}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-test.XXXXXX")
-trap 'rc=$?; [ $rc -ne 0 ] && echo "FAILED in $T (kept)" >&2 || rm -rf "$T"; exit $rc' EXIT
+BG_PIDS=()   # servers a test starts; killed on exit
+trap 'rc=$?; for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+      [ $rc -ne 0 ] && echo "FAILED in $T (kept)" >&2 || rm -rf "$T"; exit $rc' EXIT
 export GIT_AUTHOR_NAME=tester GIT_AUTHOR_EMAIL=tester@example.invalid
 export GIT_COMMITTER_NAME=tester GIT_COMMITTER_EMAIL=tester@example.invalid
 export GIT_CONFIG_NOSYSTEM=1 HOME="$T/home"

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# claim.sh: one `coordsync job claim` against the seed's claim_next_job (see README.md).
+#
+#   bench/claim.sh [--jobs N] [--claims K] [--rounds R] [--keep DIR]
+#
+# Environment: COORDSYNC (default: <bench>/../build/cli/coordsync, else
+# <bench>/../build/coordsync).
+# Generates a remote whose N jobs (2000) are all queued, then R rounds (5):
+# each round copies it to two fresh bare remotes, makes a coordsync clone of
+# one (`coordsync init`) and a git clone of the other (not timed), and times
+# K claims (30) of each, one process per claim, sequential, after one
+# warm-up claim: `coordsync -C CLONE job claim` and `seed_claim.py CLONE
+# build2` (the seed's pseudo-code with the git CLI: three commits and three
+# pushes per claim).  The order of the two alternates between rounds.
+# Reports the median per-claim latency per round, the ratio in each round
+# and the medians over the rounds, and checks that both claimed the same
+# jobs in the same order.  Always exits 0: a benchmark is not a test.
+
+set -u
+export LC_ALL=C
+
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+jobs=2000
+claims=30
+rounds=5
+keep=""
+
+usage() {
+	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--jobs) jobs=$2; shift 2 ;;
+	--claims) claims=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--keep) keep=$2; shift 2 ;;
+	-h | --help) usage 0 ;;
+	*) echo "claim.sh: unknown argument: $1" >&2; usage 2 ;;
+	esac
+done
+for v in "$jobs" "$claims" "$rounds"; do
+	case $v in '' | *[!0-9]* | 0) echo "claim.sh: not a positive number: '$v'" >&2; exit 2 ;; esac
+done
+if [ $((claims + 1)) -gt "$jobs" ]; then
+	echo "claim.sh: --claims must be below --jobs" >&2
+	exit 2
+fi
+
+if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
+	COORDSYNC=$bench_dir/../build/cli/coordsync
+	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
+		COORDSYNC=$bench_dir/../build/coordsync
+fi
+COORDSYNC=$(realpath -m "$COORDSYNC")
+
+log() { printf '%s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+q() { printf '%q' "$1"; }
+
+if [ -n "$keep" ]; then
+	mkdir -p "$keep" || exit 0
+	dir=$(cd "$keep" && pwd)
+else
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-claim.XXXXXX") || exit 0
+	trap 'rm -rf "$dir"' EXIT
+fi
+
+# ---------------------------------------------------------------- the repo
+params="jobs=$jobs all-queued"
+if [ -d "$dir/gen/remote.git" ] && [ -f "$dir/gen.params" ] &&
+	[ "$(cat "$dir/gen.params")" = "$params" ]; then
+	log "== reusing the repository in $dir/gen ($params)"
+else
+	log "== generating $params into $dir/gen"
+	rm -f "$dir/gen.params"
+	if ! python3 "$bench_dir/gen_repo.py" --jobs "$jobs" --messages 0 --servers 2 \
+		--all-queued --out "$dir/gen"; then
+		log "claim.sh: gen_repo.py failed; nothing measured"
+		exit 0
+	fi
+	echo "$params" >"$dir/gen.params"
+fi
+jobs_bytes=$(stat -c %s "$dir/gen/work/coordination/jobs.json")
+
+# ---------------------------------------------------------------- timing
+# measure NAME RUNS COMMAND: median wall seconds of RUNS runs after one
+# warm-up run -> $res_NAME (empty when a run failed).  Each run is one claim.
+if have hyperfine; then timer=hyperfine; else timer="bash loop"; fi
+median_of() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()]; print("%.6f" % s.median(v) if v else "")'; }
+measure() {
+	local name=$1 n=$2 cmd=$3 out="$dir/hf-$1-round$r.json" med=""
+	log "== $name: $n runs ($timer): $cmd"
+	if [ "$timer" = hyperfine ]; then
+		if hyperfine --style basic --runs "$n" --warmup 1 --export-json "$out" \
+			--command-name "$name" "$cmd" >&2; then
+			med=$(python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$out")
+		fi
+	else
+		local i t0 t1 times="" ok=1
+		for ((i = 0; i < 1 + n; i++)); do
+			t0=$(date +%s%N)
+			if ! bash -c "$cmd" >/dev/null; then ok=0; break; fi
+			t1=$(date +%s%N)
+			((i >= 1)) && times+=" $(((t1 - t0) / 1000))e-6"
+		done
+		[ $ok = 1 ] && med=$(echo "$times" | median_of)
+		[ -n "$med" ] && log "   median $med s"
+	fi
+	[ -z "$med" ] && log "   !! $name failed; see the output above"
+	printf -v "res_$name" '%s' "$med"
+}
+
+msf() { if [ -n "$1" ]; then python3 -c 'import sys; print("%.1f" % (float(sys.argv[1]) * 1000))' "$1"; else echo "n/a"; fi; }
+
+# claimed REMOTE: the ids of the jobs claimed on REMOTE's main, oldest first.
+claimed() {
+	git --git-dir="$1" log --reverse --format=%s main |
+		sed -n 's/^Job \([^ ]*\) claimed by .*/\1/p'
+}
+
+# ---------------------------------------------------------------- rounds
+cs_note="" cs_present=1
+if [ ! -x "$COORDSYNC" ]; then
+	cs_present=0
+	cs_note="SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)"
+	log "== coordsync: $cs_note"
+fi
+seed_cmd="python3 $(q "$bench_dir/seed_claim.py")"
+rows=()
+cs_all="" seed_all="" ratio_all=""
+for ((r = 1; r <= rounds; r++)); do
+	rd=$dir/round$r
+	rm -rf "$rd"
+	mkdir -p "$rd"
+	log "== round $r/$rounds: fresh remotes and clones (not timed)"
+	cp -a "$dir/gen/remote.git" "$rd/seed.git"
+	git clone -q "$rd/seed.git" "$rd/seed" || { log "   !! git clone failed"; continue; }
+	res_cs="" res_seed="" check=""
+	order="cs seed"
+	((r % 2 == 0)) && order="seed cs"
+	for who in $order; do
+		if [ "$who" = cs ]; then
+			[ "$cs_present" = 1 ] || continue
+			cp -a "$dir/gen/remote.git" "$rd/cs.git"
+			if ! "$COORDSYNC" init "$rd/cs.git" "$rd/cs" --server build1 >/dev/null 2>"$rd/init.err"; then
+				log "   !! coordsync init failed: $(cat "$rd/init.err")"
+				cs_note="\`coordsync init\` failed; goal FAIL"
+				continue
+			fi
+			measure cs "$claims" "$(q "$COORDSYNC") -C $(q "$rd/cs") job claim"
+		else
+			measure seed "$claims" "$seed_cmd $(q "$rd/seed") build2"
+		fi
+	done
+	# Both must have claimed the same jobs, in the same order, each once.
+	if [ -n "$res_cs" ] && [ -n "$res_seed" ]; then
+		if [ "$(claimed "$rd/cs.git")" = "$(claimed "$rd/seed.git")" ] &&
+			[ "$(claimed "$rd/cs.git" | sort -u | wc -l)" = $((claims + 1)) ]; then
+			check="same $((claims + 1)) jobs"
+		else
+			check="**jobs differ**"
+			log "   !! the two contenders did not claim the same jobs; see $rd"
+		fi
+	fi
+	ratio=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / float(sys.argv[1])))' \
+		"$res_cs" "$res_seed" 2>/dev/null)
+	rows+=("| $r | $order | $(msf "$res_cs") | $(msf "$res_seed") | ${ratio:-n/a} | ${check:-n/a} |")
+	cs_all+=" $res_cs" seed_all+=" $res_seed" ratio_all+=" $ratio"
+	[ -z "$keep" ] && rm -rf "$rd"
+done
+
+# ---------------------------------------------------------------- report
+med() { echo "$1" | median_of; }
+cs_med=$(med "$cs_all") seed_med=$(med "$seed_all") ratio_med=$(med "$ratio_all")
+echo
+echo "## job claim benchmark"
+echo
+echo "$jobs jobs, all queued (jobs.json $(python3 -c "print('%.2f' % ($jobs_bytes / 1e6))") MB)," \
+	"local bare remote; per round $claims claims per contender after 1 warm-up," \
+	"one process per claim; median wall time per claim; timer: $timer; $(nproc) CPUs;" \
+	"$(git --version); load before: $(cut -d' ' -f1-3 /proc/loadavg)."
+[ -n "$cs_note" ] && echo && echo "**coordsync: $cs_note**"
+echo
+echo "| round | order | coordsync ms | seed (git CLI) ms | seed / coordsync | check |"
+echo "|---:|---|---:|---:|---:|---|"
+printf '%s\n' "${rows[@]}"
+echo "| **median** | | **$(msf "$cs_med")** | **$(msf "$seed_med")** | **${ratio_med:-n/a}** | |"
+echo
+echo "| goal | target | measured (median of the per-round ratios) | result |"
+echo "|---|---|---:|---|"
+if [ -z "$ratio_med" ]; then
+	if [ "$cs_present" = 1 ]; then r="FAIL (coordsync error)"; else r=SKIP; fi
+elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 10 else 1)' "$ratio_med"; then r=PASS
+else r=FAIL; fi
+echo "| claim vs the seed's git CLI claim | >= 10x faster | ${ratio_med:-n/a} | **$r** |"
+echo
+[ -n "$keep" ] && log "(repositories and hyperfine JSON kept in $dir)"
+exit 0
