@@ -88,6 +88,7 @@ jobs_bytes=$(stat -c %s "$dir/gen/work/coordination/jobs.json")
 # warm-up run -> $res_NAME (empty when a run failed).  Each run is one claim.
 if have hyperfine; then timer=hyperfine; else timer="bash loop"; fi
 median_of() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()]; print("%.6f" % s.median(v) if v else "")'; }
+x2() { if [ -n "$1" ]; then printf '%.2f' "$1"; else echo "n/a"; fi; }
 measure() {
 	local name=$1 n=$2 cmd=$3 out="$dir/hf-$1-round$r.json" med=""
 	log "== $name: $n runs ($timer): $cmd"
@@ -137,8 +138,8 @@ for ((r = 1; r <= rounds; r++)); do
 	cp -a "$dir/gen/remote.git" "$rd/seed.git"
 	git clone -q "$rd/seed.git" "$rd/seed" || { log "   !! git clone failed"; continue; }
 	res_cs="" res_seed="" check=""
-	order="cs seed"
-	((r % 2 == 0)) && order="seed cs"
+	order="cs seed" label="coordsync first"
+	((r % 2 == 0)) && order="seed cs" label="seed first"
 	for who in $order; do
 		if [ "$who" = cs ]; then
 			[ "$cs_present" = 1 ] || continue
@@ -165,7 +166,7 @@ for ((r = 1; r <= rounds; r++)); do
 	fi
 	ratio=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / float(sys.argv[1])))' \
 		"$res_cs" "$res_seed" 2>/dev/null)
-	rows+=("| $r | $order | $(msf "$res_cs") | $(msf "$res_seed") | ${ratio:-n/a} | ${check:-n/a} |")
+	rows+=("| $r | $label | $(msf "$res_cs") | $(msf "$res_seed") | ${ratio:-n/a} | ${check:-n/a} |")
 	cs_all+=" $res_cs" seed_all+=" $res_seed" ratio_all+=" $ratio"
 	[ -z "$keep" ] && rm -rf "$rd"
 done
@@ -185,7 +186,7 @@ echo
 echo "| round | order | coordsync ms | seed (git CLI) ms | seed / coordsync | check |"
 echo "|---:|---|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
-echo "| **median** | | **$(msf "$cs_med")** | **$(msf "$seed_med")** | **${ratio_med:-n/a}** | |"
+echo "| **median** | | **$(msf "$cs_med")** | **$(msf "$seed_med")** | **$(x2 "$ratio_med")** | |"
 echo
 echo "| goal | target | measured (median of the per-round ratios) | result |"
 echo "|---|---|---:|---|"
@@ -193,7 +194,7 @@ if [ -z "$ratio_med" ]; then
 	if [ "$cs_present" = 1 ]; then r="FAIL (coordsync error)"; else r=SKIP; fi
 elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 10 else 1)' "$ratio_med"; then r=PASS
 else r=FAIL; fi
-echo "| claim vs the seed's git CLI claim | >= 10x faster | ${ratio_med:-n/a} | **$r** |"
+echo "| claim vs the seed's git CLI claim | >= 10x faster | $(x2 "$ratio_med") | **$r** |"
 echo
 [ -n "$keep" ] && log "(repositories and hyperfine JSON kept in $dir)"
 exit 0

@@ -93,6 +93,12 @@ typedef struct jscan {
  * returns -1 and sets *err_at to the offending offset. */
 int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 		 size_t *end, size_t *err_at);
+/* The same, appending to out, from `at`: just after the opening bracket
+ * (first set) or just after a member.  Stops before a member that starts at
+ * or after `stop`, returning 1 with *end at its start. */
+int json_members_from(const char *s, size_t len, size_t at, int obj, int first, size_t stop,
+		      jscan *out, size_t *end, size_t *err_at);
+int jscan_push(jscan *sc, jspan key, jspan val);   /* -1 on oom */
 void jscan_free(jscan *sc);
 /* Offset past whitespace at i; past the value at i (0 on error, *err set). */
 size_t json_skip_ws(const char *s, size_t len, size_t i);
@@ -120,6 +126,11 @@ int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
  * object's own layout; all other bytes are kept.  *out is malloc'd. */
 int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
 		int n, char **out);
+
+/* ---- history (history.c) ------------------------------------------------ */
+/* Record in the *_history tables every record change of the first-parent
+ * commits up to head not processed yet; *rows counts the rows added. */
+int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
 
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */

@@ -86,7 +86,7 @@ size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err)
 	return 0;
 }
 
-static int push_member(jscan *sc, jspan key, jspan val)
+int jscan_push(jscan *sc, jspan key, jspan val)
 {
 	if (sc->n == sc->cap) {
 		size_t cap = sc->cap ? sc->cap * 2 : 64;
@@ -102,27 +102,29 @@ static int push_member(jscan *sc, jspan key, jspan val)
 	return 0;
 }
 
-int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
-		 size_t *end, size_t *err_at)
+int json_members_from(const char *s, size_t len, size_t at, int obj, int first, size_t stop,
+		      jscan *out, size_t *end, size_t *err_at)
 {
+	char close = obj ? '}' : ']';
 	size_t i = json_skip_ws(s, len, at);
-	int obj;
-	char close;
 
-	out->n = 0;
-	if (i >= len || (s[i] != '{' && s[i] != '[') || (want && s[i] != want)) {
-		*err_at = i;
-		return -1;
-	}
-	obj = s[i] == '{';
-	close = obj ? '}' : ']';
-	i = json_skip_ws(s, len, i + 1);
 	if (i < len && s[i] == close) {
 		*end = i + 1;
 		return 0;
 	}
+	if (!first) {
+		if (i >= len || s[i] != ',') {
+			*err_at = i;
+			return -1;
+		}
+		i = json_skip_ws(s, len, i + 1);
+	}
 	for (;;) {
 		jspan key = {0, 0}, val;
+		if (i >= stop) {
+			*end = i;
+			return 1;
+		}
 		if (obj) {
 			if (i >= len || s[i] != '"') {
 				*err_at = i;
@@ -141,7 +143,7 @@ int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 		val.start = i;
 		if (!(val.end = json_skip_value(s, len, i, err_at)))
 			return -1;
-		if (push_member(out, key, val)) {
+		if (jscan_push(out, key, val)) {
 			*err_at = (size_t)-1;
 			return -1;
 		}
@@ -157,6 +159,19 @@ int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 		*err_at = i;
 		return -1;
 	}
+}
+
+int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
+		 size_t *end, size_t *err_at)
+{
+	size_t i = json_skip_ws(s, len, at);
+
+	out->n = 0;
+	if (i >= len || (s[i] != '{' && s[i] != '[') || (want && s[i] != want)) {
+		*err_at = i;
+		return -1;
+	}
+	return json_members_from(s, len, i + 1, s[i] == '{', 1, (size_t)-1, out, end, err_at);
 }
 
 void jscan_free(jscan *sc)

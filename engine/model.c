@@ -90,7 +90,7 @@ static int file_err(cs_ctx *ctx, const char *path, const char *s, size_t off,
 	return cs_err(ctx, CS_ERROR, "%s:%d:%d: %s", path, line, col, what);
 }
 
-static int time_value(const cJSON *v, double *out)
+int model_time_value(const cJSON *v, double *out)
 {
 	if (cJSON_IsNumber(v)) {
 		*out = v->valuedouble;
@@ -138,7 +138,7 @@ static int bind_field(sqlite3_stmt *st, int i, const field *f, const cJSON *o)
 		return sqlite3_bind_int(st, i, cJSON_IsTrue(v)) ? -2 : 0;
 	case F_ISO:
 	case F_EPOCH:
-		if (time_value(v, &d))
+		if (model_time_value(v, &d))
 			return -1;
 		return sqlite3_bind_double(st, i, d) ? -2 : 0;
 	default: {
@@ -740,7 +740,7 @@ static int field_text(cs_ctx *ctx, sqlite3_stmt *st, int c, const field *f, cons
 	case F_ISO:
 	case F_EPOCH: {
 		double v = floor(sqlite3_column_double(st, c));
-		if (cur && !time_value(cur, &d) && floor(d) == v)
+		if (cur && !model_time_value(cur, &d) && floor(d) == v)
 			break;
 		if (f->type == F_EPOCH) {
 			sb_printf(b, "%lld", (long long)v);

@@ -208,7 +208,8 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 	free(seen);
 	if ((rc = db_begin(ctx)))
 		return rc;
-	if ((rc = model_import_tree(ctx, *tree, st, force))) {
+	if ((rc = model_import_tree(ctx, *tree, st, force)) ||
+	    (rc = history_update(ctx, head, &st->history_rows))) {
 		db_rollback(ctx);
 		return rc;
 	}
@@ -274,8 +275,10 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		rc = gx_commit_push(ctx, &tree_id, &head, msg.p, &commit);
 		if (!rc) {
 			char hex[GIT_OID_HEXSZ + 1];
+			long rows;
 			git_oid_tostr(hex, sizeof hex, &commit);
-			if (!(rc = db_meta_set(ctx, "remote_head", hex)) && !(rc = db_commit(ctx)))
+			if (!(rc = db_meta_set(ctx, "remote_head", hex)) &&
+			    !(rc = history_update(ctx, &commit, &rows)) && !(rc = db_commit(ctx)))
 				rc = gx_update_local(ctx, &commit);
 		}
 next:
@@ -325,8 +328,8 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	return rc;
 }
 
-/* Carry over what git cannot give back: deferred intents and the highest
- * fence seen per lock. */
+/* Carry over what git cannot give back: deferred intents, the highest
+ * fence seen per lock, and the state of open alerts. */
 static int copy_kept(cs_ctx *ctx, const char *old)
 {
 	sqlite3_stmt *st = NULL;
@@ -338,7 +341,8 @@ static int copy_kept(cs_ctx *ctx, const char *old)
 	}
 	sqlite3_finalize(st);
 	rc = db_exec(ctx, "INSERT INTO outbox SELECT * FROM old.outbox;"
-			  "INSERT INTO lock_fences SELECT * FROM old.lock_fences");
+			  "INSERT INTO lock_fences SELECT * FROM old.lock_fences;"
+			  "INSERT INTO alerts SELECT * FROM old.alerts");
 	db_exec(ctx, "DETACH old");
 	return rc;
 }

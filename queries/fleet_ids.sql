@@ -1,4 +1,4 @@
--- fleet_ids: every server id the mirror knows of, from any file.
+-- fleet_ids: every server id the mirror knows of, from any file
 DROP VIEW IF EXISTS fleet_ids;
 CREATE VIEW fleet_ids AS
 SELECT id FROM servers

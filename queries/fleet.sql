@@ -1,4 +1,4 @@
--- fleet: each server's last status and heartbeat age in seconds.
+-- fleet: each server's last status and heartbeat age in seconds
 DROP VIEW IF EXISTS fleet;
 CREATE VIEW fleet AS
 SELECT id AS server, status, datetime(status_at, 'unixepoch') AS status_at,

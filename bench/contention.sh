@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# contention.sh: claims per second with S servers on one local remote (see README.md).
+#
+#   bench/contention.sh [--jobs N] [--servers "1 2 4 8"] [--runs R] [--keep DIR]
+#
+# Environment: COORDSYNC (default: <bench>/../build/cli/coordsync, else
+# <bench>/../build/coordsync).
+# For each S and each of R runs (3): a fresh bare remote with N jobs (400),
+# all queued; S coordsync clones (build1..buildS, not timed); then S workers
+# started together, each running `coordsync -C CLONE job claim` in a loop
+# until it exits 3 (nothing queued), at most 2N+10 times.  claims/s = jobs
+# claimed / wall time from the start of the first worker to the end of the
+# last.  Then checks the remote: every job claimed exactly once (one claim
+# commit each on main, jobs.json agrees with what each worker printed).
+# Retries per claim are counted from the remote's object database (see
+# README.md): p50, p99 and max.  Prints markdown tables with the goal.
+# Always exits 0: a benchmark is not a test.
+
+set -u
+export LC_ALL=C
+
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+jobs=400
+servers_list="1 2 4 8"
+runs=3
+keep=""
+
+usage() {
+	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--jobs) jobs=$2; shift 2 ;;
+	--servers) servers_list=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--keep) keep=$2; shift 2 ;;
+	-h | --help) usage 0 ;;
+	*) echo "contention.sh: unknown argument: $1" >&2; usage 2 ;;
+	esac
+done
+maxs=0
+for v in "$jobs" "$runs" $servers_list; do
+	case $v in '' | *[!0-9]* | 0) echo "contention.sh: not a positive number: '$v'" >&2; exit 2 ;; esac
+done
+for s in $servers_list; do ((s > maxs)) && maxs=$s; done
+((maxs > 0)) || { echo "contention.sh: --servers is empty" >&2; exit 2; }
+
+if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
+	COORDSYNC=$bench_dir/../build/cli/coordsync
+	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
+		COORDSYNC=$bench_dir/../build/coordsync
+fi
+COORDSYNC=$(realpath -m "$COORDSYNC")
+
+log() { printf '%s\n' "$*" >&2; }
+
+if [ ! -x "$COORDSYNC" ]; then
+	echo
+	echo "## job claim contention benchmark"
+	echo
+	echo "**coordsync: SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)**"
+	exit 0
+fi
+if [ -n "$keep" ]; then
+	mkdir -p "$keep" || exit 0
+	dir=$(cd "$keep" && pwd)
+else
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-contention.XXXXXX") || exit 0
+	trap 'rm -rf "$dir"' EXIT
+fi
+
+# ---------------------------------------------------------------- the repo
+params="jobs=$jobs servers=$maxs all-queued"
+if [ -d "$dir/gen/remote.git" ] && [ -f "$dir/gen.params" ] &&
+	[ "$(cat "$dir/gen.params")" = "$params" ]; then
+	log "== reusing the repository in $dir/gen ($params)"
+else
+	log "== generating $params into $dir/gen"
+	rm -f "$dir/gen.params"
+	if ! python3 "$bench_dir/gen_repo.py" --jobs "$jobs" --messages 0 --servers "$maxs" \
+		--all-queued --out "$dir/gen"; then
+		log "contention.sh: gen_repo.py failed; nothing measured"
+		exit 0
+	fi
+	echo "$params" >"$dir/gen.params"
+fi
+
+# worker I CLONE LOG: claim until exit 3, at most 2N+10 times.  One line per
+# invocation: exit status, start and end ($EPOCHREALTIME), the job id.
+worker() {
+	local i=$1 clone=$2 out=$3 n id rc t0
+	for ((n = 0; n < 2 * jobs + 10; n++)); do
+		t0=$EPOCHREALTIME
+		id=$("$COORDSYNC" -C "$clone" job claim 2>>"$out.err")
+		rc=$?
+		echo "$rc $t0 $EPOCHREALTIME $id" >>"$out"
+		[ $rc = 3 ] && break
+	done
+}
+
+# analyse RUNDIR S: checks and statistics of one run, as one line of
+# key=value pairs (python; see README.md for how retries are counted).
+analyse() {
+	python3 - "$1" "$2" "$jobs" <<'EOF'
+import bisect, json, os, subprocess, sys
+rd, S, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+remote = os.path.join(rd, "remote.git")
+
+def git(*a, inp=None):
+    return subprocess.run(["git", "--git-dir", remote, *a], input=inp, capture_output=True,
+                          text=True, check=True).stdout
+
+# Worker logs: "rc t0 t1 id"
+t_first, t_last, printed, errors, empty = None, None, {}, 0, 0
+dup_printed = 0
+for i in range(1, S + 1):
+    server = "build%d" % i
+    for line in open(os.path.join(rd, "claims.%s" % server)):
+        f = line.split()
+        rc, t0, t1 = int(f[0]), float(f[1]), float(f[2])
+        t_first = t0 if t_first is None else min(t_first, t0)
+        t_last = t1 if t_last is None else max(t_last, t1)
+        if rc == 0:
+            if f[3] in printed:
+                dup_printed += 1
+            printed[f[3]] = server
+        elif rc == 3:
+            empty += 1
+        else:
+            errors += 1
+
+problems = []
+jobs = json.loads(git("show", "main:coordination/jobs.json"))["jobs"]
+ids = [j["id"] for j in jobs]
+if len(ids) != N or len(set(ids)) != N:
+    problems.append("jobs.json has %d records, %d distinct ids" % (len(ids), len(set(ids))))
+not_running = [j["id"] for j in jobs if j.get("status") != "running" or not j.get("assigned_to")]
+if not_running:
+    problems.append("%d jobs not claimed" % len(not_running))
+if dup_printed:
+    problems.append("%d jobs printed by two claims" % dup_printed)
+mismatch = [j["id"] for j in jobs if printed.get(j["id"]) != j.get("assigned_to")]
+if mismatch:
+    problems.append("%d jobs whose holder on the remote is not the worker that printed them"
+                    % len(mismatch))
+
+# Main's history: one claim commit per job.
+chain = git("rev-list", "--reverse", "--first-parent", "main").split()
+pos = {c: k for k, c in enumerate(chain)}
+subjects = git("log", "--format=%H %an %s", "main").splitlines()
+per_job, succ = {}, {}
+for line in subjects:
+    h, author, subj = line.split(" ", 2)
+    w = subj.split()
+    if len(w) == 5 and w[0] == "Job" and w[2:4] == ["claimed", "by"]:
+        per_job[w[1]] = per_job.get(w[1], 0) + 1
+        succ.setdefault(w[4], []).append(pos[h])
+twice = sum(1 for v in per_job.values() if v != 1)
+if len(per_job) != N or twice:
+    problems.append("main has claim commits for %d jobs, %d of them more than once"
+                    % (len(per_job), twice))
+
+# Retries: a refused push to a local remote leaves its commit in the remote's
+# object database (objects are copied before the compare-and-swap of the ref).
+# Each such commit belongs to the claim of the same server whose successful
+# commit is the first one after the refused commit's parent on main.
+reach = set(git("rev-list", "--all").split())
+allc = [l.split()[0] for l in git("cat-file", "--batch-all-objects",
+                                   "--batch-check=%(objectname) %(objecttype)").splitlines()
+        if l.endswith(" commit")]
+orphans = [c for c in allc if c not in reach]
+for v in succ.values():
+    v.sort()
+retries = {}            # (server, index of its claim) -> refused pushes
+unattributed = 0
+if orphans:
+    out = git("cat-file", "--batch", inp="\n".join(orphans) + "\n")
+    k = 0
+    while k < len(out):
+        hdr_end = out.index("\n", k)
+        oid, typ, size = out[k:hdr_end].split()
+        body = out[hdr_end + 1:hdr_end + 1 + int(size)]  # commit text is ASCII here
+        k = hdr_end + 1 + int(size) + 1
+        parent = author = None
+        for l in body.split("\n"):
+            if not l:
+                break
+            if l.startswith("parent "):
+                parent = l[7:]
+            elif l.startswith("author "):
+                author = l[7:].split(" <")[0]
+        s = succ.get(author, [])
+        p = pos.get(parent)
+        idx = bisect.bisect_right(s, p) if p is not None else len(s)
+        if idx < len(s):
+            retries[(author, idx)] = retries.get((author, idx), 0) + 1
+        else:
+            unattributed += 1
+per_claim = sorted(retries.get((srv, i), 0) for srv, v in succ.items() for i in range(len(v)))
+
+def pct(v, q):          # nearest rank
+    if not v:
+        return "n/a"
+    return v[max(0, min(len(v) - 1, -(-len(v) * q // 100) - 1))]
+
+wall = (t_last - t_first) if t_first is not None else 0
+claimed = sum(1 for j in jobs if j.get("status") == "running")
+print("wall=%.3f claimed=%d rate=%.2f errors=%d p50=%s p99=%s max=%s mean=%.2f refused=%d "
+      "unattributed=%d ok=%s problems=%s" % (
+          wall, claimed, claimed / wall if wall else 0, errors, pct(per_claim, 50),
+          pct(per_claim, 99), per_claim[-1] if per_claim else "n/a",
+          sum(per_claim) / len(per_claim) if per_claim else 0, len(orphans), unattributed,
+          "yes" if not problems else "NO", json.dumps("; ".join(problems)).replace(" ", "_")))
+EOF
+}
+
+kv() { # kv LINE KEY -> value
+	local w
+	for w in $1; do
+		case $w in "$2="*) echo "${w#*=}"; return ;; esac
+	done
+}
+
+# ---------------------------------------------------------------- runs
+rows=()
+declare -A rates
+for s in $servers_list; do
+	for ((r = 1; r <= runs; r++)); do
+		rd=$dir/s$s-run$r
+		rm -rf "$rd"
+		mkdir -p "$rd"
+		log "== $s server(s), run $r/$runs: fresh remote and clones (not timed)"
+		cp -a "$dir/gen/remote.git" "$rd/remote.git"
+		ok=1
+		for ((i = 1; i <= s; i++)); do
+			if ! "$COORDSYNC" init "$rd/remote.git" "$rd/c$i" --server "build$i" >/dev/null 2>"$rd/init.err"; then
+				log "   !! coordsync init failed: $(cat "$rd/init.err")"
+				ok=0
+				break
+			fi
+		done
+		if [ $ok = 0 ]; then
+			rows+=("| $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
+			continue
+		fi
+		log "   $s worker(s) claiming $jobs jobs"
+		pids=()
+		for ((i = 1; i <= s; i++)); do
+			worker "$i" "$rd/c$i" "$rd/claims.build$i" &
+			pids+=($!)
+		done
+		wait "${pids[@]}"
+		line=$(analyse "$rd" "$s") || line=""
+		if [ -z "$line" ]; then
+			log "   !! analysis failed; see $rd"
+			rows+=("| $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | analysis failed |")
+			continue
+		fi
+		log "   $line"
+		rate=$(kv "$line" rate)
+		okv=$(kv "$line" ok)
+		prob=$(kv "$line" problems | tr _ ' ' | tr -d '"')
+		[ "$okv" = yes ] && check="each job once" || check="**$prob**"
+		rates[$s]+=" $rate"
+		rows+=("| $s | $r | $(kv "$line" claimed) | $(kv "$line" wall) | $rate | $(kv "$line" errors) | $(kv "$line" p50) | $(kv "$line" p99) | $(kv "$line" max) | $check |")
+		[ -z "$keep" ] && rm -rf "$rd"
+	done
+done
+
+# ---------------------------------------------------------------- report
+median_of() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()]; print("%.2f" % s.median(v) if v else "")'; }
+echo
+echo "## job claim contention benchmark"
+echo
+echo "$jobs jobs, all queued, one local bare remote; S servers = S coordsync clones," \
+	"each claiming in a loop (one process per claim) until nothing is queued; $runs runs per S;" \
+	"$(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg)." \
+	"Retries: refused pushes per successful claim, from the remote's object database."
+echo
+echo "| servers | run | claimed | wall s | claims/s | errors | retries p50 | retries p99 | retries max | check |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+printf '%s\n' "${rows[@]}"
+echo
+echo "| servers | median claims/s |"
+echo "|---:|---:|"
+for s in $servers_list; do
+	echo "| $s | $(echo "${rates[$s]:-}" | median_of) |"
+done
+echo
+m8=$(echo "${rates[8]:-}" | median_of)
+if [ -z "$m8" ]; then r=SKIP
+elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 20 else 1)' "$m8"; then r=PASS
+else r=FAIL; fi
+echo "| goal | target | measured | result |"
+echo "|---|---|---:|---|"
+echo "| claims/s with 8 servers, local remote | >= 20 | ${m8:-n/a} | **$r** |"
+echo
+[ -n "$keep" ] && log "(remotes, clones and worker logs kept in $dir)"
+exit 0

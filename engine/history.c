@@ -1,0 +1,640 @@
+/* History: walk the remote branch's first-parent history and record every
+ * change of every record in the *_history tables.  Consecutive versions of a
+ * file usually differ in a few records, so the common prefix and suffix of
+ * the two texts are skipped without parsing: a backfill costs about one
+ * memcmp per commit plus the records that changed. */
+#include <stdlib.h>
+#include <string.h>
+#include "cs_int.h"
+#include "json_int.h"
+#include "model.h"
+
+/* ---- file versions --------------------------------------------------------- */
+
+/* The last good version of one file, as the walk saw it. */
+typedef struct fver {
+	char *path;          /* set for a cache slot, NULL for a loose version */
+	int have;            /* holds a usable version */
+	const kind *k;
+	char server[65];     /* per-server files: the directory */
+	git_blob *obj;       /* keeps s alive */
+	const char *s;
+	size_t len;
+	jscan sc;            /* shared files: its records */
+	size_t top_start;    /* shared files: the container's opening bracket */
+	size_t top_end;      /* ... and past its closing one */
+} fver;
+
+enum { H_JOB, H_LOCK, H_MSG, H_SERVER, H_COMMIT, H_N };
+
+typedef struct walk {
+	cs_ctx *ctx;
+	fver *v;
+	size_t n;
+	sqlite3_stmt *ins[H_N];
+	char commit[GIT_OID_HEXSZ + 1];
+	double when;
+	const char *author;
+	long rows;
+} walk;
+
+/* Drop the version held, keeping the slot's path. */
+static void fver_clear(fver *f)
+{
+	char *path = f->path;
+	git_blob_free(f->obj);
+	jscan_free(&f->sc);
+	memset(f, 0, sizeof *f);
+	f->path = path;
+}
+
+/* Load the blob at id into f (whose path, if any, is kept). */
+static int load(walk *w, const git_oid *id, const char *path, const kind *k, const char *server,
+		fver *f)
+{
+	fver_clear(f);
+	if (git_blob_lookup(&f->obj, w->ctx->repo, id))
+		return cs_err_git(w->ctx, path);
+	f->have = 1;
+	f->k = k;
+	snprintf(f->server, sizeof f->server, "%s", server ? server : "");
+	f->s = git_blob_rawcontent(f->obj);
+	f->len = (size_t)git_blob_rawsize(f->obj);
+	return CS_OK;
+}
+
+/* List a shared file's records.  -1 when the version is not usable. */
+static int scan_full(fver *f)
+{
+	jscan top = {0};
+	size_t end, err;
+	int rc = -1;
+	if (f->len > CS_MAX_BLOB || json_members(f->s, f->len, 0, '{', &top, &end, &err))
+		goto done;
+	for (size_t i = 0; i < top.n; i++) {
+		char *key = json_string_value(f->s, top.m[i].key);
+		int match = key && !strcmp(key, f->k->top);
+		free(key);
+		if (!match)
+			continue;
+		f->top_start = json_skip_ws(f->s, f->len, top.m[i].val.start);
+		if (!json_members(f->s, f->len, f->top_start, f->k->container, &f->sc, &f->top_end, &err))
+			rc = 0;
+		break;
+	}
+done:
+	jscan_free(&top);
+	return rc;
+}
+
+static size_t rec_start(const fver *f, size_t i)
+{
+	return f->k->container == '{' ? f->sc.m[i].key.start : f->sc.m[i].val.start;
+}
+
+/* List nw's records, reusing old's outside the bytes that differ.  On
+ * success old's records [a, b) became nw's [a, c); all others are the same
+ * text.  -1 when that cannot be shown, and the caller scans nw whole. */
+static int scan_delta(const fver *old, fver *nw, size_t *a, size_t *b, size_t *c)
+{
+	size_t p = 0, q = 0, m = old->sc.n, i0 = 0, i1, at, stop, end, err;
+	size_t lim = old->len < nw->len ? old->len : nw->len;
+	long delta = (long)nw->len - (long)old->len;
+	int obj = old->k->container == '{', r;
+
+	while (p < lim && old->s[p] == nw->s[p])
+		p++;
+	while (q < lim - p && old->s[old->len - 1 - q] == nw->s[nw->len - 1 - q])
+		q++;
+	/* The change must lie between the container's brackets. */
+	if (p <= old->top_start || old->len - q > old->top_end - 1)
+		return -1;
+	while (i0 < m && old->sc.m[i0].val.end <= p)
+		i0++;
+	i1 = i0;
+	while (i1 < m && rec_start(old, i1) < old->len - q)
+		i1++;
+	nw->sc.n = 0;
+	for (size_t i = 0; i < i0; i++)
+		if (jscan_push(&nw->sc, old->sc.m[i].key, old->sc.m[i].val))
+			return -1;
+	at = i0 ? old->sc.m[i0 - 1].val.end : old->top_start + 1;
+	stop = i1 < m ? (size_t)((long)rec_start(old, i1) + delta) : (size_t)-1;
+	r = json_members_from(nw->s, nw->len, at, obj, i0 == 0, stop, &nw->sc, &end, &err);
+	if (r == 1 ? end != stop : r == 0 ? (i1 < m || end != (size_t)((long)old->top_end + delta)) : 1)
+		return -1;
+	*a = i0;
+	*b = i1;
+	*c = nw->sc.n;
+	for (size_t i = i1; i < m; i++) {
+		jspan k = old->sc.m[i].key, v = old->sc.m[i].val;
+		if (obj) {
+			k.start = (size_t)((long)k.start + delta);
+			k.end = (size_t)((long)k.end + delta);
+		}
+		v.start = (size_t)((long)v.start + delta);
+		v.end = (size_t)((long)v.end + delta);
+		if (jscan_push(&nw->sc, k, v))
+			return -1;
+	}
+	nw->top_start = old->top_start;
+	nw->top_end = (size_t)((long)old->top_end + delta);
+	return 0;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+typedef struct rec {
+	char *key;
+	cJSON *o;
+	const char *text;
+	size_t len;
+	int matched;
+} rec;
+
+static void recs_free(rec *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].key);
+		cJSON_Delete(r[i].o);
+	}
+	free(r);
+}
+
+/* Parse records [from, to) of f.  Records that do not parse are left out
+ * (the import reports them; history only observes). */
+static rec *parse_recs(const fver *f, size_t from, size_t to, size_t *n)
+{
+	rec *r = calloc(to > from ? to - from : 1, sizeof *r);
+	size_t k = 0, err;
+	*n = 0;
+	if (!r)
+		return NULL;
+	for (size_t i = from; i < to; i++) {
+		jspan v = f->sc.m[i].val;
+		cJSON *o = json_parse_span(f->s, v.start, v.end, &err);
+		const char *key = NULL;
+		char *owned = NULL;
+		if (!o || !cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			continue;
+		}
+		if (f->k->key_json)
+			key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, f->k->key_json));
+		else
+			key = owned = json_string_value(f->s, f->sc.m[i].key);
+		if (!key || !(r[k].key = owned ? owned : strdup(key))) {
+			free(owned);
+			cJSON_Delete(o);
+			continue;
+		}
+		r[k].o = o;
+		r[k].text = f->s + v.start;
+		r[k].len = v.end - v.start;
+		k++;
+	}
+	*n = k;
+	return r;
+}
+
+static const char *jtext(const cJSON *o, const char *key)
+{
+	return o ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key)) : NULL;
+}
+
+static int bind_time(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
+{
+	double d;
+	const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+	if (v && !model_time_value(v, &d))
+		return sqlite3_bind_double(st, i, d);
+	return sqlite3_bind_null(st, i);
+}
+
+static int bind_int(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
+{
+	const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+	if (cJSON_IsNumber(v))
+		return sqlite3_bind_int64(st, i, (long long)v->valuedouble);
+	if (cJSON_IsBool(v))
+		return sqlite3_bind_int(st, i, cJSON_IsTrue(v));
+	return sqlite3_bind_null(st, i);
+}
+
+static int bind_str(sqlite3_stmt *st, int i, const char *s)
+{
+	return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* The trailing columns every history row has: commit_id, committed_at, author. */
+static int bind_commit(walk *w, sqlite3_stmt *st, int i)
+{
+	return sqlite3_bind_text(st, i, w->commit, -1, SQLITE_STATIC) ||
+	       sqlite3_bind_double(st, i + 1, w->when) || bind_str(st, i + 2, w->author);
+}
+
+static int step(walk *w, sqlite3_stmt *st, int brc)
+{
+	int rc = brc ? SQLITE_ERROR : sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return cs_err_db(w->ctx, w->ctx->db);
+	w->rows++;
+	return CS_OK;
+}
+
+/* One change of one record: nw is NULL when it was removed, old NULL when
+ * it was added. */
+static int record_change(walk *w, const kind *k, const char *key, const rec *old, const rec *nw)
+{
+	const char *change = !old ? "added" : !nw ? "removed" : "changed";
+	const cJSON *o = nw ? nw->o : old->o;
+	sqlite3_stmt *st;
+	int b = 0;
+
+	if (!strcmp(k->table, "jobs")) {
+		st = w->ins[H_JOB];
+		b |= bind_str(st, 1, key) || bind_str(st, 2, change) ||
+		     bind_str(st, 3, jtext(o, "status")) || bind_str(st, 4, jtext(o, "assigned_to")) ||
+		     bind_int(st, 5, o, "priority") || bind_time(st, 6, o, "created_at") ||
+		     bind_time(st, 7, o, "started_at") || bind_time(st, 8, o, "completed_at") ||
+		     bind_int(st, 9, o, "attempts") || bind_int(st, 10, o, "fence") ||
+		     bind_commit(w, st, 11) ||
+		     (nw ? sqlite3_bind_text(st, 14, nw->text, (int)nw->len, SQLITE_STATIC)
+			 : sqlite3_bind_null(st, 14));
+		return step(w, st, b);
+	}
+	if (!strcmp(k->table, "messages")) {
+		char *rb = NULL;
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "read_by");
+		int rc;
+		st = w->ins[H_MSG];
+		if (v && !cJSON_IsNull(v))
+			rb = cJSON_PrintUnformatted(v);
+		b |= bind_str(st, 1, key) || bind_str(st, 2, change) ||
+		     bind_str(st, 3, jtext(o, "from")) || bind_str(st, 4, jtext(o, "to")) ||
+		     bind_str(st, 5, jtext(o, "type")) || bind_str(st, 6, jtext(o, "subject")) ||
+		     bind_int(st, 7, o, "read") || bind_str(st, 8, rb) ||
+		     bind_time(st, 9, o, "timestamp") || bind_commit(w, st, 10);
+		rc = step(w, st, b);
+		cJSON_free(rb);
+		return rc;
+	}
+	/* Locks: name the event from the holder before and after. */
+	{
+		const char *was = old ? jtext(old->o, "locked_by") : NULL;
+		const char *now = nw ? jtext(nw->o, "locked_by") : NULL;
+		const char *ev;
+		double exp_old = 0;
+		const cJSON *eo = old ? cJSON_GetObjectItemCaseSensitive(old->o, "expires_at") : NULL;
+		if (!nw)
+			ev = "removed";
+		else if (now && (!was || strcmp(now, was)))
+			ev = "grant";
+		else if (now)
+			ev = "renew";
+		else if (was)
+			ev = eo && !model_time_value(eo, &exp_old) && w->when > exp_old ? "expire" : "release";
+		else
+			return CS_OK;   /* free before and after: nothing happened */
+		st = w->ins[H_LOCK];
+		b |= bind_str(st, 1, key) || bind_str(st, 2, ev) || bind_str(st, 3, now) ||
+		     bind_str(st, 4, was) || bind_time(st, 5, nw ? nw->o : NULL, "locked_at") ||
+		     bind_time(st, 6, nw ? nw->o : NULL, "expires_at") ||
+		     bind_int(st, 7, nw ? nw->o : old->o, "fence") || bind_commit(w, st, 8);
+		return step(w, st, b);
+	}
+}
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* Match old and new records by key and record what changed. */
+static int diff_recs(walk *w, const kind *k, rec *o, size_t no, rec *n, size_t nn)
+{
+	size_t cap = 16, *slot;
+	int rc = CS_OK;
+	while (cap < no * 2 + 2)
+		cap *= 2;
+	if (!(slot = malloc(cap * sizeof *slot)))
+		return cs_err_oom(w->ctx);
+	for (size_t i = 0; i < cap; i++)
+		slot[i] = (size_t)-1;
+	for (size_t i = 0; i < no; i++) {
+		size_t h = hash_str(o[i].key) & (cap - 1);
+		while (slot[h] != (size_t)-1)
+			h = (h + 1) & (cap - 1);
+		slot[h] = i;
+	}
+	for (size_t j = 0; j < nn && !rc; j++) {
+		size_t h = hash_str(n[j].key) & (cap - 1), hit = (size_t)-1;
+		for (; slot[h] != (size_t)-1; h = (h + 1) & (cap - 1))
+			if (!o[slot[h]].matched && !strcmp(o[slot[h]].key, n[j].key)) {
+				hit = slot[h];
+				break;
+			}
+		if (hit == (size_t)-1) {
+			rc = record_change(w, k, n[j].key, NULL, &n[j]);
+		} else {
+			o[hit].matched = 1;
+			if (o[hit].len != n[j].len || memcmp(o[hit].text, n[j].text, n[j].len))
+				rc = record_change(w, k, n[j].key, &o[hit], &n[j]);
+		}
+	}
+	for (size_t i = 0; i < no && !rc; i++)
+		if (!o[i].matched)
+			rc = record_change(w, k, o[i].key, &o[i], NULL);
+	free(slot);
+	return rc;
+}
+
+/* A shared file changed from old (NULL: absent or unusable) to nw (NULL:
+ * deleted).  Returns with nw scanned, or nw->sc.n == 0 and -1 from the scan
+ * when nw is unusable. */
+static int diff_shared(walk *w, const kind *k, fver *old, fver *nw, int *usable)
+{
+	size_t a = 0, b = old ? old->sc.n : 0, c = 0, no = 0, nn = 0;
+	rec *ro = NULL, *rn = NULL;
+	int rc;
+
+	*usable = 1;
+	if (nw) {
+		if (old && !scan_delta(old, nw, &a, &b, &c)) {
+			/* only the middle differs */
+		} else if (scan_full(nw)) {
+			*usable = 0;
+			return CS_OK;
+		} else {
+			a = 0;
+			b = old ? old->sc.n : 0;
+			c = nw->sc.n;
+		}
+	}
+	if (old && !(ro = parse_recs(old, a, b, &no)))
+		return cs_err_oom(w->ctx);
+	if (nw && !(rn = parse_recs(nw, a, c, &nn))) {
+		recs_free(ro, no);
+		return cs_err_oom(w->ctx);
+	}
+	rc = diff_recs(w, k, ro, no, rn, nn);
+	recs_free(ro, no);
+	recs_free(rn, nn);
+	return rc;
+}
+
+/* status.json or heartbeat.json of one server changed (nw NULL: removed). */
+static int diff_server(walk *w, const kind *k, const fver *nw, const char *server,
+		       const char *change)
+{
+	sqlite3_stmt *st = w->ins[H_SERVER];
+	cJSON *o = NULL;
+	double t = 0;
+	int has_t = 0, b, rc;
+	if (nw) {
+		size_t err, a = json_skip_ws(nw->s, nw->len, 0), z = nw->len;
+		const cJSON *ts;
+		while (z > a && strchr(" \t\r\n", nw->s[z - 1]))
+			z--;
+		if (!(o = json_parse_span(nw->s, a, z, &err)) || !cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			return CS_OK;   /* unusable: the import reports it */
+		}
+		ts = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
+		has_t = ts && !model_time_value(ts, &t);
+	}
+	b = bind_str(st, 1, server) || bind_str(st, 2, k->noun) ||
+	    bind_str(st, 3, change) ||
+	    bind_str(st, 4, jtext(o, "status")) ||
+	    (has_t ? sqlite3_bind_double(st, 5, t) || sqlite3_bind_double(st, 6, w->when - t)
+		   : sqlite3_bind_null(st, 5) || sqlite3_bind_null(st, 6)) ||
+	    bind_commit(w, st, 7);
+	rc = step(w, st, b);
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* ---- the walk -------------------------------------------------------------------- */
+
+static fver *slot_for(walk *w, const char *path)
+{
+	fver *nv;
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->v[i].path, path))
+			return &w->v[i];
+	if (!(nv = realloc(w->v, (w->n + 1) * sizeof *nv)))
+		return NULL;
+	w->v = nv;
+	memset(&w->v[w->n], 0, sizeof *w->v);
+	if (!(w->v[w->n].path = strdup(path)))
+		return NULL;
+	return &w->v[w->n++];
+}
+
+/* One tracked path between parent tree pt (may be NULL) and tree t. */
+static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, const kind *k,
+			const char *server)
+{
+	git_tree_entry *pe = NULL, *e = NULL;
+	fver *last, nv;
+	int rc = CS_OK, usable = 1;
+
+	memset(&nv, 0, sizeof nv);
+	if (pt)
+		git_tree_entry_bypath(&pe, pt, path);
+	git_tree_entry_bypath(&e, t, path);
+	git_error_clear();
+	if ((!pe && !e) || (pe && e && !git_oid_cmp(git_tree_entry_id(pe), git_tree_entry_id(e))))
+		goto done;
+	if (!(last = slot_for(w, path))) {
+		rc = cs_err_oom(w->ctx);
+		goto done;
+	}
+	/* The old side: the last good version the walk saw, else the parent's. */
+	if (!last->have && pe) {
+		if ((rc = load(w, git_tree_entry_id(pe), path, k, server, last)))
+			goto done;
+		if (k->top && scan_full(last))
+			fver_clear(last);
+	}
+	if (!e) {
+		if (last->have)
+			rc = k->top ? diff_shared(w, k, last, NULL, &usable)
+				    : diff_server(w, k, NULL, server, "removed");
+		fver_clear(last);
+		goto done;
+	}
+	if ((rc = load(w, git_tree_entry_id(e), path, k, server, &nv)))
+		goto done;
+	rc = k->top ? diff_shared(w, k, last->have ? last : NULL, &nv, &usable)
+		    : diff_server(w, k, &nv, server, pe ? "changed" : "added");
+	if (!rc && usable) {
+		char *keep = last->path;
+		fver_clear(last);
+		*last = nv;
+		last->path = keep;
+		memset(&nv, 0, sizeof nv);
+	}
+	fver_clear(&nv);
+done:
+	git_tree_entry_free(pe);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+/* Per-server paths present in either tree. */
+static int process_servers(walk *w, git_tree *pt, git_tree *t)
+{
+	git_tree *trees[2] = {t, pt};
+	char path[160];
+	int rc = CS_OK;
+	for (int x = 0; x < 2 && !rc; x++) {
+		if (!trees[x])
+			continue;
+		for (size_t i = 0, n = git_tree_entrycount(trees[x]); i < n && !rc; i++) {
+			const git_tree_entry *te = git_tree_entry_byindex(trees[x], i);
+			const char *name = git_tree_entry_name(te);
+			if (git_tree_entry_type(te) != GIT_OBJECT_TREE || !cs_valid_id(name) ||
+			    !strcmp(name, "coordination"))
+				continue;
+			/* A directory only in the parent is handled once, from it. */
+			if (x == 1 && git_tree_entry_byname(t, name))
+				continue;
+			for (const kind *k = cs_kinds; k->path && !rc; k++) {
+				if (k->top)
+					continue;
+				snprintf(path, sizeof path, "%s/%s", name, k->path);
+				rc = process_path(w, pt, t, path, k, name);
+			}
+		}
+	}
+	return rc;
+}
+
+static int process_commit(walk *w, git_commit *c, long seq)
+{
+	git_commit *parent = NULL;
+	git_tree *t = NULL, *pt = NULL;
+	const git_signature *sig = git_commit_author(c);
+	sqlite3_stmt *st = w->ins[H_COMMIT];
+	int rc = CS_OK;
+
+	git_oid_tostr(w->commit, sizeof w->commit, git_commit_id(c));
+	w->when = (double)git_commit_time(c);
+	w->author = sig ? sig->name : NULL;
+	if (git_commit_tree(&t, c) ||
+	    (git_commit_parentcount(c) && (git_commit_parent(&parent, c, 0) ||
+					   git_commit_tree(&pt, parent)))) {
+		rc = cs_err_git(w->ctx, "cannot read commit");
+		goto done;
+	}
+	for (const kind *k = cs_kinds; k->path && !rc; k++)
+		if (k->top)
+			rc = process_path(w, pt, t, k->path, k, NULL);
+	if (!rc)
+		rc = process_servers(w, pt, t);
+	if (!rc) {
+		int b = sqlite3_bind_text(st, 1, w->commit, -1, SQLITE_STATIC) ||
+			sqlite3_bind_double(st, 2, w->when) || bind_str(st, 3, w->author) ||
+			bind_str(st, 4, git_commit_summary(c)) || sqlite3_bind_int64(st, 5, seq);
+		rc = step(w, st, b);
+	}
+done:
+	git_tree_free(t);
+	git_tree_free(pt);
+	git_commit_free(parent);
+	return rc;
+}
+
+static const char *const insert_sql[H_N] = {
+	"INSERT INTO job_history(job_id, change, status, assigned_to, priority, created_at,"
+	" started_at, completed_at, attempts, fence, commit_id, committed_at, author, json)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	"INSERT INTO lock_history(name, event, locked_by, prev_holder, locked_at, expires_at, fence,"
+	" commit_id, committed_at, author) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	"INSERT INTO message_history(message_id, change, from_server, to_server, type, subject, read,"
+	" read_by, timestamp, commit_id, committed_at, author)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	"INSERT INTO server_history(server, file, change, status, timestamp, skew, commit_id,"
+	" committed_at, author) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	"INSERT OR IGNORE INTO history_commits(commit_id, committed_at, author, message, seq)"
+	" VALUES(?1, ?2, ?3, ?4, ?5)",
+};
+
+int history_update(cs_ctx *ctx, const git_oid *head, long *rows)
+{
+	walk w;
+	git_revwalk *rw = NULL;
+	git_oid id, last;
+	char *lasthex = NULL;
+	long long seq = 0;
+	sqlite3_stmt *seen = NULL;
+	int rc;
+
+	memset(&w, 0, sizeof w);
+	w.ctx = ctx;
+	*rows = 0;
+	if ((rc = db_text(ctx, &lasthex, "SELECT value FROM meta WHERE key='history_head'", NULL)) ||
+	    (rc = db_int(ctx, &seq, "SELECT coalesce(max(seq), 0) FROM history_commits", NULL)))
+		goto done;
+	for (int i = 0; i < H_N && !rc; i++)
+		rc = db_prepare(ctx, &w.ins[i], insert_sql[i]);
+	if (rc || (rc = db_prepare(ctx, &seen, "SELECT 1 FROM history_commits WHERE commit_id=:a")))
+		goto done;
+	if (git_revwalk_new(&rw, ctx->repo) || git_revwalk_push(rw, head)) {
+		rc = cs_err_git(ctx, "cannot walk history");
+		goto done;
+	}
+	git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
+	git_revwalk_simplify_first_parent(rw);
+	/* Start after the last commit processed, when it is still an ancestor;
+	 * after a rewritten remote history, walk all and skip what was seen. */
+	if (lasthex && !git_oid_fromstr(&last, lasthex) &&
+	    (!git_oid_cmp(&last, head) || git_graph_descendant_of(ctx->repo, head, &last) == 1))
+		git_revwalk_hide(rw, &last);
+	git_error_clear();
+	while (!rc && !git_revwalk_next(&id, rw)) {
+		git_commit *c = NULL;
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof hex, &id);
+		sqlite3_reset(seen);
+		if ((rc = db_bind_text(ctx, seen, ":a", hex)))
+			break;
+		if ((rc = db_step(ctx, seen)) == SQLITE_ROW) {
+			rc = CS_OK;
+			continue;
+		}
+		if (rc != SQLITE_DONE)
+			break;
+		if (git_commit_lookup(&c, ctx->repo, &id)) {
+			rc = cs_err_git(ctx, "cannot read commit");
+			break;
+		}
+		rc = process_commit(&w, c, (long)++seq);
+		git_commit_free(c);
+	}
+	git_error_clear();
+	if (!rc) {
+		char hex[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hex, sizeof hex, head);
+		rc = db_meta_set(ctx, "history_head", hex);
+	}
+	*rows = w.rows;
+done:
+	for (size_t i = 0; i < w.n; i++) {
+		fver_clear(&w.v[i]);
+		free(w.v[i].path);
+	}
+	free(w.v);
+	for (int i = 0; i < H_N; i++)
+		sqlite3_finalize(w.ins[i]);
+	sqlite3_finalize(seen);
+	git_revwalk_free(rw);
+	free(lasthex);
+	return rc;
+}
