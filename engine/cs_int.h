@@ -73,6 +73,15 @@ int db_step(cs_ctx *ctx, sqlite3_stmt *st);
 int db_text(cs_ctx *ctx, char **out, const char *sql, const char *a);
 int db_int(cs_ctx *ctx, long long *out, const char *sql, const char *a);
 int db_meta_set(cs_ctx *ctx, const char *key, const char *value);
+/* A bulk load drops a table's indexes and builds them once at the end: one
+ * sorted build beats many random inserts.  The DDL comes from the schema. */
+typedef struct db_indexes {
+	char **sql;
+	int n;
+} db_indexes;
+int db_indexes_drop(cs_ctx *ctx, const char *table, db_indexes *ix);  /* appends to ix */
+int db_indexes_create(cs_ctx *ctx, db_indexes *ix);
+void db_indexes_free(db_indexes *ix);
 int db_begin(cs_ctx *ctx);
 int db_commit(cs_ctx *ctx);
 void db_rollback(cs_ctx *ctx);

@@ -234,3 +234,52 @@ void db_rollback(cs_ctx *ctx)
 		sqlite3_exec(ctx->db, "ROLLBACK", NULL, NULL, NULL);
 	ctx->in_txn = 0;
 }
+
+/* ---- bulk loads ---------------------------------------------------------- */
+
+
+void db_indexes_free(db_indexes *ix)
+{
+	for (int i = 0; i < ix->n; i++)
+		free(ix->sql[i]);
+	free(ix->sql);
+	ix->sql = NULL;
+	ix->n = 0;
+}
+
+int db_indexes_drop(cs_ctx *ctx, const char *table, db_indexes *ix)
+{
+	sqlite3_stmt *st = NULL;
+	sbuf drop = {0};
+	int rc;
+	if ((rc = db_prepare(ctx, &st, "SELECT name, sql FROM sqlite_master WHERE type='index'"
+				       " AND tbl_name=:t AND sql IS NOT NULL")) ||
+	    (rc = db_bind_text(ctx, st, ":t", table)))
+		goto done;
+	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		char **n = realloc(ix->sql, (size_t)(ix->n + 1) * sizeof *n);
+		if (!n || !(n[ix->n] = strdup((const char *)sqlite3_column_text(st, 1)))) {
+			ix->sql = n ? n : ix->sql;
+			rc = cs_err_oom(ctx);
+			goto done;
+		}
+		ix->sql = n;
+		ix->n++;
+		sb_printf(&drop, "DROP INDEX \"%s\";", (const char *)sqlite3_column_text(st, 0));
+	}
+	if (rc != SQLITE_DONE)
+		goto done;
+	rc = drop.oom ? cs_err_oom(ctx) : drop.n ? db_exec(ctx, drop.p) : CS_OK;
+done:
+	sb_free(&drop);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int db_indexes_create(cs_ctx *ctx, db_indexes *ix)
+{
+	int rc = CS_OK;
+	for (int i = 0; i < ix->n && !rc; i++)
+		rc = db_exec(ctx, ix->sql[i]);
+	return rc;
+}

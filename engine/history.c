@@ -14,7 +14,9 @@
 /* The last good version of one file, as the walk saw it. */
 typedef struct fver {
 	char *path;          /* set for a cache slot, NULL for a loose version */
-	int have;            /* holds a usable version */
+	int have;            /* holds a version (id) */
+	int scanned;         /* shared files: sc lists its records */
+	git_oid id;
 	const kind *k;
 	char server[65];     /* per-server files: the directory */
 	git_blob *obj;       /* keeps s alive */
@@ -48,16 +50,23 @@ static void fver_clear(fver *f)
 	f->path = path;
 }
 
-/* Load the blob at id into f (whose path, if any, is kept). */
-static int load(walk *w, const git_oid *id, const char *path, const kind *k, const char *server,
-		fver *f)
+/* Make f the version at id (whose path, if any, is kept).  Its text is read
+ * only when a diff needs it: a backfill often never does. */
+static void set_version(fver *f, const git_oid *id, const kind *k, const char *server)
 {
 	fver_clear(f);
-	if (git_blob_lookup(&f->obj, w->ctx->repo, id))
-		return cs_err_git(w->ctx, path);
 	f->have = 1;
+	git_oid_cpy(&f->id, id);
 	f->k = k;
 	snprintf(f->server, sizeof f->server, "%s", server ? server : "");
+}
+
+static int need_text(walk *w, fver *f)
+{
+	if (f->obj)
+		return CS_OK;
+	if (git_blob_lookup(&f->obj, w->ctx->repo, &f->id))
+		return cs_err_git(w->ctx, f->k->path);
 	f->s = git_blob_rawcontent(f->obj);
 	f->len = (size_t)git_blob_rawsize(f->obj);
 	return CS_OK;
@@ -80,6 +89,7 @@ static int scan_full(fver *f)
 		f->top_start = json_skip_ws(f->s, f->len, top.m[i].val.start);
 		if (!json_members(f->s, f->len, f->top_start, f->k->container, &f->sc, &f->top_end, &err))
 			rc = 0;
+		f->scanned = !rc;
 		break;
 	}
 done:
@@ -139,6 +149,7 @@ static int scan_delta(const fver *old, fver *nw, size_t *a, size_t *b, size_t *c
 	}
 	nw->top_start = old->top_start;
 	nw->top_end = (size_t)((long)old->top_end + delta);
+	nw->scanned = 1;
 	return 0;
 }
 
@@ -260,9 +271,7 @@ static int record_change(walk *w, const kind *k, const char *key, const rec *old
 		     bind_int(st, 5, o, "priority") || bind_time(st, 6, o, "created_at") ||
 		     bind_time(st, 7, o, "started_at") || bind_time(st, 8, o, "completed_at") ||
 		     bind_int(st, 9, o, "attempts") || bind_int(st, 10, o, "fence") ||
-		     bind_commit(w, st, 11) ||
-		     (nw ? sqlite3_bind_text(st, 14, nw->text, (int)nw->len, SQLITE_STATIC)
-			 : sqlite3_bind_null(st, 14));
+		     bind_commit(w, st, 11);
 		return step(w, st, b);
 	}
 	if (!strcmp(k->table, "messages")) {
@@ -354,6 +363,51 @@ static int diff_recs(walk *w, const kind *k, rec *o, size_t no, rec *n, size_t n
 	return rc;
 }
 
+/* Every record of the file the mirror imported, added at once, straight
+ * from its table: a backfill of a file that was born whole (a generated or
+ * migrated repository) then costs no second parse. */
+static int added_from_table(walk *w, const kind *k)
+{
+	static const char *const sql[] = {
+		"INSERT INTO job_history(job_id, change, status, assigned_to, priority, created_at,"
+		" started_at, completed_at, attempts, fence, commit_id, committed_at, author)"
+		" SELECT id, 'added', status, assigned_to, priority, created_at, started_at,"
+		" completed_at, attempts, fence, ?1, ?2, ?3 FROM jobs ORDER BY ord",
+		"INSERT INTO message_history(message_id, change, from_server, to_server, type, subject,"
+		" read, read_by, timestamp, commit_id, committed_at, author)"
+		" SELECT id, 'added', from_server, to_server, type, subject, read, read_by, timestamp,"
+		" ?1, ?2, ?3 FROM messages ORDER BY ord",
+		"INSERT INTO lock_history(name, event, locked_by, prev_holder, locked_at, expires_at,"
+		" fence, commit_id, committed_at, author)"
+		" SELECT name, 'grant', locked_by, NULL, locked_at, expires_at, fence, ?1, ?2, ?3"
+		" FROM locks WHERE locked_by IS NOT NULL ORDER BY ord",
+	};
+	sqlite3_stmt *st = NULL;
+	int i = !strcmp(k->table, "jobs") ? 0 : !strcmp(k->table, "messages") ? 1 : 2, rc;
+	if ((rc = db_prepare(w->ctx, &st, sql[i])))
+		return rc;
+	rc = bind_commit(w, st, 1) ? cs_err_db(w->ctx, w->ctx->db) : db_step(w->ctx, st);
+	if (rc == SQLITE_DONE) {
+		w->rows += sqlite3_changes(w->ctx->db);
+		rc = CS_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* 1 when blob id is the version of path the mirror's tables hold. */
+static int imported(walk *w, const char *path, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1], *have = NULL;
+	int same;
+	git_oid_tostr(hex, sizeof hex, id);
+	if (db_text(w->ctx, &have, "SELECT blob FROM files WHERE path=:a", path))
+		return 0;
+	same = have && !strcmp(have, hex);
+	free(have);
+	return same;
+}
+
 /* A shared file changed from old (NULL: absent or unusable) to nw (NULL:
  * deleted).  Returns with nw scanned, or nw->sc.n == 0 and -1 from the scan
  * when nw is unusable. */
@@ -364,6 +418,15 @@ static int diff_shared(walk *w, const kind *k, fver *old, fver *nw, int *usable)
 	int rc;
 
 	*usable = 1;
+	if (old && !old->scanned) {
+		if ((rc = need_text(w, old)))
+			return rc;
+		if (scan_full(old))
+			old = NULL;   /* the last version was not usable after all */
+		b = old ? old->sc.n : 0;
+	}
+	if (nw && (rc = need_text(w, nw)))
+		return rc;
 	if (nw) {
 		if (old && !scan_delta(old, nw, &a, &b, &c)) {
 			/* only the middle differs */
@@ -389,13 +452,15 @@ static int diff_shared(walk *w, const kind *k, fver *old, fver *nw, int *usable)
 }
 
 /* status.json or heartbeat.json of one server changed (nw NULL: removed). */
-static int diff_server(walk *w, const kind *k, const fver *nw, const char *server,
+static int diff_server(walk *w, const kind *k, fver *nw, const char *server,
 		       const char *change)
 {
 	sqlite3_stmt *st = w->ins[H_SERVER];
 	cJSON *o = NULL;
 	double t = 0;
 	int has_t = 0, b, rc;
+	if (nw && (rc = need_text(w, nw)))
+		return rc;
 	if (nw) {
 		size_t err, a = json_skip_ws(nw->s, nw->len, 0), z = nw->len;
 		const cJSON *ts;
@@ -456,12 +521,8 @@ static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, co
 		goto done;
 	}
 	/* The old side: the last good version the walk saw, else the parent's. */
-	if (!last->have && pe) {
-		if ((rc = load(w, git_tree_entry_id(pe), path, k, server, last)))
-			goto done;
-		if (k->top && scan_full(last))
-			fver_clear(last);
-	}
+	if (!last->have && pe)
+		set_version(last, git_tree_entry_id(pe), k, server);
 	if (!e) {
 		if (last->have)
 			rc = k->top ? diff_shared(w, k, last, NULL, &usable)
@@ -469,10 +530,13 @@ static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, co
 		fver_clear(last);
 		goto done;
 	}
-	if ((rc = load(w, git_tree_entry_id(e), path, k, server, &nv)))
-		goto done;
-	rc = k->top ? diff_shared(w, k, last->have ? last : NULL, &nv, &usable)
-		    : diff_server(w, k, &nv, server, pe ? "changed" : "added");
+	set_version(&nv, git_tree_entry_id(e), k, server);
+	if (k->top && !last->have && imported(w, path, git_tree_entry_id(e))) {
+		rc = added_from_table(w, k);
+	} else {
+		rc = k->top ? diff_shared(w, k, last->have ? last : NULL, &nv, &usable)
+			    : diff_server(w, k, &nv, server, pe ? "changed" : "added");
+	}
 	if (!rc && usable) {
 		char *keep = last->path;
 		fver_clear(last);
@@ -553,8 +617,8 @@ done:
 
 static const char *const insert_sql[H_N] = {
 	"INSERT INTO job_history(job_id, change, status, assigned_to, priority, created_at,"
-	" started_at, completed_at, attempts, fence, commit_id, committed_at, author, json)"
-	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	" started_at, completed_at, attempts, fence, commit_id, committed_at, author)"
+	" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	"INSERT INTO lock_history(name, event, locked_by, prev_holder, locked_at, expires_at, fence,"
 	" commit_id, committed_at, author) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	"INSERT INTO message_history(message_id, change, from_server, to_server, type, subject, read,"
@@ -568,7 +632,10 @@ static const char *const insert_sql[H_N] = {
 
 int history_update(cs_ctx *ctx, const git_oid *head, long *rows)
 {
+	static const char *const tables[] = {"job_history", "lock_history", "message_history",
+					     "server_history"};
 	walk w;
+	db_indexes ix = {NULL, 0};
 	git_revwalk *rw = NULL;
 	git_oid id, last;
 	char *lasthex = NULL;
@@ -582,6 +649,9 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows)
 	if ((rc = db_text(ctx, &lasthex, "SELECT value FROM meta WHERE key='history_head'", NULL)) ||
 	    (rc = db_int(ctx, &seq, "SELECT coalesce(max(seq), 0) FROM history_commits", NULL)))
 		goto done;
+	/* A backfill is a bulk load: build the indexes once, at the end. */
+	for (int i = 0; !lasthex && i < 4 && !rc; i++)
+		rc = db_indexes_drop(ctx, tables[i], &ix);
 	for (int i = 0; i < H_N && !rc; i++)
 		rc = db_prepare(ctx, &w.ins[i], insert_sql[i]);
 	if (rc || (rc = db_prepare(ctx, &seen, "SELECT 1 FROM history_commits WHERE commit_id=:a")))
@@ -622,10 +692,12 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows)
 	if (!rc) {
 		char hex[GIT_OID_HEXSZ + 1];
 		git_oid_tostr(hex, sizeof hex, head);
-		rc = db_meta_set(ctx, "history_head", hex);
+		if (!(rc = db_meta_set(ctx, "history_head", hex)))
+			rc = db_indexes_create(ctx, &ix);
 	}
 	*rows = w.rows;
 done:
+	db_indexes_free(&ix);
 	for (size_t i = 0; i < w.n; i++) {
 		fver_clear(&w.v[i]);
 		free(w.v[i].path);

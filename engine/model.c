@@ -317,53 +317,9 @@ static int scan_file(cs_ctx *ctx, const kind *k, const char *s, size_t len, jspa
  * them again at the end: one sorted build beats many random inserts. */
 #define BULK_RECORDS 5000
 
-typedef struct saved_indexes {
-	char **sql;
-	int n;
-} saved_indexes;
-
-static void indexes_free(saved_indexes *ix)
-{
-	for (int i = 0; i < ix->n; i++)
-		free(ix->sql[i]);
-	free(ix->sql);
-	ix->sql = NULL;
-	ix->n = 0;
-}
-
-/* Drop table's indexes, keeping their DDL (from the schema itself) in ix. */
-static int indexes_drop(cs_ctx *ctx, const char *table, saved_indexes *ix)
-{
-	sqlite3_stmt *st = NULL;
-	sbuf drop = {0};
-	int rc;
-	if ((rc = db_prepare(ctx, &st, "SELECT name, sql FROM sqlite_master WHERE type='index'"
-				       " AND tbl_name=:t AND sql IS NOT NULL")) ||
-	    (rc = db_bind_text(ctx, st, ":t", table)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		char **n = realloc(ix->sql, (size_t)(ix->n + 1) * sizeof *n);
-		if (!n || !(n[ix->n] = strdup((const char *)sqlite3_column_text(st, 1)))) {
-			ix->sql = n ? n : ix->sql;
-			rc = cs_err_oom(ctx);
-			goto done;
-		}
-		ix->sql = n;
-		ix->n++;
-		sb_printf(&drop, "DROP INDEX \"%s\";", (const char *)sqlite3_column_text(st, 0));
-	}
-	if (rc != SQLITE_DONE)
-		goto done;
-	rc = drop.oom ? cs_err_oom(ctx) : drop.n ? db_exec(ctx, drop.p) : CS_OK;
-done:
-	sb_free(&drop);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Build the indexes again; a unique index that fails names the duplicate. */
 static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan *sc,
-			  saved_indexes *ix)
+			  db_indexes *ix)
 {
 	int rc = CS_OK;
 	for (int i = 0; i < ix->n && !rc; i++) {
@@ -392,7 +348,7 @@ static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan
 static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 {
 	sqlite3_stmt *st = NULL;
-	saved_indexes ix = {NULL, 0};
+	db_indexes ix = {NULL, 0};
 	jscan sc = {0};
 	jspan top;
 	char del[64];
@@ -402,7 +358,7 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 		goto done;
 	snprintf(del, sizeof del, "DELETE FROM %s", k->table);
 	if ((rc = db_exec(ctx, del)) ||
-	    (sc.n > BULK_RECORDS && (rc = indexes_drop(ctx, k->table, &ix))) ||
+	    (sc.n > BULK_RECORDS && (rc = db_indexes_drop(ctx, k->table, &ix))) ||
 	    (rc = prepare_insert(ctx, k, &st)))
 		goto done;
 	for (size_t i = 0; i < sc.n && !rc; i++) {
@@ -424,7 +380,7 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 				  " WHERE fence IS NOT NULL ON CONFLICT(name) DO UPDATE SET"
 				  " fence=max(fence, excluded.fence)");
 done:
-	indexes_free(&ix);
+	db_indexes_free(&ix);
 	sqlite3_finalize(st);
 	jscan_free(&sc);
 	return rc;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include "cs_int.h"
+#include "query_int.h"
 
 struct cs_rows {
 	cs_ctx *ctx;
@@ -78,10 +79,11 @@ static int only_space(const char *s)
 	return 1;
 }
 
-int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
+/* ---- the read-only connection (also used by report.c) ------------------ */
+
+int query_open(cs_ctx *ctx, cs_rows **out)
 {
 	cs_rows *r = calloc(1, sizeof *r);
-	const char *tail = NULL;
 	int rc;
 
 	*out = NULL;
@@ -90,17 +92,35 @@ int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
 	r->ctx = ctx;
 	if (sqlite3_open_v2(ctx->dbpath, &r->own, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		rc = cs_err_db(ctx, r->own);
-		goto fail;
+		cs_rows_free(r);
+		return rc;
 	}
 	sqlite3_busy_timeout(r->own, 5000);
 	r->deadline = mono() + QUERY_SECONDS;
 	sqlite3_progress_handler(r->own, 1000, progress, r);
-	sqlite3_set_authorizer(r->own, authorize, NULL);
-	if (sqlite3_prepare_v2(r->own, sql, -1, &r->st, &tail) != SQLITE_OK) {
-		rc = cs_err(ctx, CS_EINVAL, "query refused: %s", sqlite3_errmsg(r->own));
+	*out = r;
+	return CS_OK;
+}
+
+sqlite3 *query_db(cs_rows *r) { return r->own; }
+sqlite3_stmt *query_stmt(cs_rows *r) { return r->st; }
+
+void query_lock_down(cs_rows *r, int on)
+{
+	sqlite3_set_authorizer(r->own, on ? authorize : NULL, NULL);
+}
+
+int query_check(cs_ctx *ctx, sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+	const char *tail = NULL;
+	int rc;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, out, &tail) != SQLITE_OK) {
+		rc = cs_err(ctx, CS_EINVAL, "query refused: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
-	if (!r->st) {
+	if (!*out) {
 		rc = cs_err(ctx, CS_EINVAL, "query is empty");
 		goto fail;
 	}
@@ -108,15 +128,37 @@ int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
 		rc = cs_err(ctx, CS_EINVAL, "query refused: one statement only");
 		goto fail;
 	}
-	if (!sqlite3_stmt_readonly(r->st)) {
+	if (!sqlite3_stmt_readonly(*out)) {
 		rc = cs_err(ctx, CS_EINVAL, "query refused: the mirror is read-only here");
 		goto fail;
 	}
-	*out = r;
 	return CS_OK;
 fail:
-	cs_rows_free(r);
+	sqlite3_finalize(*out);
+	*out = NULL;
 	return rc;
+}
+
+int query_prepare(cs_rows *r, const char *sql)
+{
+	return query_check(r->ctx, r->own, sql, &r->st);
+}
+
+int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
+{
+	cs_rows *r = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = query_open(ctx, &r)))
+		return rc;
+	query_lock_down(r, 1);
+	if ((rc = query_prepare(r, sql))) {
+		cs_rows_free(r);
+		return rc;
+	}
+	*out = r;
+	return CS_OK;
 }
 
 int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1, const char *bind2)

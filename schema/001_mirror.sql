@@ -37,7 +37,9 @@ CREATE TABLE jobs(
   dirty        INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX jobs_id ON jobs(id);
-CREATE INDEX jobs_queue ON jobs(status, priority, created_at);
+-- Only queued jobs are indexed: the claim order, kept small however long
+-- the history of finished jobs in the file.
+CREATE INDEX jobs_queue ON jobs(priority, created_at) WHERE status = 'queued';
 
 CREATE TABLE locks(
   name         TEXT NOT NULL,

@@ -4,8 +4,9 @@
 -- new commits changed.  Like the rest of the mirror it can be rebuilt.
 --
 -- `change` is 'added', 'changed' or 'removed' (the record is gone from its
--- file: deleted, or archived).  `json` is the record's text after the
--- change (NULL when removed).  Times are epoch seconds.
+-- file: deleted, or archived); a removed record's row carries its last
+-- values.  The full text of any version is in git (`commit_id`).  Times are
+-- epoch seconds.
 
 -- Commits already processed, so that a commit is never counted twice.
 CREATE TABLE history_commits(
@@ -30,11 +31,10 @@ CREATE TABLE job_history(
   fence        INTEGER,
   commit_id    TEXT NOT NULL,
   committed_at REAL NOT NULL,
-  author       TEXT,
-  json         TEXT
+  author       TEXT
 );
-CREATE INDEX job_history_job ON job_history(job_id, seq);
-CREATE INDEX job_history_time ON job_history(committed_at);
+-- seq is the rowid, so these indexes are in (key, seq) order.
+CREATE INDEX job_history_job ON job_history(job_id);
 
 -- Lock events: 'grant' (a new holder), 'renew' (same holder, new expiry),
 -- 'release' (freed by its holder before expiry), 'expire' (freed after its
@@ -52,7 +52,7 @@ CREATE TABLE lock_history(
   committed_at REAL NOT NULL,
   author       TEXT
 );
-CREATE INDEX lock_history_name ON lock_history(name, seq);
+CREATE INDEX lock_history_name ON lock_history(name);
 
 CREATE TABLE message_history(
   seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -69,7 +69,7 @@ CREATE TABLE message_history(
   committed_at REAL NOT NULL,
   author       TEXT
 );
-CREATE INDEX message_history_id ON message_history(message_id, seq);
+CREATE INDEX message_history_id ON message_history(message_id);
 
 -- One row per change of a server's status.json or heartbeat.json.
 -- `skew` is the commit time minus the file's own timestamp (seconds).
@@ -85,7 +85,7 @@ CREATE TABLE server_history(
   committed_at REAL NOT NULL,
   author       TEXT
 );
-CREATE INDEX server_history_server ON server_history(server, file, seq);
+CREATE INDEX server_history_server ON server_history(server, file);
 
 -- Health alert state: one row per open problem, so that a timer can run
 -- `health --alert` every minute and send one alert per problem.
