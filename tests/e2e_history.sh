@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# History: backfill from a history written by git CLI clients (from before
+# coordsync was installed), incremental syncs without duplicates, and
+# records that disappear recorded as removed.
+. "$TESTS_DIR/lib.sh"
+mkremote r
+worktree w "$T/r.git"
+cd "$T/w"
+mkdir -p coordination build2
+commit() { git add -A && git commit -qm "$1" && git push -q origin HEAD:main 2>/dev/null; }
+pyjson coordination/locks.json '{"locks": {}}'
+pyjson coordination/messages.json '{"messages": []}'
+pyjson coordination/jobs.json '{"jobs": [{"id": "a", "status": "queued", "assigned_to": null, "priority": 1, "created_at": "2026-01-01T00:00:00Z", "started_at": null}]}'
+commit "seed"
+pyjson coordination/jobs.json '{"jobs": [{"id": "a", "status": "queued", "assigned_to": null, "priority": 1, "created_at": "2026-01-01T00:00:00Z", "started_at": null}, {"id": "b", "status": "queued", "assigned_to": null, "priority": 2, "created_at": "2026-01-01T00:01:00Z", "started_at": null}]}'
+commit "add b"
+pyjson coordination/locks.json '{"locks": {"job_assignment": {"locked_by": "build2", "locked_at": 1767225600, "expires_at": 1767225630}}}'
+commit "Lock job_assignment acquired by build2"
+pyjson coordination/jobs.json '{"jobs": [{"id": "a", "status": "running", "assigned_to": "build2", "priority": 1, "created_at": "2026-01-01T00:00:00Z", "started_at": "2026-01-01T00:02:00Z"}, {"id": "b", "status": "queued", "assigned_to": null, "priority": 2, "created_at": "2026-01-01T00:01:00Z", "started_at": null}]}'
+commit "Job a claimed by build2"
+pyjson coordination/locks.json '{"locks": {"job_assignment": {"locked_by": null, "locked_at": null, "expires_at": null}}}'
+commit "Lock job_assignment released by build2"
+pyjson build2/heartbeat.json '{"timestamp": "2026-01-01T00:03:00Z"}'
+pyjson build2/status.json '{"status": "building", "timestamp": "2026-01-01T00:03:00Z"}'
+commit "build2 status: building"
+# 'b' is removed (archived elsewhere), and a message arrives.
+pyjson coordination/jobs.json '{"jobs": [{"id": "a", "status": "running", "assigned_to": "build2", "priority": 1, "created_at": "2026-01-01T00:00:00Z", "started_at": "2026-01-01T00:02:00Z"}]}'
+pyjson coordination/messages.json '{"messages": [{"id": "m1", "from": "build2", "to": "all", "type": "info", "subject": "hi", "body": null, "timestamp": "2026-01-01T00:04:00Z", "read": false}]}'
+commit "archive b; hello"
+cd "$T"
+seed_commits=$(git --git-dir="$T/r.git" rev-list --count HEAD)
+
+cs init "$T/r.git" "$T/c" --server build1 >/dev/null
+q() { cs -C "$T/c" query "$1" --format csv | tail -n +2; }
+[ "$(q "SELECT count(*) FROM history_commits")" = "$seed_commits" ] || fail "commits: $(q "SELECT count(*) FROM history_commits")"
+ok "init backfills every commit of the existing history"
+got=$(q "SELECT job_id || ':' || change || ':' || coalesce(status, '') || ':' || coalesce(assigned_to, '') FROM job_history ORDER BY seq" | tr '\n' ' ')
+[ "$got" = "a:added:queued: b:added:queued: a:changed:running:build2 b:removed:queued: " ] || fail "job_history: $got"
+ok "job_history: added, changed and removed records, in order"
+got=$(q "SELECT name || ':' || event || ':' || coalesce(locked_by, '') || ':' || coalesce(prev_holder, '') FROM lock_history ORDER BY seq" | tr '\n' ' ')
+[ "$got" = "job_assignment:grant:build2: job_assignment:expire::build2 " ] || fail "lock_history: $got"
+ok "lock_history: a grant, and a release after expiry recorded as expire"
+[ "$(q "SELECT count(*) FROM server_history WHERE server='build2'")" = 2 ] || fail server_history
+[ "$(q "SELECT author FROM job_history WHERE change='changed'")" = tester ] || fail author
+[ "$(q "SELECT count(*) FROM message_history WHERE message_id='m1' AND change='added'")" = 1 ] || fail msg
+ok "server and message history; authors from the commits"
+
+before=$(q "SELECT count(*) FROM job_history")
+expect_rc 0 cs -C "$T/c" sync
+expect_rc 0 cs -C "$T/c" sync
+[ "$(q "SELECT count(*) FROM job_history")" = "$before" ] || fail "sync added rows"
+ok "syncing twice adds nothing"
+
+expect_rc 0 cs -C "$T/c" job cancel a
+cd "$T/w" && git pull -q origin main 2>/dev/null
+python3 - <<'PY'
+import json
+d = json.load(open("coordination/jobs.json"))
+d["jobs"] = [j for j in d["jobs"] if j["id"] != "a"]
+json.dump(d, open("coordination/jobs.json", "w"), indent=2); open("coordination/jobs.json", "a").write("\n")
+PY
+commit "archive a"
+cd "$T"
+expect_rc 0 cs -C "$T/c" sync
+got=$(q "SELECT change || ':' || status FROM job_history WHERE job_id='a' ORDER BY seq" | tr '\n' ' ')
+[ "$got" = "added:queued changed:running changed:cancelled removed:cancelled " ] || fail "after sync: $got"
+[ "$(q "SELECT count(*) FROM history_commits")" = $((seed_commits + 1 + 1)) ] || fail "commit count"
+ok "decisions and later syncs append exactly what the new commits changed"
+n=$(q "SELECT count(*) FROM job_history")
+expect_rc 0 cs -C "$T/c" rebuild
+[ "$(q "SELECT count(*) FROM job_history")" = "$n" ] || fail "rebuild changed history: $n vs $(q "SELECT count(*) FROM job_history")"
+ok "rebuild recreates the same history"
+done_testing
