@@ -112,8 +112,14 @@ static int scan_delta(const fver *old, fver *nw, size_t *a, size_t *b, size_t *c
 	long delta = (long)nw->len - (long)old->len;
 	int obj = old->k->container == '{', r;
 
+	/* Common prefix and suffix, a block at a time with memcmp. */
+	while (p + 4096 <= lim && !memcmp(old->s + p, nw->s + p, 4096))
+		p += 4096;
 	while (p < lim && old->s[p] == nw->s[p])
 		p++;
+	while (q + 4096 <= lim - p &&
+	       !memcmp(old->s + old->len - q - 4096, nw->s + nw->len - q - 4096, 4096))
+		q += 4096;
 	while (q < lim - p && old->s[old->len - 1 - q] == nw->s[nw->len - 1 - q])
 		q++;
 	/* The change must lie between the container's brackets. */
