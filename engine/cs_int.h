@@ -11,6 +11,13 @@
 #define CS_MAX_BLOB (256u << 20)   /* largest file we agree to parse */
 #define CS_MAX_KV 32                /* --set pairs per command */
 
+/* A change to a file that is not a mirrored record (logs, archives). */
+typedef struct cs_tree_edit {
+	char *path;
+	git_oid blob;
+	int remove;
+} cs_tree_edit;
+
 struct cs_ctx {
 	char err[1024];
 	git_repository *repo;
@@ -26,6 +33,8 @@ struct cs_ctx {
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int in_txn;
+	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
+	size_t nedits;
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -136,6 +145,11 @@ int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
 int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
 		int n, char **out);
 
+/* The text of a jobs.json- or messages.json-shaped file at path (s NULL:
+ * the template) with n records appended in its layout.  *out is malloc'd. */
+int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
+		 char *const *texts, size_t n, char **out);
+
 /* ---- history (history.c) ------------------------------------------------ */
 /* Record in the *_history tables every record change of the first-parent
  * commits up to head not processed yet; *rows counts the rows added. */
@@ -151,6 +165,8 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty);
 /* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
 int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
 		git_oid *out);
+/* The tree of base without path (and without directories left empty). */
+int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out);
 /* Commit tree on parent (NULL: a root commit), authored by the server, and
  * push it as a compare-and-swap: the remote branch must still be parent.
  * Returns CS_ERETRY when another server moved it first. */
@@ -167,6 +183,10 @@ char *gx_local_path(const char *url);
  * message into msg.  Returns CS_OK, or a code that aborts the decision. */
 typedef int (*cs_decide_fn)(cs_ctx *ctx, void *arg, sbuf *msg);
 int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg);
+/* From inside a decision: write data at path, or remove path, in the
+ * decision's commit.  Cleared before every attempt. */
+int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len);
+int cs_edit_remove(cs_ctx *ctx, const char *path);
 /* Push the outbox's intents in one commit; *delivered counts them. */
 int cs_outbox_flush(cs_ctx *ctx, int *delivered);
 /* Take the clone's process lock (flock), waiting a bounded time. */

@@ -106,6 +106,55 @@ done:
 	return rc;
 }
 
+int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out)
+{
+	git_treebuilder *bld = NULL;
+	git_tree *sub = NULL;
+	const char *slash = strchr(path, '/');
+	const git_tree_entry *e;
+	char name[256];
+	size_t n = slash ? (size_t)(slash - path) : strlen(path);
+	int rc = CS_OK;
+
+	if (n >= sizeof name)
+		return cs_err(ctx, CS_EINVAL, "path too long: '%s'", path);
+	memcpy(name, path, n);
+	name[n] = 0;
+	if (git_treebuilder_new(&bld, ctx->repo, base))
+		return cs_err_git(ctx, "treebuilder");
+	e = base ? git_tree_entry_byname(base, name) : NULL;
+	if (!e)
+		goto write;        /* nothing to remove */
+	if (!slash) {
+		if (git_treebuilder_remove(bld, name))
+			rc = cs_err_git(ctx, path);
+	} else if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		git_oid subid;
+		git_tree *st = NULL;
+		if (git_tree_lookup(&sub, ctx->repo, git_tree_entry_id(e)) ||
+		    (rc = gx_tree_remove(ctx, sub, slash + 1, &subid)) < 0) {
+			rc = rc ? rc : cs_err_git(ctx, name);
+			goto done;
+		}
+		if (git_tree_lookup(&st, ctx->repo, &subid)) {
+			rc = cs_err_git(ctx, name);
+			goto done;
+		}
+		if (git_tree_entrycount(st) == 0 ? git_treebuilder_remove(bld, name)
+						  : git_treebuilder_insert(NULL, bld, name, &subid,
+									   GIT_FILEMODE_TREE))
+			rc = cs_err_git(ctx, name);
+		git_tree_free(st);
+	}
+write:
+	if (!rc && git_treebuilder_write(out, bld))
+		rc = cs_err_git(ctx, "cannot write tree");
+done:
+	git_tree_free(sub);
+	git_treebuilder_free(bld);
+	return rc;
+}
+
 /* ---- push ----------------------------------------------------------------------- */
 
 char *gx_local_path(const char *url)

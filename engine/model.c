@@ -901,13 +901,14 @@ static int put_file(cs_ctx *ctx, git_oid *tree, const char *path, const char *da
 	return rc ? rc : file_row(ctx, path, id, NULL, NULL);
 }
 
-/* "SELECT key, json, ord, fields... FROM table WHERE dirty" */
+/* "SELECT key, json, ord, dirty, fields... FROM table WHERE dirty" */
 static int prepare_dirty(cs_ctx *ctx, const kind *k, sqlite3_stmt **st)
 {
 	sbuf b = {0};
 	char *sql;
 	int rc;
-	sb_printf(&b, "SELECT %s, %s, %s", k->key_col, k->json_col, k->top ? "ord" : "0");
+	sb_printf(&b, "SELECT %s, %s, %s, %s", k->key_col, k->json_col, k->top ? "ord" : "0",
+		  k->dirty_col);
 	for (const field *f = k->fields; f->key; f++)
 		sb_printf(&b, ", %s", f->col);
 	sb_printf(&b, " FROM %s WHERE %s ORDER BY %s", k->table, k->dirty_col,
@@ -947,6 +948,135 @@ static int grow_edits(cs_ctx *ctx, edit **ed, size_t *cap, size_t want)
 	return CS_OK;
 }
 
+/* An edit that appends n records (texts; keys too for an object) after the
+ * last record of the container at top, in the file's own layout: after the
+ * last one, or filling an empty "[ ]". */
+static int append_edit(cs_ctx *ctx, const kind *k, const char *s, size_t len, jspan top,
+		       const jscan *sc, char *const *keys, char *const *texts, size_t n, edit *out)
+{
+	int multiline = memchr(s, '\n', len) != NULL, ind;
+	sbuf app = {0};
+
+	if (sc->n)
+		ind = line_indent(s, k->container == '{' ? sc->m[0].key.start : sc->m[0].val.start);
+	else
+		ind = line_indent(s, top.start) + 2;
+	for (size_t i = 0; i < n; i++) {
+		if (sc->n || i)
+			sb_puts(&app, multiline ? "," : ", ");
+		if (multiline) {
+			sb_putc(&app, '\n');
+			for (int x = 0; x < ind; x++)
+				sb_putc(&app, ' ');
+		}
+		if (k->container == '{') {
+			json_put_string(&app, keys[i]);
+			sb_puts(&app, ": ");
+		}
+		sb_puts(&app, texts[i]);
+	}
+	if (!sc->n && multiline) {
+		sb_putc(&app, '\n');
+		for (int x = 0; x < line_indent(s, top.start); x++)
+			sb_putc(&app, ' ');
+	}
+	out->start = sc->n ? sc->m[sc->n - 1].val.end : top.start + 1;
+	out->end = sc->n ? sc->m[sc->n - 1].val.end : top.end - 1;
+	if (!(out->text = sb_detach(&app)))
+		return cs_err_oom(ctx);
+	return CS_OK;
+}
+
+int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
+		 char *const *texts, size_t n, char **out)
+{
+	const kind *k = NULL;
+	const char *name = strrchr(path, '/');
+	kind tmp;
+	jscan sc = {0};
+	jspan top;
+	edit ed = {0, 0, NULL};
+	sbuf res = {0};
+	int rc;
+
+	name = name ? name + 1 : path;
+	for (const kind *x = cs_kinds; x->path; x++)
+		if (x->top && !strcmp(strrchr(x->path, '/') + 1, name))
+			k = x;
+	if (!k || k->container != '[')
+		return cs_err(ctx, CS_ERROR, "internal: cannot append to '%s'", path);
+	tmp = *k;
+	tmp.path = path;       /* for messages */
+	if (!s) {
+		s = template_text(k->path);
+		len = strlen(s);
+	}
+	if (!(rc = scan_file(ctx, &tmp, s, len, &top, &sc)) &&
+	    !(rc = append_edit(ctx, &tmp, s, len, top, &sc, NULL, texts, n, &ed))) {
+		apply_edits(&res, s, len, &ed, 1);
+		if (!(*out = sb_detach(&res)))
+			rc = cs_err_oom(ctx);
+	}
+	jscan_free(&sc);
+	return rc;
+}
+
+static int long_cmp(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Edits that take records rm (ords) out of their container, with their
+ * separators: a run of removed records goes with the comma before it, or
+ * the one after it when it starts the list; removing all leaves "[]". */
+static int remove_records(cs_ctx *ctx, const kind *k, const jscan *sc, jspan top, long *rm,
+			  size_t nrm, edit **ed, size_t *ned, size_t *cap)
+{
+	int rc;
+	qsort(rm, nrm, sizeof *rm, long_cmp);
+	if ((size_t)rm[nrm - 1] >= sc->n)
+		return cs_err(ctx, CS_ERROR, "mirror is out of step with '%s'; run 'coordsync rebuild'",
+			      k->path);
+	for (size_t r = 0; r < nrm;) {
+		size_t i = (size_t)rm[r], j = i;
+		while (r + 1 < nrm && (size_t)rm[r + 1] == j + 1)
+			j = (size_t)rm[++r];
+		r++;
+		if ((rc = grow_edits(ctx, ed, cap, *ned + 1)))
+			return rc;
+		if (i > 0) {
+			(*ed)[*ned].start = sc->m[i - 1].val.end;
+			(*ed)[*ned].end = sc->m[j].val.end;
+		} else if (j + 1 < sc->n) {
+			(*ed)[*ned].start = k->container == '{' ? sc->m[i].key.start : sc->m[i].val.start;
+			(*ed)[*ned].end = k->container == '{' ? sc->m[j + 1].key.start
+							      : sc->m[j + 1].val.start;
+		} else {
+			(*ed)[*ned].start = top.start + 1;
+			(*ed)[*ned].end = top.end - 1;
+		}
+		if (!((*ed)[(*ned)++].text = strdup("")))
+			return cs_err_oom(ctx);
+	}
+	return CS_OK;
+}
+
+/* After records were taken out: drop their rows and close the gaps in ord. */
+static int renumber(cs_ctx *ctx, const kind *k)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql,
+		 "CREATE TEMP TABLE gone(ord INTEGER PRIMARY KEY);"
+		 "INSERT INTO gone SELECT ord FROM %s WHERE %s=%d AND ord >= 0;"
+		 "DELETE FROM %s WHERE %s=%d;"
+		 "UPDATE %s SET ord = ord - (SELECT count(*) FROM gone WHERE gone.ord < %s.ord);"
+		 "DROP TABLE gone;",
+		 k->table, k->dirty_col, DIRTY_REMOVE, k->table, k->dirty_col, DIRTY_REMOVE, k->table,
+		 k->table);
+	return db_exec(ctx, sql);
+}
+
 /* Export the dirty records of shared kind k on top of *tree. */
 static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tree, int *changed)
 {
@@ -958,9 +1088,11 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 	jspan top;
 	jscan sc = {0};
 	edit *ed = NULL;
-	size_t ned = 0, cap = 0, nnew = 0;
-	sbuf app = {0}, out = {0};
-	int rc, elem_indent = -1, multiline;
+	size_t ned = 0, cap = 0, nnew = 0, nrm = 0;
+	long *rm = NULL;
+	char **newk = NULL, **newt = NULL;
+	sbuf out = {0};
+	int rc;
 
 	if ((rc = prepare_dirty(ctx, k, &st)))
 		return rc;
@@ -982,19 +1114,27 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 	if ((rc = check_writable(ctx, k->path, e ? git_tree_entry_id(e) : NULL)) ||
 	    (rc = scan_file(ctx, k, s, len, &top, &sc)))
 		goto done;
-	multiline = memchr(s, '\n', len) != NULL;
-	if (sc.n)
-		elem_indent = line_indent(s, k->container == '{' ? sc.m[0].key.start : sc.m[0].val.start);
 	do {
 		const char *key = (const char *)sqlite3_column_text(st, 0);
 		const char *orig = (const char *)sqlite3_column_text(st, 1);
 		long ord = (long)sqlite3_column_int64(st, 2);
 		int is_new = ord < 0;
 		char *text = NULL;
-		if ((rc = patch_record(ctx, k, orig, st, 3, &text)))
+		if (sqlite3_column_int(st, 3) == DIRTY_REMOVE) {
+			long *n = realloc(rm, (nrm + 1) * sizeof *n);
+			if (!n) {
+				rc = cs_err_oom(ctx);
+				goto done;
+			}
+			rm = n;
+			if (!is_new)
+				rm[nrm++] = ord;
+			continue;
+		}
+		if ((rc = patch_record(ctx, k, orig, st, 4, &text)))
 			goto done;
 		if (is_new)
-			ord = (long)(sc.n + nnew++);
+			ord = (long)(sc.n + nnew);
 		if ((rc = grow_edits(ctx, &ed, &cap, ned + 1)) ||
 		    (rc = store_record(ctx, k, key, text, ord))) {
 			free(text);
@@ -1013,39 +1153,31 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 			ed[ned++].text = text;
 			continue;
 		}
-		/* A new record goes after the last one, in the file's layout. */
-		if (sc.n || app.n)
-			sb_puts(&app, multiline ? "," : ", ");
-		if (multiline) {
-			int ind = elem_indent >= 0 ? elem_indent : line_indent(s, top.start) + 2;
-			sb_putc(&app, '\n');
-			for (int i = 0; i < ind; i++)
-				sb_putc(&app, ' ');
+		/* A new record goes after the last one. */
+		{
+			char **a = realloc(newk, (nnew + 1) * sizeof *a), **b;
+			if (a)
+				newk = a;
+			b = a ? realloc(newt, (nnew + 1) * sizeof *b) : NULL;
+			if (b)
+				newt = b;
+			if (!a || !b || !(newk[nnew] = strdup(key))) {
+				free(text);
+				rc = cs_err_oom(ctx);
+				goto done;
+			}
+			newt[nnew++] = text;
 		}
-		if (k->container == '{') {
-			json_put_string(&app, key);
-			sb_puts(&app, ": ");
-		}
-		sb_puts(&app, text);
-		free(text);
 	} while ((rc = db_step(ctx, st)) == SQLITE_ROW);
 	if (rc != SQLITE_DONE)
 		goto done;
-	if (app.n) {
-		if (!sc.n && multiline) {
-			sb_putc(&app, '\n');
-			for (int i = 0; i < line_indent(s, top.start); i++)
-				sb_putc(&app, ' ');
-		}
-		if ((rc = grow_edits(ctx, &ed, &cap, ned + 1)))
+	if (nrm && (rc = remove_records(ctx, k, &sc, top, rm, nrm, &ed, &ned, &cap)))
+		goto done;
+	if (nnew) {
+		if ((rc = grow_edits(ctx, &ed, &cap, ned + 1)) ||
+		    (rc = append_edit(ctx, k, s, len, top, &sc, newk, newt, nnew, &ed[ned])))
 			goto done;
-		/* After the last record, or everything inside an empty "[ ]". */
-		ed[ned].start = sc.n ? sc.m[sc.n - 1].val.end : top.start + 1;
-		ed[ned].end = sc.n ? sc.m[sc.n - 1].val.end : top.end - 1;
-		if (!(ed[ned++].text = sb_detach(&app))) {
-			rc = cs_err_oom(ctx);
-			goto done;
-		}
+		ned++;
 	}
 	apply_edits(&out, s, len, ed, ned);
 	ned = 0;
@@ -1055,11 +1187,19 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 	}
 	rc = put_file(ctx, tree, k->path, out.p, out.n);
 	*changed += 1;
+	if (!rc && nrm)
+		rc = renumber(ctx, k);
 done:
 	for (size_t i = 0; i < ned; i++)
 		free(ed[i].text);
 	free(ed);
-	sb_free(&app);
+	free(rm);
+	for (size_t i = 0; i < nnew; i++) {
+		free(newk[i]);
+		free(newt[i]);
+	}
+	free(newk);
+	free(newt);
 	sb_free(&out);
 	jscan_free(&sc);
 	git_blob_free(blob);
@@ -1092,7 +1232,7 @@ static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		git_tree_entry_bypath(&e, base, path);
 		rc = check_writable(ctx, path, e ? git_tree_entry_id(e) : NULL);
 		git_tree_entry_free(e);
-		if (rc || (rc = patch_record(ctx, k, orig, st, 3, &text)))
+		if (rc || (rc = patch_record(ctx, k, orig, st, 4, &text)))
 			break;
 		sb_puts(&file, text);
 		sb_putc(&file, '\n');

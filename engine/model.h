@@ -4,6 +4,9 @@
 
 enum { F_TEXT, F_INT, F_BOOL, F_ISO, F_EPOCH, F_JSON };
 
+/* dirty = 2: the next export takes the record out of its file. */
+#define DIRTY_REMOVE 2
+
 /* A JSON member that has a column of its own. */
 typedef struct field {
 	const char *key;    /* name in the JSON record */

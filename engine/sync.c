@@ -12,6 +12,8 @@
 #include "cs_int.h"
 #include "embedded.h"
 
+static void edits_clear(cs_ctx *ctx);
+
 /* ---- handles ------------------------------------------------------------- */
 
 const char *cs_errmsg(const cs_ctx *ctx)
@@ -39,6 +41,7 @@ void cs_close(cs_ctx *ctx)
 		return;
 	db_rollback(ctx);
 	sqlite3_close(ctx->db);
+	edits_clear(ctx);
 	git_remote_free(ctx->origin);
 	git_repository_free(ctx->repo);
 	if (ctx->lockfd >= 0)
@@ -226,6 +229,64 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 
 /* ---- the decision loop -------------------------------------------------------- */
 
+static void edits_clear(cs_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nedits; i++)
+		free(ctx->edits[i].path);
+	free(ctx->edits);
+	ctx->edits = NULL;
+	ctx->nedits = 0;
+}
+
+static int edit_add(cs_ctx *ctx, const char *path, const git_oid *blob)
+{
+	cs_tree_edit *e = realloc(ctx->edits, (ctx->nedits + 1) * sizeof *e);
+	if (!e)
+		return cs_err_oom(ctx);
+	ctx->edits = e;
+	e += ctx->nedits;
+	memset(e, 0, sizeof *e);
+	if (!(e->path = strdup(path)))
+		return cs_err_oom(ctx);
+	if (blob)
+		git_oid_cpy(&e->blob, blob);
+	e->remove = !blob;
+	ctx->nedits++;
+	return CS_OK;
+}
+
+int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
+{
+	git_oid blob;
+	if (git_blob_create_from_buffer(&blob, ctx->repo, data, len))
+		return cs_err_git(ctx, "cannot write blob");
+	return edit_add(ctx, path, &blob);
+}
+
+int cs_edit_remove(cs_ctx *ctx, const char *path)
+{
+	return edit_add(ctx, path, NULL);
+}
+
+/* Apply the queued edits on top of *tree. */
+static int edits_apply(cs_ctx *ctx, git_oid *tree, int *changed)
+{
+	int rc = CS_OK;
+	for (size_t i = 0; i < ctx->nedits && !rc; i++) {
+		git_tree *t = NULL;
+		git_oid before;
+		git_oid_cpy(&before, tree);
+		if (git_tree_lookup(&t, ctx->repo, tree))
+			return cs_err_git(ctx, "cannot read tree");
+		rc = ctx->edits[i].remove ? gx_tree_remove(ctx, t, ctx->edits[i].path, tree)
+					  : gx_tree_put(ctx, t, ctx->edits[i].path, &ctx->edits[i].blob, tree);
+		git_tree_free(t);
+		if (!rc && git_oid_cmp(&before, tree))
+			*changed += 1;
+	}
+	return rc;
+}
+
 static void backoff(int attempt)
 {
 	/* Jittered, growing with the attempt, capped at about half a second. */
@@ -259,10 +320,12 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			return rc;
 		if (empty)
 			return cs_err(ctx, CS_ERROR, "the remote is empty; run 'coordsync init' first");
+		edits_clear(ctx);
 		if ((rc = db_begin(ctx)))
 			goto next;
 		if ((rc = fn(ctx, arg, &msg)) ||
-		    (rc = model_export(ctx, tree, &tree_id, &changed)))
+		    (rc = model_export(ctx, tree, &tree_id, &changed)) ||
+		    (rc = edits_apply(ctx, &tree_id, &changed)))
 			goto next;
 		if (!changed) {
 			rc = db_commit(ctx);
@@ -286,11 +349,14 @@ next:
 			db_rollback(ctx);
 		sb_free(&msg);
 		git_tree_free(tree);
-		if (rc != CS_ERETRY)
+		if (rc != CS_ERETRY) {
+			edits_clear(ctx);
 			return rc;
+		}
 		ctx->retries++;
 		backoff(attempt);
 	}
+	edits_clear(ctx);
 	return cs_err(ctx, CS_ERROR, "gave up after %d attempts: other servers kept moving the remote",
 		      ctx->max_attempts);
 }
