@@ -215,6 +215,16 @@ print("wall=%.3f claimed=%d rate=%.2f errors=%d p50=%s p99=%s max=%s mean=%.2f r
 EOF
 }
 
+# cpu_now VAR: user+sys seconds of this shell's waited-for children so far
+# -> $VAR.  `times` must run in this shell, not in a command substitution.
+cpu_now() {
+	local skip u sy
+	times >"$dir/times.txt"
+	{ read -r skip; read -r u sy; } <"$dir/times.txt"
+	printf -v "$1" '%s' "$(python3 -c 'import re, sys
+print(sum(60 * float(m) + float(s) for m, s in (re.match(r"(\d+)m([\d.]+)s", a).groups() for a in sys.argv[1:])))' "$u" "$sy")"
+}
+
 kv() { # kv LINE KEY -> value
 	local w
 	for w in $1; do
@@ -223,10 +233,12 @@ kv() { # kv LINE KEY -> value
 }
 
 # ---------------------------------------------------------------- runs
+# Runs outer, servers inner: a load that drifts hits every S alike.
 rows=()
-declare -A rates
-for s in $servers_list; do
-	for ((r = 1; r <= runs; r++)); do
+declare -A rates cpus
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+for ((r = 1; r <= runs; r++)); do
+	for s in $servers_list; do
 		rd=$dir/s$s-run$r
 		rm -rf "$rd"
 		mkdir -p "$rd"
@@ -241,20 +253,23 @@ for s in $servers_list; do
 			fi
 		done
 		if [ $ok = 0 ]; then
-			rows+=("| $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
+			rows+=("$s $r | $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
 			continue
 		fi
-		log "   $s worker(s) claiming $jobs jobs"
+		load=$(cut -d' ' -f1 /proc/loadavg)
+		log "   $s worker(s) claiming $jobs jobs (load $load)"
 		pids=()
+		cpu_now cpu0
 		for ((i = 1; i <= s; i++)); do
 			worker "$i" "$rd/c$i" "$rd/claims.build$i" &
 			pids+=($!)
 		done
 		wait "${pids[@]}"
+		cpu_now cpu1
 		line=$(analyse "$rd" "$s") || line=""
 		if [ -z "$line" ]; then
 			log "   !! analysis failed; see $rd"
-			rows+=("| $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | analysis failed |")
+			rows+=("$s $r | $s | $r | $load | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | analysis failed |")
 			continue
 		fi
 		log "   $line"
@@ -263,7 +278,10 @@ for s in $servers_list; do
 		prob=$(kv "$line" problems | tr _ ' ' | tr -d '"')
 		[ "$okv" = yes ] && check="each job once" || check="**$prob**"
 		rates[$s]+=" $rate"
-		rows+=("| $s | $r | $(kv "$line" claimed) | $(kv "$line" wall) | $rate | $(kv "$line" errors) | $(kv "$line" p50) | $(kv "$line" p99) | $(kv "$line" max) | $check |")
+		cpu_ms=$(python3 -c 'import sys; a, b, n = map(float, sys.argv[1:]); print("%.0f" % ((b - a) * 1000 / n) if n else "n/a")' \
+			"$cpu0" "$cpu1" "$(kv "$line" claimed)")
+		cpus[$s]+=" $cpu_ms"
+		rows+=("$s $r | $s | $r | $load | $(kv "$line" claimed) | $(kv "$line" wall) | $rate | $cpu_ms | $(kv "$line" errors) | $(kv "$line" p50) | $(kv "$line" p99) | $(kv "$line" max) | $check |")
 		[ -z "$keep" ] && rm -rf "$rd"
 	done
 done
@@ -275,17 +293,17 @@ echo "## job claim contention benchmark"
 echo
 echo "$jobs jobs, all queued, one local bare remote; S servers = S coordsync clones," \
 	"each claiming in a loop (one process per claim) until nothing is queued; $runs runs per S;" \
-	"$(nproc) CPUs; load before: $(cut -d' ' -f1-3 /proc/loadavg)." \
+	"$(nproc) CPUs; load at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)." \
 	"Retries: refused pushes per successful claim, from the remote's object database."
 echo
-echo "| servers | run | claimed | wall s | claims/s | errors | retries p50 | retries p99 | retries max | check |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-printf '%s\n' "${rows[@]}"
+echo "| servers | run | load | claimed | wall s | claims/s | CPU ms/claim | errors | retries p50 | retries p99 | retries max | check |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+printf '%s\n' "${rows[@]}" | sort -n -k1,1 -k2,2 | sed 's/^[0-9]* [0-9]* //'
 echo
-echo "| servers | median claims/s |"
-echo "|---:|---:|"
+echo "| servers | median claims/s | median CPU ms/claim |"
+echo "|---:|---:|---:|"
 for s in $servers_list; do
-	echo "| $s | $(echo "${rates[$s]:-}" | median_of) |"
+	echo "| $s | $(echo "${rates[$s]:-}" | median_of) | $(echo "${cpus[$s]:-}" | median_of | sed 's/\.00$//') |"
 done
 echo
 m8=$(echo "${rates[8]:-}" | median_of)

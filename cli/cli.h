@@ -50,6 +50,8 @@ typedef struct cli_cmd {
 /* Every command, defined with the group it belongs to. */
 extern const cli_cmd cli_sync_cmds[], cli_lock_cmds[], cli_job_cmds[], cli_msg_cmds[],
 	cli_status_cmds[], cli_demo_cmds[];
+extern const cli_cmd cli_report_cmds[];
+extern const cli_cmd cli_health_cmds[];
 
 /* Open the clone named by the global options; prints the error. */
 int cli_open(cli *c, cs_ctx **ctx);
@@ -65,7 +67,8 @@ int cli_has(const cli *c, const char *name);
 int cli_multi(const cli *c, const char *name, const char *const **out);
 
 /* Output formats; one formatter renders any cursor in any of them. */
-enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_OBJECT /* one row as a JSON object */ };
+enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_HTML /* a <table> */,
+       FMT_OBJECT /* one row as a JSON object */ };
 int cli_format(const char *name);    /* -1 if unknown */
 int cli_print_rows(FILE *out, cs_rows *rows, int fmt);
 /* Run one fixed query and print it. */
@@ -73,5 +76,12 @@ int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt);
 int cli_show2(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, const char *bind2,
 	      int fmt);
 void cli_json_string(FILE *out, const char *s);
+/* s with & < > " ' as HTML character references. */
+void cli_html_escape(FILE *out, const char *s);
+/* A whole self-contained HTML page for report name: inline CSS, inline SVG
+ * charts (throughput, queue wait, heartbeats, filtered by o) and rows as a
+ * table (cli/html.c). */
+int cli_html_page(FILE *out, cs_ctx *ctx, const char *name, const cs_report_opts *o,
+		  cs_rows *rows);
 
 #endif

@@ -1,11 +1,12 @@
-/* The one output formatter: any row cursor as table, csv, json or markdown. */
+/* The one output formatter: any row cursor as table, csv, json, markdown or
+ * an HTML table. */
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
 int cli_format(const char *name)
 {
-	static const char *const names[] = {"table", "csv", "json", "md", NULL};
+	static const char *const names[] = {"table", "csv", "json", "md", "html", NULL};
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(name, names[i]))
 			return i;
@@ -30,6 +31,20 @@ void cli_json_string(FILE *out, const char *s)
 			fputc(*p, out);
 	}
 	fputc('"', out);
+}
+
+void cli_html_escape(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", out); break;
+		case '<': fputs("&lt;", out); break;
+		case '>': fputs("&gt;", out); break;
+		case '"': fputs("&quot;", out); break;
+		case '\'': fputs("&#39;", out); break;
+		default: fputc(*s, out);
+		}
+	}
 }
 
 static void csv_field(FILE *out, const char *s)
@@ -148,6 +163,15 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 			fputs("|\n", out);
 		}
 	}
+	if (fmt == FMT_HTML) {
+		fputs("<table>\n<thead><tr>", out);
+		for (int i = 0; i < n; i++) {
+			fputs("<th>", out);
+			cli_html_escape(out, cs_rows_name(r, i));
+			fputs("</th>", out);
+		}
+		fputs("</tr></thead>\n<tbody>\n", out);
+	}
 	if (fmt == FMT_JSON && !one)
 		fputc('[', out);
 	while ((rc = cs_rows_next(r)) == 1) {
@@ -162,6 +186,8 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 		}
 		if (fmt == FMT_JSON)
 			fputs(one ? "{" : count ? ",\n {" : "\n {", out);
+		else if (fmt == FMT_HTML)
+			fputs("<tr>", out);
 		for (int i = 0; i < n; i++) {
 			const char *t = cs_rows_text(r, i);
 			int ty = cs_rows_type(r, i);
@@ -173,6 +199,11 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 				fputs("| ", out);
 				md_field(out, t ? t : "");
 				fputc(' ', out);
+			} else if (fmt == FMT_HTML) {
+				fputs(ty == CS_NULL ? "<td class=\"null\">" : ty == CS_INT || ty == CS_REAL
+				      ? "<td class=\"num\">" : "<td>", out);
+				cli_html_escape(out, t ? t : "");
+				fputs("</td>", out);
 			} else {
 				if (i)
 					fputs(", ", out);
@@ -188,6 +219,8 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 		}
 		if (fmt == FMT_JSON)
 			fputc('}', out);
+		else if (fmt == FMT_HTML)
+			fputs("</tr>\n", out);
 		else
 			fputs(fmt == FMT_MD ? "|\n" : "\n", out);
 		count++;
@@ -196,6 +229,8 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 		fputs(count ? "\n" : "null\n", out);
 	else if (fmt == FMT_JSON)
 		fputs(count ? "\n]\n" : "]\n", out);
+	else if (fmt == FMT_HTML)
+		fputs("</tbody>\n</table>\n", out);
 	if (fmt == FMT_TABLE && rc == 0)
 		print_table(out, &g);
 	for (size_t i = 0; i < g.rows * (size_t)g.ncol; i++)

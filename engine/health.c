@@ -618,7 +618,8 @@ static int post(cs_ctx *ctx, poster *ps, const char *body, size_t len)
 	return CS_OK;
 }
 
-/* The alert's JSON (docs/HEALTH.md).  A recovery has severity "ok". */
+/* The alert's JSON (docs/HEALTH.md).  A recovery has severity "ok" and the
+ * problem's last message after "cleared: ". */
 static char *alert_json(const cs_ctx *ctx, const cs_problem *p, int recovery, double now)
 {
 	static const char *const sev[] = {"ok", "warning", "critical", "unknown"};
@@ -640,7 +641,15 @@ static char *alert_json(const cs_ctx *ctx, const cs_problem *p, int recovery, do
 	else
 		sb_puts(&b, "null");
 	sb_puts(&b, ", \"message\": ");
-	json_put_string(&b, p->message);
+	if (recovery) {
+		sbuf m = {0};
+		sb_puts(&m, "cleared: ");
+		sb_puts(&m, p->message);
+		json_put_string(&b, m.oom ? "cleared" : m.p);
+		sb_free(&m);
+	} else {
+		json_put_string(&b, p->message);
+	}
 	sb_puts(&b, ", \"values\": ");
 	sb_puts(&b, recovery ? "{}" : p->values);
 	cs_time_iso(p->first_seen, iso);

@@ -452,8 +452,12 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	if ((rc = db_text(ctx, &have, "SELECT blob FROM files WHERE path=:a", path)) ||
 	    (rc = db_text(ctx, &bad, "SELECT bad_blob FROM files WHERE path=:a", path)))
 		goto done;
-	if (!force && have && !strcmp(have, id))
+	if (!force && have && !strcmp(have, id)) {
+		/* Back to the last good version (a revert): no longer broken. */
+		if (bad)
+			rc = file_row(ctx, path, id, NULL, NULL);
 		goto done;
+	}
 	if (!force && bad && !strcmp(bad, id)) {
 		/* Known bad and unchanged: report again without re-reading. */
 		char *msg = NULL;

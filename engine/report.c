@@ -256,20 +256,23 @@ static int user_load(cs_ctx *ctx, report_set *s, const char *dir)
 	return rc;
 }
 
-/* Create every user view of s as a TEMP view on r's connection, before the
- * authorizer is installed; then, under it, check that each one reads only.
+/* Create the user views of s as TEMP views on r's connection, before the
+ * authorizer is installed, then check under it that target reads only.
  * A file must be exactly one SELECT: "CREATE TEMP VIEW ... AS" followed by
- * its text must be a single statement. */
-static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s)
+ * its text must be a single statement.  Creating a view runs nothing.  A
+ * file other than target's that fails is left out (a view that uses it then
+ * fails naming it), so one broken file does not break the others. */
+static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s, const report *target)
 {
 	sqlite3 *db = query_db(r);
 	sqlite3_stmt *st = NULL;
+	char sql[96], why[sizeof ctx->err];
 	int rc = CS_OK;
 	for (size_t i = 0; i < s->n && !rc; i++) {
 		const report *u = &s->r[i];
 		const char *tail = NULL;
 		sbuf b = {0};
-		char *sql;
+		char *create;
 		if (!u->path)
 			continue;
 		/* The name must not hide a table or view of the mirror. */
@@ -288,16 +291,20 @@ static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s)
 			rc = CS_OK;
 		sqlite3_finalize(st);
 		st = NULL;
+		if (rc && u != target) {
+			rc = CS_OK;
+			continue;
+		}
 		if (rc)
 			break;
 		sb_printf(&b, "CREATE TEMP VIEW \"%s\" AS\n", u->name);
 		sb_puts(&b, u->sql);
 		sb_putc(&b, '\n');
-		if (!(sql = sb_detach(&b))) {
+		if (!(create = sb_detach(&b))) {
 			rc = cs_err_oom(ctx);
 			break;
 		}
-		if (sqlite3_prepare_v2(db, sql, -1, &st, &tail) != SQLITE_OK || !st)
+		if (sqlite3_prepare_v2(db, create, -1, &st, &tail) != SQLITE_OK || !st)
 			rc = cs_err(ctx, CS_EINVAL, "user view '%s' must be one SELECT: %s", u->path,
 				    st ? sqlite3_errmsg(db) : "empty");
 		else if (tail && tail[strspn(tail, " \t\r\n;")])
@@ -307,24 +314,19 @@ static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s)
 			rc = cs_err(ctx, CS_EINVAL, "user view '%s': %s", u->path, sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		st = NULL;
-		free(sql);
+		free(create);
+		if (rc && u != target)
+			rc = CS_OK;
 	}
 	if (rc)
 		return rc;
 	query_lock_down(r, 1);
-	for (size_t i = 0; i < s->n && !rc; i++) {
-		char sql[96];
-		if (!s->r[i].path)
-			continue;
-		snprintf(sql, sizeof sql, "SELECT * FROM temp.\"%s\"", s->r[i].name);
-		if ((rc = query_check(ctx, query_db(r), sql, &st))) {
-			char why[sizeof ctx->err];
-			snprintf(why, sizeof why, "%s", ctx->err);
-			cs_err(ctx, rc, "user view '%s': %s", s->r[i].path, why);
-		}
-		sqlite3_finalize(st);
-		st = NULL;
+	snprintf(sql, sizeof sql, "SELECT * FROM temp.\"%s\"", target->name);
+	if ((rc = query_check(ctx, db, sql, &st))) {
+		snprintf(why, sizeof why, "%s", ctx->err);
+		cs_err(ctx, rc, "user view '%s': %s", target->path, why);
 	}
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -342,33 +344,29 @@ static int load_all(cs_ctx *ctx, report_set *s, const cs_report_opts *opts)
 
 /* ---- --since --------------------------------------------------------------- */
 
-/* ISO-8601, epoch seconds, or N followed by s, m, h, d or w meaning that
- * long ago. */
+/* ISO-8601 (YYYY-MM-DD...), epoch seconds, or a whole number followed by
+ * s, m, h, d or w meaning that long ago.  s is not NULL. */
 static int since_parse(cs_ctx *ctx, const char *s, double *out)
 {
-	static const struct { char unit; double sec; } units[] = {
-		{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
-	size_t n = s ? strlen(s) : 0, k = 0;
+	static const char units[] = "smhdw";
+	static const double seconds[] = {1, 60, 3600, 86400, 604800};
+	size_t n = strlen(s), k = strspn(s, "0123456789");
+	const char *u;
 	char *end;
-	while (k < n && s[k] >= '0' && s[k] <= '9')
-		k++;
-	if (n && k == n - 1 && k > 0 && k <= 9) {
-		for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-			if (s[k] == units[i].unit) {
-				*out = cs_now() - strtod(s, NULL) * units[i].sec;
-				return CS_OK;
-			}
-	}
-	if (n && ((s[0] >= '0' && s[0] <= '9') || s[0] == '.') && !cs_time_parse(s, out))
+	if (k > 0 && k <= 9 && k + 1 == n && (u = strchr(units, s[k]))) {
+		*out = cs_now() - strtod(s, NULL) * seconds[u - units];
 		return CS_OK;
-	if (n && s[0] != '-') {
+	}
+	if (k == 4 && s[4] == '-' && !cs_time_parse(s, out))
+		return CS_OK;
+	if (k > 0) {
 		errno = 0;
 		*out = strtod(s, &end);
-		if (!*end && !errno && end != s && (s[0] >= '0' && s[0] <= '9'))
+		if (!*end && !errno)
 			return CS_OK;
 	}
 	return cs_err(ctx, CS_EINVAL, "cannot read time '%s' (ISO-8601, epoch seconds, or 30m, 24h,"
-		      " 7d, 2w)", s ? s : "");
+		      " 7d, 2w)", s);
 }
 
 /* ---- public ------------------------------------------------------------------ */
@@ -395,7 +393,7 @@ int cs_report_list(cs_ctx *ctx, cs_rows **out, const cs_report_opts *opts)
 		    (rc = db_bind_text(ctx, st, ":d", s.r[i].desc)) ||
 		    (rc = db_bind_text(ctx, st, ":s", s.r[i].path ? s.r[i].path : "builtin")))
 			goto done;
-		if ((rc = db_step(ctx, st)) != SQLITE_DONE)
+		if ((rc = db_step(ctx, st)) < 0)
 			goto done;
 		rc = CS_OK;
 		sqlite3_reset(st);
@@ -446,7 +444,7 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 	if ((rc = query_open(ctx, &r)))
 		goto done;
 	if (rep->path)
-		rc = user_install(ctx, r, &s);
+		rc = user_install(ctx, r, &s, rep);
 	if (rc)
 		goto done;
 	query_lock_down(r, 1);

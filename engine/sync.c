@@ -70,20 +70,6 @@ static cs_ctx *ctx_new(void)
 	return ctx;
 }
 
-static char *config_get(cs_ctx *ctx, const char *key)
-{
-	git_config *cfg = NULL;
-	git_buf buf = {0};
-	char *v = NULL;
-	if (!git_repository_config_snapshot(&cfg, ctx->repo) &&
-	    !git_config_get_string_buf(&buf, cfg, key))
-		v = strdup(buf.ptr);
-	git_buf_dispose(&buf);
-	git_config_free(cfg);
-	git_error_clear();
-	return v;
-}
-
 static int config_set(cs_ctx *ctx, const char *key, const char *value)
 {
 	git_config *cfg = NULL;
@@ -118,16 +104,9 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 		return cs_err(ctx, CS_EINVAL, "'%s' is a bare repository, not a clone", dir);
 	ctx->workdir = cs_strdup(git_repository_workdir(ctx->repo));
 	ctx->gitdir = cs_strdup(git_repository_path(ctx->repo));
-	ctx->server = opts && opts->server ? cs_strdup(opts->server) : config_get(ctx, "coordsync.server");
-	ctx->branch = config_get(ctx, "coordsync.branch");
-	if (!ctx->branch)
-		ctx->branch = strdup("main");
-	{
-		char *ld = config_get(ctx, "coordsync.lockdelay");
-		if (ld)
-			ctx->lock_delay = (int)strtol(ld, NULL, 10);
-		free(ld);
-	}
+	ctx->server = opts && opts->server ? cs_strdup(opts->server) : cs_config_get(ctx, "server");
+	ctx->branch = cs_config_get(ctx, "branch");
+	ctx->lock_delay = (int)cs_config_num(ctx, "lockdelay", 5);
 	if (!ctx->workdir || !ctx->gitdir || !ctx->branch)
 		return cs_err_oom(ctx);
 	if (ctx->server && !cs_valid_id(ctx->server))

@@ -220,4 +220,33 @@ int cs_report_list(cs_ctx *ctx, cs_rows **out, const cs_report_opts *opts);
  * that is not one read-only SELECT. */
 int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts *opts);
 
+
+/* ---- configuration (config.c) ------------------------------------------ */
+/* Settings live in the clone's git config as coordsync.KEY; an environment
+ * variable overrides one (see `coordsync config`); flags override both. */
+
+/* The effective value of KEY (without "coordsync."), malloc'd, or NULL. */
+char *cs_config_get(cs_ctx *ctx, const char *key);
+long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt);
+/* Every setting: key, value, source, help. */
+int cs_config_list(cs_ctx *ctx, cs_rows **out);
+
+/* ---- maintenance (maint.c) ---------------------------------------------- */
+
+/* Move done, failed and cancelled jobs and read messages older than
+ * older_than days into coordination/archive/YYYY-MM/{jobs,messages}.json in
+ * one commit.  The mirror's history keeps every record. */
+int cs_compact(cs_ctx *ctx, int older_than_days, int *jobs, int *messages);
+
+typedef struct cs_logs_opts {
+	int keep_files;          /* newest files kept per server */
+	long long keep_bytes;    /* bytes kept per server */
+	long long max_file;      /* larger files are refused */
+} cs_logs_opts;
+/* Put files into <server>/logs/ in one commit, then rotate: by name, newest
+ * (greatest) first, keep what fits keep_files and keep_bytes; the files
+ * pushed are always kept.  *removed counts rotated-out files. */
+int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opts *o,
+		 int *removed);
+
 #endif

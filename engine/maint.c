@@ -1,0 +1,307 @@
+/* Keeping the repository small: compaction of finished records into
+ * monthly archives, and batched log upload with rotation. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cs_int.h"
+
+/* The tree of the remote head the current decision works on. */
+static int head_tree(cs_ctx *ctx, git_tree **out)
+{
+	char *hex = NULL;
+	git_oid id;
+	git_commit *c = NULL;
+	int rc;
+	*out = NULL;
+	if ((rc = db_text(ctx, &hex, "SELECT value FROM meta WHERE key='remote_head'", NULL)))
+		return rc;
+	if (!hex || git_oid_fromstr(&id, hex) || git_commit_lookup(&c, ctx->repo, &id) ||
+	    git_commit_tree(out, c))
+		rc = cs_err_git(ctx, "cannot read the remote head");
+	free(hex);
+	git_commit_free(c);
+	return rc;
+}
+
+/* Text of path in tree (malloc'd; NULL when absent). */
+static int read_path(cs_ctx *ctx, git_tree *t, const char *path, char **out, size_t *len)
+{
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc = CS_OK;
+	*out = NULL;
+	*len = 0;
+	if (git_tree_entry_bypath(&e, t, path)) {
+		git_error_clear();
+		return CS_OK;
+	}
+	if (git_blob_lookup(&b, ctx->repo, git_tree_entry_id(e)))
+		rc = cs_err_git(ctx, path);
+	else if (!(*out = malloc((size_t)git_blob_rawsize(b) + 1)))
+		rc = cs_err_oom(ctx);
+	else {
+		*len = (size_t)git_blob_rawsize(b);
+		memcpy(*out, git_blob_rawcontent(b), *len);
+		(*out)[*len] = 0;
+	}
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+/* ---- compaction ------------------------------------------------------------ */
+
+typedef struct compact_arg {
+	double cutoff;
+	int jobs, messages;
+} compact_arg;
+
+/* Archive the rows of table matching cond (which uses :c) by month. */
+static int archive(cs_ctx *ctx, git_tree *t, const char *table, const char *file,
+		   const char *when, const char *cond, double cutoff, int *count)
+{
+	sqlite3_stmt *months = NULL, *rows = NULL;
+	char sql[512];
+	int rc;
+
+	snprintf(sql, sizeof sql, "SELECT DISTINCT strftime('%%Y-%%m', coalesce(%s, 0), 'unixepoch')"
+		 " FROM %s WHERE %s", when, table, cond);
+	if ((rc = db_prepare(ctx, &months, sql)) || (rc = db_bind_real(ctx, months, ":c", cutoff)))
+		goto done;
+	snprintf(sql, sizeof sql, "SELECT json FROM %s WHERE %s AND strftime('%%Y-%%m',"
+		 " coalesce(%s, 0), 'unixepoch') = :m ORDER BY ord", table, cond, when);
+	if ((rc = db_prepare(ctx, &rows, sql)))
+		goto done;
+	while ((rc = db_step(ctx, months)) == SQLITE_ROW) {
+		const char *month = (const char *)sqlite3_column_text(months, 0);
+		char path[128], *base = NULL, *text = NULL, **texts = NULL;
+		size_t len, n = 0;
+		snprintf(path, sizeof path, "coordination/archive/%s/%s", month, file);
+		sqlite3_reset(rows);
+		if ((rc = db_bind_real(ctx, rows, ":c", cutoff)) ||
+		    (rc = db_bind_text(ctx, rows, ":m", month)))
+			break;
+		while ((rc = db_step(ctx, rows)) == SQLITE_ROW) {
+			char **x = realloc(texts, (n + 1) * sizeof *x);
+			if (!x || !(x[n] = strdup((const char *)sqlite3_column_text(rows, 0)))) {
+				texts = x ? x : texts;
+				rc = cs_err_oom(ctx);
+				break;
+			}
+			texts = x;
+			n++;
+		}
+		if (rc == SQLITE_DONE && !(rc = read_path(ctx, t, path, &base, &len)) &&
+		    !(rc = model_append(ctx, path, base, len, texts, n, &text)))
+			rc = cs_edit_put(ctx, path, text, strlen(text));
+		*count += (int)n;
+		for (size_t i = 0; i < n; i++)
+			free(texts[i]);
+		free(texts);
+		free(base);
+		free(text);
+		if (rc)
+			break;
+	}
+	if (rc == SQLITE_DONE) {
+		snprintf(sql, sizeof sql, "UPDATE %s SET dirty=2 WHERE %s", table, cond);
+		sqlite3_finalize(rows);
+		rows = NULL;
+		if (!(rc = db_prepare(ctx, &rows, sql)) && !(rc = db_bind_real(ctx, rows, ":c", cutoff)))
+			rc = db_step(ctx, rows) == SQLITE_DONE ? CS_OK : CS_ERROR;
+	}
+done:
+	sqlite3_finalize(months);
+	sqlite3_finalize(rows);
+	return rc;
+}
+
+static int compact_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	compact_arg *a = p;
+	git_tree *t = NULL;
+	int rc;
+	a->jobs = a->messages = 0;
+	if ((rc = head_tree(ctx, &t)))
+		return rc;
+	if (!(rc = archive(ctx, t, "jobs", "jobs.json", "coalesce(completed_at, started_at, created_at)",
+			   "status IN ('done', 'failed', 'cancelled') AND"
+			   " coalesce(completed_at, started_at, created_at, 0) < :c",
+			   a->cutoff, &a->jobs)))
+		rc = archive(ctx, t, "messages", "messages.json", "timestamp",
+			     "coalesce(read, 0) AND coalesce(timestamp, 0) < :c", a->cutoff, &a->messages);
+	git_tree_free(t);
+	sb_printf(msg, "%s: archive %d jobs and %d messages", ctx->server, a->jobs, a->messages);
+	return rc;
+}
+
+int cs_compact(cs_ctx *ctx, int older_than_days, int *jobs, int *messages)
+{
+	compact_arg a = {0, 0, 0};
+	int rc;
+	if (older_than_days < 0)
+		return cs_err(ctx, CS_EINVAL, "--older-than must not be negative");
+	a.cutoff = cs_now() - older_than_days * 86400.0;
+	rc = cs_decide(ctx, compact_fn, &a);
+	*jobs = a.jobs;
+	*messages = a.messages;
+	return rc;
+}
+
+/* ---- logs -------------------------------------------------------------------- */
+
+typedef struct logfile {
+	char name[65];
+	char *data;
+	size_t len;
+} logfile;
+
+typedef struct logs_arg {
+	logfile *f;
+	int n;
+	const cs_logs_opts *o;
+	int removed;
+} logs_arg;
+
+typedef struct have {
+	char name[256];
+	size_t size;
+	int pushed;
+} have;
+
+static int have_cmp(const void *x, const void *y)
+{
+	return -strcmp(((const have *)x)->name, ((const have *)y)->name);  /* newest first */
+}
+
+static int logs_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	logs_arg *a = p;
+	git_tree *t = NULL, *dir = NULL;
+	git_tree_entry *e = NULL;
+	git_odb *odb = NULL;
+	have *h = NULL;
+	size_t nh = 0, kept = 0;
+	long long bytes = 0;
+	char path[400];
+	int rc;
+
+	a->removed = 0;
+	if ((rc = head_tree(ctx, &t)))
+		return rc;
+	if (git_repository_odb(&odb, ctx->repo)) {
+		rc = cs_err_git(ctx, "odb");
+		goto done;
+	}
+	snprintf(path, sizeof path, "%s/logs", ctx->server);
+	if (!git_tree_entry_bypath(&e, t, path) && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+	    !git_tree_lookup(&dir, ctx->repo, git_tree_entry_id(e))) {
+		size_t n = git_tree_entrycount(dir);
+		if (!(h = calloc(n + (size_t)a->n + 1, sizeof *h))) {
+			rc = cs_err_oom(ctx);
+			goto done;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const git_tree_entry *x = git_tree_entry_byindex(dir, i);
+			size_t sz = 0;
+			git_object_t type;
+			if (git_tree_entry_type(x) != GIT_OBJECT_BLOB)
+				continue;
+			git_odb_read_header(&sz, &type, odb, git_tree_entry_id(x));
+			snprintf(h[nh].name, sizeof h[nh].name, "%s", git_tree_entry_name(x));
+			h[nh++].size = sz;
+		}
+	} else if (!(h = calloc((size_t)a->n + 1, sizeof *h))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	git_error_clear();
+	for (int i = 0; i < a->n && !rc; i++) {
+		size_t j;
+		snprintf(path, sizeof path, "%s/logs/%s", ctx->server, a->f[i].name);
+		rc = cs_edit_put(ctx, path, a->f[i].data, a->f[i].len);
+		for (j = 0; j < nh && strcmp(h[j].name, a->f[i].name); j++)
+			;
+		if (j == nh)
+			snprintf(h[nh++].name, sizeof h->name, "%s", a->f[i].name);
+		h[j].size = a->f[i].len;
+		h[j].pushed = 1;
+	}
+	if (rc)
+		goto done;
+	/* Rotation: newest names first; what was just pushed always stays. */
+	qsort(h, nh, sizeof *h, have_cmp);
+	for (size_t i = 0; i < nh; i++)
+		if (h[i].pushed) {
+			kept++;
+			bytes += (long long)h[i].size;
+		}
+	for (size_t i = 0; i < nh && !rc; i++) {
+		if (h[i].pushed)
+			continue;
+		if ((int)kept < a->o->keep_files && bytes + (long long)h[i].size <= a->o->keep_bytes) {
+			kept++;
+			bytes += (long long)h[i].size;
+			continue;
+		}
+		snprintf(path, sizeof path, "%s/logs/%s", ctx->server, h[i].name);
+		rc = cs_edit_remove(ctx, path);
+		a->removed++;
+	}
+	sb_printf(msg, "%s: Upload %d log files", ctx->server, a->n);
+done:
+	free(h);
+	git_odb_free(odb);
+	git_tree_entry_free(e);
+	git_tree_free(dir);
+	git_tree_free(t);
+	return rc;
+}
+
+int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opts *o,
+		 int *removed)
+{
+	logs_arg a = {NULL, n, o, 0};
+	int rc = CS_OK;
+	*removed = 0;
+	if (n <= 0)
+		return cs_err(ctx, CS_EINVAL, "no files to push");
+	if (!(a.f = calloc((size_t)n, sizeof *a.f)))
+		return cs_err_oom(ctx);
+	for (int i = 0; i < n && !rc; i++) {
+		const char *base = strrchr(files[i], '/');
+		FILE *f;
+		long sz;
+		base = base ? base + 1 : files[i];
+		if (!cs_valid_id(base)) {
+			rc = cs_err(ctx, CS_EINVAL, "invalid log file name '%s': use 1-64 of [A-Za-z0-9._-]",
+				    base);
+			break;
+		}
+		snprintf(a.f[i].name, sizeof a.f[i].name, "%s", base);
+		if (!(f = fopen(files[i], "rb"))) {
+			rc = cs_err(ctx, CS_EINVAL, "cannot read '%s': %s", files[i], strerror(errno));
+			break;
+		}
+		if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+			rc = cs_err(ctx, CS_EINVAL, "cannot read '%s'", files[i]);
+		} else if (sz > o->max_file) {
+			rc = cs_err(ctx, CS_EINVAL, "'%s' is %ld bytes, over the %lld byte limit"
+				    " (coordsync.logs.maxfile)", files[i], sz, o->max_file);
+		} else if (!(a.f[i].data = malloc((size_t)sz + 1))) {
+			rc = cs_err_oom(ctx);
+		} else if (fread(a.f[i].data, 1, (size_t)sz, f) != (size_t)sz) {
+			rc = cs_err(ctx, CS_EINVAL, "cannot read '%s'", files[i]);
+		} else {
+			a.f[i].len = (size_t)sz;
+		}
+		fclose(f);
+	}
+	if (!rc)
+		rc = cs_decide(ctx, logs_fn, &a);
+	*removed = a.removed;
+	for (int i = 0; i < n; i++)
+		free(a.f[i].data);
+	free(a.f);
+	return rc;
+}
