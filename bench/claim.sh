@@ -12,9 +12,10 @@
 # warm-up claim: `coordsync -C CLONE job claim` and `seed_claim.py CLONE
 # build2` (the seed's pseudo-code with the git CLI: three commits and three
 # pushes per claim).  The order of the two alternates between rounds.
-# Reports the median per-claim latency per round, the ratio in each round
-# and the medians over the rounds, and checks that both claimed the same
-# jobs in the same order.  Always exits 0: a benchmark is not a test.
+# Reports per round the median wall time and the mean CPU time (user+sys,
+# children included) per claim and the ratios, then the medians over the
+# rounds, and checks that both claimed the same jobs in the same order.
+# Always exits 0: a benchmark is not a test.
 
 set -u
 export LC_ALL=C
@@ -26,7 +27,7 @@ rounds=5
 keep=""
 
 usage() {
-	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -85,31 +86,48 @@ jobs_bytes=$(stat -c %s "$dir/gen/work/coordination/jobs.json")
 
 # ---------------------------------------------------------------- timing
 # measure NAME RUNS COMMAND: median wall seconds of RUNS runs after one
-# warm-up run -> $res_NAME (empty when a run failed).  Each run is one claim.
+# warm-up run -> $res_NAME, mean user+sys CPU seconds per run -> $cpu_NAME
+# (both empty when a run failed).  Each run is one claim.
 if have hyperfine; then timer=hyperfine; else timer="bash loop"; fi
 median_of() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()]; print("%.6f" % s.median(v) if v else "")'; }
 x2() { if [ -n "$1" ]; then printf '%.2f' "$1"; else echo "n/a"; fi; }
+# cpu_now VAR: user+sys seconds of this shell's waited-for children so far
+# -> $VAR.  `times` must run in this shell, not in a command substitution.
+cpu_now() {
+	local skip u sy
+	times >"$dir/times.txt"
+	{ read -r skip; read -r u sy; } <"$dir/times.txt"
+	printf -v "$1" '%s' "$(python3 -c 'import re, sys
+print(sum(60 * float(m) + float(s) for m, s in (re.match(r"(\d+)m([\d.]+)s", a).groups() for a in sys.argv[1:])))' "$u" "$sy")"
+}
 measure() {
-	local name=$1 n=$2 cmd=$3 out="$dir/hf-$1-round$r.json" med=""
+	local name=$1 n=$2 cmd=$3 out="$dir/hf-$1-round$r.json" med="" cpu=""
 	log "== $name: $n runs ($timer): $cmd"
 	if [ "$timer" = hyperfine ]; then
 		if hyperfine --style basic --runs "$n" --warmup 1 --export-json "$out" \
 			--command-name "$name" "$cmd" >&2; then
-			med=$(python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["results"][0]["median"])' "$out")
+			read -r med cpu < <(python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))["results"][0]; print("%.6f %.6f" % (r["median"], r["user"] + r["system"]))' "$out")
 		fi
 	else
-		local i t0 t1 times="" ok=1
-		for ((i = 0; i < 1 + n; i++)); do
+		local i t0 t1 c0 c1 times="" ok=1
+		bash -c "$cmd" >/dev/null || ok=0   # the warm-up claim
+		cpu_now c0
+		for ((i = 0; i < n && ok; i++)); do
 			t0=$(date +%s%N)
 			if ! bash -c "$cmd" >/dev/null; then ok=0; break; fi
 			t1=$(date +%s%N)
-			((i >= 1)) && times+=" $(((t1 - t0) / 1000))e-6"
+			times+=" $(((t1 - t0) / 1000))e-6"
 		done
-		[ $ok = 1 ] && med=$(echo "$times" | median_of)
-		[ -n "$med" ] && log "   median $med s"
+		cpu_now c1
+		if [ $ok = 1 ]; then
+			med=$(echo "$times" | median_of)
+			cpu=$(python3 -c 'import sys; print("%.6f" % ((float(sys.argv[2]) - float(sys.argv[1])) / int(sys.argv[3])))' "$c0" "$c1" "$n")
+		fi
+		[ -n "$med" ] && log "   median $med s, CPU $cpu s per run"
 	fi
 	[ -z "$med" ] && log "   !! $name failed; see the output above"
 	printf -v "res_$name" '%s' "$med"
+	printf -v "cpu_$name" '%s' "$cpu"
 }
 
 msf() { if [ -n "$1" ]; then python3 -c 'import sys; print("%.1f" % (float(sys.argv[1]) * 1000))' "$1"; else echo "n/a"; fi; }
@@ -128,8 +146,9 @@ if [ ! -x "$COORDSYNC" ]; then
 	log "== coordsync: $cs_note"
 fi
 seed_cmd="python3 $(q "$bench_dir/seed_claim.py")"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
-cs_all="" seed_all="" ratio_all=""
+cs_all="" seed_all="" ratio_all="" ccs_all="" cseed_all="" cratio_all=""
 for ((r = 1; r <= rounds; r++)); do
 	rd=$dir/round$r
 	rm -rf "$rd"
@@ -137,7 +156,7 @@ for ((r = 1; r <= rounds; r++)); do
 	log "== round $r/$rounds: fresh remotes and clones (not timed)"
 	cp -a "$dir/gen/remote.git" "$rd/seed.git"
 	git clone -q "$rd/seed.git" "$rd/seed" || { log "   !! git clone failed"; continue; }
-	res_cs="" res_seed="" check=""
+	res_cs="" res_seed="" cpu_cs="" cpu_seed="" check=""
 	order="cs seed" label="coordsync first"
 	((r % 2 == 0)) && order="seed cs" label="seed first"
 	for who in $order; do
@@ -164,29 +183,32 @@ for ((r = 1; r <= rounds; r++)); do
 			log "   !! the two contenders did not claim the same jobs; see $rd"
 		fi
 	fi
-	ratio=$(python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / float(sys.argv[1])))' \
-		"$res_cs" "$res_seed" 2>/dev/null)
-	rows+=("| $r | $label | $(msf "$res_cs") | $(msf "$res_seed") | ${ratio:-n/a} | ${check:-n/a} |")
+	div() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / float(sys.argv[1])))' "$1" "$2" 2>/dev/null; }
+	ratio=$(div "$res_cs" "$res_seed") cratio=$(div "$cpu_cs" "$cpu_seed")
+	rows+=("| $r | $label | $(msf "$res_cs") | $(msf "$res_seed") | ${ratio:-n/a} | $(msf "$cpu_cs") | $(msf "$cpu_seed") | ${cratio:-n/a} | ${check:-n/a} |")
 	cs_all+=" $res_cs" seed_all+=" $res_seed" ratio_all+=" $ratio"
+	ccs_all+=" $cpu_cs" cseed_all+=" $cpu_seed" cratio_all+=" $cratio"
 	[ -z "$keep" ] && rm -rf "$rd"
 done
 
 # ---------------------------------------------------------------- report
 med() { echo "$1" | median_of; }
 cs_med=$(med "$cs_all") seed_med=$(med "$seed_all") ratio_med=$(med "$ratio_all")
+ccs_med=$(med "$ccs_all") cseed_med=$(med "$cseed_all") cratio_med=$(med "$cratio_all")
 echo
 echo "## job claim benchmark"
 echo
 echo "$jobs jobs, all queued (jobs.json $(python3 -c "print('%.2f' % ($jobs_bytes / 1e6))") MB)," \
 	"local bare remote; per round $claims claims per contender after 1 warm-up," \
-	"one process per claim; median wall time per claim; timer: $timer; $(nproc) CPUs;" \
-	"$(git --version); load before: $(cut -d' ' -f1-3 /proc/loadavg)."
+	"one process per claim; median wall time and mean CPU time (user+sys, children included)" \
+	"per claim; timer: $timer; $(nproc) CPUs;" \
+	"$(git --version); load at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 [ -n "$cs_note" ] && echo && echo "**coordsync: $cs_note**"
 echo
-echo "| round | order | coordsync ms | seed (git CLI) ms | seed / coordsync | check |"
-echo "|---:|---|---:|---:|---:|---|"
+echo "| round | order | coordsync ms | seed (git CLI) ms | seed / coordsync | coordsync CPU ms | seed CPU ms | CPU seed / coordsync | check |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
-echo "| **median** | | **$(msf "$cs_med")** | **$(msf "$seed_med")** | **$(x2 "$ratio_med")** | |"
+echo "| **median** | | **$(msf "$cs_med")** | **$(msf "$seed_med")** | **$(x2 "$ratio_med")** | **$(msf "$ccs_med")** | **$(msf "$cseed_med")** | **$(x2 "$cratio_med")** | |"
 echo
 echo "| goal | target | measured (median of the per-round ratios) | result |"
 echo "|---|---|---:|---|"

@@ -5,15 +5,16 @@
 #
 # Environment: COORDSYNC (default: <bench>/../build/cli/coordsync, else
 # <bench>/../build/coordsync).
-# For each S and each of R runs (3): a fresh bare remote with N jobs (400),
-# all queued; S coordsync clones (build1..buildS, not timed); then S workers
+# For each of R runs (3) and each S in turn: a fresh bare remote with N jobs
+# (400), all queued; S coordsync clones (build1..buildS, not timed); then S workers
 # started together, each running `coordsync -C CLONE job claim` in a loop
 # until it exits 3 (nothing queued), at most 2N+10 times.  claims/s = jobs
 # claimed / wall time from the start of the first worker to the end of the
-# last.  Then checks the remote: every job claimed exactly once (one claim
-# commit each on main, jobs.json agrees with what each worker printed).
-# Retries per claim are counted from the remote's object database (see
-# README.md): p50, p99 and max.  Prints markdown tables with the goal.
+# last; CPU ms/claim = user+sys of all the workers' processes / jobs.  Then
+# checks the remote: every job claimed exactly once (one claim commit each on
+# main, jobs.json agrees with what each worker printed).  Retries per claim
+# are counted from the remote's object database (see README.md): p50, p99
+# and max.  Prints markdown tables with the goal.
 # Always exits 0: a benchmark is not a test.
 
 set -u
@@ -26,7 +27,7 @@ runs=3
 keep=""
 
 usage() {
-	sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do

@@ -50,7 +50,7 @@ typedef struct cli_cmd {
 /* Every command, defined with the group it belongs to. */
 extern const cli_cmd cli_sync_cmds[], cli_lock_cmds[], cli_job_cmds[], cli_msg_cmds[],
 	cli_status_cmds[], cli_demo_cmds[];
-extern const cli_cmd cli_report_cmds[];
+extern const cli_cmd cli_report_cmds[], cli_run_cmds[];
 extern const cli_cmd cli_health_cmds[];
 
 /* Open the clone named by the global options; prints the error. */

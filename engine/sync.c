@@ -131,6 +131,11 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 
 int cs_lock_clone(cs_ctx *ctx)
 {
+	return cs_lock(ctx, 60);
+}
+
+int cs_lock(cs_ctx *ctx, int wait)
+{
 	char *path;
 	if (ctx->lockfd >= 0)
 		return CS_OK;
@@ -141,8 +146,8 @@ int cs_lock_clone(cs_ctx *ctx)
 	if (ctx->lockfd < 0)
 		return cs_err(ctx, CS_ERROR, "cannot open the clone's lock file: %s", strerror(errno));
 	/* Another coordsync on this clone finishes its decision in well under a
-	 * minute; wait that long at most. */
-	for (int i = 0; i < 6000; i++) {
+	 * minute; decisions wait that long at most. */
+	for (int i = 0; i <= wait * 100; i++) {
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		if (!flock(ctx->lockfd, LOCK_EX | LOCK_NB))
 			return CS_OK;
@@ -152,7 +157,7 @@ int cs_lock_clone(cs_ctx *ctx)
 	}
 	close(ctx->lockfd);
 	ctx->lockfd = -1;
-	return cs_err(ctx, CS_ERROR, "another coordsync holds this clone's lock");
+	return cs_err(ctx, CS_EBUSY, "another coordsync holds this clone's lock");
 }
 
 /* ---- import ---------------------------------------------------------------- */

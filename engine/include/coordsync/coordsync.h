@@ -249,4 +249,17 @@ typedef struct cs_logs_opts {
 int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opts *o,
 		 int *removed);
 
+
+/* Apply docs/auto_reply_rules.json to this server's unread messages in one
+ * commit: each matching message is replied to and marked read, or marked
+ * read, exactly once; unmatched ones stay unread; this server's own
+ * messages are never processed.  *log (malloc'd, may be NULL) has a line
+ * per action. */
+int cs_autoreply(cs_ctx *ctx, int *replied, int *marked, char **log);
+
+/* Take the clone's lock, waiting at most wait seconds: CS_EBUSY when
+ * another coordsync keeps it.  Held until cs_close. */
+#define CS_EBUSY -5
+int cs_lock(cs_ctx *ctx, int wait);
+
 #endif

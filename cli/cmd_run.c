@@ -1,0 +1,375 @@
+/* run, daemon, config, compact, logs push and msg autoreply: coordsync on a
+ * timer, unattended. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+
+static volatile sig_atomic_t stop_requested;
+static int use_syslog;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* One log line to stderr, or to syslog with --syslog. */
+static void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logmsg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (use_syslog) {
+		vsyslog(prio, fmt, ap);
+	} else {
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the cycle ----------------------------------------------------------- */
+
+typedef struct cycle {
+	cs_sync_stats st;
+	int intents, replied, marked, released, rescued, jobs_archived, msgs_archived;
+	int health;             /* -1 when not run */
+	int alerts;
+	const char *failed;     /* the step that failed, or NULL */
+	char error[512];
+} cycle;
+
+static int step_failed(cycle *cy, cs_ctx *ctx, const char *step, int rc)
+{
+	if (!cy->failed) {
+		cy->failed = step;
+		snprintf(cy->error, sizeof cy->error, "%s", cs_errmsg(ctx));
+	}
+	logmsg(LOG_ERR, "coordsync: %s: %s", step, cs_errmsg(ctx));
+	return rc;
+}
+
+/* One complete cycle on an open clone whose lock is held.  Steps after a
+ * failed one still run where they can: a broken file must not stop the
+ * heartbeat.  Returns the first failure's code. */
+static int run_cycle(cs_ctx *ctx, cycle *cy, int health)
+{
+	long long rescue = cs_config_num(ctx, "rescue.olderthan", 0);
+	long long compact = cs_config_num(ctx, "compact.olderthan", 0);
+	char *autoreply = cs_config_get(ctx, "autoreply");
+	char *alert = cs_config_get(ctx, "health.alert");
+	char *token = cs_config_get(ctx, "health.tokenfile");
+	char *log = NULL;
+	int rc, first = CS_OK;
+
+	memset(cy, 0, sizeof *cy);
+	cy->health = -1;
+	if ((rc = cs_sync(ctx, &cy->st)))
+		first = step_failed(cy, ctx, "sync", rc);
+	cy->intents = cy->st.intents_pushed;
+	/* The heartbeat goes out with the cycle's other deferred intents. */
+	if ((rc = cs_heartbeat(ctx, 1)) && !first)
+		first = step_failed(cy, ctx, "heartbeat", rc);
+	if (!autoreply || strcmp(autoreply, "false")) {
+		if ((rc = cs_autoreply(ctx, &cy->replied, &cy->marked, &log)) && !first)
+			first = step_failed(cy, ctx, "auto-reply", rc);
+		for (char *line = log, *nl; line && *line; line = nl + 1) {
+			if (!(nl = strchr(line, '\n')))
+				break;
+			*nl = 0;
+			logmsg(LOG_INFO, "%s", line);
+		}
+	}
+	if ((rc = cs_lock_cleanup(ctx, &cy->released)) && !first)
+		first = step_failed(cy, ctx, "lock cleanup", rc);
+	if (rescue > 0 && (rc = cs_job_rescue(ctx, (int)rescue, &cy->rescued)) && !first)
+		first = step_failed(cy, ctx, "rescue", rc);
+	if (compact > 0 &&
+	    (rc = cs_compact(ctx, (int)compact, &cy->jobs_archived, &cy->msgs_archived)) && !first)
+		first = step_failed(cy, ctx, "compact", rc);
+	{
+		cs_sync_stats st;
+		if ((rc = cs_sync(ctx, &st)) && !first)
+			first = step_failed(cy, ctx, "push deferred", rc);
+		cy->intents += st.intents_pushed;
+		if (st.head[0])
+			memcpy(cy->st.head, st.head, sizeof st.head);
+	}
+	if (health || alert) {
+		cs_health_opts o;
+		cs_health *h = NULL;
+		memset(&o, 0, sizeof o);
+		o.max_age = (int)cs_config_num(ctx, "health.maxage", 300);
+		o.stuck = (int)cs_config_num(ctx, "health.stuck", 3600);
+		o.alert_url = alert;
+		o.token_file = token;
+		o.alert_timeout = 10;
+		if ((rc = cs_health_check(ctx, &h, &o))) {
+			if (!first)
+				first = step_failed(cy, ctx, "health", rc);
+		} else {
+			cy->health = h->status;
+			cy->alerts = h->sent;
+			for (int i = 0; i < h->nproblems; i++)
+				logmsg(LOG_WARNING, "health: %s", h->problems[i].message);
+			if (h->pending)
+				logmsg(LOG_WARNING, "health: %d alert(s) not sent; the next run retries",
+				       h->pending);
+		}
+		cs_health_free(h);
+	}
+	free(log);
+	free(autoreply);
+	free(alert);
+	free(token);
+	return first;
+}
+
+/* The cycle's one line, key=value for log parsers. */
+static void log_cycle(const char *server, const cycle *cy, double ms)
+{
+	static const char *const hs[] = {"ok", "warning", "critical", "unknown"};
+	logmsg(cy->failed ? LOG_ERR : LOG_INFO,
+	       "coordsync run server=%s result=%s head=%.12s imported=%d failed_files=%d intents=%d"
+	       " replied=%d marked=%d locks_released=%d rescued=%d archived_jobs=%d"
+	       " archived_messages=%d health=%s alerts=%d duration_ms=%.0f%s%s%s",
+	       server ? server : "-", cy->failed ? "error" : "ok",
+	       cy->st.head[0] ? cy->st.head : "-", cy->st.files_imported, cy->st.files_failed,
+	       cy->intents, cy->replied, cy->marked, cy->released, cy->rescued, cy->jobs_archived,
+	       cy->msgs_archived, cy->health >= 0 && cy->health <= 3 ? hs[cy->health] : "-",
+	       cy->alerts, ms, cy->failed ? " step=\"" : "", cy->failed ? cy->failed : "",
+	       cy->failed ? "\"" : "");
+}
+
+/* Open, lock (waiting at most wait s), run one cycle, close.  *busy is set
+ * when another coordsync held the clone. */
+static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
+{
+	cs_opts o = {c->dir, c->server, c->db};
+	cs_ctx *ctx = NULL;
+	double t0 = mono();
+	int rc;
+
+	*busy = 0;
+	if ((rc = cs_open(&ctx, &o))) {
+		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
+		cs_close(ctx);
+		return rc;
+	}
+	if (!cs_server(ctx)) {
+		logmsg(LOG_ERR, "coordsync: no server id: pass --server or set coordsync.server");
+		cs_close(ctx);
+		return CS_EINVAL;
+	}
+	if ((rc = cs_lock(ctx, wait)) == CS_EBUSY) {
+		*busy = 1;
+		cs_close(ctx);
+		return CS_OK;
+	}
+	if (!rc) {
+		rc = run_cycle(ctx, cy, health);
+		log_cycle(cs_server(ctx), cy, (mono() - t0) * 1000);
+	} else {
+		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
+	}
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_run(cli *c)
+{
+	long long wait = cli_num(c, "--wait", 10);
+	int busy, rc;
+	cycle cy;
+	if (wait < 0 || wait > 3600)
+		return cli_usage(c, "--wait must be between 0 and 3600 seconds");
+	use_syslog = cli_has(c, "--syslog");
+	if (use_syslog)
+		openlog("coordsync", LOG_PID, LOG_DAEMON);
+	rc = one_run(c, (int)wait, cli_has(c, "--health"), &busy, &cy);
+	if (busy)
+		logmsg(LOG_NOTICE, "coordsync run: another coordsync is working on this clone;"
+				   " skipping this run");
+	return cli_exit(rc);
+}
+
+/* The seed's adaptive interval: building, jobs pending, idle. */
+static int next_interval(cli *c)
+{
+	cs_opts o = {c->dir, c->server, c->db};
+	cs_ctx *ctx = NULL;
+	cs_rows *r = NULL;
+	long long n = 300;
+	if (!cs_open(&ctx, &o) &&
+	    !cs_select(ctx, &r, "SELECT CASE WHEN (SELECT status FROM servers WHERE id=?1) = 'building'"
+				" THEN 1 WHEN EXISTS(SELECT 1 FROM jobs WHERE status='queued') THEN 2"
+				" ELSE 3 END", cs_server(ctx), NULL) &&
+	    cs_rows_next(r) == 1) {
+		const char *k = cs_rows_text(r, 0);
+		n = !strcmp(k, "1") ? cs_config_num(ctx, "interval.building", 30)
+		    : !strcmp(k, "2") ? cs_config_num(ctx, "interval.pending", 60)
+				      : cs_config_num(ctx, "interval.idle", 300);
+	}
+	cs_rows_free(r);
+	cs_close(ctx);
+	return n < 1 ? 1 : n > 86400 ? 86400 : (int)n;
+}
+
+static int run_daemon(cli *c)
+{
+	long long max = cli_num(c, "--max-cycles", 0), fixed = cli_num(c, "--interval", 0);
+	struct sigaction sa;
+	int cycles = 0, last = CS_OK;
+
+	if (max < 0 || fixed < 0)
+		return cli_usage(c, "--max-cycles and --interval must not be negative");
+	use_syslog = cli_has(c, "--syslog");
+	if (use_syslog)
+		openlog("coordsync", LOG_PID, LOG_DAEMON);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	logmsg(LOG_INFO, "coordsync daemon: started (pid %d)", (int)getpid());
+	while (!stop_requested && (!max || cycles < max)) {
+		cycle cy;
+		int busy, wait_s;
+		/* A signal during a cycle lets it finish: every decision in it is
+		 * atomic and deferred intents wait in the outbox either way. */
+		last = one_run(c, 10, cli_has(c, "--health"), &busy, &cy);
+		if (busy)
+			logmsg(LOG_NOTICE, "coordsync daemon: clone busy; skipping this cycle");
+		cycles++;
+		if (stop_requested || (max && cycles >= max))
+			break;
+		wait_s = fixed ? (int)fixed : next_interval(c);
+		for (double end = mono() + wait_s; !stop_requested && mono() < end;) {
+			struct timespec ts = {0, 200 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	logmsg(LOG_INFO, "coordsync daemon: stopped after %d cycle%s%s", cycles,
+	       cycles == 1 ? "" : "s", stop_requested ? " (signal)" : "");
+	return cli_exit(last);
+}
+
+/* ---- config, compact, logs, autoreply -------------------------------------- */
+
+static int run_config(cli *c)
+{
+	cs_rows *r = NULL;
+	cs_ctx *ctx;
+	int rc = cli_open(c, &ctx);
+	if (rc)
+		return rc;
+	if (!(rc = cs_config_list(ctx, &r)))
+		rc = cli_print_rows(stdout, r, c->json ? FMT_JSON : FMT_TABLE);
+	cs_rows_free(r);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_compact(cli *c)
+{
+	cs_ctx *ctx;
+	int jobs = 0, msgs = 0, rc;
+	long long days;
+	if ((rc = cli_open(c, &ctx)))
+		return rc;
+	days = cli_num(c, "--older-than", cs_config_num(ctx, "compact.olderthan", 0) > 0
+					       ? cs_config_num(ctx, "compact.olderthan", 30) : 30);
+	if (!(rc = cs_compact(ctx, (int)days, &jobs, &msgs)))
+		printf(c->json ? "{\"jobs\": %d, \"messages\": %d}\n"
+			       : "archived %d job(s) and %d message(s)\n", jobs, msgs);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_logs(cli *c)
+{
+	cs_logs_opts o;
+	cs_ctx *ctx;
+	int removed = 0, rc;
+	if ((rc = cli_open(c, &ctx)))
+		return rc;
+	o.keep_files = (int)cli_num(c, "--keep", cs_config_num(ctx, "logs.keep", 20));
+	o.keep_bytes = cli_num(c, "--keep-bytes", cs_config_num(ctx, "logs.maxbytes", 10485760));
+	o.max_file = cli_num(c, "--max-file", cs_config_num(ctx, "logs.maxfile", 1048576));
+	if (!(rc = cs_logs_push(ctx, c->args, c->nargs, &o, &removed)))
+		printf(c->json ? "{\"pushed\": %d, \"rotated_out\": %d}\n"
+			       : "pushed %d file(s), rotated out %d\n", c->nargs, removed);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_autoreply(cli *c)
+{
+	cs_ctx *ctx;
+	int replied = 0, marked = 0, rc;
+	char *log = NULL;
+	if ((rc = cli_open(c, &ctx)))
+		return rc;
+	if (!(rc = cs_autoreply(ctx, &replied, &marked, &log))) {
+		if (log)
+			fputs(log, stderr);
+		printf(c->json ? "{\"replied\": %d, \"marked\": %d}\n" : "replied %d, marked %d read\n",
+		       replied, marked);
+	}
+	free(log);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+static const cli_opt run_opts[] = {
+	{"--wait", 'i', "SEC", "wait this long for another run on the clone, then skip (default 10)"},
+	{"--health", 'f', NULL, "also run the health checks (always with coordsync.health.alert)"},
+	{"--syslog", 'f', NULL, "log to syslog instead of stderr"},
+	{NULL, 0, NULL, NULL}};
+static const cli_opt daemon_opts[] = {
+	{"--interval", 'i', "SEC", "a fixed interval instead of the adaptive one"},
+	{"--max-cycles", 'i', "N", "stop after N cycles (default: run until SIGTERM)"},
+	{"--health", 'f', NULL, "run the health checks every cycle"},
+	{"--syslog", 'f', NULL, "log to syslog instead of stderr"},
+	{NULL, 0, NULL, NULL}};
+static const cli_opt compact_opts[] = {
+	{"--older-than", 'i', "DAYS", "archive records finished this many days ago (default 30)"},
+	{NULL, 0, NULL, NULL}};
+static const cli_opt logs_opts[] = {
+	{"--keep", 'i', "N", "log files kept per server (default coordsync.logs.keep, 20)"},
+	{"--keep-bytes", 'i', "B", "bytes kept per server (default coordsync.logs.maxbytes, 10 MiB)"},
+	{"--max-file", 'i', "B", "refuse larger files (default coordsync.logs.maxfile, 1 MiB)"},
+	{NULL, 0, NULL, NULL}};
+static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
+
+const cli_cmd cli_run_cmds[] = {
+	{"run", "", "one cycle for a timer: sync, heartbeat, auto-reply, lock cleanup, rescue,"
+	 " compact, push deferred, health; ends with one log line", 0, 0, run_opts, run_run},
+	{"daemon", "", "the run cycle in a loop at the seed's adaptive interval; stops on SIGTERM", 0, 0,
+	 daemon_opts, run_daemon},
+	{"config", "", "show every setting, its effective value and where it came from", 0, 0, none,
+	 run_config},
+	{"compact", "", "move finished jobs and read messages into coordination/archive/YYYY-MM/", 0, 0,
+	 compact_opts, run_compact},
+	{"logs push", "FILE...", "upload files to SERVER/logs/ in one commit, with rotation", 1,
+	 CLI_MAXARG, logs_opts, run_logs},
+	{"msg autoreply", "", "apply docs/auto_reply_rules.json to unread messages now", 0, 0, none,
+	 run_autoreply},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
