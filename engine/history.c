@@ -371,22 +371,23 @@ static int diff_recs(walk *w, const kind *k, rec *o, size_t no, rec *n, size_t n
 
 /* Every record of the file the mirror imported, added at once, straight
  * from its table: a backfill of a file that was born whole (a generated or
- * migrated repository) then costs no second parse. */
+ * migrated repository) then costs no second parse.  The import inserts in
+ * file order, so rowid order is file order. */
 static int added_from_table(walk *w, const kind *k)
 {
 	static const char *const sql[] = {
 		"INSERT INTO job_history(job_id, change, status, assigned_to, priority, created_at,"
 		" started_at, completed_at, attempts, fence, commit_id, committed_at, author)"
 		" SELECT id, 'added', status, assigned_to, priority, created_at, started_at,"
-		" completed_at, attempts, fence, ?1, ?2, ?3 FROM jobs ORDER BY ord",
+		" completed_at, attempts, fence, ?1, ?2, ?3 FROM jobs",
 		"INSERT INTO message_history(message_id, change, from_server, to_server, type, subject,"
 		" read, read_by, timestamp, commit_id, committed_at, author)"
 		" SELECT id, 'added', from_server, to_server, type, subject, read, read_by, timestamp,"
-		" ?1, ?2, ?3 FROM messages ORDER BY ord",
+		" ?1, ?2, ?3 FROM messages",
 		"INSERT INTO lock_history(name, event, locked_by, prev_holder, locked_at, expires_at,"
 		" fence, commit_id, committed_at, author)"
 		" SELECT name, 'grant', locked_by, NULL, locked_at, expires_at, fence, ?1, ?2, ?3"
-		" FROM locks WHERE locked_by IS NOT NULL ORDER BY ord",
+		" FROM locks WHERE locked_by IS NOT NULL",
 	};
 	sqlite3_stmt *st = NULL;
 	int i = !strcmp(k->table, "jobs") ? 0 : !strcmp(k->table, "messages") ? 1 : 2, rc;

@@ -344,6 +344,76 @@ static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan
 	return rc;
 }
 
+/* ---- an arena for cJSON during imports ---------------------------------- */
+/* An import parses one record at a time and frees it before the next, so
+ * cJSON's many small allocations can come from a block that is simply
+ * reset: it saves the malloc/free pairs that otherwise dominate parsing.
+ * Blocks too big for the arena fall back to malloc and go at the reset. */
+
+#define ARENA_SIZE (256u << 10)
+
+static struct arena {
+	char *base;
+	size_t used;
+	void **big;
+	size_t nbig, capbig;
+} arena;
+
+static void *arena_malloc(size_t n)
+{
+	void *p;
+	n = (n + 15) & ~(size_t)15;
+	if (arena.base && arena.used + n <= ARENA_SIZE) {
+		p = arena.base + arena.used;
+		arena.used += n;
+		return p;
+	}
+	if (arena.nbig == arena.capbig) {
+		size_t cap = arena.capbig ? arena.capbig * 2 : 16;
+		void **b = realloc(arena.big, cap * sizeof *b);
+		if (!b)
+			return NULL;
+		arena.big = b;
+		arena.capbig = cap;
+	}
+	if (!(p = malloc(n)))
+		return NULL;
+	arena.big[arena.nbig++] = p;
+	return p;
+}
+
+static void arena_free(void *p)
+{
+	(void)p;   /* everything goes at arena_reset */
+}
+
+static void arena_reset(void)
+{
+	for (size_t i = 0; i < arena.nbig; i++)
+		free(arena.big[i]);
+	arena.nbig = 0;
+	arena.used = 0;
+}
+
+/* Route cJSON through the arena (on) or back to malloc (off). */
+static int arena_use(int on)
+{
+	cJSON_Hooks h = {NULL, NULL};
+	if (on) {
+		if (!arena.base && !(arena.base = malloc(ARENA_SIZE)))
+			return -1;
+		h.malloc_fn = arena_malloc;
+		h.free_fn = arena_free;
+	} else {
+		arena_reset();
+		free(arena.base);
+		free(arena.big);
+		memset(&arena, 0, sizeof arena);
+	}
+	cJSON_InitHooks(&h);
+	return 0;
+}
+
 /* Replace the rows of one shared file (jobs, locks or messages). */
 static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 {
@@ -361,6 +431,10 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 	    (sc.n > BULK_RECORDS && (rc = db_indexes_drop(ctx, k->table, &ix))) ||
 	    (rc = prepare_insert(ctx, k, &st)))
 		goto done;
+	if (arena_use(1)) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
 	for (size_t i = 0; i < sc.n && !rc; i++) {
 		char *name = NULL;
 		if (k->container == '{') {
@@ -371,8 +445,10 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
 			}
 		}
 		rc = import_record(ctx, k, k->path, st, s, sc.m[i].val, name, (long)i);
+		arena_reset();
 		free(name);
 	}
+	arena_use(0);
 	if (!rc)
 		rc = indexes_create(ctx, k, s, &sc, &ix);
 	if (!rc && !strcmp(k->table, "locks"))

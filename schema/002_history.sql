@@ -69,7 +69,8 @@ CREATE TABLE message_history(
   committed_at REAL NOT NULL,
   author       TEXT
 );
-CREATE INDEX message_history_id ON message_history(message_id);
+-- No index on message_id: nothing in coordsync looks messages up by history,
+-- and a backfill of a large messages.json is cheaper without one.
 
 -- One row per change of a server's status.json or heartbeat.json.
 -- `skew` is the commit time minus the file's own timestamp (seconds).
