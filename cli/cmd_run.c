@@ -80,8 +80,9 @@ static int run_cycle(cs_ctx *ctx, cycle *cy, int health)
 	if ((rc = cs_sync(ctx, &cy->st)))
 		first = step_failed(cy, ctx, "sync", rc);
 	cy->intents = cy->st.intents_pushed;
-	/* The heartbeat goes out with the cycle's other deferred intents. */
-	if ((rc = cs_heartbeat(ctx, 1)) && !first)
+	/* The heartbeat goes out with the cycle's other deferred intents; when
+	 * the sync failed (a broken file, say) it goes out on its own now. */
+	if ((rc = cs_heartbeat(ctx, first ? 0 : 1)) && !first)
 		first = step_failed(cy, ctx, "heartbeat", rc);
 	if (!autoreply || strcmp(autoreply, "false")) {
 		if ((rc = cs_autoreply(ctx, &cy->replied, &cy->marked, &log)) && !first)

@@ -286,19 +286,22 @@ int main(int argc, char **argv)
 			return cmd->run(&c);
 		}
 	}
-	/* A group name alone, or with --help, lists its commands. */
-	for (int g = 0; groups[g]; g++) {
+	/* A group name alone, or with --help, lists its commands (from every
+	 * table: a group's commands may be defined in more than one file). */
+	{
 		size_t n = strlen(argv[i]);
 		int shown = 0;
-		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++)
-			if (!strncmp(cmd->name, argv[i], n) && cmd->name[n] == ' ') {
-				if (!shown++)
-					printf("coordsync %s commands:\n", argv[i]);
-				printf("  %-16s %s\n", cmd->name, cmd->summary);
-			}
+		for (int g = 0; groups[g]; g++)
+			for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++)
+				if (!strncmp(cmd->name, argv[i], n) && cmd->name[n] == ' ') {
+					if (!shown++)
+						printf("coordsync %s commands:\n", argv[i]);
+					printf("  %-16s %s\n", cmd->name, cmd->summary);
+				}
 		if (shown)
-			return i + 1 < argc && strcmp(argv[i + 1], "--help") ? cli_usage(NULL,
-				"unknown command '%s %s'", argv[i], argv[i + 1]) : (i + 1 < argc ? EXIT_OK : EXIT_USAGE);
+			return i + 1 < argc && strcmp(argv[i + 1], "--help")
+				       ? cli_usage(NULL, "unknown command '%s %s'", argv[i], argv[i + 1])
+				       : (i + 1 < argc ? EXIT_OK : EXIT_USAGE);
 	}
 	return cli_usage(NULL, "unknown command '%s' (see coordsync --help)", argv[i]);
 }

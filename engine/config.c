@@ -45,7 +45,7 @@ static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
 {
 	git_config *cfg = NULL;
 	git_buf buf = {0};
-	char name[96];
+	char name[64];
 	char *v = NULL;
 	const char *e = s->env ? getenv(s->env) : NULL;
 
@@ -70,7 +70,7 @@ static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
 
 char *cs_config_get(cs_ctx *ctx, const char *key)
 {
-	char src[96];
+	char src[128];
 	const setting *s = find(key);
 	return s ? lookup(ctx, s, src, sizeof src) : NULL;
 }
@@ -98,7 +98,7 @@ int cs_config_list(cs_ctx *ctx, cs_rows **out)
 	    (rc = db_prepare(ctx, &ins, "INSERT INTO temp.config_view VALUES(:k, :v, :s, :h)")))
 		return rc;
 	for (const setting *s = settings; s->key && !rc; s++) {
-		char src[96], key[64];
+		char src[128], key[64];
 		char *v = lookup(ctx, s, src, sizeof src);
 		if (!strcmp(s->key, "server") && ctx->server && (!v || strcmp(v, ctx->server))) {
 			free(v);

@@ -582,6 +582,9 @@ static int apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 		cJSON_AddNullToObject(o, "body");
 	add_time(o, "timestamp", at);
 	cJSON_AddFalseToObject(o, "read");
+	if (cJSON_GetStringValue(cJSON_GetObjectItem(in, "in_reply_to")))
+		cJSON_AddStringToObject(o, "in_reply_to",
+					cJSON_GetStringValue(cJSON_GetObjectItem(in, "in_reply_to")));
 	text = render(o, 4);
 	cJSON_Delete(o);
 	if (!text)
@@ -907,7 +910,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	int rc;
 
 	a->replied = a->marked = 0;
-	a->log.n = 0;
+	sb_free(&a->log);      /* a retry starts a fresh log */
 	cJSON_Delete(a->rules);
 	if ((rc = load_rules(ctx, &a->rules)) || !a->rules) {
 		cJSON_Delete(pending);

@@ -311,7 +311,9 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		    (rc = model_export(ctx, tree, &tree_id, &changed)) ||
 		    (rc = edits_apply(ctx, &tree_id, &changed)))
 			goto next;
-		if (!changed) {
+		/* Nothing to write, or the same tree again (a status rewritten
+		 * within the same second): no commit. */
+		if (!changed || !git_oid_cmp(&tree_id, git_tree_id(tree))) {
 			rc = db_commit(ctx);
 			goto next;
 		}
@@ -323,8 +325,13 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		if (!rc) {
 			char hex[GIT_OID_HEXSZ + 1];
 			long rows;
+			long long broken = 0;
 			git_oid_tostr(hex, sizeof hex, &commit);
-			if (!(rc = db_meta_set(ctx, "remote_head", hex)) &&
+			/* While a file does not import, the mirror does not claim to
+			 * reflect the head: the next sync reads and reports it again. */
+			if (!(rc = db_int(ctx, &broken, "SELECT count(*) FROM files WHERE error IS NOT NULL",
+					  NULL)) &&
+			    !(rc = broken ? CS_OK : db_meta_set(ctx, "remote_head", hex)) &&
 			    !(rc = history_update(ctx, &commit, &rows)) && !(rc = db_commit(ctx)))
 				rc = gx_update_local(ctx, &commit);
 		}
@@ -361,8 +368,18 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	rc = refresh(ctx, &head, &empty, &tree, st, 0);
 	if (!rc && !empty && (!before || strcmp(before, st->head)))
 		rc = gx_update_local(ctx, &head);
-	if (!rc && !empty && !st->files_failed) {
-		if (!(rc = cs_outbox_flush(ctx, &st->intents_pushed)) && st->intents_pushed) {
+	if (!rc && !empty) {
+		/* Deferred intents go out even while some file is broken (they
+		 * touch their own files); the broken file stays the error. */
+		char saved[sizeof ctx->err];
+		int failed = st->files_failed;
+		memcpy(saved, ctx->err, sizeof saved);
+		rc = cs_outbox_flush(ctx, &st->intents_pushed);
+		if (failed) {
+			memcpy(ctx->err, saved, sizeof saved);
+			rc = CS_OK;
+		}
+		if (!rc && st->intents_pushed) {
 			st->pushed = 1;
 			free(before);
 			before = NULL;

@@ -112,8 +112,11 @@ char *sb_detach(sbuf *b)
 		sb_free(b);
 		return NULL;
 	}
-	if (!b->p && sb_grow(b, 0))
-		return NULL;
+	if (!b->p) {
+		if (sb_grow(b, 0))
+			return NULL;
+		b->p[0] = 0;
+	}
 	p = b->p;
 	b->p = NULL;
 	b->n = b->cap = 0;
