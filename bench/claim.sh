@@ -94,9 +94,9 @@ x2() { if [ -n "$1" ]; then printf '%.2f' "$1"; else echo "n/a"; fi; }
 # cpu_now VAR: user+sys seconds of this shell's waited-for children so far
 # -> $VAR.  `times` must run in this shell, not in a command substitution.
 cpu_now() {
-	local skip u sy
+	local u sy
 	times >"$dir/times.txt"
-	{ read -r skip; read -r u sy; } <"$dir/times.txt"
+	{ read -r _; read -r u sy; } <"$dir/times.txt"
 	printf -v "$1" '%s' "$(python3 -c 'import re, sys
 print(sum(60 * float(m) + float(s) for m, s in (re.match(r"(\d+)m([\d.]+)s", a).groups() for a in sys.argv[1:])))' "$u" "$sy")"
 }

@@ -112,11 +112,14 @@ def git(*a, inp=None):
     return subprocess.run(["git", "--git-dir", remote, *a], input=inp, capture_output=True,
                           text=True, check=True).stdout
 
-# Worker logs: "rc t0 t1 id"
+# Worker logs: "rc t0 t1 id".  gave_up[server][i]: claims that exited 1
+# between that server's claim i-1 and claim i (i = its number of claims for
+# those after its last one).
 t_first, t_last, printed, errors, empty = None, None, {}, 0, 0
-dup_printed = 0
+dup_printed, gave_up = 0, {}
 for i in range(1, S + 1):
     server = "build%d" % i
+    g = gave_up[server] = [0]
     for line in open(os.path.join(rd, "claims.%s" % server)):
         f = line.split()
         rc, t0, t1 = int(f[0]), float(f[1]), float(f[2])
@@ -126,10 +129,20 @@ for i in range(1, S + 1):
             if f[3] in printed:
                 dup_printed += 1
             printed[f[3]] = server
+            g.append(0)
         elif rc == 3:
             empty += 1
         else:
             errors += 1
+            g[-1] += 1
+# A claim that gives up has made max_attempts refused pushes (30, in the
+# message "gave up after 30 attempts").
+max_attempts, gave_up_msgs = 30, 0
+for i in range(1, S + 1):
+    for line in open(os.path.join(rd, "claims.build%d.err" % i)):
+        if "gave up after" in line:
+            gave_up_msgs += 1
+            max_attempts = int(line.split("gave up after")[1].split()[0])
 
 problems = []
 jobs = json.loads(git("show", "main:coordination/jobs.json"))["jobs"]
@@ -165,7 +178,10 @@ if len(per_job) != N or twice:
 # Retries: a refused push to a local remote leaves its commit in the remote's
 # object database (objects are copied before the compare-and-swap of the ref).
 # Each such commit belongs to the claim of the same server whose successful
-# commit is the first one after the refused commit's parent on main.
+# commit is the first one after the refused commit's parent on main, or to a
+# claim of that server which gave up in between (max_attempts refused
+# pushes each, taken off), or, after the server's last claim, to claims that
+# gave up or found the queue empty while retrying ("unattributed").
 reach = set(git("rev-list", "--all").split())
 allc = [l.split()[0] for l in git("cat-file", "--batch-all-objects",
                                    "--batch-check=%(objectname) %(objecttype)").splitlines()
@@ -198,7 +214,20 @@ if orphans:
             retries[(author, idx)] = retries.get((author, idx), 0) + 1
         else:
             unattributed += 1
-per_claim = sorted(retries.get((srv, i), 0) for srv, v in succ.items() for i in range(len(v)))
+per_claim, odd = [], 0
+for srv, v in succ.items():
+    g = gave_up.get(srv, [])
+    for i in range(len(v)):
+        n = retries.get((srv, i), 0) - max_attempts * (g[i] if i < len(g) else 0)
+        if n < 0 or n >= max_attempts:
+            odd += 1
+        per_claim.append(n)
+per_claim.sort()
+if errors != gave_up_msgs:
+    problems.append("%d claims exited 1, %d of them gave up after retrying"
+                    % (errors, gave_up_msgs))
+if odd:
+    problems.append("retry count out of range for %d claims" % odd)
 
 def pct(v, q):          # nearest rank
     if not v:
@@ -219,9 +248,9 @@ EOF
 # cpu_now VAR: user+sys seconds of this shell's waited-for children so far
 # -> $VAR.  `times` must run in this shell, not in a command substitution.
 cpu_now() {
-	local skip u sy
+	local u sy
 	times >"$dir/times.txt"
-	{ read -r skip; read -r u sy; } <"$dir/times.txt"
+	{ read -r _; read -r u sy; } <"$dir/times.txt"
 	printf -v "$1" '%s' "$(python3 -c 'import re, sys
 print(sum(60 * float(m) + float(s) for m, s in (re.match(r"(\d+)m([\d.]+)s", a).groups() for a in sys.argv[1:])))' "$u" "$sy")"
 }
@@ -259,7 +288,7 @@ for ((r = 1; r <= runs; r++)); do
 		fi
 		load=$(cut -d' ' -f1 /proc/loadavg)
 		log "   $s worker(s) claiming $jobs jobs (load $load)"
-		pids=()
+		pids=() cpu0="" cpu1=""
 		cpu_now cpu0
 		for ((i = 1; i <= s; i++)); do
 			worker "$i" "$rd/c$i" "$rd/claims.build$i" &

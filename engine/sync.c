@@ -61,7 +61,7 @@ static cs_ctx *ctx_new(void)
 	if (!ctx)
 		return NULL;
 	ctx->lockfd = -1;
-	ctx->max_attempts = 30;
+	ctx->max_attempts = 60;
 	ctx->lock_delay = 5;
 	git_libgit2_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
