@@ -13,8 +13,10 @@
 # last; CPU ms/claim = user+sys of all the workers' processes / jobs.  Then
 # checks the remote: every job claimed exactly once (one claim commit each on
 # main, jobs.json agrees with what each worker printed).  Retries per claim
-# are counted from the remote's object database (see README.md): p50, p99
-# and max.  Prints markdown tables with the goal.
+# (p50, p99, max) are the "retries" that `--json job claim` prints, checked
+# against a count from the remote's object database, which is used alone
+# when the binary does not print them (see README.md).  Prints markdown
+# tables with the goal.
 # Always exits 0: a benchmark is not a test.
 
 set -u
@@ -27,7 +29,7 @@ runs=3
 keep=""
 
 usage() {
-	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -88,14 +90,18 @@ else
 fi
 
 # worker I CLONE LOG: claim until exit 3, at most 2N+10 times.  One line per
-# invocation: exit status, start and end ($EPOCHREALTIME), the job id.
+# invocation: exit status, start and end ($EPOCHREALTIME), the job id and the
+# "retries" that `--json job claim` reports ("-" when missing).
 worker() {
-	local i=$1 clone=$2 out=$3 n id rc t0
+	local i=$1 clone=$2 log=$3 n rc t0 out id re
 	for ((n = 0; n < 2 * jobs + 10; n++)); do
 		t0=$EPOCHREALTIME
-		id=$("$COORDSYNC" -C "$clone" job claim 2>>"$out.err")
+		out=$("$COORDSYNC" -C "$clone" --json job claim 2>>"$log.err")
 		rc=$?
-		echo "$rc $t0 $EPOCHREALTIME $id" >>"$out"
+		id=- re=-
+		[[ $out =~ \"id\":\ *\"([^\"]+)\" ]] && id=${BASH_REMATCH[1]}
+		[[ $out =~ \"retries\":\ *([0-9]+) ]] && re=${BASH_REMATCH[1]}
+		echo "$rc $t0 $EPOCHREALTIME $id $re" >>"$log"
 		[ $rc = 3 ] && break
 	done
 }
@@ -112,14 +118,16 @@ def git(*a, inp=None):
     return subprocess.run(["git", "--git-dir", remote, *a], input=inp, capture_output=True,
                           text=True, check=True).stdout
 
-# Worker logs: "rc t0 t1 id".  gave_up[server][i]: claims that exited 1
-# between that server's claim i-1 and claim i (i = its number of claims for
-# those after its last one).
+# Worker logs: "rc t0 t1 id retries".  gave_up[server][i]: claims that
+# exited 1 between that server's claim i-1 and claim i (i = its number of
+# claims for those after its last one); reported[server]: the retries each
+# of its claims printed, in order (None when the binary does not print them).
 t_first, t_last, printed, errors, empty = None, None, {}, 0, 0
-dup_printed, gave_up = 0, {}
+dup_printed, gave_up, reported = 0, {}, {}
 for i in range(1, S + 1):
     server = "build%d" % i
     g = gave_up[server] = [0]
+    rep = reported[server] = []
     for line in open(os.path.join(rd, "claims.%s" % server)):
         f = line.split()
         rc, t0, t1 = int(f[0]), float(f[1]), float(f[2])
@@ -130,6 +138,7 @@ for i in range(1, S + 1):
                 dup_printed += 1
             printed[f[3]] = server
             g.append(0)
+            rep.append(int(f[4]) if len(f) > 4 and f[4].isdigit() else None)
         elif rc == 3:
             empty += 1
         else:
@@ -214,19 +223,28 @@ if orphans:
             retries[(author, idx)] = retries.get((author, idx), 0) + 1
         else:
             unattributed += 1
-per_claim, odd = [], 0
+# Use what coordsync printed when every claim printed it; count how many
+# claims the object database agrees with, either way.
+derived, printed_retries, odd, agree = [], [], 0, 0
 for srv, v in succ.items():
     g = gave_up.get(srv, [])
+    rep = reported.get(srv, [])
     for i in range(len(v)):
         n = retries.get((srv, i), 0) - max_attempts * (g[i] if i < len(g) else 0)
         if n < 0 or n >= max_attempts:
             odd += 1
-        per_claim.append(n)
-per_claim.sort()
+        derived.append(n)
+        r = rep[i] if i < len(rep) else None
+        printed_retries.append(r)
+        agree += r == n
+if derived and None not in printed_retries:
+    per_claim, source = sorted(printed_retries), "printed"
+else:
+    per_claim, source, agree = sorted(derived), "odb", "n/a"
 if errors != gave_up_msgs:
     problems.append("%d claims exited 1, %d of them gave up after retrying"
                     % (errors, gave_up_msgs))
-if odd:
+if odd and source == "odb":
     problems.append("retry count out of range for %d claims" % odd)
 
 def pct(v, q):          # nearest rank
@@ -236,12 +254,13 @@ def pct(v, q):          # nearest rank
 
 wall = (t_last - t_first) if t_first is not None else 0
 claimed = sum(1 for j in jobs if j.get("status") == "running")
-print("wall=%.3f claimed=%d rate=%.2f errors=%d p50=%s p99=%s max=%s mean=%.2f refused=%d "
-      "unattributed=%d ok=%s problems=%s" % (
+print("wall=%.3f claimed=%d rate=%.2f errors=%d p50=%s p99=%s max=%s mean=%.2f source=%s "
+      "agree=%s/%d refused=%d unattributed=%d ok=%s problems=%s" % (
           wall, claimed, claimed / wall if wall else 0, errors, pct(per_claim, 50),
           pct(per_claim, 99), per_claim[-1] if per_claim else "n/a",
-          sum(per_claim) / len(per_claim) if per_claim else 0, len(orphans), unattributed,
-          "yes" if not problems else "NO", json.dumps("; ".join(problems)).replace(" ", "_")))
+          sum(per_claim) / len(per_claim) if per_claim else 0, source, agree, len(derived),
+          len(orphans), unattributed, "yes" if not problems else "NO",
+          json.dumps("; ".join(problems)).replace(" ", "_")))
 EOF
 }
 
@@ -283,7 +302,7 @@ for ((r = 1; r <= runs; r++)); do
 			fi
 		done
 		if [ $ok = 0 ]; then
-			rows+=("$s $r | $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
+			rows+=("$s $r | $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
 			continue
 		fi
 		load=$(cut -d' ' -f1 /proc/loadavg)
@@ -299,7 +318,7 @@ for ((r = 1; r <= runs; r++)); do
 		line=$(analyse "$rd" "$s") || line=""
 		if [ -z "$line" ]; then
 			log "   !! analysis failed; see $rd"
-			rows+=("$s $r | $s | $r | $load | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | analysis failed |")
+			rows+=("$s $r | $s | $r | $load | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | analysis failed |")
 			continue
 		fi
 		log "   $line"
@@ -307,11 +326,13 @@ for ((r = 1; r <= runs; r++)); do
 		okv=$(kv "$line" ok)
 		prob=$(kv "$line" problems | tr _ ' ' | tr -d '"')
 		[ "$okv" = yes ] && check="each job once" || check="**$prob**"
+		src=$(kv "$line" source)
+		[ "$src" = printed ] && src="printed; odb agrees $(kv "$line" agree)"
 		rates[$s]+=" $rate"
 		cpu_ms=$(python3 -c 'import sys; a, b, n = map(float, sys.argv[1:]); print("%.0f" % ((b - a) * 1000 / n) if n else "n/a")' \
 			"$cpu0" "$cpu1" "$(kv "$line" claimed)")
 		cpus[$s]+=" $cpu_ms"
-		rows+=("$s $r | $s | $r | $load | $(kv "$line" claimed) | $(kv "$line" wall) | $rate | $cpu_ms | $(kv "$line" errors) | $(kv "$line" p50) | $(kv "$line" p99) | $(kv "$line" max) | $check |")
+		rows+=("$s $r | $s | $r | $load | $(kv "$line" claimed) | $(kv "$line" wall) | $rate | $cpu_ms | $(kv "$line" errors) | $(kv "$line" p50) | $(kv "$line" p99) | $(kv "$line" max) | $src | $check |")
 		[ -z "$keep" ] && rm -rf "$rd"
 	done
 done
@@ -324,10 +345,11 @@ echo
 echo "$jobs jobs, all queued, one local bare remote; S servers = S coordsync clones," \
 	"each claiming in a loop (one process per claim) until nothing is queued; $runs runs per S;" \
 	"$(nproc) CPUs; load at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)." \
-	"Retries: refused pushes per successful claim, from the remote's object database."
+	"Retries: refused pushes per successful claim, as \`--json job claim\` printed them" \
+	"(printed) or counted from the remote's object database (odb); see README.md."
 echo
-echo "| servers | run | load | claimed | wall s | claims/s | CPU ms/claim | errors | retries p50 | retries p99 | retries max | check |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| servers | run | load | claimed | wall s | claims/s | CPU ms/claim | errors | retries p50 | retries p99 | retries max | retries from | check |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
 printf '%s\n' "${rows[@]}" | sort -n -k1,1 -k2,2 | sed 's/^[0-9]* [0-9]* //'
 echo
 echo "| servers | median claims/s | median CPU ms/claim |"
