@@ -3,7 +3,6 @@
  * views.  No script, nothing loaded from anywhere, and every string that
  * comes from the data goes through cli_html_escape (other servers write
  * message subjects and server ids). */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -60,34 +59,6 @@ static void series_free(series *s)
 	memset(s, 0, sizeof *s);
 }
 
-/* "YYYY-MM-DD[( |T)HH:MM[:SS]]" (UTC) or epoch seconds; -1 if neither. */
-static int parse_time(const char *s, double *out)
-{
-	char buf[40], *end;
-	int y, mo, d, h = 0, mi = 0, sec = 0, n;
-	struct tm tm;
-	if (!s || strlen(s) >= sizeof buf)
-		return -1;
-	snprintf(buf, sizeof buf, "%s", s);
-	if (strlen(buf) > 10 && buf[10] == 'T')
-		buf[10] = ' ';
-	n = sscanf(buf, "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec);
-	if (n < 3) {
-		errno = 0;
-		*out = strtod(s, &end);
-		return end != s && !*end && !errno ? 0 : -1;
-	}
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = (double)timegm(&tm);
-	return 0;
-}
-
 static int column(cs_rows *r, const char *name)
 {
 	for (int i = 0; i < cs_rows_columns(r); i++)
@@ -115,7 +86,7 @@ static int fetch(cs_ctx *ctx, const char *name, const cs_report_opts *o, const c
 		const char *w = cs_rows_text(r, ct < 0 ? 0 : ct);
 		const char *sv = cs < 0 ? NULL : cs_rows_text(r, cs);
 		double t;
-		if (ct < 0 || parse_time(w, &t))
+		if (ct < 0 || cs_parse_time(w, &t))
 			continue;
 		if (s->n == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 64;

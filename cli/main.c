@@ -97,6 +97,23 @@ static const cli_opt *match(const cli_opt *tab, const char *arg, const char **in
 	return NULL;
 }
 
+/* The value of option o: inline ("--ttl=5") or the next argument.  Prints
+ * the usage error and returns -1 when it is missing. */
+static int take_value(const cli *c, const cli_opt *o, const char *inl, int argc, char **argv,
+		      int *i, const char **v)
+{
+	*v = NULL;
+	if (o->kind == 'f')
+		return 0;
+	if (inl)
+		*v = inl;
+	else if (*i + 1 < argc)
+		*v = argv[++*i];
+	else
+		return cli_usage(c, "option '%s' needs a value", o->name), -1;
+	return 0;
+}
+
 static int set_global(cli *c, const cli_opt *o, const char *v)
 {
 	if (!strcmp(o->name, "-C"))
@@ -138,14 +155,8 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 			global = 1;
 		if (!o)
 			return cli_usage(c, "unknown option '%s'", a);
-		if (o->kind != 'f') {
-			if (inl)
-				v = inl;
-			else if (i + 1 < argc)
-				v = argv[++i];
-			else
-				return cli_usage(c, "option '%s' needs a value", o->name);
-		}
+		if (take_value(c, o, inl, argc, argv, &i, &v))
+			return EXIT_USAGE;
 		if (global) {
 			set_global(c, o, v);
 			continue;
@@ -251,14 +262,8 @@ int main(int argc, char **argv)
 		}
 		if (!o)
 			return cli_usage(NULL, "unknown option '%s'", argv[i]);
-		if (o->kind != 'f') {
-			if (inl)
-				v = inl;
-			else if (i + 1 < argc)
-				v = argv[++i];
-			else
-				return cli_usage(NULL, "option '%s' needs a value", o->name);
-		}
+		if (take_value(NULL, o, inl, argc, argv, &i, &v))
+			return EXIT_USAGE;
 		set_global(&c, o, v);
 		i++;
 	}

@@ -1,5 +1,6 @@
 /* Errors, a growable buffer, time conversion and ids. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -216,6 +217,18 @@ int cs_time_parse(const char *s, double *out)
 	t = timegm(&tm);
 	*out = (double)t + frac - zh * 3600.0 - zm * 60.0;
 	return 0;
+}
+
+int cs_parse_time(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -1;
+	if (!cs_time_parse(s, out))
+		return 0;
+	errno = 0;
+	*out = strtod(s, &end);
+	return end != s && !*end && !errno && isfinite(*out) ? 0 : -1;
 }
 
 void cs_time_iso(double t, char out[32])

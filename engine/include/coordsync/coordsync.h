@@ -44,6 +44,10 @@ const char *cs_server(const cs_ctx *ctx);   /* NULL when none is configured */
 const char *cs_workdir(const cs_ctx *ctx);
 const char *cs_dbpath(const cs_ctx *ctx);
 
+/* A time as coordsync reads it: ISO-8601 (a date, a space or T, a time, an
+ * optional zone; no zone is UTC) or epoch seconds.  0, or -1 if neither. */
+int cs_parse_time(const char *s, double *out);
+
 /* Create an empty bare repository at path whose default branch is main:
  * a remote for the demo and for tests.  CS_ERROR with msg filled on failure. */
 int cs_create_remote(const char *path, char *msg, size_t msglen);
