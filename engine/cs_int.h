@@ -174,6 +174,8 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
 		   const char *msg, git_oid *commit);
 /* Point the local branch and working tree at head (a safe checkout). */
 int gx_update_local(cs_ctx *ctx, const git_oid *head);
+/* Write repo's new loose objects at zlib's fastest level. */
+int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
 

@@ -67,6 +67,10 @@ static cs_ctx *ctx_new(void)
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	/* A decision reads the same blob several times (export, history, the
+	 * local push, the checkout): keep blobs of up to 8 MiB in libgit2's
+	 * object cache.  Larger files are read when needed, to bound memory. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, (size_t)8 << 20);
 	return ctx;
 }
 
@@ -102,6 +106,8 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 		return cs_err_git(ctx, "not a coordsync clone");
 	if (git_repository_is_bare(ctx->repo))
 		return cs_err(ctx, CS_EINVAL, "'%s' is a bare repository, not a clone", dir);
+	if ((rc = gx_fast_writes(ctx, ctx->repo)))
+		return rc;
 	ctx->workdir = cs_strdup(git_repository_workdir(ctx->repo));
 	ctx->gitdir = cs_strdup(git_repository_path(ctx->repo));
 	ctx->server = opts && opts->server ? cs_strdup(opts->server) : cs_config_get(ctx, "server");
