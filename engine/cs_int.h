@@ -35,6 +35,7 @@ struct cs_ctx {
 	int in_txn;
 	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
 	size_t nedits;
+	git_tree *base;       /* during a decision: the remote tree it decides on */
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -185,6 +186,9 @@ char *gx_local_path(const char *url);
  * message into msg.  Returns CS_OK, or a code that aborts the decision. */
 typedef int (*cs_decide_fn)(cs_ctx *ctx, void *arg, sbuf *msg);
 int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg);
+/* From inside a decision: the text of path in the tree being decided on
+ * (*out malloc'd and NUL-terminated, NULL when the file is absent). */
+int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len);
 /* From inside a decision: write data at path, or remove path, in the
  * decision's commit.  Cleared before every attempt. */
 int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len);

@@ -5,50 +5,6 @@
 #include <string.h>
 #include "cs_int.h"
 
-/* The tree of the remote head the current decision works on. */
-static int head_tree(cs_ctx *ctx, git_tree **out)
-{
-	char *hex = NULL;
-	git_oid id;
-	git_commit *c = NULL;
-	int rc;
-	*out = NULL;
-	if ((rc = db_text(ctx, &hex, "SELECT value FROM meta WHERE key='remote_head'", NULL)))
-		return rc;
-	if (!hex || git_oid_fromstr(&id, hex) || git_commit_lookup(&c, ctx->repo, &id) ||
-	    git_commit_tree(out, c))
-		rc = cs_err_git(ctx, "cannot read the remote head");
-	free(hex);
-	git_commit_free(c);
-	return rc;
-}
-
-/* Text of path in tree (malloc'd; NULL when absent). */
-static int read_path(cs_ctx *ctx, git_tree *t, const char *path, char **out, size_t *len)
-{
-	git_tree_entry *e = NULL;
-	git_blob *b = NULL;
-	int rc = CS_OK;
-	*out = NULL;
-	*len = 0;
-	if (git_tree_entry_bypath(&e, t, path)) {
-		git_error_clear();
-		return CS_OK;
-	}
-	if (git_blob_lookup(&b, ctx->repo, git_tree_entry_id(e)))
-		rc = cs_err_git(ctx, path);
-	else if (!(*out = malloc((size_t)git_blob_rawsize(b) + 1)))
-		rc = cs_err_oom(ctx);
-	else {
-		*len = (size_t)git_blob_rawsize(b);
-		memcpy(*out, git_blob_rawcontent(b), *len);
-		(*out)[*len] = 0;
-	}
-	git_blob_free(b);
-	git_tree_entry_free(e);
-	return rc;
-}
-
 /* ---- compaction ------------------------------------------------------------ */
 
 typedef struct compact_arg {
@@ -57,7 +13,7 @@ typedef struct compact_arg {
 } compact_arg;
 
 /* Archive the rows of table matching cond (which uses :c) by month. */
-static int archive(cs_ctx *ctx, git_tree *t, const char *table, const char *file,
+static int archive(cs_ctx *ctx, const char *table, const char *file,
 		   const char *when, const char *cond, double cutoff, int *count)
 {
 	sqlite3_stmt *months = NULL, *rows = NULL;
@@ -91,7 +47,7 @@ static int archive(cs_ctx *ctx, git_tree *t, const char *table, const char *file
 			texts = x;
 			n++;
 		}
-		if (rc == SQLITE_DONE && !(rc = read_path(ctx, t, path, &base, &len)) &&
+		if (rc == SQLITE_DONE && !(rc = cs_base_read(ctx, path, &base, &len)) &&
 		    !(rc = model_append(ctx, path, base, len, texts, n, &text)))
 			rc = cs_edit_put(ctx, path, text, strlen(text));
 		*count += (int)n;
@@ -119,18 +75,14 @@ done:
 static int compact_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	compact_arg *a = p;
-	git_tree *t = NULL;
 	int rc;
 	a->jobs = a->messages = 0;
-	if ((rc = head_tree(ctx, &t)))
-		return rc;
-	if (!(rc = archive(ctx, t, "jobs", "jobs.json", "coalesce(completed_at, started_at, created_at)",
+	if (!(rc = archive(ctx, "jobs", "jobs.json", "coalesce(completed_at, started_at, created_at)",
 			   "status IN ('done', 'failed', 'cancelled') AND"
 			   " coalesce(completed_at, started_at, created_at, 0) < :c",
 			   a->cutoff, &a->jobs)))
-		rc = archive(ctx, t, "messages", "messages.json", "timestamp",
+		rc = archive(ctx, "messages", "messages.json", "timestamp",
 			     "coalesce(read, 0) AND coalesce(timestamp, 0) < :c", a->cutoff, &a->messages);
-	git_tree_free(t);
 	sb_printf(msg, "%s: archive %d jobs and %d messages", ctx->server, a->jobs, a->messages);
 	return rc;
 }
@@ -177,18 +129,17 @@ static int have_cmp(const void *x, const void *y)
 static int logs_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	logs_arg *a = p;
-	git_tree *t = NULL, *dir = NULL;
+	git_tree *t, *dir = NULL;
 	git_tree_entry *e = NULL;
 	git_odb *odb = NULL;
 	have *h = NULL;
 	size_t nh = 0, kept = 0;
 	long long bytes = 0;
 	char path[400];
-	int rc;
+	int rc = CS_OK;
 
 	a->removed = 0;
-	if ((rc = head_tree(ctx, &t)))
-		return rc;
+	t = ctx->base;
 	if (git_repository_odb(&odb, ctx->repo)) {
 		rc = cs_err_git(ctx, "odb");
 		goto done;
@@ -254,7 +205,6 @@ done:
 	git_odb_free(odb);
 	git_tree_entry_free(e);
 	git_tree_free(dir);
-	git_tree_free(t);
 	return rc;
 }
 

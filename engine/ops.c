@@ -844,33 +844,16 @@ static int contains_ci(const char *hay, const char *needle)
 /* The rules of docs/auto_reply_rules.json at the remote head, checked. */
 static int load_rules(cs_ctx *ctx, cJSON **out)
 {
-	char *hex = NULL;
-	git_oid id;
-	git_commit *c = NULL;
-	git_tree *t = NULL;
-	git_tree_entry *e = NULL;
-	git_blob *b = NULL;
+	char *text = NULL;
+	size_t len;
 	cJSON *doc = NULL;
 	const cJSON *rules, *r;
 	int rc;
 
 	*out = NULL;
-	if ((rc = db_text(ctx, &hex, "SELECT value FROM meta WHERE key='remote_head'", NULL)))
-		return rc;
-	if (!hex || git_oid_fromstr(&id, hex) || git_commit_lookup(&c, ctx->repo, &id) ||
-	    git_commit_tree(&t, c)) {
-		rc = cs_err_git(ctx, "cannot read the remote head");
-		goto done;
-	}
-	if (git_tree_entry_bypath(&e, t, "docs/auto_reply_rules.json")) {
-		git_error_clear();
-		goto done;      /* no rules: nothing to do */
-	}
-	if (git_blob_lookup(&b, ctx->repo, git_tree_entry_id(e))) {
-		rc = cs_err_git(ctx, "docs/auto_reply_rules.json");
-		goto done;
-	}
-	doc = cJSON_ParseWithLength(git_blob_rawcontent(b), (size_t)git_blob_rawsize(b));
+	if ((rc = cs_base_read(ctx, "docs/auto_reply_rules.json", &text, &len)) || !text)
+		return rc;      /* no rules: nothing to do */
+	doc = cJSON_ParseWithLength(text, len);
 	rules = cJSON_GetObjectItemCaseSensitive(doc, "rules");
 	if (!cJSON_IsArray(rules)) {
 		rc = cs_err(ctx, CS_ERROR, "docs/auto_reply_rules.json: expected {\"rules\": [...]}");
@@ -890,11 +873,7 @@ static int load_rules(cs_ctx *ctx, cJSON **out)
 	*out = cJSON_DetachItemFromObject(doc, "rules");
 done:
 	cJSON_Delete(doc);
-	git_blob_free(b);
-	git_tree_entry_free(e);
-	git_tree_free(t);
-	git_commit_free(c);
-	free(hex);
+	free(text);
 	return rc;
 }
 

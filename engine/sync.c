@@ -253,6 +253,34 @@ int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
 	return edit_add(ctx, path, &blob);
 }
 
+int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
+{
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc = CS_OK;
+
+	*out = NULL;
+	*len = 0;
+	if (!ctx->base)
+		return cs_err(ctx, CS_ERROR, "internal: no decision in progress");
+	if (git_tree_entry_bypath(&e, ctx->base, path)) {
+		git_error_clear();
+		return CS_OK;
+	}
+	if (git_blob_lookup(&b, ctx->repo, git_tree_entry_id(e)))
+		rc = cs_err_git(ctx, path);
+	else if (!(*out = malloc((size_t)git_blob_rawsize(b) + 1)))
+		rc = cs_err_oom(ctx);
+	else {
+		*len = (size_t)git_blob_rawsize(b);
+		memcpy(*out, git_blob_rawcontent(b), *len);
+		(*out)[*len] = 0;
+	}
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return rc;
+}
+
 int cs_edit_remove(cs_ctx *ctx, const char *path)
 {
 	return edit_add(ctx, path, NULL);
@@ -311,6 +339,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		if (empty)
 			return cs_err(ctx, CS_ERROR, "the remote is empty; run 'coordsync init' first");
 		edits_clear(ctx);
+		ctx->base = tree;
 		if ((rc = db_begin(ctx)))
 			goto next;
 		if ((rc = fn(ctx, arg, &msg)) ||
@@ -342,6 +371,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 				rc = gx_update_local(ctx, &commit);
 		}
 next:
+		ctx->base = NULL;
 		if (rc)
 			db_rollback(ctx);
 		sb_free(&msg);
