@@ -411,6 +411,7 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 		int failed = st->files_failed;
 		memcpy(saved, ctx->err, sizeof saved);
 		rc = cs_outbox_flush(ctx, &st->intents_pushed);
+		st->retries = st->intents_pushed ? ctx->retries : 0;
 		if (failed) {
 			memcpy(ctx->err, saved, sizeof saved);
 			rc = CS_OK;
