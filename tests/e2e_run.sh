@@ -270,6 +270,7 @@ git -C "$W" pull -q origin main
 echo '{"rules": [{"contains": "x", "action": "shout"}]}' >"$W/docs/auto_reply_rules.json"
 wcommit "bad rules"
 n=$(commits)
+sleep 1   # a new second, so the heartbeat is a new file
 run_rc 1
 check_line "$ERR" result=error step=auto-reply intents=1 || fail "bad rules: $ERR"
 grep -q '^coordsync: auto-reply: docs/auto_reply_rules.json: each rule needs' <<<"$ERR" || fail "$ERR"
