@@ -2,9 +2,6 @@
 # The main paths (init, decisions, sync, rebuild, query) run clean under
 # valgrind: no invalid accesses and no leaks (but libgit2's known one).
 . "$TESTS_DIR/lib.sh"
-if [ -n "${COORDSYNC_SANITIZED:-}" ]; then
-  echo "built with sanitizers: valgrind cannot run this binary; ASan covers it"; done_testing; exit 0
-fi
 vg() {
   valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
     --suppressions="$TESTS_DIR/valgrind.supp" "$COORDSYNC" "$@"
