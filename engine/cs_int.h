@@ -146,6 +146,10 @@ int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
 int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
 		int n, char **out);
 
+/* A new record of table (jobs, locks, messages) from its text, typed as an
+ * import types it, to be appended by the next export.  name is the lock's
+ * name (the key of a locks.json member); NULL for the others. */
+int model_add(cs_ctx *ctx, const char *table, const char *name, const char *text);
 /* The text of a jobs.json- or messages.json-shaped file at path (s NULL:
  * the template) with n records appended in its layout.  *out is malloc'd. */
 int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,

@@ -483,6 +483,29 @@ static int import_server(cs_ctx *ctx, const kind *k, const char *path, const cha
 	return rc;
 }
 
+int model_add(cs_ctx *ctx, const char *table, const char *name, const char *text)
+{
+	const kind *k = NULL;
+	sqlite3_stmt *st = NULL;
+	jspan sp = {0, strlen(text)};
+	char sql[128];
+	int rc;
+
+	for (const kind *x = cs_kinds; x->path; x++)
+		if (x->top && !strcmp(x->table, table))
+			k = x;
+	if (!k)
+		return cs_err(ctx, CS_ERROR, "internal: no table '%s'", table);
+	if ((rc = prepare_insert(ctx, k, &st)) ||
+	    (rc = import_record(ctx, k, k->path, st, text, sp, name, -1)))
+		goto done;
+	snprintf(sql, sizeof sql, "UPDATE %s SET dirty=1 WHERE rowid=last_insert_rowid()", k->table);
+	rc = db_exec(ctx, sql);
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* ---- the import pass ---------------------------------------------------- */
 
 static int file_row(cs_ctx *ctx, const char *path, const char *blob, const char *error,

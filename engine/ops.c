@@ -183,10 +183,7 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		cJSON_Delete(o);
 		if (!text)
 			return cs_err_oom(ctx);
-		rc = exec_binds(ctx, "INSERT INTO locks(name, locked_by, locked_at, expires_at, fence,"
-				     " json, ord, dirty) VALUES(:n, :s, :t, :e, :f, :j, -1, 1)",
-				":n", 't', a->name, ":s", 't', ctx->server, ":t", 'r', now,
-				":e", 'r', now + a->ttl, ":f", 'i', fence, ":j", 't', text, NULL);
+		rc = model_add(ctx, "locks", a->name, text);
 		free(text);
 	} else {
 		rc = exec_binds(ctx, "UPDATE locks SET locked_by=:s, locked_at=CASE WHEN :m THEN"
@@ -314,23 +311,9 @@ static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
 		goto done;
 	}
 	/* The columns come from the record itself, so --set priority=3 and the
-	 * like are typed as an import would type them. */
-	rc = exec_binds(ctx, "INSERT INTO jobs(id, status, priority, created_at, attempts,"
-			     " max_attempts, json, ord, dirty) VALUES(:i, 'queued', :p, :t, 0, :m, :j,"
-			     " -1, 1)",
-			":i", 't', a->out_id, ":p", 'i', (long long)a->priority, ":t", 'r', now,
-			":m", 'i', (long long)a->max_attempts, ":j", 't', text, NULL);
-	if (rc >= 0)
-		rc = exec_binds(ctx, "UPDATE jobs SET"
-				     " status=json_extract(json, '$.status'),"
-				     " priority=json_extract(json, '$.priority'),"
-				     " max_attempts=json_extract(json, '$.max_attempts'),"
-				     " run_after=unixepoch(json_extract(json, '$.run_after'))"
-				     " WHERE id=:i", ":i", 't', a->out_id, NULL);
-	if (rc >= 0) {
-		rc = CS_OK;
+	 * like are typed, and checked, as an import would type them. */
+	if (!(rc = model_add(ctx, "jobs", NULL, text)))
 		sb_printf(msg, "Job %s added by %s", a->out_id, ctx->server);
-	}
 done:
 	free(text);
 	cJSON_Delete(o);
@@ -589,13 +572,9 @@ static int apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	cJSON_Delete(o);
 	if (!text)
 		return cs_err_oom(ctx);
-	rc = exec_binds(ctx, "INSERT INTO messages(id, from_server, to_server, type, subject, body,"
-			     " timestamp, read, json, ord, dirty) VALUES(:i, :f, :o, :y, :s, :b, :t, 0,"
-			     " :j, -1, 1)",
-			":i", 't', id, ":f", 't', ctx->server, ":o", 't', to, ":y", 't', type,
-			":s", 't', subject, ":b", 't', body, ":t", 'r', at, ":j", 't', text, NULL);
+	rc = model_add(ctx, "messages", NULL, text);
 	free(text);
-	return rc < 0 ? rc : CS_OK;
+	return rc;
 }
 
 /* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload. */
