@@ -289,11 +289,13 @@ static int run_compact(cli *c)
 {
 	cs_ctx *ctx;
 	int jobs = 0, msgs = 0, rc;
-	long long days;
+	long long days, cfg;
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	days = cli_num(c, "--older-than", cs_config_num(ctx, "compact.olderthan", 0) > 0
-					       ? cs_config_num(ctx, "compact.olderthan", 30) : 30);
+	/* coordsync.compact.olderthan switches compaction on in `run`; here it
+	 * is only the default, and 0 (off) means the command's own 30 days. */
+	cfg = cs_config_num(ctx, "compact.olderthan", 0);
+	days = cli_num(c, "--older-than", cfg > 0 ? cfg : 30);
 	if (!(rc = cs_compact(ctx, (int)days, &jobs, &msgs)))
 		printf(c->json ? "{\"jobs\": %d, \"messages\": %d}\n"
 			       : "archived %d job(s) and %d message(s)\n", jobs, msgs);
