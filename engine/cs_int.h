@@ -30,6 +30,7 @@ struct cs_ctx {
 	char *branch;       /* remote branch we coordinate on, e.g. "main" */
 	int max_attempts;   /* decision retries */
 	int retries;        /* refused pushes in the last decision */
+	char pushed[GIT_OID_HEXSZ + 1];  /* the commit the last decision pushed, or "" */
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int in_txn;

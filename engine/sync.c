@@ -327,6 +327,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		seeded = 1;
 	}
 	ctx->retries = 0;
+	ctx->pushed[0] = 0;
 	for (int attempt = 0; attempt < ctx->max_attempts; attempt++) {
 		cs_sync_stats st = {0};
 		git_oid head, tree_id, commit;
@@ -367,8 +368,10 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			if (!(rc = db_int(ctx, &broken, "SELECT count(*) FROM files WHERE error IS NOT NULL",
 					  NULL)) &&
 			    !(rc = broken ? CS_OK : db_meta_set(ctx, "remote_head", hex)) &&
-			    !(rc = history_update(ctx, &commit, &rows)) && !(rc = db_commit(ctx)))
+			    !(rc = history_update(ctx, &commit, &rows)) && !(rc = db_commit(ctx))) {
+				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
 				rc = gx_update_local(ctx, &commit);
+			}
 		}
 next:
 		ctx->base = NULL;
@@ -410,19 +413,16 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 		char saved[sizeof ctx->err];
 		int failed = st->files_failed;
 		memcpy(saved, ctx->err, sizeof saved);
+		ctx->pushed[0] = 0;
 		rc = cs_outbox_flush(ctx, &st->intents_pushed);
 		st->retries = st->intents_pushed ? ctx->retries : 0;
 		if (failed) {
 			memcpy(ctx->err, saved, sizeof saved);
 			rc = CS_OK;
 		}
-		if (!rc && st->intents_pushed) {
+		if (!rc && st->intents_pushed && ctx->pushed[0]) {
 			st->pushed = 1;
-			free(before);
-			before = NULL;
-			if (!(rc = db_text(ctx, &before, "SELECT value FROM meta WHERE key='remote_head'",
-					   NULL)) && before)
-				snprintf(st->head, sizeof st->head, "%s", before);
+			memcpy(st->head, ctx->pushed, sizeof st->head);
 		}
 	}
 	free(before);
