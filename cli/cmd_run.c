@@ -144,12 +144,13 @@ static void log_cycle(const char *server, const cycle *cy, double ms)
 {
 	static const char *const hs[] = {"ok", "warning", "critical", "unknown"};
 	logmsg(cy->failed ? LOG_ERR : LOG_INFO,
-	       "coordsync run server=%s result=%s head=%.12s imported=%d failed_files=%d intents=%d"
+	       "coordsync run server=%s result=%s head=%.12s imported=%d records=%ld failed_files=%d"
+	       " intents=%d"
 	       " replied=%d marked=%d locks_released=%d rescued=%d archived_jobs=%d"
 	       " archived_messages=%d health=%s alerts=%d duration_ms=%.0f%s%s%s",
 	       server ? server : "-", cy->failed ? "error" : "ok",
-	       cy->st.head[0] ? cy->st.head : "-", cy->st.files_imported, cy->st.files_failed,
-	       cy->intents, cy->replied, cy->marked, cy->released, cy->rescued, cy->jobs_archived,
+	       cy->st.head[0] ? cy->st.head : "-", cy->st.files_imported, cy->st.records_imported,
+	       cy->st.files_failed, cy->intents, cy->replied, cy->marked, cy->released, cy->rescued, cy->jobs_archived,
 	       cy->msgs_archived, cy->health >= 0 && cy->health <= 3 ? hs[cy->health] : "-",
 	       cy->alerts, ms, cy->failed ? " step=\"" : "", cy->failed ? cy->failed : "",
 	       cy->failed ? "\"" : "");

@@ -6,10 +6,11 @@
 static int report_sync(cli *c, cs_ctx *ctx, const char *verb, int rc, const cs_sync_stats *st)
 {
 	if (c->json) {
-		printf("{\"ok\": %s, \"head\": \"%s\", \"files_imported\": %d, \"files_failed\": %d,"
-		       " \"intents_pushed\": %d, \"pushed\": %d}\n",
-		       rc ? "false" : "true", st->head, st->files_imported, st->files_failed,
-		       st->intents_pushed, st->pushed);
+		printf("{\"ok\": %s, \"head\": \"%s\", \"files_imported\": %d,"
+		       " \"records_imported\": %ld, \"files_failed\": %d, \"intents_pushed\": %d,"
+		       " \"pushed\": %d}\n",
+		       rc ? "false" : "true", st->head, st->files_imported, st->records_imported,
+		       st->files_failed, st->intents_pushed, st->pushed);
 	} else if (!rc || st->files_failed) {
 		printf("%s: head %.12s, %d file%s imported, %d failed, %d intent%s pushed\n", verb,
 		       st->head[0] ? st->head : "(empty)", st->files_imported,

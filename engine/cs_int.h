@@ -22,6 +22,9 @@ struct cs_ctx {
 	char err[1024];
 	git_repository *repo;
 	git_remote *origin;  /* looked up once: each lookup leaks in libgit2 1.5 */
+	git_repository *local;  /* origin, when it is a path on this machine */
+	int local_checked;      /* ... and whether that was looked at yet */
+	long import_rows;       /* rows written by imports so far */
 	sqlite3 *db;
 	char *workdir;      /* the clone's working tree, with a trailing '/' */
 	char *gitdir;       /* its .git directory, with a trailing '/' */
@@ -119,6 +122,9 @@ int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 int json_members_from(const char *s, size_t len, size_t at, int obj, int first, size_t stop,
 		      jscan *out, size_t *end, size_t *err_at);
 int jscan_push(jscan *sc, jspan key, jspan val);   /* -1 on oom */
+/* Lengths of the common prefix *p and suffix *q of texts a and b; the two
+ * never overlap in the shorter text. */
+void text_common(const char *a, size_t alen, const char *b, size_t blen, size_t *p, size_t *q);
 void jscan_free(jscan *sc);
 /* Offset past whitespace at i; past the value at i (0 on error, *err set). */
 size_t json_skip_ws(const char *s, size_t len, size_t i);

@@ -39,9 +39,13 @@ int gx_origin(cs_ctx *ctx, git_remote **out)
 	return CS_OK;
 }
 
+static int local_remote(cs_ctx *ctx, git_repository **out);
+static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty);
+
 int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 {
 	git_remote *remote = NULL;
+	git_repository *lr = NULL;
 	git_fetch_options fo;
 	cred_state cs = {0};
 	char ref[256];
@@ -49,7 +53,9 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	*empty = 0;
-	if ((rc = gx_origin(ctx, &remote)))
+	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, &lr)))
+		return rc;
+	if (lr && (rc = fetch_local(ctx, lr, head, empty)) != CS_ERETRY)
 		return rc;
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &cs;
@@ -204,28 +210,38 @@ char *gx_local_path(const char *url)
 	return strdup(url);
 }
 
-/* Copy object id as a loose file from the clone to the remote at rpath:
- * the bytes are already compressed, so nothing is inflated, deflated or
- * hashed again.  1 when done, 0 when the object is not loose here (the
- * caller copies it through the object databases), -1 on error. */
-static int copy_loose(cs_ctx *ctx, const char *rpath, const git_oid *id)
+/* Object copies between two repositories on this machine: the clone and a
+ * local remote, in either direction (push and fetch). */
+typedef struct xfer {
+	cs_ctx *ctx;
+	git_repository *from, *to;
+	git_odb *src, *dst;
+	long copied;             /* objects written to dst */
+} xfer;
+
+/* Copy object id as a loose file: the bytes are already compressed, so
+ * nothing is inflated, deflated or hashed again.  1 when done, 0 when the
+ * object is not loose in the source (the caller copies it through the
+ * object databases), -1 on error. */
+static int copy_loose(xfer *x, const git_oid *id)
 {
 	char hex[GIT_OID_HEXSZ + 1], src[4096], dst[4096], tmp[4200];
+	const char *from = git_repository_path(x->from), *to = git_repository_path(x->to);
 	FILE *in = NULL, *out = NULL;
 	char buf[65536];
 	size_t n;
 	int rc = 1;
 
 	git_oid_tostr(hex, sizeof hex, id);
-	snprintf(src, sizeof src, "%sobjects/%.2s/%s", ctx->gitdir, hex, hex + 2);
+	snprintf(src, sizeof src, "%sobjects/%.2s/%s", from, hex, hex + 2);
 	if (!(in = fopen(src, "rb")))
 		return 0;
-	snprintf(dst, sizeof dst, "%s/objects/%.2s", rpath, hex);
+	snprintf(dst, sizeof dst, "%sobjects/%.2s", to, hex);
 	if (mkdir(dst, 0755) && errno != EEXIST) {
 		fclose(in);
-		return cs_err(ctx, CS_ERROR, "cannot write to the remote: %s: %s", dst, strerror(errno)), -1;
+		return cs_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno)), -1;
 	}
-	snprintf(dst, sizeof dst, "%s/objects/%.2s/%s", rpath, hex, hex + 2);
+	snprintf(dst, sizeof dst, "%sobjects/%.2s/%s", to, hex, hex + 2);
 	snprintf(tmp, sizeof tmp, "%s.coordsync-%ld", dst, (long)getpid());
 	if (!(out = fopen(tmp, "wb")))
 		rc = -1;
@@ -243,47 +259,188 @@ static int copy_loose(cs_ctx *ctx, const char *rpath, const git_oid *id)
 		rc = -1;
 	if (rc < 0) {
 		unlink(tmp);
-		cs_err(ctx, CS_ERROR, "cannot write to the remote: %s: %s", dst, strerror(errno));
+		cs_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno));
+	} else {
+		x->copied++;
 	}
 	return rc;
 }
 
-/* Copy the objects of tree id that dst lacks from src. */
-static int copy_tree(cs_ctx *ctx, git_odb *src, git_odb *dst, const char *rpath,
-		     const git_oid *id)
+/* Copy one object that dst lacks, loose if it can. */
+static int copy_object(xfer *x, const git_oid *id, git_object_t type)
 {
-	git_tree *t = NULL;
 	git_odb_object *o = NULL;
 	git_oid w;
+	int done = copy_loose(x, id), rc = CS_OK;
+	if (done)
+		return done < 0 ? CS_ERROR : CS_OK;
+	if (git_odb_read(&o, x->src, id) ||
+	    git_odb_write(&w, x->dst, git_odb_object_data(o), git_odb_object_size(o), type))
+		rc = cs_err_git(x->ctx, "cannot copy object");
+	else
+		x->copied++;
+	git_odb_object_free(o);
+	return rc;
+}
+
+/* Copy the objects of tree id that dst lacks.  A tree is written after
+ * everything it names, so a tree in dst is always complete. */
+static int copy_tree(xfer *x, const git_oid *id)
+{
+	git_tree *t = NULL;
 	int rc = CS_OK;
 
-	if (git_odb_exists(dst, id))
+	if (git_odb_exists(x->dst, id))
 		return CS_OK;
-	if (git_tree_lookup(&t, ctx->repo, id))
-		return cs_err_git(ctx, "cannot read tree");
+	if (git_tree_lookup(&t, x->from, id))
+		return cs_err_git(x->ctx, "cannot read tree");
 	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		const git_oid *eid = git_tree_entry_id(e);
-		if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-			rc = copy_tree(ctx, src, dst, rpath, eid);
-		} else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && !git_odb_exists(dst, eid)) {
-			int done = copy_loose(ctx, rpath, eid);
-			if (done)
-				rc = done < 0 ? CS_ERROR : CS_OK;
-			else if (git_odb_read(&o, src, eid) ||
-			    git_odb_write(&w, dst, git_odb_object_data(o), git_odb_object_size(o),
-					  GIT_OBJECT_BLOB))
-				rc = cs_err_git(ctx, "cannot copy blob to remote");
-			git_odb_object_free(o);
-			o = NULL;
-		}
+		if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
+			rc = copy_tree(x, eid);
+		else if (git_tree_entry_type(e) == GIT_OBJECT_BLOB && !git_odb_exists(x->dst, eid))
+			rc = copy_object(x, eid, GIT_OBJECT_BLOB);
 	}
-	if (!rc && (git_odb_read(&o, src, id) ||
-		    git_odb_write(&w, dst, git_odb_object_data(o), git_odb_object_size(o),
-				  GIT_OBJECT_TREE)))
-		rc = cs_err_git(ctx, "cannot copy tree to remote");
-	git_odb_object_free(o);
+	if (!rc)
+		rc = copy_object(x, id, GIT_OBJECT_TREE);
 	git_tree_free(t);
+	return rc;
+}
+
+/* Copy commit id with its tree and every ancestor that dst lacks, oldest
+ * first: a commit in dst always has its whole history there.  CS_ERETRY
+ * when more than max commits are missing (the caller fetches instead). */
+static int copy_commits(xfer *x, const git_oid *id, size_t max)
+{
+	git_oid *todo = NULL, *stack = NULL;
+	size_t ntodo = 0, nstack = 0, cap = 0;
+	int rc = CS_OK;
+
+	if (git_odb_exists(x->dst, id))
+		return CS_OK;
+	if (!(todo = malloc((max + 1) * sizeof *todo)) || !(stack = malloc((max + 1) * sizeof *stack))) {
+		rc = cs_err_oom(x->ctx);
+		goto done;
+	}
+	cap = max + 1;
+	git_oid_cpy(&stack[nstack++], id);
+	/* Depth first from the head; each missing commit is listed once. */
+	while (nstack && !rc) {
+		git_commit *c = NULL;
+		git_oid cur = stack[--nstack];
+		int seen = 0;
+		for (size_t i = 0; i < ntodo && !seen; i++)
+			seen = !git_oid_cmp(&todo[i], &cur);
+		if (seen || git_odb_exists(x->dst, &cur))
+			continue;
+		if (ntodo == max) {
+			rc = CS_ERETRY;
+			break;
+		}
+		git_oid_cpy(&todo[ntodo++], &cur);
+		if (git_commit_lookup(&c, x->from, &cur)) {
+			rc = cs_err_git(x->ctx, "cannot read commit");
+			break;
+		}
+		for (unsigned p = 0; p < git_commit_parentcount(c) && !rc; p++) {
+			if (nstack == cap)
+				rc = CS_ERETRY;
+			else
+				git_oid_cpy(&stack[nstack++], git_commit_parent_id(c, p));
+		}
+		git_commit_free(c);
+	}
+	/* Parents were listed after their children: write from the end. */
+	for (size_t i = ntodo; i-- > 0 && !rc;) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, x->from, &todo[i]))
+			rc = cs_err_git(x->ctx, "cannot read commit");
+		else if (!(rc = copy_tree(x, git_commit_tree_id(c))))
+			rc = copy_object(x, &todo[i], GIT_OBJECT_COMMIT);
+		git_commit_free(c);
+	}
+done:
+	free(todo);
+	free(stack);
+	return rc;
+}
+
+/* The remote as a repository when origin is a path on this machine (NULL
+ * otherwise), opened once per context. */
+static int local_remote(cs_ctx *ctx, git_repository **out)
+{
+	git_remote *remote = NULL;
+	char *path;
+	int rc;
+
+	*out = NULL;
+	if (!ctx->local_checked) {
+		if ((rc = gx_origin(ctx, &remote)))
+			return rc;
+		if ((path = gx_local_path(git_remote_url(remote)))) {
+			if (git_repository_open_ext(&ctx->local, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
+						    NULL))
+				rc = cs_err_git(ctx, "cannot open remote");
+			else
+				rc = gx_fast_writes(ctx, ctx->local);
+			free(path);
+			if (rc) {
+				git_repository_free(ctx->local);
+				ctx->local = NULL;
+				return rc;
+			}
+		}
+		ctx->local_checked = 1;
+	}
+	*out = ctx->local;
+	return CS_OK;
+}
+
+static int xfer_open(cs_ctx *ctx, xfer *x, git_repository *from, git_repository *to)
+{
+	memset(x, 0, sizeof *x);
+	x->ctx = ctx;
+	x->from = from;
+	x->to = to;
+	if (git_repository_odb(&x->src, from) || git_repository_odb(&x->dst, to))
+		return cs_err_git(ctx, "cannot open object databases");
+	return CS_OK;
+}
+
+static void xfer_close(xfer *x)
+{
+	git_odb_free(x->src);
+	git_odb_free(x->dst);
+}
+
+/* A fetch from a local remote: read its branch and copy what the clone
+ * lacks as loose files.  libgit2's local transport would build a pack with
+ * deltas and index it again, several times the work for the few objects a
+ * decision adds.  CS_ERETRY when too far behind (the caller fetches). */
+static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty)
+{
+	git_reference *ref = NULL;
+	xfer x;
+	char name[256];
+	int rc;
+
+	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	if (git_reference_name_to_id(head, r, name)) {
+		git_error_clear();
+		*empty = 1;
+		return CS_OK;
+	}
+	if ((rc = xfer_open(ctx, &x, r, ctx->repo)))
+		goto done;
+	if ((rc = copy_commits(&x, head, 256)))
+		goto done;
+	snprintf(name, sizeof name, "refs/remotes/origin/%s", ctx->branch);
+	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: fetch"))
+		rc = cs_err_git(ctx, "cannot update remote-tracking branch");
+done:
+	xfer_close(&x);
+	git_reference_free(ref);
 	return rc;
 }
 
@@ -291,35 +448,17 @@ static int copy_tree(cs_ctx *ctx, git_odb *src, git_odb *dst, const char *rpath,
  * old value, so for a local remote we copy the objects ourselves and move
  * the ref with git_reference_create_matching, which compares under the
  * ref's lock file. */
-static int push_local(cs_ctx *ctx, const char *path, const git_oid *commit, const git_oid *parent,
-		      const char *msg)
+static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
+		      const git_oid *parent, const char *msg)
 {
-	git_repository *r = NULL;
-	git_odb *src = NULL, *dst = NULL;
-	git_odb_object *o = NULL;
-	git_commit *c = NULL;
 	git_reference *ref = NULL;
-	git_oid w;
+	xfer x;
 	char name[256];
-	int rc = CS_OK, e;
+	int rc, e;
 
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
-	if (git_repository_open_ext(&r, path, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL))
-		return cs_err_git(ctx, "cannot open remote");
-	if ((rc = gx_fast_writes(ctx, r)))
+	if ((rc = xfer_open(ctx, &x, ctx->repo, r)) || (rc = copy_commits(&x, commit, 100000)))
 		goto done;
-	if (git_repository_odb(&src, ctx->repo) || git_repository_odb(&dst, r) ||
-	    git_commit_lookup(&c, ctx->repo, commit)) {
-		rc = cs_err_git(ctx, "cannot open object databases");
-		goto done;
-	}
-	if ((rc = copy_tree(ctx, src, dst, git_repository_path(r), git_commit_tree_id(c))))
-		goto done;
-	if (git_odb_read(&o, src, commit) ||
-	    git_odb_write(&w, dst, git_odb_object_data(o), git_odb_object_size(o), GIT_OBJECT_COMMIT)) {
-		rc = cs_err_git(ctx, "cannot copy commit to remote");
-		goto done;
-	}
 	if (parent)
 		e = git_reference_create_matching(&ref, r, name, commit, 1, parent, msg);
 	else
@@ -330,12 +469,8 @@ static int push_local(cs_ctx *ctx, const char *path, const git_oid *commit, cons
 	else if (e)
 		rc = cs_err_git(ctx, "cannot update remote branch");
 done:
+	xfer_close(&x);
 	git_reference_free(ref);
-	git_commit_free(c);
-	git_odb_object_free(o);
-	git_odb_free(src);
-	git_odb_free(dst);
-	git_repository_free(r);
 	return rc;
 }
 
@@ -399,7 +534,7 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 	git_remote *remote = NULL;
 	git_reference *ref = NULL;
 	char email[128], name[256];
-	char *local = NULL;
+	git_repository *lr = NULL;
 	int rc = CS_OK;
 
 	snprintf(email, sizeof email, "%s@coordsync", ctx->server ? ctx->server : "unknown");
@@ -414,10 +549,10 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 		rc = cs_err_git(ctx, "cannot create commit");
 		goto done;
 	}
-	if ((rc = gx_origin(ctx, &remote)))
+	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, &lr)))
 		goto done;
-	if ((local = gx_local_path(git_remote_url(remote))))
-		rc = push_local(ctx, local, commit, parent, msg);
+	if (lr)
+		rc = push_local(ctx, lr, commit, parent, msg);
 	else
 		rc = push_smart(ctx, remote, commit);
 	if (rc)
@@ -426,7 +561,6 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 	if (git_reference_create(&ref, ctx->repo, name, commit, 1, "coordsync: pushed"))
 		rc = cs_err_git(ctx, "cannot update remote-tracking branch");
 done:
-	free(local);
 	git_reference_free(ref);
 	git_commit_free(pc);
 	git_tree_free(tree);

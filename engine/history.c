@@ -107,21 +107,11 @@ static size_t rec_start(const fver *f, size_t i)
  * text.  -1 when that cannot be shown, and the caller scans nw whole. */
 static int scan_delta(const fver *old, fver *nw, size_t *a, size_t *b, size_t *c)
 {
-	size_t p = 0, q = 0, m = old->sc.n, i0 = 0, i1, at, stop, end, err;
-	size_t lim = old->len < nw->len ? old->len : nw->len;
+	size_t p, q, m = old->sc.n, i0 = 0, i1, at, stop, end, err;
 	long delta = (long)nw->len - (long)old->len;
 	int obj = old->k->container == '{', r;
 
-	/* Common prefix and suffix, a block at a time with memcmp. */
-	while (p + 4096 <= lim && !memcmp(old->s + p, nw->s + p, 4096))
-		p += 4096;
-	while (p < lim && old->s[p] == nw->s[p])
-		p++;
-	while (q + 4096 <= lim - p &&
-	       !memcmp(old->s + old->len - q - 4096, nw->s + nw->len - q - 4096, 4096))
-		q += 4096;
-	while (q < lim - p && old->s[old->len - 1 - q] == nw->s[nw->len - 1 - q])
-		q++;
+	text_common(old->s, old->len, nw->s, nw->len, &p, &q);
 	/* The change must lie between the container's brackets. */
 	if (p <= old->top_start || old->len - q > old->top_end - 1)
 		return -1;

@@ -161,6 +161,23 @@ int json_members_from(const char *s, size_t len, size_t at, int obj, int first, 
 	}
 }
 
+void text_common(const char *a, size_t alen, const char *b, size_t blen, size_t *p, size_t *q)
+{
+	size_t lim = alen < blen ? alen : blen, i = 0, j = 0;
+
+	/* A block at a time with memcmp, then byte by byte. */
+	while (i + 4096 <= lim && !memcmp(a + i, b + i, 4096))
+		i += 4096;
+	while (i < lim && a[i] == b[i])
+		i++;
+	while (j + 4096 <= lim - i && !memcmp(a + alen - j - 4096, b + blen - j - 4096, 4096))
+		j += 4096;
+	while (j < lim - i && a[alen - 1 - j] == b[blen - 1 - j])
+		j++;
+	*p = i;
+	*q = j;
+}
+
 int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
 		 size_t *end, size_t *err_at)
 {

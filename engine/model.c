@@ -414,43 +414,113 @@ static int arena_use(int on)
 	return 0;
 }
 
-/* Replace the rows of one shared file (jobs, locks or messages). */
-static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len)
+/* Import records [from, to) of a scanned shared file as rows at positions
+ * ord = from, from + 1, ... */
+static int insert_records(cs_ctx *ctx, const kind *k, sqlite3_stmt *st, const char *s,
+			  const jscan *sc, size_t from, size_t to)
+{
+	int rc = CS_OK;
+	if (arena_use(1))
+		return cs_err_oom(ctx);
+	for (size_t i = from; i < to && !rc; i++) {
+		char *name = NULL;
+		if (k->container == '{' && !(name = json_string_value(s, sc->m[i].key))) {
+			rc = cs_err_oom(ctx);
+			break;
+		}
+		rc = import_record(ctx, k, k->path, st, s, sc->m[i].val, name, (long)i);
+		arena_reset();
+		free(name);
+	}
+	arena_use(0);
+	if (!rc)
+		ctx->import_rows += (long)(to - from);
+	return rc;
+}
+
+static size_t member_start(const kind *k, const jscan *sc, size_t i)
+{
+	return k->container == '{' ? sc->m[i].key.start : sc->m[i].val.start;
+}
+
+/* The rows hold old, the last version imported, and the new version s has
+ * been scanned into sc.  When the two differ only in a run of records,
+ * replace just those rows: *done is 1.  Otherwise *done is 0 and nothing
+ * was changed.  Records outside the differing bytes are the same text, and
+ * old is scanned only between them, from a point where both parses agree
+ * to the first member of the common suffix, which must be a member start
+ * in old too. */
+static int import_delta(cs_ctx *ctx, const kind *k, const char *s, size_t len, jspan top,
+			const jscan *sc, const char *old, size_t oldlen, int *done)
+{
+	sqlite3_stmt *st = NULL;
+	jscan mid = {0};
+	size_t p, q, a = 0, c, at, stop, end, err;
+	long delta = (long)len - (long)oldlen;
+	long long nold = 0;
+	char sql[160];
+	int obj = k->container == '{', r, rc = CS_OK;
+
+	*done = 0;
+	text_common(old, oldlen, s, len, &p, &q);
+	/* The change must lie inside the container's brackets. */
+	if (p <= top.start || len - q > top.end - 1)
+		return CS_OK;
+	while (a < sc->n && sc->m[a].val.end <= p)
+		a++;
+	c = a;
+	while (c < sc->n && member_start(k, sc, c) < len - q)
+		c++;
+	at = a ? sc->m[a - 1].val.end : top.start + 1;
+	stop = c < sc->n ? (size_t)((long)member_start(k, sc, c) - delta) : (size_t)-1;
+	r = json_members_from(old, oldlen, at, obj, a == 0, stop, &mid, &end, &err);
+	if (r == 1 ? end != stop : r == 0 ? (c < sc->n || end != (size_t)((long)top.end - delta)) : 1)
+		goto out;
+	/* Old records [a, a + mid.n) became sc's [a, c); the rows must agree. */
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", k->table);
+	if ((rc = db_int(ctx, &nold, sql, NULL)) ||
+	    (size_t)nold != a + mid.n + (sc->n - c))
+		goto out;
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE ord >= %zu AND ord < %zu", k->table, a,
+		 a + mid.n);
+	if ((rc = db_exec(ctx, sql)))
+		goto out;
+	if (c - a != mid.n) {
+		snprintf(sql, sizeof sql, "UPDATE %s SET ord = ord + %ld WHERE ord >= %zu", k->table,
+			 (long)(c - a) - (long)mid.n, a + mid.n);
+		if ((rc = db_exec(ctx, sql)))
+			goto out;
+	}
+	if (!(rc = prepare_insert(ctx, k, &st)) && !(rc = insert_records(ctx, k, st, s, sc, a, c)))
+		*done = 1;
+out:
+	sqlite3_finalize(st);
+	jscan_free(&mid);
+	return rc;
+}
+
+/* Replace the rows of one shared file (jobs, locks or messages).  old is
+ * the version the rows hold (NULL: none, or not known). */
+static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, const char *old,
+			 size_t oldlen)
 {
 	sqlite3_stmt *st = NULL;
 	db_indexes ix = {NULL, 0};
 	jscan sc = {0};
 	jspan top;
 	char del[64];
-	int rc;
+	int rc, done = 0;
 
-	if ((rc = scan_file(ctx, k, s, len, &top, &sc)))
-		goto done;
+	if ((rc = scan_file(ctx, k, s, len, &top, &sc)) ||
+	    (old && (rc = import_delta(ctx, k, s, len, top, &sc, old, oldlen, &done))) || done)
+		goto fences;
 	snprintf(del, sizeof del, "DELETE FROM %s", k->table);
 	if ((rc = db_exec(ctx, del)) ||
 	    (sc.n > BULK_RECORDS && (rc = db_indexes_drop(ctx, k->table, &ix))) ||
-	    (rc = prepare_insert(ctx, k, &st)))
+	    (rc = prepare_insert(ctx, k, &st)) || (rc = insert_records(ctx, k, st, s, &sc, 0, sc.n)) ||
+	    (rc = indexes_create(ctx, k, s, &sc, &ix)))
 		goto done;
-	if (arena_use(1)) {
-		rc = cs_err_oom(ctx);
-		goto done;
-	}
-	for (size_t i = 0; i < sc.n && !rc; i++) {
-		char *name = NULL;
-		if (k->container == '{') {
-			name = json_string_value(s, sc.m[i].key);
-			if (!name) {
-				rc = cs_err_oom(ctx);
-				break;
-			}
-		}
-		rc = import_record(ctx, k, k->path, st, s, sc.m[i].val, name, (long)i);
-		arena_reset();
-		free(name);
-	}
-	arena_use(0);
-	if (!rc)
-		rc = indexes_create(ctx, k, s, &sc, &ix);
+fences:
 	if (!rc && !strcmp(k->table, "locks"))
 		rc = db_exec(ctx, "INSERT INTO lock_fences(name, fence) SELECT name, fence FROM locks"
 				  " WHERE fence IS NOT NULL ON CONFLICT(name) DO UPDATE SET"
@@ -478,7 +548,8 @@ static int import_server(cs_ctx *ctx, const kind *k, const char *path, const cha
 		sp.end--;
 	if ((rc = prepare_insert(ctx, k, &st)))
 		return rc;
-	rc = import_record(ctx, k, path, st, s, sp, server, 0);
+	if (!(rc = import_record(ctx, k, path, st, s, sp, server, 0)))
+		ctx->import_rows++;
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -539,7 +610,8 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 {
 	const git_tree_entry *e = NULL;
 	git_tree_entry *owned = NULL;
-	git_blob *blob = NULL;
+	git_blob *blob = NULL, *oldblob = NULL;
+	git_oid oldid;
 	char id[GIT_OID_HEXSZ + 1];
 	char *have = NULL, *bad = NULL;
 	int rc;
@@ -592,9 +664,15 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 		else if (bad < len)
 			rc = file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20
 				      ? "control character" : "invalid UTF-8");
+		else if (!k->top)
+			rc = import_server(ctx, k, path, server, s, len);
+		else if (!force && have && !git_oid_fromstr(&oldid, have) &&
+			 !git_blob_lookup(&oldblob, ctx->repo, &oldid))
+			rc = import_shared(ctx, k, s, len, git_blob_rawcontent(oldblob),
+					   (size_t)git_blob_rawsize(oldblob));
 		else
-			rc = k->top ? import_shared(ctx, k, s, len)
-				    : import_server(ctx, k, path, server, s, len);
+			rc = import_shared(ctx, k, s, len, NULL, 0);
+		git_error_clear();
 	}
 	if (rc) {
 		db_exec(ctx, "ROLLBACK TO import_file");
@@ -616,6 +694,7 @@ done:
 	free(have);
 	free(bad);
 	git_blob_free(blob);
+	git_blob_free(oldblob);
 	git_tree_entry_free(owned);
 	return rc;
 }
@@ -663,6 +742,7 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 	char firsterr[sizeof ctx->err] = "";
 	char path[256];
 	sqlite3_stmt *st = NULL;
+	long rows = ctx->import_rows;
 	int rc = CS_OK;
 
 	/* Shared files. */
@@ -717,6 +797,7 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 		}
 		free(gone);
 	}
+	stats->records_imported += ctx->import_rows - rows;
 	/* Files that failed do not fail the pass: the caller commits what did
 	 * import and reports stats->files_failed with this message. */
 	if (!rc && stats->files_failed)

@@ -43,6 +43,7 @@ void cs_close(cs_ctx *ctx)
 	sqlite3_close(ctx->db);
 	edits_clear(ctx);
 	git_remote_free(ctx->origin);
+	git_repository_free(ctx->local);
 	git_repository_free(ctx->repo);
 	if (ctx->lockfd >= 0)
 		close(ctx->lockfd);

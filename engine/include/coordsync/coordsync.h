@@ -60,6 +60,8 @@ int cs_valid_id(const char *id);
 
 typedef struct cs_sync_stats {
 	int files_imported;     /* files whose blob changed and imported */
+	long records_imported;  /* rows those imports wrote: all of a file read
+				 * whole, only the changed ones otherwise */
 	int files_failed;       /* files that did not parse; see cs_errmsg */
 	int intents_pushed;     /* deferred intents delivered */
 	int pushed;             /* 1 when a commit was pushed */
