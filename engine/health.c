@@ -3,9 +3,11 @@
  * mirror; and alerts posted with libcurl once per problem, with their state
  * in the mirror's `alerts` table (schema/002_history.sql, docs/HEALTH.md). */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +23,58 @@ typedef struct hcfg {
 	double now;
 	char *ignore;         /* JSON array of the servers to leave out */
 } hcfg;
+
+/* ---- libcurl, opened when an alert is set up ------------------------------- */
+/* Only alerts use libcurl, and linking it would load some twenty more
+ * shared libraries into every process: about 5 ms of each `job claim`.  So
+ * it is opened with dlopen when a run has an alert to post. */
+
+static struct {
+	void *lib;
+	CURLcode (*global_init)(long);
+	void (*global_cleanup)(void);
+	CURLU *(*url)(void);
+	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
+	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
+	void (*url_cleanup)(CURLU *);
+	void (*free)(void *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	void (*easy_cleanup)(CURL *);
+} cu;
+
+static int curl_open(cs_ctx *ctx)
+{
+	static const struct { const char *name; size_t off; } fns[] = {
+#define FN(f) {"curl_" #f, offsetof(__typeof__(cu), f)}
+		FN(global_init), FN(global_cleanup), FN(url), FN(url_set), FN(url_get),
+		FN(url_cleanup), FN(free), FN(slist_append), FN(slist_free_all), FN(easy_init),
+		FN(easy_setopt), FN(easy_perform), FN(easy_getinfo), FN(easy_strerror),
+		FN(easy_cleanup),
+#undef FN
+	};
+	void *lib;
+
+	if (cu.lib)
+		return CS_OK;
+	if (!(lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)))
+		return cs_err(ctx, CS_ERROR, "alerts need libcurl (libcurl.so.4): %s", dlerror());
+	for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
+		void *f = dlsym(lib, fns[i].name);
+		if (!f) {
+			dlclose(lib);
+			return cs_err(ctx, CS_ERROR, "libcurl.so.4 lacks %s", fns[i].name);
+		}
+		memcpy((char *)&cu + fns[i].off, &f, sizeof f);
+	}
+	cu.lib = lib;
+	return CS_OK;
+}
 
 /* ---- the problem list --------------------------------------------------- */
 
@@ -431,37 +485,37 @@ static int problem_cmp(const void *a, const void *b)
  * host other than a loopback address. */
 static int check_url(cs_ctx *ctx, const char *url, char *origin, size_t len, int *plain)
 {
-	CURLU *u = curl_url();
+	CURLU *u = cu.url();
 	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
 	int rc = CS_OK;
 
 	if (!u)
 		return cs_err_oom(ctx);
-	if (curl_url_set(u, CURLUPART_URL, url, 0) ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) ||
+	if (cu.url_set(u, CURLUPART_URL, url, 0) ||
+	    cu.url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+	    cu.url_get(u, CURLUPART_HOST, &host, 0) ||
 	    (strcasecmp(scheme, "http") && strcasecmp(scheme, "https"))) {
 		rc = cs_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
 		goto done;
 	}
-	curl_url_get(u, CURLUPART_USER, &user, 0);
-	curl_url_get(u, CURLUPART_PASSWORD, &pass, 0);
+	cu.url_get(u, CURLUPART_USER, &user, 0);
+	cu.url_get(u, CURLUPART_PASSWORD, &pass, 0);
 	if (user || pass) {
 		rc = cs_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
 		goto done;
 	}
-	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	cu.url_get(u, CURLUPART_PORT, &port, 0);
 	snprintf(origin, len, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
 	printable(origin);
 	*plain = !strcasecmp(scheme, "http") && strcasecmp(host, "localhost") &&
 		 strncmp(host, "127.", 4) && strcmp(host, "[::1]");
 done:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(user);
-	curl_free(pass);
-	curl_url_cleanup(u);
+	cu.free(scheme);
+	cu.free(host);
+	cu.free(port);
+	cu.free(user);
+	cu.free(pass);
+	cu.url_cleanup(u);
 	return rc;
 }
 
@@ -545,8 +599,8 @@ static void poster_release(poster *ps)
 {
 	for (struct curl_slist *s = ps->hdr; s; s = s->next)
 		explicit_bzero(s->data, strlen(s->data));
-	curl_slist_free_all(ps->hdr);
-	curl_easy_cleanup(ps->curl);
+	cu.slist_free_all(ps->hdr);
+	cu.easy_cleanup(ps->curl);
 	ps->hdr = NULL;
 	ps->curl = NULL;
 }
@@ -558,18 +612,18 @@ static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *tok
 	struct curl_slist *s;
 	long total = (long)timeout * 1000L, conn = total < 5000 ? total : 5000;
 
-	if (!(ps->curl = curl_easy_init()))
+	if (!(ps->curl = cu.easy_init()))
 		return cs_err(ctx, CS_ERROR, "cannot start libcurl");
-	if (!(s = curl_slist_append(NULL, "Content-Type: application/json")))
+	if (!(s = cu.slist_append(NULL, "Content-Type: application/json")))
 		return cs_err_oom(ctx);
 	ps->hdr = s;
-	if (!(s = curl_slist_append(ps->hdr, "Expect:")))
+	if (!(s = cu.slist_append(ps->hdr, "Expect:")))
 		return cs_err_oom(ctx);
 	if (token) {
 		sbuf auth = {0};
 		sb_puts(&auth, "Authorization: Bearer ");
 		sb_puts(&auth, token);
-		s = auth.oom ? NULL : curl_slist_append(ps->hdr, auth.p);
+		s = auth.oom ? NULL : cu.slist_append(ps->hdr, auth.p);
 		if (auth.p)
 			explicit_bzero(auth.p, auth.n);
 		sb_free(&auth);
@@ -577,24 +631,24 @@ static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *tok
 			return cs_err_oom(ctx);
 	}
 	ps->errbuf[0] = 0;
-	if (curl_easy_setopt(ps->curl, CURLOPT_URL, url) ||
+	if (cu.easy_setopt(ps->curl, CURLOPT_URL, url) ||
 #if LIBCURL_VERSION_NUM >= 0x075500
-	    curl_easy_setopt(ps->curl, CURLOPT_PROTOCOLS_STR, "http,https") ||
-	    curl_easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
+	    cu.easy_setopt(ps->curl, CURLOPT_PROTOCOLS_STR, "http,https") ||
+	    cu.easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
 #else
-	    curl_easy_setopt(ps->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
 #endif
-	    curl_easy_setopt(ps->curl, CURLOPT_FOLLOWLOCATION, 0L) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_SSL_VERIFYPEER, 1L) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_CONNECTTIMEOUT_MS, conn) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_TIMEOUT_MS, total) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_HTTPHEADER, ps->hdr) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_USERAGENT, "coordsync/0.1.0") ||
-	    curl_easy_setopt(ps->curl, CURLOPT_WRITEFUNCTION, discard) ||
-	    curl_easy_setopt(ps->curl, CURLOPT_ERRORBUFFER, ps->errbuf))
+	    cu.easy_setopt(ps->curl, CURLOPT_FOLLOWLOCATION, 0L) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_SSL_VERIFYPEER, 1L) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_SSL_VERIFYHOST, 2L) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_CONNECTTIMEOUT_MS, conn) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_TIMEOUT_MS, total) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_NOSIGNAL, 1L) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_HTTPHEADER, ps->hdr) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_USERAGENT, "coordsync/0.1.0") ||
+	    cu.easy_setopt(ps->curl, CURLOPT_WRITEFUNCTION, discard) ||
+	    cu.easy_setopt(ps->curl, CURLOPT_ERRORBUFFER, ps->errbuf))
 		return cs_err(ctx, CS_ERROR, "cannot set up libcurl for the alert");
 	return CS_OK;
 }
@@ -607,12 +661,12 @@ static int post(cs_ctx *ctx, poster *ps, const char *body, size_t len)
 	CURLcode cc;
 
 	ps->errbuf[0] = 0;
-	curl_easy_setopt(ps->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(ps->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	if ((cc = curl_easy_perform(ps->curl)) != CURLE_OK)
+	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDS, body);
+	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	if ((cc = cu.easy_perform(ps->curl)) != CURLE_OK)
 		return cs_err(ctx, CS_ERROR, "cannot post alert to '%s': %s", ps->origin,
-			      ps->errbuf[0] ? ps->errbuf : curl_easy_strerror(cc));
-	curl_easy_getinfo(ps->curl, CURLINFO_RESPONSE_CODE, &code);
+			      ps->errbuf[0] ? ps->errbuf : cu.easy_strerror(cc));
+	cu.easy_getinfo(ps->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code > 299)
 		return cs_err(ctx, CS_ERROR, "cannot post alert to '%s': HTTP %ld", ps->origin, code);
 	return CS_OK;
@@ -877,7 +931,9 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		goto done;
 	/* Everything about the alert is checked before anything runs. */
 	if (c.o.alert_url) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		if ((rc = curl_open(ctx)))
+			goto done;
+		if (cu.global_init(CURL_GLOBAL_DEFAULT)) {
 			rc = cs_err(ctx, CS_ERROR, "cannot start libcurl");
 			goto done;
 		}
@@ -930,7 +986,7 @@ done:
 		free(token);
 	}
 	if (curl_up)
-		curl_global_cleanup();
+		cu.global_cleanup();
 	free(c.ignore);
 	cs_health_free(h);
 	return rc;
