@@ -25,6 +25,8 @@ struct cs_ctx {
 	git_repository *local;  /* origin, when it is a path on this machine */
 	int local_checked;      /* ... and whether that was looked at yet */
 	long import_rows;       /* rows written by imports so far */
+	struct cs_text *texts;  /* blobs this decision wrote, with their bytes */
+	size_t ntexts;
 	sqlite3 *db;
 	char *workdir;      /* the clone's working tree, with a trailing '/' */
 	char *gitdir;       /* its .git directory, with a trailing '/' */
@@ -188,6 +190,11 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
 int gx_update_local(cs_ctx *ctx, const git_oid *head);
 /* Write repo's new loose objects at zlib's fastest level. */
 int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
+/* Write a blob and keep its bytes until gx_texts_clear: the history walk
+ * and the working tree update read them back without inflating. */
+int gx_blob_write(cs_ctx *ctx, const char *data, size_t len, git_oid *out);
+const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
+void gx_texts_clear(cs_ctx *ctx);
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
 

@@ -194,6 +194,53 @@ int gx_fast_writes(cs_ctx *ctx, git_repository *repo)
 	return rc;
 }
 
+/* ---- blobs a decision wrote ---------------------------------------------------------- */
+
+typedef struct cs_text {
+	git_oid id;
+	char *p;
+	size_t n;
+} cs_text;
+
+int gx_blob_write(cs_ctx *ctx, const char *data, size_t len, git_oid *out)
+{
+	cs_text *t;
+	if (git_blob_create_from_buffer(out, ctx->repo, data, len))
+		return cs_err_git(ctx, "cannot write blob");
+	if (gx_blob_text(ctx, out, &len))
+		return CS_OK;
+	if (!(t = realloc(ctx->texts, (ctx->ntexts + 1) * sizeof *t)))
+		return cs_err_oom(ctx);
+	ctx->texts = t;
+	t += ctx->ntexts;
+	if (!(t->p = malloc(len ? len : 1)))
+		return cs_err_oom(ctx);
+	memcpy(t->p, data, len);
+	t->n = len;
+	git_oid_cpy(&t->id, out);
+	ctx->ntexts++;
+	return CS_OK;
+}
+
+const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len)
+{
+	for (size_t i = 0; i < ctx->ntexts; i++)
+		if (!git_oid_cmp(&ctx->texts[i].id, id)) {
+			*len = ctx->texts[i].n;
+			return ctx->texts[i].p;
+		}
+	return NULL;
+}
+
+void gx_texts_clear(cs_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->ntexts; i++)
+		free(ctx->texts[i].p);
+	free(ctx->texts);
+	ctx->texts = NULL;
+	ctx->ntexts = 0;
+}
+
 /* ---- push ----------------------------------------------------------------------- */
 
 char *gx_local_path(const char *url)
@@ -568,34 +615,215 @@ done:
 	return rc;
 }
 
+/* ---- the working tree -------------------------------------------------------------- */
+
+/* 1 when the working tree's path still holds what tree entry e (NULL: no
+ * such file) holds: its stat data matches the index entry, else its bytes
+ * match the blob.  A file edited by hand is left as it is. */
+static int unchanged_on_disk(cs_ctx *ctx, git_index *index, const char *full, const char *path,
+			     const git_diff_file *f)
+{
+	const git_index_entry *ie;
+	struct stat st, ix;
+	git_blob *b = NULL;
+	char *buf = NULL;
+	FILE *in;
+	int same = 0;
+
+	if (lstat(full, &st))
+		return errno == ENOENT && !(f->flags & GIT_DIFF_FLAG_EXISTS);
+	if (!(f->flags & GIT_DIFF_FLAG_EXISTS) || !S_ISREG(st.st_mode))
+		return 0;
+	/* The stat data is trusted only for a file older than the index (git's
+	 * "racy" rule: a file changed in the same tick as the index was
+	 * written looks unchanged). */
+	ie = git_index_get_bypath(index, path, 0);
+	if (ie && !git_oid_cmp(&ie->id, &f->id) && ie->file_size == (uint32_t)st.st_size &&
+	    ie->mtime.seconds == (int32_t)st.st_mtim.tv_sec &&
+	    ie->mtime.nanoseconds == (uint32_t)st.st_mtim.tv_nsec && ie->ino == (uint32_t)st.st_ino &&
+	    !lstat(git_index_path(index), &ix) &&
+	    (st.st_mtim.tv_sec < ix.st_mtim.tv_sec ||
+	     (st.st_mtim.tv_sec == ix.st_mtim.tv_sec && st.st_mtim.tv_nsec < ix.st_mtim.tv_nsec)))
+		return 1;
+	/* Stat data says nothing (a racy or a touched file): compare bytes. */
+	if (git_blob_lookup(&b, ctx->repo, &f->id) || (git_object_size_t)st.st_size != git_blob_rawsize(b) ||
+	    !(buf = malloc((size_t)st.st_size + 1)) || !(in = fopen(full, "rb"))) {
+		git_error_clear();
+		goto done;
+	}
+	same = fread(buf, 1, (size_t)st.st_size, in) == (size_t)st.st_size &&
+	       !memcmp(buf, git_blob_rawcontent(b), (size_t)st.st_size);
+	fclose(in);
+done:
+	free(buf);
+	git_blob_free(b);
+	return same;
+}
+
+/* Point the index entry of path at f (removing it when f is absent), with
+ * the stat data of the file written, or none (git then looks at the file). */
+static int index_put(cs_ctx *ctx, git_index *index, const char *path, const git_diff_file *f,
+		     const struct stat *st)
+{
+	git_index_entry ie;
+
+	if (!(f->flags & GIT_DIFF_FLAG_EXISTS)) {
+		if (git_index_remove_bypath(index, path))
+			return cs_err_git(ctx, "cannot update the index");
+		return CS_OK;
+	}
+	memset(&ie, 0, sizeof ie);
+	ie.path = path;
+	ie.mode = f->mode;
+	git_oid_cpy(&ie.id, &f->id);
+	if (st) {
+		ie.file_size = (uint32_t)st->st_size;
+		ie.ctime.seconds = (int32_t)st->st_ctim.tv_sec;
+		ie.ctime.nanoseconds = (uint32_t)st->st_ctim.tv_nsec;
+		ie.mtime.seconds = (int32_t)st->st_mtim.tv_sec;
+		ie.mtime.nanoseconds = (uint32_t)st->st_mtim.tv_nsec;
+		ie.dev = (uint32_t)st->st_dev;
+		ie.ino = (uint32_t)st->st_ino;
+		ie.uid = (uint32_t)st->st_uid;
+		ie.gid = (uint32_t)st->st_gid;
+	}
+	if (git_index_add(index, &ie))
+		return cs_err_git(ctx, "cannot update the index");
+	return CS_OK;
+}
+
+/* Write blob id to the working tree's path (through a temporary file and a
+ * rename) and record it in the index with the new file's stat data. */
+static int put_worktree_file(cs_ctx *ctx, git_index *index, char *full, const char *path,
+			     const git_diff_file *f)
+{
+	git_blob *b = NULL;
+	struct stat st;
+	const char *data;
+	char tmp[4200];
+	size_t len;
+	FILE *out;
+	int rc = CS_OK;
+
+	if (!(data = gx_blob_text(ctx, &f->id, &len))) {
+		if (git_blob_lookup(&b, ctx->repo, &f->id))
+			return cs_err_git(ctx, path);
+		data = git_blob_rawcontent(b);
+		len = (size_t)git_blob_rawsize(b);
+	}
+	for (char *slash = strchr(full + strlen(ctx->workdir), '/'); slash;
+	     slash = strchr(slash + 1, '/')) {
+		*slash = 0;
+		if (mkdir(full, 0755) && errno != EEXIST)
+			rc = cs_err(ctx, CS_ERROR, "cannot create %s: %s", full, strerror(errno));
+		*slash = '/';
+		if (rc)
+			goto done;
+	}
+	snprintf(tmp, sizeof tmp, "%s.coordsync-%ld", full, (long)getpid());
+	if (!(out = fopen(tmp, "wb"))) {
+		rc = cs_err(ctx, CS_ERROR, "cannot write %s: %s", tmp, strerror(errno));
+		goto done;
+	}
+	if ((fwrite(data, 1, len, out) != len) | fclose(out) ||
+	    chmod(tmp, f->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644) ||
+	    rename(tmp, full) || lstat(full, &st)) {
+		rc = cs_err(ctx, CS_ERROR, "cannot write %s: %s", full, strerror(errno));
+		unlink(tmp);
+		goto done;
+	}
+	rc = index_put(ctx, index, path, f, &st);
+done:
+	git_blob_free(b);
+	return rc;
+}
+
+static int plain_file(const git_diff_file *f)
+{
+	return !(f->flags & GIT_DIFF_FLAG_EXISTS) || f->mode == GIT_FILEMODE_BLOB ||
+	       f->mode == GIT_FILEMODE_BLOB_EXECUTABLE;
+}
+
+/* Bring the working tree and the index from tree `from` to tree `to`, file
+ * by file, leaving alone every file that no longer holds what `from` has:
+ * what a safe checkout promises, without hashing every file again (libgit2's
+ * checkout re-hashes a file the size of jobs.json on every decision). */
+static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to)
+{
+	git_diff *diff = NULL;
+	git_index *index = NULL;
+	char full[4096];
+	int rc = CS_OK;
+
+	if (git_repository_index(&index, ctx->repo) || git_index_read(index, 0) ||
+	    git_diff_tree_to_tree(&diff, ctx->repo, from, to, NULL)) {
+		rc = cs_err_git(ctx, "cannot compare trees");
+		goto done;
+	}
+	for (size_t i = 0, n = git_diff_num_deltas(diff); i < n && !rc; i++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, i);
+		const char *path = d->new_file.path;
+		if (!plain_file(&d->old_file) || !plain_file(&d->new_file))
+			continue;   /* links and submodules are not ours */
+		snprintf(full, sizeof full, "%s%s", ctx->workdir, path);
+		if (!unchanged_on_disk(ctx, index, full, path, &d->old_file)) {
+			/* Keep the file; the index follows the tree, with no stat
+			 * data, so git status shows the edit against the new head. */
+			rc = index_put(ctx, index, path, &d->new_file, NULL);
+			continue;
+		}
+		if (d->status != GIT_DELTA_DELETED) {
+			rc = put_worktree_file(ctx, index, full, path, &d->new_file);
+		} else if (unlink(full) && errno != ENOENT) {
+			rc = cs_err(ctx, CS_ERROR, "cannot remove %s: %s", full, strerror(errno));
+		} else if (!(rc = index_put(ctx, index, path, &d->new_file, NULL))) {
+			char *slash = strrchr(full, '/');
+			if (slash && slash > full + strlen(ctx->workdir)) {
+				*slash = 0;
+				rmdir(full);   /* when empty */
+			}
+		}
+	}
+	if (!rc && git_index_write(index))
+		rc = cs_err_git(ctx, "cannot write the index");
+done:
+	git_diff_free(diff);
+	git_index_free(index);
+	return rc;
+}
+
 int gx_update_local(cs_ctx *ctx, const git_oid *head)
 {
 	git_reference *ref = NULL;
 	git_commit *old = NULL, *c = NULL;
-	git_tree *base = NULL;
+	git_tree *base = NULL, *tree = NULL;
 	git_checkout_options co;
 	git_oid oldid;
 	char name[256];
 	int rc = CS_OK;
 
-	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
-	if (git_commit_lookup(&c, ctx->repo, head)) {
+	if (git_commit_lookup(&c, ctx->repo, head) || git_commit_tree(&tree, c)) {
 		rc = cs_err_git(ctx, "cannot read commit");
 		goto done;
 	}
-	/* A safe checkout from the old tree never overwrites a file someone
-	 * edited by hand; such files are left as they are. */
 	if (!git_reference_name_to_id(&oldid, ctx->repo, name) &&
-	    !git_commit_lookup(&old, ctx->repo, &oldid) && !git_commit_tree(&base, old))
-		co.baseline = base;
-	co.checkout_strategy = GIT_CHECKOUT_SAFE;
-	if (git_checkout_tree(ctx->repo, (git_object *)c, &co))
-		git_error_clear();
+	    !git_commit_lookup(&old, ctx->repo, &oldid) && !git_commit_tree(&base, old)) {
+		if ((rc = worktree_update(ctx, base, tree)))
+			goto done;
+	} else {
+		/* No local branch yet: a plain safe checkout. */
+		git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+		co.checkout_strategy = GIT_CHECKOUT_SAFE;
+		if (git_checkout_tree(ctx->repo, (git_object *)c, &co))
+			git_error_clear();
+	}
+	git_error_clear();
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: sync") ||
 	    git_repository_set_head(ctx->repo, name))
 		rc = cs_err_git(ctx, "cannot update local branch");
 done:
+	git_tree_free(tree);
 	git_tree_free(base);
 	git_commit_free(old);
 	git_commit_free(c);

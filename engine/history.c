@@ -63,7 +63,10 @@ static void set_version(fver *f, const git_oid *id, const kind *k, const char *s
 
 static int need_text(walk *w, fver *f)
 {
-	if (f->obj)
+	if (f->obj || f->s)
+		return CS_OK;
+	/* A blob this decision wrote is at hand. */
+	if ((f->s = gx_blob_text(w->ctx, &f->id, &f->len)))
 		return CS_OK;
 	if (git_blob_lookup(&f->obj, w->ctx->repo, &f->id))
 		return cs_err_git(w->ctx, f->k->path);

@@ -1075,8 +1075,8 @@ static int put_file(cs_ctx *ctx, git_oid *tree, const char *path, const char *da
 	git_oid blob;
 	char id[GIT_OID_HEXSZ + 1];
 	int rc;
-	if (git_blob_create_from_buffer(&blob, ctx->repo, data, len))
-		return cs_err_git(ctx, "cannot write blob");
+	if ((rc = gx_blob_write(ctx, data, len, &blob)))
+		return rc;
 	if (git_tree_lookup(&t, ctx->repo, tree))
 		return cs_err_git(ctx, "cannot read tree");
 	rc = gx_tree_put(ctx, t, path, &blob, tree);

@@ -222,6 +222,7 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 
 static void edits_clear(cs_ctx *ctx)
 {
+	gx_texts_clear(ctx);
 	for (size_t i = 0; i < ctx->nedits; i++)
 		free(ctx->edits[i].path);
 	free(ctx->edits);
@@ -249,9 +250,8 @@ static int edit_add(cs_ctx *ctx, const char *path, const git_oid *blob)
 int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
 {
 	git_oid blob;
-	if (git_blob_create_from_buffer(&blob, ctx->repo, data, len))
-		return cs_err_git(ctx, "cannot write blob");
-	return edit_add(ctx, path, &blob);
+	int rc = gx_blob_write(ctx, data, len, &blob);
+	return rc ? rc : edit_add(ctx, path, &blob);
 }
 
 int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)

@@ -188,4 +188,39 @@ expect_rc 0 cs -C "$T/c1" sync
 compare_with_rebuild "after the revert"
 ok "a duplicate id in a changed record is refused, rows kept; the revert imports"
 
+# ---- the clone's working tree follows each decision and sync -------------------
+
+[ -z "$(git -C "$T/c1" status --porcelain)" ] || fail "working tree not clean: $(git -C "$T/c1" status --porcelain)"
+git -C "$T/c1" diff --quiet HEAD || fail "working tree differs from HEAD"
+[ "$(git -C "$T/c1" rev-parse HEAD)" = "$(git -C "$T/r.git" rev-parse main)" ] || fail "HEAD is not the remote head"
+ok "after syncs and a claim the clone's working tree and index equal the remote head"
+
+# A file edited by hand is left alone by a decision that changes it.
+printf ' ' >>"$T/c1/coordination/locks.json"
+edited=$(sha256sum <"$T/c1/coordination/locks.json")
+expect_rc 0 cs -C "$T/c1" lock acquire handlock
+[ "$(sha256sum <"$T/c1/coordination/locks.json")" = "$edited" ] || fail "hand edit overwritten"
+git -C "$T/c1" show HEAD:coordination/locks.json | grep -q handlock || fail "HEAD lacks the lock"
+[ "$(git -C "$T/c1" status --porcelain)" = " M coordination/locks.json" ] ||
+  fail "status after a kept hand edit: $(git -C "$T/c1" status --porcelain)"
+git -C "$T/c1" checkout -q -- coordination/locks.json
+expect_rc 0 cs -C "$T/c1" lock release handlock
+[ -z "$(git -C "$T/c1" status --porcelain)" ] || fail "not clean after the edit was undone"
+git -C "$T/c1" show HEAD:coordination/locks.json | cmp -s - "$T/c1/coordination/locks.json" ||
+  fail "locks.json not updated once the hand edit was undone"
+ok "a hand-edited file is left as it is by a decision (git status shows it); once undone, decisions update it again"
+
+# Files another server adds and removes appear and go.
+git -C "$T/w" pull -q origin main
+mkdir -p "$T/w/build2"
+pyjson "$T/w/build2/status.json" '{"status": "idle", "timestamp": 1700000000}'
+git -C "$T/w" add -A && git -C "$T/w" commit -qm "build2 status" && git -C "$T/w" push -q origin HEAD:main
+expect_rc 0 cs -C "$T/c1" sync
+cmp -s "$T/w/build2/status.json" "$T/c1/build2/status.json" || fail "build2/status.json not in the working tree"
+git -C "$T/w" rm -q -r build2 && git -C "$T/w" commit -qm "build2 gone" && git -C "$T/w" push -q origin HEAD:main
+expect_rc 0 cs -C "$T/c1" sync
+[ ! -e "$T/c1/build2" ] || fail "build2/ still in the working tree"
+[ -z "$(git -C "$T/c1" status --porcelain)" ] || fail "not clean: $(git -C "$T/c1" status --porcelain)"
+ok "a server directory added and removed upstream appears in and leaves the working tree"
+
 done_testing
