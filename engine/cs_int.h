@@ -190,6 +190,8 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
 int gx_update_local(cs_ctx *ctx, const git_oid *head);
 /* Write repo's new loose objects at zlib's fastest level. */
 int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
+int gx_turn_begin(cs_ctx *ctx);   /* -1: no turn taken */
+void gx_turn_end(int fd);
 /* Write a blob and keep its bytes until gx_texts_clear: the history walk
  * and the working tree update read them back without inflating. */
 int gx_blob_write(cs_ctx *ctx, const char *data, size_t len, git_oid *out);

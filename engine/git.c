@@ -1,9 +1,12 @@
 /* All git work, through libgit2: fetch, trees, commits and the push that
  * serves as compare-and-swap on the remote branch. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <git2/sys/odb_backend.h>
 #include "cs_int.h"
@@ -459,6 +462,44 @@ static void xfer_close(xfer *x)
 {
 	git_odb_free(x->src);
 	git_odb_free(x->dst);
+}
+
+/* Deciders on this machine that share a local remote take turns on an
+ * advisory lock in it from fetch to push, rather than all deciding at once
+ * and all but one having their push refused: with eight of them on two
+ * cores most of the work went into decisions bound to be thrown away.  The
+ * push is still the compare-and-swap (other tools do not take this lock),
+ * and a turn that does not come within a few seconds is not waited for.
+ * Returns the lock's descriptor, or -1 when there is none to take. */
+int gx_turn_begin(cs_ctx *ctx)
+{
+	git_repository *r = NULL;
+	struct timespec ts = {0, 1000 * 1000};
+	char path[4200];
+	int fd;
+
+	if (local_remote(ctx, &r) || !r) {
+		git_error_clear();
+		return -1;
+	}
+	snprintf(path, sizeof path, "%scoordsync-turn", git_repository_path(r));
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
+		return -1;   /* a read-only remote: nothing to queue on */
+	for (int i = 0; i < 3000; i++) {
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return fd;
+		if (errno != EWOULDBLOCK)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	close(fd);
+	return -1;
+}
+
+void gx_turn_end(int fd)
+{
+	if (fd >= 0)
+		close(fd);   /* releases the lock */
 }
 
 /* A fetch from a local remote: read its branch and copy what the clone

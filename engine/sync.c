@@ -334,12 +334,14 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		git_oid head, tree_id, commit;
 		git_tree *tree = NULL;
 		sbuf msg = {0};
-		int empty, changed = 0;
+		int empty, changed = 0, turn = gx_turn_begin(ctx);
 
-		if ((rc = refresh(ctx, &head, &empty, &tree, &st, 0)))
+		if ((rc = refresh(ctx, &head, &empty, &tree, &st, 0)) ||
+		    (empty && (rc = cs_err(ctx, CS_ERROR,
+					  "the remote is empty; run 'coordsync init' first")))) {
+			gx_turn_end(turn);
 			return rc;
-		if (empty)
-			return cs_err(ctx, CS_ERROR, "the remote is empty; run 'coordsync init' first");
+		}
 		edits_clear(ctx);
 		ctx->base = tree;
 		if ((rc = db_begin(ctx)))
@@ -359,6 +361,8 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			goto next;
 		}
 		rc = gx_commit_push(ctx, &tree_id, &head, msg.p, &commit);
+		gx_turn_end(turn);
+		turn = -1;
 		if (!rc) {
 			char hex[GIT_OID_HEXSZ + 1];
 			long rows;
@@ -375,6 +379,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			}
 		}
 next:
+		gx_turn_end(turn);
 		ctx->base = NULL;
 		if (rc)
 			db_rollback(ctx);
