@@ -14,4 +14,26 @@ expect_rc 0 vg -C "$T/demo/build1" query "SELECT * FROM jobs" --format json
 ok "query is clean"
 expect_rc 2 vg -C "$T/demo/build1" query "DELETE FROM jobs"
 ok "a refused query is clean"
+
+# Each main path as its own process, as a timer runs them: init of a second
+# clone, a claim that must fetch and re-import another server's change
+# (local fetch, delta import, working tree update), a sync after a git CLI
+# push, a lock, a deferred message pushed by sync.
+remote=$(git -C "$T/demo/build1" remote get-url origin)
+expect_rc 0 vg --server build3 init "$remote" "$T/b3"
+ok "init is clean"
+expect_rc 0 cs -C "$T/demo/build1" job add --id vg1
+expect_rc 0 cs -C "$T/demo/build1" job add --id vg2
+expect_rc 0 vg -C "$T/b3" job claim
+ok "a claim after another server's change (fetch, delta import, export, push, working tree) is clean"
+worktree w "$remote"
+pyjson "$T/w/build9.tmp" '{}'
+mkdir -p "$T/w/build9" && mv "$T/w/build9.tmp" "$T/w/build9/status.json"
+git -C "$T/w" add -A && git -C "$T/w" commit -qm "build9" && git -C "$T/w" push -q origin HEAD:main
+expect_rc 0 vg -C "$T/b3" sync
+ok "sync of a git CLI push is clean"
+expect_rc 0 vg -C "$T/b3" lock acquire vglock
+expect_rc 0 vg -C "$T/b3" msg send all --type info --subject vg --defer
+expect_rc 0 vg -C "$T/b3" sync
+ok "lock acquire, msg send --defer and the sync that pushes it are clean"
 done_testing
