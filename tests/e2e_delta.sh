@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # An import after another server changed a shared file replaces only the
-# records that differ (engine/model.c import_delta).  Drive 120 random edits
+# records that differ (engine/model.c import_delta).  Drive 80 random edits
 # of jobs.json, locks.json and messages.json with the git CLI -- records
 # changed, inserted, deleted and moved, at the start, middle and end, blank
 # lines and key order changed, other top-level members added -- and after
@@ -80,7 +80,7 @@ grep -q '"files_imported": 1, "records_imported": 1,' <<<"$OUT" || fail "one cha
 compare_with_rebuild "one job changed"
 ok "one job changed in the middle: 1 record imported, mirror equals a rebuild"
 
-# 120 random edits, a sync after each.
+# 80 random edits, a sync after each.
 edit() {
   python3 - "$T/w/coordination" "$1" <<'PY'
 import json, random, sys, os
@@ -143,17 +143,17 @@ with open(path, "w") as f:
 print(name, op)
 PY
 }
-for i in $(seq 1 120); do
+for i in $(seq 1 80); do
   what=$(edit "$i")
   git -C "$T/w" commit -qam "edit $i: $what" || continue
   git -C "$T/w" push -q origin HEAD:main
   expect_rc 0 cs -C "$T/c1" sync
   # A full comparison every few edits keeps the test short; the last always.
-  if [ $((i % 5)) -eq 0 ] || [ "$i" -eq 120 ]; then
+  if [ $((i % 4)) -eq 0 ] || [ "$i" -eq 80 ]; then
     compare_with_rebuild "edit $i ($what)"
   fi
 done
-ok "120 random edits (change/insert/delete/move at start, middle, end; new members; indent): mirror equals a rebuild"
+ok "80 random edits (change/insert/delete/move at start, middle, end; new members; indent): mirror equals a rebuild"
 
 # A decision on top of the edited files still exports surgically.
 expect_rc 0 cs -C "$T/c1" job claim
