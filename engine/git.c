@@ -320,6 +320,7 @@ static int push_local(cs_ctx *ctx, const char *path, const git_oid *commit, cons
 		rc = cs_err_git(ctx, "cannot copy commit to remote");
 		goto done;
 	}
+	CS_FAULT("mid-push");     /* objects copied, branch not moved */
 	if (parent)
 		e = git_reference_create_matching(&ref, r, name, commit, 1, parent, msg);
 	else
@@ -352,6 +353,17 @@ static int push_ref_cb(const char *refname, const char *status, void *payload)
 	return 0;
 }
 
+/* Called while the pack is being sent: the crash test's mid-push step. */
+static int push_progress_cb(unsigned int current, unsigned int total, size_t bytes, void *payload)
+{
+	(void)current;
+	(void)total;
+	(void)bytes;
+	(void)payload;
+	cs_fault_hit("mid-push");
+	return 0;
+}
+
 static int cred_push_cb(git_credential **out, const char *url, const char *user,
 			unsigned int allowed, void *payload)
 {
@@ -378,6 +390,8 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	po.callbacks.push_update_reference = push_ref_cb;
 	po.callbacks.credentials = cred_push_cb;
 	po.callbacks.payload = &ps;
+	if (cs_fault_armed("mid-push"))
+		po.callbacks.push_transfer_progress = push_progress_cb;
 	e = git_remote_push(remote, &arr, &po);
 	if (e == GIT_ENONFASTFORWARD)
 		rc = cs_err(ctx, CS_ERETRY, "push refused: not a fast-forward");
@@ -414,6 +428,7 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 		rc = cs_err_git(ctx, "cannot create commit");
 		goto done;
 	}
+	CS_FAULT("after-commit");
 	if ((rc = gx_origin(ctx, &remote)))
 		goto done;
 	if ((local = gx_local_path(git_remote_url(remote))))

@@ -778,6 +778,7 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			sb_free(&one);
 			break;
 		}
+		CS_FAULT("outbox");
 		if (!*count)
 			sb_put(msg, one.p, one.n);
 		sb_free(&one);

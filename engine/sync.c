@@ -63,6 +63,7 @@ static cs_ctx *ctx_new(void)
 	ctx->lockfd = -1;
 	ctx->max_attempts = 60;
 	ctx->lock_delay = 5;
+	cs_fault_init();
 	git_libgit2_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */
@@ -183,6 +184,7 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return rc;
 	if (*empty) {
 		st->head[0] = 0;
+		CS_FAULT("after-import");
 		return CS_OK;
 	}
 	git_oid_tostr(hex, sizeof hex, head);
@@ -196,6 +198,7 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return rc;
 	if (!force && seen && !strcmp(seen, hex)) {
 		free(seen);
+		CS_FAULT("after-import");
 		return CS_OK;        /* nothing new: read nothing, write nothing */
 	}
 	free(seen);
@@ -210,10 +213,14 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 	snprintf(now, sizeof now, "%.3f", cs_now());
 	if (!st->files_failed)
 		rc = db_meta_set(ctx, "remote_head", hex);
-	if (!rc && !(rc = db_meta_set(ctx, "last_import", now)))
+	if (!rc && !(rc = db_meta_set(ctx, "last_import", now))) {
+		CS_FAULT("import");
 		rc = db_commit(ctx);
-	else
+	} else {
 		db_rollback(ctx);
+	}
+	if (!rc)
+		CS_FAULT("after-import");
 	return rc;
 }
 
@@ -343,8 +350,10 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		ctx->base = tree;
 		if ((rc = db_begin(ctx)))
 			goto next;
-		if ((rc = fn(ctx, arg, &msg)) ||
-		    (rc = model_export(ctx, tree, &tree_id, &changed)) ||
+		if ((rc = fn(ctx, arg, &msg)))
+			goto next;
+		CS_FAULT("after-decide");
+		if ((rc = model_export(ctx, tree, &tree_id, &changed)) ||
 		    (rc = edits_apply(ctx, &tree_id, &changed)))
 			goto next;
 		/* Nothing to write, or the same tree again (a status rewritten
@@ -363,6 +372,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			long rows;
 			long long broken = 0;
 			git_oid_tostr(hex, sizeof hex, &commit);
+			CS_FAULT("after-push");
 			/* While a file does not import, the mirror does not claim to
 			 * reflect the head: the next sync reads and reports it again. */
 			if (!(rc = db_int(ctx, &broken, "SELECT count(*) FROM files WHERE error IS NOT NULL",
@@ -370,6 +380,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			    !(rc = broken ? CS_OK : db_meta_set(ctx, "remote_head", hex)) &&
 			    !(rc = history_update(ctx, &commit, &rows)) && !(rc = db_commit(ctx))) {
 				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
+				CS_FAULT("after-mirror");
 				rc = gx_update_local(ctx, &commit);
 			}
 		}
@@ -393,19 +404,31 @@ next:
 
 /* ---- sync and rebuild ---------------------------------------------------------- */
 
+/* 1 when the clone's local branch is not at head: the remote moved, or a
+ * process was killed between recording a push and moving the branch. */
+static int local_behind(cs_ctx *ctx, const git_oid *head)
+{
+	char name[256];
+	git_oid id;
+	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	if (git_reference_name_to_id(&id, ctx->repo, name)) {
+		git_error_clear();
+		return 1;
+	}
+	return git_oid_cmp(&id, head) != 0;
+}
+
 int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 {
 	git_oid head;
 	git_tree *tree = NULL;
-	char *before = NULL;
 	int empty, rc;
 
 	memset(st, 0, sizeof *st);
-	if ((rc = cs_lock_clone(ctx)) ||
-	    (rc = db_text(ctx, &before, "SELECT value FROM meta WHERE key='remote_head'", NULL)))
+	if ((rc = cs_lock_clone(ctx)))
 		return rc;
 	rc = refresh(ctx, &head, &empty, &tree, st, 0);
-	if (!rc && !empty && (!before || strcmp(before, st->head)))
+	if (!rc && !empty && local_behind(ctx, &head))
 		rc = gx_update_local(ctx, &head);
 	if (!rc && !empty) {
 		/* Deferred intents go out even while some file is broken (they
@@ -425,7 +448,6 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 			memcpy(st->head, ctx->pushed, sizeof st->head);
 		}
 	}
-	free(before);
 	git_tree_free(tree);
 	if (!rc && st->files_failed)
 		rc = CS_ERROR;    /* the message names the file */
