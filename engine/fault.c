@@ -1,6 +1,6 @@
 /* A test hook for crash testing: COORDSYNC_FAULT=STEP makes the process
  * kill itself with SIGKILL when it reaches STEP of a sync or a decision
- * (STEP:stop stops it with SIGSTOP instead, until a SIGCONT).  The variable
+ * (STEP:stop stops it with SIGSTOP instead, until a SIGCONT; it fires once).  The variable
  * is read once per process; when it is unset a step costs one branch. */
 #include <signal.h>
 #include <stdlib.h>
@@ -48,5 +48,6 @@ void cs_fault_hit(const char *step)
 {
 	if (!cs_fault_armed(step))
 		return;
+	cs_fault_on = 0;      /* once: a stopped process goes on when continued */
 	raise(fault_stop ? SIGSTOP : SIGKILL);
 }
