@@ -114,6 +114,10 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 	ctx->server = opts && opts->server ? cs_strdup(opts->server) : cs_config_get(ctx, "server");
 	ctx->branch = cs_config_get(ctx, "branch");
 	ctx->lock_delay = (int)cs_config_num(ctx, "lockdelay", 5);
+	{
+		long long n = cs_config_num(ctx, "retries", 60);
+		cs_set_retries(ctx, n > 1000 ? 1000 : (int)n);
+	}
 	if (!ctx->workdir || !ctx->gitdir || !ctx->branch)
 		return cs_err_oom(ctx);
 	if (ctx->server && !cs_valid_id(ctx->server))
@@ -398,8 +402,12 @@ next:
 		backoff(attempt);
 	}
 	edits_clear(ctx);
-	return cs_err(ctx, CS_ERROR, "gave up after %d attempts: other servers kept moving the remote",
-		      ctx->max_attempts);
+	{
+		char last[sizeof ctx->err];
+		memcpy(last, ctx->err, sizeof last);
+		return cs_err(ctx, CS_ERROR, "gave up after %d attempts; the last refusal: %s",
+			      ctx->max_attempts, last);
+	}
 }
 
 /* ---- sync and rebuild ---------------------------------------------------------- */

@@ -37,6 +37,24 @@ int cs_err_oom(cs_ctx *ctx)
 	return cs_err(ctx, CS_ERROR, "out of memory");
 }
 
+void cs_set_notice(cs_ctx *ctx, cs_notice_fn fn, void *arg)
+{
+	ctx->notice = fn;
+	ctx->notice_arg = arg;
+}
+
+void cs_notice(cs_ctx *ctx, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	if (!ctx || !ctx->notice)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ctx->notice(msg, ctx->notice_arg);
+}
+
 /* ---- growable buffer --------------------------------------------------- */
 
 static int sb_grow(sbuf *b, size_t add)
