@@ -589,9 +589,11 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 		rc = push_smart(ctx, remote, commit);
 	if (rc)
 		goto done;
+	/* Pushed.  The remote-tracking branch only saves a fetch: when it
+	 * cannot be written (a full disk), the next fetch sets it. */
 	snprintf(name, sizeof name, "refs/remotes/origin/%s", ctx->branch);
 	if (git_reference_create(&ref, ctx->repo, name, commit, 1, "coordsync: pushed"))
-		rc = cs_err_git(ctx, "cannot update remote-tracking branch");
+		git_error_clear();
 done:
 	free(local);
 	git_reference_free(ref);

@@ -387,6 +387,17 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 				CS_FAULT("after-mirror");
 				rc = gx_update_local(ctx, &commit);
 			}
+			if (rc) {
+				/* The decision is on the remote, and that is what counts:
+				 * the clone catches up at its next import (a deferred
+				 * intent, still in the outbox, is applied again as a
+				 * no-op).  So it succeeded, with a word to the operator. */
+				db_rollback(ctx);
+				cs_notice(ctx, "the decision is on the remote (commit %.12s) but this clone"
+					  " could not record it: %s; the next sync catches up", hex, ctx->err);
+				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
+				rc = CS_OK;
+			}
 		}
 next:
 		ctx->base = NULL;

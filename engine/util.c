@@ -29,6 +29,18 @@ int cs_err_git(cs_ctx *ctx, const char *what)
 
 int cs_err_db(cs_ctx *ctx, sqlite3 *db)
 {
+	int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM;
+	const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+	/* An I/O failure names the file and the system's reason: "disk I/O
+	 * error" alone does not say that the disk is full. */
+	if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) {
+		int e = sqlite3_system_errno(db);
+		if (e)
+			return cs_err(ctx, CS_ERROR, "sqlite: %s: %s (mirror '%s')", sqlite3_errmsg(db),
+				      strerror(e), file && *file ? file : "?");
+		return cs_err(ctx, CS_ERROR, "sqlite: %s (code %d, mirror '%s')", sqlite3_errmsg(db),
+			      sqlite3_extended_errcode(db), file && *file ? file : "?");
+	}
 	return cs_err(ctx, CS_ERROR, "sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
 }
 
