@@ -23,6 +23,10 @@ int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
 int cs_err_git(cs_ctx *ctx, const char *what)
 {
 	const git_error *e = git_error_last();
+	/* A system error ("No space left on device") says where: in the
+	 * clone, unless the message is about the remote, which names it. */
+	if (e && e->klass == GIT_ERROR_OS && ctx && ctx->gitdir && !strstr(what, "remote"))
+		return cs_err(ctx, CS_ERROR, "%s: %s (in '%s')", what, e->message, ctx->gitdir);
 	return cs_err(ctx, CS_ERROR, "%s: %s", what,
 		      e && e->message ? e->message : "unknown libgit2 error");
 }
