@@ -34,6 +34,12 @@ static void logmsg(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void log_notice(const char *msg, void *arg)
+{
+	(void)arg;
+	logmsg(LOG_WARNING, "coordsync: %s", msg);
+}
+
 static double mono(void)
 {
 	struct timespec ts;
@@ -171,6 +177,7 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 		cs_close(ctx);
 		return rc;
 	}
+	cs_set_notice(ctx, log_notice, NULL);
 	if (!cs_server(ctx)) {
 		logmsg(LOG_ERR, "coordsync: no server id: pass --server or set coordsync.server");
 		cs_close(ctx);

@@ -1,4 +1,5 @@
 /* coordsync: entry point, global options, the command table and --help. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,12 @@ int cli_fail(cs_ctx *ctx, int rc)
 	return cli_exit(rc);
 }
 
+static void print_notice(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "coordsync: %s\n", msg);
+}
+
 int cli_open(cli *c, cs_ctx **ctx)
 {
 	cs_opts o = {c->dir, c->server, c->db};
@@ -238,6 +245,8 @@ int cli_open(cli *c, cs_ctx **ctx)
 		rc = cli_fail(*ctx, rc);
 		cs_close(*ctx);
 		*ctx = NULL;
+	} else {
+		cs_set_notice(*ctx, print_notice, NULL);
 	}
 	return rc;
 }
@@ -247,6 +256,10 @@ int main(int argc, char **argv)
 	cli c;
 	int i = 1;
 	memset(&c, 0, sizeof c);
+	/* A git server that dies mid-push closes the socket under libgit2's
+	 * send(): without this the process would die of SIGPIPE, silently,
+	 * instead of reporting a failed push.  A closed stdout gives EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 
 	/* Global options before the command. */
 	while (i < argc && argv[i][0] == '-') {

@@ -15,6 +15,8 @@ static const setting settings[] = {
 	{"server", "COORDSYNC_SERVER", NULL, "this server's id"},
 	{"branch", NULL, "main", "the remote branch coordinated on"},
 	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", "seconds another server's expired lock stays taken"},
+	{"retries", "COORDSYNC_RETRIES", "60", "attempts of a decision whose push is refused"},
+	{"stalelock", "COORDSYNC_STALELOCK", "30", "age (s) at which a ref lock on a local remote that no process has open is removed; 0 never"},
 	{"interval.building", "COORDSYNC_INTERVAL_BUILDING", "30", "daemon cycle while building (s)"},
 	{"interval.pending", "COORDSYNC_INTERVAL_PENDING", "60", "daemon cycle while jobs are queued (s)"},
 	{"interval.idle", "COORDSYNC_INTERVAL_IDLE", "300", "daemon cycle when idle (s)"},

@@ -42,6 +42,8 @@ struct cs_ctx {
 	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
 	size_t nedits;
 	git_tree *base;       /* during a decision: the remote tree it decides on */
+	cs_notice_fn notice;  /* cs_set_notice */
+	void *notice_arg;
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -50,6 +52,17 @@ int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
 int cs_err_git(cs_ctx *ctx, const char *what);   /* CS_ERROR, libgit2's text */
 int cs_err_db(cs_ctx *ctx, sqlite3 *db);         /* CS_ERROR, sqlite's text */
 int cs_err_oom(cs_ctx *ctx);
+/* Tell the operator through the notice callback, if any. */
+void cs_notice(cs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- fault injection, a test hook (fault.c) ---------------------------- */
+/* COORDSYNC_FAULT=STEP[:stop] kills (or stops) the process at STEP; see
+ * docs/RELIABILITY.md.  cs_fault_init reads the variable once. */
+extern int cs_fault_on;
+void cs_fault_init(void);
+int cs_fault_armed(const char *step);
+void cs_fault_hit(const char *step);
+#define CS_FAULT(step) do { if (cs_fault_on) cs_fault_hit(step); } while (0)
 
 /* ---- growable buffer (util.c) ---------------------------------------- */
 typedef struct sbuf {

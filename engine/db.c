@@ -90,12 +90,8 @@ int db_open(cs_ctx *ctx, const char *path, int how)
 
 int db_exec(cs_ctx *ctx, const char *sql)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(ctx->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int rc = cs_err(ctx, CS_ERROR, "sqlite: %s", msg ? msg : sqlite3_errmsg(ctx->db));
-		sqlite3_free(msg);
-		return rc;
-	}
+	if (sqlite3_exec(ctx->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return cs_err_db(ctx, ctx->db);
 	return CS_OK;
 }
 

@@ -1,11 +1,13 @@
 /* All git work, through libgit2: fetch, trees, commits and the push that
  * serves as compare-and-swap on the remote branch. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <git2/sys/odb_backend.h>
@@ -30,6 +32,41 @@ static int cred_cb(git_credential **out, const char *url, const char *user,
 	return GIT_PASSTHROUGH;
 }
 
+/* ---- errors naming the remote ---------------------------------------------- */
+
+/* url as shown in messages: without a user or password ("https://u:t@h/r"
+ * becomes "https://h/r"), truncated to fit out. */
+static void url_shown(const char *url, char *out, size_t n)
+{
+	const char *sep = strstr(url, "://"), *at, *slash;
+	if (sep && (at = strchr(sep + 3, '@')) && (!(slash = strchr(sep + 3, '/')) || at < slash))
+		snprintf(out, n, "%.*s%s", (int)(sep + 3 - url), url, at + 1);
+	else
+		snprintf(out, n, "%s", url);
+}
+
+/* what ("fetch", "push") failed on remote: libgit2's reason, or for a local
+ * remote that is not there, that (libgit2 only says "unsupported URL
+ * protocol" then).  Returns CS_ERROR. */
+static int remote_err(cs_ctx *ctx, git_remote *remote, const char *what)
+{
+	const git_error *e = git_error_last();
+	const char *url = git_remote_url(remote);
+	char shown[512], *local = gx_local_path(url);
+	struct stat sb;
+	int rc;
+
+	url_shown(url, shown, sizeof shown);
+	if (local && stat(local, &sb))
+		rc = cs_err(ctx, CS_ERROR, "%s failed: remote '%s' is not there: %s", what, shown,
+			    strerror(errno));
+	else
+		rc = cs_err(ctx, CS_ERROR, "%s failed: remote '%s': %s", what, shown,
+			    e && e->message ? e->message : "unknown libgit2 error");
+	free(local);
+	return rc;
+}
+
 /* ---- fetch ------------------------------------------------------------------ */
 
 /* libgit2 1.5.1 leaks a pcre2 match block on every remote lookup (its
@@ -42,7 +79,7 @@ int gx_origin(cs_ctx *ctx, git_remote **out)
 	return CS_OK;
 }
 
-static int local_remote(cs_ctx *ctx, git_repository **out);
+static int local_remote(cs_ctx *ctx, const char *what, git_repository **out);
 static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty);
 
 int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
@@ -56,7 +93,7 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	*empty = 0;
-	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, &lr)))
+	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, "fetch", &lr)))
 		return rc;
 	if (lr && (rc = fetch_local(ctx, lr, head, empty)) != CS_ERETRY)
 		return rc;
@@ -64,7 +101,7 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 	fo.callbacks.payload = &cs;
 	fo.update_fetchhead = 0;
 	if (git_remote_fetch(remote, NULL, &fo, NULL))
-		return cs_err_git(ctx, "fetch failed");
+		return remote_err(ctx, remote, "fetch");
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
 	if (git_reference_name_to_id(head, ctx->repo, ref)) {
 		git_error_clear();
@@ -418,7 +455,7 @@ done:
 
 /* The remote as a repository when origin is a path on this machine (NULL
  * otherwise), opened once per context. */
-static int local_remote(cs_ctx *ctx, git_repository **out)
+static int local_remote(cs_ctx *ctx, const char *what, git_repository **out)
 {
 	git_remote *remote = NULL;
 	char *path;
@@ -431,7 +468,7 @@ static int local_remote(cs_ctx *ctx, git_repository **out)
 		if ((path = gx_local_path(git_remote_url(remote)))) {
 			if (git_repository_open_ext(&ctx->local, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 						    NULL))
-				rc = cs_err_git(ctx, "cannot open remote");
+				rc = remote_err(ctx, remote, what);
 			else
 				rc = gx_fast_writes(ctx, ctx->local);
 			free(path);
@@ -478,7 +515,7 @@ int gx_turn_begin(cs_ctx *ctx)
 	char path[4200];
 	int fd;
 
-	if (local_remote(ctx, &r) || !r) {
+	if (local_remote(ctx, "fetch", &r) || !r) {
 		git_error_clear();
 		return -1;
 	}
@@ -525,11 +562,117 @@ static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty
 		goto done;
 	snprintf(name, sizeof name, "refs/remotes/origin/%s", ctx->branch);
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: fetch"))
-		rc = cs_err_git(ctx, "cannot update remote-tracking branch");
+		rc = cs_err_git(ctx, "cannot record the fetched head");
 done:
 	xfer_close(&x);
 	git_reference_free(ref);
 	return rc;
+}
+
+/* ---- a left-over ref lock on a local remote ------------------------------------- */
+
+/* The pid of a process on this machine that has path (a canonical path)
+ * open, from the /proc/PID/fd links; 0 when no process we may inspect has,
+ * -1 when /proc cannot be read at all. */
+static long open_by(const char *path)
+{
+	DIR *proc = opendir("/proc"), *fds;
+	struct dirent *p, *f;
+	char dir[64], link[128], target[PATH_MAX];
+	long found = 0;
+
+	if (!proc)
+		return -1;
+	while (!found && (p = readdir(proc))) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		snprintf(dir, sizeof dir, "/proc/%.32s/fd", p->d_name);
+		if (!(fds = opendir(dir)))
+			continue;          /* gone, or another user's */
+		while (!found && (f = readdir(fds))) {
+			ssize_t n;
+			snprintf(link, sizeof link, "%s/%.32s", dir, f->d_name);
+			if ((n = readlink(link, target, sizeof target - 1)) < 0)
+				continue;
+			target[n] = 0;
+			if (!strcmp(target, path))
+				found = strtol(p->d_name, NULL, 10);
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+/* The command name of process pid, for messages. */
+static void proc_name(long pid, char *out, size_t n)
+{
+	char path[64];
+	FILE *f;
+	snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+	snprintf(out, n, "?");
+	if ((f = fopen(path, "r"))) {
+		if (fgets(out, (int)n, f))
+			out[strcspn(out, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* The push to the local remote r found its branch `name` locked.  A git
+ * process killed during a ref update leaves NAME.lock behind, and every
+ * push fails until it is gone.  The lock is removed only when provably
+ * stale: no process on this machine has it open (libgit2 writers, coordsync
+ * among them, keep it open while they hold it) and it is older than
+ * coordsync.stalelock seconds (git's own writers close it before renaming
+ * it into place, but hold it for milliseconds: git waits only
+ * core.filesRefLockTimeout, 100 ms, for such a lock).  Returns CS_ERETRY,
+ * with the reason as the message when the lock is left alone, so that the
+ * decision loop tries again and reports the reason if it gives up. */
+static int ref_lock_check(cs_ctx *ctx, git_repository *r, const char *name)
+{
+	char lock[PATH_MAX], real[PATH_MAX], aside[PATH_MAX], comm[64];
+	long long bound = cs_config_num(ctx, "stalelock", 30);
+	struct stat sb, moved;
+	long pid;
+	long long age;
+
+	snprintf(lock, sizeof lock, "%s%s.lock", git_repository_path(r), name);
+	if (lstat(lock, &sb) || !realpath(lock, real))   /* gone already, or not ours */
+		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: %s", name,
+			      git_error_last() ? git_error_last()->message : "");
+	age = (long long)(time(NULL) - sb.st_mtime);
+	if ((pid = open_by(real)) > 0) {
+		proc_name(pid, comm, sizeof comm);
+		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' is open in process"
+			      " %ld (%s) on this machine; left alone", name, lock, pid, comm);
+	}
+	if (pid < 0)
+		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' (%llds old); /proc"
+			      " cannot be read to tell whether a process holds it: remove it by hand"
+			      " once no git runs on the remote", name, lock, age);
+	if (bound <= 0 || age < bound)
+		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' is %llds old and open"
+			      " in no process on this machine; %s", name, lock, age,
+			      bound <= 0 ? "coordsync.stalelock is 0: remove it by hand if it is stale"
+					 : "it is removed as stale once older than coordsync.stalelock");
+	/* Move it out of refs/ and check that it is the file judged: no new
+	 * lock can be created while it exists, so only another cleaner racing
+	 * with us can have put a fresh one there. */
+	snprintf(aside, sizeof aside, "%scoordsync-stale-lock.%ld", git_repository_path(r),
+		 (long)getpid());
+	if (rename(lock, aside))
+		return cs_err(ctx, CS_ERETRY, "cannot remove the stale lock '%s': %s", lock,
+			      strerror(errno));
+	if (lstat(aside, &moved) || moved.st_ino != sb.st_ino || moved.st_dev != sb.st_dev) {
+		if (link(aside, lock) && errno != EEXIST)
+			cs_notice(ctx, "could not put back '%s': %s", lock, strerror(errno));
+		unlink(aside);
+		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' changed", name, lock);
+	}
+	unlink(aside);
+	cs_notice(ctx, "removed the stale lock '%s' (%llds old, open in no process on this"
+		  " machine), left by a writer killed during a push", lock, age);
+	return cs_err(ctx, CS_ERETRY, "removed the stale lock '%s'", lock);
 }
 
 /* libgit2 1.5's local transport updates the remote ref without checking its
@@ -547,15 +690,22 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
 	if ((rc = xfer_open(ctx, &x, ctx->repo, r)) || (rc = copy_commits(&x, commit, 100000)))
 		goto done;
+	CS_FAULT("mid-push");     /* objects copied, branch not moved */
 	if (parent)
 		e = git_reference_create_matching(&ref, r, name, commit, 1, parent, msg);
 	else
 		e = git_reference_create(&ref, r, name, commit, 0, msg);
-	if (e == GIT_EMODIFIED || e == GIT_EEXISTS || e == GIT_ELOCKED)
-		rc = cs_err(ctx, CS_ERETRY, "remote '%s' moved or is locked (%s)", name,
-			    git_error_last() ? git_error_last()->message : "");
-	else if (e)
-		rc = cs_err_git(ctx, "cannot update remote branch");
+	if (e == GIT_EMODIFIED || e == GIT_EEXISTS)
+		rc = cs_err(ctx, CS_ERETRY, "remote branch '%s' moved: another server pushed first",
+			    name);
+	else if (e == GIT_ELOCKED)
+		rc = ref_lock_check(ctx, r, name);
+	else if (e) {
+		char what[PATH_MAX + 300];
+		snprintf(what, sizeof what, "push failed: cannot move '%s' in the remote '%s'", name,
+			 git_repository_path(r));
+		rc = cs_err_git(ctx, what);
+	}
 done:
 	xfer_close(&x);
 	git_reference_free(ref);
@@ -572,6 +722,17 @@ static int push_ref_cb(const char *refname, const char *status, void *payload)
 	push_state *ps = payload;
 	if (status)
 		snprintf(ps->status, sizeof ps->status, "%s: %s", refname, status);
+	return 0;
+}
+
+/* Called while the pack is being sent: the crash test's mid-push step. */
+static int push_progress_cb(unsigned int current, unsigned int total, size_t bytes, void *payload)
+{
+	(void)current;
+	(void)total;
+	(void)bytes;
+	(void)payload;
+	cs_fault_hit("mid-push");
 	return 0;
 }
 
@@ -601,11 +762,13 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	po.callbacks.push_update_reference = push_ref_cb;
 	po.callbacks.credentials = cred_push_cb;
 	po.callbacks.payload = &ps;
+	if (cs_fault_armed("mid-push"))
+		po.callbacks.push_transfer_progress = push_progress_cb;
 	e = git_remote_push(remote, &arr, &po);
 	if (e == GIT_ENONFASTFORWARD)
 		rc = cs_err(ctx, CS_ERETRY, "push refused: not a fast-forward");
 	else if (e)
-		rc = cs_err_git(ctx, "push failed");
+		rc = remote_err(ctx, remote, "push");
 	else if (ps.status[0])
 		rc = cs_err(ctx, CS_ERETRY, "push refused: %s", ps.status);
 	git_reference_delete(tmp);
@@ -637,7 +800,8 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 		rc = cs_err_git(ctx, "cannot create commit");
 		goto done;
 	}
-	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, &lr)))
+	CS_FAULT("after-commit");
+	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, "push", &lr)))
 		goto done;
 	if (lr)
 		rc = push_local(ctx, lr, commit, parent, msg);
@@ -645,9 +809,11 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 		rc = push_smart(ctx, remote, commit);
 	if (rc)
 		goto done;
+	/* Pushed.  The remote-tracking branch only saves a fetch: when it
+	 * cannot be written (a full disk), the next fetch sets it. */
 	snprintf(name, sizeof name, "refs/remotes/origin/%s", ctx->branch);
 	if (git_reference_create(&ref, ctx->repo, name, commit, 1, "coordsync: pushed"))
-		rc = cs_err_git(ctx, "cannot update remote-tracking branch");
+		git_error_clear();
 done:
 	git_reference_free(ref);
 	git_commit_free(pc);

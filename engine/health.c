@@ -429,6 +429,74 @@ done:
 	return rc;
 }
 
+/* A commit is made after its parent, so a commit whose time is older than
+ * its first parent's says that its author's clock is behind the parent
+ * author's, by at least the difference.  Over the last 1000 commits, each
+ * server's 20 newest commits that follow another author's; a server already
+ * reported (its heartbeat is in the future) is not blamed for the commit
+ * after it, and only servers of the fleet are (an author such as a person
+ * committing by hand is not a server).  Finds a clock that is behind,
+ * which heartbeats only show as staleness. */
+static int check_order_skew(cs_ctx *ctx, cs_health *h, const hcfg *c)
+{
+	sqlite3_stmt *st = NULL;
+	sbuf ahead = {0};
+	int rc;
+
+	/* The servers already reported for skew, as a JSON array. */
+	sb_putc(&ahead, '[');
+	for (int i = 0; i < h->nproblems; i++)
+		if (!strcmp(h->problems[i].check, "skew") && h->problems[i].server) {
+			if (ahead.n > 1)
+				sb_putc(&ahead, ',');
+			json_put_string(&ahead, h->problems[i].server);
+		}
+	sb_putc(&ahead, ']');
+	if (ahead.oom) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	if ((rc = db_prepare(ctx, &st,
+			     "WITH recent AS (SELECT seq, author, committed_at, commit_id"
+			     "  FROM history_commits WHERE seq > (SELECT max(seq) FROM history_commits) - 1000),"
+			     " pairs AS (SELECT c.author, c.commit_id, p.author AS after,"
+			     "  p.committed_at - c.committed_at AS behind, row_number() OVER"
+			     "  (PARTITION BY c.author ORDER BY c.seq DESC) AS k"
+			     "  FROM recent c JOIN recent p ON p.seq = c.seq - 1"
+			     "  WHERE p.author IS NOT c.author AND c.author IS NOT NULL"
+			     "  AND p.author NOT IN (SELECT value FROM json_each(:ahead)))"
+			     " SELECT author, max(behind), commit_id, after FROM pairs WHERE k <= 20"
+			     " AND author IN (SELECT id FROM fleet_ids)"
+			     " AND author NOT IN (SELECT value FROM json_each(:ignore))"
+			     " GROUP BY author HAVING max(behind) > :max ORDER BY author")) ||
+	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)) ||
+	    (rc = db_bind_text(ctx, st, ":ahead", ahead.p)) ||
+	    (rc = db_bind_real(ctx, st, ":max", c->o.max_skew)))
+		goto done;
+	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		const char *id = col_text(st, 0), *after = col_text(st, 3);
+		double behind = round(sqlite3_column_double(st, 1));
+		sbuf v = {0};
+		if (has_problem(h, "skew", id))
+			continue;
+		put_num(&v, "skew", -behind);
+		put_num(&v, "max_skew", c->o.max_skew);
+		put_str(&v, "source", "order");
+		put_str(&v, "commit", col_text(st, 2));
+		put_str(&v, "after", after);
+		if ((rc = add_problem(ctx, h, "skew", id, grade(behind, c->o.max_skew), id, &v,
+				      "%s clock is at least %.0fs behind %s's: its commit is older than"
+				      " the commit it follows", id, behind, after)))
+			goto done;
+	}
+	if (rc == SQLITE_DONE)
+		rc = CS_OK;
+done:
+	sb_free(&ahead);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Coordination files whose newest version did not import: every sync fails
  * and the mirror holds the last good rows. */
 static int check_files(cs_ctx *ctx, cs_health *h)
@@ -971,7 +1039,8 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 	}
 	if ((rc = check_files(ctx, h)) || (rc = check_heartbeats(ctx, h, &c)) ||
 	    (rc = check_jobs(ctx, h, &c)) || (rc = check_locks(ctx, h, &c)) ||
-	    (rc = check_backlog(ctx, h, &c)) || (rc = check_skew(ctx, h, &c)))
+	    (rc = check_backlog(ctx, h, &c)) || (rc = check_skew(ctx, h, &c)) ||
+	    (rc = check_order_skew(ctx, h, &c)))
 		goto done;
 	if (h->nproblems > 1)
 		qsort(h->problems, (size_t)h->nproblems, sizeof *h->problems, problem_cmp);

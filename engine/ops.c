@@ -105,14 +105,16 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	sqlite3_stmt *st = NULL;
 	double now = now_s();
 	const char *holder = NULL;
-	double expires = 0;
+	double expires = 0, free_after = 0;
 	long long fence = 0;
 	int rc, exists = 0;
 
 	if (a->op == 'c') {
 		rc = exec_binds(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
-				     " dirty=1 WHERE locked_by IS NOT NULL AND expires_at < :t",
-				":t", 'r', now - ctx->lock_delay, NULL);
+				     " dirty=1 WHERE locked_by IS NOT NULL AND expires_at < :t AND"
+				     " (locked_by = :s OR coalesce((SELECT free_after FROM lock_free_after a"
+				     "  WHERE a.name = locks.name), 0) < :t)",
+				":t", 'r', now - ctx->lock_delay, ":s", 't', ctx->server, NULL);
 		if (rc < 0)
 			return rc;
 		a->released = rc;
@@ -120,7 +122,8 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		return CS_OK;
 	}
 	if ((rc = db_prepare(ctx, &st, "SELECT locked_by, expires_at, max(coalesce(fence, 0),"
-				       " coalesce((SELECT fence FROM lock_fences f WHERE f.name=l.name), 0))"
+				       " coalesce((SELECT fence FROM lock_fences f WHERE f.name=l.name), 0)),"
+				       " (SELECT free_after FROM lock_free_after a WHERE a.name=l.name)"
 				       " FROM locks l WHERE name=:n")) ||
 	    (rc = db_bind_text(ctx, st, ":n", a->name)))
 		goto done;
@@ -129,6 +132,8 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		holder = (const char *)sqlite3_column_text(st, 0);
 		expires = sqlite3_column_double(st, 1);
 		fence = sqlite3_column_int64(st, 2);
+		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+			free_after = sqlite3_column_double(st, 3);
 	} else if (rc != SQLITE_DONE) {
 		goto done;
 	}
@@ -140,8 +145,11 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	}
 	int mine = holder && !strcmp(holder, ctx->server);
 	/* Another server's lock stays taken for lock_delay seconds after it
-	 * expires: clocks differ between servers. */
-	int free_now = !holder || expires + ctx->lock_delay < now;
+	 * expires: clocks differ between servers.  And not before this host
+	 * has watched it for its lease (lock_free_after): a clock minutes
+	 * ahead, here or at the holder, would otherwise take a live lock. */
+	int free_now = !holder || (expires + ctx->lock_delay < now &&
+				   free_after + ctx->lock_delay < now);
 
 	if (a->op == 'x') {
 		if (!mine) {
@@ -164,8 +172,14 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	if (!mine && !free_now) {
 		char iso[32];
 		cs_time_iso(expires, iso);
-		rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name, holder,
-			    iso);
+		if (expires + ctx->lock_delay < now)
+			rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
+				    " clock, but this server has watched that grant for less than its"
+				    " lease (free here in %.0fs): clocks may differ", a->name, holder, iso,
+				    ceil(free_after + ctx->lock_delay - now));
+		else
+			rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
+				    holder, iso);
 		goto done;
 	}
 	if (!mine)
@@ -778,6 +792,7 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			sb_free(&one);
 			break;
 		}
+		CS_FAULT("outbox");
 		if (!*count)
 			sb_put(msg, one.p, one.n);
 		sb_free(&one);

@@ -23,18 +23,52 @@ int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
 int cs_err_git(cs_ctx *ctx, const char *what)
 {
 	const git_error *e = git_error_last();
+	/* A system error ("No space left on device") says where: in the
+	 * clone, unless the message is about the remote, which names it. */
+	if (e && e->klass == GIT_ERROR_OS && ctx && ctx->gitdir && !strstr(what, "remote"))
+		return cs_err(ctx, CS_ERROR, "%s: %s (in '%s')", what, e->message, ctx->gitdir);
 	return cs_err(ctx, CS_ERROR, "%s: %s", what,
 		      e && e->message ? e->message : "unknown libgit2 error");
 }
 
 int cs_err_db(cs_ctx *ctx, sqlite3 *db)
 {
+	int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM;
+	const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+	/* An I/O failure names the file and the system's reason: "disk I/O
+	 * error" alone does not say that the disk is full. */
+	if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) {
+		int e = sqlite3_system_errno(db);
+		if (e)
+			return cs_err(ctx, CS_ERROR, "sqlite: %s: %s (mirror '%s')", sqlite3_errmsg(db),
+				      strerror(e), file && *file ? file : "?");
+		return cs_err(ctx, CS_ERROR, "sqlite: %s (code %d, mirror '%s')", sqlite3_errmsg(db),
+			      sqlite3_extended_errcode(db), file && *file ? file : "?");
+	}
 	return cs_err(ctx, CS_ERROR, "sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
 }
 
 int cs_err_oom(cs_ctx *ctx)
 {
 	return cs_err(ctx, CS_ERROR, "out of memory");
+}
+
+void cs_set_notice(cs_ctx *ctx, cs_notice_fn fn, void *arg)
+{
+	ctx->notice = fn;
+	ctx->notice_arg = arg;
+}
+
+void cs_notice(cs_ctx *ctx, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	if (!ctx || !ctx->notice)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	ctx->notice(msg, ctx->notice_arg);
 }
 
 /* ---- growable buffer --------------------------------------------------- */

@@ -95,6 +95,7 @@ run_a --syslog
 expect_rc 2 cs "${A[@]}" run --wait -1
 ok "run --health fills health=; --syslog keeps stderr empty; a bad --wait is a usage error"
 cs "${B[@]}" lock acquire gone --ttl 1 >/dev/null
+cs "${A[@]}" sync >/dev/null   # build1 sees the grant: it frees it only after watching its lease
 cs "${B[@]}" job add --id stale >/dev/null
 cs "${B[@]}" job claim >/dev/null
 sleep 2

@@ -44,6 +44,12 @@ const char *cs_server(const cs_ctx *ctx);   /* NULL when none is configured */
 const char *cs_workdir(const cs_ctx *ctx);
 const char *cs_dbpath(const cs_ctx *ctx);
 
+/* Notices: what coordsync did on its own that an operator should hear of
+ * (a stale lock file removed from a remote).  fn gets each one as a line
+ * of text without a newline; without fn they are dropped. */
+typedef void (*cs_notice_fn)(const char *msg, void *arg);
+void cs_set_notice(cs_ctx *ctx, cs_notice_fn fn, void *arg);
+
 /* A time as coordsync reads it: ISO-8601 (a date, a space or T, a time, an
  * optional zone; no zone is UTC) or epoch seconds.  0, or -1 if neither. */
 int cs_parse_time(const char *s, double *out);
