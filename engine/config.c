@@ -14,6 +14,9 @@ typedef struct setting {
 static const setting settings[] = {
 	{"server", "COORDSYNC_SERVER", NULL, "this server's id"},
 	{"branch", NULL, "main", "the remote branch coordinated on"},
+	{"remote.user", "COORDSYNC_REMOTE_USER", NULL, "user name for an http(s) or ssh remote"},
+	{"remote.tokenfile", "COORDSYNC_REMOTE_TOKEN_FILE", NULL,
+	 "file holding the http(s) remote's token or password (mode 0600)"},
 	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", "seconds another server's expired lock stays taken"},
 	{"interval.building", "COORDSYNC_INTERVAL_BUILDING", "30", "daemon cycle while building (s)"},
 	{"interval.pending", "COORDSYNC_INTERVAL_PENDING", "60", "daemon cycle while jobs are queued (s)"},

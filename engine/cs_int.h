@@ -37,6 +37,7 @@ struct cs_ctx {
 	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
 	size_t nedits;
 	git_tree *base;       /* during a decision: the remote tree it decides on */
+	int cred_refused;     /* the remote refused our credentials: do not try again */
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -166,6 +167,15 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
 
 /* The clone's remote 'origin' (owned by ctx). */
 int gx_origin(cs_ctx *ctx, git_remote **out);
+/* Clone url into dir, answering credential requests with user and
+ * token_file (NULL: coordsync.remote.user, .tokenfile from the environment).
+ * A URL that holds a password is refused. */
+int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const char *user,
+	     const char *token_file);
+/* "scheme://host[:port]" of a remote URL, without user or password, into
+ * out: the only part of it put in a message.  Returns 1 when url is plain
+ * http to a host that is not a loopback address. */
+int gx_url_origin(const char *url, char *out, size_t len);
 /* Fetch origin; *head is the remote branch's commit, or *empty is set. */
 int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty);
 /* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
@@ -184,6 +194,12 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head);
 int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
+
+/* ---- tokens (health.c) ------------------------------------------------- */
+/* The one token in path, a regular file of this user with mode 0600 or
+ * stricter; errors name the file, never its content.  The caller wipes
+ * (explicit_bzero) and frees *out. */
+int cs_token_read(cs_ctx *ctx, const char *path, char **out);
 
 /* ---- decisions (sync.c) ------------------------------------------------ */
 /* A decision: SQL changes made inside the decision transaction, over a

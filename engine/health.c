@@ -465,10 +465,11 @@ done:
 	return rc;
 }
 
-/* Read the bearer token: a regular file with no permissions for group or
- * others, holding one line of printable ASCII.  Messages name the file,
- * never its content.  *out is wiped and freed by the caller. */
-static int read_token(cs_ctx *ctx, const char *path, char **out)
+/* Read a token (the alert's bearer token, an http(s) remote's password): a
+ * regular file owned by this user with no permissions for group or others,
+ * holding one line of printable ASCII.  Messages name the file, never its
+ * content.  *out is wiped and freed by the caller. */
+int cs_token_read(cs_ctx *ctx, const char *path, char **out)
 {
 	char buf[TOKEN_MAX + 2];
 	size_t len = 0, start = 0;
@@ -480,6 +481,11 @@ static int read_token(cs_ctx *ctx, const char *path, char **out)
 		return cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path, strerror(errno));
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
 		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is not a regular file", path);
+		goto done;
+	}
+	if (sb.st_uid != geteuid()) {
+		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is owned by uid %u, not by this user"
+			    " (uid %u)", path, (unsigned)sb.st_uid, (unsigned)geteuid());
 		goto done;
 	}
 	if (sb.st_mode & 077) {
@@ -883,7 +889,7 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		}
 		curl_up = 1;
 		if ((rc = check_url(ctx, c.o.alert_url, origin, sizeof origin, &plain)) ||
-		    (c.o.token_file && (rc = read_token(ctx, c.o.token_file, &token))))
+		    (c.o.token_file && (rc = cs_token_read(ctx, c.o.token_file, &token))))
 			goto done;
 		if (token && plain) {
 			rc = cs_err(ctx, CS_EINVAL, "refusing to send the token over plain http to '%s':"
