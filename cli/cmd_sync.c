@@ -23,12 +23,15 @@ static const cli_opt init_opts[] = {
 	{"--user", 's', "NAME", "user name for an http(s) or ssh remote (coordsync.remote.user)"},
 	{"--token-file", 's', "FILE", "file holding the http(s) remote's token, mode 0600 "
 	 "(coordsync.remote.tokenfile)"},
+	{"--ssh-key", 's', "FILE", "private key for an ssh remote, mode 0600, instead of "
+	 "ssh-agent (coordsync.remote.sshkey)"},
 	{NULL, 0, NULL, NULL}};
 
 static int run_init(cli *c)
 {
 	cs_opts o = {NULL, c->server, c->db};
-	cs_remote_auth auth = {cli_str(c, "--user"), cli_str(c, "--token-file")};
+	cs_remote_auth auth = {cli_str(c, "--user"), cli_str(c, "--token-file"),
+			       cli_str(c, "--ssh-key")};
 	cs_sync_stats st;
 	cs_ctx *ctx = NULL;
 	int rc;

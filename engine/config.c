@@ -17,6 +17,8 @@ static const setting settings[] = {
 	{"remote.user", "COORDSYNC_REMOTE_USER", NULL, "user name for an http(s) or ssh remote"},
 	{"remote.tokenfile", "COORDSYNC_REMOTE_TOKEN_FILE", NULL,
 	 "file holding the http(s) remote's token or password (mode 0600)"},
+	{"remote.sshkey", "COORDSYNC_REMOTE_SSH_KEY", NULL,
+	 "private key for an ssh remote (mode 0600); unset: ssh-agent"},
 	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", "seconds another server's expired lock stays taken"},
 	{"interval.building", "COORDSYNC_INTERVAL_BUILDING", "30", "daemon cycle while building (s)"},
 	{"interval.pending", "COORDSYNC_INTERVAL_PENDING", "60", "daemon cycle while jobs are queued (s)"},

@@ -167,11 +167,10 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
 
 /* The clone's remote 'origin' (owned by ctx). */
 int gx_origin(cs_ctx *ctx, git_remote **out);
-/* Clone url into dir, answering credential requests with user and
- * token_file (NULL: coordsync.remote.user, .tokenfile from the environment).
- * A URL that holds a password is refused. */
-int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const char *user,
-	     const char *token_file);
+/* Clone url into dir, answering credential requests with auth (NULL, or a
+ * NULL member: the coordsync.remote.* setting, from the environment).  A
+ * URL that holds a password is refused. */
+int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth);
 /* "scheme://host[:port]" of a remote URL, without user or password, into
  * out: the only part of it put in a message.  Returns 1 when url is plain
  * http to a host that is not a loopback address. */
@@ -195,11 +194,14 @@ int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
 
-/* ---- tokens (health.c) ------------------------------------------------- */
+/* ---- secret files (health.c) ------------------------------------------- */
 /* The one token in path, a regular file of this user with mode 0600 or
  * stricter; errors name the file, never its content.  The caller wipes
  * (explicit_bzero) and frees *out. */
 int cs_token_read(cs_ctx *ctx, const char *path, char **out);
+/* CS_OK when path is a regular file of this user with mode 0600 or
+ * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
+int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
 
 /* ---- decisions (sync.c) ------------------------------------------------ */
 /* A decision: SQL changes made inside the decision transaction, over a

@@ -19,8 +19,7 @@
 
 typedef struct cred_state {
 	cs_ctx *ctx;
-	const char *user;        /* init's --user; NULL: coordsync.remote.user */
-	const char *token_file;  /* init's --token-file; NULL: coordsync.remote.tokenfile */
+	const cs_remote_auth *auth;  /* init's; NULL, or a NULL member: the setting */
 	int tries;
 } cred_state;
 
@@ -65,6 +64,8 @@ static char *cred_setting(cred_state *cs, const char *given, const char *key)
 {
 	return given ? strdup(given) : cs_config_get(cs->ctx, key);
 }
+#define CRED_SETTING(cs, member, key) \
+	cred_setting((cs), (cs)->auth ? (cs)->auth->member : NULL, (key))
 
 /* Fail a credential request: ctx's message becomes libgit2's error, which
  * the fetch, push or clone then reports. */
@@ -80,7 +81,7 @@ static int cred_token(cred_state *cs, git_credential **out, const char *user,
 		      const char *origin, int plain)
 {
 	cs_ctx *ctx = cs->ctx;
-	char *file = cred_setting(cs, cs->token_file, "remote.tokenfile"), *token = NULL;
+	char *file = CRED_SETTING(cs, token_file, "remote.tokenfile"), *token = NULL;
 	int rc;
 
 	if (!file)
@@ -100,9 +101,26 @@ static int cred_token(cred_state *cs, git_credential **out, const char *user,
 	return rc;
 }
 
-/* Answer libgit2's request for credentials for url: the ssh agent's keys,
- * or for http(s) a user and the token of the token file; give up after
- * CRED_TRIES requests.  Messages name the remote by its origin only. */
+/* The key of coordsync.remote.sshkey (mode 0600, without a passphrase) or,
+ * when none is set, the keys of ssh-agent. */
+static int cred_ssh(cred_state *cs, git_credential **out, const char *user)
+{
+	char *key = CRED_SETTING(cs, ssh_key, "remote.sshkey");
+	int rc;
+
+	if (!key)
+		return git_credential_ssh_key_from_agent(out, user);
+	if (cs_secret_check(cs->ctx, "ssh key", key))
+		rc = cred_fail(cs->ctx);
+	else
+		rc = git_credential_ssh_key_new(out, user, NULL, key, NULL);
+	free(key);
+	return rc;
+}
+
+/* Answer libgit2's request for credentials for url: an ssh key, or for
+ * http(s) a user and the token of the token file; give up after CRED_TRIES
+ * requests.  Messages name the remote by its origin only. */
 static int cred_cb(git_credential **out, const char *url, const char *url_user,
 		   unsigned int allowed, void *payload)
 {
@@ -114,21 +132,21 @@ static int cred_cb(git_credential **out, const char *url, const char *url_user,
 	if (ctx->cred_refused || ++cs->tries > CRED_TRIES) {
 		ctx->cred_refused = 1;
 		if (allowed & GIT_CREDENTIAL_SSH_KEY)
-			cs_err(ctx, CS_ERROR, "'%s' refused the keys of ssh-agent %d times; giving up",
-			       origin, CRED_TRIES);
+			cs_err(ctx, CS_ERROR, "'%s' refused the ssh key %d times; giving up (check"
+			       " coordsync.remote.sshkey, or the keys in ssh-agent)", origin, CRED_TRIES);
 		else
 			cs_err(ctx, CS_ERROR, "'%s' refused the credentials %d times; giving up (check"
 			       " coordsync.remote.user and the token in coordsync.remote.tokenfile)",
 			       origin, CRED_TRIES);
 		return cred_fail(ctx);
 	}
-	user = url_user && *url_user ? strdup(url_user) : cred_setting(cs, cs->user, "remote.user");
+	user = url_user && *url_user ? strdup(url_user) : CRED_SETTING(cs, user, "remote.user");
 	if (!user && !(user = strdup("git"))) {
 		cs_err_oom(ctx);
 		return cred_fail(ctx);
 	}
 	if (allowed & GIT_CREDENTIAL_SSH_KEY)
-		rc = git_credential_ssh_key_from_agent(out, user);
+		rc = cred_ssh(cs, out, user);
 	else if (allowed & GIT_CREDENTIAL_USERNAME)
 		rc = git_credential_username_new(out, user);
 	else if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)
@@ -139,12 +157,11 @@ static int cred_cb(git_credential **out, const char *url, const char *url_user,
 	return rc;
 }
 
-int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const char *user,
-	     const char *token_file)
+int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth)
 {
 	git_clone_options co;
 	git_repository *repo = NULL;
-	cred_state cs = {ctx, user, token_file, 0};
+	cred_state cs = {ctx, auth, 0};
 	int rc = CS_OK;
 
 	if (url_has_password(url))
@@ -175,7 +192,7 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 {
 	git_remote *remote = NULL;
 	git_fetch_options fo;
-	cred_state cs = {ctx, NULL, NULL, 0};
+	cred_state cs = {ctx, NULL, 0};
 	char ref[256];
 	int rc = CS_OK;
 
@@ -496,7 +513,7 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 {
 	git_push_options po;
 	git_reference *tmp = NULL;
-	push_state ps = {{ctx, NULL, NULL, 0}, ""};
+	push_state ps = {{ctx, NULL, 0}, ""};
 	char spec[300];
 	char *specs[1] = {spec};
 	git_strarray arr = {specs, 1};

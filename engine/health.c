@@ -465,34 +465,50 @@ done:
 	return rc;
 }
 
+/* Check that fd, opened from path, is a regular file owned by this user
+ * with no permissions for group or others.  what names the kind of file in
+ * the message ("token file"). */
+static int secret_fd_check(cs_ctx *ctx, int fd, const char *what, const char *path)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
+		return cs_err(ctx, CS_EINVAL, "%s '%s' is not a regular file", what, path);
+	if (sb.st_uid != geteuid())
+		return cs_err(ctx, CS_EINVAL, "%s '%s' is owned by uid %u, not by this user (uid %u)",
+			      what, path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	if (sb.st_mode & 077)
+		return cs_err(ctx, CS_EINVAL, "%s '%s' has mode %04o: it must be 0600 (chmod 600)",
+			      what, path, (unsigned)(sb.st_mode & 07777));
+	return CS_OK;
+}
+
+int cs_secret_check(cs_ctx *ctx, const char *what, const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return cs_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
+	rc = secret_fd_check(ctx, fd, what, path);
+	close(fd);
+	return rc;
+}
+
 /* Read a token (the alert's bearer token, an http(s) remote's password): a
- * regular file owned by this user with no permissions for group or others,
- * holding one line of printable ASCII.  Messages name the file, never its
- * content.  *out is wiped and freed by the caller. */
+ * file that passes secret_fd_check, holding one line of printable ASCII.
+ * Messages name the file, never its content.  *out is wiped and freed by
+ * the caller. */
 int cs_token_read(cs_ctx *ctx, const char *path, char **out)
 {
 	char buf[TOKEN_MAX + 2];
 	size_t len = 0, start = 0;
-	struct stat sb;
 	int fd, rc = CS_OK;
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path, strerror(errno));
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is not a regular file", path);
+	if ((rc = secret_fd_check(ctx, fd, "token file", path)))
 		goto done;
-	}
-	if (sb.st_uid != geteuid()) {
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is owned by uid %u, not by this user"
-			    " (uid %u)", path, (unsigned)sb.st_uid, (unsigned)geteuid());
-		goto done;
-	}
-	if (sb.st_mode & 077) {
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' has mode %04o: it must be 0600 (chmod 600)",
-			    path, (unsigned)(sb.st_mode & 07777));
-		goto done;
-	}
 	while (len < sizeof buf - 1) {
 		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
 		if (n < 0 && errno == EINTR)

@@ -547,23 +547,27 @@ static char *remote_branch(cs_ctx *ctx, const char *url)
 	return b ? b : strdup("main");
 }
 
-/* The absolute path of a token file given to init, once it is known to be
- * readable and safe (cs_token_read); *out is malloc'd. */
-static int init_token_file(cs_ctx *ctx, const char *path, char **out)
+/* The absolute path of a secret file given to init (what: "token file" or
+ * "ssh key"), once it is known to be safe (cs_secret_check) and, for a
+ * token, readable (cs_token_read); *out is malloc'd. */
+static int init_secret(cs_ctx *ctx, const char *what, const char *path, char **out)
 {
 	char *token = NULL;
 	int rc;
 
 	if (!(*out = realpath(path, NULL)))
-		return cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path, strerror(errno));
-	if ((rc = cs_token_read(ctx, *out, &token))) {
+		return cs_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
+	if (strcmp(what, "token file"))
+		rc = cs_secret_check(ctx, what, *out);
+	else if (!(rc = cs_token_read(ctx, *out, &token))) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	if (rc) {
 		free(*out);
 		*out = NULL;
-		return rc;
 	}
-	explicit_bzero(token, strlen(token));
-	free(token);
-	return CS_OK;
+	return rc;
 }
 
 int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts)
@@ -575,8 +579,8 @@ int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *
 		 const cs_remote_auth *auth)
 {
 	cs_opts o = {dir, opts ? opts->server : NULL, opts ? opts->db : NULL};
-	const char *user = auth ? auth->user : NULL;
-	char *token_file = NULL, *branch;
+	cs_remote_auth a = {auth ? auth->user : NULL, NULL, NULL};
+	char *token_file = NULL, *ssh_key = NULL, *branch;
 	cs_ctx *ctx;
 	char ref[256];
 	git_oid id;
@@ -586,9 +590,14 @@ int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *
 		return CS_ERROR;
 	if (!o.server || !cs_valid_id(o.server))
 		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", o.server ? o.server : "");
-	if (auth && auth->token_file && (rc = init_token_file(ctx, auth->token_file, &token_file)))
-		return rc;
-	if ((rc = gx_clone(ctx, url, dir, user, token_file)))
+	if (auth && auth->token_file &&
+	    (rc = init_secret(ctx, "token file", auth->token_file, &token_file)))
+		goto done;
+	if (auth && auth->ssh_key && (rc = init_secret(ctx, "ssh key", auth->ssh_key, &ssh_key)))
+		goto done;
+	a.token_file = token_file;
+	a.ssh_key = ssh_key;
+	if ((rc = gx_clone(ctx, url, dir, &a)))
 		goto done;
 	cs_close(ctx);
 	if ((rc = cs_open(out, &o)))
@@ -602,8 +611,9 @@ int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *
 	ctx->branch = branch;
 	if ((rc = config_set(ctx, "coordsync.server", o.server)) ||
 	    (rc = config_set(ctx, "coordsync.branch", branch)) ||
-	    (user && (rc = config_set(ctx, "coordsync.remote.user", user))) ||
-	    (token_file && (rc = config_set(ctx, "coordsync.remote.tokenfile", token_file))))
+	    (a.user && (rc = config_set(ctx, "coordsync.remote.user", a.user))) ||
+	    (token_file && (rc = config_set(ctx, "coordsync.remote.tokenfile", token_file))) ||
+	    (ssh_key && (rc = config_set(ctx, "coordsync.remote.sshkey", ssh_key))))
 		goto done;
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch);
 	if (git_reference_name_to_id(&id, ctx->repo, ref)) {
@@ -612,5 +622,6 @@ int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *
 	}
 done:
 	free(token_file);
+	free(ssh_key);
 	return rc;
 }
