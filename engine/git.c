@@ -28,7 +28,6 @@ int gx_url_origin(const char *url, char *out, size_t len)
 	const char *sep = strstr(url, "://");
 	const char *host = sep ? sep + 3 : url, *end;
 	size_t hn;
-	int loopback;
 
 	end = host + strcspn(host, sep ? "/?#" : "/");
 	for (const char *p = host; p < end; p++)
@@ -41,9 +40,7 @@ int gx_url_origin(const char *url, char *out, size_t len)
 	if (!sep || sep - url != 4 || strncasecmp(url, "http", 4))
 		return 0;
 	hn = *host == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?#");
-	loopback = (hn == 9 && !strncasecmp(host, "localhost", 9)) ||
-		   (hn >= 4 && !strncmp(host, "127.", 4)) || (hn == 5 && !strncmp(host, "[::1]", 5));
-	return !loopback;
+	return !cs_host_loopback(host, hn);
 }
 
 /* 1 when url carries a password (scheme://user:password@host/...). */

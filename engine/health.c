@@ -453,8 +453,7 @@ static int check_url(cs_ctx *ctx, const char *url, char *origin, size_t len, int
 	curl_url_get(u, CURLUPART_PORT, &port, 0);
 	snprintf(origin, len, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
 	printable(origin);
-	*plain = !strcasecmp(scheme, "http") && strcasecmp(host, "localhost") &&
-		 strncmp(host, "127.", 4) && strcmp(host, "[::1]");
+	*plain = !strcasecmp(scheme, "http") && !cs_host_loopback(host, strlen(host));
 done:
 	curl_free(scheme);
 	curl_free(host);
@@ -463,6 +462,20 @@ done:
 	curl_free(pass);
 	curl_url_cleanup(u);
 	return rc;
+}
+
+int cs_host_loopback(const char *host, size_t n)
+{
+	if (n == 9 && !strncasecmp(host, "localhost", 9))
+		return 1;
+	if (n == 5 && !strncmp(host, "[::1]", 5))
+		return 1;
+	if (n < 5 || strncmp(host, "127.", 4))
+		return 0;
+	for (size_t i = 4; i < n; i++)     /* 127.0.0.1, not 127.example.com */
+		if (!strchr("0123456789.", host[i]) || !host[i])
+			return 0;
+	return 1;
 }
 
 /* Check that fd, opened from path, is a regular file owned by this user
