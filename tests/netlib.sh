@@ -19,13 +19,13 @@ wait_for() {
 }
 
 # start_git_daemon: git daemon with receive-pack for every repository in
-# $T.  Sets GITD_PID and GITD_BASE (git://127.0.0.1:PORT); a repository
-# $T/NAME.git is at $GITD_BASE/NAME.git.
+# $T, logging each request to $T/git-daemon.log.  Sets GITD_PID and
+# GITD_BASE (git://127.0.0.1:PORT); $T/NAME.git is at $GITD_BASE/NAME.git.
 start_git_daemon() {
   local port
   port=$(free_port)
   git daemon --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all \
-    --enable=receive-pack --reuseaddr "$T" 2>>"$T/git-daemon.log" &
+    --enable=receive-pack --reuseaddr --verbose "$T" 2>>"$T/git-daemon.log" &
   GITD_PID=$!
   BG_PIDS+=("$GITD_PID")
   GITD_BASE="git://127.0.0.1:$port"
