@@ -126,6 +126,17 @@ static int cred_cb(git_credential **out, const char *url, const char *url_user,
 	char origin[256], *user;
 	int plain = gx_url_origin(url, origin, sizeof origin), rc;
 
+	user = url_user && *url_user ? strdup(url_user) : CRED_SETTING(cs, user, "remote.user");
+	if (!user && !(user = strdup("git"))) {
+		cs_err_oom(ctx);
+		return cred_fail(ctx);
+	}
+	/* ssh asks for the user name first when the URL has none: no try. */
+	if (allowed == GIT_CREDENTIAL_USERNAME) {
+		rc = git_credential_username_new(out, user);
+		free(user);
+		return rc;
+	}
 	if (ctx->cred_refused || ++cs->tries > CRED_TRIES) {
 		ctx->cred_refused = 1;
 		if (allowed & GIT_CREDENTIAL_SSH_KEY)
@@ -135,17 +146,11 @@ static int cred_cb(git_credential **out, const char *url, const char *url_user,
 			cs_err(ctx, CS_ERROR, "'%s' refused the credentials %d times; giving up (check"
 			       " coordsync.remote.user and the token in coordsync.remote.tokenfile)",
 			       origin, CRED_TRIES);
-		return cred_fail(ctx);
-	}
-	user = url_user && *url_user ? strdup(url_user) : CRED_SETTING(cs, user, "remote.user");
-	if (!user && !(user = strdup("git"))) {
-		cs_err_oom(ctx);
+		free(user);
 		return cred_fail(ctx);
 	}
 	if (allowed & GIT_CREDENTIAL_SSH_KEY)
 		rc = cred_ssh(cs, out, user);
-	else if (allowed & GIT_CREDENTIAL_USERNAME)
-		rc = git_credential_username_new(out, user);
 	else if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT)
 		rc = cred_token(cs, out, user, origin, plain);
 	else

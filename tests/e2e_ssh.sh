@@ -156,11 +156,13 @@ env -u SSH_AUTH_SOCK "$COORDSYNC" init "$URL" "$T/c3" --server build3 --ssh-key 
   >"$T/out" 2>&1 && fail "a key of mode 0644 was accepted"
 grep -qF "ssh key '$S/loose-key' has mode 0644" "$T/out" || fail "loose key: $(cat "$T/out")"
 l0=$(logins)
-SSH_AUTH_SOCK="" expect_rc 0 cs init "$URL" "$T/c3" --server build3 --ssh-key "$S/key"
+# a URL without a user: the user comes from --user (coordsync.remote.user)
+SSH_AUTH_SOCK="" expect_rc 0 cs init "ssh://127.0.0.1:$port$T/r.git" "$T/c3" --server build3 \
+  --user "$user" --ssh-key "$S/key"
 [ "$(git -C "$T/c3" config coordsync.remote.sshkey)" = "$S/key" ] || fail "sshkey not recorded"
 SSH_AUTH_SOCK="" expect_rc 0 cs -C "$T/c3" job add --id by-key
 [ "$(logins)" -gt "$l0" ] || fail "no login with the key file"
-ok "init --ssh-key (mode 0600, recorded in git config) works without an agent; mode 0644 is refused"
+ok "init --ssh-key --user (recorded in git config) works without an agent; a key of mode 0644 is refused"
 f0=$(refusals)
 SSH_AUTH_SOCK="" COORDSYNC_REMOTE_SSH_KEY="$S/stranger" expect_rc 1 cs -C "$T/c3" job add --id never
 grep -q "refused the ssh key 3 times" <<<"$OUT" || fail "stranger key file: $OUT"
