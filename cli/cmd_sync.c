@@ -20,9 +20,19 @@ static int report_sync(cli *c, cs_ctx *ctx, const char *verb, int rc, const cs_s
 	return rc ? cli_fail(ctx, rc) : EXIT_OK;
 }
 
+static const cli_opt init_opts[] = {
+	{"--user", 's', "NAME", "user name for an http(s) or ssh remote (coordsync.remote.user)"},
+	{"--token-file", 's', "FILE", "file holding the http(s) remote's token, mode 0600 "
+	 "(coordsync.remote.tokenfile)"},
+	{"--ssh-key", 's', "FILE", "private key for an ssh remote, mode 0600, instead of "
+	 "ssh-agent (coordsync.remote.sshkey)"},
+	{NULL, 0, NULL, NULL}};
+
 static int run_init(cli *c)
 {
 	cs_opts o = {NULL, c->server, c->db};
+	cs_remote_auth auth = {cli_str(c, "--user"), cli_str(c, "--token-file"),
+			       cli_str(c, "--ssh-key")};
 	cs_sync_stats st;
 	cs_ctx *ctx = NULL;
 	int rc;
@@ -31,7 +41,7 @@ static int run_init(cli *c)
 	if (!cs_valid_id(c->server))
 		return cli_usage(c, "invalid server id '%s': use 1-64 of [A-Za-z0-9._-], no leading dot",
 				 c->server);
-	rc = cs_init(&ctx, c->args[0], c->args[1], &o);
+	rc = cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
 	if (!rc) {
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
@@ -153,7 +163,7 @@ static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_sync_cmds[] = {
 	{"init", "URL DIR", "clone the coordination repo into DIR and build its mirror "
-	 "(an empty remote gets the template files)", 2, 2, none, run_init},
+	 "(an empty remote gets the template files)", 2, 2, init_opts, run_init},
 	{"sync", "", "fetch, import what changed, push deferred intents", 0, 0, none, run_sync},
 	{"rebuild", "", "recreate the mirror from the repository (keeps deferred intents)", 0, 0,
 	 none, run_rebuild},

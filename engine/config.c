@@ -14,6 +14,11 @@ typedef struct setting {
 static const setting settings[] = {
 	{"server", "COORDSYNC_SERVER", NULL, "this server's id"},
 	{"branch", NULL, "main", "the remote branch coordinated on"},
+	{"remote.user", "COORDSYNC_REMOTE_USER", NULL, "user name for an http(s) or ssh remote"},
+	{"remote.tokenfile", "COORDSYNC_REMOTE_TOKEN_FILE", NULL,
+	 "file holding the http(s) remote's token or password (mode 0600)"},
+	{"remote.sshkey", "COORDSYNC_REMOTE_SSH_KEY", NULL,
+	 "private key for an ssh remote (mode 0600); unset: ssh-agent"},
 	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", "seconds another server's expired lock stays taken"},
 	{"retries", "COORDSYNC_RETRIES", "60", "attempts of a decision whose push is refused"},
 	{"stalelock", "COORDSYNC_STALELOCK", "30", "age (s) at which a ref lock on a local remote that no process has open is removed; 0 never"},

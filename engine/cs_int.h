@@ -44,6 +44,7 @@ struct cs_ctx {
 	git_tree *base;       /* during a decision: the remote tree it decides on */
 	cs_notice_fn notice;  /* cs_set_notice */
 	void *notice_arg;
+	int cred_refused;     /* the remote refused our credentials: do not try again */
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -187,6 +188,14 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
 
 /* The clone's remote 'origin' (owned by ctx). */
 int gx_origin(cs_ctx *ctx, git_remote **out);
+/* Clone url into dir, answering credential requests with auth (NULL, or a
+ * NULL member: the coordsync.remote.* setting, from the environment).  A
+ * URL that holds a password is refused. */
+int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth);
+/* "scheme://host[:port]" of a remote URL, without user or password, into
+ * out: the only part of it put in a message.  Returns 1 when url is plain
+ * http to a host that is not a loopback address. */
+int gx_url_origin(const char *url, char *out, size_t len);
 /* Fetch origin; *head is the remote branch's commit, or *empty is set. */
 int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty);
 /* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
@@ -212,6 +221,18 @@ const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
 void gx_texts_clear(cs_ctx *ctx);
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
+
+/* ---- secret files (health.c) ------------------------------------------- */
+/* The one token in path, a regular file of this user with mode 0600 or
+ * stricter; errors name the file, never its content.  The caller wipes
+ * (explicit_bzero) and frees *out. */
+int cs_token_read(cs_ctx *ctx, const char *path, char **out);
+/* 1 when the n bytes of host name a loopback address (localhost, 127.x.y.z,
+ * [::1]), where a secret may go over plain http. */
+int cs_host_loopback(const char *host, size_t n);
+/* CS_OK when path is a regular file of this user with mode 0600 or
+ * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
+int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
 
 /* ---- decisions (sync.c) ------------------------------------------------ */
 /* A decision: SQL changes made inside the decision transaction, over a

@@ -575,8 +575,7 @@ static int check_url(cs_ctx *ctx, const char *url, char *origin, size_t len, int
 	cu.url_get(u, CURLUPART_PORT, &port, 0);
 	snprintf(origin, len, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
 	printable(origin);
-	*plain = !strcasecmp(scheme, "http") && strcasecmp(host, "localhost") &&
-		 strncmp(host, "127.", 4) && strcmp(host, "[::1]");
+	*plain = !strcasecmp(scheme, "http") && !cs_host_loopback(host, strlen(host));
 done:
 	cu.free(scheme);
 	cu.free(host);
@@ -587,28 +586,64 @@ done:
 	return rc;
 }
 
-/* Read the bearer token: a regular file with no permissions for group or
- * others, holding one line of printable ASCII.  Messages name the file,
- * never its content.  *out is wiped and freed by the caller. */
-static int read_token(cs_ctx *ctx, const char *path, char **out)
+int cs_host_loopback(const char *host, size_t n)
+{
+	if (n == 9 && !strncasecmp(host, "localhost", 9))
+		return 1;
+	if (n == 5 && !strncmp(host, "[::1]", 5))
+		return 1;
+	if (n < 5 || strncmp(host, "127.", 4))
+		return 0;
+	for (size_t i = 4; i < n; i++)     /* 127.0.0.1, not 127.example.com */
+		if (!strchr("0123456789.", host[i]) || !host[i])
+			return 0;
+	return 1;
+}
+
+/* Check that fd, opened from path, is a regular file owned by this user
+ * with no permissions for group or others.  what names the kind of file in
+ * the message ("token file"). */
+static int secret_fd_check(cs_ctx *ctx, int fd, const char *what, const char *path)
+{
+	struct stat sb;
+
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
+		return cs_err(ctx, CS_EINVAL, "%s '%s' is not a regular file", what, path);
+	if (sb.st_uid != geteuid())
+		return cs_err(ctx, CS_EINVAL, "%s '%s' is owned by uid %u, not by this user (uid %u)",
+			      what, path, (unsigned)sb.st_uid, (unsigned)geteuid());
+	if (sb.st_mode & 077)
+		return cs_err(ctx, CS_EINVAL, "%s '%s' has mode %04o: it must be 0600 (chmod 600)",
+			      what, path, (unsigned)(sb.st_mode & 07777));
+	return CS_OK;
+}
+
+int cs_secret_check(cs_ctx *ctx, const char *what, const char *path)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return cs_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
+	rc = secret_fd_check(ctx, fd, what, path);
+	close(fd);
+	return rc;
+}
+
+/* Read a token (the alert's bearer token, an http(s) remote's password): a
+ * file that passes secret_fd_check, holding one line of printable ASCII.
+ * Messages name the file, never its content.  *out is wiped and freed by
+ * the caller. */
+int cs_token_read(cs_ctx *ctx, const char *path, char **out)
 {
 	char buf[TOKEN_MAX + 2];
 	size_t len = 0, start = 0;
-	struct stat sb;
 	int fd, rc = CS_OK;
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path, strerror(errno));
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is not a regular file", path);
+	if ((rc = secret_fd_check(ctx, fd, "token file", path)))
 		goto done;
-	}
-	if (sb.st_mode & 077) {
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' has mode %04o: it must be 0600 (chmod 600)",
-			    path, (unsigned)(sb.st_mode & 07777));
-		goto done;
-	}
 	while (len < sizeof buf - 1) {
 		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -1007,7 +1042,7 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		}
 		curl_up = 1;
 		if ((rc = check_url(ctx, c.o.alert_url, origin, sizeof origin, &plain)) ||
-		    (c.o.token_file && (rc = read_token(ctx, c.o.token_file, &token))))
+		    (c.o.token_file && (rc = cs_token_read(ctx, c.o.token_file, &token))))
 			goto done;
 		if (token && plain) {
 			rc = cs_err(ctx, CS_EINVAL, "refusing to send the token over plain http to '%s':"

@@ -620,49 +620,81 @@ static char *remote_branch(cs_ctx *ctx, const char *url)
 	return b ? b : strdup("main");
 }
 
-int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts)
+/* The absolute path of a secret file given to init (what: "token file" or
+ * "ssh key"), once it is known to be safe (cs_secret_check) and, for a
+ * token, readable (cs_token_read); *out is malloc'd. */
+static int init_secret(cs_ctx *ctx, const char *what, const char *path, char **out)
 {
-	git_clone_options co;
-	git_repository *repo = NULL;
-	cs_opts o = {dir, opts ? opts->server : NULL, opts ? opts->db : NULL};
-	cs_ctx *ctx;
-	char *branch;
-	char ref[256];
+	char *token = NULL;
 	int rc;
 
-	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
-	*out = NULL;
-	if (!o.server || !cs_valid_id(o.server)) {
-		*out = ctx = ctx_new();
+	if (!(*out = realpath(path, NULL)))
+		return cs_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
+	if (strcmp(what, "token file"))
+		rc = cs_secret_check(ctx, what, *out);
+	else if (!(rc = cs_token_read(ctx, *out, &token))) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts)
+{
+	return cs_init_auth(out, url, dir, opts, NULL);
+}
+
+int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		 const cs_remote_auth *auth)
+{
+	cs_opts o = {dir, opts ? opts->server : NULL, opts ? opts->db : NULL};
+	cs_remote_auth a = {auth ? auth->user : NULL, NULL, NULL};
+	char *token_file = NULL, *ssh_key = NULL, *branch;
+	cs_ctx *ctx;
+	char ref[256];
+	git_oid id;
+	int rc;
+
+	if (!(*out = ctx = ctx_new()))
+		return CS_ERROR;
+	if (!o.server || !cs_valid_id(o.server))
 		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", o.server ? o.server : "");
-	}
-	git_libgit2_init();
-	if (git_clone(&repo, url, dir, &co)) {
-		*out = ctx = ctx_new();
-		rc = cs_err_git(ctx, "clone failed");
-		git_libgit2_shutdown();
-		return rc;
-	}
-	git_repository_free(repo);
-	git_libgit2_shutdown();
+	if (auth && auth->token_file &&
+	    (rc = init_secret(ctx, "token file", auth->token_file, &token_file)))
+		goto done;
+	if (auth && auth->ssh_key && (rc = init_secret(ctx, "ssh key", auth->ssh_key, &ssh_key)))
+		goto done;
+	a.token_file = token_file;
+	a.ssh_key = ssh_key;
+	if ((rc = gx_clone(ctx, url, dir, &a)))
+		goto done;
+	cs_close(ctx);
 	if ((rc = cs_open(out, &o)))
-		return rc;
+		goto done;
 	ctx = *out;
-	if (!(branch = remote_branch(ctx, url)))
-		return cs_err_oom(ctx);
+	if (!(branch = remote_branch(ctx, url))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
 	free(ctx->branch);
 	ctx->branch = branch;
 	if ((rc = config_set(ctx, "coordsync.server", o.server)) ||
-	    (rc = config_set(ctx, "coordsync.branch", branch)))
-		return rc;
+	    (rc = config_set(ctx, "coordsync.branch", branch)) ||
+	    (a.user && (rc = config_set(ctx, "coordsync.remote.user", a.user))) ||
+	    (token_file && (rc = config_set(ctx, "coordsync.remote.tokenfile", token_file))) ||
+	    (ssh_key && (rc = config_set(ctx, "coordsync.remote.sshkey", ssh_key))))
+		goto done;
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch);
-	{
-		git_oid id;
-		if (git_reference_name_to_id(&id, ctx->repo, ref)) {
-			git_error_clear();
-			if ((rc = seed_remote(ctx)))
-				return rc;
-		}
+	if (git_reference_name_to_id(&id, ctx->repo, ref)) {
+		git_error_clear();
+		rc = seed_remote(ctx);
 	}
-	return CS_OK;
+done:
+	free(token_file);
+	free(ssh_key);
+	return rc;
 }

@@ -38,6 +38,20 @@ int cs_open(cs_ctx **out, const cs_opts *opts);
  * mirror; cs_sync then imports the state.  *out as for cs_open. */
 int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts);
 
+/* How to log in to an http(s) or ssh remote (docs/OPERATIONS.md); NULL
+ * members: the environment's COORDSYNC_REMOTE_USER, _TOKEN_FILE, _SSH_KEY. */
+typedef struct cs_remote_auth {
+	const char *user;        /* user name; default: the URL's, else "git" */
+	const char *token_file;  /* the http(s) token or password; mode 0600 */
+	const char *ssh_key;     /* ssh private key, mode 0600; default ssh-agent */
+} cs_remote_auth;
+
+/* cs_init, logging in with auth while cloning, and recording what it gives
+ * in the clone's config (coordsync.remote.user, and .tokenfile and .sshkey
+ * as absolute paths) for every later fetch and push. */
+int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		 const cs_remote_auth *auth);
+
 void cs_close(cs_ctx *ctx);                 /* NULL-safe */
 const char *cs_errmsg(const cs_ctx *ctx);   /* never NULL */
 const char *cs_server(const cs_ctx *ctx);   /* NULL when none is configured */
