@@ -15,6 +15,7 @@ static const setting settings[] = {
 	{"server", "COORDSYNC_SERVER", NULL, "this server's id"},
 	{"branch", NULL, "main", "the remote branch coordinated on"},
 	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", "seconds another server's expired lock stays taken"},
+	{"maxfilesize", "COORDSYNC_MAXFILESIZE", "67108864", "largest coordination file read (bytes)"},
 	{"interval.building", "COORDSYNC_INTERVAL_BUILDING", "30", "daemon cycle while building (s)"},
 	{"interval.pending", "COORDSYNC_INTERVAL_PENDING", "60", "daemon cycle while jobs are queued (s)"},
 	{"interval.idle", "COORDSYNC_INTERVAL_IDLE", "300", "daemon cycle when idle (s)"},

@@ -8,7 +8,9 @@
 #include <git2.h>
 #include "coordsync/coordsync.h"
 
-#define CS_MAX_BLOB (256u << 20)   /* largest file we agree to parse */
+/* The largest coordination file read, by default (coordsync.maxfilesize):
+ * 100k jobs are about 28 MB. */
+#define CS_MAX_BLOB ((long long)64 << 20)
 #define CS_MAX_KV 32                /* --set pairs per command */
 
 /* A change to a file that is not a mirrored record (logs, archives). */
@@ -32,6 +34,7 @@ struct cs_ctx {
 	int retries;        /* refused pushes in the last decision */
 	char pushed[GIT_OID_HEXSZ + 1];  /* the commit the last decision pushed, or "" */
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
+	long long max_file; /* largest file read, in bytes (coordsync.maxfilesize) */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int in_txn;
 	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
@@ -163,6 +166,7 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
 
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */
+#define CS_ETOOBIG -101  /* internal: a file is over ctx->max_file */
 
 /* The clone's remote 'origin' (owned by ctx). */
 int gx_origin(cs_ctx *ctx, git_remote **out);
@@ -178,6 +182,11 @@ int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out);
  * Returns CS_ERETRY when another server moved it first. */
 int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
 		   const char *msg, git_oid *commit);
+/* Look up blob id, the file at path, refusing it from the object's header,
+ * before anything is read or inflated, when it is over ctx->max_file:
+ * CS_ETOOBIG with a message naming path, its size and the limit.  *out
+ * belongs to the caller (git_blob_free). */
+int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path);
 /* Point the local branch and working tree at head (a safe checkout). */
 int gx_update_local(cs_ctx *ctx, const git_oid *head);
 /* Write repo's new loose objects at zlib's fastest level. */

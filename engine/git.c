@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <git2/sys/odb_backend.h>
@@ -155,6 +156,32 @@ write:
 done:
 	git_tree_free(sub);
 	git_treebuilder_free(bld);
+	return rc;
+}
+
+/* ---- reading blobs ------------------------------------------------------------------ */
+
+int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size = 0;
+	long long max = ctx->max_file > 0 ? ctx->max_file : CS_MAX_BLOB;
+	int rc = CS_OK;
+
+	*out = NULL;
+	/* The header gives the size without inflating the object: a file far
+	 * over the limit costs nothing to refuse. */
+	if (git_repository_odb(&odb, ctx->repo) || git_odb_read_header(&size, &type, odb, id))
+		rc = cs_err_git(ctx, path);
+	else if (type != GIT_OBJECT_BLOB)
+		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
+	else if ((unsigned long long)size > (unsigned long long)max)
+		rc = cs_err(ctx, CS_ETOOBIG, "%s: %zu bytes is over the %lld byte limit"
+			    " (coordsync.maxfilesize); not read", path, size, max);
+	else if (git_blob_lookup(out, ctx->repo, id))
+		rc = cs_err_git(ctx, path);
+	git_odb_free(odb);
 	return rc;
 }
 
@@ -434,11 +461,103 @@ done:
 	return rc;
 }
 
+/* 1 when every component of path is a plain name: not empty, ".", ".." or
+ * ".git", and free of control characters.  A tree can hold anything. */
+static int plain_path(const char *path)
+{
+	const char *p = path;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)) ||
+		    (n == 4 && !strncasecmp(p, ".git", 4)))
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+				return 0;
+		p += n;
+		if (*p == '/' && !*++p)
+			return 0;
+	}
+	return p != path;
+}
+
+/* 1 when blob id is over ctx->max_file (from its header; 0 if unknown). */
+static int over_limit(cs_ctx *ctx, const git_oid *id)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size = 0;
+	int over = !git_repository_odb(&odb, ctx->repo) &&
+		   !git_odb_read_header(&size, &type, odb, id) &&
+		   (unsigned long long)size > (unsigned long long)ctx->max_file;
+	git_odb_free(odb);
+	git_error_clear();
+	return over;
+}
+
+/* Remove the regular file dir/path (path plain), unless a directory on the
+ * way is not a real one (a symbolic link could lead out of the clone). */
+static void remove_file(const char *dir, const char *path)
+{
+	sbuf p = {0};
+	struct stat st;
+	sb_puts(&p, dir);
+	for (const char *c = path; !p.oom;) {
+		size_t n = strcspn(c, "/");
+		sb_put(&p, c, n);
+		if (p.oom || lstat(p.p, &st))
+			break;
+		if (!c[n]) {
+			if (S_ISREG(st.st_mode))
+				unlink(p.p);
+			break;
+		}
+		if (!S_ISDIR(st.st_mode))
+			break;
+		sb_putc(&p, '/');
+		c += n + 1;
+	}
+	sb_free(&p);
+}
+
+/* The paths a checkout from base (NULL: nothing) to tree writes: the files
+ * that differ, as exact paths in want.  A file over the size limit would be
+ * inflated whole by the checkout: it goes into big instead (the caller
+ * removes it from the working tree).  Paths that are not plain are left
+ * out of both.  The strings belong to diff, which the caller frees. */
+static int checkout_paths(cs_ctx *ctx, git_tree *base, git_tree *tree, git_diff **diff,
+			  git_strarray *want, git_strarray *big)
+{
+	size_t n;
+	if (git_diff_tree_to_tree(diff, ctx->repo, base, tree, NULL))
+		return cs_err_git(ctx, "cannot compare trees");
+	n = git_diff_num_deltas(*diff);
+	want->strings = calloc(n + 1, sizeof *want->strings);
+	big->strings = calloc(n + 1, sizeof *big->strings);
+	if (!want->strings || !big->strings)
+		return cs_err_oom(ctx);
+	for (size_t i = 0; i < n; i++) {
+		const git_diff_delta *d = git_diff_get_delta(*diff, i);
+		int gone = d->status == GIT_DELTA_DELETED;
+		const char *path = gone ? d->old_file.path : d->new_file.path;
+		if (!plain_path(path))
+			continue;
+		if (!gone && GIT_FILEMODE_BLOB <= d->new_file.mode &&
+		    d->new_file.mode <= GIT_FILEMODE_LINK && over_limit(ctx, &d->new_file.id))
+			big->strings[big->count++] = (char *)path;
+		else
+			want->strings[want->count++] = (char *)path;
+	}
+	return CS_OK;
+}
+
 int gx_update_local(cs_ctx *ctx, const git_oid *head)
 {
 	git_reference *ref = NULL;
 	git_commit *old = NULL, *c = NULL;
-	git_tree *base = NULL;
+	git_tree *base = NULL, *tree = NULL;
+	git_diff *diff = NULL;
+	git_strarray want = {NULL, 0}, big = {NULL, 0};
 	git_checkout_options co;
 	git_oid oldid;
 	char name[256];
@@ -446,7 +565,7 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 
 	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
-	if (git_commit_lookup(&c, ctx->repo, head)) {
+	if (git_commit_lookup(&c, ctx->repo, head) || git_commit_tree(&tree, c)) {
 		rc = cs_err_git(ctx, "cannot read commit");
 		goto done;
 	}
@@ -455,14 +574,28 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 	if (!git_reference_name_to_id(&oldid, ctx->repo, name) &&
 	    !git_commit_lookup(&old, ctx->repo, &oldid) && !git_commit_tree(&base, old))
 		co.baseline = base;
-	co.checkout_strategy = GIT_CHECKOUT_SAFE;
-	if (git_checkout_tree(ctx->repo, (git_object *)c, &co))
+	git_error_clear();
+	/* Only the files that changed, by exact path.  One over the size limit
+	 * is not written (a checkout reads it whole): its old copy is removed,
+	 * and RECREATE_MISSING writes the next version that fits. */
+	if ((rc = checkout_paths(ctx, base, tree, &diff, &want, &big)))
+		goto done;
+	co.checkout_strategy = GIT_CHECKOUT_SAFE | GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH |
+			       GIT_CHECKOUT_RECREATE_MISSING;
+	co.paths = want;
+	if (want.count && git_checkout_tree(ctx->repo, (git_object *)c, &co))
 		git_error_clear();
+	for (size_t i = 0; i < big.count; i++)
+		remove_file(ctx->workdir, big.strings[i]);
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: sync") ||
 	    git_repository_set_head(ctx->repo, name))
 		rc = cs_err_git(ctx, "cannot update local branch");
 done:
+	free(want.strings);
+	free(big.strings);
+	git_diff_free(diff);
 	git_tree_free(base);
+	git_tree_free(tree);
 	git_commit_free(old);
 	git_commit_free(c);
 	git_reference_free(ref);

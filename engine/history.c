@@ -61,12 +61,23 @@ static void set_version(fver *f, const git_oid *id, const kind *k, const char *s
 	snprintf(f->server, sizeof f->server, "%s", server ? server : "");
 }
 
+/* A version over the size limit is not read: it reads as empty, which no
+ * scan accepts (the import reports it, and its message stays). */
 static int need_text(walk *w, fver *f)
 {
+	char saved[sizeof w->ctx->err];
+	int rc;
 	if (f->obj)
 		return CS_OK;
-	if (git_blob_lookup(&f->obj, w->ctx->repo, &f->id))
-		return cs_err_git(w->ctx, f->k->path);
+	memcpy(saved, w->ctx->err, sizeof saved);
+	if ((rc = gx_blob_lookup(w->ctx, &f->obj, &f->id, f->k->path)) == CS_ETOOBIG) {
+		memcpy(w->ctx->err, saved, sizeof saved);
+		f->s = "";
+		f->len = 0;
+		return CS_OK;
+	}
+	if (rc)
+		return rc;
 	f->s = git_blob_rawcontent(f->obj);
 	f->len = (size_t)git_blob_rawsize(f->obj);
 	return CS_OK;
@@ -78,7 +89,7 @@ static int scan_full(fver *f)
 	jscan top = {0};
 	size_t end, err;
 	int rc = -1;
-	if (f->len > CS_MAX_BLOB || json_members(f->s, f->len, 0, '{', &top, &end, &err))
+	if (json_members(f->s, f->len, 0, '{', &top, &end, &err))
 		goto done;
 	for (size_t i = 0; i < top.n; i++) {
 		char *key = json_string_value(f->s, top.m[i].key);

@@ -572,15 +572,11 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
 		goto record_bad;
 	}
-	if (git_blob_lookup(&blob, ctx->repo, git_tree_entry_id(e))) {
-		rc = cs_err_git(ctx, path);
-		goto done;
-	}
-	if (git_blob_rawsize(blob) > CS_MAX_BLOB) {
-		rc = cs_err(ctx, CS_ERROR, "%s: %lld bytes is over the %u byte limit", path,
-			    (long long)git_blob_rawsize(blob), CS_MAX_BLOB);
+	/* Refused from its header, before anything is read or parsed. */
+	if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), path)) == CS_ETOOBIG)
 		goto record_bad;
-	}
+	if (rc)
+		goto done;
 	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
 		goto done;
 	{
