@@ -1200,8 +1200,8 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		return rc == SQLITE_DONE ? CS_OK : rc;
 	}
 	if (!git_tree_entry_bypath(&e, base, k->path)) {
-		if (git_blob_lookup(&blob, ctx->repo, git_tree_entry_id(e))) {
-			rc = cs_err_git(ctx, k->path);
+		if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), k->path))) {
+			rc = rc == CS_ETOOBIG ? CS_ERROR : rc;
 			goto done;
 		}
 		s = git_blob_rawcontent(blob);
