@@ -64,6 +64,10 @@ void sb_free(sbuf *b);
 
 /* ---- time (util.c) ---------------------------------------------------- */
 double cs_now(void);                          /* wall clock, epoch seconds */
+/* Times are epoch seconds within years 1 to 9999: anything else in a file
+ * is refused rather than carried into casts and date arithmetic. */
+#define CS_TIME_MIN -62135596800.0   /* 0001-01-01T00:00:00Z */
+#define CS_TIME_MAX 253402300799.0   /* 9999-12-31T23:59:59Z */
 int cs_time_parse(const char *s, double *out); /* ISO-8601; 0 ok, -1 bad */
 void cs_time_iso(double t, char out[32]);     /* YYYY-MM-DDTHH:MM:SSZ */
 char *cs_strdup(const char *s);
@@ -127,7 +131,8 @@ void jscan_free(jscan *sc);
 size_t json_skip_ws(const char *s, size_t len, size_t i);
 size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err);
 /* Offset of the first byte that is not valid UTF-8, or is a control
- * character inside a string or other than whitespace outside one; or len. */
+ * character inside a string or other than whitespace outside one, or starts
+ * a \u0000 escape; or len. */
 size_t json_text_check(const char *s, size_t len);
 /* Line and column (1-based) of offset off. */
 void json_linecol(const char *s, size_t off, int *line, int *col);
@@ -141,6 +146,11 @@ char *json_string_value(const char *s, jspan sp);
 /* ---- model (model.c) -------------------------------------------------- */
 struct git_tree;
 int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force);
+/* Import s[0, len) as the file at path (coordination/jobs.json, ..., or
+ * SERVER/status.json), without git: the checks and the import a sync runs,
+ * in a savepoint, so a file that fails leaves the rows as they were.  For
+ * the fuzzers; CS_EINVAL for a path that is not a coordination file. */
+int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len);
 /* Write every dirty record into new blobs on top of tree, giving *out. */
 int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
 

@@ -3,6 +3,7 @@
  * file usually differ in a few records, so the common prefix and suffix of
  * the two texts are skipped without parsing: a backfill costs about one
  * memcmp per commit plus the records that changed. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cs_int.h"
@@ -242,7 +243,7 @@ static int bind_time(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
 static int bind_int(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
 {
 	const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-	if (cJSON_IsNumber(v))
+	if (cJSON_IsNumber(v) && fabs(v->valuedouble) <= 9007199254740992.0)
 		return sqlite3_bind_int64(st, i, (long long)v->valuedouble);
 	if (cJSON_IsBool(v))
 		return sqlite3_bind_int(st, i, cJSON_IsTrue(v));

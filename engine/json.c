@@ -261,6 +261,10 @@ size_t json_text_check(const char *s, size_t len)
 			in_str = !in_str;
 			i++;
 		} else if (c == '\\') {
+			/* A \u0000 escape would end the decoded C string early:
+			 * "a\u0000b" would read as "a". */
+			if (in_str && len - i >= 6 && !memcmp(p + i + 1, "u0000", 5))
+				return i;
 			i += in_str ? 2 : 1;   /* the escaped byte cannot end the string */
 		} else if (c < 0x20) {
 			/* Raw control characters: never inside a string (Python's
