@@ -243,7 +243,7 @@ static int bind_time(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
 static int bind_int(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
 {
 	const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-	if (cJSON_IsNumber(v) && fabs(v->valuedouble) <= 9007199254740992.0)
+	if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 9007199254740992.0)
 		return sqlite3_bind_int64(st, i, (long long)v->valuedouble);
 	if (cJSON_IsBool(v))
 		return sqlite3_bind_int(st, i, cJSON_IsTrue(v));
@@ -520,6 +520,15 @@ static fver *slot_for(walk *w, const char *path)
 	return &w->v[w->n++];
 }
 
+/* 1 when e is a regular file.  Anything else where a coordination file
+ * belongs (a directory, a submodule, a symbolic link) is not a version the
+ * walk can read: the import reports it, and the walk passes over it. */
+static int regular(const git_tree_entry *e)
+{
+	return git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+	       git_tree_entry_filemode(e) != GIT_FILEMODE_LINK;
+}
+
 /* One tracked path between parent tree pt (may be NULL) and tree t. */
 static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, const kind *k,
 			const char *server)
@@ -533,6 +542,12 @@ static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, co
 		git_tree_entry_bypath(&pe, pt, path);
 	git_tree_entry_bypath(&e, t, path);
 	git_error_clear();
+	if (e && !regular(e))
+		goto done;
+	if (pe && !regular(pe)) {
+		git_tree_entry_free(pe);
+		pe = NULL;
+	}
 	if ((!pe && !e) || (pe && e && !git_oid_cmp(git_tree_entry_id(pe), git_tree_entry_id(e))))
 		goto done;
 	if (!(last = slot_for(w, path))) {

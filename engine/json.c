@@ -336,7 +336,7 @@ void json_put_string(sbuf *b, const char *s)
 void json_put_number(sbuf *b, double v)
 {
 	char tmp[40];
-	if (v == (double)(long long)v && v > -9007199254740992.0 && v < 9007199254740992.0) {
+	if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v) {
 		sb_printf(b, "%lld", (long long)v);
 		return;
 	}

@@ -162,7 +162,7 @@ static int bind_field(sqlite3_stmt *st, int i, const field *f, const cJSON *o)
 		return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_STATIC) ? -2 : 0;
 	case F_INT:
 		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-		    fabs(v->valuedouble) > 9007199254740992.0)
+		    fabs(v->valuedouble) >= 9007199254740992.0)   /* past 2^53 a double is not exact */
 			return -1;
 		return sqlite3_bind_int64(st, i, (long long)v->valuedouble) ? -2 : 0;
 	case F_BOOL:
@@ -631,7 +631,8 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	e = owned;
 	git_oid_tostr(id, sizeof id, git_tree_entry_id(e));
 	if ((rc = db_text(ctx, &have, "SELECT blob FROM files WHERE path=:a", path)) ||
-	    (rc = db_text(ctx, &bad, "SELECT bad_blob FROM files WHERE path=:a", path)))
+	    (rc = db_text(ctx, &bad, "SELECT coalesce(bad_blob, iif(error IS NULL, NULL, ''))"
+			       " FROM files WHERE path=:a", path)))
 		goto done;
 	if (!force && have && !strcmp(have, id)) {
 		/* Back to the last good version (a revert): no longer broken. */
@@ -657,9 +658,12 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 			    : git_tree_entry_type(e) == GIT_OBJECT_TREE ? "a directory" : "a submodule");
 		goto record_bad;
 	}
-	/* Refused from its header, before anything is read or parsed. */
-	if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), path)) == CS_ETOOBIG)
+	/* Refused from its header, before anything is read or parsed.  Not
+	 * remembered as a bad blob: with a higher limit it may import. */
+	if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), path)) == CS_ETOOBIG) {
+		id[0] = 0;
 		goto record_bad;
+	}
 	if (rc)
 		goto done;
 	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
@@ -681,7 +685,7 @@ record_bad:
 	stats->files_failed++;
 	if (!firsterr[0])
 		snprintf(firsterr, errlen, "%s", ctx->err);
-	rc = file_row(ctx, path, NULL, ctx->err, id);
+	rc = file_row(ctx, path, NULL, ctx->err, id[0] ? id : NULL);
 done:
 	free(have);
 	free(bad);
