@@ -30,6 +30,7 @@ static const setting settings[] = {
 	{"logs.maxbytes", NULL, "10485760", "bytes of logs kept per server"},
 	{"logs.maxfile", NULL, "1048576", "largest log file accepted (bytes)"},
 	{"queries", "COORDSYNC_QUERIES", NULL, "directory of user report views"},
+	{"query.timeout", "COORDSYNC_QUERY_TIMEOUT", "30", "seconds a query or report may run"},
 	{NULL, NULL, NULL, NULL}};
 
 static const setting *find(const char *key)

@@ -35,6 +35,7 @@ struct cs_ctx {
 	char pushed[GIT_OID_HEXSZ + 1];  /* the commit the last decision pushed, or "" */
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
 	long long max_file; /* largest file read, in bytes (coordsync.maxfilesize) */
+	int query_seconds;  /* bound on an ad-hoc query or report (coordsync.query.timeout) */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int in_txn;
 	cs_tree_edit *edits;  /* queued by a decision, applied after its export */

@@ -64,6 +64,7 @@ static cs_ctx *ctx_new(void)
 	ctx->max_attempts = 60;
 	ctx->lock_delay = 5;
 	ctx->max_file = CS_MAX_BLOB;
+	ctx->query_seconds = 30;
 	git_libgit2_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */
@@ -117,6 +118,9 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 	ctx->max_file = cs_config_num(ctx, "maxfilesize", CS_MAX_BLOB);
 	if (ctx->max_file <= 0)
 		ctx->max_file = CS_MAX_BLOB;
+	ctx->query_seconds = (int)cs_config_num(ctx, "query.timeout", 30);
+	if (ctx->query_seconds <= 0 || ctx->query_seconds > 86400)
+		ctx->query_seconds = 30;
 	if (!ctx->workdir || !ctx->gitdir || !ctx->branch)
 		return cs_err_oom(ctx);
 	if (ctx->server && !cs_valid_id(ctx->server))
