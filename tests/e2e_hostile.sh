@@ -72,14 +72,15 @@ for n in range(200):
 PY
 good() { cat "$T/work/good/$2/$1"; }
 
-# marker PATH N: the line of the state (below) that shows marker N of PATH.
+# marker PATH N: a text that the state (below, after a newline) holds once
+# marker N of PATH is in the mirror.
 marker() {
   case $1 in
-    *jobs.json) echo "^job,r$2," ;;
-    *locks.json) echo "^lock,R$2,,build2," ;;
-    *messages.json) echo "^message,rm$2," ;;
-    *status.json) echo "^server,build2,.*note[^,]*r$2[^0-9]" ;;
-    *) echo "^server,build2,.*,$((1767323045 + $2))\.0," ;;
+    *jobs.json) echo $'\n'"job,r$2," ;;
+    *locks.json) echo $'\n'"lock,R$2,,build2," ;;
+    *messages.json) echo $'\n'"message,rm$2," ;;
+    *status.json) echo '""note"": ""r'"$2"'""' ;;
+    *) echo ",$((1767323045 + $2)).0," ;;
   esac
 }
 
@@ -102,6 +103,17 @@ STATE_SQL="SELECT 'job', id, ord, status, assigned_to, priority, created_at, att
  ORDER BY 1, 2"
 # (read with the sqlite3 shell: a coordsync query costs a repository open)
 state() { sqlite3 -readonly -csv "$DB" "$STATE_SQL" >"$1"; }
+# snap: the state, PRAGMA integrity_check and the count of files in error,
+# into STATE, INTEGRITY and ERRORS, from one sqlite3 run.
+snap() {
+  local out
+  out=$(sqlite3 -readonly -csv "$DB" "$STATE_SQL; PRAGMA integrity_check;
+    SELECT count(*) FROM files WHERE error IS NOT NULL")
+  ERRORS=${out##*$'\n'}
+  out=${out%$'\n'*}
+  INTEGRITY=${out##*$'\n'}
+  STATE=${out%$'\n'*}
+}
 # Everything outside the clone that the test itself does not write.
 outside() {
   find "$T" -mindepth 1 \( -path "$C1" -o -path "$R" -o -path "$S" -o -path "$T/work" \) -prune \
@@ -122,6 +134,7 @@ push_all "good state"
 expect_rc 0 cs init "$URL" "$C1" --server build1
 [ "$(q1 "SELECT count(*) FROM jobs") $(q1 "SELECT count(*) FROM servers WHERE id='build2'")" = "3 1" ] ||
   fail "initial import"
+outside "$T/work/outside.base"   # nothing outside the clone may change from here on
 ok "initial good state imported over git://"
 
 # The size limit: git config coordsync.maxfilesize, overridden by the
@@ -151,39 +164,39 @@ N=0
 # (exit 1 naming PATH, message matching PATTERN) and keep everything; then a
 # repaired PATH (with marker N) must import.
 file_case() {
-  local name=$1 path=$2 file=$3 pat=$4
+  local name=$1 path=$2 file=$3 pat=$4 e
   N=$((N + 1))
-  [ -s "$T/work/state" ] || state "$T/work/state"
-  outside "$T/work/outside.before"
-  mkdir -p "$(dirname "$S/$path")"
-  rm -rf "${S:?}/$path"
+  [ -n "$GOOD_STATE" ] || { snap; GOOD_STATE=$STATE; }
   cp "$file" "$S/$path"
-  push_all "hostile: $name"
+  git -C "$S" commit -qm "hostile: $name" -- "$path"
+  git -C "$S" push -q origin HEAD:main
   run_err cs -C "$C1" sync
-  [ "$RC" -eq 1 ] || fail "$name: sync exited $RC: $(err)"
-  grep -qF "$path" "$T/work/err" || fail "$name: the error does not name $path: $(err)"
-  grep -Eq "$pat" "$T/work/err" || fail "$name: the error does not say '$pat': $(err)"
-  LAST_ERR=$(head -n 1 "$T/work/err")
-  state "$T/work/state.after"
-  cmp -s "$T/work/state" "$T/work/state.after" ||
-    fail "$name: the mirror changed: $(diff "$T/work/state" "$T/work/state.after" | head -5)"
-  outside "$T/work/outside.after"
-  cmp -s "$T/work/outside.before" "$T/work/outside.after" ||
-    fail "$name: written outside the clone: $(diff "$T/work/outside.before" "$T/work/outside.after" | head -5)"
-  integrity "$name"
-  rm -rf "${S:?}/$path"
-  good "$path" "$N" >"$S/$path"
-  push_all "repair: $name"
+  e=$(<"$T/work/err")
+  [ "$RC" -eq 1 ] || fail "$name: sync exited $RC: $e"
+  [[ $e == *"$path"* ]] || fail "$name: the error does not name $path: $e"
+  [[ $e =~ $pat ]] || fail "$name: the error does not say '$pat': $e"
+  LAST_ERR=${e%%$'\n'*}
+  snap
+  [ "$STATE" = "$GOOD_STATE" ] ||
+    fail "$name: the mirror changed: $(diff <(echo "$GOOD_STATE") <(echo "$STATE") | head -5)"
+  [ "$INTEGRITY" = ok ] || fail "$name: integrity_check: $INTEGRITY"
+  outside "$T/work/outside.now"
+  cmp -s "$T/work/outside.base" "$T/work/outside.now" ||
+    fail "$name: written outside the clone: $(diff "$T/work/outside.base" "$T/work/outside.now" | head -5)"
+  cp "$T/work/good/$N/$path" "$S/$path"
+  git -C "$S" commit -qm "repair: $name" -- "$path"
+  git -C "$S" push -q origin HEAD:main
   run_err cs -C "$C1" sync
   [ "$RC" -eq 0 ] || fail "$name: sync after the repair exited $RC: $(err)"
-  state "$T/work/state"
-  grep -Eq "$(marker "$path" "$N")" "$T/work/state" || fail "$name: the repaired $path is not in the mirror: $(grep build2 "$T/work/state" | head -3)"
-  [ "$(sqlite3 -readonly "$DB" "SELECT count(*) FROM files WHERE error IS NOT NULL")" = 0 ] ||
-    fail "$name: error kept after repair"
+  snap
+  [[ $'\n'$STATE == *"$(marker "$path" "$N")"* ]] || fail "$name: the repaired $path is not in the mirror"
+  [ "$ERRORS" = 0 ] || fail "$name: error kept after repair"
+  GOOD_STATE=$STATE
   CASES+=("$name")
 }
 CASES=()
 msgs=()
+GOOD_STATE=""
 while IFS='|' read -r file path pat; do
   file=${file// /}; path=${path// /}; pat=$(sed 's/^ *//; s/ *$//' <<<"$pat")
   case $file in ''|'#'*) continue ;; esac
@@ -219,8 +232,6 @@ file_case "deep-100k-status" build2/status.json "$G/deep-100k-status" "invalid J
 file_case "dup-id-6000-jobs" coordination/jobs.json "$G/dup-id-6000-jobs" "duplicate job 'j00042'"
 file_case "dup-key-100k-keys" coordination/jobs.json "$G/dup-key-100k-keys" "duplicate key 'k050000'"
 ok "generated: nesting 100,000 deep (array, object, other member, status.json), 6,000 jobs with a duplicate id, a job with 100,000 keys and one twice"
-
-rm -f "$T/work/state"
 
 # Accepted oddities: valid JSON that reads as one clear value.
 python3 - "$S/coordination/jobs.json" <<'PY'
@@ -457,8 +468,8 @@ ok "job claim over it: exit 1 naming the file, peak RSS $rss kB"
 good coordination/jobs.json 199 >"$S/coordination/jobs.json"
 push_all "repair the 200 MB file"
 expect_rc 0 cs -C "$C1" sync
-state "$T/work/state"
-grep -Eq "$(marker coordination/jobs.json 199)" "$T/work/state" && [ -s "$C1/coordination/jobs.json" ] ||
+snap
+[[ $'\n'$STATE == *"$(marker coordination/jobs.json 199)"* ]] && [ -s "$C1/coordination/jobs.json" ] ||
   fail "200 MB: repair"
 ok "repair after the 200 MB file imports and is checked out again"
 integrity "end"
