@@ -579,6 +579,7 @@ static int import_text(cs_ctx *ctx, const kind *k, const char *path, const char 
 	if (bad < len)
 		return file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
 				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
+				: s[bad] == '0' || s[bad] == '.' ? "invalid number"
 				: "invalid UTF-8");
 	return k->top ? import_shared(ctx, k, s, len) : import_server(ctx, k, path, server, s, len);
 }

@@ -236,17 +236,18 @@ ok "generated: nesting 100,000 deep (array, object, other member, status.json), 
 # Accepted oddities: valid JSON that reads as one clear value.
 python3 - "$S/coordination/jobs.json" <<'PY'
 import sys
-jobs = [("n1", "-0"), ("n2", "1E2"), ("n3", "0.5e1"), ("n4", "-9007199254740991")]
+jobs = [("n1", "-0"), ("n2", "1E2"), ("n3", "0.5e1"), ("n4", "-9007199254740991"), ("n5", "1.0E+01")]
 t = ",\n".join('    {"id": "%s", "status": "queued", "priority": %s, "created_at": %s}' % (i, p, c)
-               for (i, p), c in zip(jobs, ["-0", "1767323045.5", '"2024-02-29T23:59:60Z"', '"0001-01-01T00:00:00Z"']))
+               for (i, p), c in zip(jobs, ["-0", "1767323045.5", '"2024-02-29T23:59:60Z"', '"0001-01-01T00:00:00Z"',
+                                           "1.7673230450e+09"]))
 open(sys.argv[1], "w").write('{\n  "jobs": [\n' + t + '\n  ]\n}\n')
 PY
 push_all "odd but valid numbers"
 expect_rc 0 cs -C "$C1" sync
 [ "$(q1 "SELECT group_concat(id || '=' || priority || '@' || created_at, ' ') FROM (SELECT * FROM jobs ORDER BY id)")" = \
-  "n1=0@0.0 n2=100@1767323045.5 n3=5@1709251200.0 n4=-9007199254740991@-62135596800.0" ] ||
+  "n1=0@0.0 n2=100@1767323045.5 n3=5@1709251200.0 n4=-9007199254740991@-62135596800.0 n5=10@1767323045.0" ] ||
   fail "odd numbers: $OUT"
-ok "-0, 1E2, 0.5e1, -(2^53-1), a leap second and year 1 read as 0, 100, 5, -9007199254740991, the next second and -62135596800"
+ok "-0, 1E2, 0.5e1, -(2^53-1), 1.0E+01, a leap second, year 1 and 1.7673230450e+09 read as 0, 100, 5, -9007199254740991, 10, the next second, -62135596800 and 1767323045"
 good coordination/jobs.json 0 >"$S/coordination/jobs.json"
 push_all "back to good jobs"
 expect_rc 0 cs -C "$C1" sync
