@@ -55,6 +55,12 @@ extern const cli_cmd cli_health_cmds[];
 
 /* Open the clone named by the global options; prints the error. */
 int cli_open(cli *c, cs_ctx **ctx);
+/* A last bound on a read-only command: seconds + 0.25 s after this call the
+ * process exits 1 with a message.  The engine's progress handler stops a
+ * statement at `seconds`; this stops one that is stuck inside a single SQL
+ * function (instr or replace on huge strings), which the handler cannot
+ * reach.  Exiting loses nothing: nothing is written on that path. */
+void cli_deadline(int seconds);
 /* Print ctx's error and map a CS_* code to an exit status. */
 int cli_fail(cs_ctx *ctx, int rc);
 int cli_exit(int rc);

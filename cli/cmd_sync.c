@@ -93,6 +93,7 @@ static int run_query(cli *c)
 		return cli_usage(c, "unknown format '%s'", f);
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
+	cli_deadline(cs_query_timeout(ctx));
 	if (!(rc = cs_query(ctx, &rows, c->args[0])))
 		rc = cli_print_rows(stdout, rows, fmt);
 	cs_rows_free(rows);

@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/time.h>
 #include "cli.h"
 
 static const cli_opt global_opts[] = {
@@ -249,6 +251,27 @@ int cli_open(cli *c, cs_ctx **ctx)
 		cs_set_notice(*ctx, print_notice, NULL);
 	}
 	return rc;
+}
+
+static void on_deadline(int sig)
+{
+	static const char msg[] = "coordsync: stopped: the query ran past coordsync.query.timeout\n";
+	ssize_t n = write(2, msg, sizeof msg - 1);
+	(void)sig, (void)n;
+	_exit(EXIT_ERR);
+}
+
+void cli_deadline(int seconds)
+{
+	struct sigaction sa;
+	struct itimerval it;
+	memset(&sa, 0, sizeof sa);
+	memset(&it, 0, sizeof it);
+	sa.sa_handler = on_deadline;
+	sigaction(SIGALRM, &sa, NULL);
+	it.it_value.tv_sec = seconds;
+	it.it_value.tv_usec = 250000;
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 int main(int argc, char **argv)

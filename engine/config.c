@@ -22,6 +22,7 @@ static const setting settings[] = {
 	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", "seconds another server's expired lock stays taken"},
 	{"retries", "COORDSYNC_RETRIES", "60", "attempts of a decision whose push is refused"},
 	{"stalelock", "COORDSYNC_STALELOCK", "30", "age (s) at which a ref lock on a local remote that no process has open is removed; 0 never"},
+	{"maxfilesize", "COORDSYNC_MAXFILESIZE", "67108864", "largest coordination file read (bytes)"},
 	{"interval.building", "COORDSYNC_INTERVAL_BUILDING", "30", "daemon cycle while building (s)"},
 	{"interval.pending", "COORDSYNC_INTERVAL_PENDING", "60", "daemon cycle while jobs are queued (s)"},
 	{"interval.idle", "COORDSYNC_INTERVAL_IDLE", "300", "daemon cycle when idle (s)"},
@@ -36,6 +37,7 @@ static const setting settings[] = {
 	{"logs.maxbytes", NULL, "10485760", "bytes of logs kept per server"},
 	{"logs.maxfile", NULL, "1048576", "largest log file accepted (bytes)"},
 	{"queries", "COORDSYNC_QUERIES", NULL, "directory of user report views"},
+	{"query.timeout", "COORDSYNC_QUERY_TIMEOUT", "30", "seconds a query or report may run"},
 	{NULL, NULL, NULL, NULL}};
 
 static const setting *find(const char *key)

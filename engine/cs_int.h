@@ -8,7 +8,9 @@
 #include <git2.h>
 #include "coordsync/coordsync.h"
 
-#define CS_MAX_BLOB (256u << 20)   /* largest file we agree to parse */
+/* The largest coordination file read, by default (coordsync.maxfilesize):
+ * 100k jobs are about 28 MB. */
+#define CS_MAX_BLOB ((long long)64 << 20)
 #define CS_MAX_KV 32                /* --set pairs per command */
 
 /* A change to a file that is not a mirrored record (logs, archives). */
@@ -37,6 +39,8 @@ struct cs_ctx {
 	int retries;        /* refused pushes in the last decision */
 	char pushed[GIT_OID_HEXSZ + 1];  /* the commit the last decision pushed, or "" */
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
+	long long max_file; /* largest file read, in bytes (coordsync.maxfilesize) */
+	int query_seconds;  /* bound on an ad-hoc query or report (coordsync.query.timeout) */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int in_txn;
 	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
@@ -80,6 +84,10 @@ void sb_free(sbuf *b);
 
 /* ---- time (util.c) ---------------------------------------------------- */
 double cs_now(void);                          /* wall clock, epoch seconds */
+/* Times are epoch seconds within years 1 to 9999: anything else in a file
+ * is refused rather than carried into casts and date arithmetic. */
+#define CS_TIME_MIN -62135596800.0   /* 0001-01-01T00:00:00Z */
+#define CS_TIME_MAX 253402300799.0   /* 9999-12-31T23:59:59Z */
 int cs_time_parse(const char *s, double *out); /* ISO-8601; 0 ok, -1 bad */
 void cs_time_iso(double t, char out[32]);     /* YYYY-MM-DDTHH:MM:SSZ */
 char *cs_strdup(const char *s);
@@ -146,7 +154,9 @@ void jscan_free(jscan *sc);
 size_t json_skip_ws(const char *s, size_t len, size_t i);
 size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err);
 /* Offset of the first byte that is not valid UTF-8, or is a control
- * character inside a string or other than whitespace outside one; or len. */
+ * character inside a string or other than whitespace outside one, or starts
+ * a \u0000 escape, or makes a number that JSON does not allow (a leading
+ * zero, a point without a digit on each side); or len. */
 size_t json_text_check(const char *s, size_t len);
 /* Line and column (1-based) of offset off. */
 void json_linecol(const char *s, size_t off, int *line, int *col);
@@ -160,6 +170,11 @@ char *json_string_value(const char *s, jspan sp);
 /* ---- model (model.c) -------------------------------------------------- */
 struct git_tree;
 int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force);
+/* Import s[0, len) as the file at path (coordination/jobs.json, ..., or
+ * SERVER/status.json), without git: the checks and the import a sync runs,
+ * in a savepoint, so a file that fails leaves the rows as they were.  For
+ * the fuzzers; CS_EINVAL for a path that is not a coordination file. */
+int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len);
 /* Write every dirty record into new blobs on top of tree, giving *out. */
 int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
 
@@ -185,6 +200,7 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
 
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */
+#define CS_ETOOBIG -101  /* internal: a file is over ctx->max_file */
 
 /* The clone's remote 'origin' (owned by ctx). */
 int gx_origin(cs_ctx *ctx, git_remote **out);
@@ -208,6 +224,11 @@ int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out);
  * Returns CS_ERETRY when another server moved it first. */
 int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
 		   const char *msg, git_oid *commit);
+/* Look up blob id, the file at path, refusing it from the object's header,
+ * before anything is read or inflated, when it is over ctx->max_file:
+ * CS_ETOOBIG with a message naming path, its size and the limit.  *out
+ * belongs to the caller (git_blob_free). */
+int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path);
 /* Point the local branch and working tree at head (a safe checkout). */
 int gx_update_local(cs_ctx *ctx, const git_oid *head);
 /* Write repo's new loose objects at zlib's fastest level. */

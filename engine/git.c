@@ -355,6 +355,32 @@ done:
 	return rc;
 }
 
+/* ---- reading blobs ------------------------------------------------------------------ */
+
+int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size = 0;
+	long long max = ctx->max_file > 0 ? ctx->max_file : CS_MAX_BLOB;
+	int rc = CS_OK;
+
+	*out = NULL;
+	/* The header gives the size without inflating the object: a file far
+	 * over the limit costs nothing to refuse. */
+	if (git_repository_odb(&odb, ctx->repo) || git_odb_read_header(&size, &type, odb, id))
+		rc = cs_err_git(ctx, path);
+	else if (type != GIT_OBJECT_BLOB)
+		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
+	else if ((unsigned long long)size > (unsigned long long)max)
+		rc = cs_err(ctx, CS_ETOOBIG, "%s: %zu bytes is over the %lld byte limit"
+			    " (coordsync.maxfilesize); not read", path, size, max);
+	else if (git_blob_lookup(out, ctx->repo, id))
+		rc = cs_err_git(ctx, path);
+	git_odb_free(odb);
+	return rc;
+}
+
 /* ---- fast object writes ------------------------------------------------------------- */
 
 int gx_fast_writes(cs_ctx *ctx, git_repository *repo)
@@ -973,11 +999,70 @@ done:
 	return rc;
 }
 
+/* 1 when every component of path is a plain name: not empty, ".", ".." or
+ * ".git", and free of control characters.  A tree can hold anything. */
+static int plain_path(const char *path)
+{
+	const char *p = path;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && !strncmp(p, "..", 2)) ||
+		    (n == 4 && !strncasecmp(p, ".git", 4)))
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+				return 0;
+		p += n;
+		if (*p == '/' && !*++p)
+			return 0;
+	}
+	return p != path;
+}
+
+/* 1 when blob id is over ctx->max_file (from its header; 0 if unknown). */
+static int over_limit(cs_ctx *ctx, const git_oid *id)
+{
+	git_odb *odb = NULL;
+	git_object_t type;
+	size_t size = 0;
+	int over = !git_repository_odb(&odb, ctx->repo) &&
+		   !git_odb_read_header(&size, &type, odb, id) &&
+		   (unsigned long long)size > (unsigned long long)ctx->max_file;
+	git_odb_free(odb);
+	git_error_clear();
+	return over;
+}
+
+/* Remove the regular file dir/path (path plain), unless a directory on the
+ * way is not a real one (a symbolic link could lead out of the clone). */
+static void remove_file(const char *dir, const char *path)
+{
+	sbuf p = {0};
+	struct stat st;
+	sb_puts(&p, dir);
+	for (const char *c = path; !p.oom;) {
+		size_t n = strcspn(c, "/");
+		sb_put(&p, c, n);
+		if (p.oom || lstat(p.p, &st))
+			break;
+		if (!c[n]) {
+			if (S_ISREG(st.st_mode))
+				unlink(p.p);
+			break;
+		}
+		if (!S_ISDIR(st.st_mode))
+			break;
+		sb_putc(&p, '/');
+		c += n + 1;
+	}
+	sb_free(&p);
+}
+
 /* ---- the working tree -------------------------------------------------------------- */
 
-/* 1 when the working tree's path still holds what tree entry e (NULL: no
- * such file) holds: its stat data matches the index entry, else its bytes
- * match the blob.  A file edited by hand is left as it is. */
+/* 1 when the working tree's path still holds what f (absent: no such file)
+ * holds, or nothing at all: its stat data matches the index entry, else its
+ * bytes match the blob.  A file edited by hand is left as it is. */
 static int unchanged_on_disk(cs_ctx *ctx, git_index *index, const char *full, const char *path,
 			     const git_diff_file *f)
 {
@@ -988,8 +1073,10 @@ static int unchanged_on_disk(cs_ctx *ctx, git_index *index, const char *full, co
 	FILE *in;
 	int same = 0;
 
+	/* A missing file is written again (as a checkout that recreates
+	 * missing files would): a file too big to write was removed so. */
 	if (lstat(full, &st))
-		return errno == ENOENT && !(f->flags & GIT_DIFF_FLAG_EXISTS);
+		return errno == ENOENT;
 	if (!(f->flags & GIT_DIFF_FLAG_EXISTS) || !S_ISREG(st.st_mode))
 		return 0;
 	/* The stat data is trusted only for a file older than the index (git's
@@ -1102,6 +1189,22 @@ static int plain_file(const git_diff_file *f)
 	       f->mode == GIT_FILEMODE_BLOB_EXECUTABLE;
 }
 
+/* 1 when every directory on path's way in dir is a real directory or not
+ * there yet: never follow a symbolic link out of the clone. */
+static int real_dirs(const char *dir, const char *path)
+{
+	char p[4096];
+	struct stat st;
+	for (const char *c = strchr(path, '/'); c; c = strchr(c + 1, '/')) {
+		snprintf(p, sizeof p, "%s%.*s", dir, (int)(c - path), path);
+		if (lstat(p, &st))
+			return errno == ENOENT;
+		if (!S_ISDIR(st.st_mode))
+			return 0;
+	}
+	return 1;
+}
+
 /* Bring the working tree and the index from tree `from` to tree `to`, file
  * by file, leaving alone every file that no longer holds what `from` has:
  * what a safe checkout promises, without hashing every file again (libgit2's
@@ -1121,9 +1224,21 @@ static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to)
 	for (size_t i = 0, n = git_diff_num_deltas(diff); i < n && !rc; i++) {
 		const git_diff_delta *d = git_diff_get_delta(diff, i);
 		const char *path = d->new_file.path;
-		if (!plain_file(&d->old_file) || !plain_file(&d->new_file))
-			continue;   /* links and submodules are not ours */
+		/* Links and submodules are not ours; nor is a path with "..",
+		 * ".git" or control characters in it (a tree can hold anything),
+		 * nor one whose directories are not real ones. */
+		if (!plain_file(&d->old_file) || !plain_file(&d->new_file) || !plain_path(path) ||
+		    !real_dirs(ctx->workdir, path))
+			continue;
 		snprintf(full, sizeof full, "%s%s", ctx->workdir, path);
+		if ((d->new_file.flags & GIT_DIFF_FLAG_EXISTS) && over_limit(ctx, &d->new_file.id)) {
+			/* Not written (it would be read whole): the old copy goes,
+			 * and the next version that fits is written again. */
+			if (unchanged_on_disk(ctx, index, full, path, &d->old_file))
+				remove_file(ctx->workdir, path);
+			rc = index_put(ctx, index, path, &d->new_file, NULL);
+			continue;
+		}
 		if (!unchanged_on_disk(ctx, index, full, path, &d->old_file)) {
 			/* Keep the file; the index follows the tree, with no stat
 			 * data, so git status shows the edit against the new head. */
@@ -1155,7 +1270,6 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 	git_reference *ref = NULL;
 	git_commit *old = NULL, *c = NULL;
 	git_tree *base = NULL, *tree = NULL;
-	git_checkout_options co;
 	git_oid oldid;
 	char name[256];
 	int rc = CS_OK;
@@ -1165,24 +1279,19 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 		rc = cs_err_git(ctx, "cannot read commit");
 		goto done;
 	}
+	/* From the local branch's tree; with none yet, from nothing. */
 	if (!git_reference_name_to_id(&oldid, ctx->repo, name) &&
-	    !git_commit_lookup(&old, ctx->repo, &oldid) && !git_commit_tree(&base, old)) {
-		if ((rc = worktree_update(ctx, base, tree)))
-			goto done;
-	} else {
-		/* No local branch yet: a plain safe checkout. */
-		git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-		co.checkout_strategy = GIT_CHECKOUT_SAFE;
-		if (git_checkout_tree(ctx->repo, (git_object *)c, &co))
-			git_error_clear();
-	}
+	    !git_commit_lookup(&old, ctx->repo, &oldid))
+		git_commit_tree(&base, old);
 	git_error_clear();
+	if ((rc = worktree_update(ctx, base, tree)))
+		goto done;
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: sync") ||
 	    git_repository_set_head(ctx->repo, name))
 		rc = cs_err_git(ctx, "cannot update local branch");
 done:
-	git_tree_free(tree);
 	git_tree_free(base);
+	git_tree_free(tree);
 	git_commit_free(old);
 	git_commit_free(c);
 	git_reference_free(ref);

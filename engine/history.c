@@ -3,6 +3,7 @@
  * file usually differ in a few records, so the common prefix and suffix of
  * the two texts are skipped without parsing: a backfill costs about one
  * memcmp per commit plus the records that changed. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cs_int.h"
@@ -61,15 +62,26 @@ static void set_version(fver *f, const git_oid *id, const kind *k, const char *s
 	snprintf(f->server, sizeof f->server, "%s", server ? server : "");
 }
 
+/* A version over the size limit is not read: it reads as empty, which no
+ * scan accepts (the import reports it, and its message stays). */
 static int need_text(walk *w, fver *f)
 {
+	char saved[sizeof w->ctx->err];
+	int rc;
 	if (f->obj || f->s)
 		return CS_OK;
 	/* A blob this decision wrote is at hand. */
 	if ((f->s = gx_blob_text(w->ctx, &f->id, &f->len)))
 		return CS_OK;
-	if (git_blob_lookup(&f->obj, w->ctx->repo, &f->id))
-		return cs_err_git(w->ctx, f->k->path);
+	memcpy(saved, w->ctx->err, sizeof saved);
+	if ((rc = gx_blob_lookup(w->ctx, &f->obj, &f->id, f->k->path)) == CS_ETOOBIG) {
+		memcpy(w->ctx->err, saved, sizeof saved);
+		f->s = "";
+		f->len = 0;
+		return CS_OK;
+	}
+	if (rc)
+		return rc;
 	f->s = git_blob_rawcontent(f->obj);
 	f->len = (size_t)git_blob_rawsize(f->obj);
 	return CS_OK;
@@ -81,7 +93,7 @@ static int scan_full(fver *f)
 	jscan top = {0};
 	size_t end, err;
 	int rc = -1;
-	if (f->len > CS_MAX_BLOB || json_members(f->s, f->len, 0, '{', &top, &end, &err))
+	if (json_members(f->s, f->len, 0, '{', &top, &end, &err))
 		goto done;
 	for (size_t i = 0; i < top.n; i++) {
 		char *key = json_string_value(f->s, top.m[i].key);
@@ -224,7 +236,7 @@ static int bind_time(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
 static int bind_int(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
 {
 	const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-	if (cJSON_IsNumber(v))
+	if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 9007199254740992.0)
 		return sqlite3_bind_int64(st, i, (long long)v->valuedouble);
 	if (cJSON_IsBool(v))
 		return sqlite3_bind_int(st, i, cJSON_IsTrue(v));
@@ -501,6 +513,15 @@ static fver *slot_for(walk *w, const char *path)
 	return &w->v[w->n++];
 }
 
+/* 1 when e is a regular file.  Anything else where a coordination file
+ * belongs (a directory, a submodule, a symbolic link) is not a version the
+ * walk can read: the import reports it, and the walk passes over it. */
+static int regular(const git_tree_entry *e)
+{
+	return git_tree_entry_type(e) == GIT_OBJECT_BLOB &&
+	       git_tree_entry_filemode(e) != GIT_FILEMODE_LINK;
+}
+
 /* One tracked path between parent tree pt (may be NULL) and tree t. */
 static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, const kind *k,
 			const char *server)
@@ -514,6 +535,12 @@ static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, co
 		git_tree_entry_bypath(&pe, pt, path);
 	git_tree_entry_bypath(&e, t, path);
 	git_error_clear();
+	if (e && !regular(e))
+		goto done;
+	if (pe && !regular(pe)) {
+		git_tree_entry_free(pe);
+		pe = NULL;
+	}
 	if ((!pe && !e) || (pe && e && !git_oid_cmp(git_tree_entry_id(pe), git_tree_entry_id(e))))
 		goto done;
 	if (!(last = slot_for(w, path))) {

@@ -240,24 +240,26 @@ static int utf8_decode(const unsigned char *p, unsigned *cp)
 }
 
 /* Bytes that need a look in json_text_check: quotes, backslashes, control
- * characters and non-ASCII.  Everything else is skipped in a tight loop. */
+ * characters and non-ASCII (bit 1: inside a string; bit 2: outside one,
+ * where '0' and '.' are looked at too).  Everything else is skipped in a
+ * tight loop. */
 static const unsigned char special[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* '"' */
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0,   /* '"', '.' */
+	2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* '0' */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0,   /* '\\' */
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,   /* '\\' */
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
 };
 
 size_t json_text_check(const char *s, size_t len)
@@ -267,17 +269,33 @@ size_t json_text_check(const char *s, size_t len)
 	size_t i = 0;
 	int in_str = 0;
 	for (;;) {
-		unsigned char c;
+		unsigned char c, mask = in_str ? 1 : 2;
 		int n;
-		while (i < len && !special[p[i]])
+		while (i < len && !(special[p[i]] & mask))
 			i++;
 		if (i >= len)
 			return len;
 		c = p[i];
-		if (c == '"') {
+		if (c == '0' || c == '.') {
+			/* Outside strings: numbers as JSON has them, no leading zero
+			 * ("01", "-01") and a digit on each side of a point ("1.",
+			 * "1.e5").  cJSON takes those; Python's json and jq do not. */
+			int before = i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9';
+			int after = i + 1 < len && p[i + 1] >= '0' && p[i + 1] <= '9';
+			if (c == '.' ? !before || !after
+				     : after && !before && (i == 0 || p[i - 1] != '.') &&
+					       (i == 0 || !strchr("eE+", p[i - 1])) &&
+					       (i < 2 || p[i - 1] != '-' || !strchr("eE", p[i - 2])))
+				return i;
+			i++;
+		} else if (c == '"') {
 			in_str = !in_str;
 			i++;
 		} else if (c == '\\') {
+			/* A \u0000 escape would end the decoded C string early:
+			 * "a\u0000b" would read as "a". */
+			if (in_str && len - i >= 6 && !memcmp(p + i + 1, "u0000", 5))
+				return i;
 			i += in_str ? 2 : 1;   /* the escaped byte cannot end the string */
 		} else if (c < 0x20) {
 			/* Raw control characters: never inside a string (Python's
@@ -349,7 +367,7 @@ void json_put_string(sbuf *b, const char *s)
 void json_put_number(sbuf *b, double v)
 {
 	char tmp[40];
-	if (v == (double)(long long)v && v > -9007199254740992.0 && v < 9007199254740992.0) {
+	if (v > -9007199254740992.0 && v < 9007199254740992.0 && v == (double)(long long)v) {
 		sb_printf(b, "%lld", (long long)v);
 		return;
 	}

@@ -74,6 +74,39 @@ cJSON *json_parse_span(const char *s, size_t start, size_t end, size_t *err_at)
 	return NULL;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The first member name that object o holds twice, or NULL (also when out
+ * of memory: *oom is set).  cJSON would read the first of two, Python's
+ * json the last, so a record that has both cannot be read one way. */
+static const char *dup_key(const cJSON *o, int *oom)
+{
+	const char *small[32], **names = small, *dup = NULL;
+	size_t n = 0;
+	for (const cJSON *c = o->child; c; c = c->next)
+		n++;
+	*oom = 0;
+	if (n < 2)
+		return NULL;
+	if (n > sizeof small / sizeof *small && !(names = malloc(n * sizeof *names))) {
+		*oom = 1;
+		return NULL;
+	}
+	n = 0;
+	for (const cJSON *c = o->child; c; c = c->next)
+		names[n++] = c->string ? c->string : "";
+	qsort(names, n, sizeof *names, name_cmp);
+	for (size_t i = 1; i < n && !dup; i++)
+		if (!strcmp(names[i - 1], names[i]))
+			dup = names[i];
+	if (names != small)
+		free(names);
+	return dup;
+}
+
 /* Set an error "PATH:LINE:COL: what" for offset off of text s. */
 static int file_err(cs_ctx *ctx, const char *path, const char *s, size_t off,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -94,7 +127,7 @@ int model_time_value(const cJSON *v, double *out)
 {
 	if (cJSON_IsNumber(v)) {
 		*out = v->valuedouble;
-		return isfinite(*out) ? 0 : -1;
+		return *out >= CS_TIME_MIN && *out <= CS_TIME_MAX ? 0 : -1;
 	}
 	if (cJSON_IsString(v))
 		return cs_time_parse(v->valuestring, out);
@@ -129,7 +162,7 @@ static int bind_field(sqlite3_stmt *st, int i, const field *f, const cJSON *o)
 		return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_STATIC) ? -2 : 0;
 	case F_INT:
 		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-		    fabs(v->valuedouble) > 9007199254740992.0)
+		    fabs(v->valuedouble) >= 9007199254740992.0)   /* past 2^53 a double is not exact */
 			return -1;
 		return sqlite3_bind_int64(st, i, (long long)v->valuedouble) ? -2 : 0;
 	case F_BOOL:
@@ -188,14 +221,19 @@ static int import_record(cs_ctx *ctx, const kind *k, const char *path, sqlite3_s
 	size_t err_at;
 	cJSON *o = json_parse_span(s, sp.start, sp.end, &err_at);
 	const cJSON *key;
-	const char *keyval = keytext;
-	int i = 1, rc = CS_OK;
+	const char *keyval = keytext, *dup;
+	int i = 1, rc = CS_OK, oom;
 
 	if (!o) {
 		return file_err(ctx, path, s, err_at, "invalid JSON");
 	}
 	if (!cJSON_IsObject(o)) {
 		rc = file_err(ctx, path, s, sp.start, "a %s must be an object", k->noun);
+		goto done;
+	}
+	if ((dup = dup_key(o, &oom)) || oom) {
+		rc = oom ? cs_err_oom(ctx) : file_err(ctx, path, s, sp.start, "a %s has the"
+						      " duplicate key '%s'", k->noun, dup);
 		goto done;
 	}
 	if (k->key_json) {
@@ -601,6 +639,53 @@ static int file_row(cs_ctx *ctx, const char *path, const char *blob, const char 
 	return rc;
 }
 
+/* Check and import the text s[0, len) of the file at path (of kind k; for a
+ * per-server file, server is its directory).  An error names path. */
+/* Import one file's text; old is the version the rows hold, when known. */
+static int import_text(cs_ctx *ctx, const kind *k, const char *path, const char *server,
+		       const char *s, size_t len, const char *old, size_t oldlen)
+{
+	size_t bad = json_text_check(s, len);
+	if (memchr(s, 0, len))
+		return cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
+	if (bad < len)
+		return file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
+				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
+				: s[bad] == '0' || s[bad] == '.' ? "invalid number"
+				: "invalid UTF-8");
+	return k->top ? import_shared(ctx, k, s, len, old, oldlen)
+		      : import_server(ctx, k, path, server, s, len);
+}
+
+int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	char server[65];
+	const kind *k = NULL;
+	int rc;
+
+	for (const kind *x = cs_kinds; x->path && !k; x++)
+		if (x->top ? !strcmp(x->path, path)
+			   : slash && !strcmp(slash + 1, x->path) && strchr(path, '/') == slash)
+			k = x;
+	server[0] = 0;
+	if (k && !k->top) {
+		snprintf(server, sizeof server, "%.*s", (int)(slash - path), path);
+		if ((size_t)(slash - path) >= sizeof server || !cs_valid_id(server))
+			k = NULL;
+	}
+	if (!k)
+		return cs_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
+	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
+		return rc;
+	if ((rc = import_text(ctx, k, path, server, s, len, NULL, 0))) {
+		db_exec(ctx, "ROLLBACK TO import_file");
+		db_exec(ctx, "RELEASE import_file");
+		return rc;
+	}
+	return db_exec(ctx, "RELEASE import_file");
+}
+
 /* Import one file if its blob changed.  A file that fails keeps its last
  * good rows (a savepoint undoes the partial import); the failure is kept in
  * files.error and counted. */
@@ -621,7 +706,8 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	e = owned;
 	git_oid_tostr(id, sizeof id, git_tree_entry_id(e));
 	if ((rc = db_text(ctx, &have, "SELECT blob FROM files WHERE path=:a", path)) ||
-	    (rc = db_text(ctx, &bad, "SELECT bad_blob FROM files WHERE path=:a", path)))
+	    (rc = db_text(ctx, &bad, "SELECT coalesce(bad_blob, iif(error IS NULL, NULL, ''))"
+			       " FROM files WHERE path=:a", path)))
 		goto done;
 	if (!force && have && !strcmp(have, id)) {
 		/* Back to the last good version (a revert): no longer broken. */
@@ -640,40 +726,32 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 		free(msg);
 		goto done;
 	}
-	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
-		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
+	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
+	    git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
+		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file (%s)", path,
+			    git_tree_entry_type(e) == GIT_OBJECT_BLOB ? "a symbolic link"
+			    : git_tree_entry_type(e) == GIT_OBJECT_TREE ? "a directory" : "a submodule");
 		goto record_bad;
 	}
-	if (git_blob_lookup(&blob, ctx->repo, git_tree_entry_id(e))) {
-		rc = cs_err_git(ctx, path);
+	/* Refused from its header, before anything is read or parsed.  Not
+	 * remembered as a bad blob: with a higher limit it may import. */
+	if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), path)) == CS_ETOOBIG) {
+		id[0] = 0;
+		goto record_bad;
+	}
+	if (rc)
 		goto done;
-	}
-	if (git_blob_rawsize(blob) > CS_MAX_BLOB) {
-		rc = cs_err(ctx, CS_ERROR, "%s: %lld bytes is over the %u byte limit", path,
-			    (long long)git_blob_rawsize(blob), CS_MAX_BLOB);
-		goto record_bad;
-	}
 	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
 		goto done;
-	{
-		const char *s = git_blob_rawcontent(blob);
-		size_t len = (size_t)git_blob_rawsize(blob);
-		size_t bad = json_text_check(s, len);
-		if (memchr(s, 0, len))
-			rc = cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
-		else if (bad < len)
-			rc = file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20
-				      ? "control character" : "invalid UTF-8");
-		else if (!k->top)
-			rc = import_server(ctx, k, path, server, s, len);
-		else if (!force && have && !git_oid_fromstr(&oldid, have) &&
-			 !git_blob_lookup(&oldblob, ctx->repo, &oldid))
-			rc = import_shared(ctx, k, s, len, git_blob_rawcontent(oldblob),
-					   (size_t)git_blob_rawsize(oldblob));
-		else
-			rc = import_shared(ctx, k, s, len, NULL, 0);
-		git_error_clear();
-	}
+	if (k->top && !force && have && !git_oid_fromstr(&oldid, have) &&
+	    !git_blob_lookup(&oldblob, ctx->repo, &oldid))
+		rc = import_text(ctx, k, path, server, git_blob_rawcontent(blob),
+				 (size_t)git_blob_rawsize(blob), git_blob_rawcontent(oldblob),
+				 (size_t)git_blob_rawsize(oldblob));
+	else
+		rc = import_text(ctx, k, path, server, git_blob_rawcontent(blob),
+				 (size_t)git_blob_rawsize(blob), NULL, 0);
+	git_error_clear();
 	if (rc) {
 		db_exec(ctx, "ROLLBACK TO import_file");
 		db_exec(ctx, "RELEASE import_file");
@@ -689,7 +767,7 @@ record_bad:
 	stats->files_failed++;
 	if (!firsterr[0])
 		snprintf(firsterr, errlen, "%s", ctx->err);
-	rc = file_row(ctx, path, NULL, ctx->err, id);
+	rc = file_row(ctx, path, NULL, ctx->err, id[0] ? id : NULL);
 done:
 	free(have);
 	free(bad);
@@ -1285,8 +1363,8 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		return rc == SQLITE_DONE ? CS_OK : rc;
 	}
 	if (!git_tree_entry_bypath(&e, base, k->path)) {
-		if (git_blob_lookup(&blob, ctx->repo, git_tree_entry_id(e))) {
-			rc = cs_err_git(ctx, k->path);
+		if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), k->path))) {
+			rc = rc == CS_ETOOBIG ? CS_ERROR : rc;
 			goto done;
 		}
 		s = git_blob_rawcontent(blob);

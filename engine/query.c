@@ -2,6 +2,7 @@
  * coordsync's own fixed statements, both handed back as a row cursor. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "cs_int.h"
 #include "query_int.h"
@@ -13,7 +14,6 @@ struct cs_rows {
 	double deadline;      /* CLOCK_MONOTONIC seconds */
 };
 
-#define QUERY_SECONDS 30
 
 static double mono(void)
 {
@@ -36,11 +36,21 @@ static int authorize(void *p, int action, const char *a, const char *b, const ch
 	static const char *const pragmas[] = {"table_info", "table_xinfo", "index_list",
 					      "index_info", "table_list", "foreign_key_list",
 					      NULL};
-	(void)p, (void)b, (void)c, (void)d;
+	/* Functions that reach outside the mirror: a shared library, or a
+	 * pointer into this process (fts3_tokenizer).  The sqlite3 shell's
+	 * readfile, writefile and edit do not exist here; they are listed in
+	 * case a build of SQLite ever brings them. */
+	static const char *const functions[] = {"load_extension", "fts3_tokenizer", "readfile",
+						"writefile", "edit", NULL};
+	(void)p, (void)c, (void)d;
 	switch (action) {
+	case SQLITE_FUNCTION:
+		for (int i = 0; functions[i]; i++)
+			if (b && !strcasecmp(b, functions[i]))
+				return SQLITE_DENY;
+		return SQLITE_OK;
 	case SQLITE_SELECT:
 	case SQLITE_READ:
-	case SQLITE_FUNCTION:
 	case SQLITE_RECURSIVE:
 		return SQLITE_OK;
 	case SQLITE_UPDATE:
@@ -96,7 +106,13 @@ int query_open(cs_ctx *ctx, cs_rows **out)
 		return rc;
 	}
 	sqlite3_busy_timeout(r->own, 5000);
-	r->deadline = mono() + QUERY_SECONDS;
+	/* Bounds for SQL that is not ours: no value longer than the largest
+	 * file the mirror holds (a doubling CTE or randomblob(1e9) stops at
+	 * once, not at SQLite's 1 GB), nothing attached. */
+	sqlite3_limit(r->own, SQLITE_LIMIT_LENGTH,
+		      ctx->max_file > 0 && ctx->max_file < 0x7fffffff ? (int)ctx->max_file : 0x7fffffff);
+	sqlite3_limit(r->own, SQLITE_LIMIT_ATTACHED, 0);
+	r->deadline = mono() + ctx->query_seconds;
 	sqlite3_progress_handler(r->own, 1000, progress, r);
 	*out = r;
 	return CS_OK;
@@ -181,6 +197,11 @@ int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1, co
 	return CS_OK;
 }
 
+int cs_query_timeout(const cs_ctx *ctx)
+{
+	return ctx->query_seconds;
+}
+
 int cs_rows_next(cs_rows *r)
 {
 	int rc = sqlite3_step(r->st);
@@ -189,7 +210,8 @@ int cs_rows_next(cs_rows *r)
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc == SQLITE_INTERRUPT)
-		return cs_err(r->ctx, CS_ERROR, "query took longer than %d s", QUERY_SECONDS);
+		return cs_err(r->ctx, CS_ERROR, "query took longer than %d s (coordsync.query.timeout)",
+			      r->ctx->query_seconds);
 	return cs_err(r->ctx, rc == SQLITE_AUTH ? CS_EINVAL : CS_ERROR, "sqlite: %s",
 		      sqlite3_errmsg(sqlite3_db_handle(r->st)));
 }

@@ -65,6 +65,8 @@ static cs_ctx *ctx_new(void)
 	ctx->max_attempts = 60;
 	ctx->lock_delay = 5;
 	cs_fault_init();
+	ctx->max_file = CS_MAX_BLOB;
+	ctx->query_seconds = 30;
 	git_libgit2_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */
@@ -119,6 +121,12 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 		long long n = cs_config_num(ctx, "retries", 60);
 		cs_set_retries(ctx, n > 1000 ? 1000 : (int)n);
 	}
+	ctx->max_file = cs_config_num(ctx, "maxfilesize", CS_MAX_BLOB);
+	if (ctx->max_file <= 0)
+		ctx->max_file = CS_MAX_BLOB;
+	ctx->query_seconds = (int)cs_config_num(ctx, "query.timeout", 30);
+	if (ctx->query_seconds <= 0 || ctx->query_seconds > 86400)
+		ctx->query_seconds = 30;
 	if (!ctx->workdir || !ctx->gitdir || !ctx->branch)
 		return cs_err_oom(ctx);
 	if (ctx->server && !cs_valid_id(ctx->server))
@@ -304,8 +312,8 @@ int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
 		git_error_clear();
 		return CS_OK;
 	}
-	if (git_blob_lookup(&b, ctx->repo, git_tree_entry_id(e)))
-		rc = cs_err_git(ctx, path);
+	if ((rc = gx_blob_lookup(ctx, &b, git_tree_entry_id(e), path)))
+		rc = rc == CS_ETOOBIG ? CS_ERROR : rc;
 	else if (!(*out = malloc((size_t)git_blob_rawsize(b) + 1)))
 		rc = cs_err_oom(ctx);
 	else {

@@ -193,14 +193,21 @@ static int digits(const char **p, int n, int *out)
 	return 0;
 }
 
-/* Accepts YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|±HH[:]MM].  No zone means UTC,
- * which is what the seed's tools write. */
+static int leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Accepts YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|±HH[[:]MM]].  No zone means
+ * UTC, which is what the seed's tools write.  The date must exist (a leap
+ * second, :60, is taken as the next second), and the result must lie in
+ * years 1 to 9999 (CS_TIME_MIN, CS_TIME_MAX). */
 int cs_time_parse(const char *s, double *out)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, zh = 0, zm = 0;
-	double frac = 0;
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, mo, d, h = 0, mi = 0, sec = 0, zh = 0, zm = 0, sign = 1;
+	double frac = 0, t;
 	struct tm tm;
-	time_t t;
 	const char *p = s;
 
 	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
@@ -228,18 +235,17 @@ int cs_time_parse(const char *s, double *out)
 		if (*p == 'Z' || *p == 'z') {
 			p++;
 		} else if (*p == '+' || *p == '-') {
-			int sign = *p++ == '-' ? -1 : 1;
+			sign = *p++ == '-' ? -1 : 1;
 			if (digits(&p, 2, &zh))
 				return -1;
 			if (*p == ':')
 				p++;
-			if (*p && digits(&p, 2, &zm))
+			if ((*p || p[-1] == ':') && digits(&p, 2, &zm))
 				return -1;
-			zh *= sign;
-			zm *= sign;
 		}
 	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)) ||
+	    h > 23 || mi > 59 || sec > 60 || zh > 23 || zm > 59)
 		return -1;
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
@@ -248,30 +254,51 @@ int cs_time_parse(const char *s, double *out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	t = timegm(&tm);
-	*out = (double)t + frac - zh * 3600.0 - zm * 60.0;
+	t = (double)timegm(&tm) + frac - sign * (zh * 3600.0 + zm * 60.0);
+	if (!(t >= CS_TIME_MIN && t <= CS_TIME_MAX))
+		return -1;
+	*out = t;
 	return 0;
 }
 
 int cs_parse_time(const char *s, double *out)
 {
 	char *end;
+	double t;
 	if (!s || !*s)
 		return -1;
 	if (!cs_time_parse(s, out))
 		return 0;
+	/* Epoch seconds, in decimal: strtod alone would take hex, "inf" and
+	 * leading blanks too. */
+	if (s[strspn(s, "0123456789+-.eE")])
+		return -1;
 	errno = 0;
-	*out = strtod(s, &end);
-	return end != s && !*end && !errno && isfinite(*out) ? 0 : -1;
+	t = strtod(s, &end);
+	if (end == s || *end || errno || !(t >= CS_TIME_MIN && t <= CS_TIME_MAX))
+		return -1;
+	*out = t;
+	return 0;
 }
 
+/* t rounded down to the second, as YYYY-MM-DDTHH:MM:SSZ; "" outside years
+ * 1 to 9999 (and for NaN). */
 void cs_time_iso(double t, char out[32])
 {
 	struct tm tm;
-	time_t s = (time_t)t;
-	if (!gmtime_r(&s, &tm) ||
-	    !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
-		out[0] = 0;
+	time_t s;
+	char buf[80];   /* what the compiler reckons %d can take */
+	out[0] = 0;
+	if (!(t >= CS_TIME_MIN && t <= CS_TIME_MAX))
+		return;
+	s = (time_t)floor(t);
+	if (!gmtime_r(&s, &tm))
+		return;
+	/* Not strftime's %Y: it does not pad years before 1000 to 4 digits. */
+	snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	if (strlen(buf) < 32)
+		memcpy(out, buf, strlen(buf) + 1);
 }
 
 char *cs_uuid(void)

@@ -106,6 +106,8 @@ int cs_rebuild(cs_ctx *ctx, cs_sync_stats *stats);
 /* Run one read-only statement on a separate read-only connection.  Writes,
  * ATTACH and PRAGMA changes are refused with CS_EINVAL; time is bounded. */
 int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql);
+/* The seconds a query or report may run (coordsync.query.timeout). */
+int cs_query_timeout(const cs_ctx *ctx);
 
 /* The same for coordsync's own fixed statements (views, info, lists), with
  * up to two text parameters ?1 and ?2 (NULL binds NULL). */
