@@ -357,28 +357,34 @@ done:
 
 /* ---- reading blobs ------------------------------------------------------------------ */
 
-int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path)
+/* The size and type of object id from its header, without inflating the
+ * object: a file far over the limit costs nothing to refuse.  -1 with
+ * libgit2's error set when the object cannot be read. */
+static int object_header(cs_ctx *ctx, const git_oid *id, size_t *size, git_object_t *type)
 {
 	git_odb *odb = NULL;
-	git_object_t type;
-	size_t size = 0;
-	long long max = ctx->max_file > 0 ? ctx->max_file : CS_MAX_BLOB;
-	int rc = CS_OK;
-
-	*out = NULL;
-	/* The header gives the size without inflating the object: a file far
-	 * over the limit costs nothing to refuse. */
-	if (git_repository_odb(&odb, ctx->repo) || git_odb_read_header(&size, &type, odb, id))
-		rc = cs_err_git(ctx, path);
-	else if (type != GIT_OBJECT_BLOB)
-		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
-	else if ((unsigned long long)size > (unsigned long long)max)
-		rc = cs_err(ctx, CS_ETOOBIG, "%s: %zu bytes is over the %lld byte limit"
-			    " (coordsync.maxfilesize); not read", path, size, max);
-	else if (git_blob_lookup(out, ctx->repo, id))
-		rc = cs_err_git(ctx, path);
+	int rc = git_repository_odb(&odb, ctx->repo) || git_odb_read_header(size, type, odb, id)
+			 ? -1 : 0;
 	git_odb_free(odb);
 	return rc;
+}
+
+int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path)
+{
+	git_object_t type;
+	size_t size = 0;
+
+	*out = NULL;
+	if (object_header(ctx, id, &size, &type))
+		return cs_err_git(ctx, path);
+	if (type != GIT_OBJECT_BLOB)
+		return cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
+	if ((unsigned long long)size > (unsigned long long)ctx->max_file)
+		return cs_err(ctx, CS_ETOOBIG, "%s: %zu bytes is over the %lld byte limit"
+			      " (coordsync.maxfilesize); not read", path, size, ctx->max_file);
+	if (git_blob_lookup(out, ctx->repo, id))
+		return cs_err_git(ctx, path);
+	return CS_OK;
 }
 
 /* ---- fast object writes ------------------------------------------------------------- */
@@ -1022,13 +1028,10 @@ static int plain_path(const char *path)
 /* 1 when blob id is over ctx->max_file (from its header; 0 if unknown). */
 static int over_limit(cs_ctx *ctx, const git_oid *id)
 {
-	git_odb *odb = NULL;
 	git_object_t type;
 	size_t size = 0;
-	int over = !git_repository_odb(&odb, ctx->repo) &&
-		   !git_odb_read_header(&size, &type, odb, id) &&
+	int over = !object_header(ctx, id, &size, &type) &&
 		   (unsigned long long)size > (unsigned long long)ctx->max_file;
-	git_odb_free(odb);
 	git_error_clear();
 	return over;
 }
