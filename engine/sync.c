@@ -209,8 +209,26 @@ done:
 
 /* Fetch and import the remote head.  Commits the import even when some
  * files failed; *tree is the remote tree (NULL when the remote is empty). */
+/* Walk the history up to head when the last walk stopped short of it. */
+static int history_catch_up(cs_ctx *ctx, const git_oid *head, const char *hex, cs_sync_stats *st)
+{
+	char *walked = NULL;
+	int rc = db_text(ctx, &walked, "SELECT value FROM meta WHERE key='history_head'", NULL);
+	if (!rc && (!walked || strcmp(walked, hex)) && !(rc = db_begin(ctx))) {
+		if ((rc = history_update(ctx, head, &st->history_rows)))
+			db_rollback(ctx);
+		else
+			rc = db_commit(ctx);
+	}
+	free(walked);
+	return rc;
+}
+
+/* Fetch and import the remote head; with `history`, also walk the history
+ * up to it.  A decision leaves the walk to after its push, outside its
+ * turn on a local remote: the walk covers the commits it imported too. */
 static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_sync_stats *st,
-		   int force)
+		   int force, int history)
 {
 	git_commit *c = NULL;
 	char hex[GIT_OID_HEXSZ + 1];
@@ -236,14 +254,19 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return rc;
 	if (!force && seen && !strcmp(seen, hex)) {
 		free(seen);
+		/* Nothing new (read nothing, write nothing), unless a decision
+		 * imported this head and left its history to walk. */
+		if (history && (rc = history_catch_up(ctx, head, hex, st)))
+			return rc;
 		CS_FAULT("after-import");
-		return CS_OK;        /* nothing new: read nothing, write nothing */
+		return CS_OK;
 	}
 	free(seen);
 	if ((rc = db_begin(ctx)))
 		return rc;
 	if ((rc = model_import_tree(ctx, *tree, st, force)) ||
-	    (rc = history_update(ctx, head, &st->history_rows)) || (rc = note_locks_seen(ctx))) {
+	    (history && (rc = history_update(ctx, head, &st->history_rows))) ||
+	    (rc = note_locks_seen(ctx))) {
 		db_rollback(ctx);
 		return rc;
 	}
@@ -380,7 +403,7 @@ int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		sbuf msg = {0};
 		int empty, changed = 0, turn = gx_turn_begin(ctx);
 
-		if ((rc = refresh(ctx, &head, &empty, &tree, &st, 0)) ||
+		if ((rc = refresh(ctx, &head, &empty, &tree, &st, 0, 0)) ||
 		    (empty && (rc = cs_err(ctx, CS_ERROR,
 					  "the remote is empty; run 'coordsync init' first")))) {
 			gx_turn_end(turn);
@@ -485,7 +508,7 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	memset(st, 0, sizeof *st);
 	if ((rc = cs_lock_clone(ctx)))
 		return rc;
-	rc = refresh(ctx, &head, &empty, &tree, st, 0);
+	rc = refresh(ctx, &head, &empty, &tree, st, 0, 1);
 	if (!rc && !empty && local_behind(ctx, &head))
 		rc = gx_update_local(ctx, &head);
 	if (!rc && !empty) {
@@ -548,7 +571,7 @@ int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
 	unlink(tmp);
 	ctx->db = NULL;
 	if ((rc = db_open(ctx, tmp, DB_CREATE | DB_BULK)) || (rc = copy_kept(ctx, ctx->dbpath)) ||
-	    (rc = refresh(ctx, &head, &empty, &tree, st, 1)) ||
+	    (rc = refresh(ctx, &head, &empty, &tree, st, 1, 1)) ||
 	    (rc = db_exec(ctx, "PRAGMA journal_mode=WAL")))
 		goto fail;
 	sqlite3_close(old);
