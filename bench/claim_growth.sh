@@ -368,7 +368,7 @@ if cg:
           "is what rewriting jobs.json costs. The engine columns are inclusive counts within the "
           "claim: `model_export` is the export of every dirty file, of which `gx_blob_write` is "
           "hashing and deflating the new blob; `history_update` the history walk; "
-          "`model_import_tree` the import; `gx_commit_push` commit and push; `gx_update_local` "
+          "`gx_commit_push` commit and push; `gx_update_local` "
           "the working tree and index; `git_libgit2_init` libgit2's start-up.")
     print()
     print("| jobs | claim | renew | claim − renew | " + " | ".join("`%s`" % f for f in FUNCS) + " |")
