@@ -30,7 +30,7 @@
 #    set, then heartbeat: 2 commits), `defer` (status set --defer, heartbeat
 #    --defer, sync: 1 commit); checks that no intent stays in an outbox.
 # 3. Growth: loose bytes per commit on the remote (local steps), and bytes
-#    per commit after `git gc` of a copy; per day for the fleet.
+#    per commit after `git gc --prune=now` of a copy; per day for the fleet.
 # 4. One server in a real fleet of M servers (each M of --fleet-sizes): what
 #    the compressed fleet above does not show, since there every clone is
 #    only N commits behind.  A remote with M servers, one coordsync clone,
@@ -266,7 +266,8 @@ fi
 log "== git gc of a copy of the remote"
 rm -rf "$dir/gc.git"
 cp -a "$remote" "$dir/gc.git"
-git --git-dir="$dir/gc.git" gc -q 2>>"$dir/stderr"
+# --prune=now: only what main reaches (refused pushes leave unreachable objects)
+git --git-dir="$dir/gc.git" gc -q --prune=now 2>>"$dir/stderr"
 packed1=$(du -sb "$dir/gc.git/objects" | cut -f1)
 commits_all=$(git --git-dir="$remote" rev-list --count "$base0..main")
 rm -rf "$dir/gc.git"
@@ -448,10 +449,11 @@ if commits_all:
         objs = sum(r["loose"][0] for r in loc) / nc
         app = sum(r["loose"][1] for r in loc) / nc
         du = sum(r["loose"][2] for r in loc) * 1024 / nc
-        rows.append(("loose objects per commit (local steps)", "%.2f" % objs, None))
+        rows.append(("loose objects per commit on main (local steps; refused pushes' included)",
+                     "%.2f" % objs, None))
         rows.append(("loose bytes per commit, apparent", "{:,.0f}".format(app), app))
         rows.append(("loose bytes per commit on disk (du)", "{:,.0f}".format(du), du))
-    rows.append(("bytes per commit after `git gc` (all of objects/, %d commits)" % commits_all,
+    rows.append(("bytes per commit after `git gc --prune=now` (all of objects/, %d commits)" % commits_all,
                  "{:,.0f}".format(per_packed), per_packed))
     day = N * 1440
     print("| per commit, %d-server tree | bytes | a day at %d heartbeats/min (%s commits) |" % (
