@@ -239,7 +239,7 @@ echo "$jobs jobs ($(python3 -c "print('%.1f' % ($jobs_bytes / 1e6))") MB jobs.js
 echo "Reproduce: \`bench/incremental.sh --jobs $jobs --messages $messages --runs $runs\`."
 echo
 python3 - "$dir" "$jobs" "$runs" <<'EOF'
-import os, statistics, sys
+import os, re, statistics, subprocess, sys
 d, N, R = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
 def times(name):
@@ -340,6 +340,22 @@ print("|---|---|---:|---|")
 goal("sync with nothing new", "< 20 ms", "noop", 20)
 goal("sync after one changed job (records_imported = 1)", "< 50 ms", "change", 50)
 print()
+def incl(path, funcs):
+    """Inclusive Ir of funcs in one callgrind output file (absent: not called)."""
+    try:
+        out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    got = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(\S+)", line)
+        if m:
+            fn = m.group(2).rsplit(":", 1)[-1]
+            if fn in funcs and fn not in got:
+                got[fn] = int(m.group(1).replace(",", ""))
+    return got
+
 def ir(name):
     try:
         v = open(os.path.join(d, "ir." + name)).read().strip()
@@ -353,14 +369,24 @@ if g:
           "for I/O are not counted): empty process %.2fM, git2init %.1fM." % (
               (ir("empty.noop") or 0) / 1e6, g / 1e6))
     print()
-    print("| case | coordsync sync, M instructions | / git2init | above git2init, M |")
-    print("|---|---:|---:|---:|")
+    FUNCS = ["model_import_tree", "history_update", "gx_update_local", "inflate"]
+    print("| case | coordsync sync, M instructions | / git2init | above git2init, M | "
+          + " | ".join("`%s`" % f for f in FUNCS) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * len(FUNCS))
     for c in ("noop", "change", "append-remove"):
         v = ir(c)
         if v:
-            print("| %s | %.1f | %.2f | %.1f |" % (c, v / 1e6, v / g, (v - g) / 1e6))
+            got = incl(os.path.join(d, "cg." + c), FUNCS)
+            print("| %s | %.1f | %.2f | %.1f | %s |" % (
+                c, v / 1e6, v / g, (v - g) / 1e6,
+                " | ".join("%.0f" % (got[f] / 1e6) if f in got else "–" for f in FUNCS)))
         else:
-            print("| %s | n/a | | |" % c)
+            print("| %s | n/a | | |%s" % (c, " |" * len(FUNCS)))
+    print()
+    print("The last columns are inclusive counts within the sync (millions): "
+          "`model_import_tree` the import, `history_update` the history walk, "
+          "`gx_update_local` the working tree and index, `inflate` zlib reading "
+          "objects (within the others); – : not called.")
     print()
 
 recs = res["append-remove"][2]
