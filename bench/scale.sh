@@ -2,7 +2,7 @@
 # scale.sh: how many heartbeating servers one remote carries (see docs/SCALE.md).
 #
 #   bench/scale.sh [--servers N] [--step SEC] [--max-steps K] [--transports "local git"]
-#                  [--compare-x M] [--modes "hb defer-hb status-hb defer"]
+#                  [--base-rate B] [--compare-x M] [--modes "hb defer-hb status-hb defer"]
 #                  [--max-retries R] [--max-latency SEC2] [--fleet-sizes "100 300 1000"]
 #                  [--fleet-rounds F] [--keep DIR]
 #   bench/scale.sh --servers 10 --step 8 --max-steps 3 --compare-x 2 \
@@ -14,8 +14,9 @@
 # 200 jobs, 100 messages, status and heartbeat files for every server) and N
 # coordsync clones (`coordsync init`, not timed), all on this machine.
 # 1. Ramp, per transport: the fleet heartbeats (`coordsync heartbeat`, one
-#    commit each) at an aggregate rate of N per minute (each server once a
-#    minute), then 2x, 4x, ... (K steps, 6), each step SEC seconds (30),
+#    commit each) at an aggregate rate of B per minute (default N: each
+#    server once a minute), then 2B, 4B, ... (K steps, 6), each step SEC
+#    seconds (30),
 #    time-compressed: the N clones cycle every N / rate seconds, so that the
 #    remote sees the commits of rate * 60 servers beating once a minute
 #    (bench/fleet.py runs them and counts retries from the remote).  The ramp
@@ -25,7 +26,7 @@
 #    path; coordsync's own object copy and compare-and-swap, with turns on a
 #    flock) and `git` (git:// from a `git daemon` this script starts on
 #    127.0.0.1 and stops on exit; receive-pack does the compare-and-swap).
-# 2. Modes at M times the base rate (4), local: `hb` (heartbeat, 1 commit),
+# 2. Modes at M times N per minute (1: the fleet's own rate), local: `hb` (heartbeat, 1 commit),
 #    `defer-hb` (heartbeat --defer, then sync: 1 commit), `status-hb` (status
 #    set, then heartbeat: 2 commits), `defer` (status set --defer, heartbeat
 #    --defer, sync: 1 commit); checks that no intent stays in an outbox.
@@ -51,7 +52,8 @@ servers=100
 step=30
 max_steps=6
 transports="local git"
-compare_x=4
+compare_x=1
+base_rate=""
 modes="hb defer-hb status-hb defer"
 max_retries=10
 max_latency=10
@@ -60,7 +62,7 @@ fleet_rounds=2
 keep=""
 
 usage() {
-	sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -70,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--max-steps) max_steps=$2; shift 2 ;;
 	--transports) transports=$2; shift 2 ;;
 	--compare-x) compare_x=$2; shift 2 ;;
+	--base-rate) base_rate=$2; shift 2 ;;
 	--modes) modes=$2; shift 2 ;;
 	--max-retries) max_retries=$2; shift 2 ;;
 	--max-latency) max_latency=$2; shift 2 ;;
@@ -80,7 +83,8 @@ while [ $# -gt 0 ]; do
 	*) echo "scale.sh: unknown argument: $1" >&2; usage 2 ;;
 	esac
 done
-for v in "$servers" "$step" "$max_steps" "$max_retries" "$max_latency" "$fleet_rounds" $fleet_sizes; do
+base_rate=${base_rate:-$servers}
+for v in "$servers" "$step" "$max_steps" "$max_retries" "$max_latency" "$fleet_rounds" "$base_rate" $fleet_sizes; do
 	case $v in '' | *[!0-9]* | 0) echo "scale.sh: not a positive number: '$v'" >&2; exit 2 ;; esac
 done
 case $compare_x in '' | *[!0-9]*) echo "scale.sh: --compare-x: not a number: '$compare_x'" >&2; exit 2 ;; esac
@@ -237,7 +241,7 @@ for t in $transports; do
 	fi
 	log "== ramp over $t"
 	for ((k = 0; k < max_steps; k++)); do
-		per_min=$((servers * (1 << k)))
+		per_min=$((base_rate * (1 << k)))
 		name=ramp-$t-$k
 		if ! step "$name" "$per_min" hb; then
 			log "   !! the step failed; see $dir/stderr"
@@ -328,7 +332,8 @@ echo "$servers servers (coordsync clones) on one bare remote, all on this machin
 	"$(git --version); libgit2 $(pkg-config --modversion libgit2 2>/dev/null)." \
 	"Making the $servers clones (\`coordsync init\`) took $init_s s."
 echo "Reproduce: \`bench/scale.sh --servers $servers --step $step --max-steps $max_steps" \
-	"--transports \"$transports\" --compare-x $compare_x --modes \"$modes\"\`."
+	"--transports \"$transports\" --base-rate $base_rate --compare-x $compare_x --modes \"$modes\"" \
+	"--fleet-sizes \"$fleet_sizes\" --fleet-rounds $fleet_rounds\`."
 echo
 python3 - "$dir" "$servers" "$packed0" "$packed1" "$commits_all" "$fleet_rounds" \
 	"${fleet_done[*]:-}" "${steps_done[@]}" <<'EOF'
@@ -412,7 +417,8 @@ for t in ("local", "git"):
         else:
             print("The ramp ended before any step failed: the limit is above this.")
     else:
-        print("No step held over %s (the first: %s)." % (t, rs[ramp[0]]["why"]))
+        print("No step held over %s (the first: %s); --base-rate starts lower." % (
+            t, rs[ramp[0]]["why"]))
     print()
 
 modes = [n for n in names if n.startswith("mode-")]
