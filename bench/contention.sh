@@ -372,7 +372,7 @@ echo
 echo "| servers | median claims/s | median CPU ms/claim | median Jain's index |"
 echo "|---:|---:|---:|---:|"
 for s in $servers_list; do
-	echo "| $s | $(echo "${rates[$s]:-}" | median_of) | $(echo "${cpus[$s]:-}" | median_of | sed 's/\.00$//') | $(echo "${jains[$s]:-}" | median_of) |"
+	echo "| $s | $(echo "${rates[$s]:-}" | median_of) | $(echo "${cpus[$s]:-}" | median_of | sed 's/\.[0-9]*$//') | $(echo "${jains[$s]:-}" | median_of) |"
 done
 echo
 m8=$(echo "${rates[8]:-}" | median_of)
