@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # contention.sh: claims per second with S servers on one local remote (see README.md).
 #
-#   bench/contention.sh [--jobs N] [--servers "1 2 4 8"] [--runs R] [--keep DIR]
+#   bench/contention.sh [--jobs N] [--servers "1 2 4 8 16"] [--runs R] [--keep DIR]
 #
 # Environment: COORDSYNC (default: <bench>/../build/cli/coordsync, else
 # <bench>/../build/coordsync).
@@ -15,8 +15,11 @@
 # main, jobs.json agrees with what each worker printed).  Retries per claim
 # (p50, p99, max) are the "retries" that `--json job claim` prints, checked
 # against a count from the remote's object database, which is used alone
-# when the binary does not print them (see README.md).  Prints markdown
-# tables with the goal.
+# when the binary does not print them (see README.md).  Fairness: the jobs
+# each server holds on the remote afterwards, min / median / max over the S
+# servers and Jain's index (sum x)^2 / (S * sum x^2): 1 when every server
+# claimed as many, 1/S when one claimed all.  Prints markdown tables with
+# the goal.
 # Always exits 0: a benchmark is not a test.
 
 set -u
@@ -24,12 +27,12 @@ export LC_ALL=C
 
 bench_dir=$(cd "$(dirname "$0")" && pwd)
 jobs=400
-servers_list="1 2 4 8"
+servers_list="1 2 4 8 16"
 runs=3
 keep=""
 
 usage() {
-	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -252,14 +255,22 @@ def pct(v, q):          # nearest rank
         return "n/a"
     return v[max(0, min(len(v) - 1, -(-len(v) * q // 100) - 1))]
 
+# Fairness: the jobs each server holds on the remote, every server counted.
+held = sorted(sum(1 for j in jobs if j.get("assigned_to") == "build%d" % i) for i in range(1, S + 1))
+sq = sum(x * x for x in held)
+jain = sum(held) ** 2 / (S * sq) if sq else 0
+held_med = held[S // 2] if S % 2 else (held[S // 2 - 1] + held[S // 2]) / 2
+
 wall = (t_last - t_first) if t_first is not None else 0
 claimed = sum(1 for j in jobs if j.get("status") == "running")
 print("wall=%.3f claimed=%d rate=%.2f errors=%d p50=%s p99=%s max=%s mean=%.2f source=%s "
-      "agree=%s/%d refused=%d unattributed=%d ok=%s problems=%s" % (
+      "agree=%s/%d refused=%d unattributed=%d fmin=%d fmed=%g fmax=%d jain=%.3f ok=%s "
+      "problems=%s" % (
           wall, claimed, claimed / wall if wall else 0, errors, pct(per_claim, 50),
           pct(per_claim, 99), per_claim[-1] if per_claim else "n/a",
           sum(per_claim) / len(per_claim) if per_claim else 0, source, agree, len(derived),
-          len(orphans), unattributed, "yes" if not problems else "NO",
+          len(orphans), unattributed, held[0], held_med, held[-1], jain,
+          "yes" if not problems else "NO",
           json.dumps("; ".join(problems)).replace(" ", "_")))
 EOF
 }
@@ -284,7 +295,7 @@ kv() { # kv LINE KEY -> value
 # ---------------------------------------------------------------- runs
 # Runs outer, servers inner: a load that drifts hits every S alike.
 rows=()
-declare -A rates cpus
+declare -A rates cpus jains
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((r = 1; r <= runs; r++)); do
 	for s in $servers_list; do
@@ -302,7 +313,7 @@ for ((r = 1; r <= runs; r++)); do
 			fi
 		done
 		if [ $ok = 0 ]; then
-			rows+=("$s $r | $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
+			rows+=("$s $r | $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
 			continue
 		fi
 		load=$(cut -d' ' -f1 /proc/loadavg)
@@ -318,7 +329,7 @@ for ((r = 1; r <= runs; r++)); do
 		line=$(analyse "$rd" "$s") || line=""
 		if [ -z "$line" ]; then
 			log "   !! analysis failed; see $rd"
-			rows+=("$s $r | $s | $r | $load | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | analysis failed |")
+			rows+=("$s $r | $s | $r | $load | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | analysis failed |")
 			continue
 		fi
 		log "   $line"
@@ -332,7 +343,8 @@ for ((r = 1; r <= runs; r++)); do
 		cpu_ms=$(python3 -c 'import sys; a, b, n = map(float, sys.argv[1:]); print("%.0f" % ((b - a) * 1000 / n) if n else "n/a")' \
 			"$cpu0" "$cpu1" "$(kv "$line" claimed)")
 		cpus[$s]+=" $cpu_ms"
-		rows+=("$s $r | $s | $r | $load | $(kv "$line" claimed) | $(kv "$line" wall) | $rate | $cpu_ms | $(kv "$line" errors) | $(kv "$line" p50) | $(kv "$line" p99) | $(kv "$line" max) | $src | $check |")
+		jains[$s]+=" $(kv "$line" jain)"
+		rows+=("$s $r | $s | $r | $load | $(kv "$line" claimed) | $(kv "$line" wall) | $rate | $cpu_ms | $(kv "$line" errors) | $(kv "$line" p50) | $(kv "$line" p99) | $(kv "$line" max) | $(kv "$line" fmin) / $(kv "$line" fmed) / $(kv "$line" fmax) | $(kv "$line" jain) | $src | $check |")
 		[ -z "$keep" ] && rm -rf "$rd"
 	done
 done
@@ -346,16 +358,21 @@ echo "$jobs jobs, all queued, one local bare remote; S servers = S coordsync clo
 	"each claiming in a loop (one process per claim) until nothing is queued; $runs runs per S;" \
 	"$(nproc) CPUs; load at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)." \
 	"Retries: refused pushes per successful claim, as \`--json job claim\` printed them" \
-	"(printed) or counted from the remote's object database (odb); see README.md."
+	"(printed) or counted from the remote's object database (odb); see README.md." \
+	"Claims per server: the jobs each server holds on the remote afterwards (min / median / max" \
+	"over the S servers); Jain's fairness index (sum x)^2 / (S sum x^2) is 1 when all claimed" \
+	"as many and 1/S when one server claimed everything."
 echo
-echo "| servers | run | load | claimed | wall s | claims/s | CPU ms/claim | errors | retries p50 | retries p99 | retries max | retries from | check |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+echo "Reproduce: \`bench/contention.sh --jobs $jobs --servers \"$servers_list\" --runs $runs\`."
+echo
+echo "| servers | run | load | claimed | wall s | claims/s | CPU ms/claim | errors | retries p50 | retries p99 | retries max | claims per server min / med / max | Jain's index | retries from | check |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
 printf '%s\n' "${rows[@]}" | sort -n -k1,1 -k2,2 | sed 's/^[0-9]* [0-9]* //'
 echo
-echo "| servers | median claims/s | median CPU ms/claim |"
-echo "|---:|---:|---:|"
+echo "| servers | median claims/s | median CPU ms/claim | median Jain's index |"
+echo "|---:|---:|---:|---:|"
 for s in $servers_list; do
-	echo "| $s | $(echo "${rates[$s]:-}" | median_of) | $(echo "${cpus[$s]:-}" | median_of | sed 's/\.00$//') |"
+	echo "| $s | $(echo "${rates[$s]:-}" | median_of) | $(echo "${cpus[$s]:-}" | median_of | sed 's/\.[0-9]*$//') | $(echo "${jains[$s]:-}" | median_of) |"
 done
 echo
 m8=$(echo "${rates[8]:-}" | median_of)

@@ -2,7 +2,7 @@
 """Generate a coordination repository for the coordsync benchmarks.
 
     gen_repo.py --jobs N --messages M --servers S --out DIR [--seed K]
-                [--all-queued]
+                [--all-queued | --queued Q]
 
 Writes, in the seed's layout and style (json.dump(obj, f, indent=2) plus "\\n"):
 
@@ -14,7 +14,9 @@ Writes, in the seed's layout and style (json.dump(obj, f, indent=2) plus "\\n"):
 
 then commits DIR/work on branch main and pushes it to DIR/remote.git (bare).
 With --all-queued every job is queued and unassigned (started_at null), for
-the claim benchmarks; the other fields are the same as without it.
+the claim benchmarks; the other fields are the same as without it.  With
+--queued Q the newest Q jobs (the last in the file) are queued and all the
+others done: a queue that has been worked for a while and never compacted.
 The output depends only on the arguments (seeded random, fixed base time).
 Python standard library only.
 """
@@ -72,7 +74,7 @@ def sentence(rnd, lo, hi):
     return s[0].upper() + s[1:]
 
 
-def make_jobs(rnd, n, servers, all_queued=False):
+def make_jobs(rnd, n, servers, all_queued=False, queued=None):
     rr = rnd.random  # int(rr() * k) is several times faster than choice()
     ns, nst, nr, nt = len(servers), len(JOB_STATUS), len(REPOS), len(TARGETS)
     span = 30 * 86400
@@ -81,6 +83,8 @@ def make_jobs(rnd, n, servers, all_queued=False):
         status = JOB_STATUS[int(rr() * nst)]
         if all_queued:
             status = "queued"
+        elif queued is not None:
+            status = "queued" if i >= n - queued else "done"
         created = BASE - span + (i * span) // n + int(rr() * 60)
         if status == "queued":
             assigned, started = None, None
@@ -189,9 +193,13 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--all-queued", action="store_true",
                     help="every job queued and unassigned (claim benchmarks)")
+    ap.add_argument("--queued", type=int, metavar="Q",
+                    help="the newest Q jobs queued, all the others done")
     a = ap.parse_args()
     if a.jobs < 0 or a.messages < 0 or a.servers < 1:
         ap.error("--jobs/--messages must be >= 0 and --servers >= 1")
+    if a.queued is not None and (a.all_queued or a.queued < 0):
+        ap.error("--queued must be >= 0 and cannot go with --all-queued")
 
     out = os.path.abspath(a.out)
     work = os.path.join(out, "work")
@@ -205,7 +213,7 @@ def main():
     servers = ["build%d" % (i + 1) for i in range(a.servers)]
     coord = os.path.join(work, "coordination")
     write_records(os.path.join(coord, "jobs.json"), "jobs",
-                  make_jobs(rnd, a.jobs, servers, a.all_queued))
+                  make_jobs(rnd, a.jobs, servers, a.all_queued, a.queued))
     write_records(os.path.join(coord, "messages.json"), "messages",
                   make_messages(rnd, a.messages, servers))
     write_json(os.path.join(coord, "locks.json"), make_locks(rnd, servers))

@@ -1,0 +1,401 @@
+#!/usr/bin/env bash
+# incremental.sh: `coordsync sync` with nothing new and after another server's change.
+#
+#   bench/incremental.sh [--jobs N] [--messages M] [--runs R] [--no-callgrind]
+#                        [--keep DIR]
+#
+# Environment: COORDSYNC (default: <bench>/../build/cli/coordsync, else
+# <bench>/../build/coordsync), CC (cc).
+# On a generated repository with N jobs and M messages (100000 each), one
+# coordsync clone (`coordsync init`, not timed), then R timed runs (21) of
+# `coordsync --json sync` in each case:
+#   noop           nothing new on the remote (3 warm-up runs first);
+#   change         another server (git CLI, bench/other_server.py) changed
+#                  one job's priority in coordination/jobs.json;
+#   append-remove  another server removed one job from the middle of
+#                  jobs.json and appended a new one, in one commit.
+# The change is made before each run and is not timed.  Each sync run is
+# paired with one run of each baseline, built here with $CC -O2: `empty`
+# (an empty main) and `git2init` (git_libgit2_init + shutdown, i.e. the
+# fixed cost of a libgit2 process: Debian's build parses the system CA
+# bundle).  Reports medians, the ratio to git2init, peak RSS (one more run
+# under /usr/bin/time -v), and checks every run's JSON: nothing imported
+# for noop; for a change exactly one file, jobs.json (its new blob id is
+# the one recorded in the mirror's `files`), and the records it wrote;
+# and the mirror's job count.  Goals: noop < 20 ms, change < 50 ms with
+# records_imported = 1.  With valgrind installed, one more run of each case
+# and baseline under callgrind gives instruction counts, which the load
+# does not move (--no-callgrind skips them).  Markdown to stdout, progress
+# to stderr.  Always exits 0: a benchmark is not a test.
+
+set -u
+export LC_ALL=C
+
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+jobs=100000
+messages=100000
+runs=21
+keep=""
+callgrind=1
+
+usage() {
+	sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
+	exit "${1:-0}"
+}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--jobs) jobs=$2; shift 2 ;;
+	--messages) messages=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--keep) keep=$2; shift 2 ;;
+	--no-callgrind) callgrind=0; shift ;;
+	-h | --help) usage 0 ;;
+	*) echo "incremental.sh: unknown argument: $1" >&2; usage 2 ;;
+	esac
+done
+for v in "$jobs" "$messages" "$runs"; do
+	case $v in '' | *[!0-9]*) echo "incremental.sh: not a number: '$v'" >&2; exit 2 ;; esac
+done
+if ((jobs < 4 || runs < 1)); then
+	echo "incremental.sh: need --jobs >= 4 and --runs >= 1" >&2
+	exit 2
+fi
+
+if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
+	COORDSYNC=$bench_dir/../build/cli/coordsync
+	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
+		COORDSYNC=$bench_dir/../build/coordsync
+fi
+COORDSYNC=$(realpath -m "$COORDSYNC")
+CC=${CC:-cc}
+
+log() { printf '%s\n' "$*" >&2; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+echo
+echo "## incremental sync benchmark"
+echo
+if [ ! -x "$COORDSYNC" ]; then
+	echo "**coordsync: SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)**"
+	exit 0
+fi
+if [ -n "$keep" ]; then
+	mkdir -p "$keep" || exit 0
+	dir=$(cd "$keep" && pwd)
+else
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-incr.XXXXXX") || exit 0
+	trap 'rm -rf "$dir"' EXIT
+fi
+load_start=$(load)
+
+# ---------------------------------------------------------------- the repo
+params="jobs=$jobs messages=$messages servers=2"
+if [ -d "$dir/gen/remote.git" ] && [ -f "$dir/gen.params" ] &&
+	[ "$(cat "$dir/gen.params")" = "$params" ]; then
+	log "== reusing the repository in $dir/gen ($params)"
+else
+	log "== generating $params into $dir/gen"
+	rm -f "$dir/gen.params"
+	if ! python3 "$bench_dir/gen_repo.py" --jobs "$jobs" --messages "$messages" \
+		--servers 2 --out "$dir/gen"; then
+		echo "**gen_repo.py failed; nothing measured**"
+		exit 0
+	fi
+	echo "$params" >"$dir/gen.params"
+fi
+# The runs add commits: they work on a copy, made afresh every time.
+remote=$dir/remote.git clone=$dir/clone
+rm -rf "$remote" "$clone"
+cp -a "$dir/gen/remote.git" "$remote"
+log "== coordsync init (not timed)"
+if ! "$COORDSYNC" init "$remote" "$clone" --server build1 >"$dir/init.out" 2>&1; then
+	echo "**coordsync init failed: $(tail -1 "$dir/init.out"); goals FAIL**"
+	exit 0
+fi
+
+# ---------------------------------------------------------------- baselines
+cat >"$dir/empty.c" <<'EOF'
+int main(void) { return 0; }
+EOF
+cat >"$dir/git2init.c" <<'EOF'
+/* The fixed cost of a process that uses libgit2: load it, initialise, shut down. */
+#include <git2.h>
+int main(void)
+{
+	if (git_libgit2_init() < 0)
+		return 1;
+	git_libgit2_shutdown();
+	return 0;
+}
+EOF
+log "== building the baselines"
+# shellcheck disable=SC2046
+if ! "$CC" -O2 -o "$dir/empty" "$dir/empty.c" ||
+	! "$CC" -O2 -Wall -Wextra -Werror -o "$dir/git2init" "$dir/git2init.c" \
+		$(pkg-config --cflags --libs libgit2); then
+	echo "**the baselines did not build (needs $CC and libgit2-dev); nothing measured**"
+	exit 0
+fi
+
+# ---------------------------------------------------------------- timing
+# timed FILE CMD...: run CMD once, stdout to $dir/out, and append
+# "exit-status seconds" to FILE.  No command substitution, no shell in
+# between: bash forks and execs CMD, as it does for the baselines.
+timed() {
+	local f=$1 t0 t1 rc
+	shift
+	t0=$EPOCHREALTIME
+	"$@" >"$dir/out" 2>>"$dir/stderr"
+	rc=$?
+	t1=$EPOCHREALTIME
+	echo "$rc $t0 $t1" >>"$f"
+}
+cs() { "$COORDSYNC" -C "$clone" "$@"; }
+jobs_blob() { git --git-dir="$remote" rev-parse main:coordination/jobs.json; }
+mirror_blob() {
+	cs query "SELECT blob FROM files WHERE path = 'coordination/jobs.json'" --format csv | tail -1
+}
+mirror_jobs() { cs query "SELECT count(*) FROM jobs" --format csv | tail -1; }
+
+# peak_rss CASE CMD...: peak RSS in KiB of one more run -> $dir/rss.CASE.
+peak_rss() {
+	local c=$1
+	shift
+	if [ -x /usr/bin/time ]; then
+		/usr/bin/time -v -o "$dir/time.$c" "$@" >/dev/null 2>>"$dir/stderr" &&
+			sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$dir/time.$c" >"$dir/rss.$c"
+	else
+		python3 -c 'import resource,subprocess,sys
+r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else "")' "$@" >"$dir/rss.$c"
+	fi
+}
+
+# instr NAME CMD...: instructions executed by CMD in user space (callgrind's
+# total Ir) -> $dir/ir.NAME.  Empty when valgrind is missing or CMD failed.
+command -v valgrind >/dev/null 2>&1 || callgrind=0
+instr() {
+	local n=$1
+	shift
+	valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$n" "$@" >/dev/null 2>"$dir/cg.$n.err" &&
+		sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$dir/cg.$n" >"$dir/ir.$n"
+}
+
+# prepare CASE K: another server's commit on the remote (not timed).
+prepare() {
+	case $1 in
+	noop) ;;
+	change) python3 "$bench_dir/other_server.py" "$remote" change "$2" >/dev/null ;;
+	append-remove) python3 "$bench_dir/other_server.py" "$remote" append-remove $((jobs / 2 + $2)) >/dev/null ;;
+	esac
+}
+
+# One line per run in $dir/check.CASE: files_imported records_imported
+# ok(mirror blob = remote blob) mirror_job_count.
+: >"$dir/stderr"
+for c in noop change append-remove; do
+	rm -f "$dir/t.$c" "$dir/t.empty.$c" "$dir/t.git2init.$c" "$dir/check.$c" "$dir/rss.$c" \
+		"$dir/ir.$c" "$dir/ir.empty.$c" "$dir/ir.git2init.$c"
+	log "== $c: $runs runs (load $(load))"
+	if [ $c = noop ]; then
+		for ((i = 0; i < 3; i++)); do cs sync >/dev/null 2>>"$dir/stderr"; done
+	fi
+	for ((i = 0; i < runs; i++)); do
+		if ! prepare $c "$i"; then
+			log "   !! other_server.py failed"
+			echo "fail" >>"$dir/check.$c"
+			continue
+		fi
+		timed "$dir/t.empty.$c" "$dir/empty"
+		timed "$dir/t.git2init.$c" "$dir/git2init"
+		timed "$dir/t.$c" "$COORDSYNC" -C "$clone" --json sync
+		f=$(python3 -c 'import json,sys
+try:
+    d = json.load(open(sys.argv[1]))
+    print(d["files_imported"], d["records_imported"])
+except Exception:
+    print("- -")' "$dir/out")
+		ok=no
+		[ "$(mirror_blob)" = "$(jobs_blob)" ] && ok=yes
+		echo "$f $ok $(mirror_jobs)" >>"$dir/check.$c"
+	done
+	prepare $c "$runs" && peak_rss "$c" "$COORDSYNC" -C "$clone" sync
+	if [ $callgrind = 1 ]; then
+		log "   instruction counts (callgrind)"
+		[ $c = noop ] && { instr "empty.$c" "$dir/empty"; instr "git2init.$c" "$dir/git2init"; }
+		prepare $c $((runs + 1)) && instr "$c" "$COORDSYNC" -C "$clone" sync
+	fi
+done
+load_end=$(load)
+
+# ---------------------------------------------------------------- report
+jobs_bytes=$(git --git-dir="$remote" cat-file -s main:coordination/jobs.json)
+msgs_bytes=$(git --git-dir="$remote" cat-file -s main:coordination/messages.json)
+echo "$jobs jobs ($(python3 -c "print('%.1f' % ($jobs_bytes / 1e6))") MB jobs.json) +" \
+	"$messages messages ($(python3 -c "print('%.1f' % ($msgs_bytes / 1e6))") MB)," \
+	"local bare remote; $runs runs per case, median wall time; each sync run paired with" \
+	"one run of each baseline; $(nproc) CPUs; load at the start: $load_start, at the end: $load_end;" \
+	"$(git --version); libgit2 $(pkg-config --modversion libgit2)."
+echo "Reproduce: \`bench/incremental.sh --jobs $jobs --messages $messages --runs $runs\`."
+echo
+python3 - "$dir" "$jobs" "$runs" <<'EOF'
+import os, re, statistics, subprocess, sys
+d, N, R = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+
+def times(name):
+    p = os.path.join(d, name)
+    if not os.path.exists(p):
+        return [], 0
+    t, bad = [], 0
+    for line in open(p):
+        rc, t0, t1 = line.split()
+        if rc != "0":
+            bad += 1
+        else:
+            t.append((float(t1) - float(t0)) * 1000)
+    return t, bad
+
+def med(v):
+    return statistics.median(v) if v else None
+
+def f1(x):
+    return "n/a" if x is None else "%.1f" % x
+
+def rss(c):
+    try:
+        kb = open(os.path.join(d, "rss." + c)).read().strip()
+        return "%.1f" % (int(kb) / 1024) if kb else "n/a"
+    except OSError:
+        return "n/a"
+
+def check(c):
+    """Check every run's JSON and the mirror; -> (text, ok, records seen)."""
+    try:
+        lines = [l.split() for l in open(os.path.join(d, "check." + c))]
+    except OSError:
+        return "no runs", False, []
+    problems, recs = [], []
+    for f in lines:
+        if len(f) != 4:
+            problems.append("a change was not made")
+            continue
+        files, records, same, count = f
+        if not records.isdigit():
+            problems.append("no JSON from sync")
+            continue
+        recs.append(int(records))
+        want = ("0", "0") if c == "noop" else ("1", None)
+        if files != want[0] or (want[1] and records != want[1]):
+            problems.append("files_imported %s, records_imported %s" % (files, records))
+        if c == "change" and records != "1":
+            problems.append("records_imported %s, not 1" % records)
+        if same != "yes":
+            problems.append("mirror's jobs.json blob is not the remote's")
+        if count != str(N):
+            problems.append("mirror has %s jobs, not %d" % (count, N))
+    if len(lines) != R:
+        problems.append("%d of %d runs" % (len(lines), R))
+    if problems:
+        uniq = sorted(set(problems))
+        return "**" + "; ".join(uniq[:3]) + "**", False, recs
+    if c == "noop":
+        return "nothing imported, %d runs" % R, True, recs
+    lo, hi = min(recs), max(recs)
+    what = "only jobs.json imported (blob id checked), %s record%s each, %d jobs in the mirror" % (
+        lo if lo == hi else "%d..%d" % (lo, hi), "" if hi == 1 else "s", N)
+    return what, True, recs
+
+rows, res = [], {}
+for c in ("noop", "change", "append-remove"):
+    t, bad = times("t." + c)
+    e, _ = times("t.empty." + c)
+    g, _ = times("t.git2init." + c)
+    text, ok, recs = check(c)
+    if bad:
+        text = "**%d runs exited non-zero** " % bad + text
+        ok = False
+    m, me, mg = med(t), med(e), med(g)
+    res[c] = (m, ok, recs)
+    ratio = "%.2f" % (m / mg) if m and mg else "n/a"
+    over = "%.1f" % (m - mg) if m and mg else "n/a"
+    rows.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        c, f1(me), f1(mg), f1(m), ratio, over, rss(c), text))
+print("| case | empty process ms | git2init ms | **coordsync sync ms** | sync / git2init "
+      "| sync − git2init ms | peak RSS MiB | check |")
+print("|---|---:|---:|---:|---:|---:|---:|---|")
+print("\n".join(rows))
+print()
+
+def goal(name, target, c, limit, extra_ok=True):
+    m, ok, _ = res.get(c, (None, False, []))
+    if m is None:
+        r = "FAIL (no successful run)"
+    elif not ok or not extra_ok:
+        r = "FAIL (check)"
+    else:
+        r = "PASS" if m < limit else "FAIL"
+    print("| %s | %s | %s | **%s** |" % (name, target, f1(m), r))
+print("| goal | target | median ms | result |")
+print("|---|---|---:|---|")
+goal("sync with nothing new", "< 20 ms", "noop", 20)
+goal("sync after one changed job (records_imported = 1)", "< 50 ms", "change", 50)
+print()
+def incl(path, funcs):
+    """Inclusive Ir of funcs in one callgrind output file (absent: not called)."""
+    try:
+        out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    got = {}
+    for line in out.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\([^)]*\)\s+(\S+)", line)
+        if m:
+            fn = m.group(2).rsplit(":", 1)[-1]
+            if fn in funcs and fn not in got:
+                got[fn] = int(m.group(1).replace(",", ""))
+    return got
+
+def ir(name):
+    try:
+        v = open(os.path.join(d, "ir." + name)).read().strip()
+        return int(v) if v else None
+    except OSError:
+        return None
+g = ir("git2init.noop")
+if g:
+    print("Instructions executed in user space, one run each under callgrind (`valgrind "
+          "--tool=callgrind`; the load does not move them; time in the kernel and waiting "
+          "for I/O are not counted): empty process %.2fM, git2init %.1fM." % (
+              (ir("empty.noop") or 0) / 1e6, g / 1e6))
+    print()
+    FUNCS = ["model_import_tree", "history_update", "gx_update_local", "inflate"]
+    print("| case | coordsync sync, M instructions | / git2init | above git2init, M | "
+          + " | ".join("`%s`" % f for f in FUNCS) + " |")
+    print("|---|---:|---:|---:|" + "---:|" * len(FUNCS))
+    for c in ("noop", "change", "append-remove"):
+        v = ir(c)
+        if v:
+            got = incl(os.path.join(d, "cg." + c), FUNCS)
+            print("| %s | %.1f | %.2f | %.1f | %s |" % (
+                c, v / 1e6, v / g, (v - g) / 1e6,
+                " | ".join("%.0f" % (got[f] / 1e6) if f in got else "–" for f in FUNCS)))
+        else:
+            print("| %s | n/a | | |%s" % (c, " |" * len(FUNCS)))
+    print()
+    print("The last columns are inclusive counts within the sync (millions): "
+          "`model_import_tree` the import, `history_update` the history walk, "
+          "`gx_update_local` the working tree and index, `inflate` zlib reading "
+          "objects (within the others); – : not called.")
+    print()
+
+recs = res["append-remove"][2]
+if recs:
+    print("append-remove: the job removed is at position N/2 + run (of %d); records_imported "
+          "was %d..%d. The import re-reads one changed region, from the first to the last "
+          "byte that differs: a removal in the middle and an append at the end make it span "
+          "the second half of the file." % (N, min(recs), max(recs)))
+EOF
+[ -s "$dir/stderr" ] && { log "(stderr of the runs:)"; head -5 "$dir/stderr" >&2; }
+[ -n "$keep" ] && log "(repository, clone and timings kept in $dir)"
+exit 0
