@@ -1224,9 +1224,13 @@ static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to)
 		rc = cs_err_git(ctx, "cannot compare trees");
 		goto done;
 	}
-	for (size_t i = 0, n = git_diff_num_deltas(diff); i < n && !rc; i++) {
-		const git_diff_delta *d = git_diff_get_delta(diff, i);
+	/* Removals first: a file that becomes a directory, or the reverse,
+	 * needs its old self gone before its new self is written. */
+	for (size_t k = 0, n = git_diff_num_deltas(diff); k < 2 * n && !rc; k++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, k % n);
 		const char *path = d->new_file.path;
+		if ((d->status == GIT_DELTA_DELETED) != (k < n))
+			continue;
 		/* Links and submodules are not ours; nor is a path with "..",
 		 * ".git" or control characters in it (a tree can hold anything),
 		 * nor one whose directories are not real ones. */

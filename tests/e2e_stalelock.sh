@@ -20,6 +20,13 @@ export COORDSYNC_RETRIES=5   # a lock that stays is reported after 5 attempts, n
 sleep 300 9>"$LOCK" &
 holder=$!
 BG_PIDS+=("$holder")
+# The shell opens (and truncates) the file after the fork: age it only once
+# the holder has it open, or the truncation makes it young again.
+for i in $(seq 1 100); do
+  [ -e "/proc/$holder/fd/9" ] && break
+  sleep 0.05
+done
+[ -e "/proc/$holder/fd/9" ] || fail "the holder did not open the lock"
 touch -d '-10 minutes' "$LOCK"
 before=$(head)
 expect_rc 1 cs -C "$T/a" job claim
