@@ -63,7 +63,7 @@ fleet_rounds=2
 keep=""
 
 usage() {
-	sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
