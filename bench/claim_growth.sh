@@ -39,7 +39,7 @@ callgrind=1
 keep=""
 
 usage() {
-	sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -145,7 +145,7 @@ diff_of() {
 }
 
 cs_claims() { # LABEL REMOTE CLONE: the coordsync side of one row, results in $dir/LABEL.*
-	local l=$1 remote=$2 clone=$3 i b0 b1 p=$dir/$1
+	local remote=$2 clone=$3 i b0 b1 p=$dir/$1
 	log "   coordsync: 1 warm-up + $claims claims, each paired with a lock renew (load $(load))"
 	"$COORDSYNC" -C "$clone" job claim >/dev/null 2>>"$dir/stderr" || echo "warm-up claim failed" >>"$p.problems"
 	"$COORDSYNC" -C "$clone" lock acquire bench --ttl 3600 >/dev/null 2>>"$dir/stderr" ||
@@ -169,7 +169,7 @@ cs_claims() { # LABEL REMOTE CLONE: the coordsync side of one row, results in $d
 }
 
 seed_claims() { # LABEL REMOTE CLONE K
-	local l=$1 remote=$2 clone=$3 k=$4 i b0 b1 p=$dir/$1
+	local remote=$2 clone=$3 k=$4 i b0 b1 p=$dir/$1
 	log "   seed (git CLI): 1 warm-up + $k claims (load $(load))"
 	python3 "$bench_dir/seed_claim.py" "$clone" build2 >/dev/null 2>>"$dir/stderr" ||
 		echo "seed warm-up claim failed" >>"$p.problems"

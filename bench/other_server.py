@@ -3,7 +3,6 @@
 
     other_server.py REMOTE change K          job K's priority moves by one
     other_server.py REMOTE append-remove K   job K is removed, a new job is appended
-    other_server.py REMOTE heartbeat SERVER  SERVER/heartbeat.json gets the time now
 
 One commit on top of REMOTE's main, made with the git CLI's plumbing inside
 the bare repository (hash-object, a temporary index, write-tree,
@@ -72,23 +71,20 @@ def append_remove(text, k):
 
 
 def main(argv):
-    if len(argv) != 4 or argv[2] not in ("change", "append-remove", "heartbeat"):
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        sys.stdout.write(__doc__)
+        return 0
+    if len(argv) != 4 or argv[2] not in ("change", "append-remove") or not argv[3].isdigit():
         sys.stderr.write(__doc__)
         return 2
-    remote, what, arg = argv[1], argv[2], argv[3]
+    remote, what, k = argv[1], argv[2], int(argv[3])
     old = git(remote, "rev-parse", "refs/heads/main").decode().strip()
-    if what == "heartbeat":
-        path = "%s/heartbeat.json" % arg
-        text = '{\n  "timestamp": "%s"\n}\n' % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        msg = "%s heartbeat" % arg
-    else:
-        path = PATH
-        text = git(remote, "cat-file", "blob", "%s:%s" % (old, PATH)).decode("utf-8")
-        try:
-            text, msg = (change if what == "change" else append_remove)(text, int(arg))
-        except (ValueError, IndexError):
-            sys.stderr.write("other_server: %s: not in the indent=2 layout\n" % PATH)
-            return 1
+    text = git(remote, "cat-file", "blob", "%s:%s" % (old, PATH)).decode("utf-8")
+    try:
+        text, msg = (change if what == "change" else append_remove)(text, k)
+    except (ValueError, IndexError):
+        sys.stderr.write("other_server: %s: not in the indent=2 layout\n" % PATH)
+        return 1
     blob = git(remote, "hash-object", "-w", "--stdin", inp=text.encode("utf-8")).decode().strip()
     fd, index = tempfile.mkstemp(prefix="other-index.", dir=os.environ.get("TMPDIR"))
     os.close(fd)
@@ -98,7 +94,7 @@ def main(argv):
                GIT_COMMITTER_EMAIL="other@bench")
     try:
         git(remote, "read-tree", old, env=env)
-        git(remote, "update-index", "--cacheinfo", "100644,%s,%s" % (blob, path), env=env)
+        git(remote, "update-index", "--cacheinfo", "100644,%s,%s" % (blob, PATH), env=env)
         tree = git(remote, "write-tree", env=env).decode().strip()
     finally:
         if os.path.exists(index):

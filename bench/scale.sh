@@ -26,10 +26,11 @@
 #    path; coordsync's own object copy and compare-and-swap, with turns on a
 #    flock) and `git` (git:// from a `git daemon` this script starts on
 #    127.0.0.1 and stops on exit; receive-pack does the compare-and-swap).
-# 2. Modes at M times N per minute (1: the fleet's own rate), local: `hb` (heartbeat, 1 commit),
-#    `defer-hb` (heartbeat --defer, then sync: 1 commit), `status-hb` (status
+# 2. Modes at M times N per minute (1: the fleet's own rate), local: `hb`
+#    (heartbeat, 1 commit), `defer-hb` (heartbeat --defer, then sync: 1 commit), `status-hb` (status
 #    set, then heartbeat: 2 commits), `defer` (status set --defer, heartbeat
 #    --defer, sync: 1 commit); checks that no intent stays in an outbox.
+#    Every clone syncs first (not timed), so that all modes start alike.
 # 3. Growth: loose bytes per commit on the remote (local steps), and bytes
 #    per commit after `git gc --prune=now` of a copy; per day for the fleet.
 # 4. One server in a real fleet of M servers (each M of --fleet-sizes): what
@@ -62,7 +63,7 @@ fleet_rounds=2
 keep=""
 
 usage() {
-	sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-0}"
 }
 while [ $# -gt 0 ]; do
@@ -260,6 +261,11 @@ done
 # ---------------------------------------------------------------- 2. modes
 if [ "$compare_x" -gt 0 ] && [ -n "${modes// /}" ]; then
 	use_url "$remote"
+	# Every clone starts the modes current, whatever the ramps left behind:
+	# otherwise the first mode would pay for catching up (not timed).
+	log "== syncing the $servers clones (not timed)"
+	for ((i = 1; i <= servers; i++)); do echo "$dir/c$i"; done |
+		xargs -P 2 -I{} "$COORDSYNC" -C {} sync >/dev/null 2>>"$dir/stderr"
 	log "== modes at ${compare_x}x, local"
 	for m in $modes; do
 		step "mode-$m" $((servers * compare_x)) "$m" && steps_done+=("mode-$m")
