@@ -248,6 +248,7 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 		return rc;
 	if (lr && (rc = fetch_local(ctx, lr, head, empty)) != CS_ERETRY)
 		return rc;
+	rc = CS_OK;   /* too far behind for a copy: libgit2 fetches */
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &cs;
 	fo.update_fetchhead = 0;

@@ -223,4 +223,17 @@ expect_rc 0 cs -C "$T/c1" sync
 [ -z "$(git -C "$T/c1" status --porcelain)" ] || fail "not clean: $(git -C "$T/c1" status --porcelain)"
 ok "a server directory added and removed upstream appears in and leaves the working tree"
 
+# A clone more than 256 commits behind a local remote: the object copy gives
+# way to libgit2's fetch, and the sync still succeeds at once.
+mkdir -p "$T/w/build2"
+for i in $(seq 1 300); do
+  printf '{"status": "s%d", "timestamp": 1700000000}\n' "$i" >"$T/w/build2/status.json"
+  git -C "$T/w" add build2/status.json && git -C "$T/w" commit -qm "status $i"
+done
+git -C "$T/w" push -q origin HEAD:main
+expect_rc 0 cs -C "$T/c1" sync
+[ "$(cs -C "$T/c1" query --format csv "SELECT status FROM servers WHERE id='build2'" | tail -1)" = s300 ] ||
+  fail "300 commits behind: build2's status not imported"
+ok "300 commits behind a local remote: one sync (libgit2's fetch) imports them, exit 0"
+
 done_testing
