@@ -53,6 +53,25 @@ extern const cli_cmd cli_sync_cmds[], cli_lock_cmds[], cli_job_cmds[], cli_msg_c
 extern const cli_cmd cli_report_cmds[], cli_run_cmds[];
 extern const cli_cmd cli_health_cmds[];
 
+/* Run the command line argv (main's, or one a daemon serves). */
+int cli_main(int argc, char **argv);
+/* The command argv names, or NULL. */
+const cli_cmd *cli_find(int argc, char **argv);
+
+/* Serving commands from the daemon (serve.c).  cli_in_daemon is set in the
+ * daemon, whose own commands never go to a daemon. */
+extern int cli_in_daemon;
+int cli_servable(const cli_cmd *cmd);
+/* Have the clone's daemon run argv: its exit status, or -1 when no daemon
+ * took it (none runs, it is busy, or it declined) and nothing ran. */
+int cli_forward(const cli *c, int argc, char **argv);
+/* Listen at the clone's socket; the descriptor, or -1 with err set. */
+int cli_serve_listen(const char *workdir, char *err, size_t errlen);
+/* Accept one connection on lfd and serve it with dispatch (cli_main); 1
+ * when a command ran. */
+int cli_serve_one(int lfd, int (*dispatch)(int, char **));
+void cli_serve_close(int fd, const char *workdir);
+
 /* Open the clone named by the global options; prints the error. */
 int cli_open(cli *c, cs_ctx **ctx);
 /* A last bound on a read-only command: seconds + 0.25 s after this call the

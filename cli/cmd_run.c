@@ -1,6 +1,7 @@
 /* run, daemon, config, compact, logs push and msg autoreply: coordsync on a
  * timer, unattended. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -237,11 +238,45 @@ static int next_interval(cli *c)
 	return n < 1 ? 1 : n > 86400 ? 86400 : (int)n;
 }
 
+/* Listen for commands to serve (cli/serve.c), unless told not to or the
+ * clone is not where clients look for the socket; -1 when not serving. */
+static int serve_start(cli *c, char **workdir)
+{
+	cs_opts o = {c->dir, c->server, c->db};
+	cs_ctx *ctx = NULL;
+	char err[256];
+	int fd = -1;
+
+	*workdir = NULL;
+	if (cli_has(c, "--no-serve"))
+		return -1;
+	if (cs_open(&ctx, &o)) {
+		logmsg(LOG_ERR, "coordsync daemon: not serving commands: %s", cs_errmsg(ctx));
+	} else {
+		/* Clients look in DIR/.git/coordsync, without libgit2. */
+		size_t n = strlen(cs_workdir(ctx));
+		if (strncmp(cs_gitdir(ctx), cs_workdir(ctx), n) || strcmp(cs_gitdir(ctx) + n, ".git/"))
+			logmsg(LOG_NOTICE, "coordsync daemon: not serving commands: the clone's"
+					   " .git is not a directory in its working tree");
+		else if ((fd = cli_serve_listen(cs_workdir(ctx), err, sizeof err)) < 0)
+			logmsg(LOG_NOTICE, "coordsync daemon: not serving commands: %s", err);
+		else
+			*workdir = strdup(cs_workdir(ctx));
+	}
+	cs_close(ctx);
+	if (fd >= 0 && !*workdir) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int run_daemon(cli *c)
 {
 	long long max = cli_num(c, "--max-cycles", 0), fixed = cli_num(c, "--interval", 0);
 	struct sigaction sa;
-	int cycles = 0, last = CS_OK;
+	int cycles = 0, served = 0, last = CS_OK, lfd;
+	char *workdir;
 
 	if (max < 0 || fixed < 0)
 		return cli_usage(c, "--max-cycles and --interval must not be negative");
@@ -253,7 +288,12 @@ static int run_daemon(cli *c)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	logmsg(LOG_INFO, "coordsync daemon: started (pid %d)", (int)getpid());
+	/* Set up libgit2 once for every cycle and every command served. */
+	cs_hold();
+	cli_in_daemon = 1;
+	lfd = serve_start(c, &workdir);
+	logmsg(LOG_INFO, "coordsync daemon: started (pid %d)%s", (int)getpid(),
+	       lfd >= 0 ? "; serving commands at .git/coordsync/serve.sock" : "");
 	while (!stop_requested && (!max || cycles < max)) {
 		cycle cy;
 		int busy, wait_s;
@@ -266,13 +306,26 @@ static int run_daemon(cli *c)
 		if (stop_requested || (max && cycles >= max))
 			break;
 		wait_s = fixed ? (int)fixed : next_interval(c);
+		/* Between cycles: serve commands, waking at least every 200 ms
+		 * to notice a signal. */
 		for (double end = mono() + wait_s; !stop_requested && mono() < end;) {
-			struct timespec ts = {0, 200 * 1000 * 1000};
-			nanosleep(&ts, NULL);
+			if (lfd >= 0) {
+				struct pollfd p = {lfd, POLLIN, 0};
+				if (poll(&p, 1, 200) > 0)
+					served += cli_serve_one(lfd, cli_main);
+			} else {
+				struct timespec ts = {0, 200 * 1000 * 1000};
+				nanosleep(&ts, NULL);
+			}
 		}
 	}
-	logmsg(LOG_INFO, "coordsync daemon: stopped after %d cycle%s%s", cycles,
-	       cycles == 1 ? "" : "s", stop_requested ? " (signal)" : "");
+	if (lfd >= 0)
+		cli_serve_close(lfd, workdir);
+	free(workdir);
+	cs_release();
+	logmsg(LOG_INFO, "coordsync daemon: stopped after %d cycle%s, %d command%s served%s", cycles,
+	       cycles == 1 ? "" : "s", served, served == 1 ? "" : "s",
+	       stop_requested ? " (signal)" : "");
 	return cli_exit(last);
 }
 
@@ -359,6 +412,7 @@ static const cli_opt daemon_opts[] = {
 	{"--max-cycles", 'i', "N", "stop after N cycles (default: run until SIGTERM)"},
 	{"--health", 'f', NULL, "run the health checks every cycle"},
 	{"--syslog", 'f', NULL, "log to syslog instead of stderr"},
+	{"--no-serve", 'f', NULL, "do not run the clone's commands for other coordsync processes"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt compact_opts[] = {
 	{"--older-than", 'i', "DAYS", "archive records finished this many days ago (default 30)"},

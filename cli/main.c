@@ -274,15 +274,44 @@ void cli_deadline(int seconds)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-int main(int argc, char **argv)
+/* The command argv[i] (and argv[i + 1]) names, longest match first:
+ * "lock acquire" before "lock".  *used is the number of words. */
+static const cli_cmd *lookup(int argc, char **argv, int i, int *used)
 {
+	size_t n = strlen(argv[i]);
+	for (int g = 0; groups[g]; g++)
+		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++) {
+			if (strncmp(cmd->name, argv[i], n))
+				continue;
+			if (cmd->name[n] == ' ' && i + 1 < argc && !strcmp(cmd->name + n + 1, argv[i + 1]))
+				return *used = 2, cmd;
+			if (!cmd->name[n])
+				return *used = 1, cmd;
+		}
+	return NULL;
+}
+
+const cli_cmd *cli_find(int argc, char **argv)
+{
+	int i = 1, used;
+	while (i < argc && argv[i][0] == '-') {
+		const char *inl;
+		const cli_opt *o = match(global_opts, argv[i], &inl);
+		if (!o)
+			return NULL;
+		i += o->kind != 'f' && !inl ? 2 : 1;
+	}
+	return i < argc ? lookup(argc, argv, i, &used) : NULL;
+}
+
+int cli_in_daemon;
+
+int cli_main(int argc, char **argv)
+{
+	const cli_cmd *cmd;
 	cli c;
-	int i = 1;
+	int i = 1, used;
 	memset(&c, 0, sizeof c);
-	/* A git server that dies mid-push closes the socket under libgit2's
-	 * send(): without this the process would die of SIGPIPE, silently,
-	 * instead of reporting a failed push.  A closed stdout gives EPIPE. */
-	signal(SIGPIPE, SIG_IGN);
 
 	/* Global options before the command. */
 	while (i < argc && argv[i][0] == '-') {
@@ -307,25 +336,15 @@ int main(int argc, char **argv)
 		main_help(stderr);
 		return EXIT_USAGE;
 	}
-	/* Longest match: "lock acquire" before "lock". */
-	for (int g = 0; groups[g]; g++) {
-		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++) {
-			size_t n = strlen(argv[i]);
-			int used = 1, rc;
-			if (strncmp(cmd->name, argv[i], n))
-				continue;
-			if (cmd->name[n] == ' ') {
-				if (i + 1 >= argc || strcmp(cmd->name + n + 1, argv[i + 1]))
-					continue;
-				used = 2;
-			} else if (cmd->name[n]) {
-				continue;
-			}
-			rc = parse(&c, cmd, argc, argv, i + used);
-			if (rc)
-				return rc < 0 ? EXIT_OK : rc;
-			return cmd->run(&c);
-		}
+	if ((cmd = lookup(argc, argv, i, &used))) {
+		int rc = parse(&c, cmd, argc, argv, i + used);
+		if (rc)
+			return rc < 0 ? EXIT_OK : rc;
+		/* A daemon serving this clone runs it for us, without the set-up
+		 * a new process pays (cli/serve.c). */
+		if (!cli_in_daemon && cli_servable(cmd) && (rc = cli_forward(&c, argc, argv)) != -1)
+			return rc;
+		return cmd->run(&c);
 	}
 	/* A group name alone, or with --help, lists its commands (from every
 	 * table: a group's commands may be defined in more than one file). */
@@ -345,4 +364,13 @@ int main(int argc, char **argv)
 				       : (i + 1 < argc ? EXIT_OK : EXIT_USAGE);
 	}
 	return cli_usage(NULL, "unknown command '%s' (see coordsync --help)", argv[i]);
+}
+
+int main(int argc, char **argv)
+{
+	/* A git server that dies mid-push closes the socket under libgit2's
+	 * send(): without this the process would die of SIGPIPE, silently,
+	 * instead of reporting a failed push.  A closed stdout gives EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	return cli_main(argc, argv);
 }

@@ -24,6 +24,17 @@ const char *cs_errmsg(const cs_ctx *ctx)
 const char *cs_server(const cs_ctx *ctx) { return ctx->server; }
 const char *cs_workdir(const cs_ctx *ctx) { return ctx->workdir; }
 const char *cs_dbpath(const cs_ctx *ctx) { return ctx->dbpath; }
+const char *cs_gitdir(const cs_ctx *ctx) { return ctx->gitdir; }
+
+void cs_hold(void)
+{
+	git_libgit2_init();
+}
+
+void cs_release(void)
+{
+	git_libgit2_shutdown();
+}
 
 void cs_set_retries(cs_ctx *ctx, int n)
 {

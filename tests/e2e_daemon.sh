@@ -51,8 +51,12 @@ set +e; wait "$dpid"; rc=$?; set -e
 [ "$rc" = 0 ] || fail "daemon exited $rc after SIGTERM: $(cat "$T/d1.err")"
 n=$(cycles_in "$T/d1.err")
 last=$(tail -1 "$T/d1.err")
-[[ $last == "coordsync daemon: stopped after $n cycles (signal)" ]] || fail "last line: $last"
-head -1 "$T/d1.err" | grep -q "^coordsync daemon: started (pid $dpid)$" || fail "start line"
+[[ $last =~ ^"coordsync daemon: stopped after $n cycles, "[0-9]+" commands served (signal)"$ ]] ||
+  fail "last line: $last"
+# the adder's deferred intents went to the daemon (tests/e2e_serve.sh has the rest)
+[[ $last =~ ", 0 commands" ]] && fail "the daemon served none of the adder's commands"
+head -1 "$T/d1.err" | grep -q "^coordsync daemon: started (pid $dpid); serving commands at .git/coordsync/serve.sock$" ||
+  fail "start line: $(head -1 "$T/d1.err")"
 ! grep -v '^coordsync \(run\|daemon\)' "$T/d1.err" || fail "unexpected log lines"
 ! grep -q 'result=error' "$T/d1.err" || fail "a cycle failed: $(cat "$T/d1.err")"
 wait "$apid" || fail "adding deferred intents failed"
@@ -70,7 +74,7 @@ daemon_stopped "$dpid" 10 || fail "the daemon slept through SIGTERM"
 set +e; wait "$dpid"; rc=$?; set -e
 [ "$rc" = 0 ] || fail "exit $rc"
 [ $(( $(date +%s) - t0 )) -le 3 ] || fail "SIGTERM during the interval took $(( $(date +%s) - t0 )) s"
-tail -1 "$T/d2.err" | grep -q "^coordsync daemon: stopped after [0-9]* cycles\? (signal)$" \
+tail -1 "$T/d2.err" | grep -q "^coordsync daemon: stopped after [0-9]* cycles\?, [0-9]* commands\? served (signal)$" \
   || fail "$(tail -1 "$T/d2.err")"
 "$COORDSYNC" "${A[@]}" daemon --interval 5 2>"$T/d3.err" & dpid=$!
 BG_PIDS+=("$dpid")
@@ -107,7 +111,7 @@ t0=$(date +%s)
 set +e; timeout 60 "$COORDSYNC" "${A[@]}" daemon --interval 1 --max-cycles 2 2>"$T/d4.err"; rc=$?; set -e
 [ "$rc" = 0 ] || fail "--max-cycles 2 exited $rc: $(cat "$T/d4.err")"
 [ "$(cycles_in "$T/d4.err")" = 2 ] || fail "cycles: $(cat "$T/d4.err")"
-[ "$(tail -1 "$T/d4.err")" = "coordsync daemon: stopped after 2 cycles" ] || fail "$(tail -1 "$T/d4.err")"
+[ "$(tail -1 "$T/d4.err")" = "coordsync daemon: stopped after 2 cycles, 0 commands served" ] || fail "$(tail -1 "$T/d4.err")"
 [ $(( $(date +%s) - t0 )) -le 10 ] || fail "--max-cycles 2 with --interval 1 took $(( $(date +%s) - t0 )) s"
 ok "--max-cycles 2 stops by itself after two cycles, exit 0, no '(signal)'"
 git -C "$T/a" config coordsync.interval.idle 1

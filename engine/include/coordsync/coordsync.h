@@ -57,6 +57,14 @@ const char *cs_errmsg(const cs_ctx *ctx);   /* never NULL */
 const char *cs_server(const cs_ctx *ctx);   /* NULL when none is configured */
 const char *cs_workdir(const cs_ctx *ctx);
 const char *cs_dbpath(const cs_ctx *ctx);
+const char *cs_gitdir(const cs_ctx *ctx);   /* the clone's .git/, with a trailing '/' */
+
+/* Hold the libraries' global set-up between cs_open/cs_close pairs.  Every
+ * cs_open pays it otherwise: Debian's libgit2 parses the system's CA bundle
+ * with mbedTLS on set-up, about 10 ms per process.  A long-lived process
+ * (the daemon serving commands) calls cs_hold once and cs_release at exit. */
+void cs_hold(void);
+void cs_release(void);
 
 /* Notices: what coordsync did on its own that an operator should hear of
  * (a stale lock file removed from a remote).  fn gets each one as a line
