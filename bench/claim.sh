@@ -21,15 +21,13 @@ set -u
 export LC_ALL=C
 
 bench_dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$bench_dir/lib.sh"
 jobs=2000
 claims=30
 rounds=5
 keep=""
 
-usage() {
-	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
-	exit "${1:-0}"
-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--jobs) jobs=$2; shift 2 ;;
@@ -37,50 +35,19 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
-	*) echo "claim.sh: unknown argument: $1" >&2; usage 2 ;;
+	*) usage 2 "unknown argument: $1" ;;
 	esac
 done
-for v in "$jobs" "$claims" "$rounds"; do
-	case $v in '' | *[!0-9]* | 0) echo "claim.sh: not a positive number: '$v'" >&2; exit 2 ;; esac
-done
-if [ $((claims + 1)) -gt "$jobs" ]; then
-	echo "claim.sh: --claims must be below --jobs" >&2
-	exit 2
-fi
-
-if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
-	COORDSYNC=$bench_dir/../build/cli/coordsync
-	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
-		COORDSYNC=$bench_dir/../build/coordsync
-fi
-COORDSYNC=$(realpath -m "$COORDSYNC")
-
-log() { printf '%s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
-q() { printf '%q' "$1"; }
-
-if [ -n "$keep" ]; then
-	mkdir -p "$keep" || exit 0
-	dir=$(cd "$keep" && pwd)
-else
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-claim.XXXXXX") || exit 0
-	trap 'rm -rf "$dir"' EXIT
-fi
+need_positive "$jobs" "$claims" "$rounds"
+[ $((claims + 1)) -le "$jobs" ] || usage_error "--claims must be below --jobs"
+find_coordsync
+make_workdir claim
 
 # ---------------------------------------------------------------- the repo
-params="jobs=$jobs all-queued"
-if [ -d "$dir/gen/remote.git" ] && [ -f "$dir/gen.params" ] &&
-	[ "$(cat "$dir/gen.params")" = "$params" ]; then
-	log "== reusing the repository in $dir/gen ($params)"
-else
-	log "== generating $params into $dir/gen"
-	rm -f "$dir/gen.params"
-	if ! python3 "$bench_dir/gen_repo.py" --jobs "$jobs" --messages 0 --servers 2 \
-		--all-queued --out "$dir/gen"; then
-		log "claim.sh: gen_repo.py failed; nothing measured"
-		exit 0
-	fi
-	echo "$params" >"$dir/gen.params"
+if ! gen_repo "$dir/gen" "$dir/gen.params" "jobs=$jobs all-queued" \
+	--jobs "$jobs" --messages 0 --servers 2 --all-queued; then
+	log "claim.sh: gen_repo.py failed; nothing measured"
+	exit 0
 fi
 jobs_bytes=$(stat -c %s "$dir/gen/work/coordination/jobs.json")
 
@@ -89,17 +56,7 @@ jobs_bytes=$(stat -c %s "$dir/gen/work/coordination/jobs.json")
 # warm-up run -> $res_NAME, mean user+sys CPU seconds per run -> $cpu_NAME
 # (both empty when a run failed).  Each run is one claim.
 if have hyperfine; then timer=hyperfine; else timer="bash loop"; fi
-median_of() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()]; print("%.6f" % s.median(v) if v else "")'; }
 x2() { if [ -n "$1" ]; then printf '%.2f' "$1"; else echo "n/a"; fi; }
-# cpu_now VAR: user+sys seconds of this shell's waited-for children so far
-# -> $VAR.  `times` must run in this shell, not in a command substitution.
-cpu_now() {
-	local u sy
-	times >"$dir/times.txt"
-	{ read -r _; read -r u sy; } <"$dir/times.txt"
-	printf -v "$1" '%s' "$(python3 -c 'import re, sys
-print(sum(60 * float(m) + float(s) for m, s in (re.match(r"(\d+)m([\d.]+)s", a).groups() for a in sys.argv[1:])))' "$u" "$sy")"
-}
 measure() {
 	local name=$1 n=$2 cmd=$3 out="$dir/hf-$1-round$r.json" med="" cpu=""
 	log "== $name: $n runs ($timer): $cmd"
@@ -120,7 +77,7 @@ measure() {
 		done
 		cpu_now c1
 		if [ $ok = 1 ]; then
-			med=$(echo "$times" | median_of)
+			med=$(echo "$times" | median_of 6)
 			cpu=$(python3 -c 'import sys; print("%.6f" % ((float(sys.argv[2]) - float(sys.argv[1])) / int(sys.argv[3])))' "$c0" "$c1" "$n")
 		fi
 		[ -n "$med" ] && log "   median $med s, CPU $cpu s per run"
@@ -132,21 +89,14 @@ measure() {
 
 msf() { if [ -n "$1" ]; then python3 -c 'import sys; print("%.1f" % (float(sys.argv[1]) * 1000))' "$1"; else echo "n/a"; fi; }
 
-# claimed REMOTE: the ids of the jobs claimed on REMOTE's main, oldest first.
-claimed() {
-	git --git-dir="$1" log --reverse --format=%s main |
-		sed -n 's/^Job \([^ ]*\) claimed by .*/\1/p'
-}
-
 # ---------------------------------------------------------------- rounds
-cs_note="" cs_present=1
-if [ ! -x "$COORDSYNC" ]; then
+cs_note=$cs_missing cs_present=1
+if [ -n "$cs_missing" ]; then
 	cs_present=0
-	cs_note="SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)"
 	log "== coordsync: $cs_note"
 fi
 seed_cmd="python3 $(q "$bench_dir/seed_claim.py")"
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(load)
 rows=()
 cs_all="" seed_all="" ratio_all="" ccs_all="" cseed_all="" cratio_all=""
 for ((r = 1; r <= rounds; r++)); do
@@ -192,7 +142,7 @@ for ((r = 1; r <= rounds; r++)); do
 done
 
 # ---------------------------------------------------------------- report
-med() { echo "$1" | median_of; }
+med() { echo "$1" | median_of 6; }
 cs_med=$(med "$cs_all") seed_med=$(med "$seed_all") ratio_med=$(med "$ratio_all")
 ccs_med=$(med "$ccs_all") cseed_med=$(med "$cseed_all") cratio_med=$(med "$cratio_all")
 echo
@@ -202,7 +152,7 @@ echo "$jobs jobs, all queued (jobs.json $(python3 -c "print('%.2f' % ($jobs_byte
 	"local bare remote; per round $claims claims per contender after 1 warm-up," \
 	"one process per claim; median wall time and mean CPU time (user+sys, children included)" \
 	"per claim; timer: $timer; $(nproc) CPUs;" \
-	"$(git --version); load at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+	"$(git --version); load at the start: $load_start, at the end: $(load)."
 [ -n "$cs_note" ] && echo && echo "**coordsync: $cs_note**"
 echo
 echo "| round | order | coordsync ms | seed (git CLI) ms | seed / coordsync | coordsync CPU ms | seed CPU ms | CPU seed / coordsync | check |"

@@ -31,6 +31,8 @@ set -u
 export LC_ALL=C
 
 bench_dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$bench_dir/lib.sh"
 sizes="1000 10000 100000"
 queued=300
 claims=10
@@ -38,10 +40,6 @@ big_seed=3
 callgrind=1
 keep=""
 
-usage() {
-	sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'
-	exit "${1:-0}"
-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2; shift 2 ;;
@@ -51,90 +49,43 @@ while [ $# -gt 0 ]; do
 	--no-callgrind) callgrind=0; shift ;;
 	--keep) keep=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
-	*) echo "claim_growth.sh: unknown argument: $1" >&2; usage 2 ;;
+	*) usage 2 "unknown argument: $1" ;;
 	esac
 done
-for v in "$queued" "$claims" "$big_seed" $sizes; do
-	case $v in '' | *[!0-9]* | 0) echo "claim_growth.sh: not a positive number: '$v'" >&2; exit 2 ;; esac
-done
-[ -n "${sizes// /}" ] || { echo "claim_growth.sh: --sizes is empty" >&2; exit 2; }
+# shellcheck disable=SC2086 # the list, one value a word
+need_positive "$queued" "$claims" "$big_seed" $sizes
+[ -n "${sizes// /}" ] || usage_error "--sizes is empty"
 for n in $sizes; do
-	if ((queued > n || claims + 4 > queued)); then
-		echo "claim_growth.sh: need --claims + 4 <= --queued <= every size" >&2
-		exit 2
-	fi
+	((queued > n || claims + 4 > queued)) && usage_error "need --claims + 4 <= --queued <= every size"
 done
-
-if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
-	COORDSYNC=$bench_dir/../build/cli/coordsync
-	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
-		COORDSYNC=$bench_dir/../build/coordsync
-fi
-COORDSYNC=$(realpath -m "$COORDSYNC")
-command -v valgrind >/dev/null 2>&1 || callgrind=0
-
-log() { printf '%s\n' "$*" >&2; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+find_coordsync
+have valgrind || callgrind=0
 
 echo
 echo "## job claim as jobs.json grows"
 echo
-if [ ! -x "$COORDSYNC" ]; then
-	echo "**coordsync: SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)**"
+if [ -n "$cs_missing" ]; then
+	echo "**coordsync: $cs_missing**"
 	exit 0
 fi
-if [ -n "$keep" ]; then
-	mkdir -p "$keep" || exit 0
-	dir=$(cd "$keep" && pwd)
-else
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-cgrowth.XXXXXX") || exit 0
-	trap 'rm -rf "$dir"' EXIT
-fi
+make_workdir cgrowth
 load_start=$(load)
 : >"$dir/stderr"
 
 # ---------------------------------------------------------------- helpers
-# timed FILE CMD...: run CMD once (stdout to $dir/out) and append
-# "exit-status seconds" to FILE.
-timed() {
-	local f=$1 t0 t1 rc
-	shift
-	t0=$EPOCHREALTIME
-	"$@" >"$dir/out" 2>>"$dir/stderr"
-	rc=$?
-	t1=$EPOCHREALTIME
-	echo "$rc $t0 $t1" >>"$f"
-	return $rc
-}
 # loose_bytes REPO: apparent bytes of REPO's loose objects.
-loose_bytes() {
-	find "$1/objects" -path "$1/objects/[0-9a-f][0-9a-f]/*" -type f -printf '%s\n' |
-		awk '{s += $1} END {print s + 0}'
-}
+loose_bytes() { loose "$1" | cut -d' ' -f2; }
 # peak_rss FILE CMD...: peak RSS in KiB of one run of CMD -> FILE.
 peak_rss() {
 	local f=$1
 	shift
-	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -v -o "$f.time" "$@" >/dev/null 2>>"$dir/stderr" &&
-			sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$f.time" >"$f"
-	else
-		python3 -c 'import resource,subprocess,sys
-r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else "")' "$@" >"$f"
-	fi
+	max_rss "$f.time" "$@" >"$f" 2>>"$dir/stderr"
 }
 # instr FILE CMD...: one run of CMD under callgrind; its output file -> FILE.
 instr() {
 	local f=$1
 	shift
 	valgrind --tool=callgrind --callgrind-out-file="$f" "$@" >/dev/null 2>"$f.err" || rm -f "$f"
-}
-# claimed REMOTE [BASE]: ids of the jobs claimed on REMOTE's main (after
-# BASE), oldest first.
-claimed() {
-	git --git-dir="$1" log --reverse --format=%s "${2:+$2..}main" |
-		sed -n 's/^Job \([^ ]*\) claimed by .*/\1/p'
 }
 # diff_of REMOTE: "lines-added lines-deleted bytes" of the last claim commit's diff.
 diff_of() {
@@ -211,16 +162,8 @@ for n in $sizes; do ((n > biggest)) && biggest=$n; done
 for n in $sizes; do
 	g=$dir/gen$n
 	rm -f "$dir/n$n".* "$dir/c$n".*
-	params="jobs=$n queued=$queued"
-	if [ -d "$g/remote.git" ] && [ -f "$g.params" ] && [ "$(cat "$g.params")" = "$params" ]; then
-		log "== $n jobs: reusing the repository in $g"
-	else
-		log "== $n jobs: generating ($params)"
-		rm -f "$g.params"
-		python3 "$bench_dir/gen_repo.py" --jobs "$n" --messages 0 --servers 2 --queued "$queued" \
-			--out "$g" || { log "   !! gen_repo.py failed"; continue; }
-		echo "$params" >"$g.params"
-	fi
+	gen_repo "$g" "$g.params" "jobs=$n queued=$queued" \
+		--jobs "$n" --messages 0 --servers 2 --queued "$queued" || { log "   !! gen_repo.py failed"; continue; }
 	w=$dir/run$n
 	rm -rf "$w"
 	mkdir -p "$w"

@@ -26,15 +26,13 @@ set -u
 export LC_ALL=C
 
 bench_dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$bench_dir/lib.sh"
 jobs=400
 servers_list="1 2 4 8 16"
 runs=3
 keep=""
 
-usage() {
-	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'
-	exit "${1:-0}"
-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--jobs) jobs=$2; shift 2 ;;
@@ -42,54 +40,30 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
-	*) echo "contention.sh: unknown argument: $1" >&2; usage 2 ;;
+	*) usage 2 "unknown argument: $1" ;;
 	esac
 done
 maxs=0
-for v in "$jobs" "$runs" $servers_list; do
-	case $v in '' | *[!0-9]* | 0) echo "contention.sh: not a positive number: '$v'" >&2; exit 2 ;; esac
-done
+# shellcheck disable=SC2086 # the list, one value a word
+need_positive "$jobs" "$runs" $servers_list
 for s in $servers_list; do ((s > maxs)) && maxs=$s; done
-((maxs > 0)) || { echo "contention.sh: --servers is empty" >&2; exit 2; }
+((maxs > 0)) || usage_error "--servers is empty"
+find_coordsync
 
-if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
-	COORDSYNC=$bench_dir/../build/cli/coordsync
-	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
-		COORDSYNC=$bench_dir/../build/coordsync
-fi
-COORDSYNC=$(realpath -m "$COORDSYNC")
-
-log() { printf '%s\n' "$*" >&2; }
-
-if [ ! -x "$COORDSYNC" ]; then
+if [ -n "$cs_missing" ]; then
 	echo
 	echo "## job claim contention benchmark"
 	echo
-	echo "**coordsync: SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)**"
+	echo "**coordsync: $cs_missing**"
 	exit 0
 fi
-if [ -n "$keep" ]; then
-	mkdir -p "$keep" || exit 0
-	dir=$(cd "$keep" && pwd)
-else
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-contention.XXXXXX") || exit 0
-	trap 'rm -rf "$dir"' EXIT
-fi
+make_workdir contention
 
 # ---------------------------------------------------------------- the repo
-params="jobs=$jobs servers=$maxs all-queued"
-if [ -d "$dir/gen/remote.git" ] && [ -f "$dir/gen.params" ] &&
-	[ "$(cat "$dir/gen.params")" = "$params" ]; then
-	log "== reusing the repository in $dir/gen ($params)"
-else
-	log "== generating $params into $dir/gen"
-	rm -f "$dir/gen.params"
-	if ! python3 "$bench_dir/gen_repo.py" --jobs "$jobs" --messages 0 --servers "$maxs" \
-		--all-queued --out "$dir/gen"; then
-		log "contention.sh: gen_repo.py failed; nothing measured"
-		exit 0
-	fi
-	echo "$params" >"$dir/gen.params"
+if ! gen_repo "$dir/gen" "$dir/gen.params" "jobs=$jobs servers=$maxs all-queued" \
+	--jobs "$jobs" --messages 0 --servers "$maxs" --all-queued; then
+	log "contention.sh: gen_repo.py failed; nothing measured"
+	exit 0
 fi
 
 # worker I CLONE LOG: claim until exit 3, at most 2N+10 times.  One line per
@@ -275,16 +249,6 @@ print("wall=%.3f claimed=%d rate=%.2f errors=%d p50=%s p99=%s max=%s mean=%.2f s
 EOF
 }
 
-# cpu_now VAR: user+sys seconds of this shell's waited-for children so far
-# -> $VAR.  `times` must run in this shell, not in a command substitution.
-cpu_now() {
-	local u sy
-	times >"$dir/times.txt"
-	{ read -r _; read -r u sy; } <"$dir/times.txt"
-	printf -v "$1" '%s' "$(python3 -c 'import re, sys
-print(sum(60 * float(m) + float(s) for m, s in (re.match(r"(\d+)m([\d.]+)s", a).groups() for a in sys.argv[1:])))' "$u" "$sy")"
-}
-
 kv() { # kv LINE KEY -> value
 	local w
 	for w in $1; do
@@ -296,7 +260,7 @@ kv() { # kv LINE KEY -> value
 # Runs outer, servers inner: a load that drifts hits every S alike.
 rows=()
 declare -A rates cpus jains
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(load)
 for ((r = 1; r <= runs; r++)); do
 	for s in $servers_list; do
 		rd=$dir/s$s-run$r
@@ -350,13 +314,12 @@ for ((r = 1; r <= runs; r++)); do
 done
 
 # ---------------------------------------------------------------- report
-median_of() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()]; print("%.2f" % s.median(v) if v else "")'; }
 echo
 echo "## job claim contention benchmark"
 echo
 echo "$jobs jobs, all queued, one local bare remote; S servers = S coordsync clones," \
 	"each claiming in a loop (one process per claim) until nothing is queued; $runs runs per S;" \
-	"$(nproc) CPUs; load at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg)." \
+	"$(nproc) CPUs; load at the start: $load_start, at the end: $(load)." \
 	"Retries: refused pushes per successful claim, as \`--json job claim\` printed them" \
 	"(printed) or counted from the remote's object database (odb); see README.md." \
 	"Claims per server: the jobs each server holds on the remote afterwards (min / median / max" \
@@ -372,10 +335,10 @@ echo
 echo "| servers | median claims/s | median CPU ms/claim | median Jain's index |"
 echo "|---:|---:|---:|---:|"
 for s in $servers_list; do
-	echo "| $s | $(echo "${rates[$s]:-}" | median_of) | $(echo "${cpus[$s]:-}" | median_of | sed 's/\.[0-9]*$//') | $(echo "${jains[$s]:-}" | median_of) |"
+	echo "| $s | $(echo "${rates[$s]:-}" | median_of 2) | $(echo "${cpus[$s]:-}" | median_of 2 | sed 's/\.[0-9]*$//') | $(echo "${jains[$s]:-}" | median_of 2) |"
 done
 echo
-m8=$(echo "${rates[8]:-}" | median_of)
+m8=$(echo "${rates[8]:-}" | median_of 2)
 if [ -z "$m8" ]; then r=SKIP
 elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 20 else 1)' "$m8"; then r=PASS
 else r=FAIL; fi

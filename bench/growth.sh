@@ -30,6 +30,8 @@
 # stderr.  Always exits 0.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$here/lib.sh" # loose; the log below is this script's own
 SERVERS=${SERVERS:-10}
 DAYS=${DAYS:-7}
 VAL_SERVERS=${VAL_SERVERS:-3}
@@ -54,14 +56,6 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
 div() { awk -v a="$1" -v b="$2" -v p="${3:-0}" 'BEGIN { if (b == 0) print "-"; else printf "%.*f\n", p, a / b }'; }
 mb() { awk -v a="$1" 'BEGIN { printf "%.2f\n", a / 1e6 }'; }
 
-# Loose objects of a repository: count, apparent bytes, KiB on disk (du).
-loose() {
-  local o=$1/objects n b k
-  n=$(find "$o" -path "$o/[0-9a-f][0-9a-f]/*" -type f | wc -l)
-  b=$(find "$o" -path "$o/[0-9a-f][0-9a-f]/*" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
-  k=$(find "$o" -maxdepth 1 -name '[0-9a-f][0-9a-f]' -type d -print0 | du -sck --files0-from=- 2>/dev/null | tail -1 | cut -f1)
-  echo "$n $b ${k:-0}"
-}
 # The whole objects/ directory: apparent bytes, KiB on disk, .pack bytes, .idx bytes,
 # other (bitmap, rev, commit-graph, ...) bytes, number of packs.
 objdir() {

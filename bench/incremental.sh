@@ -32,16 +32,14 @@ set -u
 export LC_ALL=C
 
 bench_dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$bench_dir/lib.sh"
 jobs=100000
 messages=100000
 runs=21
 keep=""
 callgrind=1
 
-usage() {
-	sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
-	exit "${1:-0}"
-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--jobs) jobs=$2; shift 2 ;;
@@ -50,58 +48,29 @@ while [ $# -gt 0 ]; do
 	--keep) keep=$2; shift 2 ;;
 	--no-callgrind) callgrind=0; shift ;;
 	-h | --help) usage 0 ;;
-	*) echo "incremental.sh: unknown argument: $1" >&2; usage 2 ;;
+	*) usage 2 "unknown argument: $1" ;;
 	esac
 done
-for v in "$jobs" "$messages" "$runs"; do
-	case $v in '' | *[!0-9]*) echo "incremental.sh: not a number: '$v'" >&2; exit 2 ;; esac
-done
-if ((jobs < 4 || runs < 1)); then
-	echo "incremental.sh: need --jobs >= 4 and --runs >= 1" >&2
-	exit 2
-fi
-
-if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
-	COORDSYNC=$bench_dir/../build/cli/coordsync
-	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
-		COORDSYNC=$bench_dir/../build/coordsync
-fi
-COORDSYNC=$(realpath -m "$COORDSYNC")
+need_number "$jobs" "$messages" "$runs"
+((jobs >= 4 && runs >= 1)) || usage_error "need --jobs >= 4 and --runs >= 1"
+find_coordsync
 CC=${CC:-cc}
-
-log() { printf '%s\n' "$*" >&2; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 echo
 echo "## incremental sync benchmark"
 echo
-if [ ! -x "$COORDSYNC" ]; then
-	echo "**coordsync: SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)**"
+if [ -n "$cs_missing" ]; then
+	echo "**coordsync: $cs_missing**"
 	exit 0
 fi
-if [ -n "$keep" ]; then
-	mkdir -p "$keep" || exit 0
-	dir=$(cd "$keep" && pwd)
-else
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-incr.XXXXXX") || exit 0
-	trap 'rm -rf "$dir"' EXIT
-fi
+make_workdir incr
 load_start=$(load)
 
 # ---------------------------------------------------------------- the repo
-params="jobs=$jobs messages=$messages servers=2"
-if [ -d "$dir/gen/remote.git" ] && [ -f "$dir/gen.params" ] &&
-	[ "$(cat "$dir/gen.params")" = "$params" ]; then
-	log "== reusing the repository in $dir/gen ($params)"
-else
-	log "== generating $params into $dir/gen"
-	rm -f "$dir/gen.params"
-	if ! python3 "$bench_dir/gen_repo.py" --jobs "$jobs" --messages "$messages" \
-		--servers 2 --out "$dir/gen"; then
-		echo "**gen_repo.py failed; nothing measured**"
-		exit 0
-	fi
-	echo "$params" >"$dir/gen.params"
+if ! gen_repo "$dir/gen" "$dir/gen.params" "jobs=$jobs messages=$messages servers=2" \
+	--jobs "$jobs" --messages "$messages" --servers 2; then
+	echo "**gen_repo.py failed; nothing measured**"
+	exit 0
 fi
 # The runs add commits: they work on a copy, made afresh every time.
 remote=$dir/remote.git clone=$dir/clone
@@ -138,18 +107,8 @@ if ! "$CC" -O2 -o "$dir/empty" "$dir/empty.c" ||
 fi
 
 # ---------------------------------------------------------------- timing
-# timed FILE CMD...: run CMD once, stdout to $dir/out, and append
-# "exit-status seconds" to FILE.  No command substitution, no shell in
-# between: bash forks and execs CMD, as it does for the baselines.
-timed() {
-	local f=$1 t0 t1 rc
-	shift
-	t0=$EPOCHREALTIME
-	"$@" >"$dir/out" 2>>"$dir/stderr"
-	rc=$?
-	t1=$EPOCHREALTIME
-	echo "$rc $t0 $t1" >>"$f"
-}
+# timed (lib.sh) runs each command as it does the baselines: bash forks
+# and execs it, with no shell in between.
 cs() { "$COORDSYNC" -C "$clone" "$@"; }
 jobs_blob() { git --git-dir="$remote" rev-parse main:coordination/jobs.json; }
 mirror_blob() {
@@ -161,19 +120,12 @@ mirror_jobs() { cs query "SELECT count(*) FROM jobs" --format csv | tail -1; }
 peak_rss() {
 	local c=$1
 	shift
-	if [ -x /usr/bin/time ]; then
-		/usr/bin/time -v -o "$dir/time.$c" "$@" >/dev/null 2>>"$dir/stderr" &&
-			sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$dir/time.$c" >"$dir/rss.$c"
-	else
-		python3 -c 'import resource,subprocess,sys
-r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else "")' "$@" >"$dir/rss.$c"
-	fi
+	max_rss "$dir/time.$c" "$@" >"$dir/rss.$c" 2>>"$dir/stderr"
 }
 
 # instr NAME CMD...: instructions executed by CMD in user space (callgrind's
 # total Ir) -> $dir/ir.NAME.  Empty when valgrind is missing or CMD failed.
-command -v valgrind >/dev/null 2>&1 || callgrind=0
+have valgrind || callgrind=0
 instr() {
 	local n=$1
 	shift

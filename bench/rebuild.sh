@@ -17,6 +17,8 @@ set -u
 export LC_ALL=C
 
 bench_dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$bench_dir/lib.sh"
 jobs=100000
 messages=100000
 servers=2
@@ -25,10 +27,6 @@ sync_runs=20
 layout=plain
 keep=""
 
-usage() {
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
-	exit "${1:-0}"
-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--jobs) jobs=$2; shift 2 ;;
@@ -39,49 +37,22 @@ while [ $# -gt 0 ]; do
 	--layout) layout=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
-	*) echo "rebuild.sh: unknown argument: $1" >&2; usage 2 ;;
+	*) usage 2 "unknown argument: $1" ;;
 	esac
 done
-for v in "$jobs" "$messages" "$servers" "$runs" "$sync_runs"; do
-	case $v in '' | *[!0-9]*) echo "rebuild.sh: not a number: '$v'" >&2; exit 2 ;; esac
-done
-case $layout in plain | mirror) ;; *) echo "rebuild.sh: --layout plain|mirror" >&2; exit 2 ;; esac
+need_number "$jobs" "$messages" "$servers" "$runs" "$sync_runs"
+case $layout in plain | mirror) ;; *) usage_error "--layout plain|mirror" ;; esac
 export BENCH_LAYOUT=$layout
-
-if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
-	COORDSYNC=$bench_dir/../build/cli/coordsync
-	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
-		COORDSYNC=$bench_dir/../build/coordsync
-fi
-COORDSYNC=$(realpath -m "$COORDSYNC")
+find_coordsync
 CC=${CC:-cc}
 
-log() { printf '%s\n' "$*" >&2; }
-have() { command -v "$1" >/dev/null 2>&1; }
-q() { printf '%q' "$1"; }
-
 # ---------------------------------------------------------------- the repo
-if [ -n "$keep" ]; then
-	mkdir -p "$keep" || exit 0
-	dir=$(cd "$keep" && pwd)
-else
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-bench.XXXXXX") || exit 0
-	trap 'rm -rf "$dir"' EXIT
-fi
+make_workdir bench
 work=$dir/work
-params="jobs=$jobs messages=$messages servers=$servers"
-if [ -d "$dir/remote.git" ] && [ -f "$dir/gen.params" ] &&
-	[ "$(cat "$dir/gen.params")" = "$params" ]; then
-	log "== reusing the repository in $dir ($params)"
-else
-	log "== generating $params into $dir"
-	rm -f "$dir/gen.params"
-	if ! python3 "$bench_dir/gen_repo.py" --jobs "$jobs" --messages "$messages" \
-		--servers "$servers" --out "$dir"; then
-		log "rebuild.sh: gen_repo.py failed; nothing measured"
-		exit 0
-	fi
-	echo "$params" >"$dir/gen.params"
+if ! gen_repo "$dir" "$dir/gen.params" "jobs=$jobs messages=$messages servers=$servers" \
+	--jobs "$jobs" --messages "$messages" --servers "$servers"; then
+	log "rebuild.sh: gen_repo.py failed; nothing measured"
+	exit 0
 fi
 jobs_json=$work/coordination/jobs.json
 msgs_json=$work/coordination/messages.json
@@ -91,7 +62,6 @@ input_bytes=$(($(stat -c %s "$jobs_json") + $(stat -c %s "$msgs_json")))
 # measure NAME RUNS WARMUP PREPARE COMMAND: median wall seconds -> $res_NAME,
 # or empty when the command failed.  COMMAND and PREPARE are shell strings.
 if have hyperfine; then timer=hyperfine; else timer="bash loop"; fi
-median_of() { python3 -c 'import sys,statistics as s; v=[float(x) for x in sys.stdin.read().split()]; print("%.6f" % s.median(v) if v else "")'; }
 measure() {
 	local name=$1 n=$2 warm=$3 prep=$4 cmd=$5 out="$dir/hf-$1.json" med=""
 	log "== $name: $n runs ($timer): $cmd"
@@ -111,7 +81,7 @@ measure() {
 			t1=$(date +%s%N)
 			((i >= warm)) && times+=" $(((t1 - t0) / 1000))e-6"
 		done
-		[ $ok = 1 ] && med=$(echo "$times" | median_of)
+		[ $ok = 1 ] && med=$(echo "$times" | median_of 6)
 		[ -n "$med" ] && log "   median $med s"
 	fi
 	[ -z "$med" ] && log "   !! $name failed; see the output above"
@@ -123,15 +93,7 @@ measure() {
 peak_rss() {
 	local name=$1 kb=""
 	shift
-	if [ -x /usr/bin/time ]; then
-		if /usr/bin/time -v -o "$dir/time-$name.txt" "$@" >/dev/null 2>"$dir/rss-$name.err"; then
-			kb=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$dir/time-$name.txt")
-		fi
-	else # stdlib fallback: ru_maxrss of the largest waited-for descendant
-		kb=$(python3 -c 'import resource,subprocess,sys
-r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if r.returncode == 0 else "")' "$@")
-	fi
+	kb=$(max_rss "$dir/time-$name.txt" "$@" 2>"$dir/rss-$name.err")
 	[ -z "$kb" ] && log "   !! peak RSS of $name not measured (see $dir/rss-$name.err)"
 	printf -v "rss_$name" '%s' "$kb"
 }
@@ -173,8 +135,8 @@ fi
 
 res_rebuild="" res_sync="" rss_rebuild="" cs_note="" cs_present=0
 clone=$dir/clone
-if [ ! -x "$COORDSYNC" ]; then
-	cs_note="SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)"
+if [ -n "$cs_missing" ]; then
+	cs_note=$cs_missing
 	log "== coordsync: $cs_note"
 else
 	cs_present=1

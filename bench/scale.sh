@@ -49,6 +49,8 @@ set -u
 export LC_ALL=C
 
 bench_dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$bench_dir/lib.sh"
 servers=100
 step=30
 max_steps=6
@@ -62,10 +64,6 @@ fleet_sizes="100 300 1000"
 fleet_rounds=2
 keep=""
 
-usage() {
-	sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'
-	exit "${1:-0}"
-}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--servers) servers=$2; shift 2 ;;
@@ -81,36 +79,26 @@ while [ $# -gt 0 ]; do
 	--fleet-rounds) fleet_rounds=$2; shift 2 ;;
 	--keep) keep=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
-	*) echo "scale.sh: unknown argument: $1" >&2; usage 2 ;;
+	*) usage 2 "unknown argument: $1" ;;
 	esac
 done
 base_rate=${base_rate:-$servers}
-for v in "$servers" "$step" "$max_steps" "$max_retries" "$max_latency" "$fleet_rounds" "$base_rate" $fleet_sizes; do
-	case $v in '' | *[!0-9]* | 0) echo "scale.sh: not a positive number: '$v'" >&2; exit 2 ;; esac
-done
-case $compare_x in '' | *[!0-9]*) echo "scale.sh: --compare-x: not a number: '$compare_x'" >&2; exit 2 ;; esac
+# shellcheck disable=SC2086 # the list, one value a word
+need_positive "$servers" "$step" "$max_steps" "$max_retries" "$max_latency" "$fleet_rounds" "$base_rate" $fleet_sizes
+case $compare_x in '' | *[!0-9]*) usage_error "--compare-x: not a number: '$compare_x'" ;; esac
 for t in $transports; do
-	case $t in local | git) ;; *) echo "scale.sh: unknown transport '$t' (local, git)" >&2; exit 2 ;; esac
+	case $t in local | git) ;; *) usage_error "unknown transport '$t' (local, git)" ;; esac
 done
 for m in $modes; do
-	case $m in hb | defer-hb | status-hb | defer) ;; *) echo "scale.sh: unknown mode '$m'" >&2; exit 2 ;; esac
+	case $m in hb | defer-hb | status-hb | defer) ;; *) usage_error "unknown mode '$m'" ;; esac
 done
-
-if [ -z "${COORDSYNC:-}" ]; then # the issue's path first, then CMake's default
-	COORDSYNC=$bench_dir/../build/cli/coordsync
-	[ -x "$COORDSYNC" ] || [ ! -x "$bench_dir/../build/coordsync" ] ||
-		COORDSYNC=$bench_dir/../build/coordsync
-fi
-COORDSYNC=$(realpath -m "$COORDSYNC")
-
-log() { printf '%s\n' "$*" >&2; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+find_coordsync
 
 echo
 echo "## fleet scale benchmark"
 echo
-if [ ! -x "$COORDSYNC" ]; then
-	echo "**coordsync: SKIPPED: coordsync not found at $COORDSYNC (build it, or set COORDSYNC=…)**"
+if [ -n "$cs_missing" ]; then
+	echo "**coordsync: $cs_missing**"
 	exit 0
 fi
 daemon_pid=""
@@ -121,13 +109,8 @@ cleanup() {
 	fi
 	[ -z "$keep" ] && rm -rf "$dir"
 }
-if [ -n "$keep" ]; then
-	mkdir -p "$keep" || exit 0
-	dir=$(cd "$keep" && pwd)
-else
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/coordsync-scale.XXXXXX") || exit 0
-fi
-trap cleanup EXIT
+make_workdir scale
+trap cleanup EXIT # in place of make_workdir's: it stops git daemon too
 trap 'exit 130' INT TERM
 load_start=$(load)
 remote=$dir/remote.git
@@ -153,15 +136,6 @@ for ((i = 1; i <= servers; i++)); do
 done
 init_s=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$EPOCHREALTIME")
 log "   $servers clones in $init_s s"
-
-# loose REMOTE: "count apparent-bytes KiB-on-disk" of its loose objects.
-loose() {
-	local o=$1/objects n b k
-	n=$(find "$o" -path "$o/[0-9a-f][0-9a-f]/*" -type f | wc -l)
-	b=$(find "$o" -path "$o/[0-9a-f][0-9a-f]/*" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
-	k=$(find "$o" -maxdepth 1 -name '[0-9a-f][0-9a-f]' -type d -print0 | du -sck --files0-from=- 2>/dev/null | tail -1 | cut -f1)
-	echo "$n $b ${k:-0}"
-}
 
 # use_url URL: point every clone's origin at URL.
 use_url() {
