@@ -6,15 +6,19 @@
 # Environment: COORDSYNC (default: <bench>/../build/cli/coordsync, else
 # <bench>/../build/coordsync).
 # Generates a remote whose N jobs (2000) are all queued, then R rounds (5):
-# each round copies it to two fresh bare remotes, makes a coordsync clone of
-# one (`coordsync init`) and a git clone of the other (not timed), and times
-# K claims (30) of each, one process per claim, sequential, after one
-# warm-up claim: `coordsync -C CLONE job claim` and `seed_claim.py CLONE
-# build2` (the seed's pseudo-code with the git CLI: three commits and three
-# pushes per claim).  The order of the two alternates between rounds.
-# Reports per round the median wall time and the mean CPU time (user+sys,
-# children included) per claim and the ratios, then the medians over the
-# rounds, and checks that both claimed the same jobs in the same order.
+# each round copies it to three fresh bare remotes, makes two coordsync
+# clones (`coordsync init`) and a git clone (not timed), and times K claims
+# (30) of each contender, one process per claim, sequential, after one
+# warm-up claim:
+#   coordsync  `coordsync -C CLONE job claim`, a process doing it all;
+#   served     the same command while `coordsync daemon` runs on the clone
+#              and serves it (cli/serve.c); its CPU time adds the daemon's;
+#   seed       `seed_claim.py CLONE build2` (the seed's pseudo-code with the
+#              git CLI: three commits and three pushes per claim).
+# The order alternates between rounds.  Reports per round the median wall
+# time and the mean CPU time (user+sys, children included) per claim and
+# the ratios, then the medians over the rounds, and checks that all three
+# claimed the same jobs in the same order.
 # Always exits 0: a benchmark is not a test.
 
 set -u
@@ -99,6 +103,9 @@ seed_cmd="python3 $(q "$bench_dir/seed_claim.py")"
 load_start=$(load)
 rows=()
 cs_all="" seed_all="" ratio_all="" ccs_all="" cseed_all="" cratio_all=""
+sv_all="" sratio_all="" csv_all="" csratio_all=""
+# proc_cpu PID: user+sys seconds of a running process
+proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 for ((r = 1; r <= rounds; r++)); do
 	rd=$dir/round$r
 	rm -rf "$rd"
@@ -106,38 +113,59 @@ for ((r = 1; r <= rounds; r++)); do
 	log "== round $r/$rounds: fresh remotes and clones (not timed)"
 	cp -a "$dir/gen/remote.git" "$rd/seed.git"
 	git clone -q "$rd/seed.git" "$rd/seed" || { log "   !! git clone failed"; continue; }
-	res_cs="" res_seed="" cpu_cs="" cpu_seed="" check=""
-	order="cs seed" label="coordsync first"
-	((r % 2 == 0)) && order="seed cs" label="seed first"
+	res_cs="" res_seed="" res_sv="" cpu_cs="" cpu_seed="" cpu_sv="" check=""
+	order="cs sv seed" label="coordsync first"
+	((r % 2 == 0)) && order="seed sv cs" label="seed first"
 	for who in $order; do
-		if [ "$who" = cs ]; then
-			[ "$cs_present" = 1 ] || continue
-			cp -a "$dir/gen/remote.git" "$rd/cs.git"
-			if ! "$COORDSYNC" init "$rd/cs.git" "$rd/cs" --server build1 >/dev/null 2>"$rd/init.err"; then
-				log "   !! coordsync init failed: $(cat "$rd/init.err")"
-				cs_note="\`coordsync init\` failed; goal FAIL"
-				continue
-			fi
-			measure cs "$claims" "$(q "$COORDSYNC") -C $(q "$rd/cs") job claim"
-		else
+		if [ "$who" = seed ]; then
 			measure seed "$claims" "$seed_cmd $(q "$rd/seed") build2"
+			continue
 		fi
+		[ "$cs_present" = 1 ] || continue
+		cp -a "$dir/gen/remote.git" "$rd/$who.git"
+		if ! "$COORDSYNC" init "$rd/$who.git" "$rd/$who" --server build1 >/dev/null 2>"$rd/init.err"; then
+			log "   !! coordsync init failed: $(cat "$rd/init.err")"
+			cs_note="\`coordsync init\` failed; goal FAIL"
+			continue
+		fi
+		if [ "$who" = cs ]; then
+			measure cs "$claims" "COORDSYNC_NO_DAEMON=1 $(q "$COORDSYNC") -C $(q "$rd/cs") job claim"
+			continue
+		fi
+		"$COORDSYNC" -C "$rd/sv" daemon --interval 3600 2>"$rd/daemon.err" &
+		dpid=$!
+		for _ in $(seq 100); do
+			grep -q '^coordsync run ' "$rd/daemon.err" && [ -S "$rd/sv/.git/coordsync/serve.sock" ] && break
+			sleep 0.1
+		done
+		d0=$(proc_cpu "$dpid")
+		measure sv "$claims" "$(q "$COORDSYNC") -C $(q "$rd/sv") job claim"
+		d1=$(proc_cpu "$dpid")
+		kill -TERM "$dpid"
+		wait "$dpid"
+		log "   $(tail -1 "$rd/daemon.err")"
+		grep -q "[1-9][0-9]* commands served" "$rd/daemon.err" || { log "   !! the daemon served nothing"; res_sv=""; }
+		# the daemon's CPU over the warm-up and the timed claims
+		[ -n "$cpu_sv" ] && cpu_sv=$(python3 -c 'import sys; a,b,c,n = map(float, sys.argv[1:]); print("%.6f" % (a + (c - b) / (n + 1)))' "$cpu_sv" "$d0" "$d1" "$claims")
 	done
-	# Both must have claimed the same jobs, in the same order, each once.
-	if [ -n "$res_cs" ] && [ -n "$res_seed" ]; then
+	# All must have claimed the same jobs, in the same order, each once.
+	if [ -n "$res_cs" ] && [ -n "$res_seed" ] && [ -n "$res_sv" ]; then
 		if [ "$(claimed "$rd/cs.git")" = "$(claimed "$rd/seed.git")" ] &&
+			[ "$(claimed "$rd/sv.git")" = "$(claimed "$rd/seed.git")" ] &&
 			[ "$(claimed "$rd/cs.git" | sort -u | wc -l)" = $((claims + 1)) ]; then
 			check="same $((claims + 1)) jobs"
 		else
 			check="**jobs differ**"
-			log "   !! the two contenders did not claim the same jobs; see $rd"
+			log "   !! the contenders did not claim the same jobs; see $rd"
 		fi
 	fi
 	div() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[2]) / float(sys.argv[1])))' "$1" "$2" 2>/dev/null; }
 	ratio=$(div "$res_cs" "$res_seed") cratio=$(div "$cpu_cs" "$cpu_seed")
-	rows+=("| $r | $label | $(msf "$res_cs") | $(msf "$res_seed") | ${ratio:-n/a} | $(msf "$cpu_cs") | $(msf "$cpu_seed") | ${cratio:-n/a} | ${check:-n/a} |")
+	sratio=$(div "$res_sv" "$res_seed") csratio=$(div "$cpu_sv" "$cpu_seed")
+	rows+=("| $r | $label | $(msf "$res_cs") | $(msf "$res_sv") | $(msf "$res_seed") | ${ratio:-n/a} | ${sratio:-n/a} | $(msf "$cpu_cs") | $(msf "$cpu_sv") | $(msf "$cpu_seed") | ${cratio:-n/a} | ${csratio:-n/a} | ${check:-n/a} |")
 	cs_all+=" $res_cs" seed_all+=" $res_seed" ratio_all+=" $ratio"
 	ccs_all+=" $cpu_cs" cseed_all+=" $cpu_seed" cratio_all+=" $cratio"
+	sv_all+=" $res_sv" sratio_all+=" $sratio" csv_all+=" $cpu_sv" csratio_all+=" $csratio"
 	[ -z "$keep" ] && rm -rf "$rd"
 done
 
@@ -145,6 +173,7 @@ done
 med() { echo "$1" | median_of 6; }
 cs_med=$(med "$cs_all") seed_med=$(med "$seed_all") ratio_med=$(med "$ratio_all")
 ccs_med=$(med "$ccs_all") cseed_med=$(med "$cseed_all") cratio_med=$(med "$cratio_all")
+sv_med=$(med "$sv_all") sratio_med=$(med "$sratio_all") csv_med=$(med "$csv_all") csratio_med=$(med "$csratio_all")
 echo
 echo "## job claim benchmark"
 echo
@@ -155,10 +184,10 @@ echo "$jobs jobs, all queued (jobs.json $(python3 -c "print('%.2f' % ($jobs_byte
 	"$(git --version); load at the start: $load_start, at the end: $(load)."
 [ -n "$cs_note" ] && echo && echo "**coordsync: $cs_note**"
 echo
-echo "| round | order | coordsync ms | seed (git CLI) ms | seed / coordsync | coordsync CPU ms | seed CPU ms | CPU seed / coordsync | check |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| round | order | coordsync ms | served ms | seed (git CLI) ms | seed / coordsync | seed / served | coordsync CPU ms | served CPU ms (client + daemon) | seed CPU ms | CPU seed / coordsync | CPU seed / served | check |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 printf '%s\n' "${rows[@]}"
-echo "| **median** | | **$(msf "$cs_med")** | **$(msf "$seed_med")** | **$(x2 "$ratio_med")** | **$(msf "$ccs_med")** | **$(msf "$cseed_med")** | **$(x2 "$cratio_med")** | |"
+echo "| **median** | | **$(msf "$cs_med")** | **$(msf "$sv_med")** | **$(msf "$seed_med")** | **$(x2 "$ratio_med")** | **$(x2 "$sratio_med")** | **$(msf "$ccs_med")** | **$(msf "$csv_med")** | **$(msf "$cseed_med")** | **$(x2 "$cratio_med")** | **$(x2 "$csratio_med")** | |"
 echo
 echo "| goal | target | measured (median of the per-round ratios) | result |"
 echo "|---|---|---:|---|"
@@ -166,7 +195,11 @@ if [ -z "$ratio_med" ]; then
 	if [ "$cs_present" = 1 ]; then r="FAIL (coordsync error)"; else r=SKIP; fi
 elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 10 else 1)' "$ratio_med"; then r=PASS
 else r=FAIL; fi
-echo "| claim vs the seed's git CLI claim | >= 10x faster | $(x2 "$ratio_med") | **$r** |"
+echo "| claim vs the seed's git CLI claim, one process | >= 10x faster | $(x2 "$ratio_med") | **$r** |"
+if [ -z "$sratio_med" ]; then r=n/a
+elif python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 10 else 1)' "$sratio_med"; then r=PASS
+else r=FAIL; fi
+echo "| claim vs the seed's git CLI claim, served by the clone's daemon | >= 10x faster | $(x2 "$sratio_med") | **$r** |"
 echo
 [ -n "$keep" ] && log "(repositories and hyperfine JSON kept in $dir)"
 exit 0
