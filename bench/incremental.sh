@@ -13,7 +13,11 @@
 #   change         another server (git CLI, bench/other_server.py) changed
 #                  one job's priority in coordination/jobs.json;
 #   append-remove  another server removed one job from the middle of
-#                  jobs.json and appended a new one, in one commit.
+#                  jobs.json and appended a new one, in one commit;
+#   noop-served, change-served  the first two again while `coordsync
+#                  daemon` runs on the clone and serves the sync
+#                  (cli/serve.c): the same client command, without the
+#                  set-up of a libgit2 process.
 # The change is made before each run and is not timed.  Each sync run is
 # paired with one run of each baseline, built here with $CC -O2: `empty`
 # (an empty main) and `git2init` (git_libgit2_init + shutdown, i.e. the
@@ -23,8 +27,8 @@
 # for noop; for a change exactly one file, jobs.json (its new blob id is
 # the one recorded in the mirror's `files`), and the records it wrote;
 # and the mirror's job count.  Goals: noop < 20 ms, change < 50 ms with
-# records_imported = 1.  With valgrind installed, one more run of each case
-# and baseline under callgrind gives instruction counts, which the load
+# records_imported = 1.  With valgrind installed, one more run of each
+# process case and baseline under callgrind gives instruction counts, which the load
 # does not move (--no-callgrind skips them).  Markdown to stdout, progress
 # to stderr.  Always exits 0: a benchmark is not a test.
 
@@ -145,15 +149,26 @@ prepare() {
 # One line per run in $dir/check.CASE: files_imported records_imported
 # ok(mirror blob = remote blob) mirror_job_count.
 : >"$dir/stderr"
-for c in noop change append-remove; do
+dpid=""
+for c in noop change append-remove noop-served change-served; do
+	base=${c%-served}
 	rm -f "$dir/t.$c" "$dir/t.empty.$c" "$dir/t.git2init.$c" "$dir/check.$c" "$dir/rss.$c" \
 		"$dir/ir.$c" "$dir/ir.empty.$c" "$dir/ir.git2init.$c"
 	log "== $c: $runs runs (load $(load))"
-	if [ $c = noop ]; then
+	if [ "$c" != "$base" ]; then
+		# the same sync, served by the clone's daemon (cli/serve.c)
+		"$COORDSYNC" -C "$clone" daemon --interval 3600 2>"$dir/daemon.err" &
+		dpid=$!
+		for _ in $(seq 300); do
+			grep -q '^coordsync run ' "$dir/daemon.err" && [ -S "$clone/.git/coordsync/serve.sock" ] && break
+			sleep 0.1
+		done
+	fi
+	if [ $base = noop ]; then
 		for ((i = 0; i < 3; i++)); do cs sync >/dev/null 2>>"$dir/stderr"; done
 	fi
 	for ((i = 0; i < runs; i++)); do
-		if ! prepare $c "$i"; then
+		if ! prepare $base "$i"; then
 			log "   !! other_server.py failed"
 			echo "fail" >>"$dir/check.$c"
 			continue
@@ -171,6 +186,13 @@ except Exception:
 		[ "$(mirror_blob)" = "$(jobs_blob)" ] && ok=yes
 		echo "$f $ok $(mirror_jobs)" >>"$dir/check.$c"
 	done
+	if [ -n "$dpid" ]; then
+		kill -TERM "$dpid"
+		wait "$dpid"
+		dpid=""
+		log "   $(tail -1 "$dir/daemon.err")"
+		continue   # peak RSS and instructions: of the process cases only
+	fi
 	prepare $c "$runs" && peak_rss "$c" "$COORDSYNC" -C "$clone" sync
 	if [ $callgrind = 1 ]; then
 		log "   instruction counts (callgrind)"
@@ -236,10 +258,10 @@ def check(c):
             problems.append("no JSON from sync")
             continue
         recs.append(int(records))
-        want = ("0", "0") if c == "noop" else ("1", None)
+        want = ("0", "0") if c.startswith("noop") else ("1", None)
         if files != want[0] or (want[1] and records != want[1]):
             problems.append("files_imported %s, records_imported %s" % (files, records))
-        if c == "change" and records != "1":
+        if c.startswith("change") and records != "1":
             problems.append("records_imported %s, not 1" % records)
         if same != "yes":
             problems.append("mirror's jobs.json blob is not the remote's")
@@ -250,7 +272,7 @@ def check(c):
     if problems:
         uniq = sorted(set(problems))
         return "**" + "; ".join(uniq[:3]) + "**", False, recs
-    if c == "noop":
+    if c.startswith("noop"):
         return "nothing imported, %d runs" % R, True, recs
     lo, hi = min(recs), max(recs)
     what = "only jobs.json imported (blob id checked), %s record%s each, %d jobs in the mirror" % (
@@ -258,7 +280,7 @@ def check(c):
     return what, True, recs
 
 rows, res = [], {}
-for c in ("noop", "change", "append-remove"):
+for c in ("noop", "change", "append-remove", "noop-served", "change-served"):
     t, bad = times("t." + c)
     e, _ = times("t.empty." + c)
     g, _ = times("t.git2init." + c)
@@ -291,6 +313,8 @@ print("| goal | target | median ms | result |")
 print("|---|---|---:|---|")
 goal("sync with nothing new", "< 20 ms", "noop", 20)
 goal("sync after one changed job (records_imported = 1)", "< 50 ms", "change", 50)
+goal("sync with nothing new, served by the clone's daemon", "< 20 ms", "noop-served", 20)
+goal("sync after one changed job, served by the clone's daemon", "< 50 ms", "change-served", 50)
 print()
 def incl(path, funcs):
     """Inclusive Ir of funcs in one callgrind output file (absent: not called)."""
