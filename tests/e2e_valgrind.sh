@@ -36,4 +36,25 @@ expect_rc 0 vg -C "$T/b3" lock acquire vglock
 expect_rc 0 vg -C "$T/b3" msg send all --type info --subject vg --defer
 expect_rc 0 vg -C "$T/b3" sync
 ok "lock acquire, msg send --defer and the sync that pushes it are clean"
+
+# The daemon serving commands: what one served command leaves behind, the
+# next ones add to; valgrind's leak check at the daemon's exit sees it all.
+valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 \
+  --suppressions="$TESTS_DIR/valgrind.supp" "$COORDSYNC" -C "$T/b3" daemon --interval 3600 \
+  2>"$T/vgd.err" & vpid=$!
+BG_PIDS+=("$vpid")
+for _ in $(seq 1 600); do grep -q '^coordsync run ' "$T/vgd.err" && break; sleep 0.1; done
+grep -q 'serving commands' "$T/vgd.err" || fail "daemon not serving: $(cat "$T/vgd.err")"
+for i in 1 2 3; do cs -C "$T/demo/build1" job add --id "vgd$i" >/dev/null; done
+expect_rc 0 cs -C "$T/b3" job claim
+expect_rc 0 cs -C "$T/b3" --json sync
+expect_rc 0 cs -C "$T/b3" lock acquire vglock2
+expect_rc 0 cs -C "$T/b3" msg inbox
+expect_rc 2 cs -C "$T/b3" job claim nonsense
+expect_rc 1 cs -C "$T/b3" job done nosuchjob
+kill -TERM "$vpid"
+set +e; wait "$vpid"; rc=$?; set -e
+[ "$rc" = 0 ] || fail "valgrind exit $rc: $(cat "$T/vgd.err")"
+grep -q ', 5 commands served' "$T/vgd.err" || fail "expected 5 commands served: $(tail -2 "$T/vgd.err")"
+ok "a daemon that served claim, sync, lock, inbox and a failing command is clean"
 done_testing
