@@ -45,7 +45,14 @@ typedef struct cli_cmd {
 	int min_args, max_args;
 	const cli_opt *opts;
 	int (*run)(cli *c);
+	int flags;            /* CLI_SERVED */
 } cli_cmd;
+
+/* A daemon on the clone may run the command for its caller (serve.c): the
+ * decisions and the reads beside them.  Not commands that run long or set
+ * timers (query, report, health, run, daemon), nor those that build or
+ * replace a clone. */
+#define CLI_SERVED 1
 
 /* Every command, defined with the group it belongs to. */
 extern const cli_cmd cli_sync_cmds[], cli_lock_cmds[], cli_job_cmds[], cli_msg_cmds[],
@@ -61,7 +68,6 @@ const cli_cmd *cli_find(int argc, char **argv);
 /* Serving commands from the daemon (serve.c).  cli_in_daemon is set in the
  * daemon, whose own commands never go to a daemon. */
 extern int cli_in_daemon;
-int cli_servable(const cli_cmd *cmd);
 /* Have the clone's daemon run argv: its exit status, or -1 when no daemon
  * took it (none runs, it is busy, or it declined) and nothing ran. */
 int cli_forward(const cli *c, int argc, char **argv);

@@ -123,5 +123,5 @@ done:
 
 const cli_cmd cli_demo_cmds[] = {
 	{"demo", "[DIR]", "run two servers against a local bare remote in DIR (default: a new "
-	 "temporary directory) and print a summary", 0, 1, NULL, run_demo},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 "temporary directory) and print a summary", 0, 1, NULL, run_demo, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

@@ -226,5 +226,5 @@ static const cli_opt health_opts[] = {
 
 const cli_cmd cli_health_cmds[] = {
 	{"health", "", "check heartbeats, stuck jobs, expired locks, backlogs and clock skew;"
-	 " exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", 0, 0, health_opts, run_health},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 " exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", 0, 0, health_opts, run_health, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

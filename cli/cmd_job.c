@@ -124,14 +124,14 @@ static const cli_opt list_opts[] = {{"--status", 's', "S", "only jobs in this st
 static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_job_cmds[] = {
-	{"job add", "", "queue a job; prints its id", 0, 0, add_opts, run_add},
+	{"job add", "", "queue a job; prints its id", 0, 0, add_opts, run_add, CLI_SERVED},
 	{"job claim", "", "take the next queued job (lowest priority, then oldest)", 0, 0, none,
-	 run_claim},
-	{"job done", "ID", "finish a job this server runs", 1, 1, done_opts, run_done},
+	 run_claim, CLI_SERVED},
+	{"job done", "ID", "finish a job this server runs", 1, 1, done_opts, run_done, CLI_SERVED},
 	{"job fail", "ID", "fail a job; it is retried while attempts remain", 1, 1, fail_opts,
-	 run_fail},
-	{"job cancel", "ID", "cancel a queued or running job", 1, 1, none, run_cancel},
+	 run_fail, CLI_SERVED},
+	{"job cancel", "ID", "cancel a queued or running job", 1, 1, none, run_cancel, CLI_SERVED},
 	{"job rescue", "", "requeue running jobs whose server's heartbeat is stale", 0, 0,
-	 rescue_opts, run_rescue},
-	{"job list", "", "list jobs", 0, 0, list_opts, run_list},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 rescue_opts, run_rescue, CLI_SERVED},
+	{"job list", "", "list jobs", 0, 0, list_opts, run_list, CLI_SERVED},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

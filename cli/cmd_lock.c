@@ -92,10 +92,10 @@ static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_lock_cmds[] = {
 	{"lock acquire", "NAME", "take a named lock (or renew it if ours); prints its fence", 1, 1,
-	 acquire_opts, run_acquire},
-	{"lock renew", "NAME", "extend a lock we hold", 1, 1, renew_opts, run_renew},
-	{"lock release", "NAME", "release a lock we hold", 1, 1, none, run_release},
-	{"lock list", "", "show every lock and its holder", 0, 0, none, run_list},
+	 acquire_opts, run_acquire, CLI_SERVED},
+	{"lock renew", "NAME", "extend a lock we hold", 1, 1, renew_opts, run_renew, CLI_SERVED},
+	{"lock release", "NAME", "release a lock we hold", 1, 1, none, run_release, CLI_SERVED},
+	{"lock list", "", "show every lock and its holder", 0, 0, none, run_list, CLI_SERVED},
 	{"lock cleanup", "", "release locks whose lease expired (after the lock-delay)", 0, 0, none,
-	 run_cleanup},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 run_cleanup, CLI_SERVED},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

@@ -74,8 +74,8 @@ static const cli_opt inbox_opts[] = {{"--all", 'f', NULL, "include messages alre
 static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_msg_cmds[] = {
-	{"msg send", "TO|all", "send a message to a server or to all", 1, 1, send_opts, run_send},
-	{"msg inbox", "", "unread messages to this server or to all", 0, 0, inbox_opts, run_inbox},
+	{"msg send", "TO|all", "send a message to a server or to all", 1, 1, send_opts, run_send, CLI_SERVED},
+	{"msg inbox", "", "unread messages to this server or to all", 0, 0, inbox_opts, run_inbox, CLI_SERVED},
 	{"msg read", "ID", "mark a message read (for this server only, if a broadcast)", 1, 1, none,
-	 run_read},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 run_read, CLI_SERVED},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

@@ -83,5 +83,5 @@ static const cli_opt report_opts[] = {
 
 const cli_cmd cli_report_cmds[] = {
 	{"report", "[NAME]", "print a report (a view of the mirror); --list shows them", 0, 1,
-	 report_opts, run_report},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 report_opts, run_report, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

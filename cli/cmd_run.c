@@ -426,15 +426,15 @@ static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_run_cmds[] = {
 	{"run", "", "one cycle for a timer: sync, heartbeat, auto-reply, lock cleanup, rescue,"
-	 " compact, push deferred, health; ends with one log line", 0, 0, run_opts, run_run},
+	 " compact, push deferred, health; ends with one log line", 0, 0, run_opts, run_run, 0},
 	{"daemon", "", "the run cycle in a loop at the seed's adaptive interval; stops on SIGTERM", 0, 0,
-	 daemon_opts, run_daemon},
+	 daemon_opts, run_daemon, 0},
 	{"config", "", "show every setting, its effective value and where it came from", 0, 0, none,
-	 run_config},
+	 run_config, 0},
 	{"compact", "", "move finished jobs and read messages into coordination/archive/YYYY-MM/", 0, 0,
-	 compact_opts, run_compact},
+	 compact_opts, run_compact, 0},
 	{"logs push", "FILE...", "upload files to SERVER/logs/ in one commit, with rotation", 1,
-	 CLI_MAXARG, logs_opts, run_logs},
+	 CLI_MAXARG, logs_opts, run_logs, 0},
 	{"msg autoreply", "", "apply docs/auto_reply_rules.json to unread messages now", 0, 0, none,
-	 run_autoreply},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 run_autoreply, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

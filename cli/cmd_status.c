@@ -36,6 +36,6 @@ static const cli_opt hb_opts[] = {
 	{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_status_cmds[] = {
-	{"status set", "STATUS", "write this server's status.json", 1, 1, status_opts, run_status},
-	{"heartbeat", "", "write this server's heartbeat.json", 0, 0, hb_opts, run_heartbeat},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	{"status set", "STATUS", "write this server's status.json", 1, 1, status_opts, run_status, CLI_SERVED},
+	{"heartbeat", "", "write this server's heartbeat.json", 0, 0, hb_opts, run_heartbeat, CLI_SERVED},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

@@ -164,12 +164,12 @@ static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_sync_cmds[] = {
 	{"init", "URL DIR", "clone the coordination repo into DIR and build its mirror "
-	 "(an empty remote gets the template files)", 2, 2, init_opts, run_init},
-	{"sync", "", "fetch, import what changed, push deferred intents", 0, 0, none, run_sync},
+	 "(an empty remote gets the template files)", 2, 2, init_opts, run_init, 0},
+	{"sync", "", "fetch, import what changed, push deferred intents", 0, 0, none, run_sync, CLI_SERVED},
 	{"rebuild", "", "recreate the mirror from the repository (keeps deferred intents)", 0, 0,
-	 none, run_rebuild},
+	 none, run_rebuild, 0},
 	{"query", "SQL", "run one read-only SQL statement against the mirror", 1, 1, query_opts,
-	 run_query},
+	 run_query, 0},
 	{"info", "", "where the clone and mirror are, the server id, last sync and row counts", 0, 0,
-	 none, run_info},
-	{NULL, NULL, NULL, 0, 0, NULL, NULL}};
+	 none, run_info, 0},
+	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

@@ -342,7 +342,8 @@ int cli_main(int argc, char **argv)
 			return rc < 0 ? EXIT_OK : rc;
 		/* A daemon serving this clone runs it for us, without the set-up
 		 * a new process pays (cli/serve.c). */
-		if (!cli_in_daemon && cli_servable(cmd) && (rc = cli_forward(&c, argc, argv)) != -1)
+		if (!cli_in_daemon && (cmd->flags & CLI_SERVED) &&
+		    (rc = cli_forward(&c, argc, argv)) != -1)
 			return rc;
 		return cmd->run(&c);
 	}

@@ -42,22 +42,6 @@
 #define SERVE_ANSWER_S 3600      /* the longest a served command may take */
 #define SERVE_DECLINED (-1)
 
-/* Commands a daemon runs for a client: the decisions and the reads beside
- * them.  Left out: commands that run long or set timers (query, report,
- * health, run, daemon), and those that build or replace a clone. */
-static const char *const servable[] = {
-	"sync", "lock acquire", "lock renew", "lock release", "lock list", "lock cleanup",
-	"job add", "job claim", "job done", "job fail", "job cancel", "job rescue", "job list",
-	"msg send", "msg inbox", "msg read", "status set", "heartbeat", NULL};
-
-int cli_servable(const cli_cmd *cmd)
-{
-	for (int i = 0; servable[i]; i++)
-		if (!strcmp(servable[i], cmd->name))
-			return 1;
-	return 0;
-}
-
 /* The socket's address for the clone whose working tree is dir. */
 static int sock_addr(struct sockaddr_un *sa, const char *dir, size_t dirlen)
 {
@@ -313,6 +297,7 @@ int cli_serve_one(int lfd, int (*dispatch)(int, char **))
 	char *buf = NULL, **argv = NULL;
 	const char **env = NULL;
 	const char *cwd;
+	const cli_cmd *cmd;
 	union {
 		char b[CMSG_SPACE(sizeof(int) * 8)];
 		struct cmsghdr align;
@@ -375,7 +360,7 @@ int cli_serve_one(int lfd, int (*dispatch)(int, char **))
 		for (int i = 0; i < argc; i++)
 			if (!(argv[i] = (char *)next(buf, (size_t)n, &at)))
 				goto answer;
-		if (at != (size_t)n || !cli_find(argc, argv) || !cli_servable(cli_find(argc, argv)))
+		if (at != (size_t)n || !(cmd = cli_find(argc, argv)) || !(cmd->flags & CLI_SERVED))
 			goto answer;
 	}
 	word = run_as_client(cwd, nenv, env, argc, argv, fds, dispatch);
