@@ -11,8 +11,11 @@
  * descriptors.
  *
  * The exchange, on a SOCK_SEQPACKET socket at .git/coordsync/serve.sock:
- *   daemon: "ready" (4 bytes: its pid)      client waits SERVE_READY_MS,
- *                                           else runs the command itself
+ *   daemon: "ready": which program it runs  client waits SERVE_READY_MS,
+ *                                           else runs the command itself;
+ *                                           a different program (an upgrade
+ *                                           since the daemon started): the
+ *                                           same
  *   client: the request, with fds 0, 1, 2 (SCM_RIGHTS)
  *   daemon: the exit status (4 bytes); SERVE_DECLINED: run it yourself
  * Nothing is sent before "ready", so a client that gives up waiting for it
@@ -41,6 +44,27 @@
 #define SERVE_REQUEST_MS 2000    /* a client that connected but does not send */
 #define SERVE_ANSWER_S 3600      /* the longest a served command may take */
 #define SERVE_DECLINED (-1)
+
+/* The program a process runs, as "ready" names it: a client whose binary is
+ * not the daemon's (coordsync was upgraded, or another build is tested)
+ * runs the command itself rather than have old code run it. */
+typedef struct serve_ready {
+	uint64_t dev, ino;
+	int64_t mtime_ns, size;
+} serve_ready;
+
+static int program(serve_ready *r)
+{
+	struct stat st;
+	memset(r, 0, sizeof *r);
+	if (stat("/proc/self/exe", &st))
+		return -1;
+	r->dev = st.st_dev;
+	r->ino = st.st_ino;
+	r->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	r->size = st.st_size;
+	return 0;
+}
 
 /* The socket's address for the clone whose working tree is dir. */
 static int sock_addr(struct sockaddr_un *sa, const char *dir, size_t dirlen)
@@ -83,6 +107,7 @@ int cli_forward(const cli *c, int argc, char **argv)
 	size_t n = 0;
 	int fd, fds[3] = {0, 1, 2}, nenv = 0;
 	int32_t word;
+	serve_ready mine, theirs;
 	union {
 		char b[CMSG_SPACE(sizeof fds)];
 		struct cmsghdr align;
@@ -96,10 +121,11 @@ int cli_forward(const cli *c, int argc, char **argv)
 		return SERVE_DECLINED;
 	if (sock_addr(&sa, dir, strlen(dir)) || !getcwd(cwd, sizeof cwd))
 		return SERVE_DECLINED;
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+	if (program(&mine) || (fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
 		return SERVE_DECLINED;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) || !wait_in(fd, SERVE_READY_MS) ||
-	    recv(fd, &word, sizeof word, 0) != (ssize_t)sizeof word || !(buf = malloc(SERVE_MAX))) {
+	    recv(fd, &theirs, sizeof theirs, 0) != (ssize_t)sizeof theirs ||
+	    memcmp(&mine, &theirs, sizeof mine) || !(buf = malloc(SERVE_MAX))) {
 		close(fd);
 		return SERVE_DECLINED;
 	}
@@ -292,7 +318,8 @@ int cli_serve_one(int lfd, int (*dispatch)(int, char **))
 {
 	struct ucred cred;
 	socklen_t clen = sizeof cred;
-	int32_t word = (int32_t)getpid();
+	int32_t word = 0;
+	serve_ready me;
 	int cfd, fds[3] = {-1, -1, -1}, nfds = 0, argc = 0, nenv, ran = 0;
 	char *buf = NULL, **argv = NULL;
 	const char **env = NULL;
@@ -312,7 +339,7 @@ int cli_serve_one(int lfd, int (*dispatch)(int, char **))
 		return 0;
 	/* Another user's process gets no "ready" and runs its command itself. */
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) || cred.uid != geteuid() ||
-	    send(cfd, &word, sizeof word, MSG_NOSIGNAL) != (ssize_t)sizeof word)
+	    program(&me) || send(cfd, &me, sizeof me, MSG_NOSIGNAL) != (ssize_t)sizeof me)
 		goto out;
 	/* From here on every failure declines: nothing has run. */
 	word = SERVE_DECLINED;

@@ -75,7 +75,7 @@ def conn():
     s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     s.connect(path)
     s.settimeout(10)
-    assert len(s.recv(4)) == 4        # ready
+    assert len(s.recv(64)) == 32      # ready: the daemon's program
     return s
 def answer(s):
     d = s.recv(4)
@@ -151,9 +151,13 @@ cs "${A[@]}" job add --id k1 >/dev/null || fail "job add beside a stale socket"
 start_daemon
 cs "${A[@]}" job list | grep -q k1 || fail "k1 lost"
 COORDSYNC_NO_DAEMON=1 cs "${A[@]}" job add --id k2 >/dev/null
+# another program than the daemon's (as after an upgrade): it runs by itself
+cp "$COORDSYNC" "$T/coordsync-copy"
+"$T/coordsync-copy" "${A[@]}" job add --id k3 >/dev/null || fail "job add from another binary"
 stop_daemon
 [ "$(served)" = 1 ] || fail "served $(served), expected only the job list"
-ok "a stale socket: clients work alone, a new daemon replaces it; COORDSYNC_NO_DAEMON opts out"
+cs "${A[@]}" job list | grep -q k3 || fail "k3 lost"
+ok "a stale socket: clients work alone, a new daemon replaces it; COORDSYNC_NO_DAEMON and another binary run alone"
 
 "$COORDSYNC" "${A[@]}" daemon --no-serve --max-cycles 1 2>"$T/d2.err" ||
   fail "daemon --no-serve"
