@@ -41,6 +41,9 @@ static void cmd_help(FILE *f, const cli_cmd *cmd)
 	fprintf(f, "\nglobal options:\n");
 	print_opts(f, global_opts);
 	fprintf(f, "  %-22s %s\n", "--help", "show this help");
+	if (cmd->flags & CLI_SERVED)
+		fprintf(f, "\nWhile `coordsync daemon` runs on the clone, it runs this command for you\n"
+			   "(COORDSYNC_NO_DAEMON=1: never; see docs/OPERATIONS.md).\n");
 }
 
 static void main_help(FILE *f)
