@@ -39,6 +39,8 @@ typedef struct walk {
 	double when;
 	const char *author;
 	long rows;
+	git_tree *prev;      /* the tree of the last commit processed, prev_id */
+	git_oid prev_id;
 } walk;
 
 /* Drop the version held, keeping the slot's path. */
@@ -578,23 +580,56 @@ done:
 	return rc;
 }
 
-/* Per-server paths present in either tree. */
+/* The entry of tree with the same name and kind (directory or not) as e,
+ * or NULL.  *cur walks tree's entries in git's order, which both trees
+ * share, so matching every entry of one tree against the other costs one
+ * pass over each instead of a search per entry.  A tree out of git's order
+ * only makes this miss a match, which costs time, never a wrong answer. */
+static const git_tree_entry *match_entry(git_tree *tree, size_t *cur, const git_tree_entry *e)
+{
+	size_t n = tree ? git_tree_entrycount(tree) : 0;
+	for (; *cur < n; (*cur)++) {
+		const git_tree_entry *x = git_tree_entry_byindex(tree, *cur);
+		int c = git_tree_entry_cmp(x, e);
+		if (c == 0)
+			return x;
+		if (c > 0)
+			break;
+	}
+	return NULL;
+}
+
+static int same_object(const git_tree_entry *a, const git_tree_entry *b)
+{
+	return a && b && git_tree_entry_type(a) == git_tree_entry_type(b) &&
+	       !git_oid_cmp(git_tree_entry_id(a), git_tree_entry_id(b));
+}
+
+/* Per-server paths present in either tree.  A directory whose tree id is
+ * the parent's holds nothing new: a commit usually changes one server's
+ * directory of many (a heartbeat), so skipping the others keeps a walk's
+ * cost per commit from growing with the number of servers. */
 static int process_servers(walk *w, git_tree *pt, git_tree *t)
 {
-	git_tree *trees[2] = {t, pt};
+	git_tree *trees[2] = {t, pt}, *others[2] = {pt, t};
 	char path[160];
 	int rc = CS_OK;
 	for (int x = 0; x < 2 && !rc; x++) {
+		size_t cur = 0;
 		if (!trees[x])
 			continue;
 		for (size_t i = 0, n = git_tree_entrycount(trees[x]); i < n && !rc; i++) {
-			const git_tree_entry *te = git_tree_entry_byindex(trees[x], i);
+			const git_tree_entry *te = git_tree_entry_byindex(trees[x], i), *oe;
 			const char *name = git_tree_entry_name(te);
-			if (git_tree_entry_type(te) != GIT_OBJECT_TREE || !cs_valid_id(name) ||
-			    !strcmp(name, "coordination"))
+			if (git_tree_entry_type(te) != GIT_OBJECT_TREE)
+				continue;
+			oe = match_entry(others[x], &cur, te);
+			if (x == 0 && same_object(oe, te))
 				continue;
 			/* A directory only in the parent is handled once, from it. */
-			if (x == 1 && git_tree_entry_byname(t, name))
+			if (x == 1 && (oe || git_tree_entry_byname(t, name)))
+				continue;
+			if (!cs_valid_id(name) || !strcmp(name, "coordination"))
 				continue;
 			for (const kind *k = cs_kinds; k->path && !rc; k++) {
 				if (k->top)
@@ -612,21 +647,32 @@ static int process_commit(walk *w, git_commit *c, long seq)
 	git_commit *parent = NULL;
 	git_tree *t = NULL, *pt = NULL;
 	const git_signature *sig = git_commit_author(c);
+	const git_oid *pid = git_commit_parentcount(c) ? git_commit_parent_id(c, 0) : NULL;
 	sqlite3_stmt *st = w->ins[H_COMMIT];
 	int rc = CS_OK;
 
 	git_oid_tostr(w->commit, sizeof w->commit, git_commit_id(c));
 	w->when = (double)git_commit_time(c);
 	w->author = sig ? sig->name : NULL;
+	/* The walk goes parent to child: the parent's tree is usually the one
+	 * the last commit left (a root tree with many servers is too big for
+	 * libgit2's object cache, and would be parsed again). */
+	if (pid && w->prev && !git_oid_cmp(pid, &w->prev_id)) {
+		pt = w->prev;
+		w->prev = NULL;
+	}
 	if (git_commit_tree(&t, c) ||
-	    (git_commit_parentcount(c) && (git_commit_parent(&parent, c, 0) ||
-					   git_commit_tree(&pt, parent)))) {
+	    (pid && !pt && (git_commit_parent(&parent, c, 0) || git_commit_tree(&pt, parent)))) {
 		rc = cs_err_git(w->ctx, "cannot read commit");
 		goto done;
 	}
-	for (const kind *k = cs_kinds; k->path && !rc; k++)
-		if (k->top)
-			rc = process_path(w, pt, t, k->path, k, NULL);
+	/* The shared files all live in coordination/: the same tree id there
+	 * means none of them changed. */
+	if (!same_object(pt ? git_tree_entry_byname(pt, "coordination") : NULL,
+			 git_tree_entry_byname(t, "coordination")))
+		for (const kind *k = cs_kinds; k->path && !rc; k++)
+			if (k->top)
+				rc = process_path(w, pt, t, k->path, k, NULL);
 	if (!rc)
 		rc = process_servers(w, pt, t);
 	if (!rc) {
@@ -636,7 +682,9 @@ static int process_commit(walk *w, git_commit *c, long seq)
 		rc = step(w, st, b);
 	}
 done:
-	git_tree_free(t);
+	git_tree_free(w->prev);
+	w->prev = t;
+	git_oid_cpy(&w->prev_id, git_commit_id(c));
 	git_tree_free(pt);
 	git_commit_free(parent);
 	return rc;
@@ -730,6 +778,7 @@ done:
 		free(w.v[i].path);
 	}
 	free(w.v);
+	git_tree_free(w.prev);
 	for (int i = 0; i < H_N; i++)
 		sqlite3_finalize(w.ins[i]);
 	sqlite3_finalize(seen);
