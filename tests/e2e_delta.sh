@@ -236,4 +236,54 @@ expect_rc 0 cs -C "$T/c1" sync
   fail "300 commits behind: build2's status not imported"
 ok "300 commits behind a local remote: one sync (libgit2's fetch) imports them, exit 0"
 
+# The text check of a new version covers only the records that differ when
+# the version the rows hold passed it (engine/model.c import_shared): a bad
+# byte in a changed record -- first, middle or last, each kind the check
+# knows -- is reported with the message, line and column a whole check (a
+# rebuild) gives, the last good rows stay, and the fixed file imports.
+# (The good version comes from another server, so that this clone's import
+# checked it: a version its own decision wrote is checked whole next time.)
+git -C "$T/w" pull -q origin main 2>/dev/null
+sed -i '0,/"priority": [0-9]*/s//"priority": 7/' "$T/w/coordination/jobs.json"
+git -C "$T/w" commit -qam "another server's change" && git -C "$T/w" push -q origin HEAD:main
+expect_rc 0 cs -C "$T/c1" sync
+good=$(git -C "$T/w" rev-parse HEAD)
+n=0
+for where in first middle last; do
+  for bad in number control utf8 nul-escape; do
+    n=$((n + 1))
+    python3 - "$T/w/coordination/jobs.json" "$where" "$bad" <<'PY'
+import sys
+path, where, bad = sys.argv[1:]
+text = open(path, "rb").read()
+starts = [i for i in range(len(text)) if text.startswith(b'\n    {\n', i)]
+at = {"first": starts[0], "middle": starts[len(starts) // 2], "last": starts[-1]}[where]
+i = text.index(b'"status": "', at) + len(b'"status": "')
+if bad == "number":
+    j = text.index(b'"priority": ', at) + len(b'"priority": ')
+    text = text[:j] + b"0" + text[j:]         # 03: a leading zero
+elif bad == "control":
+    text = text[:i] + b"\t" + text[i:]        # a raw tab inside a string
+elif bad == "utf8":
+    text = text[:i] + b"\xc3(" + text[i:]     # a broken two-byte sequence
+else:
+    text = text[:i] + b"\\u0000" + text[i:]
+open(path, "wb").write(text)
+PY
+    git -C "$T/w" commit -qam "bad $where $bad" && git -C "$T/w" push -q origin HEAD:main
+    expect_rc 1 cs -C "$T/c1" sync
+    got=$(head -1 <<<"$OUT")   # the error; the summary line differs
+    cp -a "$T/c1" "$T/c1-full"
+    expect_rc 1 cs -C "$T/c1-full" rebuild
+    want=$(head -1 <<<"$OUT")
+    rm -rf "$T/c1-full"
+    [ -n "$got" ] && [ "$got" = "$want" ] || fail "$where $bad: sync says '$got', a rebuild '$want'"
+    git -C "$T/w" checkout -q "$good" -- coordination/jobs.json
+    git -C "$T/w" commit -qam "fix $where $bad" && git -C "$T/w" push -q origin HEAD:main
+    expect_rc 0 cs -C "$T/c1" sync
+  done
+done
+compare_with_rebuild "after $n bad versions and their fixes"
+ok "a bad byte in a changed record ($n cases): the message a whole check gives; the fixed file imports"
+
 done_testing
