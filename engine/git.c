@@ -851,6 +851,7 @@ void gx_turn_end(int fd)
 static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty)
 {
 	git_reference *ref = NULL;
+	git_oid have;
 	xfer x;
 	char name[256];
 	int rc;
@@ -865,7 +866,12 @@ static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty
 		goto done;
 	if ((rc = copy_commits(&x, head, 256)))
 		goto done;
+	/* Nothing new is the common case: leave the ref alone rather than
+	 * rewrite it through a lock file. */
 	snprintf(name, sizeof name, "refs/remotes/origin/%s", ctx->branch);
+	if (!git_reference_name_to_id(&have, ctx->repo, name) && !git_oid_cmp(&have, head))
+		goto done;
+	git_error_clear();
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: fetch"))
 		rc = cs_err_git(ctx, "cannot record the fetched head");
 done:
