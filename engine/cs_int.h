@@ -263,7 +263,7 @@ typedef struct cs_text {
 /* The version id of the shared file path, read through gx_blob_lookup
  * (CS_ETOOBIG over the limit) unless at hand.  Held by the caller until
  * gx_text_release; per path, at most two unheld versions read from git
- * stay. */
+ * stay.  Entries are per blob and path: a listing is of one kind of file. */
 int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path);
 /* Blob id, held, when it is at hand (written, or read by gx_text_get); else
  * NULL, and nothing is read. */

@@ -448,8 +448,9 @@ static void text_drop(cs_ctx *ctx, size_t i)
 	ctx->ntexts--;
 }
 
-/* Free the least recently used versions of path beyond the bound. */
-static void texts_trim(cs_ctx *ctx, const char *path)
+/* Free the least recently used unheld versions of path read from git until
+ * at most keep of them are left (or only held ones). */
+static void texts_trim(cs_ctx *ctx, const char *path, size_t keep)
 {
 	for (;;) {
 		size_t count = 0, victim = (size_t)-1;
@@ -461,16 +462,21 @@ static void texts_trim(cs_ctx *ctx, const char *path)
 			if (!t->refs && (victim == (size_t)-1 || t->used < ctx->texts[victim]->used))
 				victim = i;
 		}
-		if (count <= TEXTS_PER_PATH || victim == (size_t)-1)
+		if (count <= keep || victim == (size_t)-1)
 			return;
 		text_drop(ctx, victim);
 	}
 }
 
-static cs_text *text_find(cs_ctx *ctx, const git_oid *id)
+/* The entry of blob id read or written as path (NULL: as any path).  A
+ * listing belongs to the kind of file it was made for: two coordination
+ * files with the same bytes (one file holding both "jobs" and "messages",
+ * say) are two entries. */
+static cs_text *text_find(cs_ctx *ctx, const git_oid *id, const char *path)
 {
 	for (size_t i = 0; i < ctx->ntexts; i++)
-		if (!git_oid_cmp(&ctx->texts[i]->id, id))
+		if (!git_oid_cmp(&ctx->texts[i]->id, id) &&
+		    (!path || !strcmp(ctx->texts[i]->path, path)))
 			return ctx->texts[i];
 	return NULL;
 }
@@ -493,12 +499,15 @@ static cs_text *text_add(cs_ctx *ctx, const git_oid *id, const char *path)
 
 int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path)
 {
-	cs_text *t = text_find(ctx, id);
+	cs_text *t = text_find(ctx, id, path);
 	git_blob *b = NULL;
 	int rc;
 
 	*out = NULL;
 	if (!t) {
+		/* Make room first: a history walk holds one version while it
+		 * reads the next, and an older one need not be in memory too. */
+		texts_trim(ctx, path, TEXTS_PER_PATH - 1);
 		if ((rc = gx_blob_lookup(ctx, &b, id, path)))
 			return rc;
 		if (!(t = text_add(ctx, id, path))) {
@@ -512,14 +521,12 @@ int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path)
 	t->refs++;
 	t->used = ++ctx->text_tick;
 	*out = t;
-	if (!t->written)
-		texts_trim(ctx, path);
 	return CS_OK;
 }
 
 cs_text *gx_text_hold(cs_ctx *ctx, const git_oid *id)
 {
-	cs_text *t = text_find(ctx, id);
+	cs_text *t = text_find(ctx, id, NULL);
 	if (t) {
 		t->refs++;
 		t->used = ++ctx->text_tick;
@@ -532,8 +539,8 @@ void gx_text_release(cs_ctx *ctx, cs_text *t)
 	if (!t)
 		return;
 	t->refs--;
-	if (!t->written && t->path)
-		texts_trim(ctx, t->path);
+	if (!t->written)
+		texts_trim(ctx, t->path, TEXTS_PER_PATH);
 }
 
 int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out)
@@ -541,7 +548,7 @@ int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, g
 	cs_text *t;
 	if (git_blob_create_from_buffer(out, ctx->repo, data, len))
 		return cs_err_git(ctx, "cannot write blob");
-	if (text_find(ctx, out))
+	if (text_find(ctx, out, path))
 		return CS_OK;
 	if (!(t = text_add(ctx, out, path)) || !(t->copy = malloc(len ? len : 1))) {
 		if (t)
@@ -557,7 +564,7 @@ int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, g
 
 const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len)
 {
-	cs_text *t = text_find(ctx, id);
+	cs_text *t = text_find(ctx, id, NULL);
 	if (!t)
 		return NULL;
 	*len = t->n;

@@ -286,4 +286,25 @@ done
 compare_with_rebuild "after $n bad versions and their fixes"
 ok "a bad byte in a changed record ($n cases): the message a whole check gives; the fixed file imports"
 
+# Versions are shared by blob id within a sync, but a record listing is of
+# one kind of file: the same bytes as jobs.json and as messages.json (a file
+# holding both members) give each table its own records.
+python3 - "$T/w/coordination" <<'PY'
+import json, os, sys
+doc = {"jobs": [{"id": "both-j%d" % i, "status": "queued", "priority": 1} for i in range(3)],
+       "messages": [{"id": "both-m%d" % i, "from": "build2", "to": "all", "type": "info",
+                     "subject": "s", "timestamp": 1700000000, "read": False} for i in range(2)]}
+for name in ("jobs.json", "messages.json"):
+    with open(os.path.join(sys.argv[1], name), "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+PY
+git -C "$T/w" commit -qam "one text, two files" && git -C "$T/w" push -q origin HEAD:main
+[ "$(git -C "$T/w" rev-parse HEAD:coordination/jobs.json)" = "$(git -C "$T/w" rev-parse HEAD:coordination/messages.json)" ] || fail "not the same blob"
+expect_rc 0 cs -C "$T/c1" sync
+got=$(cs -C "$T/c1" query --format csv "SELECT (SELECT group_concat(id, '+') FROM (SELECT id FROM jobs ORDER BY ord)) || ' ' || (SELECT group_concat(id, '+') FROM (SELECT id FROM messages ORDER BY ord))" | tail -1)
+[ "$got" = "both-j0+both-j1+both-j2 both-m0+both-m1" ] || fail "one blob as two files: $got"
+compare_with_rebuild "one blob as jobs.json and messages.json"
+ok "the same blob as jobs.json and as messages.json: each table gets its own records"
+
 done_testing
