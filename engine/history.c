@@ -626,10 +626,11 @@ done:
 }
 
 /* The entry of tree with the same name and kind (directory or not) as e,
- * or NULL.  *cur walks tree's entries in git's order, which both trees
- * share, so matching every entry of one tree against the other costs one
- * pass over each instead of a search per entry.  A tree out of git's order
- * only makes this miss a match, which costs time, never a wrong answer. */
+ * or NULL; *cur is left at its index.  *cur walks tree's entries in git's
+ * order, which both trees share, so matching every entry of one tree
+ * against the other costs one pass over each instead of a search per
+ * entry.  A tree out of git's order only makes this miss a match, which
+ * costs time (the entry's files are compared), never a wrong answer. */
 static const git_tree_entry *match_entry(git_tree *tree, size_t *cur, const git_tree_entry *e)
 {
 	size_t n = tree ? git_tree_entrycount(tree) : 0;
@@ -656,34 +657,45 @@ static int same_object(const git_tree_entry *a, const git_tree_entry *b)
  * cost per commit from growing with the number of servers. */
 static int process_servers(walk *w, git_tree *pt, git_tree *t)
 {
-	git_tree *trees[2] = {t, pt}, *others[2] = {pt, t};
+	size_t np = pt ? git_tree_entrycount(pt) : 0, cur = 0;
+	unsigned char *in_t = np ? calloc(np, 1) : NULL;   /* pt's entries matched in t */
 	char path[160];
 	int rc = CS_OK;
-	for (int x = 0; x < 2 && !rc; x++) {
-		size_t cur = 0;
-		if (!trees[x])
+
+	if (np && !in_t)
+		return cs_err_oom(w->ctx);
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(t, i), *pe;
+		const char *name = git_tree_entry_name(te);
+		if (git_tree_entry_type(te) != GIT_OBJECT_TREE)
 			continue;
-		for (size_t i = 0, n = git_tree_entrycount(trees[x]); i < n && !rc; i++) {
-			const git_tree_entry *te = git_tree_entry_byindex(trees[x], i), *oe;
-			const char *name = git_tree_entry_name(te);
-			if (git_tree_entry_type(te) != GIT_OBJECT_TREE)
+		if ((pe = match_entry(pt, &cur, te)))
+			in_t[cur] = 1;
+		if (same_object(pe, te) || !cs_valid_id(name) || !strcmp(name, "coordination"))
+			continue;
+		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+			if (k->top)
 				continue;
-			oe = match_entry(others[x], &cur, te);
-			if (x == 0 && same_object(oe, te))
-				continue;
-			/* A directory only in the parent is handled once, from it. */
-			if (x == 1 && (oe || git_tree_entry_byname(t, name)))
-				continue;
-			if (!cs_valid_id(name) || !strcmp(name, "coordination"))
-				continue;
-			for (const kind *k = cs_kinds; k->path && !rc; k++) {
-				if (k->top)
-					continue;
-				snprintf(path, sizeof path, "%s/%s", name, k->path);
-				rc = process_path(w, pt, t, path, k, name);
-			}
+			snprintf(path, sizeof path, "%s/%s", name, k->path);
+			rc = process_path(w, pt, t, path, k, name);
 		}
 	}
+	/* A directory only in the parent: its files were removed. */
+	for (size_t i = 0; i < np && !rc; i++) {
+		const git_tree_entry *pe = git_tree_entry_byindex(pt, i);
+		const char *name = git_tree_entry_name(pe);
+		if (in_t[i] || git_tree_entry_type(pe) != GIT_OBJECT_TREE ||
+		    git_tree_entry_byname(t, name) || !cs_valid_id(name) ||
+		    !strcmp(name, "coordination"))
+			continue;
+		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+			if (k->top)
+				continue;
+			snprintf(path, sizeof path, "%s/%s", name, k->path);
+			rc = process_path(w, pt, t, path, k, name);
+		}
+	}
+	free(in_t);
 	return rc;
 }
 
