@@ -27,8 +27,9 @@ struct cs_ctx {
 	git_repository *local;  /* origin, when it is a path on this machine */
 	int local_checked;      /* ... and whether that was looked at yet */
 	long import_rows;       /* rows written by imports so far */
-	struct cs_text *texts;  /* blobs this decision wrote, with their bytes */
+	struct cs_text **texts; /* versions of files at hand (gx_text_get) */
 	size_t ntexts;
+	unsigned long text_tick;  /* ... and a clock of their use */
 	sqlite3 *db;
 	char *workdir;      /* the clone's working tree, with a trailing '/' */
 	char *gitdir;       /* its .git directory, with a trailing '/' */
@@ -158,6 +159,10 @@ size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err);
  * a \u0000 escape, or makes a number that JSON does not allow (a leading
  * zero, a point without a digit on each side); or len. */
 size_t json_text_check(const char *s, size_t len);
+/* Bump when json_text_check accepts less: a mirror remembers which version
+ * of a file passed which version of the check, and checks only the bytes
+ * that changed in the next version of a file that passed this one. */
+#define JSON_TEXT_CHECK_VERSION 1
 /* Line and column (1-based) of offset off. */
 void json_linecol(const char *s, size_t off, int *line, int *col);
 /* Append s as a JSON string literal, escaped as Python's json.dumps does
@@ -235,11 +240,45 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head);
 int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
 int gx_turn_begin(cs_ctx *ctx);   /* -1: no turn taken */
 void gx_turn_end(int fd);
+/* One version of a coordination file, read once per process and shared by
+ * the import, the export, the history walk and the working tree update,
+ * with what they learnt about it.  Held versions are counted (refs). */
+#define TEXT_LISTED 1   /* sc and top list its records (history's scan) */
+#define TEXT_STRICT 2   /* ... and the import's scan (scan_file) accepted it */
+typedef struct cs_text {
+	git_oid id;
+	char *path;          /* the file it was read or written as */
+	const char *p;       /* its bytes */
+	size_t n;
+	git_blob *obj;       /* holds p, for a version read from git */
+	char *copy;          /* holds p, for a blob this process wrote */
+	int refs;
+	int written;         /* written by the current decision: kept until gx_texts_clear */
+	unsigned long used;  /* when it was last handed out */
+	int checked;         /* passed the import's text check, whole */
+	int scan;            /* 0, TEXT_LISTED or TEXT_STRICT */
+	jscan sc;            /* a shared file's records */
+	jspan top;           /* ... and their container, bracket to bracket */
+} cs_text;
+/* The version id of the shared file path, read through gx_blob_lookup
+ * (CS_ETOOBIG over the limit) unless at hand.  Held by the caller until
+ * gx_text_release; per path, at most two unheld versions read from git
+ * stay.  Entries are per blob and path: a listing is of one kind of file. */
+int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path);
+/* Blob id, held, when it is at hand (written, or read by gx_text_get); else
+ * NULL, and nothing is read. */
+cs_text *gx_text_hold(cs_ctx *ctx, const git_oid *id);
+void gx_text_release(cs_ctx *ctx, cs_text *t);   /* NULL-safe */
 /* Write a blob and keep its bytes until gx_texts_clear: the history walk
  * and the working tree update read them back without inflating. */
-int gx_blob_write(cs_ctx *ctx, const char *data, size_t len, git_oid *out);
+int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out);
+/* The bytes of blob id when at hand (written, or read by gx_text_get), or
+ * NULL; valid until the next gx_text_* or gx_texts_* call. */
 const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
-void gx_texts_clear(cs_ctx *ctx);
+void gx_texts_clear(cs_ctx *ctx);   /* drops the blobs the decision wrote */
+/* Drops everything: at the end of a sync, a decision or a rebuild, so that a
+ * long-running process does not keep big files between them. */
+void gx_texts_free(cs_ctx *ctx);
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
 

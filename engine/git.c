@@ -418,48 +418,176 @@ int gx_fast_writes(cs_ctx *ctx, git_repository *repo)
 	return rc;
 }
 
-/* ---- blobs a decision wrote ---------------------------------------------------------- */
+/* ---- versions of coordination files ------------------------------------------------ */
+/* Big files are what costs: the import, the export, the history walk and the
+ * working tree update of one sync all read the same one or two versions of
+ * jobs.json, and libgit2 caches no blob over 8 MiB (sync.c), so each read
+ * inflated 30 MB again.  The versions live here, by blob id, with what was
+ * learnt about them (cs_text).  Memory stays bounded: per path, at most two
+ * versions read from git are kept when no one holds them, the newest used;
+ * blobs the current decision wrote stay until gx_texts_clear. */
 
-typedef struct cs_text {
-	git_oid id;
-	char *p;
-	size_t n;
-} cs_text;
+#define TEXTS_PER_PATH 2
 
-int gx_blob_write(cs_ctx *ctx, const char *data, size_t len, git_oid *out)
+static void text_free(cs_text *t)
+{
+	if (!t)
+		return;
+	git_blob_free(t->obj);
+	free(t->copy);
+	free(t->path);
+	jscan_free(&t->sc);
+	free(t);
+}
+
+/* Free entry i and close the gap. */
+static void text_drop(cs_ctx *ctx, size_t i)
+{
+	text_free(ctx->texts[i]);
+	memmove(ctx->texts + i, ctx->texts + i + 1, (ctx->ntexts - i - 1) * sizeof *ctx->texts);
+	ctx->ntexts--;
+}
+
+/* Free the least recently used unheld versions of path read from git until
+ * at most keep of them are left (or only held ones). */
+static void texts_trim(cs_ctx *ctx, const char *path, size_t keep)
+{
+	for (;;) {
+		size_t count = 0, victim = (size_t)-1;
+		for (size_t i = 0; i < ctx->ntexts; i++) {
+			cs_text *t = ctx->texts[i];
+			if (t->written || !t->path || strcmp(t->path, path))
+				continue;
+			count++;
+			if (!t->refs && (victim == (size_t)-1 || t->used < ctx->texts[victim]->used))
+				victim = i;
+		}
+		if (count <= keep || victim == (size_t)-1)
+			return;
+		text_drop(ctx, victim);
+	}
+}
+
+/* The entry of blob id read or written as path (NULL: as any path).  A
+ * listing belongs to the kind of file it was made for: two coordination
+ * files with the same bytes (one file holding both "jobs" and "messages",
+ * say) are two entries. */
+static cs_text *text_find(cs_ctx *ctx, const git_oid *id, const char *path)
+{
+	for (size_t i = 0; i < ctx->ntexts; i++)
+		if (!git_oid_cmp(&ctx->texts[i]->id, id) &&
+		    (!path || !strcmp(ctx->texts[i]->path, path)))
+			return ctx->texts[i];
+	return NULL;
+}
+
+/* A new entry for id at path, appended to the table; NULL on oom. */
+static cs_text *text_add(cs_ctx *ctx, const git_oid *id, const char *path)
+{
+	cs_text **v, *t = calloc(1, sizeof *t);
+	if (!t || !(t->path = strdup(path)) ||
+	    !(v = realloc(ctx->texts, (ctx->ntexts + 1) * sizeof *v))) {
+		text_free(t);
+		return NULL;
+	}
+	ctx->texts = v;
+	git_oid_cpy(&t->id, id);
+	t->used = ++ctx->text_tick;
+	v[ctx->ntexts++] = t;
+	return t;
+}
+
+int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path)
+{
+	cs_text *t = text_find(ctx, id, path);
+	git_blob *b = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!t) {
+		/* Make room first: a history walk holds one version while it
+		 * reads the next, and an older one need not be in memory too. */
+		texts_trim(ctx, path, TEXTS_PER_PATH - 1);
+		if ((rc = gx_blob_lookup(ctx, &b, id, path)))
+			return rc;
+		if (!(t = text_add(ctx, id, path))) {
+			git_blob_free(b);
+			return cs_err_oom(ctx);
+		}
+		t->obj = b;
+		t->p = git_blob_rawcontent(b);
+		t->n = (size_t)git_blob_rawsize(b);
+	}
+	t->refs++;
+	t->used = ++ctx->text_tick;
+	*out = t;
+	return CS_OK;
+}
+
+cs_text *gx_text_hold(cs_ctx *ctx, const git_oid *id)
+{
+	cs_text *t = text_find(ctx, id, NULL);
+	if (t) {
+		t->refs++;
+		t->used = ++ctx->text_tick;
+	}
+	return t;
+}
+
+void gx_text_release(cs_ctx *ctx, cs_text *t)
+{
+	if (!t)
+		return;
+	t->refs--;
+	if (!t->written)
+		texts_trim(ctx, t->path, TEXTS_PER_PATH);
+}
+
+int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out)
 {
 	cs_text *t;
 	if (git_blob_create_from_buffer(out, ctx->repo, data, len))
 		return cs_err_git(ctx, "cannot write blob");
-	if (gx_blob_text(ctx, out, &len))
+	if (text_find(ctx, out, path))
 		return CS_OK;
-	if (!(t = realloc(ctx->texts, (ctx->ntexts + 1) * sizeof *t)))
+	if (!(t = text_add(ctx, out, path)) || !(t->copy = malloc(len ? len : 1))) {
+		if (t)
+			text_drop(ctx, ctx->ntexts - 1);
 		return cs_err_oom(ctx);
-	ctx->texts = t;
-	t += ctx->ntexts;
-	if (!(t->p = malloc(len ? len : 1)))
-		return cs_err_oom(ctx);
-	memcpy(t->p, data, len);
+	}
+	memcpy(t->copy, data, len);
+	t->p = t->copy;
 	t->n = len;
-	git_oid_cpy(&t->id, out);
-	ctx->ntexts++;
+	t->written = 1;
 	return CS_OK;
 }
 
 const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len)
 {
-	for (size_t i = 0; i < ctx->ntexts; i++)
-		if (!git_oid_cmp(&ctx->texts[i].id, id)) {
-			*len = ctx->texts[i].n;
-			return ctx->texts[i].p;
-		}
-	return NULL;
+	cs_text *t = text_find(ctx, id, NULL);
+	if (!t)
+		return NULL;
+	*len = t->n;
+	return t->p;
 }
 
 void gx_texts_clear(cs_ctx *ctx)
 {
+	for (size_t i = ctx->ntexts; i-- > 0;) {
+		cs_text *t = ctx->texts[i];
+		if (!t->written)
+			continue;
+		if (t->refs)
+			t->written = 0;   /* held: an ordinary version from now on */
+		else
+			text_drop(ctx, i);
+	}
+}
+
+void gx_texts_free(cs_ctx *ctx)
+{
 	for (size_t i = 0; i < ctx->ntexts; i++)
-		free(ctx->texts[i].p);
+		text_free(ctx->texts[i]);
 	free(ctx->texts);
 	ctx->texts = NULL;
 	ctx->ntexts = 0;
@@ -730,6 +858,7 @@ void gx_turn_end(int fd)
 static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty)
 {
 	git_reference *ref = NULL;
+	git_oid have;
 	xfer x;
 	char name[256];
 	int rc;
@@ -744,7 +873,12 @@ static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty
 		goto done;
 	if ((rc = copy_commits(&x, head, 256)))
 		goto done;
+	/* Nothing new is the common case: leave the ref alone rather than
+	 * rewrite it through a lock file. */
 	snprintf(name, sizeof name, "refs/remotes/origin/%s", ctx->branch);
+	if (!git_reference_name_to_id(&have, ctx->repo, name) && !git_oid_cmp(&have, head))
+		goto done;
+	git_error_clear();
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: fetch"))
 		rc = cs_err_git(ctx, "cannot record the fetched head");
 done:

@@ -16,16 +16,14 @@
 typedef struct fver {
 	char *path;          /* set for a cache slot, NULL for a loose version */
 	int have;            /* holds a version (id) */
-	int scanned;         /* shared files: sc lists its records */
 	git_oid id;
 	const kind *k;
 	char server[65];     /* per-server files: the directory */
-	git_blob *obj;       /* keeps s alive */
+	git_blob *obj;       /* per-server files: keeps s alive */
+	cs_text *t;          /* the version when held (shared files: with its
+				records); NULL while not read, or over the size limit */
 	const char *s;
 	size_t len;
-	jscan sc;            /* shared files: its records */
-	size_t top_start;    /* shared files: the container's opening bracket */
-	size_t top_end;      /* ... and past its closing one */
 } fver;
 
 enum { H_JOB, H_LOCK, H_MSG, H_SERVER, H_COMMIT, H_N };
@@ -39,23 +37,25 @@ typedef struct walk {
 	double when;
 	const char *author;
 	long rows;
+	git_tree *prev;      /* the tree of the last commit processed, prev_id */
+	git_oid prev_id;
 } walk;
 
 /* Drop the version held, keeping the slot's path. */
-static void fver_clear(fver *f)
+static void fver_clear(walk *w, fver *f)
 {
 	char *path = f->path;
 	git_blob_free(f->obj);
-	jscan_free(&f->sc);
+	gx_text_release(w->ctx, f->t);
 	memset(f, 0, sizeof *f);
 	f->path = path;
 }
 
 /* Make f the version at id (whose path, if any, is kept).  Its text is read
  * only when a diff needs it: a backfill often never does. */
-static void set_version(fver *f, const git_oid *id, const kind *k, const char *server)
+static void set_version(walk *w, fver *f, const git_oid *id, const kind *k, const char *server)
 {
-	fver_clear(f);
+	fver_clear(w, f);
 	f->have = 1;
 	git_oid_cpy(&f->id, id);
 	f->k = k;
@@ -63,105 +63,143 @@ static void set_version(fver *f, const git_oid *id, const kind *k, const char *s
 }
 
 /* A version over the size limit is not read: it reads as empty, which no
- * scan accepts (the import reports it, and its message stays). */
+ * scan accepts (the import reports it, and its message stays).  A shared
+ * file's version comes through gx_text_get: the import of this sync read
+ * the newest one already, and listed its records. */
 static int need_text(walk *w, fver *f)
 {
 	char saved[sizeof w->ctx->err];
 	int rc;
-	if (f->obj || f->s)
-		return CS_OK;
-	/* A blob this decision wrote is at hand. */
-	if ((f->s = gx_blob_text(w->ctx, &f->id, &f->len)))
+	if (f->s)
 		return CS_OK;
 	memcpy(saved, w->ctx->err, sizeof saved);
-	if ((rc = gx_blob_lookup(w->ctx, &f->obj, &f->id, f->k->path)) == CS_ETOOBIG) {
+	if (f->k->top) {
+		if (!(rc = gx_text_get(w->ctx, &f->t, &f->id, f->k->path))) {
+			f->s = f->t->p;
+			f->len = f->t->n;
+		}
+	} else if ((f->t = gx_text_hold(w->ctx, &f->id))) {
+		f->s = f->t->p;   /* a blob this decision wrote */
+		f->len = f->t->n;
+		return CS_OK;
+	} else if (!(rc = gx_blob_lookup(w->ctx, &f->obj, &f->id, f->k->path))) {
+		f->s = git_blob_rawcontent(f->obj);
+		f->len = (size_t)git_blob_rawsize(f->obj);
+	}
+	if (rc == CS_ETOOBIG) {
 		memcpy(w->ctx->err, saved, sizeof saved);
 		f->s = "";
 		f->len = 0;
 		return CS_OK;
 	}
-	if (rc)
-		return rc;
-	f->s = git_blob_rawcontent(f->obj);
-	f->len = (size_t)git_blob_rawsize(f->obj);
-	return CS_OK;
+	return rc;
 }
 
-/* List a shared file's records.  -1 when the version is not usable. */
-static int scan_full(fver *f)
+/* List a shared file's records into t, unless listed already.  -1 when the
+ * version is not usable (or was not read: over the size limit). */
+static int scan_full(cs_text *t, const kind *k)
 {
 	jscan top = {0};
-	size_t end, err;
+	size_t err;
 	int rc = -1;
-	if (json_members(f->s, f->len, 0, '{', &top, &end, &err))
+	if (!t)
+		return -1;
+	if (t->scan)
+		return 0;
+	if (json_members(t->p, t->n, 0, '{', &top, &t->top.end, &err))
 		goto done;
 	for (size_t i = 0; i < top.n; i++) {
-		char *key = json_string_value(f->s, top.m[i].key);
-		int match = key && !strcmp(key, f->k->top);
+		char *key = json_string_value(t->p, top.m[i].key);
+		int match = key && !strcmp(key, k->top);
 		free(key);
 		if (!match)
 			continue;
-		f->top_start = json_skip_ws(f->s, f->len, top.m[i].val.start);
-		if (!json_members(f->s, f->len, f->top_start, f->k->container, &f->sc, &f->top_end, &err))
+		t->top.start = json_skip_ws(t->p, t->n, top.m[i].val.start);
+		if (!json_members(t->p, t->n, t->top.start, k->container, &t->sc, &t->top.end, &err)) {
+			t->scan = TEXT_LISTED;
 			rc = 0;
-		f->scanned = !rc;
+		}
 		break;
 	}
 done:
+	if (rc)
+		t->sc.n = 0;
 	jscan_free(&top);
 	return rc;
 }
 
-static size_t rec_start(const fver *f, size_t i)
+static size_t rec_start(int obj, const jscan *sc, size_t i)
 {
-	return f->k->container == '{' ? f->sc.m[i].key.start : f->sc.m[i].val.start;
+	return obj ? sc->m[i].key.start : sc->m[i].val.start;
 }
 
-/* List nw's records, reusing old's outside the bytes that differ.  On
- * success old's records [a, b) became nw's [a, c); all others are the same
- * text.  -1 when that cannot be shown, and the caller scans nw whole. */
-static int scan_delta(const fver *old, fver *nw, size_t *a, size_t *b, size_t *c)
+/* List y's records into out from x's (listed), reusing them outside the
+ * bytes that differ, and y's container into *ytop.  On success x's records
+ * [a, bx) became y's [a, by); all others are the same text.  -1 when that
+ * cannot be shown.  Either side may be the older: a listing of x and the
+ * same bytes around a middle that parses to the same boundary make a
+ * listing of y, whichever way the change went. */
+static int scan_delta(const cs_text *x, const cs_text *y, int obj, jscan *out, jspan *ytop,
+		      size_t *a, size_t *bx, size_t *by)
 {
-	size_t p, q, m = old->sc.n, i0 = 0, i1, at, stop, end, err;
-	long delta = (long)nw->len - (long)old->len;
-	int obj = old->k->container == '{', r;
+	size_t p, q, m = x->sc.n, i0 = 0, i1, at, stop, end, err;
+	long delta = (long)y->n - (long)x->n;
+	int r;
 
-	text_common(old->s, old->len, nw->s, nw->len, &p, &q);
+	text_common(x->p, x->n, y->p, y->n, &p, &q);
 	/* The change must lie between the container's brackets. */
-	if (p <= old->top_start || old->len - q > old->top_end - 1)
+	if (p <= x->top.start || x->n - q > x->top.end - 1)
 		return -1;
-	while (i0 < m && old->sc.m[i0].val.end <= p)
+	while (i0 < m && x->sc.m[i0].val.end <= p)
 		i0++;
 	i1 = i0;
-	while (i1 < m && rec_start(old, i1) < old->len - q)
+	while (i1 < m && rec_start(obj, &x->sc, i1) < x->n - q)
 		i1++;
-	nw->sc.n = 0;
+	out->n = 0;
 	for (size_t i = 0; i < i0; i++)
-		if (jscan_push(&nw->sc, old->sc.m[i].key, old->sc.m[i].val))
+		if (jscan_push(out, x->sc.m[i].key, x->sc.m[i].val))
 			return -1;
-	at = i0 ? old->sc.m[i0 - 1].val.end : old->top_start + 1;
-	stop = i1 < m ? (size_t)((long)rec_start(old, i1) + delta) : (size_t)-1;
-	r = json_members_from(nw->s, nw->len, at, obj, i0 == 0, stop, &nw->sc, &end, &err);
-	if (r == 1 ? end != stop : r == 0 ? (i1 < m || end != (size_t)((long)old->top_end + delta)) : 1)
+	at = i0 ? x->sc.m[i0 - 1].val.end : x->top.start + 1;
+	stop = i1 < m ? (size_t)((long)rec_start(obj, &x->sc, i1) + delta) : (size_t)-1;
+	r = json_members_from(y->p, y->n, at, obj, i0 == 0, stop, out, &end, &err);
+	if (r == 1 ? end != stop : r == 0 ? (i1 < m || end != (size_t)((long)x->top.end + delta)) : 1)
 		return -1;
 	*a = i0;
-	*b = i1;
-	*c = nw->sc.n;
+	*bx = i1;
+	*by = out->n;
 	for (size_t i = i1; i < m; i++) {
-		jspan k = old->sc.m[i].key, v = old->sc.m[i].val;
+		jspan k = x->sc.m[i].key, v = x->sc.m[i].val;
 		if (obj) {
 			k.start = (size_t)((long)k.start + delta);
 			k.end = (size_t)((long)k.end + delta);
 		}
 		v.start = (size_t)((long)v.start + delta);
 		v.end = (size_t)((long)v.end + delta);
-		if (jscan_push(&nw->sc, k, v))
+		if (jscan_push(out, k, v))
 			return -1;
 	}
-	nw->top_start = old->top_start;
-	nw->top_end = (size_t)((long)old->top_end + delta);
-	nw->scanned = 1;
+	ytop->start = x->top.start;
+	ytop->end = (size_t)((long)x->top.end + delta);
 	return 0;
+}
+
+/* scan_delta from x to y, keeping y's listing when it had none (a listing
+ * it had is the same: a parse of the same bytes). */
+static int derive(cs_text *x, cs_text *y, int obj, size_t *a, size_t *bx, size_t *by)
+{
+	jscan tmp = {0};
+	jspan top;
+	int r = scan_delta(x, y, obj, y->scan ? &tmp : &y->sc, &top, a, bx, by);
+	if (!y->scan) {
+		if (r) {
+			y->sc.n = 0;
+		} else {
+			y->scan = TEXT_LISTED;
+			y->top = top;
+		}
+	}
+	jscan_free(&tmp);
+	return r;
 }
 
 /* ---- records ------------------------------------------------------------------ */
@@ -183,39 +221,39 @@ static void recs_free(rec *r, size_t n)
 	free(r);
 }
 
-/* Parse records [from, to) of f.  Records that do not parse are left out
- * (the import reports them; history only observes). */
-static rec *parse_recs(const fver *f, size_t from, size_t to, size_t *n)
+/* Parse records [from, to) of t, a version of a k file.  Records that do
+ * not parse are left out (the import reports them; history only observes). */
+static rec *parse_recs(const cs_text *t, const kind *k, size_t from, size_t to, size_t *n)
 {
 	rec *r = calloc(to > from ? to - from : 1, sizeof *r);
-	size_t k = 0, err;
+	size_t j = 0, err;
 	*n = 0;
 	if (!r)
 		return NULL;
 	for (size_t i = from; i < to; i++) {
-		jspan v = f->sc.m[i].val;
-		cJSON *o = json_parse_span(f->s, v.start, v.end, &err);
+		jspan v = t->sc.m[i].val;
+		cJSON *o = json_parse_span(t->p, v.start, v.end, &err);
 		const char *key = NULL;
 		char *owned = NULL;
 		if (!o || !cJSON_IsObject(o)) {
 			cJSON_Delete(o);
 			continue;
 		}
-		if (f->k->key_json)
-			key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, f->k->key_json));
+		if (k->key_json)
+			key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k->key_json));
 		else
-			key = owned = json_string_value(f->s, f->sc.m[i].key);
-		if (!key || !(r[k].key = owned ? owned : strdup(key))) {
+			key = owned = json_string_value(t->p, t->sc.m[i].key);
+		if (!key || !(r[j].key = owned ? owned : strdup(key))) {
 			free(owned);
 			cJSON_Delete(o);
 			continue;
 		}
-		r[k].o = o;
-		r[k].text = f->s + v.start;
-		r[k].len = v.end - v.start;
-		k++;
+		r[j].o = o;
+		r[j].text = t->p + v.start;
+		r[j].len = v.end - v.start;
+		j++;
 	}
-	*n = k;
+	*n = j;
 	return r;
 }
 
@@ -421,39 +459,48 @@ static int imported(walk *w, const char *path, const git_oid *id)
 }
 
 /* A shared file changed from old (NULL: absent or unusable) to nw (NULL:
- * deleted).  Returns with nw scanned, or nw->sc.n == 0 and -1 from the scan
- * when nw is unusable. */
+ * deleted).  *usable is 0 when nw cannot be listed (it is not recorded as
+ * the last good version). */
 static int diff_shared(walk *w, const kind *k, fver *old, fver *nw, int *usable)
 {
-	size_t a = 0, b = old ? old->sc.n : 0, c = 0, no = 0, nn = 0;
+	size_t a = 0, ob = 0, nb = 0, no = 0, nn = 0;
+	int obj = k->container == '{', known = 0, rc;
+	cs_text *ot, *nt;
 	rec *ro = NULL, *rn = NULL;
-	int rc;
 
 	*usable = 1;
-	if (old && !old->scanned) {
-		if ((rc = need_text(w, old)))
-			return rc;
-		if (scan_full(old))
-			old = NULL;   /* the last version was not usable after all */
-		b = old ? old->sc.n : 0;
-	}
-	if (nw && (rc = need_text(w, nw)))
+	if ((old && (rc = need_text(w, old))) || (nw && (rc = need_text(w, nw))))
 		return rc;
-	if (nw) {
-		if (old && !scan_delta(old, nw, &a, &b, &c)) {
-			/* only the middle differs */
-		} else if (scan_full(nw)) {
+	ot = old ? old->t : NULL;
+	nt = nw ? nw->t : NULL;
+	if (nw && !nt) {
+		*usable = 0;   /* over the size limit: not read */
+		return CS_OK;
+	}
+	/* The old side, listed.  In a sync the import listed the new version,
+	 * and the old one follows from it and the bytes that differ. */
+	if (ot && !ot->scan) {
+		if (nt && nt->scan && !derive(nt, ot, obj, &a, &nb, &ob))
+			known = 1;
+		else if (scan_full(ot, k))
+			ot = NULL;   /* the last version was not usable after all */
+	}
+	if (nt && !known) {
+		if (ot && !derive(ot, nt, obj, &a, &ob, &nb)) {
+			known = 1;   /* only the middle differs */
+		} else if (scan_full(nt, k)) {
 			*usable = 0;
 			return CS_OK;
-		} else {
-			a = 0;
-			b = old ? old->sc.n : 0;
-			c = nw->sc.n;
 		}
 	}
-	if (old && !(ro = parse_recs(old, a, b, &no)))
+	if (!known) {
+		a = 0;
+		ob = ot ? ot->sc.n : 0;
+		nb = nt ? nt->sc.n : 0;
+	}
+	if (ot && !(ro = parse_recs(ot, k, a, ob, &no)))
 		return cs_err_oom(w->ctx);
-	if (nw && !(rn = parse_recs(nw, a, c, &nn))) {
+	if (nt && !(rn = parse_recs(nt, k, a, nb, &nn))) {
 		recs_free(ro, no);
 		return cs_err_oom(w->ctx);
 	}
@@ -549,15 +596,15 @@ static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, co
 	}
 	/* The old side: the last good version the walk saw, else the parent's. */
 	if (!last->have && pe)
-		set_version(last, git_tree_entry_id(pe), k, server);
+		set_version(w, last, git_tree_entry_id(pe), k, server);
 	if (!e) {
 		if (last->have)
 			rc = k->top ? diff_shared(w, k, last, NULL, &usable)
 				    : diff_server(w, k, NULL, server, "removed");
-		fver_clear(last);
+		fver_clear(w, last);
 		goto done;
 	}
-	set_version(&nv, git_tree_entry_id(e), k, server);
+	set_version(w, &nv, git_tree_entry_id(e), k, server);
 	if (k->top && !last->have && imported(w, path, git_tree_entry_id(e))) {
 		rc = added_from_table(w, k);
 	} else {
@@ -566,44 +613,89 @@ static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, co
 	}
 	if (!rc && usable) {
 		char *keep = last->path;
-		fver_clear(last);
+		fver_clear(w, last);
 		*last = nv;
 		last->path = keep;
 		memset(&nv, 0, sizeof nv);
 	}
-	fver_clear(&nv);
+	fver_clear(w, &nv);
 done:
 	git_tree_entry_free(pe);
 	git_tree_entry_free(e);
 	return rc;
 }
 
-/* Per-server paths present in either tree. */
+/* The entry of tree with the same name and kind (directory or not) as e,
+ * or NULL; *cur is left at its index.  *cur walks tree's entries in git's
+ * order, which both trees share, so matching every entry of one tree
+ * against the other costs one pass over each instead of a search per
+ * entry.  A tree out of git's order only makes this miss a match, which
+ * costs time (the entry's files are compared), never a wrong answer. */
+static const git_tree_entry *match_entry(git_tree *tree, size_t *cur, const git_tree_entry *e)
+{
+	size_t n = tree ? git_tree_entrycount(tree) : 0;
+	for (; *cur < n; (*cur)++) {
+		const git_tree_entry *x = git_tree_entry_byindex(tree, *cur);
+		int c = git_tree_entry_cmp(x, e);
+		if (c == 0)
+			return x;
+		if (c > 0)
+			break;
+	}
+	return NULL;
+}
+
+static int same_object(const git_tree_entry *a, const git_tree_entry *b)
+{
+	return a && b && git_tree_entry_type(a) == git_tree_entry_type(b) &&
+	       !git_oid_cmp(git_tree_entry_id(a), git_tree_entry_id(b));
+}
+
+/* Per-server paths present in either tree.  A directory whose tree id is
+ * the parent's holds nothing new: a commit usually changes one server's
+ * directory of many (a heartbeat), so skipping the others keeps a walk's
+ * cost per commit from growing with the number of servers. */
 static int process_servers(walk *w, git_tree *pt, git_tree *t)
 {
-	git_tree *trees[2] = {t, pt};
+	size_t np = pt ? git_tree_entrycount(pt) : 0, cur = 0;
+	unsigned char *in_t = np ? calloc(np, 1) : NULL;   /* pt's entries matched in t */
 	char path[160];
 	int rc = CS_OK;
-	for (int x = 0; x < 2 && !rc; x++) {
-		if (!trees[x])
+
+	if (np && !in_t)
+		return cs_err_oom(w->ctx);
+	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
+		const git_tree_entry *te = git_tree_entry_byindex(t, i), *pe;
+		const char *name = git_tree_entry_name(te);
+		if (git_tree_entry_type(te) != GIT_OBJECT_TREE)
 			continue;
-		for (size_t i = 0, n = git_tree_entrycount(trees[x]); i < n && !rc; i++) {
-			const git_tree_entry *te = git_tree_entry_byindex(trees[x], i);
-			const char *name = git_tree_entry_name(te);
-			if (git_tree_entry_type(te) != GIT_OBJECT_TREE || !cs_valid_id(name) ||
-			    !strcmp(name, "coordination"))
+		if ((pe = match_entry(pt, &cur, te)))
+			in_t[cur] = 1;
+		if (same_object(pe, te) || !cs_valid_id(name) || !strcmp(name, "coordination"))
+			continue;
+		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+			if (k->top)
 				continue;
-			/* A directory only in the parent is handled once, from it. */
-			if (x == 1 && git_tree_entry_byname(t, name))
-				continue;
-			for (const kind *k = cs_kinds; k->path && !rc; k++) {
-				if (k->top)
-					continue;
-				snprintf(path, sizeof path, "%s/%s", name, k->path);
-				rc = process_path(w, pt, t, path, k, name);
-			}
+			snprintf(path, sizeof path, "%s/%s", name, k->path);
+			rc = process_path(w, pt, t, path, k, name);
 		}
 	}
+	/* A directory only in the parent: its files were removed. */
+	for (size_t i = 0; i < np && !rc; i++) {
+		const git_tree_entry *pe = git_tree_entry_byindex(pt, i);
+		const char *name = git_tree_entry_name(pe);
+		if (in_t[i] || git_tree_entry_type(pe) != GIT_OBJECT_TREE ||
+		    git_tree_entry_byname(t, name) || !cs_valid_id(name) ||
+		    !strcmp(name, "coordination"))
+			continue;
+		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+			if (k->top)
+				continue;
+			snprintf(path, sizeof path, "%s/%s", name, k->path);
+			rc = process_path(w, pt, t, path, k, name);
+		}
+	}
+	free(in_t);
 	return rc;
 }
 
@@ -612,21 +704,32 @@ static int process_commit(walk *w, git_commit *c, long seq)
 	git_commit *parent = NULL;
 	git_tree *t = NULL, *pt = NULL;
 	const git_signature *sig = git_commit_author(c);
+	const git_oid *pid = git_commit_parentcount(c) ? git_commit_parent_id(c, 0) : NULL;
 	sqlite3_stmt *st = w->ins[H_COMMIT];
 	int rc = CS_OK;
 
 	git_oid_tostr(w->commit, sizeof w->commit, git_commit_id(c));
 	w->when = (double)git_commit_time(c);
 	w->author = sig ? sig->name : NULL;
+	/* The walk goes parent to child: the parent's tree is usually the one
+	 * the last commit left (a root tree with many servers is too big for
+	 * libgit2's object cache, and would be parsed again). */
+	if (pid && w->prev && !git_oid_cmp(pid, &w->prev_id)) {
+		pt = w->prev;
+		w->prev = NULL;
+	}
 	if (git_commit_tree(&t, c) ||
-	    (git_commit_parentcount(c) && (git_commit_parent(&parent, c, 0) ||
-					   git_commit_tree(&pt, parent)))) {
+	    (pid && !pt && (git_commit_parent(&parent, c, 0) || git_commit_tree(&pt, parent)))) {
 		rc = cs_err_git(w->ctx, "cannot read commit");
 		goto done;
 	}
-	for (const kind *k = cs_kinds; k->path && !rc; k++)
-		if (k->top)
-			rc = process_path(w, pt, t, k->path, k, NULL);
+	/* The shared files all live in coordination/: the same tree id there
+	 * means none of them changed. */
+	if (!same_object(pt ? git_tree_entry_byname(pt, "coordination") : NULL,
+			 git_tree_entry_byname(t, "coordination")))
+		for (const kind *k = cs_kinds; k->path && !rc; k++)
+			if (k->top)
+				rc = process_path(w, pt, t, k->path, k, NULL);
 	if (!rc)
 		rc = process_servers(w, pt, t);
 	if (!rc) {
@@ -636,7 +739,9 @@ static int process_commit(walk *w, git_commit *c, long seq)
 		rc = step(w, st, b);
 	}
 done:
-	git_tree_free(t);
+	git_tree_free(w->prev);
+	w->prev = t;
+	git_oid_cpy(&w->prev_id, git_commit_id(c));
 	git_tree_free(pt);
 	git_commit_free(parent);
 	return rc;
@@ -726,10 +831,11 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows)
 done:
 	db_indexes_free(&ix);
 	for (size_t i = 0; i < w.n; i++) {
-		fver_clear(&w.v[i]);
+		fver_clear(&w, &w.v[i]);
 		free(w.v[i].path);
 	}
 	free(w.v);
+	git_tree_free(w.prev);
 	for (int i = 0; i < H_N; i++)
 		sqlite3_finalize(w.ins[i]);
 	sqlite3_finalize(seen);

@@ -481,82 +481,156 @@ static size_t member_start(const kind *k, const jscan *sc, size_t i)
 	return k->container == '{' ? sc->m[i].key.start : sc->m[i].val.start;
 }
 
-/* The rows hold old, the last version imported, and the new version s has
- * been scanned into sc.  When the two differ only in a run of records,
- * replace just those rows: *done is 1.  Otherwise *done is 0 and nothing
- * was changed.  Records outside the differing bytes are the same text, and
- * old is scanned only between them, from a point where both parses agree
- * to the first member of the common suffix, which must be a member start
- * in old too. */
-static int import_delta(cs_ctx *ctx, const kind *k, const char *s, size_t len, jspan top,
-			const jscan *sc, const char *old, size_t oldlen, int *done)
-{
-	sqlite3_stmt *st = NULL;
-	jscan mid = {0};
-	size_t p, q, a = 0, c, at, stop, end, err;
-	long delta = (long)len - (long)oldlen;
-	long long nold = 0;
-	char sql[160];
-	int obj = k->container == '{', r, rc = CS_OK;
+/* How the new version s of a shared file differs from old, the version the
+ * rows hold: old's records [a, a + mid.n) became s's [a, c), and every other
+ * record is the same text.  r0 is where record a - 1 ends (or the container's
+ * first byte), r1 where record c starts (len when there is none): the bytes
+ * of s outside [r0, r1) are old's, and both lie between two members. */
+typedef struct delta {
+	size_t a, c, r0, r1;
+	jscan mid;
+} delta;
 
-	*done = 0;
+/* Find the delta from old to s (scanned into sc): 1 when found, 0 when the
+ * two cannot be shown to differ only in a run of records.  Old is scanned
+ * only between them, from a point where both parses agree to the first
+ * member of the common suffix, which must be a member start in old too. */
+static int delta_find(const kind *k, const char *s, size_t len, jspan top, const jscan *sc,
+		      const char *old, size_t oldlen, delta *d)
+{
+	size_t p, q, a = 0, c, at, stop, end, err;
+	long dl = (long)len - (long)oldlen;
+	int obj = k->container == '{', r;
+
 	text_common(old, oldlen, s, len, &p, &q);
 	/* The change must lie inside the container's brackets. */
 	if (p <= top.start || len - q > top.end - 1)
-		return CS_OK;
+		return 0;
 	while (a < sc->n && sc->m[a].val.end <= p)
 		a++;
 	c = a;
 	while (c < sc->n && member_start(k, sc, c) < len - q)
 		c++;
 	at = a ? sc->m[a - 1].val.end : top.start + 1;
-	stop = c < sc->n ? (size_t)((long)member_start(k, sc, c) - delta) : (size_t)-1;
-	r = json_members_from(old, oldlen, at, obj, a == 0, stop, &mid, &end, &err);
-	if (r == 1 ? end != stop : r == 0 ? (c < sc->n || end != (size_t)((long)top.end - delta)) : 1)
-		goto out;
-	/* Old records [a, a + mid.n) became sc's [a, c); the rows must agree. */
+	stop = c < sc->n ? (size_t)((long)member_start(k, sc, c) - dl) : (size_t)-1;
+	r = json_members_from(old, oldlen, at, obj, a == 0, stop, &d->mid, &end, &err);
+	if (r == 1 ? end != stop : r == 0 ? (c < sc->n || end != (size_t)((long)top.end - dl)) : 1)
+		return 0;
+	d->a = a;
+	d->c = c;
+	d->r0 = at;
+	d->r1 = c < sc->n ? member_start(k, sc, c) : len;
+	return 1;
+}
+
+/* Replace the rows of records d->a.. by s's: *done is 1.  When the rows do
+ * not hold what d says old holds, *done is 0 and nothing was changed. */
+static int delta_apply(cs_ctx *ctx, const kind *k, const char *s, const jscan *sc,
+		       const delta *d, int *done)
+{
+	sqlite3_stmt *st = NULL;
+	size_t a = d->a, c = d->c, n = d->mid.n;
+	long long nold = 0;
+	char sql[160];
+	int rc;
+
+	*done = 0;
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", k->table);
-	if ((rc = db_int(ctx, &nold, sql, NULL)) ||
-	    (size_t)nold != a + mid.n + (sc->n - c))
-		goto out;
+	if ((rc = db_int(ctx, &nold, sql, NULL)) || (size_t)nold != a + n + (sc->n - c))
+		return rc;
 	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE ord >= %zu AND ord < %zu", k->table, a,
-		 a + mid.n);
+		 a + n);
 	if ((rc = db_exec(ctx, sql)))
-		goto out;
-	if (c - a != mid.n) {
+		return rc;
+	if (c - a != n) {
 		snprintf(sql, sizeof sql, "UPDATE %s SET ord = ord + %ld WHERE ord >= %zu", k->table,
-			 (long)(c - a) - (long)mid.n, a + mid.n);
+			 (long)(c - a) - (long)n, a + n);
 		if ((rc = db_exec(ctx, sql)))
-			goto out;
+			return rc;
 	}
 	if (!(rc = prepare_insert(ctx, k, &st)) && !(rc = insert_records(ctx, k, st, s, sc, a, c)))
 		*done = 1;
-out:
 	sqlite3_finalize(st);
-	jscan_free(&mid);
 	return rc;
 }
 
-/* Replace the rows of one shared file (jobs, locks or messages).  old is
- * the version the rows hold (NULL: none, or not known). */
-static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, const char *old,
-			 size_t oldlen)
+/* The import's text check of s[from, to): no NUL byte, json_text_check.
+ * An error names path, with the line and column of the offending byte. */
+static int text_check(cs_ctx *ctx, const char *path, const char *s, size_t from, size_t to)
+{
+	size_t bad;
+	if (memchr(s + from, 0, to - from))
+		return cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
+	bad = from + json_text_check(s + from, to - from);
+	if (bad < to)
+		return file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
+				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
+				: s[bad] == '0' || s[bad] == '.' ? "invalid number"
+				: "invalid UTF-8");
+	return CS_OK;
+}
+
+/* Check and import s[0, len), a version of a shared file (jobs, locks or
+ * messages), replacing its rows.  nt is that version when it came from git
+ * (NULL: a buffer), with what an earlier pass learnt about it, and what
+ * this one learns is kept there.  ot is the version the rows hold (NULL:
+ * none, or not known); ot_checked says it passed this build's text check.
+ *
+ * The text check of s then covers only the records that differ: json_text_
+ * check is a left-to-right pass whose state between two members of the
+ * container is always the same (outside any string, after whitespace or a
+ * comma; no number, escape or UTF-8 sequence spans a member's end, which is
+ * ASCII), and it looks at most two bytes back.  So over the bytes before
+ * r0 (old's own) and from r1 on (old's, from a member start), s is checked
+ * as old was and passes as old did: the first failure, if any, lies in
+ * [r0, r1), at the same offset.  ot_checked must hold for this check, not
+ * an older one: see JSON_TEXT_CHECK_VERSION. */
+static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, cs_text *nt,
+			 cs_text *ot, int ot_checked)
 {
 	sqlite3_stmt *st = NULL;
 	db_indexes ix = {NULL, 0};
-	jscan sc = {0};
+	jscan local = {0};
+	const jscan *sc = &local;
+	delta d;
 	jspan top;
 	char del[64];
-	int rc, done = 0;
+	int rc, done = 0, have_delta = 0;
 
-	if ((rc = scan_file(ctx, k, s, len, &top, &sc)) ||
-	    (old && (rc = import_delta(ctx, k, s, len, top, &sc, old, oldlen, &done))) || done)
+	memset(&d, 0, sizeof d);
+	if (nt && nt->scan == TEXT_STRICT) {
+		sc = &nt->sc;
+		top = nt->top;
+	} else if ((rc = scan_file(ctx, k, s, len, &top, &local))) {
+		/* A file that fails both reports what the text check finds:
+		 * that check comes first. */
+		int trc = text_check(ctx, k->path, s, 0, len);
+		rc = trc ? trc : rc;
+		goto done;
+	}
+	if (ot)
+		have_delta = delta_find(k, s, len, top, sc, ot->p, ot->n, &d);
+	if (!(nt && nt->checked) &&
+	    (rc = have_delta && ot_checked ? text_check(ctx, k->path, s, d.r0, d.r1)
+					   : text_check(ctx, k->path, s, 0, len)))
+		goto done;
+	if (nt) {
+		nt->checked = 1;
+		if (!nt->scan) {
+			nt->sc = local;
+			nt->top = top;
+			memset(&local, 0, sizeof local);
+			sc = &nt->sc;
+		}
+		nt->scan = TEXT_STRICT;   /* a listing it had is the same: a parse of the same bytes */
+	}
+	if (have_delta && ((rc = delta_apply(ctx, k, s, sc, &d, &done)) || done))
 		goto fences;
 	snprintf(del, sizeof del, "DELETE FROM %s", k->table);
 	if ((rc = db_exec(ctx, del)) ||
-	    (sc.n > BULK_RECORDS && (rc = db_indexes_drop(ctx, k->table, &ix))) ||
-	    (rc = prepare_insert(ctx, k, &st)) || (rc = insert_records(ctx, k, st, s, &sc, 0, sc.n)) ||
-	    (rc = indexes_create(ctx, k, s, &sc, &ix)))
+	    (sc->n > BULK_RECORDS && (rc = db_indexes_drop(ctx, k->table, &ix))) ||
+	    (rc = prepare_insert(ctx, k, &st)) || (rc = insert_records(ctx, k, st, s, sc, 0, sc->n)) ||
+	    (rc = indexes_create(ctx, k, s, sc, &ix)))
 		goto done;
 fences:
 	if (!rc && !strcmp(k->table, "locks"))
@@ -566,7 +640,8 @@ fences:
 done:
 	db_indexes_free(&ix);
 	sqlite3_finalize(st);
-	jscan_free(&sc);
+	jscan_free(&local);
+	jscan_free(&d.mid);
 	return rc;
 }
 
@@ -639,22 +714,18 @@ static int file_row(cs_ctx *ctx, const char *path, const char *blob, const char 
 	return rc;
 }
 
-/* Check and import the text s[0, len) of the file at path (of kind k; for a
- * per-server file, server is its directory).  An error names path. */
-/* Import one file's text; old is the version the rows hold, when known. */
+/* Check and import the text s[0, len) of the file at path (of kind k; for
+ * a per-server file, server is its directory).  An error names path.  For a
+ * shared file, nt, ot and ot_checked are import_shared's. */
 static int import_text(cs_ctx *ctx, const kind *k, const char *path, const char *server,
-		       const char *s, size_t len, const char *old, size_t oldlen)
+		       const char *s, size_t len, cs_text *nt, cs_text *ot, int ot_checked)
 {
-	size_t bad = json_text_check(s, len);
-	if (memchr(s, 0, len))
-		return cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
-	if (bad < len)
-		return file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
-				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
-				: s[bad] == '0' || s[bad] == '.' ? "invalid number"
-				: "invalid UTF-8");
-	return k->top ? import_shared(ctx, k, s, len, old, oldlen)
-		      : import_server(ctx, k, path, server, s, len);
+	int rc;
+	if (k->top)
+		return import_shared(ctx, k, s, len, nt, ot, ot_checked);
+	if ((rc = text_check(ctx, path, s, 0, len)))
+		return rc;
+	return import_server(ctx, k, path, server, s, len);
 }
 
 int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len)
@@ -678,7 +749,7 @@ int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len
 		return cs_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
 	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
 		return rc;
-	if ((rc = import_text(ctx, k, path, server, s, len, NULL, 0))) {
+	if ((rc = import_text(ctx, k, path, server, s, len, NULL, NULL, 0))) {
 		db_exec(ctx, "ROLLBACK TO import_file");
 		db_exec(ctx, "RELEASE import_file");
 		return rc;
@@ -695,11 +766,14 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 {
 	const git_tree_entry *e = NULL;
 	git_tree_entry *owned = NULL;
-	git_blob *blob = NULL, *oldblob = NULL;
+	git_blob *blob = NULL;
+	cs_text *nt = NULL, *ot = NULL;
 	git_oid oldid;
-	char id[GIT_OID_HEXSZ + 1];
-	char *have = NULL, *bad = NULL;
-	int rc;
+	char id[GIT_OID_HEXSZ + 1], key[300], mark[64];
+	char *have = NULL, *bad = NULL, *checked = NULL;
+	const char *s;
+	size_t len;
+	int rc, ot_checked = 0;
 
 	if (git_tree_entry_bypath(&owned, tree, path))
 		return CS_OK;
@@ -734,31 +808,48 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 		goto record_bad;
 	}
 	/* Refused from its header, before anything is read or parsed.  Not
-	 * remembered as a bad blob: with a higher limit it may import. */
-	if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), path)) == CS_ETOOBIG) {
+	 * remembered as a bad blob: with a higher limit it may import.  A
+	 * shared file's versions are kept for the rest of the sync (the
+	 * history walk and the working tree read them too). */
+	rc = k->top ? gx_text_get(ctx, &nt, git_tree_entry_id(e), path)
+		    : gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), path);
+	if (rc == CS_ETOOBIG) {
 		id[0] = 0;
 		goto record_bad;
 	}
 	if (rc)
 		goto done;
+	s = nt ? nt->p : git_blob_rawcontent(blob);
+	len = nt ? nt->n : (size_t)git_blob_rawsize(blob);
+	/* The version the rows hold, to import only the records that differ;
+	 * and whether it passed this build's text check (meta 'checked:PATH'
+	 * is "VERSION BLOB" of the last version of PATH that did). */
+	snprintf(key, sizeof key, "checked:%s", path);
+	if (k->top && !force && have && !git_oid_fromstr(&oldid, have)) {
+		char saved[sizeof ctx->err];
+		memcpy(saved, ctx->err, sizeof saved);
+		if (gx_text_get(ctx, &ot, &oldid, path))
+			memcpy(ctx->err, saved, sizeof saved);   /* then import it whole */
+		else if (!(rc = db_text(ctx, &checked, "SELECT value FROM meta WHERE key=:a", key))) {
+			snprintf(mark, sizeof mark, "%d %s", JSON_TEXT_CHECK_VERSION, have);
+			ot_checked = ot->checked || (checked && !strcmp(checked, mark));
+		}
+		if (rc)
+			goto done;
+	}
 	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
 		goto done;
-	if (k->top && !force && have && !git_oid_fromstr(&oldid, have) &&
-	    !git_blob_lookup(&oldblob, ctx->repo, &oldid))
-		rc = import_text(ctx, k, path, server, git_blob_rawcontent(blob),
-				 (size_t)git_blob_rawsize(blob), git_blob_rawcontent(oldblob),
-				 (size_t)git_blob_rawsize(oldblob));
-	else
-		rc = import_text(ctx, k, path, server, git_blob_rawcontent(blob),
-				 (size_t)git_blob_rawsize(blob), NULL, 0);
+	rc = import_text(ctx, k, path, server, s, len, nt, ot, ot_checked);
 	git_error_clear();
 	if (rc) {
 		db_exec(ctx, "ROLLBACK TO import_file");
 		db_exec(ctx, "RELEASE import_file");
 		goto record_bad;
 	}
+	snprintf(mark, sizeof mark, "%d %s", JSON_TEXT_CHECK_VERSION, id);
 	if ((rc = db_exec(ctx, "RELEASE import_file")) ||
-	    (rc = file_row(ctx, path, id, NULL, NULL)))
+	    (rc = file_row(ctx, path, id, NULL, NULL)) ||
+	    (k->top && (rc = db_meta_set(ctx, key, mark))))
 		goto done;
 	stats->files_imported++;
 	goto done;
@@ -771,8 +862,10 @@ record_bad:
 done:
 	free(have);
 	free(bad);
+	free(checked);
 	git_blob_free(blob);
-	git_blob_free(oldblob);
+	gx_text_release(ctx, nt);
+	gx_text_release(ctx, ot);
 	git_tree_entry_free(owned);
 	return rc;
 }
@@ -1153,7 +1246,7 @@ static int put_file(cs_ctx *ctx, git_oid *tree, const char *path, const char *da
 	git_oid blob;
 	char id[GIT_OID_HEXSZ + 1];
 	int rc;
-	if ((rc = gx_blob_write(ctx, data, len, &blob)))
+	if ((rc = gx_blob_write(ctx, path, data, len, &blob)))
 		return rc;
 	if (git_tree_lookup(&t, ctx->repo, tree))
 		return cs_err_git(ctx, "cannot read tree");
@@ -1344,11 +1437,12 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 {
 	sqlite3_stmt *st = NULL;
 	git_tree_entry *e = NULL;
-	git_blob *blob = NULL;
+	cs_text *bt = NULL;
 	const char *s;
 	size_t len;
 	jspan top;
 	jscan sc = {0};
+	const jscan *scp = &sc;
 	edit *ed = NULL;
 	size_t ned = 0, cap = 0, nnew = 0, nrm = 0;
 	long *rm = NULL;
@@ -1362,20 +1456,27 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		sqlite3_finalize(st);
 		return rc == SQLITE_DONE ? CS_OK : rc;
 	}
+	/* The base is the version this decision's import just read (and
+	 * listed): it is at hand. */
 	if (!git_tree_entry_bypath(&e, base, k->path)) {
-		if ((rc = gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), k->path))) {
+		if ((rc = gx_text_get(ctx, &bt, git_tree_entry_id(e), k->path))) {
 			rc = rc == CS_ETOOBIG ? CS_ERROR : rc;
 			goto done;
 		}
-		s = git_blob_rawcontent(blob);
-		len = (size_t)git_blob_rawsize(blob);
+		s = bt->p;
+		len = bt->n;
 	} else {
 		s = template_text(k->path);
 		len = strlen(s);
 	}
-	if ((rc = check_writable(ctx, k->path, e ? git_tree_entry_id(e) : NULL)) ||
-	    (rc = scan_file(ctx, k, s, len, &top, &sc)))
+	if ((rc = check_writable(ctx, k->path, e ? git_tree_entry_id(e) : NULL)))
 		goto done;
+	if (bt && bt->scan == TEXT_STRICT) {
+		scp = &bt->sc;
+		top = bt->top;
+	} else if ((rc = scan_file(ctx, k, s, len, &top, &sc))) {
+		goto done;
+	}
 	do {
 		const char *key = (const char *)sqlite3_column_text(st, 0);
 		const char *orig = (const char *)sqlite3_column_text(st, 1);
@@ -1396,22 +1497,22 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		if ((rc = patch_record(ctx, k, orig, st, 4, &text)))
 			goto done;
 		if (is_new)
-			ord = (long)(sc.n + nnew);
+			ord = (long)(scp->n + nnew);
 		if ((rc = grow_edits(ctx, &ed, &cap, ned + 1)) ||
 		    (rc = store_record(ctx, k, key, text, ord))) {
 			free(text);
 			goto done;
 		}
 		if (!is_new) {
-			if ((size_t)ord >= sc.n || sc.m[ord].val.end - sc.m[ord].val.start != strlen(orig) ||
-			    memcmp(s + sc.m[ord].val.start, orig, strlen(orig))) {
+			if ((size_t)ord >= scp->n || scp->m[ord].val.end - scp->m[ord].val.start != strlen(orig) ||
+			    memcmp(s + scp->m[ord].val.start, orig, strlen(orig))) {
 				free(text);
 				rc = cs_err(ctx, CS_ERROR,
 					    "mirror is out of step with '%s'; run 'coordsync rebuild'", k->path);
 				goto done;
 			}
-			ed[ned].start = sc.m[ord].val.start;
-			ed[ned].end = sc.m[ord].val.end;
+			ed[ned].start = scp->m[ord].val.start;
+			ed[ned].end = scp->m[ord].val.end;
 			ed[ned++].text = text;
 			continue;
 		}
@@ -1433,11 +1534,11 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 	} while ((rc = db_step(ctx, st)) == SQLITE_ROW);
 	if (rc != SQLITE_DONE)
 		goto done;
-	if (nrm && (rc = remove_records(ctx, k, &sc, top, rm, nrm, &ed, &ned, &cap)))
+	if (nrm && (rc = remove_records(ctx, k, scp, top, rm, nrm, &ed, &ned, &cap)))
 		goto done;
 	if (nnew) {
 		if ((rc = grow_edits(ctx, &ed, &cap, ned + 1)) ||
-		    (rc = append_edit(ctx, k, s, len, top, &sc, newk, newt, nnew, &ed[ned])))
+		    (rc = append_edit(ctx, k, s, len, top, scp, newk, newt, nnew, &ed[ned])))
 			goto done;
 		ned++;
 	}
@@ -1464,7 +1565,7 @@ done:
 	free(newt);
 	sb_free(&out);
 	jscan_free(&sc);
-	git_blob_free(blob);
+	gx_text_release(ctx, bt);
 	git_tree_entry_free(e);
 	sqlite3_finalize(st);
 	return rc;

@@ -53,6 +53,7 @@ void cs_close(cs_ctx *ctx)
 	db_rollback(ctx);
 	sqlite3_close(ctx->db);
 	edits_clear(ctx);
+	gx_texts_free(ctx);
 	git_remote_free(ctx->origin);
 	git_repository_free(ctx->local);
 	git_repository_free(ctx->repo);
@@ -328,7 +329,7 @@ static int edit_add(cs_ctx *ctx, const char *path, const git_oid *blob)
 int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
 {
 	git_oid blob;
-	int rc = gx_blob_write(ctx, data, len, &blob);
+	int rc = gx_blob_write(ctx, path, data, len, &blob);
 	return rc ? rc : edit_add(ctx, path, &blob);
 }
 
@@ -392,7 +393,7 @@ static void backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
+static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 {
 	static int seeded;
 	int rc = CS_OK;
@@ -494,6 +495,15 @@ next:
 	}
 }
 
+/* The versions of files a decision, a sync or a rebuild read are dropped at
+ * its end: a daemon does not keep 30 MB files between its cycles. */
+int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
+{
+	int rc = decide(ctx, fn, arg);
+	gx_texts_free(ctx);
+	return rc;
+}
+
 /* ---- sync and rebuild ---------------------------------------------------------- */
 
 /* 1 when the clone's local branch is not at head: the remote moved, or a
@@ -510,7 +520,7 @@ static int local_behind(cs_ctx *ctx, const git_oid *head)
 	return git_oid_cmp(&id, head) != 0;
 }
 
-int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
+static int sync_once(cs_ctx *ctx, cs_sync_stats *st)
 {
 	git_oid head;
 	git_tree *tree = NULL;
@@ -546,6 +556,13 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	return rc;
 }
 
+int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
+{
+	int rc = sync_once(ctx, st);
+	gx_texts_free(ctx);
+	return rc;
+}
+
 /* Carry over what git cannot give back: deferred intents, the highest
  * fence seen per lock, and the state of open alerts. */
 static int copy_kept(cs_ctx *ctx, const char *old)
@@ -566,7 +583,7 @@ static int copy_kept(cs_ctx *ctx, const char *old)
 	return rc;
 }
 
-int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
+static int rebuild(cs_ctx *ctx, cs_sync_stats *st)
 {
 	git_oid head;
 	git_tree *tree = NULL;
@@ -607,6 +624,13 @@ fail:
 	unlink(tmp);
 	free(tmp);
 	git_tree_free(tree);
+	return rc;
+}
+
+int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
+{
+	int rc = rebuild(ctx, st);
+	gx_texts_free(ctx);
 	return rc;
 }
 

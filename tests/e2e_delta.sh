@@ -236,4 +236,75 @@ expect_rc 0 cs -C "$T/c1" sync
   fail "300 commits behind: build2's status not imported"
 ok "300 commits behind a local remote: one sync (libgit2's fetch) imports them, exit 0"
 
+# The text check of a new version covers only the records that differ when
+# the version the rows hold passed it (engine/model.c import_shared): a bad
+# byte in a changed record -- first, middle or last, each kind the check
+# knows -- is reported with the message, line and column a whole check (a
+# rebuild) gives, the last good rows stay, and the fixed file imports.
+# (The good version comes from another server, so that this clone's import
+# checked it: a version its own decision wrote is checked whole next time.)
+git -C "$T/w" pull -q origin main 2>/dev/null
+sed -i '0,/"priority": [0-9]*/s//"priority": 7/' "$T/w/coordination/jobs.json"
+git -C "$T/w" commit -qam "another server's change" && git -C "$T/w" push -q origin HEAD:main
+expect_rc 0 cs -C "$T/c1" sync
+good=$(git -C "$T/w" rev-parse HEAD)
+n=0
+for where in first middle last; do
+  for bad in number control utf8 nul-escape; do
+    n=$((n + 1))
+    python3 - "$T/w/coordination/jobs.json" "$where" "$bad" <<'PY'
+import sys
+path, where, bad = sys.argv[1:]
+text = open(path, "rb").read()
+starts = [i for i in range(len(text)) if text.startswith(b'\n    {\n', i)]
+at = {"first": starts[0], "middle": starts[len(starts) // 2], "last": starts[-1]}[where]
+i = text.index(b'"status": "', at) + len(b'"status": "')
+if bad == "number":
+    j = text.index(b'"priority": ', at) + len(b'"priority": ')
+    text = text[:j] + b"0" + text[j:]         # 03: a leading zero
+elif bad == "control":
+    text = text[:i] + b"\t" + text[i:]        # a raw tab inside a string
+elif bad == "utf8":
+    text = text[:i] + b"\xc3(" + text[i:]     # a broken two-byte sequence
+else:
+    text = text[:i] + b"\\u0000" + text[i:]
+open(path, "wb").write(text)
+PY
+    git -C "$T/w" commit -qam "bad $where $bad" && git -C "$T/w" push -q origin HEAD:main
+    expect_rc 1 cs -C "$T/c1" sync
+    got=$(head -1 <<<"$OUT")   # the error; the summary line differs
+    cp -a "$T/c1" "$T/c1-full"
+    expect_rc 1 cs -C "$T/c1-full" rebuild
+    want=$(head -1 <<<"$OUT")
+    rm -rf "$T/c1-full"
+    [ -n "$got" ] && [ "$got" = "$want" ] || fail "$where $bad: sync says '$got', a rebuild '$want'"
+    git -C "$T/w" checkout -q "$good" -- coordination/jobs.json
+    git -C "$T/w" commit -qam "fix $where $bad" && git -C "$T/w" push -q origin HEAD:main
+    expect_rc 0 cs -C "$T/c1" sync
+  done
+done
+compare_with_rebuild "after $n bad versions and their fixes"
+ok "a bad byte in a changed record ($n cases): the message a whole check gives; the fixed file imports"
+
+# Versions are shared by blob id within a sync, but a record listing is of
+# one kind of file: the same bytes as jobs.json and as messages.json (a file
+# holding both members) give each table its own records.
+python3 - "$T/w/coordination" <<'PY'
+import json, os, sys
+doc = {"jobs": [{"id": "both-j%d" % i, "status": "queued", "priority": 1} for i in range(3)],
+       "messages": [{"id": "both-m%d" % i, "from": "build2", "to": "all", "type": "info",
+                     "subject": "s", "timestamp": 1700000000, "read": False} for i in range(2)]}
+for name in ("jobs.json", "messages.json"):
+    with open(os.path.join(sys.argv[1], name), "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+PY
+git -C "$T/w" commit -qam "one text, two files" && git -C "$T/w" push -q origin HEAD:main
+[ "$(git -C "$T/w" rev-parse HEAD:coordination/jobs.json)" = "$(git -C "$T/w" rev-parse HEAD:coordination/messages.json)" ] || fail "not the same blob"
+expect_rc 0 cs -C "$T/c1" sync
+got=$(cs -C "$T/c1" query --format csv "SELECT (SELECT group_concat(id, '+') FROM (SELECT id FROM jobs ORDER BY ord)) || ' ' || (SELECT group_concat(id, '+') FROM (SELECT id FROM messages ORDER BY ord))" | tail -1)
+[ "$got" = "both-j0+both-j1+both-j2 both-m0+both-m1" ] || fail "one blob as two files: $got"
+compare_with_rebuild "one blob as jobs.json and messages.json"
+ok "the same blob as jobs.json and as messages.json: each table gets its own records"
+
 done_testing

@@ -100,4 +100,112 @@ assert sorted(rows, key=key) == sorted(want, key=key), (len(rows), len(want))
 print("compared", len(rows), "rows over", len(revs), "commits")
 PY
 ok "400 generated commits: history equals a full re-parse of every version"
+# Many servers, few of them changing per commit: the walk skips directories
+# whose tree id is the parent's.  Servers come and go, one directory changes
+# only a file the walk does not track, one commit changes nothing, and
+# coordination/ changes now and then.  server_history and job_history must
+# equal a full comparison of every commit with its parent, whether the clone
+# walked them in one backfill, in several syncs, or in a rebuild.
+python3 - "$T/fleet.git" <<'PY'
+import json, random, subprocess, sys
+repo = sys.argv[1]
+subprocess.run(["git", "init", "-q", "--bare", "-b", "main", repo], check=True)
+fi = subprocess.Popen(["git", "fast-import", "--quiet"], cwd=repo, stdin=subprocess.PIPE)
+w = fi.stdin
+rnd = random.Random(7)
+dump = lambda o: (json.dumps(o, indent=2) + "\n").encode()
+iso = lambda t: "2026-01-01T%02d:%02d:%02dZ" % (t // 3600 % 24, t // 60 % 60, t % 60)
+servers = ["srv%02d" % i for i in range(40)]
+live, jobs, t0 = set(), [], 1767225600
+def put(path, data):
+    w.write(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data))
+for n in range(120):
+    t = t0 + n * 7
+    w.write(b"commit refs/heads/main\ncommitter gen <gen@example.invalid> %d +0000\n" % t)
+    w.write(b"data 3\nc%02d\n" % (n % 100))
+    if n == 0:
+        put("coordination/locks.json", dump({"locks": {}}))
+        put("coordination/messages.json", dump({"messages": []}))
+    if n == 0 or n % 9 == 0:
+        jobs.append({"id": "j%d" % n, "status": "queued", "priority": n % 5})
+        put("coordination/jobs.json", dump({"jobs": jobs}))
+    if n == 0:
+        picks = servers[:30]
+    elif n == 50:
+        picks = []                      # a commit that changes no tracked file
+    else:
+        picks = rnd.sample(servers, rnd.randint(1, 3))
+    for s in picks:
+        what = rnd.random()
+        if s in live and what < 0.08:
+            w.write(b"D %s\n" % s.encode())          # the whole directory goes
+            live.discard(s)
+            continue
+        if s in live and what < 0.15:
+            put(s + "/logs/run.log", b"line %d\n" % n)  # not a tracked file
+            continue
+        put(s + "/heartbeat.json", dump({"timestamp": iso(t)}))
+        if s not in live or what < 0.4:
+            put(s + "/status.json", dump({"status": rnd.choice(["idle", "building"]),
+                                          "timestamp": iso(t)}))
+        live.add(s)
+    w.write(b"\n")
+w.close()
+assert fi.wait() == 0
+PY
+# The clone starts a third of the way in, then syncs in steps.
+revs=($(git --git-dir="$T/fleet.git" rev-list --first-parent --reverse main))
+git --git-dir="$T/fleet.git" update-ref refs/heads/full main
+git --git-dir="$T/fleet.git" update-ref refs/heads/main "${revs[40]}"
+cs init "$T/fleet.git" "$T/f" --server build1 >/dev/null
+for i in 41 75 90; do
+  git --git-dir="$T/fleet.git" update-ref refs/heads/main "${revs[$i]}"
+  expect_rc 0 cs -C "$T/f" sync
+done
+git --git-dir="$T/fleet.git" update-ref refs/heads/main full
+expect_rc 0 cs -C "$T/f" sync
+fq() { cs -C "$T/f" query "$1" --format csv | tail -n +2; }
+srv_sql="SELECT server, file, change, commit_id FROM server_history ORDER BY seq"
+job_sql="SELECT job_id, change, commit_id FROM job_history ORDER BY seq"
+fq "$srv_sql" > "$T/srv.csv"
+fq "$job_sql" > "$T/job.csv"
+python3 - "$T/fleet.git" "$T/srv.csv" "$T/job.csv" <<'PY'
+import csv, json, subprocess, sys
+repo = sys.argv[1]
+git = lambda *a: subprocess.run(["git", "--git-dir", repo] + list(a), capture_output=True,
+                                 check=True).stdout
+revs = git("rev-list", "--first-parent", "--reverse", "main").decode().split()
+def files(r):
+    out = {}
+    for line in git("ls-tree", "-r", "-z", r).split(b"\0"):
+        if line:
+            meta, path = line.split(b"\t")
+            out[path.decode()] = meta.split()[2].decode()
+    return out
+want_srv, want_job, old, old_jobs = [], [], {}, {}
+for r in revs:
+    new = files(r)
+    for p in sorted(set(old) | set(new)):
+        parts = p.split("/")
+        if len(parts) != 2 or parts[1] not in ("status.json", "heartbeat.json") \
+           or parts[0] == "coordination" or old.get(p) == new.get(p):
+            continue
+        ch = "added" if p not in old else "removed" if p not in new else "changed"
+        want_srv.append([parts[0], parts[1][:-5], ch, r])
+    jobs = {j["id"]: j for j in json.loads(git("show", r + ":coordination/jobs.json"))["jobs"]}
+    for k in jobs:
+        if k not in old_jobs:
+            want_job.append([k, "added", r])
+    old, old_jobs = new, jobs
+key = lambda x: (revs.index(x[-1]), x)
+for name, want in ((sys.argv[2], want_srv), (sys.argv[3], want_job)):
+    got = list(csv.reader(open(name)))
+    assert sorted(got, key=key) == sorted(want, key=key), (name, len(got), len(want))
+print("compared", len(want_srv), "server rows and", len(want_job), "job rows over", len(revs), "commits")
+PY
+ok "120 commits of 40 servers, few changing each: history equals a full comparison"
+expect_rc 0 cs -C "$T/f" rebuild
+[ "$(fq "$srv_sql")" = "$(cat "$T/srv.csv")" ] || fail "rebuild: server_history differs"
+[ "$(fq "$job_sql")" = "$(cat "$T/job.csv")" ] || fail "rebuild: job_history differs"
+ok "a rebuild walks the fleet's history to the same rows, in the same order"
 done_testing
