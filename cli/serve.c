@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -53,17 +54,29 @@ typedef struct serve_ready {
 	int64_t mtime_ns, size;
 } serve_ready;
 
+/* This process's program, as the file it was started from (AT_EXECFN, which
+ * is the coordsync binary under valgrind too, unlike /proc/self/exe).  The
+ * first call looks, later calls repeat it: a daemon looks at start, before
+ * an upgrade can replace the file. */
 static int program(serve_ready *r)
 {
+	static serve_ready seen;
+	static int state;   /* 0 not looked, 1 ok, -1 failed */
+	const char *exe = (const char *)getauxval(AT_EXECFN);
 	struct stat st;
-	memset(r, 0, sizeof *r);
-	if (stat("/proc/self/exe", &st))
-		return -1;
-	r->dev = st.st_dev;
-	r->ino = st.st_ino;
-	r->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-	r->size = st.st_size;
-	return 0;
+
+	if (!state) {
+		state = -1;
+		if (exe ? !stat(exe, &st) : !stat("/proc/self/exe", &st)) {
+			seen.dev = st.st_dev;
+			seen.ino = st.st_ino;
+			seen.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+			seen.size = st.st_size;
+			state = 1;
+		}
+	}
+	*r = seen;
+	return state > 0 ? 0 : -1;
 }
 
 /* The socket's address for the clone whose working tree is dir. */
@@ -189,10 +202,15 @@ int cli_serve_listen(const char *workdir, char *err, size_t errlen)
 	mode_t old;
 	int fd, rc;
 
+	serve_ready me;
 	while (len > 1 && workdir[len - 1] == '/')
 		len--;
 	if (sock_addr(&sa, workdir, len)) {
 		snprintf(err, errlen, "the clone's path is too long for a unix socket");
+		return -1;
+	}
+	if (program(&me)) {
+		snprintf(err, errlen, "cannot tell which program this is: %s", strerror(errno));
 		return -1;
 	}
 	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0) {
