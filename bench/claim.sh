@@ -132,12 +132,7 @@ for ((r = 1; r <= rounds; r++)); do
 			measure cs "$claims" "COORDSYNC_NO_DAEMON=1 $(q "$COORDSYNC") -C $(q "$rd/cs") job claim"
 			continue
 		fi
-		"$COORDSYNC" -C "$rd/sv" daemon --interval 3600 2>"$rd/daemon.err" &
-		dpid=$!
-		for _ in $(seq 100); do
-			grep -q '^coordsync run ' "$rd/daemon.err" && [ -S "$rd/sv/.git/coordsync/serve.sock" ] && break
-			sleep 0.1
-		done
+		daemon_start "$rd/sv" "$rd/daemon.err" || log "   !! the daemon did not come up"
 		d0=$(proc_cpu "$dpid")
 		measure sv "$claims" "$(q "$COORDSYNC") -C $(q "$rd/sv") job claim"
 		d1=$(proc_cpu "$dpid")

@@ -298,15 +298,8 @@ for ((r = 1; r <= runs; r++)); do
 		dpids=() dcpu=0
 		if [ "$served" = 1 ]; then
 			for ((i = 1; i <= s; i++)); do
-				"$COORDSYNC" -C "$rd/c$i" daemon --interval 3600 2>"$rd/daemon$i.err" &
-				dpids+=($!)
-			done
-			for ((i = 1; i <= s; i++)); do
-				for _ in $(seq 100); do
-					grep -q '^coordsync run ' "$rd/daemon$i.err" &&
-						[ -S "$rd/c$i/.git/coordsync/serve.sock" ] && break
-					sleep 0.1
-				done
+				daemon_start "$rd/c$i" "$rd/daemon$i.err" || log "   !! daemon $i did not come up"
+				dpids+=("$dpid")
 			done
 			for p in "${dpids[@]}"; do dcpu=$(proc_cpu "$p" "$dcpu" -); done
 		fi

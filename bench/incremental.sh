@@ -157,12 +157,7 @@ for c in noop change append-remove noop-served change-served; do
 	log "== $c: $runs runs (load $(load))"
 	if [ "$c" != "$base" ]; then
 		# the same sync, served by the clone's daemon (cli/serve.c)
-		"$COORDSYNC" -C "$clone" daemon --interval 3600 2>"$dir/daemon.err" &
-		dpid=$!
-		for _ in $(seq 300); do
-			grep -q '^coordsync run ' "$dir/daemon.err" && [ -S "$clone/.git/coordsync/serve.sock" ] && break
-			sleep 0.1
-		done
+		daemon_start "$clone" "$dir/daemon.err" || log "   !! the daemon did not come up"
 	fi
 	if [ $base = noop ]; then
 		for ((i = 0; i < 3; i++)); do cs sync >/dev/null 2>>"$dir/stderr"; done

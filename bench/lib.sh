@@ -159,3 +159,16 @@ claimed() {
 	git --git-dir="$1" log --reverse --format=%s "${2:+$2..}main" |
 		sed -n 's/^Job \([^ ]*\) claimed by .*/\1/p'
 }
+
+# daemon_start CLONE LOG: `coordsync daemon` on CLONE (stderr to LOG), which
+# serves the clone's commands (cli/serve.c); waits at most 30 s for its first
+# cycle and its socket.  Its pid -> $dpid; 1 when it did not come up.
+daemon_start() {
+	"$COORDSYNC" -C "$1" daemon --interval 3600 2>"$2" &
+	dpid=$!
+	for _ in $(seq 300); do
+		grep -q '^coordsync run ' "$2" && [ -S "$1/.git/coordsync/serve.sock" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}

@@ -101,6 +101,20 @@ static int wait_in(int fd, int ms)
 	return n > 0;
 }
 
+/* One message of n bytes at buf, with room for descriptors in ctl. */
+static void msg_init(struct msghdr *mh, struct iovec *iov, void *buf, size_t n, void *ctl,
+		     size_t ctllen)
+{
+	memset(mh, 0, sizeof *mh);
+	memset(ctl, 0, ctllen);
+	iov->iov_base = buf;
+	iov->iov_len = n;
+	mh->msg_iov = iov;
+	mh->msg_iovlen = 1;
+	mh->msg_control = ctl;
+	mh->msg_controllen = ctllen;
+}
+
 /* ---- the client side ----------------------------------------------------- */
 
 static void put(char *buf, size_t *n, const char *s)
@@ -164,14 +178,7 @@ int cli_forward(const cli *c, int argc, char **argv)
 		return SERVE_DECLINED;   /* nothing sent yet: run it here */
 	}
 
-	memset(&mh, 0, sizeof mh);
-	memset(&ctl, 0, sizeof ctl);
-	iov.iov_base = buf;
-	iov.iov_len = n;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.b;
-	mh.msg_controllen = sizeof ctl.b;
+	msg_init(&mh, &iov, buf, n, ctl.b, sizeof ctl.b);
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -363,13 +370,7 @@ int cli_serve_one(int lfd, int (*dispatch)(int, char **))
 	word = SERVE_DECLINED;
 	if (setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) || !(buf = malloc(SERVE_MAX)))
 		goto answer;
-	memset(&mh, 0, sizeof mh);
-	iov.iov_base = buf;
-	iov.iov_len = SERVE_MAX;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.b;
-	mh.msg_controllen = sizeof ctl.b;
+	msg_init(&mh, &iov, buf, SERVE_MAX, ctl.b, sizeof ctl.b);
 	n = recvmsg(cfd, &mh, MSG_CMSG_CLOEXEC);
 	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {

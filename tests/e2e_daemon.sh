@@ -11,14 +11,8 @@ A=(-C "$T/a")
 LOCK="$T/a/.git/coordsync/lock"
 remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
 cycles_in() { grep -c '^coordsync run server=build1 ' "$1" || true; }
-# wait_for N SEC CMD...: poll CMD every 0.1 s, at most SEC seconds
-wait_for() {
-  local sec=$1; shift
-  for _ in $(seq 1 $((sec * 10))); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
 # daemon_stopped PID SEC: wait at most SEC seconds for PID to exit
-daemon_stopped() { wait_for "$2" eval "! kill -0 $1 2>/dev/null"; }
+daemon_stopped() { poll_until "$2" eval "! kill -0 $1 2>/dev/null"; }
 
 # adder TAG N: N rounds of deferred intents on build1's clone, from the CLI;
 # each message's subject is written to $T/sent once it is in the outbox
@@ -38,7 +32,7 @@ adder() {
 "$COORDSYNC" "${A[@]}" daemon --interval 1 --max-cycles 50 2>"$T/d1.err" & dpid=$!
 BG_PIDS+=("$dpid")
 adder t1 40 & apid=$!
-wait_for 30 eval '[ "$(cycles_in "$T/d1.err")" -ge 2 ]' || fail "no two cycles: $(cat "$T/d1.err")"
+poll_until 30 eval '[ "$(cycles_in "$T/d1.err")" -ge 2 ]' || fail "no two cycles: $(cat "$T/d1.err")"
 # The daemon holds the clone's lock only while a cycle runs: catch it there.
 mid=0
 for _ in $(seq 1 300); do
@@ -66,7 +60,7 @@ ok "SIGTERM $([ $mid = 1 ] && echo mid-cycle || echo between cycles) after $n cy
 "$COORDSYNC" "${A[@]}" daemon --interval 5 2>"$T/d2.err" & dpid=$!
 BG_PIDS+=("$dpid")
 adder t2 20 & apid=$!
-wait_for 30 eval '[ "$(cycles_in "$T/d2.err")" -ge 1 ]' || fail "no cycle: $(cat "$T/d2.err")"
+poll_until 30 eval '[ "$(cycles_in "$T/d2.err")" -ge 1 ]' || fail "no cycle: $(cat "$T/d2.err")"
 sleep 0.5
 t0=$(date +%s)
 kill -TERM "$dpid"
@@ -78,7 +72,7 @@ tail -1 "$T/d2.err" | grep -q "^coordsync daemon: stopped after [0-9]* cycles\?,
   || fail "$(tail -1 "$T/d2.err")"
 "$COORDSYNC" "${A[@]}" daemon --interval 5 2>"$T/d3.err" & dpid=$!
 BG_PIDS+=("$dpid")
-wait_for 30 eval '[ "$(cycles_in "$T/d3.err")" -ge 1 ]' || fail "no cycle: $(cat "$T/d3.err")"
+poll_until 30 eval '[ "$(cycles_in "$T/d3.err")" -ge 1 ]' || fail "no cycle: $(cat "$T/d3.err")"
 kill -INT "$dpid"
 daemon_stopped "$dpid" 10 || fail "the daemon ignored SIGINT"
 set +e; wait "$dpid"; rc=$?; set -e

@@ -9,24 +9,19 @@ cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 cs init "$T/r.git" "$T/b" --server build2 >/dev/null
 A=(-C "$T/a")
 SOCK="$T/a/.git/coordsync/serve.sock"
-wait_for() {
-  local sec=$1; shift
-  for _ in $(seq 1 $((sec * 10))); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
 remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
 start_daemon() {
   : >"$T/d.err"
   "$COORDSYNC" "${A[@]}" daemon --interval 3600 2>>"$T/d.err" & dpid=$!
   BG_PIDS+=("$dpid")
-  wait_for 20 test -S "$SOCK" || fail "no socket at $SOCK"
+  poll_until 20 test -S "$SOCK" || fail "no socket at $SOCK"
   # the socket appears before the first cycle ends; serving starts after it
-  wait_for 20 grep -q '^coordsync run server=build1 ' "$T/d.err" || fail "no first cycle"
+  poll_until 20 grep -q '^coordsync run server=build1 ' "$T/d.err" || fail "no first cycle"
 }
 served() { sed -n 's/.*cycles\{0,1\}, \([0-9]*\) commands\{0,1\} served.*/\1/p' "$T/d.err" | tail -1; }
 stop_daemon() {
   kill -TERM "$dpid"
-  wait_for 20 eval "! kill -0 $dpid 2>/dev/null" || fail "daemon did not stop"
+  poll_until 20 eval "! kill -0 $dpid 2>/dev/null" || fail "daemon did not stop"
   wait "$dpid" || fail "daemon exit $?"
 }
 

@@ -47,4 +47,11 @@ with open(sys.argv[1], "w") as f:
 PY
 }
 
+# poll_until SEC CMD...: run CMD every 0.1 s until it succeeds, at most SEC seconds.
+poll_until() {
+  local sec=$1; shift
+  for _ in $(seq 1 $((sec * 10))); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
 done_testing() { echo "$PASS passed, 0 failed"; }
