@@ -11,11 +11,10 @@
  * descriptors.
  *
  * The exchange, on a SOCK_SEQPACKET socket at .git/coordsync/serve.sock:
- *   daemon: "ready": which program it runs  client waits SERVE_READY_MS,
- *                                           else runs the command itself;
- *                                           a different program (an upgrade
- *                                           since the daemon started): the
- *                                           same
+ *   daemon: "ready", naming its program      the client waits SERVE_READY_MS
+ *                                            for it, and runs the command
+ *                                            itself without it, or when the
+ *                                            program is not its own
  *   client: the request, with fds 0, 1, 2 (SCM_RIGHTS)
  *   daemon: the exit status (4 bytes); SERVE_DECLINED: run it yourself
  * Nothing is sent before "ready", so a client that gives up waiting for it
@@ -205,11 +204,11 @@ int cli_forward(const cli *c, int argc, char **argv)
 int cli_serve_listen(const char *workdir, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
+	serve_ready me;
 	size_t len = strlen(workdir);
 	mode_t old;
 	int fd, rc;
 
-	serve_ready me;
 	while (len > 1 && workdir[len - 1] == '/')
 		len--;
 	if (sock_addr(&sa, workdir, len)) {
@@ -260,9 +259,8 @@ void cli_serve_close(int fd, const char *workdir)
 /* The next NUL-terminated string of the request at *at, or NULL. */
 static const char *next(const char *buf, size_t n, size_t *at)
 {
-	const char *s = buf + *at;
-	const char *end = memchr(s, 0, n - *at);
-	if (*at >= n || !end)
+	const char *s = buf + *at, *end;
+	if (*at >= n || !(end = memchr(s, 0, n - *at)))
 		return NULL;
 	*at = (size_t)(end - buf) + 1;
 	return s;
@@ -276,7 +274,8 @@ static int count(const char *s, int max)
 }
 
 /* Run argv as the client would have, on the client's descriptors, in its
- * directory, with its COORDSYNC_* environment instead of ours. */
+ * directory, with its COORDSYNC_* environment instead of ours: the exit
+ * status, or SERVE_DECLINED when nothing ran. */
 static int run_as_client(const char *cwd, int nenv, const char **env, int argc, char **argv,
 			 const int fds[3], int (*dispatch)(int, char **))
 {
@@ -284,13 +283,12 @@ static int run_as_client(const char *cwd, int nenv, const char **env, int argc, 
 	char *mine[64];
 	int nmine = 0, saved[3], here, rc;
 
-
+	/* A directory the daemon cannot enter: the client runs it there. */
 	if ((here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return EXIT_ERR;
+		return SERVE_DECLINED;
 	if (chdir(cwd)) {
 		close(here);
-		dprintf(fds[2], "coordsync: the daemon cannot enter '%s': %s\n", cwd, strerror(errno));
-		return EXIT_ERR;
+		return SERVE_DECLINED;
 	}
 	/* Our COORDSYNC_* settings step aside for the request's. */
 	for (char **e = environ; *e && nmine < 64;)
@@ -410,7 +408,7 @@ int cli_serve_one(int lfd, int (*dispatch)(int, char **))
 			goto answer;
 	}
 	word = run_as_client(cwd, nenv, env, argc, argv, fds, dispatch);
-	ran = 1;
+	ran = word != SERVE_DECLINED;
 answer:
 	send(cfd, &word, sizeof word, MSG_NOSIGNAL);
 out:
