@@ -277,8 +277,11 @@ int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, g
 const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
 void gx_texts_clear(cs_ctx *ctx);   /* drops the blobs the decision wrote */
 /* Drops everything: at the end of a sync, a decision or a rebuild, so that a
- * long-running process does not keep big files between them. */
+ * long-running process does not keep big files between them; with gx_keep
+ * on, versions of up to 8 MiB go to a process-wide keeper instead, where the
+ * next handle finds them. */
 void gx_texts_free(cs_ctx *ctx);
+void gx_keep(int on);   /* off frees what is kept */
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
 

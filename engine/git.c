@@ -468,17 +468,101 @@ static void texts_trim(cs_ctx *ctx, const char *path, size_t keep)
 	}
 }
 
-/* The entry of blob id read or written as path (NULL: as any path).  A
- * listing belongs to the kind of file it was made for: two coordination
- * files with the same bytes (one file holding both "jobs" and "messages",
- * say) are two entries. */
+/* A long-running process (cs_hold: the daemon serving commands) keeps the
+ * versions a handle drops for the next handle, instead of freeing them: the
+ * file a served claim wrote is the base of the next claim, and reading it
+ * again would cost an inflate and a scan.  A blob id names its bytes, so a
+ * kept version is never stale.  Bounded like a handle's table: versions of
+ * up to KEEP_MAX bytes, at most TEXTS_PER_PATH per path, the newest. */
+#define KEEP_MAX ((size_t)8 << 20)
+static struct {
+	int on;
+	cs_text **v;
+	size_t n;
+	unsigned long tick;
+} kept;
+
+/* The index of blob id as path (NULL: any path) in v[0, n), or n. */
+static size_t text_index(cs_text **v, size_t n, const git_oid *id, const char *path)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!git_oid_cmp(&v[i]->id, id) && (!path || !strcmp(v[i]->path, path)))
+			break;
+	return i;
+}
+
+/* Hand t, which no one holds, to the keeper, or free it. */
+static void keep_put(cs_text *t)
+{
+	cs_text **v;
+	size_t i, count = 0, oldest = (size_t)-1;
+
+	if (!kept.on || t->refs || !t->path || t->n > KEEP_MAX)
+		goto drop;
+	if (t->obj) {   /* its bytes belong to the handle's repository: copy them */
+		if (!(t->copy = malloc(t->n ? t->n : 1)))
+			goto drop;
+		memcpy(t->copy, t->p, t->n);
+		git_blob_free(t->obj);
+		t->obj = NULL;
+		t->p = t->copy;
+	}
+	t->written = 0;
+	if ((i = text_index(kept.v, kept.n, &t->id, t->path)) < kept.n) {
+		text_free(kept.v[i]);   /* the newer entry knows at least as much */
+		kept.v[i] = kept.v[--kept.n];
+	}
+	for (i = 0; i < kept.n; i++) {
+		if (strcmp(kept.v[i]->path, t->path))
+			continue;
+		count++;
+		if (oldest == (size_t)-1 || kept.v[i]->used < kept.v[oldest]->used)
+			oldest = i;
+	}
+	if (count >= TEXTS_PER_PATH) {
+		text_free(kept.v[oldest]);
+		kept.v[oldest] = kept.v[--kept.n];
+	}
+	if (!(v = realloc(kept.v, (kept.n + 1) * sizeof *v)))
+		goto drop;
+	kept.v = v;
+	t->used = ++kept.tick;
+	v[kept.n++] = t;
+	return;
+drop:
+	text_free(t);
+}
+
+void gx_keep(int on)
+{
+	if (!on) {
+		for (size_t i = 0; i < kept.n; i++)
+			text_free(kept.v[i]);
+		free(kept.v);
+		memset(&kept, 0, sizeof kept);
+	}
+	kept.on = on;
+}
+
+/* The entry of blob id read or written as path (NULL: as any path), taken
+ * back from the keeper when it has it.  A listing belongs to the kind of
+ * file it was made for: two coordination files with the same bytes (one
+ * file holding both "jobs" and "messages", say) are two entries. */
 static cs_text *text_find(cs_ctx *ctx, const git_oid *id, const char *path)
 {
-	for (size_t i = 0; i < ctx->ntexts; i++)
-		if (!git_oid_cmp(&ctx->texts[i]->id, id) &&
-		    (!path || !strcmp(ctx->texts[i]->path, path)))
-			return ctx->texts[i];
-	return NULL;
+	size_t i = text_index(ctx->texts, ctx->ntexts, id, path);
+	cs_text **v;
+	if (i < ctx->ntexts)
+		return ctx->texts[i];
+	if ((i = text_index(kept.v, kept.n, id, path)) == kept.n ||
+	    !(v = realloc(ctx->texts, (ctx->ntexts + 1) * sizeof *v)))
+		return NULL;
+	ctx->texts = v;
+	v[ctx->ntexts] = kept.v[i];
+	kept.v[i] = kept.v[--kept.n];
+	v[ctx->ntexts]->used = ++ctx->text_tick;
+	return v[ctx->ntexts++];
 }
 
 /* A new entry for id at path, appended to the table; NULL on oom. */
@@ -577,17 +661,23 @@ void gx_texts_clear(cs_ctx *ctx)
 		cs_text *t = ctx->texts[i];
 		if (!t->written)
 			continue;
-		if (t->refs)
-			t->written = 0;   /* held: an ordinary version from now on */
+		/* Held, or kept for the next handle (the base of the next
+		 * decision): an ordinary version from now on. */
+		if (t->refs || kept.on)
+			t->written = 0;
 		else
 			text_drop(ctx, i);
 	}
+	if (kept.on)
+		for (size_t i = ctx->ntexts; i-- > 0;)
+			if (i < ctx->ntexts)
+				texts_trim(ctx, ctx->texts[i]->path, TEXTS_PER_PATH);
 }
 
 void gx_texts_free(cs_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->ntexts; i++)
-		text_free(ctx->texts[i]);
+		keep_put(ctx->texts[i]);
 	free(ctx->texts);
 	ctx->texts = NULL;
 	ctx->ntexts = 0;

@@ -29,10 +29,12 @@ const char *cs_gitdir(const cs_ctx *ctx) { return ctx->gitdir; }
 void cs_hold(void)
 {
 	git_libgit2_init();
+	gx_keep(1);
 }
 
 void cs_release(void)
 {
+	gx_keep(0);
 	git_libgit2_shutdown();
 }
 

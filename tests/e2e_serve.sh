@@ -130,7 +130,18 @@ cat "$T"/got.* | grep '^p' | sort >"$T/got"
 [ "$(sort -u "$T/got" | wc -l)" = 40 ] || fail "a job claimed twice"
 [ "$(cs -C "$T/b" job list --status queued | grep -c '^p')" = 0 ] || fail "jobs left"
 grep -q '^j4$' "$T"/got.* && grep -q '^j5$' "$T"/got.* || fail "j4, j5 not claimed"
-ok "4 parallel clients, 48 claims for 42 jobs: each claimed once"
+# the mirror the daemon's handles kept up (with versions kept between them)
+# equals one rebuilt from git
+snap() {
+  cs "${A[@]}" query "SELECT id, status, assigned_to, fence, json FROM jobs ORDER BY id" --format csv
+  cs "${A[@]}" query "SELECT job_id, change, status, commit_id FROM job_history ORDER BY 1, 4, 2" --format csv
+}
+cs "${A[@]}" sync >/dev/null
+snap >"$T/served.snap"
+COORDSYNC_NO_DAEMON=1 cs "${A[@]}" rebuild >/dev/null
+snap >"$T/rebuilt.snap"
+cmp -s "$T/served.snap" "$T/rebuilt.snap" || fail "served mirror differs from a rebuild: $(diff "$T/served.snap" "$T/rebuilt.snap" | head -5)"
+ok "4 parallel clients, 48 claims for 42 jobs: each claimed once; the mirror and its history equal a rebuild"
 
 # ---- kill -9: a stale socket; clients run by themselves; a new daemon takes over ----------
 stop_daemon

@@ -61,8 +61,10 @@ const char *cs_gitdir(const cs_ctx *ctx);   /* the clone's .git/, with a trailin
 
 /* Hold the libraries' global set-up between cs_open/cs_close pairs.  Every
  * cs_open pays it otherwise: Debian's libgit2 parses the system's CA bundle
- * with mbedTLS on set-up, about 10 ms per process.  A long-lived process
- * (the daemon serving commands) calls cs_hold once and cs_release at exit. */
+ * with mbedTLS on set-up, about 10 ms per process.  While held, the versions
+ * of coordination files (up to 8 MiB each, two per file) that one handle
+ * read or wrote stay in memory for the next.  A long-lived process (the
+ * daemon serving commands) calls cs_hold once and cs_release at exit. */
 void cs_hold(void);
 void cs_release(void);
 
