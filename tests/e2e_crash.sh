@@ -9,6 +9,7 @@
 # the middle of sending the pack (COORDSYNC_CRASH_LONG=1: also the steps just
 # before and after the push).
 . "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/netlib.sh"
 
 STEPS=(import after-import after-decide outbox after-commit mid-push after-push after-mirror)
 OPS=(claim lock msg status)
@@ -154,15 +155,9 @@ ok "local remote: killed at each of ${#STEPS[@]} steps, every run after recovere
 # ---- git://: the steps around the push ------------------------------------------
 mkremote g
 git --git-dir="$T/g.git" config daemon.receivepack true
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-git daemon --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all \
-  --enable=receive-pack --reuseaddr "$T" 2>"$T/daemon.log" &
-BG_PIDS+=($!)
-for i in $(seq 1 50); do
-  git ls-remote "git://127.0.0.1:$port/g.git" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-URL="git://127.0.0.1:$port/g.git"
+start_git_daemon
+URL="$GITD_BASE/g.git"
+wait_for "$URL"
 cs init "$URL" "$T/ga" --server build1 >/dev/null
 cs init "$URL" "$T/gb" --server build2 >/dev/null
 cs init "$URL" "$T/gv" --server build9 >/dev/null

@@ -2,18 +2,12 @@
 # The compare-and-swap over a smart transport: git daemon with receive-pack
 # on 127.0.0.1.  Concurrent claims from several servers take each job once.
 . "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/netlib.sh"
 mkremote r
 git --git-dir="$T/r.git" config daemon.receivepack true
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-git daemon --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all \
-  --enable=receive-pack --reuseaddr "$T" 2>"$T/daemon.log" &
-daemon=$!
-BG_PIDS+=("$daemon")
-for i in $(seq 1 50); do
-  git ls-remote "git://127.0.0.1:$port/r.git" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-URL="git://127.0.0.1:$port/r.git"
+start_git_daemon
+URL="$GITD_BASE/r.git"
+wait_for "$URL"
 for s in 1 2 3; do cs init "$URL" "$T/c$s" --server "build$s" >/dev/null; done
 ok "init over git:// (an empty remote is seeded)"
 for i in $(seq 1 24); do echo "q$i"; done | while read -r id; do
@@ -22,12 +16,7 @@ done
 ok "24 jobs queued over git://"
 pids=()
 for s in 1 2 3; do
-  ( for i in $(seq 1 40); do
-      set +e; out=$(cs -C "$T/c$s" job claim 2>&1); rc=$?; set -e
-      [ $rc -eq 3 ] && break
-      [ $rc -eq 0 ] || { echo "claim failed: $out" >&2; exit 1; }
-      echo "$out"
-    done > "$T/claims$s" ) &
+  claim_until_empty "$T/c$s" 40 >"$T/claims$s" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a claimer failed"; done
@@ -47,8 +36,8 @@ for f in glob.glob(sys.argv[2] + "/claims?"):
 PY
 [ -z "$(git -C "$T/check" rev-list --merges HEAD)" ] || fail "merges on the remote"
 ok "the remote agrees with every claimer; history is linear"
-kill $daemon
-wait $daemon 2>/dev/null || true
+kill "$GITD_PID"
+wait "$GITD_PID" 2>/dev/null || true
 expect_rc 1 cs -C "$T/c1" job add --id late
 grep -qi "fetch failed" <<<"$OUT" || fail "remote down: $OUT"
 ok "with the daemon gone, a decision fails with exit 1 and a clear message"

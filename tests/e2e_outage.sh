@@ -5,6 +5,7 @@
 # message naming the remote; deferred intents stay queued; once the remote
 # is back the next sync delivers them, each exactly once.
 . "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/netlib.sh"
 OPS_RUN=0 FAULTS=0 LOST=0 DUP=0
 
 outbox() { sqlite3 -readonly "$1/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox'; }
@@ -70,14 +71,16 @@ expect_rc 0 cs -C "$T/a" job claim
 ok "local remote moved away: exit 1 naming it, intents kept; back again: delivered once"
 
 # ---- a local remote taken away during the push ----------------------------------
+# sync_stopped_in_push CLONE: a sync of CLONE, stopped (SIGSTOP) in its push;
+# its pid in $pid, its output in $T/out.
+sync_stopped_in_push() {
+  COORDSYNC_FAULT=mid-push:stop "$COORDSYNC" -C "$1" sync >"$T/out" 2>&1 &
+  pid=$!
+  poll_until 10 eval '[ "$(cut -d" " -f3 "/proc/$pid/stat" 2>/dev/null)" = T ]' ||
+    fail "sync did not stop in the push"
+}
 queue "$T/a" local-mid
-COORDSYNC_FAULT=mid-push:stop "$COORDSYNC" -C "$T/a" sync >"$T/out" 2>&1 &
-pid=$!
-for i in $(seq 1 100); do
-  [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" = T ] && break
-  sleep 0.1
-done
-[ "$(cut -d' ' -f3 "/proc/$pid/stat")" = T ] || fail "sync did not stop in the push"
+sync_stopped_in_push "$T/a"
 mv "$T/r.git" "$T/r.away"
 kill -CONT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
@@ -91,19 +94,14 @@ ok "local remote taken away mid-push: exit 1, intents kept, delivered once when 
 # ---- git://: the server not running, then killed mid-push ---------------------------
 mkremote g
 git --git-dir="$T/g.git" config daemon.receivepack true
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 URL="git://127.0.0.1:$port/g.git"
 DAEMON=""
+# start_daemon: (re)start git daemon on the same port, where the clone looks
 start_daemon() {
-  "$(git --exec-path)/git-daemon" --listen=127.0.0.1 --port="$port" --base-path="$T" \
-    --export-all --enable=receive-pack --reuseaddr "$T" 2>>"$T/daemon.log" &
-  DAEMON=$!
-  BG_PIDS+=("$DAEMON")
-  for i in $(seq 1 50); do
-    git ls-remote "$URL" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  fail "git daemon did not start"
+  start_git_daemon "$port"
+  DAEMON=$GITD_PID
+  wait_for "$URL"
 }
 # kill_tree PID: the daemon and every process it started (receive-pack).
 kill_tree() {
@@ -125,13 +123,7 @@ delivered "$T/ga" "$T/g.git" git-down
 ok "git:// server not running: exit 1 naming the URL, intents kept; restarted: delivered once"
 
 queue "$T/ga" git-killed
-COORDSYNC_FAULT=mid-push:stop "$COORDSYNC" -C "$T/ga" sync >"$T/out" 2>&1 &
-pid=$!
-for i in $(seq 1 100); do
-  [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" = T ] && break
-  sleep 0.1
-done
-[ "$(cut -d' ' -f3 "/proc/$pid/stat")" = T ] || fail "sync did not stop in the push"
+sync_stopped_in_push "$T/ga"
 [ -n "$(ps -o pid= --ppid "$DAEMON")" ] || fail "no receive-pack running for the stopped push"
 kill_tree "$DAEMON"
 wait "$DAEMON" 2>/dev/null || true

@@ -101,12 +101,7 @@ for j in $(seq -w 1 $NJ); do expect_rc 0 cs -C "$T/c1" job add --id "s$j"; done
 expect_rc 0 cs -C "$T/c2" sync
 pids=()
 for s in 1 2; do
-  ( for i in $(seq 1 $((NJ + 5))); do
-      set +e; out=$(cs -C "$T/c$s" job claim 2>&1); rc=$?; set -e
-      [ $rc -eq 3 ] && break
-      [ $rc -eq 0 ] || { echo "claim failed: $out" >&2; exit 1; }
-      echo "$out"
-    done >"$T/claims$s" ) &
+  claim_until_empty "$T/c$s" $((NJ + 5)) >"$T/claims$s" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a claimer failed"; done

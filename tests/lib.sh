@@ -47,6 +47,18 @@ with open(sys.argv[1], "w") as f:
 PY
 }
 
+# claim_until_empty CLONE MAX: job claim on CLONE until nothing is queued
+# (exit 3), at most MAX times, printing each claimed id; 1 when a claim fails.
+claim_until_empty() {
+  local i out rc
+  for i in $(seq 1 "$2"); do
+    set +e; out=$(cs -C "$1" job claim 2>&1); rc=$?; set -e
+    [ $rc -eq 3 ] && return 0
+    [ $rc -eq 0 ] || { echo "claim failed: $out" >&2; return 1; }
+    echo "$out"
+  done
+}
+
 # poll_until SEC CMD...: run CMD every 0.1 s until it succeeds, at most SEC seconds.
 poll_until() {
   local sec=$1; shift

@@ -18,14 +18,15 @@ wait_for() {
   fail "no server answers at ${1%%@*}..."
 }
 
-# start_git_daemon: git daemon with receive-pack for every repository in
-# $T, logging each request to $T/git-daemon.log.  Sets GITD_PID and
-# GITD_BASE (git://127.0.0.1:PORT); $T/NAME.git is at $GITD_BASE/NAME.git.
+# start_git_daemon [PORT]: git daemon with receive-pack for every repository
+# in $T, on PORT (default: a free one; give the old one to restart it where
+# clones look), logging each request to $T/git-daemon.log.  Sets GITD_PID,
+# the daemon itself (not git's wrapper: its children are the receive-packs),
+# and GITD_BASE (git://127.0.0.1:PORT); $T/NAME.git is at $GITD_BASE/NAME.git.
 start_git_daemon() {
-  local port
-  port=$(free_port)
-  git daemon --listen=127.0.0.1 --port="$port" --base-path="$T" --export-all \
-    --enable=receive-pack --reuseaddr --verbose "$T" 2>>"$T/git-daemon.log" &
+  local port=${1:-$(free_port)}
+  "$(git --exec-path)/git-daemon" --listen=127.0.0.1 --port="$port" --base-path="$T" \
+    --export-all --enable=receive-pack --reuseaddr --verbose "$T" 2>>"$T/git-daemon.log" &
   GITD_PID=$!
   BG_PIDS+=("$GITD_PID")
   GITD_BASE="git://127.0.0.1:$port"
