@@ -104,8 +104,6 @@ load_start=$(load)
 rows=()
 cs_all="" seed_all="" ratio_all="" ccs_all="" cseed_all="" cratio_all=""
 sv_all="" sratio_all="" csv_all="" csratio_all=""
-# proc_cpu PID: user+sys seconds of a running process
-proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 for ((r = 1; r <= rounds; r++)); do
 	rd=$dir/round$r
 	rm -rf "$rd"

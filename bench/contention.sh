@@ -265,12 +265,6 @@ kv() { # kv LINE KEY -> value
 	done
 }
 
-# proc_cpu PID ACC +|-: ACC plus or minus the user+sys seconds of PID
-proc_cpu() {
-	awk -v hz="$(getconf CLK_TCK)" -v acc="$2" -v op="$3" \
-		'{ t = ($14 + $15) / hz; print op == "+" ? acc + t : acc - t }' "/proc/$1/stat"
-}
-
 # ---------------------------------------------------------------- runs
 # Runs outer, servers inner: a load that drifts hits every S alike.
 rows=()
@@ -295,13 +289,13 @@ for ((r = 1; r <= runs; r++)); do
 			rows+=("$s $r | $s | $r | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | init failed |")
 			continue
 		fi
-		dpids=() dcpu=0
+		dpids=()
 		if [ "$served" = 1 ]; then
 			for ((i = 1; i <= s; i++)); do
 				daemon_start "$rd/c$i" "$rd/daemon$i.err" || log "   !! daemon $i did not come up"
 				dpids+=("$dpid")
 			done
-			for p in "${dpids[@]}"; do dcpu=$(proc_cpu "$p" "$dcpu" -); done
+			dcpu0=$(proc_cpu "${dpids[@]}")
 		fi
 		load=$(cut -d' ' -f1 /proc/loadavg)
 		log "   $s worker(s) claiming $jobs jobs (load $load)"
@@ -314,11 +308,12 @@ for ((r = 1; r <= runs; r++)); do
 		wait "${pids[@]}"
 		cpu_now cpu1
 		if [ "$served" = 1 ]; then
-			for p in "${dpids[@]}"; do dcpu=$(proc_cpu "$p" "$dcpu" +); done
+			# the daemons' CPU over the run joins the workers'
+			cpu1=$(python3 -c 'import sys; a, b, c = map(float, sys.argv[1:]); print(a + c - b)' \
+				"$cpu1" "$dcpu0" "$(proc_cpu "${dpids[@]}")")
 			kill -TERM "${dpids[@]}"
 			wait "${dpids[@]}"
 			log "   daemons: $(cat "$rd"/daemon*.err | sed -n 's/.*cycles\{0,1\}, \([0-9]*\) commands\{0,1\} served.*/\1/p' | awk '{ n += $1 } END { print n + 0 }') commands served"
-			cpu1=$(python3 -c 'import sys; print(float(sys.argv[1]) + float(sys.argv[2]))' "$cpu1" "$dcpu")
 		fi
 		line=$(analyse "$rd" "$s") || line=""
 		if [ -z "$line" ]; then

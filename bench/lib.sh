@@ -160,6 +160,13 @@ claimed() {
 		sed -n 's/^Job \([^ ]*\) claimed by .*/\1/p'
 }
 
+# proc_cpu PID...: user+sys seconds the running processes PID... used so far
+proc_cpu() {
+	local p
+	for p in "$@"; do cat "/proc/$p/stat"; done |
+		awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { print t / hz }'
+}
+
 # daemon_start CLONE LOG: `coordsync daemon` on CLONE (stderr to LOG), which
 # serves the clone's commands (cli/serve.c); waits at most 30 s for its first
 # cycle and its socket.  Its pid -> $dpid; 1 when it did not come up.
