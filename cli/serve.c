@@ -79,9 +79,12 @@ static int program(serve_ready *r)
 }
 
 /* The socket's address for the clone whose working tree is dir. */
-static int sock_addr(struct sockaddr_un *sa, const char *dir, size_t dirlen)
+static int sock_addr(struct sockaddr_un *sa, const char *dir)
 {
+	size_t dirlen = strlen(dir);
 	int n;
+	while (dirlen > 1 && dir[dirlen - 1] == '/')
+		dirlen--;
 	memset(sa, 0, sizeof *sa);
 	sa->sun_family = AF_UNIX;
 	n = snprintf(sa->sun_path, sizeof sa->sun_path, "%.*s/.git/coordsync/" SERVE_NAME,
@@ -145,7 +148,7 @@ int cli_forward(const cli *c, int argc, char **argv)
 	/* The fault hook kills the process it runs in: never the daemon. */
 	if (getenv("COORDSYNC_NO_DAEMON") || getenv("COORDSYNC_FAULT"))
 		return SERVE_DECLINED;
-	if (sock_addr(&sa, dir, strlen(dir)) || !getcwd(cwd, sizeof cwd))
+	if (sock_addr(&sa, dir) || !getcwd(cwd, sizeof cwd))
 		return SERVE_DECLINED;
 	if (program(&mine) || (fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
 		return SERVE_DECLINED;
@@ -205,13 +208,10 @@ int cli_serve_listen(const char *workdir, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	serve_ready me;
-	size_t len = strlen(workdir);
 	mode_t old;
 	int fd, rc;
 
-	while (len > 1 && workdir[len - 1] == '/')
-		len--;
-	if (sock_addr(&sa, workdir, len)) {
+	if (sock_addr(&sa, workdir)) {
 		snprintf(err, errlen, "the clone's path is too long for a unix socket");
 		return -1;
 	}
@@ -246,13 +246,10 @@ int cli_serve_listen(const char *workdir, char *err, size_t errlen)
 void cli_serve_close(int fd, const char *workdir)
 {
 	struct sockaddr_un sa;
-	size_t len = strlen(workdir);
-	while (len > 1 && workdir[len - 1] == '/')
-		len--;
 	if (fd < 0)
 		return;
 	close(fd);
-	if (!sock_addr(&sa, workdir, len))
+	if (!sock_addr(&sa, workdir))
 		unlink(sa.sun_path);
 }
 
