@@ -1,6 +1,7 @@
 /* All git work, through libgit2: fetch, trees, commits and the push that
  * serves as compare-and-swap on the remote branch. */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,90 @@
 #include <sys/stat.h>
 #include <git2/sys/odb_backend.h>
 #include "cs_int.h"
+
+/* ---- set-up, and CA certificates loaded when a remote needs them ---------- */
+
+/* Debian's libgit2 is built with mbedTLS and parses the whole system CA
+ * bundle in git_libgit2_init: about 10 ms, 41% of a claim on a local remote,
+ * which never speaks TLS.  It reads the bundle through mbedTLS's
+ * mbedtls_x509_crt_parse_file (_parse_path for a directory), and this
+ * program defines both, so libgit2's call lands here first.  Inside gx_init
+ * they only note the location; gx_tls_ready hands it back to libgit2
+ * (GIT_OPT_SET_SSL_CERT_LOCATIONS, which parses through mbedTLS itself)
+ * before the first clone, fetch or push to a remote that is not a path.
+ * Until then libgit2's CA chain is empty, so a TLS connection that got past
+ * gx_tls_ready would fail verification, never skip it.  A libgit2 built with
+ * OpenSSL never calls these; other callers reach mbedTLS unchanged. */
+struct mbedtls_x509_crt;
+int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path);
+int mbedtls_x509_crt_parse_path(struct mbedtls_x509_crt *chain, const char *path);
+
+static int tls_noting;            /* inside gx_init's git_libgit2_init */
+static int tls_loaded;            /* gx_tls_ready ran since libgit2's set-up */
+static char *tls_file, *tls_dir;  /* what libgit2's set-up asked for */
+
+static int crt_parse(const char *fn, struct mbedtls_x509_crt *chain, const char *path,
+		     char **note)
+{
+	int (*real)(struct mbedtls_x509_crt *, const char *);
+	void *sym;
+
+	if (tls_noting) {
+		free(*note);
+		*note = strdup(path);   /* NULL: no CA at all, so TLS fails closed */
+		return 0;
+	}
+	if (!(sym = dlsym(RTLD_NEXT, fn)))
+		return -0x2900;         /* MBEDTLS_ERR_X509_FILE_IO_ERROR */
+	memcpy(&real, &sym, sizeof sym);
+	return real(chain, path);
+}
+
+int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path)
+{
+	return crt_parse("mbedtls_x509_crt_parse_file", chain, path, &tls_file);
+}
+
+int mbedtls_x509_crt_parse_path(struct mbedtls_x509_crt *chain, const char *path)
+{
+	return crt_parse("mbedtls_x509_crt_parse_path", chain, path, &tls_dir);
+}
+
+void gx_init(void)
+{
+	tls_noting = 1;
+	if (git_libgit2_init() == 1)
+		tls_loaded = 0;     /* libgit2's set-up ran (again) */
+	tls_noting = 0;
+}
+
+/* Before libgit2 connects to url: unless it is a path, load the CA
+ * certificates gx_init left out: GIT_SSL_CAINFO's file when set (git's
+ * variable, for a server with a private CA), else the system's. */
+static int gx_tls_ready(cs_ctx *ctx, const char *url)
+{
+	const char *ca = getenv("GIT_SSL_CAINFO");
+	char *local;
+
+	if (tls_loaded || !url)
+		return CS_OK;
+	if ((local = gx_local_path(url))) {
+		free(local);
+		return CS_OK;
+	}
+	if (ca && *ca) {
+		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL)) {
+			const git_error *e = git_error_last();
+			return cs_err(ctx, CS_ERROR, "cannot load GIT_SSL_CAINFO '%s': %s", ca,
+				      e && e->message ? e->message : "unknown libgit2 error");
+		}
+	} else if ((tls_file || tls_dir) &&
+		   git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, tls_file, tls_dir)) {
+		return cs_err_git(ctx, "cannot load the system's CA certificates");
+	}
+	tls_loaded = 1;
+	return CS_OK;
+}
 
 /* ---- credentials ---------------------------------------------------------- */
 
@@ -174,6 +259,8 @@ int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth
 	if (url_has_password(url))
 		return cs_err(ctx, CS_EINVAL, "the remote URL holds a password: give the URL without"
 			      " it and the token in a file of mode 0600 (--token-file FILE)");
+	if ((rc = gx_tls_ready(ctx, url)))
+		return rc;
 	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
 	co.fetch_opts.callbacks.credentials = cred_cb;
 	co.fetch_opts.callbacks.payload = &cs;
@@ -248,7 +335,8 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 		return rc;
 	if (lr && (rc = fetch_local(ctx, lr, head, empty)) != CS_ERETRY)
 		return rc;
-	rc = CS_OK;   /* too far behind for a copy: libgit2 fetches */
+	if ((rc = gx_tls_ready(ctx, git_remote_url(remote))))
+		return rc;    /* else too far behind for a copy: libgit2 fetches */
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &cs;
 	fo.update_fetchhead = 0;
@@ -1162,6 +1250,9 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	git_strarray arr = {specs, 1};
 	int e, rc = CS_OK;
 
+	if ((rc = gx_tls_ready(ctx, git_remote_pushurl(remote) ? git_remote_pushurl(remote)
+							       : git_remote_url(remote))))
+		return rc;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	/* libgit2 1.5 pushes ref names only, not raw ids. */
 	if (git_reference_create(&tmp, ctx->repo, "refs/coordsync/outgoing", commit, 1, "push"))
@@ -1536,7 +1627,7 @@ int cs_create_remote(const char *path, char *msg, size_t msglen)
 	git_repository *r = NULL;
 	int rc = CS_OK;
 
-	git_libgit2_init();
+	gx_init();
 	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
 		  GIT_REPOSITORY_INIT_NO_REINIT;

@@ -28,7 +28,7 @@ const char *cs_gitdir(const cs_ctx *ctx) { return ctx->gitdir; }
 
 void cs_hold(void)
 {
-	git_libgit2_init();
+	gx_init();
 	gx_keep(1);
 }
 
@@ -81,7 +81,7 @@ static cs_ctx *ctx_new(void)
 	cs_fault_init();
 	ctx->max_file = CS_MAX_BLOB;
 	ctx->query_seconds = 30;
-	git_libgit2_init();
+	gx_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);

@@ -41,9 +41,17 @@ start_git_daemon() {
 # (http://127.0.0.1:PORT/git) and HTTP_DIR (config and logs: access.log
 # with the user and status of each request, error.log with a line for each
 # refused password).  Call http_repo on each repository it should serve.
+# With HTTP_TLS_PEM set (a certificate and its key in one PEM file) it
+# serves https:// instead, and the bases say so.
 start_http() {
-  local port
+  local port scheme=http tls=""
   port=$(free_port)
+  if [ -n "${HTTP_TLS_PEM:-}" ]; then
+    scheme=https
+    tls="server.modules += (\"mod_openssl\")
+ssl.engine = \"enable\"
+ssl.pemfile = \"$HTTP_TLS_PEM\""
+  fi
   HTTP_DIR="$T/httpd"
   mkdir -p "$HTTP_DIR/www" "$HTTP_DIR/auth"
   # lighttpd's "plain" backend: the server's own copy of the passwords, in
@@ -77,14 +85,15 @@ alias.url = ("/git/" => "/usr/lib/git-core/git-http-backend/",
 \$HTTP["url"] =~ "^/ro/" {
   \$HTTP["querystring"] =~ "service=git-receive-pack" { url.access-deny = ("") }
 }
+$tls
 EOF
   lighttpd -tt -f "$HTTP_DIR/lighttpd.conf" >/dev/null || fail "lighttpd rejects $HTTP_DIR/lighttpd.conf"
   lighttpd -D -f "$HTTP_DIR/lighttpd.conf" 2>>"$HTTP_DIR/stderr.log" &
   HTTP_PID=$!
   BG_PIDS+=("$HTTP_PID")
   HTTP_PORT=$port
-  HTTP_BASE="http://127.0.0.1:$port/git"
-  HTTP_TESTER_BASE="http://tester:tester-pw@127.0.0.1:$port/git"
+  HTTP_BASE="$scheme://127.0.0.1:$port/git"
+  HTTP_TESTER_BASE="$scheme://tester:tester-pw@127.0.0.1:$port/git"
 }
 
 # count PATTERN FILE: lines of FILE matching the extended regex PATTERN.
