@@ -24,7 +24,7 @@
  * program defines both, so libgit2's call lands here first.  Inside gx_init
  * they only note the location; gx_tls_ready hands it back to libgit2
  * (GIT_OPT_SET_SSL_CERT_LOCATIONS, which parses through mbedTLS itself)
- * before the first clone, fetch or push to a remote that is not a path.
+ * before the first clone, fetch or push over http:// or https://.
  * Until then libgit2's CA chain is empty, so a TLS connection that got past
  * gx_tls_ready would fail verification, never skip it.  A libgit2 built with
  * OpenSSL never calls these; other callers reach mbedTLS unchanged. */
@@ -71,20 +71,17 @@ void gx_init(void)
 	tls_noting = 0;
 }
 
-/* Before libgit2 connects to url: unless it is a path, load the CA
+/* Before libgit2 connects to url: if it is http:// or https:// (the only
+ * transports that speak TLS; http for a redirect to https), load the CA
  * certificates gx_init left out: GIT_SSL_CAINFO's file when set (git's
  * variable, for a server with a private CA), else the system's. */
 static int gx_tls_ready(cs_ctx *ctx, const char *url)
 {
 	const char *ca = getenv("GIT_SSL_CAINFO");
-	char *local;
 
-	if (tls_loaded || !url)
+	if (tls_loaded || !url || strncasecmp(url, "http", 4) ||
+	    (strncmp(url + 4, "://", 3) && strncasecmp(url + 4, "s://", 4)))
 		return CS_OK;
-	if ((local = gx_local_path(url))) {
-		free(local);
-		return CS_OK;
-	}
 	if (ca && *ca) {
 		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL)) {
 			const git_error *e = git_error_last();

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # e2e_https: coordsync over https://: git http-backend behind lighttpd on
 # 127.0.0.1 with a self-signed certificate (tests/netlib.sh).  libgit2's CA
-# certificates are loaded only when a remote is not a path (engine/git.c,
+# certificates are loaded only for an http(s) remote (engine/git.c,
 # gx_tls_ready).  Checks:
 #   - without GIT_SSL_CAINFO the server's certificate is refused: exit 1,
 #     a certificate error, nothing cloned;
 #   - with GIT_SSL_CAINFO naming the certificate: init, job add and claim
 #     (fetch, push) work, also served by a daemon started with it;
 #   - a GIT_SSL_CAINFO that is not there fails an https remote, naming it,
-#     and does not touch a local remote, which never loads certificates.
+#     and does not touch a local or a git:// remote, which never load
+#     certificates.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/netlib.sh"
 
@@ -64,10 +65,15 @@ export GIT_SSL_CAINFO="$T/missing.pem"
 COORDSYNC_NO_DAEMON=1 expect_rc 1 cs -C "$T/c2" sync
 grep -qF "cannot load GIT_SSL_CAINFO '$T/missing.pem'" <<<"$OUT" || fail "missing CA file: $OUT"
 mkremote l
-expect_rc 0 cs init "$T/l.git" "$T/l1" --server build1
-expect_rc 0 cs -C "$T/l1" job add --id l1
-expect_rc 0 cs -C "$T/l1" job claim
-[ "$OUT" = l1 ] || fail "local claim printed '$OUT'"
-ok "GIT_SSL_CAINFO not there: https sync exits 1 naming it; a local remote never loads it and works"
+start_git_daemon
+n=0
+for url in "$T/l.git" "$GITD_BASE/l.git"; do
+  n=$((n + 1))
+  expect_rc 0 cs init "$url" "$T/l$n" --server "build$n"
+  expect_rc 0 cs -C "$T/l$n" job add --id "l$n"
+  expect_rc 0 cs -C "$T/l$n" job claim
+  [ "$OUT" = "l$n" ] || fail "claim on $url printed '$OUT'"
+done
+ok "GIT_SSL_CAINFO not there: https sync exits 1 naming it; a local and a git:// remote never load it"
 
 done_testing
