@@ -207,8 +207,8 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */
 #define CS_ETOOBIG -101  /* internal: a file is over ctx->max_file */
 
-/* The clone's remote 'origin' (owned by ctx). */
 void gx_init(void);   /* git_libgit2_init, the CA bundle left for gx_tls_ready */
+/* The clone's remote 'origin' (owned by ctx). */
 int gx_origin(cs_ctx *ctx, git_remote **out);
 /* Clone url into dir, answering credential requests with auth (NULL, or a
  * NULL member: the coordsync.remote.* setting, from the environment).  A
