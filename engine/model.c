@@ -835,20 +835,48 @@ static int delta_apply(cs_ctx *ctx, const kind *k, const char *s, const jscan *s
 }
 
 /* The import's text check of s[from, to): no NUL byte, json_text_check.
- * An error names path, with the line and column of the offending byte. */
-static int text_check(cs_ctx *ctx, const char *path, const char *s, size_t from, size_t to)
+ * check_run finds the first bad byte (it touches nothing else, so it can run
+ * on a second thread), text_verdict reports it: the error names path, with
+ * the line and column of the offending byte. */
+typedef struct text_job {
+	const char *s;
+	size_t from, to;
+	int nul;            /* the text holds a NUL byte */
+	size_t bad;         /* else the first byte json_text_check refuses, or to */
+} text_job;
+
+static void *check_run(void *arg)
 {
-	size_t bad;
-	if (memchr(s + from, 0, to - from))
+	text_job *j = arg;
+	j->nul = memchr(j->s + j->from, 0, j->to - j->from) != NULL;
+	j->bad = j->nul ? j->to : j->from + json_text_check(j->s + j->from, j->to - j->from);
+	return NULL;
+}
+
+static int text_verdict(cs_ctx *ctx, const char *path, const text_job *j)
+{
+	const char *s = j->s;
+	size_t bad = j->bad;
+	if (j->nul)
 		return cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
-	bad = from + json_text_check(s + from, to - from);
-	if (bad < to)
+	if (bad < j->to)
 		return file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
 				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
 				: s[bad] == '0' || s[bad] == '.' ? "invalid number"
 				: "invalid UTF-8");
 	return CS_OK;
 }
+
+static int text_check(cs_ctx *ctx, const char *path, const char *s, size_t from, size_t to)
+{
+	text_job j = {s, from, to, 0, 0};
+	check_run(&j);
+	return text_verdict(ctx, path, &j);
+}
+
+/* A file at least this large that is read whole is checked on a second
+ * thread, beside its scan. */
+#define CHECK_THREAD_MIN (1u << 20)
 
 /* Check and import s[0, len), a version of a shared file (jobs, locks or
  * messages), replacing its rows.  nt is that version when it came from git
@@ -875,22 +903,37 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, 
 	delta d;
 	jspan top;
 	char del[64];
-	int rc, done = 0, have_delta = 0;
+	text_job whole = {s, 0, len, 0, 0};
+	pthread_t checker;
+	int rc, done = 0, have_delta = 0, checking = 0;
 
 	memset(&d, 0, sizeof d);
+	/* Without an old version the whole text is checked: a large one on a
+	 * second thread while this one scans it (both only read s). */
+	if (!ot && !(nt && nt->checked) && !(nt && nt->scan == TEXT_STRICT) &&
+	    len >= CHECK_THREAD_MIN)
+		checking = !pthread_create(&checker, NULL, check_run, &whole);
 	if (nt && nt->scan == TEXT_STRICT) {
 		sc = &nt->sc;
 		top = nt->top;
 	} else if ((rc = scan_file(ctx, k, s, len, &top, &local))) {
 		/* A file that fails both reports what the text check finds:
 		 * that check comes first. */
-		int trc = text_check(ctx, k->path, s, 0, len);
+		int trc;
+		if (checking)
+			pthread_join(checker, NULL);
+		trc = checking ? text_verdict(ctx, k->path, &whole) : text_check(ctx, k->path, s, 0, len);
 		rc = trc ? trc : rc;
 		goto done;
 	}
+	if (checking) {
+		pthread_join(checker, NULL);
+		if ((rc = text_verdict(ctx, k->path, &whole)))
+			goto done;
+	}
 	if (ot)
 		have_delta = delta_find(k, s, len, top, sc, ot->p, ot->n, &d);
-	if (!(nt && nt->checked) &&
+	if (!checking && !(nt && nt->checked) &&
 	    (rc = have_delta && ot_checked ? text_check(ctx, k->path, s, d.r0, d.r1)
 					   : text_check(ctx, k->path, s, 0, len)))
 		goto done;
