@@ -2,6 +2,7 @@
  * text to rows) and surgical export (dirty rows back into the file text,
  * changing only the bytes of records that changed). */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cs_int.h"
@@ -146,42 +147,130 @@ static const char *type_name(int t)
 	return "JSON";
 }
 
-/* Bind field f of object o to parameter i of st.  Returns 0, or -1 when the
- * value has the wrong type.  Text is bound SQLITE_STATIC: o outlives the
- * statement's step. */
-static int bind_field(sqlite3_stmt *st, int i, const field *f, const cJSON *o)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, f->key);
+/* ---- a record's values ---------------------------------------------------- */
+/* A record is imported in two steps: record_parse reads its text into the
+ * values the INSERT binds (cJSON and every check of the record), and
+ * row_insert binds and steps them.  The first touches neither the handle nor
+ * SQLite, so a large import can parse on a second thread while this one
+ * inserts (insert_records). */
+
+/* One value to bind: the record's key, then one per field. */
+typedef struct rval {
+	int type;            /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_FLOAT or SQLITE_TEXT */
+	long long i;
 	double d;
-	if (!v || cJSON_IsNull(v))
-		return sqlite3_bind_null(st, i) == SQLITE_OK ? 0 : -2;
+	size_t off, len;     /* text: bytes [off, off + len) of the batch's strings */
+} rval;
+
+/* The key and the fields of the largest kind; the fields arrays count
+ * their terminator, which stands for the key here. */
+#define ROW_VALUES 16
+_Static_assert(sizeof job_fields / sizeof *job_fields <= ROW_VALUES, "job_fields");
+_Static_assert(sizeof msg_fields / sizeof *msg_fields <= ROW_VALUES, "msg_fields");
+_Static_assert(sizeof lock_fields / sizeof *lock_fields <= ROW_VALUES, "lock_fields");
+
+typedef struct row {
+	rval v[ROW_VALUES];
+	jspan sp;            /* the record's text */
+	long ord;
+} row;
+
+/* Up to cap parsed records, their text values in str (not NUL-separated),
+ * and what stopped the parse at the record after the n-th: failed is 1 for
+ * an error in the file (err, at offset err_at), 2 when out of memory. */
+typedef struct batch {
+	row *rows;
+	size_t n, cap;
+	sbuf str;
+	int failed;
+	size_t err_at;
+	char err[512];
+} batch;
+
+static int batch_fail(batch *b, size_t at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int batch_fail(batch *b, size_t at, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(b->err, sizeof b->err, fmt, ap);
+	va_end(ap);
+	b->failed = 1;
+	b->err_at = at;
+	return -1;
+}
+
+static int batch_oom(batch *b)
+{
+	b->failed = 2;
+	return -1;
+}
+
+static void batch_clear(batch *b)
+{
+	if (b->str.oom)
+		sb_free(&b->str);
+	b->str.n = 0;
+	b->n = 0;
+	b->failed = 0;
+}
+
+/* The error that stopped b's parse, on ctx, as import_record reports it. */
+static int batch_err(cs_ctx *ctx, const char *path, const char *s, const batch *b)
+{
+	return b->failed == 2 ? cs_err_oom(ctx) : file_err(ctx, path, s, b->err_at, "%s", b->err);
+}
+
+/* Text t as value v, copied into b's strings.  -1 when out of memory. */
+static int put_text(batch *b, rval *v, const char *t)
+{
+	v->type = SQLITE_TEXT;
+	v->off = b->str.n;
+	v->len = strlen(t);
+	sb_put(&b->str, t, v->len);
+	return b->str.oom ? -1 : 0;
+}
+
+/* Field f of object o as value v.  Returns 0, -1 when the value has the
+ * wrong type, -2 when out of memory. */
+static int field_value(batch *b, rval *v, const field *f, const cJSON *o)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, f->key);
+	v->type = SQLITE_NULL;
+	if (!x || cJSON_IsNull(x))
+		return 0;
 	switch (f->type) {
 	case F_TEXT:
-		if (!cJSON_IsString(v))
+		if (!cJSON_IsString(x))
 			return -1;
-		return sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_STATIC) ? -2 : 0;
+		return put_text(b, v, x->valuestring) ? -2 : 0;
 	case F_INT:
-		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-		    fabs(v->valuedouble) >= 9007199254740992.0)   /* past 2^53 a double is not exact */
+		if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) ||
+		    fabs(x->valuedouble) >= 9007199254740992.0)   /* past 2^53 a double is not exact */
 			return -1;
-		return sqlite3_bind_int64(st, i, (long long)v->valuedouble) ? -2 : 0;
+		v->type = SQLITE_INTEGER;
+		v->i = (long long)x->valuedouble;
+		return 0;
 	case F_BOOL:
-		if (!cJSON_IsBool(v))
+		if (!cJSON_IsBool(x))
 			return -1;
-		return sqlite3_bind_int(st, i, cJSON_IsTrue(v)) ? -2 : 0;
+		v->type = SQLITE_INTEGER;
+		v->i = cJSON_IsTrue(x);
+		return 0;
 	case F_ISO:
 	case F_EPOCH:
-		if (model_time_value(v, &d))
+		if (model_time_value(x, &v->d))
 			return -1;
-		return sqlite3_bind_double(st, i, d) ? -2 : 0;
+		v->type = SQLITE_FLOAT;
+		return 0;
 	default: {
-		char *t = cJSON_PrintUnformatted(v);
-		int rc;
+		char *t = cJSON_PrintUnformatted(x);
+		int e;
 		if (!t)
 			return -2;
-		rc = sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT);
+		e = put_text(b, v, t) ? -2 : 0;
 		cJSON_free(t);
-		return rc ? -2 : 0;
+		return e;
 	}
 	}
 }
@@ -212,71 +301,117 @@ static int prepare_insert(cs_ctx *ctx, const kind *k, sqlite3_stmt **st)
 	return rc;
 }
 
-/* Insert one record whose text is s[sp.start, sp.end).  keytext is the
- * record's key when it comes from an object member (locks) or a directory
- * (servers); otherwise it is read from the record's key_json field. */
-static int import_record(cs_ctx *ctx, const kind *k, const char *path, sqlite3_stmt *st,
-			 const char *s, jspan sp, const char *keytext, long ord)
+/* Parse the record whose text is s[sp.start, sp.end) into row b->n of b
+ * (b->n < b->cap), to be inserted at position ord.  keytext is the record's
+ * key when it comes from an object member (locks) or a directory (servers);
+ * otherwise it is read from the record's key_json field.  Returns 0, or -1
+ * with b->failed set.  Uses no handle: safe on any one thread at a time. */
+static int record_parse(const kind *k, const char *s, jspan sp, const char *keytext, long ord,
+			batch *b)
 {
 	size_t err_at;
 	cJSON *o = json_parse_span(s, sp.start, sp.end, &err_at);
-	const cJSON *key;
+	row *r = &b->rows[b->n];
 	const char *keyval = keytext, *dup;
-	int i = 1, rc = CS_OK, oom;
+	int i = 1, rc = -1, oom;
 
-	if (!o) {
-		return file_err(ctx, path, s, err_at, "invalid JSON");
-	}
+	if (!o)
+		return batch_fail(b, err_at, "invalid JSON");
 	if (!cJSON_IsObject(o)) {
-		rc = file_err(ctx, path, s, sp.start, "a %s must be an object", k->noun);
+		batch_fail(b, sp.start, "a %s must be an object", k->noun);
 		goto done;
 	}
 	if ((dup = dup_key(o, &oom)) || oom) {
-		rc = oom ? cs_err_oom(ctx) : file_err(ctx, path, s, sp.start, "a %s has the"
-						      " duplicate key '%s'", k->noun, dup);
+		if (oom)
+			batch_oom(b);
+		else
+			batch_fail(b, sp.start, "a %s has the duplicate key '%s'", k->noun, dup);
 		goto done;
 	}
 	if (k->key_json) {
-		key = cJSON_GetObjectItemCaseSensitive(o, k->key_json);
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, k->key_json);
 		if (!cJSON_IsString(key) || !key->valuestring[0]) {
-			rc = file_err(ctx, path, s, sp.start, "a %s needs a string '%s'", k->noun, k->key_json);
+			batch_fail(b, sp.start, "a %s needs a string '%s'", k->noun, k->key_json);
 			goto done;
 		}
 		keyval = key->valuestring;
 	}
-	sqlite3_reset(st);
-	if (sqlite3_bind_text(st, i++, keyval, -1, SQLITE_STATIC)) {
-		rc = cs_err_db(ctx, ctx->db);
+	if (put_text(b, &r->v[0], keyval)) {
+		batch_oom(b);
 		goto done;
 	}
 	for (const field *f = k->fields; f->key; f++, i++) {
-		int e = bind_field(st, i, f, o);
+		int e = field_value(b, &r->v[i], f, o);
 		if (e == -1) {
-			rc = file_err(ctx, path, s, sp.start, "%s '%s': '%s' must be %s", k->noun,
-				      keyval, f->key, type_name(f->type));
+			batch_fail(b, sp.start, "%s '%s': '%s' must be %s", k->noun, keyval, f->key,
+				   type_name(f->type));
 			goto done;
 		}
 		if (e) {
-			rc = cs_err_db(ctx, ctx->db);
+			batch_oom(b);
 			goto done;
 		}
 	}
-	if (sqlite3_bind_text(st, i++, s + sp.start, (int)(sp.end - sp.start), SQLITE_STATIC) ||
-	    (k->top && sqlite3_bind_int64(st, i++, ord))) {
-		rc = cs_err_db(ctx, ctx->db);
-		goto done;
-	}
-	rc = sqlite3_step(st);
-	sqlite3_clear_bindings(st);   /* nothing may point into o once it is freed */
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
-		rc = file_err(ctx, path, s, sp.start, "duplicate %s '%s'", k->noun, keyval);
-	} else if (rc != SQLITE_DONE) {
-		rc = cs_err_db(ctx, ctx->db);
-	} else {
-		rc = CS_OK;
-	}
+	r->sp = sp;
+	r->ord = ord;
+	b->n++;
+	rc = 0;
 done:
 	cJSON_Delete(o);
+	return rc;
+}
+
+/* Insert row r of batch b (a record of s, the file at path) with st.  Text
+ * is bound SQLITE_STATIC: b and s outlive the step, and the bindings are
+ * cleared after it. */
+static int row_insert(cs_ctx *ctx, const kind *k, const char *path, sqlite3_stmt *st,
+		      const char *s, const batch *b, const row *r)
+{
+	int n = 1, rc = SQLITE_OK;
+
+	for (const field *f = k->fields; f->key; f++)
+		n++;
+	sqlite3_reset(st);
+	for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+		const rval *v = &r->v[i];
+		switch (v->type) {
+		case SQLITE_INTEGER: rc = sqlite3_bind_int64(st, i + 1, v->i); break;
+		case SQLITE_FLOAT: rc = sqlite3_bind_double(st, i + 1, v->d); break;
+		case SQLITE_TEXT:
+			rc = sqlite3_bind_text(st, i + 1, b->str.p + v->off, (int)v->len, SQLITE_STATIC);
+			break;
+		default: rc = sqlite3_bind_null(st, i + 1); break;
+		}
+	}
+	if (rc || sqlite3_bind_text(st, n + 1, s + r->sp.start, (int)(r->sp.end - r->sp.start),
+				    SQLITE_STATIC) ||
+	    (k->top && sqlite3_bind_int64(st, n + 2, r->ord))) {
+		sqlite3_clear_bindings(st);
+		return cs_err_db(ctx, ctx->db);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_clear_bindings(st);   /* nothing may point into b once it is reused */
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+		return file_err(ctx, path, s, r->sp.start, "duplicate %s '%.*s'", k->noun,
+				(int)r->v[0].len, b->str.p + r->v[0].off);
+	return rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ctx->db);
+}
+
+/* Insert one record whose text is s[sp.start, sp.end); keytext as for
+ * record_parse. */
+static int import_record(cs_ctx *ctx, const kind *k, const char *path, sqlite3_stmt *st,
+			 const char *s, jspan sp, const char *keytext, long ord)
+{
+	row r;
+	batch b;
+	int rc;
+
+	memset(&b, 0, sizeof b);
+	b.rows = &r;
+	b.cap = 1;
+	rc = record_parse(k, s, sp, keytext, ord, &b) ? batch_err(ctx, path, s, &b)
+						       : row_insert(ctx, k, path, st, s, &b, &r);
+	sb_free(&b.str);
 	return rc;
 }
 
@@ -452,24 +587,169 @@ static int arena_use(int on)
 	return 0;
 }
 
+/* ---- parsing beside the inserts -------------------------------------------- */
+/* A large import parses its records on a second thread: cJSON and the checks
+ * cost about as much as SQLite's inserts, and the two sides share only the
+ * text, which neither changes.  The parser fills PIPE_BATCHES batches in
+ * turn; this thread inserts each batch in order and hands it back.  The
+ * parser stops at the first record that fails, and the rows before it are
+ * inserted first, so an import reports the error a sequential one would.
+ * cJSON's allocation hooks are global: while the parser runs, nothing else
+ * may call cJSON (the arena is the parser's). */
+
+#define PIPE_BATCHES 4
+#define BATCH_ROWS 256
+#define PIPE_MIN 2048   /* fewer records are parsed inline: a thread would cost more */
+
+typedef struct parser {
+	const kind *k;
+	const char *s;
+	const jscan *sc;
+	size_t from, to;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	batch b[PIPE_BATCHES];
+	int full[PIPE_BATCHES];   /* batch i is the inserter's */
+	int stop;                 /* the inserter gave up: parse no more */
+} parser;
+
+/* Parse record i of scan sc into b; arena_reset after.  0 or -1 (b->failed). */
+static int parse_member(const kind *k, const char *s, const jscan *sc, size_t i, batch *b)
+{
+	char *name = NULL;
+	int rc;
+	if (k->container == '{' && !(name = json_string_value(s, sc->m[i].key)))
+		return batch_oom(b);
+	rc = record_parse(k, s, sc->m[i].val, name, (long)i, b);
+	arena_reset();
+	free(name);
+	return rc;
+}
+
+static void *parser_run(void *arg)
+{
+	parser *p = arg;
+	size_t i = p->from;
+
+	for (int slot = 0; i < p->to; slot = (slot + 1) % PIPE_BATCHES) {
+		batch *b = &p->b[slot];
+		int stop;
+		pthread_mutex_lock(&p->mu);
+		while (p->full[slot] && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		stop = p->stop;
+		pthread_mutex_unlock(&p->mu);
+		if (stop)
+			break;
+		batch_clear(b);
+		while (i < p->to && b->n < b->cap && !parse_member(p->k, p->s, p->sc, i, b))
+			i++;
+		pthread_mutex_lock(&p->mu);
+		p->full[slot] = 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (b->failed)
+			break;
+	}
+	return NULL;
+}
+
+/* Insert what the running parser p hands over, in order, until all of its
+ * records are in or one fails; then tell the parser to stop. */
+static int insert_parsed(cs_ctx *ctx, sqlite3_stmt *st, parser *p)
+{
+	size_t left = p->to - p->from;
+	int rc = CS_OK;
+
+	for (int slot = 0; left && !rc; slot = (slot + 1) % PIPE_BATCHES) {
+		batch *b = &p->b[slot];
+		pthread_mutex_lock(&p->mu);
+		while (!p->full[slot])
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+		for (size_t j = 0; j < b->n && !rc; j++)
+			rc = row_insert(ctx, p->k, p->k->path, st, p->s, b, &b->rows[j]);
+		if (!rc && b->failed)
+			rc = batch_err(ctx, p->k->path, p->s, b);
+		left -= b->n;
+		pthread_mutex_lock(&p->mu);
+		p->full[slot] = 0;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+	}
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Import records [from, to) with a parser thread.  *ran is 0 when no
+ * thread could be started (nothing was done). */
+static int insert_threaded(cs_ctx *ctx, const kind *k, sqlite3_stmt *st, const char *s,
+			   const jscan *sc, size_t from, size_t to, int *ran)
+{
+	parser p;
+	pthread_t t;
+	int rc = CS_OK, i;
+
+	*ran = 0;
+	memset(&p, 0, sizeof p);
+	p.k = k;
+	p.s = s;
+	p.sc = sc;
+	p.from = from;
+	p.to = to;
+	for (i = 0; i < PIPE_BATCHES; i++) {
+		if (!(p.b[i].rows = malloc(BATCH_ROWS * sizeof *p.b[i].rows))) {
+			rc = cs_err_oom(ctx);
+			goto done;
+		}
+		p.b[i].cap = BATCH_ROWS;
+	}
+	if (pthread_mutex_init(&p.mu, NULL))
+		goto done;
+	if (pthread_cond_init(&p.cv, NULL)) {
+		pthread_mutex_destroy(&p.mu);
+		goto done;
+	}
+	if (!pthread_create(&t, NULL, parser_run, &p)) {
+		*ran = 1;
+		rc = insert_parsed(ctx, st, &p);
+		pthread_join(t, NULL);
+	}
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+done:
+	for (i = 0; i < PIPE_BATCHES; i++) {
+		free(p.b[i].rows);
+		sb_free(&p.b[i].str);
+	}
+	return rc;
+}
+
 /* Import records [from, to) of a scanned shared file as rows at positions
  * ord = from, from + 1, ... */
 static int insert_records(cs_ctx *ctx, const kind *k, sqlite3_stmt *st, const char *s,
 			  const jscan *sc, size_t from, size_t to)
 {
-	int rc = CS_OK;
+	row r;
+	batch b;
+	int rc = CS_OK, ran = 0;
+
 	if (arena_use(1))
 		return cs_err_oom(ctx);
-	for (size_t i = from; i < to && !rc; i++) {
-		char *name = NULL;
-		if (k->container == '{' && !(name = json_string_value(s, sc->m[i].key))) {
-			rc = cs_err_oom(ctx);
-			break;
-		}
-		rc = import_record(ctx, k, k->path, st, s, sc->m[i].val, name, (long)i);
-		arena_reset();
-		free(name);
+	if (to - from >= PIPE_MIN)
+		rc = insert_threaded(ctx, k, st, s, sc, from, to, &ran);
+	memset(&b, 0, sizeof b);
+	b.rows = &r;
+	b.cap = 1;
+	for (size_t i = from; i < to && !rc && !ran; i++) {
+		batch_clear(&b);
+		rc = parse_member(k, s, sc, i, &b) ? batch_err(ctx, k->path, s, &b)
+						   : row_insert(ctx, k, k->path, st, s, &b, &r);
 	}
+	sb_free(&b.str);
 	arena_use(0);
 	if (!rc)
 		ctx->import_rows += (long)(to - from);
@@ -555,20 +835,48 @@ static int delta_apply(cs_ctx *ctx, const kind *k, const char *s, const jscan *s
 }
 
 /* The import's text check of s[from, to): no NUL byte, json_text_check.
- * An error names path, with the line and column of the offending byte. */
-static int text_check(cs_ctx *ctx, const char *path, const char *s, size_t from, size_t to)
+ * check_run finds the first bad byte (it touches nothing else, so it can run
+ * on a second thread), text_verdict reports it: the error names path, with
+ * the line and column of the offending byte. */
+typedef struct text_job {
+	const char *s;
+	size_t from, to;
+	int nul;            /* the text holds a NUL byte */
+	size_t bad;         /* else the first byte json_text_check refuses, or to */
+} text_job;
+
+static void *check_run(void *arg)
 {
-	size_t bad;
-	if (memchr(s + from, 0, to - from))
+	text_job *j = arg;
+	j->nul = memchr(j->s + j->from, 0, j->to - j->from) != NULL;
+	j->bad = j->nul ? j->to : j->from + json_text_check(j->s + j->from, j->to - j->from);
+	return NULL;
+}
+
+static int text_verdict(cs_ctx *ctx, const char *path, const text_job *j)
+{
+	const char *s = j->s;
+	size_t bad = j->bad;
+	if (j->nul)
 		return cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
-	bad = from + json_text_check(s + from, to - from);
-	if (bad < to)
+	if (bad < j->to)
 		return file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
 				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
 				: s[bad] == '0' || s[bad] == '.' ? "invalid number"
 				: "invalid UTF-8");
 	return CS_OK;
 }
+
+static int text_check(cs_ctx *ctx, const char *path, const char *s, size_t from, size_t to)
+{
+	text_job j = {s, from, to, 0, 0};
+	check_run(&j);
+	return text_verdict(ctx, path, &j);
+}
+
+/* A file at least this large that is read whole is checked on a second
+ * thread, beside its scan. */
+#define CHECK_THREAD_MIN (1u << 20)
 
 /* Check and import s[0, len), a version of a shared file (jobs, locks or
  * messages), replacing its rows.  nt is that version when it came from git
@@ -595,22 +903,37 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, 
 	delta d;
 	jspan top;
 	char del[64];
-	int rc, done = 0, have_delta = 0;
+	text_job whole = {s, 0, len, 0, 0};
+	pthread_t checker;
+	int rc, done = 0, have_delta = 0, checking = 0;
 
 	memset(&d, 0, sizeof d);
+	/* Without an old version the whole text is checked: a large one on a
+	 * second thread while this one scans it (both only read s). */
+	if (!ot && !(nt && nt->checked) && !(nt && nt->scan == TEXT_STRICT) &&
+	    len >= CHECK_THREAD_MIN)
+		checking = !pthread_create(&checker, NULL, check_run, &whole);
 	if (nt && nt->scan == TEXT_STRICT) {
 		sc = &nt->sc;
 		top = nt->top;
 	} else if ((rc = scan_file(ctx, k, s, len, &top, &local))) {
 		/* A file that fails both reports what the text check finds:
 		 * that check comes first. */
-		int trc = text_check(ctx, k->path, s, 0, len);
+		int trc;
+		if (checking)
+			pthread_join(checker, NULL);
+		trc = checking ? text_verdict(ctx, k->path, &whole) : text_check(ctx, k->path, s, 0, len);
 		rc = trc ? trc : rc;
 		goto done;
 	}
+	if (checking) {
+		pthread_join(checker, NULL);
+		if ((rc = text_verdict(ctx, k->path, &whole)))
+			goto done;
+	}
 	if (ot)
 		have_delta = delta_find(k, s, len, top, sc, ot->p, ot->n, &d);
-	if (!(nt && nt->checked) &&
+	if (!checking && !(nt && nt->checked) &&
 	    (rc = have_delta && ot_checked ? text_check(ctx, k->path, s, d.r0, d.r1)
 					   : text_check(ctx, k->path, s, 0, len)))
 		goto done;

@@ -164,6 +164,87 @@ time as a boolean|'{"jobs": [{"id": "a", "status": "queued", "priority": 1, "cre
 empty file|''
 CASES
 
+# ---- errors deep in a large file ------------------------------------------------------
+# Above a few thousand records an import parses on a second thread while it
+# inserts (model.c): the error must be the one a record-by-record import
+# reports, at the first bad record, with the rows before it rolled back; and
+# the text of a large file is checked on a second thread beside its scan.
+
+# big_jobs N BAD HOW: a jobs.json of N jobs j0.. whose job BAD is broken HOW;
+# prints the line:col of that job's first byte.
+big_jobs() {
+  python3 - "$S/coordination/jobs.json" "$@" <<'PY'
+import json, sys
+path, n, bad, how = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+jobs = [{"id": "j%d" % i, "status": "queued", "assigned_to": None, "priority": 1,
+         "created_at": "2026-01-02T03:04:05Z"} for i in range(n)]
+if how == "string priority":
+    jobs[bad]["priority"] = "1"
+elif how == "not an object":
+    jobs[bad] = 5
+elif how == "no id":
+    jobs[bad]["id"] = None
+text = json.dumps({"jobs": jobs}, indent=2) + "\n"
+if how == "duplicate key":
+    text = text.replace('"id": "j%d",' % bad, '"id": "j%d", "status": "done",' % bad)
+if how.startswith("bad UTF-8"):
+    # The text check reports the bad byte, also when the file fails to scan.
+    if how.endswith("and a missing comma"):
+        text = text.replace('"j%d",' % (bad // 2), '"j%d"' % (bad // 2))
+    head, tail = text.split('"id": "j%d"' % bad)
+    raw = (head + '"id": "j%d"' % bad).encode() + tail.replace('"queued"', '"qu@ued"', 1).encode()
+    at = raw.index(b"@")
+    open(path, "wb").write(raw.replace(b"@", b"\xff"))
+    print("%d:%d" % (raw.count(b"\n", 0, at) + 1, at - raw.rfind(b"\n", 0, at)))
+    sys.exit(0)
+open(path, "w").write(text)
+if how == "not an object":
+    at = text.index("\n    5,") + 5
+elif how != "none":
+    at = text.rindex("{", 0, text.index('"id": %s' % ("null" if how == "no id" else '"j%d"' % bad)))
+if how != "none":
+    print("%d:%d" % (text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)))
+PY
+}
+
+server_pull
+while IFS='|' read -r n bad how what; do
+  [ -n "$n" ] || continue
+  last=$(cs -C "$C1" query --format csv "SELECT count(*) || ' ' || group_concat(id, ' ') FROM (SELECT id FROM jobs ORDER BY id)" | tail -n 1)
+  lc=$(big_jobs "$n" "$bad" "$how")
+  server_push "big file, $how at job $bad"
+  run_err cs -C "$C1" sync
+  [ "$RC" -eq 1 ] || fail "$how at job $bad of $n: sync exited $RC: $(cat "$T/err")"
+  want="coordination/jobs.json:$lc: ${what//@/$bad}"
+  grep -qF "$want" "$T/err" || fail "$how at job $bad of $n: want '$want', got: $(cat "$T/err")"
+  now=$(cs -C "$C1" query --format csv "SELECT count(*) || ' ' || group_concat(id, ' ') FROM (SELECT id FROM jobs ORDER BY id)" | tail -n 1)
+  [ "$now" = "$last" ] || fail "$how at job $bad of $n: last good state lost"
+  ok "$how at job $bad of $n: $want; last good state kept"
+  run_err cs -C "$C1" rebuild
+  [ "$RC" -eq 1 ] || fail "$how at job $bad of $n: rebuild exited $RC: $(cat "$T/err")"
+  grep -qF "$want" "$T/err" || fail "$how at job $bad of $n: rebuild: want '$want', got: $(cat "$T/err")"
+  ok "$how at job $bad of $n: rebuild reports the same"
+done <<'CASES'
+8000|4321|string priority|job 'j@': 'priority' must be an integer or null
+8000|0|not an object|a job must be an object
+8000|7999|no id|a job needs a string 'id'
+8000|2500|duplicate key|a job has the duplicate key 'status'
+8000|6000|bad UTF-8|invalid UTF-8
+8000|6000|bad UTF-8 and a missing comma|invalid UTF-8
+CASES
+big_jobs 8000 -1 none >/dev/null
+server_push "big file, repaired"
+expect_rc 0 cs -C "$C1" sync
+expect_rc 0 cs -C "$C1" query --format csv "SELECT count(*), sum(priority) FROM jobs"
+[ "$(echo "$OUT" | tail -n 1)" = "8000,8000" ] || fail "big file repaired: $OUT"
+expect_rc 0 cs -C "$C1" rebuild
+expect_rc 0 cs -C "$C1" query --format csv "SELECT count(*), sum(priority) FROM jobs"
+[ "$(echo "$OUT" | tail -n 1)" = "8000,8000" ] || fail "big file rebuilt: $OUT"
+ok "the repaired big file imports (sync and rebuild)"
+jobs_text g1 g2 >"$S/coordination/jobs.json"
+server_push "small again"
+expect_rc 0 cs -C "$C1" sync
+
 # ---- a server's status.json --------------------------------------------------------
 
 put build2/status.json "'{\"server\": \"build2\", \"status\": \"idle\",, \"timestamp\": 1}\n'"
