@@ -92,6 +92,7 @@ double cs_now(void);                          /* wall clock, epoch seconds */
 int cs_time_parse(const char *s, double *out); /* ISO-8601; 0 ok, -1 bad */
 void cs_time_iso(double t, char out[32]);     /* YYYY-MM-DDTHH:MM:SSZ */
 char *cs_strdup(const char *s);
+int cs_replace_file(const char *tmp, const char *path);   /* 0, or -1 and errno */
 char *cs_uuid(void);                          /* new random uuid, caller frees */
 
 /* ---- SQLite helpers (db.c) -------------------------------------------- */

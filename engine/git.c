@@ -1488,7 +1488,7 @@ static int put_worktree_file(cs_ctx *ctx, git_index *index, char *full, const ch
 	}
 	if ((fwrite(data, 1, len, out) != len) | fclose(out) ||
 	    chmod(tmp, f->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644) ||
-	    rename(tmp, full) || lstat(full, &st)) {
+	    cs_replace_file(tmp, full) || lstat(full, &st)) {
 		rc = cs_err(ctx, CS_ERROR, "cannot write %s: %s", full, strerror(errno));
 		unlink(tmp);
 		goto done;

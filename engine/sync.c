@@ -586,21 +586,6 @@ static int copy_kept(cs_ctx *ctx, const char *old)
 	return rc;
 }
 
-/* Put the file at tmp in the place of the one at path, atomically, and
- * remove the old one.  Where it can, it swaps the two (RENAME_EXCHANGE) and
- * then unlinks the old file: when a rename replaces a file, ext4 first
- * allocates and starts writing back the new file's data (auto_da_alloc),
- * which took 0.28 s for a 140 MB mirror, and a mirror that git can rebuild
- * does not need that.  Returns 0, or -1 with errno set. */
-static int replace_file(const char *tmp, const char *path)
-{
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0) {
-		unlink(tmp);
-		return 0;
-	}
-	return rename(tmp, path);
-}
-
 static int rebuild(cs_ctx *ctx, cs_sync_stats *st)
 {
 	git_oid head;
@@ -623,7 +608,7 @@ static int rebuild(cs_ctx *ctx, cs_sync_stats *st)
 	sqlite3_close(old);
 	sqlite3_close(ctx->db);
 	ctx->db = NULL;
-	if (replace_file(tmp, ctx->dbpath)) {
+	if (cs_replace_file(tmp, ctx->dbpath)) {
 		rc = cs_err(ctx, CS_ERROR, "cannot replace '%s': %s", ctx->dbpath, strerror(errno));
 		free(tmp);
 		git_tree_free(tree);

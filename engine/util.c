@@ -1,9 +1,13 @@
-/* Errors, a growable buffer, time conversion and ids. */
+/* Errors, a growable buffer, time conversion, ids and file replacement. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <uuid/uuid.h>
 #include "cs_int.h"
 
@@ -326,4 +330,26 @@ int cs_valid_id(const char *id)
 			return 0;
 	}
 	return 1;
+}
+
+/* ---- replacing a file --------------------------------------------------- */
+
+/* Put the file at tmp in the place of the regular file at path, atomically,
+ * and remove the old one.  It swaps the two (RENAME_EXCHANGE) and unlinks
+ * the old file: when a rename replaces a file, ext4 first allocates and
+ * starts writing back the new file's data (auto_da_alloc), which took 0.28 s
+ * for a 140 MB mirror and 60 ms for a 29 MB jobs.json here, and neither the
+ * mirror (git rebuilds it) nor the working tree needs that.  Anything else
+ * at path, or no swap on this file system: rename().  Returns 0, or -1 with
+ * errno set. */
+int cs_replace_file(const char *tmp, const char *path)
+{
+	struct stat st;
+
+	if (!lstat(path, &st) && S_ISREG(st.st_mode) &&
+	    !renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE)) {
+		unlink(tmp);
+		return 0;
+	}
+	return rename(tmp, path);
 }
