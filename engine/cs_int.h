@@ -43,6 +43,7 @@ struct cs_ctx {
 	long long max_file; /* largest file read, in bytes (coordsync.maxfilesize) */
 	int query_seconds;  /* bound on an ad-hoc query or report (coordsync.query.timeout) */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
+	int mirrorfd;       /* shared flock on DBPATH.lock while the mirror is open, or -1 */
 	int in_txn;
 	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
 	size_t nedits;

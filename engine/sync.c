@@ -61,6 +61,8 @@ void cs_close(cs_ctx *ctx)
 	git_repository_free(ctx->repo);
 	if (ctx->lockfd >= 0)
 		close(ctx->lockfd);
+	if (ctx->mirrorfd >= 0)
+		close(ctx->mirrorfd);
 	free(ctx->workdir);
 	free(ctx->gitdir);
 	free(ctx->dbpath);
@@ -76,6 +78,7 @@ static cs_ctx *ctx_new(void)
 	if (!ctx)
 		return NULL;
 	ctx->lockfd = -1;
+	ctx->mirrorfd = -1;
 	ctx->max_attempts = 60;
 	ctx->lock_delay = 5;
 	cs_fault_init();
@@ -109,6 +112,50 @@ static char *join(const char *a, const char *b)
 	if (p)
 		snprintf(p, n, "%s%s", a, b);
 	return p;
+}
+
+/* flock fd with op (LOCK_SH or LOCK_EX), trying every 10 ms for up to
+ * wait_ms.  0, or -1 with errno (EWOULDBLOCK: held elsewhere all along).
+ * Linux converts a lock by dropping it first: a conversion that fails
+ * leaves fd with no lock at all. */
+static int flock_wait(int fd, int op, int wait_ms)
+{
+	for (int waited = 0;; waited += 10) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		if (!flock(fd, op | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK || waited >= wait_ms)
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the mirror's file ------------------------------------------------------ */
+/* SQLite pairs a database with its -wal and -shm files by name.  A rebuild
+ * puts a new mirror file in the place of the old one; a connection still
+ * open on the old file (a query running meanwhile) keeps the old
+ * database's frames in the -wal, and the next connection to the new file
+ * would read them and checkpoint them into it: a corrupt mirror (SQLite's
+ * "How To Corrupt", a database paired with another's WAL).  So a handle
+ * holds a shared flock on DBPATH.lock from before it opens the mirror until
+ * it closes, and a rebuild swaps the file only under an exclusive one. */
+static int mirror_lock(cs_ctx *ctx, int op, int wait_ms)
+{
+	char *path;
+	if (ctx->mirrorfd < 0) {
+		if (!(path = join(ctx->dbpath, ".lock")))
+			return cs_err_oom(ctx);
+		ctx->mirrorfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		free(path);
+		if (ctx->mirrorfd < 0)
+			return cs_err(ctx, CS_ERROR, "cannot open '%s.lock': %s", ctx->dbpath,
+				      strerror(errno));
+	}
+	if (!flock_wait(ctx->mirrorfd, op, wait_ms))
+		return CS_OK;
+	if (errno == EWOULDBLOCK)
+		return CS_EBUSY;
+	return cs_err(ctx, CS_ERROR, "cannot lock '%s.lock': %s", ctx->dbpath, strerror(errno));
 }
 
 int cs_open(cs_ctx **out, const cs_opts *opts)
@@ -160,7 +207,9 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 	}
 	if (!ctx->dbpath)
 		return cs_err_oom(ctx);
-	return db_open(ctx, ctx->dbpath, DB_CREATE);
+	if ((rc = mirror_lock(ctx, LOCK_SH, 60000)) == CS_EBUSY)
+		return cs_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror; waited 60 s");
+	return rc ? rc : db_open(ctx, ctx->dbpath, DB_CREATE);
 }
 
 int cs_lock_clone(cs_ctx *ctx)
@@ -181,14 +230,8 @@ int cs_lock(cs_ctx *ctx, int wait)
 		return cs_err(ctx, CS_ERROR, "cannot open the clone's lock file: %s", strerror(errno));
 	/* Another coordsync on this clone finishes its decision in well under a
 	 * minute; decisions wait that long at most. */
-	for (int i = 0; i <= wait * 100; i++) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		if (!flock(ctx->lockfd, LOCK_EX | LOCK_NB))
-			return CS_OK;
-		if (errno != EWOULDBLOCK)
-			break;
-		nanosleep(&ts, NULL);
-	}
+	if (!flock_wait(ctx->lockfd, LOCK_EX, wait * 1000))
+		return CS_OK;
 	close(ctx->lockfd);
 	ctx->lockfd = -1;
 	return cs_err(ctx, CS_EBUSY, "another coordsync holds this clone's lock");
@@ -586,11 +629,57 @@ static int copy_kept(cs_ctx *ctx, const char *old)
 	return rc;
 }
 
+/* Put the finished mirror fresh (a file at tmp) in the place of the open one
+ * (ctx->db).  When no other process has the mirror open (mirror_lock), the
+ * file is swapped in, with no -wal or -shm of the old one left (a process
+ * that crashed leaves them); the handle then opens it.  Otherwise fresh is
+ * copied into the open mirror in one transaction (SQLite's backup API), which
+ * the other connections see as any other write.  Closes fresh. */
+static int mirror_replace(cs_ctx *ctx, sqlite3 *fresh, const char *tmp)
+{
+	static const char *const stale[] = {"-wal", "-shm"};
+	sqlite3_backup *b;
+	int rc;
+
+	if ((rc = mirror_lock(ctx, LOCK_EX, 1000)) == CS_OK) {
+		sqlite3_close(fresh);
+		sqlite3_close(ctx->db);
+		ctx->db = NULL;
+		for (size_t i = 0; i < sizeof stale / sizeof *stale; i++) {
+			char *p = join(ctx->dbpath, stale[i]);
+			if (p)
+				unlink(p);
+			free(p);
+		}
+		if (cs_replace_file(tmp, ctx->dbpath))
+			rc = cs_err(ctx, CS_ERROR, "cannot replace '%s': %s", ctx->dbpath,
+				    strerror(errno));
+		if (!rc && !(rc = db_open(ctx, ctx->dbpath, 0)))
+			rc = mirror_lock(ctx, LOCK_SH, 0);
+		return rc;
+	}
+	if (rc != CS_EBUSY || (rc = mirror_lock(ctx, LOCK_SH, 60000))) {
+		sqlite3_close(fresh);
+		unlink(tmp);
+		return rc == CS_EBUSY ? cs_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror") : rc;
+	}
+	if (!(b = sqlite3_backup_init(ctx->db, "main", fresh, "main"))) {
+		rc = cs_err_db(ctx, ctx->db);
+	} else {
+		rc = sqlite3_backup_step(b, -1);
+		sqlite3_backup_finish(b);
+		rc = rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ctx->db);
+	}
+	sqlite3_close(fresh);
+	unlink(tmp);
+	return rc;
+}
+
 static int rebuild(cs_ctx *ctx, cs_sync_stats *st)
 {
 	git_oid head;
 	git_tree *tree = NULL;
-	sqlite3 *old = ctx->db;
+	sqlite3 *old = ctx->db, *fresh;
 	char *tmp = NULL;
 	int empty, rc;
 
@@ -605,20 +694,12 @@ static int rebuild(cs_ctx *ctx, cs_sync_stats *st)
 	    (rc = refresh(ctx, &head, &empty, &tree, st, 1, 1)) ||
 	    (rc = db_exec(ctx, "PRAGMA journal_mode=WAL")))
 		goto fail;
-	sqlite3_close(old);
-	sqlite3_close(ctx->db);
-	ctx->db = NULL;
-	if (cs_replace_file(tmp, ctx->dbpath)) {
-		rc = cs_err(ctx, CS_ERROR, "cannot replace '%s': %s", ctx->dbpath, strerror(errno));
-		free(tmp);
-		git_tree_free(tree);
-		return rc;
-	}
+	fresh = ctx->db;
+	ctx->db = old;
+	rc = mirror_replace(ctx, fresh, tmp);
 	free(tmp);
 	git_tree_free(tree);
-	if ((rc = db_open(ctx, ctx->dbpath, 0)))
-		return rc;
-	if (!empty)
+	if (!rc && !empty)
 		rc = gx_update_local(ctx, &head);
 	return rc ? rc : st->files_failed ? CS_ERROR : CS_OK;
 fail:
