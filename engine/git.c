@@ -1585,6 +1585,19 @@ done:
 	return rc;
 }
 
+/* Whether HEAD already names branch ref name: then setting it again would
+ * only lock, rewrite and log HEAD, on every decision. */
+static int head_names(git_repository *repo, const char *name)
+{
+	git_reference *h = NULL;
+	int same = !git_reference_lookup(&h, repo, "HEAD") &&
+		   git_reference_type(h) == GIT_REFERENCE_SYMBOLIC &&
+		   !strcmp(git_reference_symbolic_target(h), name);
+	git_reference_free(h);
+	git_error_clear();
+	return same;
+}
+
 int gx_update_local(cs_ctx *ctx, const git_oid *head)
 {
 	git_reference *ref = NULL;
@@ -1607,7 +1620,7 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 	if ((rc = worktree_update(ctx, base, tree)))
 		goto done;
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: sync") ||
-	    git_repository_set_head(ctx->repo, name))
+	    (!head_names(ctx->repo, name) && git_repository_set_head(ctx->repo, name)))
 		rc = cs_err_git(ctx, "cannot update local branch");
 done:
 	git_tree_free(base);
