@@ -170,15 +170,18 @@ ok "8 concurrent commands on one clone serialise: nothing lost, mirror intact"
 # pages of the new file: SQLite finds the mirror malformed, as it did here.)
 for i in $(seq 1 30); do cs "${A[@]}" job add --id "pre$i" >/dev/null; done
 expect_rc 0 cs "${A[@]}" rebuild
-git -C "$T/a" config coordsync.query.timeout 6
-cs "${A[@]}" query "SELECT count(*) FROM jobs j1, jobs j2, jobs j3, jobs j4, jobs j5, jobs j6, jobs j7, jobs j8, jobs j9" \
+git -C "$T/a" config coordsync.query.timeout 30
+"$COORDSYNC" "${A[@]}" query \
+  "SELECT count(*) FROM jobs j1, jobs j2, jobs j3, jobs j4, jobs j5, jobs j6, jobs j7, jobs j8, jobs j9" \
   >"$T/long.out" 2>&1 & qpid=$!
-sleep 0.5
+query_open() { ls -l "/proc/$qpid/fd" 2>/dev/null | grep -q 'mirror\.db$'; }
+poll_until 30 query_open || fail "the query did not open the mirror: $(cat "$T/long.out")"
 for i in $(seq 1 10); do expect_rc 0 cs "${A[@]}" job add --id "beside$i"; done
 [ -s "$T/a/.git/coordsync/mirror.db-wal" ] || fail "no frames in the -wal beside the query"
 expect_rc 0 cs "${A[@]}" rebuild
 kill -0 "$qpid" 2>/dev/null || fail "the query ended before the rebuild did: $(cat "$T/long.out")"
 [ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity beside the query"
+kill "$qpid"
 wait "$qpid" || true
 git -C "$T/a" config --unset coordsync.query.timeout
 [ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity after the query"
