@@ -16,17 +16,22 @@
 # file system shows coordsync's own cost; running BENCH without this script
 # shows the machine's.  Needs root (mount), mkfs.ext4 and a loop device.
 set -u
+
+bench_dir=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$bench_dir/lib.sh"
 size=4
 if [ "${1:-}" = --size ]; then
+	[ $# -ge 2 ] || usage_error "--size takes whole GiB"
 	size=$2
 	shift 2
 fi
-if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-	exit $(($# < 1 ? 2 : 0))
-fi
-[ "$(id -u)" -eq 0 ] || { echo "fresh_ext4.sh: needs root (mount)" >&2; exit 1; }
-case $size in '' | *[!0-9]*) echo "fresh_ext4.sh: --size takes whole GiB" >&2; exit 2 ;; esac
+case ${1:-} in
+'') usage 2 "no benchmark given" ;;
+-h | --help) usage 0 ;;
+esac
+need_number "$size"
+[ "$(id -u)" -eq 0 ] || { log "$me: needs root (mount)"; exit 1; }
 
 img=$(mktemp /var/tmp/coordsync-bench.XXXXXX.img)
 mnt=$(mktemp -d /var/tmp/coordsync-bench.XXXXXX)
@@ -37,9 +42,9 @@ cleanup() {
 }
 trap cleanup EXIT
 if ! { truncate -s "${size}G" "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" "$mnt"; }; then
-	echo "fresh_ext4.sh: could not make and mount an ext4 image" >&2
+	log "$me: could not make and mount an ext4 image"
 	exit 1
 fi
 mkdir "$mnt/tmp"
-echo "fresh_ext4.sh: $(grep " $mnt " /proc/mounts | cut -d' ' -f1-4), TMPDIR=$mnt/tmp" >&2
+log "$me: $(grep " $mnt " /proc/mounts | cut -d' ' -f1-4), TMPDIR=$mnt/tmp"
 TMPDIR=$mnt/tmp "$@"
