@@ -84,9 +84,9 @@ static int gx_tls_ready(cs_ctx *ctx, const char *url)
 		return CS_OK;
 	if (ca && *ca) {
 		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL)) {
-			const git_error *e = git_error_last();
-			return cs_err(ctx, CS_ERROR, "cannot load GIT_SSL_CAINFO '%s': %s", ca,
-				      e && e->message ? e->message : "unknown libgit2 error");
+			char what[PATH_MAX + 64];
+			snprintf(what, sizeof what, "cannot load GIT_SSL_CAINFO '%s'", ca);
+			return cs_err_git(ctx, what);
 		}
 	} else if ((tls_file || tls_dir) &&
 		   git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, tls_file, tls_dir)) {

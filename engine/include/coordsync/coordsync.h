@@ -59,11 +59,11 @@ const char *cs_workdir(const cs_ctx *ctx);
 const char *cs_dbpath(const cs_ctx *ctx);
 const char *cs_gitdir(const cs_ctx *ctx);   /* the clone's .git/, with a trailing '/' */
 
-/* Hold the libraries' global set-up between cs_open/cs_close pairs.  Every
- * cs_open pays it otherwise: Debian's libgit2 parses the system's CA bundle
- * with mbedTLS on set-up, about 10 ms per process.  While held, the versions
- * of coordination files (up to 8 MiB each, two per file) that one handle
- * read or wrote stay in memory for the next.  A long-lived process (the
+/* Hold the libraries' global set-up between cs_open/cs_close pairs, which
+ * every cs_open pays otherwise (for an http(s) remote that includes the
+ * parse of the system's CA bundle, about 10 ms, at the first fetch).  While
+ * held, the versions of coordination files (up to 8 MiB each, two per file)
+ * that one handle read or wrote stay in memory for the next.  A long-lived process (the
  * daemon serving commands) calls cs_hold once and cs_release at exit. */
 void cs_hold(void);
 void cs_release(void);
