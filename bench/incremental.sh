@@ -91,16 +91,6 @@ if ! "$COORDSYNC" init "$remote" "$clone" --server build1 >"$dir/init.out" 2>&1;
 	exit 0
 fi
 
-live=$jobs
-if [ $compact = 1 ]; then
-	log "== coordsync compact --older-than 0 (not timed)"
-	if ! "$COORDSYNC" -C "$clone" compact --older-than 0 >"$dir/compact.out" 2>&1; then
-		echo "**coordsync compact failed: $(tail -1 "$dir/compact.out"); goals FAIL**"
-		exit 0
-	fi
-	live=$("$COORDSYNC" -C "$clone" query "SELECT count(*) FROM jobs" --format csv | tail -1)
-fi
-
 # ---------------------------------------------------------------- baselines
 cat >"$dir/empty.c" <<'EOF'
 int main(void) { return 0; }
@@ -134,6 +124,16 @@ mirror_blob() {
 	cs query "SELECT blob FROM files WHERE path = 'coordination/jobs.json'" --format csv | tail -1
 }
 mirror_jobs() { cs query "SELECT count(*) FROM jobs" --format csv | tail -1; }
+
+live=$jobs
+if [ $compact = 1 ]; then
+	log "== coordsync compact --older-than 0 (not timed)"
+	if ! cs compact --older-than 0 >"$dir/compact.out" 2>&1; then
+		echo "**coordsync compact failed: $(tail -1 "$dir/compact.out"); goals FAIL**"
+		exit 0
+	fi
+	live=$(mirror_jobs)
+fi
 
 # peak_rss CASE CMD...: peak RSS in KiB of one more run -> $dir/rss.CASE.
 peak_rss() {
