@@ -8,6 +8,12 @@ cs init "$T/r.git" "$T/b" --server build2 >/dev/null
 A=(-C "$T/a"); B=(-C "$T/b")
 commits() { git --git-dir="$T/r.git" rev-list --count HEAD; }
 remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
+# intact WHEN: build1's mirror passes SQLite's integrity check
+intact() {
+  local r
+  r=$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check' 2>&1 || true)
+  [ "$r" = ok ] || fail "integrity $1: $r"
+}
 
 # ---- locks -------------------------------------------------------------
 expect_rc 0 cs "${A[@]}" lock acquire deploy --ttl 60
@@ -157,7 +163,7 @@ for i in $(seq 1 8); do cs "${A[@]}" job add --id "par$i" >/dev/null & done
 wait
 expect_rc 0 cs "${A[@]}" query "SELECT count(*) FROM jobs WHERE id LIKE 'par%'" --format csv
 [ "$(tail -1 <<<"$OUT")" = 8 ] || fail "parallel adds on one clone: $OUT"
-[ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check')" = ok ] || fail integrity
+intact "after parallel adds"
 [ "$(remote_json coordination/jobs.json | grep -c '"id": "par')" = 8 ] || fail "remote lost adds"
 ok "8 concurrent commands on one clone serialise: nothing lost, mirror intact"
 
@@ -180,17 +186,17 @@ for i in $(seq 1 10); do expect_rc 0 cs "${A[@]}" job add --id "beside$i"; done
 [ -s "$T/a/.git/coordsync/mirror.db-wal" ] || fail "no frames in the -wal beside the query"
 expect_rc 0 cs "${A[@]}" rebuild
 kill -0 "$qpid" 2>/dev/null || fail "the query ended before the rebuild did: $(cat "$T/long.out")"
-[ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity beside the query"
+intact "beside the query"
 kill "$qpid"
 wait "$qpid" || true
 git -C "$T/a" config --unset coordsync.query.timeout
-[ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity after the query"
+intact "after the query"
 want=$(remote_json coordination/jobs.json | grep -c '"id": ')
 expect_rc 0 cs "${A[@]}" query "SELECT count(*) FROM jobs" --format csv
 [ "$(tail -1 <<<"$OUT")" = "$want" ] || fail "mirror has $(tail -1 <<<"$OUT") jobs, the remote $want"
 expect_rc 0 cs "${A[@]}" job add --id after-rebuild
 expect_rc 0 cs "${A[@]}" rebuild
-[ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity after a rebuild alone"
+intact "after a rebuild alone"
 expect_rc 0 cs "${A[@]}" query "SELECT count(*) FROM jobs" --format csv
 [ "$(tail -1 <<<"$OUT")" = $((want + 1)) ] || fail "after the second rebuild: $OUT"
 ok "a rebuild beside a running query (frames in its -wal) leaves an intact mirror of $want jobs, without waiting"
