@@ -59,6 +59,7 @@ extern const cli_cmd cli_sync_cmds[], cli_lock_cmds[], cli_job_cmds[], cli_msg_c
 	cli_status_cmds[], cli_demo_cmds[];
 extern const cli_cmd cli_report_cmds[], cli_run_cmds[];
 extern const cli_cmd cli_health_cmds[];
+extern const cli_cmd cli_outbox_cmds[];   /* cmd_outbox.c */
 
 /* Run the command line argv (main's, or one a daemon serves). */
 int cli_main(int argc, char **argv);

@@ -113,7 +113,6 @@ static int run_info(cli *c)
 		" (SELECT count(*) FROM locks) AS locks,"
 		" (SELECT count(*) FROM messages) AS messages,"
 		" (SELECT count(*) FROM servers) AS servers,"
-		" (SELECT count(*) FROM outbox) AS outbox,"
 		" (SELECT group_concat(path || ': ' || error, '; ') FROM files WHERE error IS NOT NULL)"
 		" AS bad_files";
 	cs_rows *r = NULL;
@@ -151,8 +150,17 @@ static int run_info(cli *c)
 				printf("%-12s %s\n", cs_rows_name(r, i), v ? v : "(none)");
 			}
 		}
+		/* The deferred intents are in their own file (outbox.db). */
+		{
+			long long pending = 0, held = 0;
+			if (!(rc = cs_outbox_count(ctx, &pending, &held))) {
+				if (c->json)
+					printf(", \"outbox\": %lld, \"outbox_set_aside\": %lld", pending, held);
+				else
+					printf("%-12s %lld\n%-12s %lld\n", "outbox", pending, "set aside", held);
+			}
+		}
 		printf(c->json ? "}\n" : "");
-		rc = CS_OK;
 	}
 	cs_rows_free(r);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;

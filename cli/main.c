@@ -16,7 +16,8 @@ static const cli_opt global_opts[] = {
 
 static const cli_cmd *const groups[] = {cli_sync_cmds, cli_lock_cmds, cli_job_cmds,
 					cli_msg_cmds, cli_status_cmds, cli_demo_cmds,
-					cli_health_cmds, cli_report_cmds, cli_run_cmds, NULL};
+					cli_health_cmds, cli_report_cmds, cli_run_cmds,
+					cli_outbox_cmds, NULL};
 
 /* ---- help -------------------------------------------------------------- */
 

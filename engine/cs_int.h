@@ -313,8 +313,27 @@ int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len);
  * decision's commit.  Cleared before every attempt. */
 int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len);
 int cs_edit_remove(cs_ctx *ctx, const char *path);
-/* Push the outbox's intents in one commit; *delivered counts them. */
+/* Push the outbox's intents in one commit; *delivered counts them.  One
+ * that fails to apply is set aside with its error (a notice says so) and
+ * the others still go out. */
 int cs_outbox_flush(cs_ctx *ctx, int *delivered);
+
+/* ---- the outbox file (outbox.c) ------------------------------------------ */
+/* One pending intent, as the flush handles it. */
+typedef struct ob_intent {
+	long long seq;
+	char *kind, *payload;
+	int state;          /* 0 not applied, 1 applied (delete it), -1 set it aside */
+	char *error;        /* state -1: why */
+} ob_intent;
+/* Queue an intent; never waits for a decision or a rebuild. */
+int ob_add(cs_ctx *ctx, const char *kind, const char *payload);
+/* The intents not set aside, oldest first (intents left in the mirror by a
+ * previous version moved in first).  Free with ob_free. */
+int ob_pending(cs_ctx *ctx, ob_intent **out, int *n);
+/* After their push: delete the applied ones, set aside the failed ones. */
+int ob_settle(cs_ctx *ctx, const ob_intent *it, int n);
+void ob_free(ob_intent *it, int n);
 /* Take the clone's process lock (flock), waiting a bounded time. */
 int cs_lock_clone(cs_ctx *ctx);
 

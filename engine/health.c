@@ -523,10 +523,46 @@ done:
 	return rc;
 }
 
+/* Deferred intents of this clone that were set aside because they failed
+ * to apply: a status, heartbeat or message that never went out.  The
+ * outbox is this clone's own, so health reports its own intents only. */
+typedef struct outbox_arg {
+	cs_ctx *ctx;
+	cs_health *h;
+	int rc;
+} outbox_arg;
+
+static int outbox_one(const cs_intent *in, void *p)
+{
+	outbox_arg *a = p;
+	char id[32];
+	sbuf v = {0};
+	if (!in->error)
+		return CS_OK;
+	snprintf(id, sizeof id, "%lld", in->id);
+	put_str(&v, "kind", in->kind);
+	put_str(&v, "error", in->error);
+	return a->rc = add_problem(a->ctx, a->h, "outbox", id, CS_HEALTH_WARNING, a->ctx->server, &v,
+				   "deferred %s intent %s was set aside: %s (coordsync outbox retry %s,"
+				   " or drop it)", in->kind ? in->kind : "?", id, in->error, id);
+}
+
+static int check_outbox(cs_ctx *ctx, cs_health *h)
+{
+	outbox_arg a = {ctx, h, CS_OK};
+	long long pending, held;
+	int rc;
+	/* Counting first reads without creating the outbox file. */
+	if ((rc = cs_outbox_count(ctx, &pending, &held)) || !held)
+		return rc;
+	rc = cs_outbox_list(ctx, outbox_one, &a);
+	return a.rc ? a.rc : rc;
+}
+
 static int check_order(const char *check)
 {
 	static const char *const order[] = {"sync", "file", "stale", "stuck", "lock", "backlog",
-					    "skew", NULL};
+					    "skew", "outbox", NULL};
 	int i;
 	for (i = 0; order[i] && strcmp(order[i], check); i++)
 		;
@@ -1075,7 +1111,7 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 	if ((rc = check_files(ctx, h)) || (rc = check_heartbeats(ctx, h, &c)) ||
 	    (rc = check_jobs(ctx, h, &c)) || (rc = check_locks(ctx, h, &c)) ||
 	    (rc = check_backlog(ctx, h, &c)) || (rc = check_skew(ctx, h, &c)) ||
-	    (rc = check_order_skew(ctx, h, &c)))
+	    (rc = check_order_skew(ctx, h, &c)) || (rc = check_outbox(ctx, h)))
 		goto done;
 	if (h->nproblems > 1)
 		qsort(h->problems, (size_t)h->nproblems, sizeof *h->problems, problem_cmp);

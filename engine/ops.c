@@ -647,9 +647,9 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer)
 	else if (!(text = cJSON_PrintUnformatted(payload)))
 		rc = cs_err_oom(ctx);
 	else {
-		rc = exec_binds(ctx, "INSERT INTO outbox(kind, payload, created_at) VALUES(:k, :p, :t)",
-				":k", 't', kind, ":p", 't', text, ":t", 'r', cs_now(), NULL);
-		rc = rc < 0 ? rc : CS_OK;
+		/* The outbox file, not the mirror: it waits for no decision's
+		 * push and no rebuild replaces it (outbox.c). */
+		rc = ob_add(ctx, kind, text);
 		cJSON_free(text);
 	}
 	cJSON_Delete(payload);
@@ -768,57 +768,88 @@ int cs_msg_read(cs_ctx *ctx, const char *id)
 
 /* ---- the outbox ------------------------------------------------------------------ */
 
+typedef struct flush_arg {
+	ob_intent *it;
+	int n;
+	int count;          /* applied in the last attempt */
+} flush_arg;
+
+/* Apply every pending intent, each in a savepoint: one that fails is rolled
+ * back and marked to be set aside, and the others still go out. */
 static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
-	int *count = p;
-	sqlite3_stmt *st = NULL;
-	long long last = 0;
-	int rc;
+	flush_arg *a = p;
+	int rc = CS_OK;
 
-	*count = 0;
-	if ((rc = db_prepare(ctx, &st, "SELECT seq, kind, payload FROM outbox ORDER BY seq")))
-		return rc;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		cJSON *pl = cJSON_Parse((const char *)sqlite3_column_text(st, 2));
+	a->count = 0;
+	for (int i = 0; i < a->n && !rc; i++) {
+		ob_intent *in = &a->it[i];
+		cJSON *pl = cJSON_Parse(in->payload);
 		sbuf one = {0};
-		if (!pl) {
-			rc = cs_err(ctx, CS_ERROR, "outbox entry %lld is not JSON",
-				    (long long)sqlite3_column_int64(st, 0));
+		int bad;
+
+		free(in->error);
+		in->error = NULL;
+		in->state = 0;
+		if ((rc = db_exec(ctx, "SAVEPOINT intent")))
 			break;
-		}
-		rc = apply_intent(ctx, (const char *)sqlite3_column_text(st, 1), pl, &one);
+		if (!pl)
+			bad = cs_err(ctx, CS_ERROR, "intent %lld is not JSON", in->seq);
+		else if (!in->kind || (strcmp(in->kind, "msg") && strcmp(in->kind, "status") &&
+				       strcmp(in->kind, "heartbeat")))
+			bad = cs_err(ctx, CS_ERROR, "intent %lld has an unknown kind '%s'", in->seq,
+				     in->kind ? in->kind : "");
+		else
+			bad = apply_intent(ctx, in->kind, pl, &one);
 		cJSON_Delete(pl);
-		if (rc) {
+		if (bad) {
+			in->state = -1;
+			in->error = cs_strdup(ctx->err);
+			if ((rc = db_exec(ctx, "ROLLBACK TO intent; RELEASE intent")))
+				break;
 			sb_free(&one);
-			break;
+			continue;
 		}
+		if ((rc = db_exec(ctx, "RELEASE intent")))
+			break;
 		CS_FAULT("outbox");
-		if (!*count)
+		if (!a->count)
 			sb_put(msg, one.p, one.n);
 		sb_free(&one);
-		last = sqlite3_column_int64(st, 0);
-		(*count)++;
+		in->state = 1;
+		a->count++;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return rc;
-	if (*count > 1) {
+	if (!rc && a->count > 1) {
 		msg->n = 0;
-		sb_printf(msg, "%s: %d deferred updates", ctx->server, *count);
+		sb_printf(msg, "%s: %d deferred updates", ctx->server, a->count);
 	}
-	/* Gone in the same transaction as the push that carries them. */
-	rc = exec_binds(ctx, "DELETE FROM outbox WHERE seq <= :l", ":l", 'i', last, NULL);
-	return rc < 0 ? rc : CS_OK;
+	if (!rc && !a->count)
+		sb_printf(msg, "%s: deferred updates", ctx->server);   /* nothing changes */
+	return rc;
 }
 
+/* Intents are deleted from the outbox file after the push that carries
+ * them: a crash in between applies them again, which changes nothing. */
 int cs_outbox_flush(cs_ctx *ctx, int *delivered)
 {
-	long long n;
+	flush_arg a = {NULL, 0, 0};
 	int rc;
+
 	*delivered = 0;
-	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM outbox", NULL)) || !n)
-		return rc;
-	return cs_decide(ctx, outbox_fn, delivered);
+	if ((rc = ob_pending(ctx, &a.it, &a.n)) || !a.n)
+		goto done;
+	if ((rc = cs_decide(ctx, outbox_fn, &a)))
+		goto done;
+	for (int i = 0; i < a.n; i++)
+		if (a.it[i].state < 0)
+			cs_notice(ctx, "deferred %s intent %lld set aside: %s (see `coordsync outbox"
+				  " list`)", a.it[i].kind ? a.it[i].kind : "?", a.it[i].seq,
+				  a.it[i].error ? a.it[i].error : "");
+	if (!(rc = ob_settle(ctx, a.it, a.n)))
+		*delivered = a.count;
+done:
+	ob_free(a.it, a.n);
+	return rc;
 }
 
 /* ---- auto-reply ---------------------------------------------------------------- */

@@ -106,6 +106,29 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *stats);
 /* Recreate the mirror from the repository, keeping the outbox. */
 int cs_rebuild(cs_ctx *ctx, cs_sync_stats *stats);
 
+/* ---- the outbox ------------------------------------------------------ */
+/* Intents deferred with --defer wait in .git/coordsync/outbox.db until a
+ * sync pushes them.  One that failed to apply is set aside (error set) and
+ * skipped until retried. */
+typedef struct cs_intent {
+	long long id;
+	const char *kind;       /* status, heartbeat, msg */
+	const char *payload;    /* its JSON arguments */
+	double created_at;
+	const char *error;      /* NULL: pending; else why it was set aside */
+	double failed_at;
+} cs_intent;
+/* fn returns CS_OK to go on, or a code that stops the listing. */
+typedef int (*cs_intent_fn)(const cs_intent *in, void *arg);
+int cs_outbox_list(cs_ctx *ctx, cs_intent_fn fn, void *arg);
+/* Put intent id (0: every set-aside one) back in line; *n counts them.
+ * CS_ENOTFOUND for no such intent, CS_EREFUSED for one not set aside. */
+int cs_outbox_retry(cs_ctx *ctx, long long id, int *n);
+/* Delete intent id: it is never pushed.  CS_ENOTFOUND for none. */
+int cs_outbox_drop(cs_ctx *ctx, long long id);
+/* How many intents wait, and how many are set aside. */
+int cs_outbox_count(cs_ctx *ctx, long long *pending, long long *held);
+
 /* ---- queries --------------------------------------------------------- */
 
 #define CS_NULL 0

@@ -1,0 +1,381 @@
+/* The outbox: intents deferred with --defer, in their own SQLite file beside
+ * the mirror (.git/coordsync/outbox.db, see docs/ARCHITECTURE.md).
+ *
+ * Why a file of its own: the mirror is a cache that `rebuild` replaces
+ * whole, and a decision holds its write transaction from the decision to the
+ * recorded push.  An intent written into the mirror could be lost to a
+ * rebuild swapping the file, or wait behind a slow push.  The outbox file is
+ * never replaced, and its write lock is only ever held for one local insert,
+ * update or delete: never across a fetch or a push.
+ *
+ * An intent is deleted after the push that carries it; a crash in between
+ * leaves it to be applied again, which changes nothing (every intent is
+ * idempotent).  One that fails to apply is set aside with its error
+ * (`error`, `failed_at`) and skipped until `outbox retry`. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cs_int.h"
+
+static const char *const ob_schema =
+	"CREATE TABLE IF NOT EXISTS outbox("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind TEXT NOT NULL,"          /* status, heartbeat, msg */
+	" payload TEXT NOT NULL,"       /* the intent's JSON arguments */
+	" created_at REAL NOT NULL,"
+	" error TEXT,"                  /* set aside: why it did not apply */
+	" failed_at REAL)";
+
+/* The outbox file of ctx's mirror: outbox.db beside mirror.db, or, for a
+ * mirror given by another name (--db FILE), FILE.outbox.  Caller frees. */
+static char *ob_path(cs_ctx *ctx)
+{
+	const char *base = strrchr(ctx->dbpath, '/');
+	size_t dir = base ? (size_t)(base - ctx->dbpath) + 1 : 0;
+	size_t n = strlen(ctx->dbpath) + 16;
+	char *p = malloc(n);
+	if (!p)
+		return NULL;
+	if (!strcmp(ctx->dbpath + dir, "mirror.db"))
+		snprintf(p, n, "%.*soutbox.db", (int)dir, ctx->dbpath);
+	else
+		snprintf(p, n, "%s.outbox", ctx->dbpath);
+	return p;
+}
+
+/* Open the outbox; with create, make it (and its table) when missing.
+ * Without create, a missing file gives *out NULL and CS_OK: no intents. */
+static int ob_open(cs_ctx *ctx, sqlite3 **out, int create)
+{
+	char *path = ob_path(ctx);
+	int rc = CS_OK;
+
+	*out = NULL;
+	if (!path)
+		return cs_err_oom(ctx);
+	if (!create && access(path, F_OK)) {
+		free(path);
+		return CS_OK;
+	}
+	if (sqlite3_open_v2(path, out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = cs_err(ctx, CS_ERROR, "cannot open the outbox '%s': %s", path,
+			    *out ? sqlite3_errmsg(*out) : "out of memory");
+		goto fail;
+	}
+	/* Writers wait for each other only, each for one short statement. */
+	sqlite3_busy_timeout(*out, 10000);
+	sqlite3_extended_result_codes(*out, 1);
+	/* Not a cache: an intent whose command exited 0 must survive a power
+	 * loss, hence synchronous=FULL. */
+	if (sqlite3_exec(*out, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 NULL) != SQLITE_OK ||
+	    sqlite3_exec(*out, ob_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = cs_err(ctx, CS_ERROR, "cannot open the outbox '%s': %s", path,
+			    sqlite3_errmsg(*out));
+		goto fail;
+	}
+	free(path);
+	return CS_OK;
+fail:
+	sqlite3_close(*out);
+	*out = NULL;
+	free(path);
+	return rc;
+}
+
+/* Run sql on ob with up to two binds: ":i" (integer, when i is not -1) and
+ * ":e" (text).  The rows changed, or a negative code. */
+static int ob_exec(cs_ctx *ctx, sqlite3 *ob, const char *sql, long long i, const char *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, k;
+	if (sqlite3_prepare_v2(ob, sql, -1, &st, NULL) != SQLITE_OK)
+		return cs_err_db(ctx, ob);
+	if ((k = sqlite3_bind_parameter_index(st, ":i")))
+		sqlite3_bind_int64(st, k, i);
+	if ((k = sqlite3_bind_parameter_index(st, ":e")))
+		sqlite3_bind_text(st, k, e, -1, SQLITE_TRANSIENT);
+	if ((k = sqlite3_bind_parameter_index(st, ":t")))
+		sqlite3_bind_double(st, k, cs_now());
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? sqlite3_changes(ob) : cs_err_db(ctx, ob);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Move intents a previous version left in the mirror's own `outbox` table
+ * into the outbox file.  Copied first, then deleted from the mirror: a crash
+ * between the two copies them again, and a copy of an intent already there
+ * (same kind and payload) is skipped, so none is lost or doubled. */
+static int ob_migrate(cs_ctx *ctx, sqlite3 *ob)
+{
+	sqlite3_stmt *st = NULL, *ins = NULL;
+	long long n = 0, last = 0;
+	int rc;
+
+	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM outbox", NULL)) || !n)
+		return rc;
+	if (sqlite3_exec(ob, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return cs_err_db(ctx, ob);
+	if ((rc = db_prepare(ctx, &st, "SELECT seq, kind, payload, created_at FROM outbox ORDER BY seq")))
+		goto done;
+	if (sqlite3_prepare_v2(ob, "INSERT INTO outbox(kind, payload, created_at) SELECT ?1, ?2, ?3"
+			       " WHERE NOT EXISTS(SELECT 1 FROM outbox WHERE kind=?1 AND payload=?2)",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		sqlite3_reset(ins);
+		sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st, 1), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(ins, 2, (const char *)sqlite3_column_text(st, 2), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(ins, 3, sqlite3_column_double(st, 3));
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			rc = cs_err_db(ctx, ob);
+			goto done;
+		}
+		last = sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE)
+		goto done;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_exec(ob, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	if (!(rc = db_prepare(ctx, &st, "DELETE FROM outbox WHERE seq <= :l")) &&
+	    !(rc = db_bind_int(ctx, st, ":l", last)) && (rc = db_step(ctx, st)) == SQLITE_DONE)
+		rc = CS_OK;
+done:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ins);
+	if (sqlite3_get_autocommit(ob) == 0)
+		sqlite3_exec(ob, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Open the outbox, creating it, with any intents left in the mirror moved
+ * in. */
+static int ob_ready(cs_ctx *ctx, sqlite3 **ob)
+{
+	int rc = ob_open(ctx, ob, 1);
+	if (!rc && (rc = ob_migrate(ctx, *ob))) {
+		sqlite3_close(*ob);
+		*ob = NULL;
+	}
+	return rc;
+}
+
+int ob_add(cs_ctx *ctx, const char *kind, const char *payload)
+{
+	sqlite3 *ob;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = ob_open(ctx, &ob, 1)))
+		return rc;
+	if (sqlite3_prepare_v2(ob, "INSERT INTO outbox(kind, payload, created_at) VALUES(?1, ?2, ?3)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+	} else {
+		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, payload, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 3, cs_now());
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = cs_err_db(ctx, ob);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(ob);
+	return rc;
+}
+
+void ob_free(ob_intent *it, int n)
+{
+	for (int i = 0; it && i < n; i++) {
+		free(it[i].kind);
+		free(it[i].payload);
+		free(it[i].error);
+	}
+	free(it);
+}
+
+int ob_pending(cs_ctx *ctx, ob_intent **out, int *n)
+{
+	sqlite3 *ob;
+	sqlite3_stmt *st = NULL;
+	ob_intent *it = NULL;
+	int rc, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = ob_ready(ctx, &ob)))
+		return rc;
+	if (sqlite3_prepare_v2(ob, "SELECT seq, kind, payload FROM outbox WHERE error IS NULL"
+			       " ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			ob_intent *g = realloc(it, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *g);
+			if (!g) {
+				rc = cs_err_oom(ctx);
+				goto done;
+			}
+			it = g;
+		}
+		memset(&it[*n], 0, sizeof *it);
+		it[*n].seq = sqlite3_column_int64(st, 0);
+		it[*n].kind = cs_strdup((const char *)sqlite3_column_text(st, 1));
+		it[*n].payload = cs_strdup((const char *)sqlite3_column_text(st, 2));
+		if (!it[(*n)++].payload) {
+			rc = cs_err_oom(ctx);
+			goto done;
+		}
+	}
+	rc = rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ob);
+done:
+	sqlite3_finalize(st);
+	sqlite3_close(ob);
+	if (rc) {
+		ob_free(it, *n);
+		it = NULL;
+		*n = 0;
+	}
+	*out = it;
+	return rc;
+}
+
+int ob_settle(cs_ctx *ctx, const ob_intent *it, int n)
+{
+	sqlite3 *ob;
+	int rc;
+
+	if ((rc = ob_open(ctx, &ob, 1)))
+		return rc;
+	if (sqlite3_exec(ob, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	for (int i = 0; i < n && rc >= 0; i++) {
+		if (it[i].state > 0)
+			rc = ob_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", it[i].seq, NULL);
+		else if (it[i].state < 0)
+			rc = ob_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t WHERE seq=:i",
+				     it[i].seq, it[i].error ? it[i].error : "failed to apply");
+	}
+	if (rc >= 0 && sqlite3_exec(ob, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = cs_err_db(ctx, ob);
+	if (sqlite3_get_autocommit(ob) == 0)
+		sqlite3_exec(ob, "ROLLBACK", NULL, NULL, NULL);
+	rc = rc < 0 ? rc : CS_OK;
+done:
+	sqlite3_close(ob);
+	return rc;
+}
+
+/* ---- the public commands ------------------------------------------------- */
+
+int cs_outbox_list(cs_ctx *ctx, cs_intent_fn fn, void *arg)
+{
+	sqlite3 *ob;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = ob_ready(ctx, &ob)))
+		return rc;
+	if (sqlite3_prepare_v2(ob, "SELECT seq, kind, payload, created_at, error, failed_at"
+			       " FROM outbox ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cs_intent in = {sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2), sqlite3_column_double(st, 3),
+				(const char *)sqlite3_column_text(st, 4), sqlite3_column_double(st, 5)};
+		if ((rc = fn(&in, arg)))
+			goto done;
+	}
+	rc = rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ob);
+done:
+	sqlite3_finalize(st);
+	sqlite3_close(ob);
+	return rc;
+}
+
+int cs_outbox_retry(cs_ctx *ctx, long long id, int *n)
+{
+	sqlite3 *ob;
+	int rc;
+
+	*n = 0;
+	if ((rc = ob_ready(ctx, &ob)))
+		return rc;
+	rc = id > 0 ? ob_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL WHERE seq=:i"
+				       " AND error IS NOT NULL", id, NULL)
+		    : ob_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL"
+				       " WHERE error IS NOT NULL", -1, NULL);
+	if (rc >= 0)
+		*n = rc;
+	if (rc == 0 && id > 0) {
+		long long have = 0;
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(ob, "SELECT count(*) FROM outbox WHERE seq=?1", -1, &st,
+				       NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(st, 1, id);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				have = sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+		rc = have ? cs_err(ctx, CS_EREFUSED, "intent %lld is not set aside; it goes out"
+				   " with the next sync", id)
+			  : cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
+	}
+	sqlite3_close(ob);
+	return rc < 0 ? rc : CS_OK;
+}
+
+int cs_outbox_drop(cs_ctx *ctx, long long id)
+{
+	sqlite3 *ob;
+	int rc;
+
+	if ((rc = ob_ready(ctx, &ob)))
+		return rc;
+	rc = ob_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", id, NULL);
+	if (rc == 0)
+		rc = cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
+	sqlite3_close(ob);
+	return rc < 0 ? rc : CS_OK;
+}
+
+int cs_outbox_count(cs_ctx *ctx, long long *pending, long long *held)
+{
+	sqlite3 *ob;
+	sqlite3_stmt *st = NULL;
+	long long legacy = 0;
+	int rc;
+
+	*pending = *held = 0;
+	/* Reads only: intents a previous version left in the mirror count as
+	 * pending until the next sync moves them. */
+	if ((rc = db_int(ctx, &legacy, "SELECT count(*) FROM outbox", NULL)))
+		return rc;
+	if ((rc = ob_open(ctx, &ob, 0)) || !ob) {
+		*pending = legacy;
+		return rc;
+	}
+	if (sqlite3_prepare_v2(ob, "SELECT count(*) FILTER (WHERE error IS NULL),"
+			       " count(*) FILTER (WHERE error IS NOT NULL) FROM outbox", -1, &st,
+			       NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		rc = cs_err_db(ctx, ob);
+	} else {
+		*pending = sqlite3_column_int64(st, 0) + legacy;
+		*held = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(ob);
+	return rc;
+}
