@@ -71,8 +71,7 @@ static int ob_open(cs_ctx *ctx, sqlite3 **out, int create)
 	if (sqlite3_exec(*out, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 NULL) != SQLITE_OK ||
 	    sqlite3_exec(*out, ob_schema, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = cs_err(ctx, CS_ERROR, "cannot open the outbox '%s': %s", path,
-			    sqlite3_errmsg(*out));
+		rc = cs_err_db(ctx, *out);   /* names the file on a full disk */
 		goto fail;
 	}
 	free(path);

@@ -89,7 +89,8 @@ cell() {
   expect_rc 0 cs -C "$a" sync
   OPS_RUN=$((OPS_RUN + 1))
   # The mirror: intact, nothing left queued, the same as one rebuilt from git.
-  got=$(sqlite3 -readonly "$a/.git/coordsync/mirror.db" "PRAGMA integrity_check; SELECT count(*) FROM outbox")
+  got=$(sqlite3 -readonly "$a/.git/coordsync/mirror.db" "PRAGMA integrity_check")$'\n'$(
+    ob="$a/.git/coordsync/outbox.db"; if [ -e "$ob" ]; then sqlite3 -readonly "$ob" "SELECT count(*) FROM outbox"; else echo 0; fi)
   [ "$got" = $'ok\n0' ] || fail "$tag $op after $step: integrity/outbox: $got"
   [ "$(git -C "$a" rev-parse HEAD)" = "$(rhead "$rdir")" ] || fail "$tag $op after $step: local branch behind"
   expect_rc 0 cs -C "$v" rebuild

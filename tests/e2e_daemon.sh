@@ -82,7 +82,7 @@ ok "SIGTERM while waiting for the next cycle stops it at once; so does SIGINT"
 
 # ---- nothing lost ------------------------------------------------------------------------
 expect_rc 0 cs "${A[@]}" sync
-[ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox')" = 0 ] || fail "outbox not empty"
+[ "$(sqlite3 "$T/a/.git/coordsync/outbox.db" 'SELECT count(*) FROM outbox')" = 0 ] || fail "outbox not empty"
 [ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'PRAGMA integrity_check')" = ok ] || fail integrity
 python3 - "$(remote_json coordination/messages.json)" "$T/sent" <<'PY' || fail "messages"
 import collections, json, sys

@@ -30,6 +30,7 @@ cs init "$T/r.git" "$A" --server build1 >/dev/null
 cs init "$T/r.git" "$T/b" --server build2 >/dev/null
 cs init "$T/r.git" "$T/v" --server build9 >/dev/null
 DB="$A/.git/coordsync/mirror.db"
+OB="$A/.git/coordsync/outbox.db"   # the deferred intents
 
 # tight KIB CMD...: run CMD with only KIB KiB of room; OUT and RC as it ended.
 tight() {
@@ -132,7 +133,7 @@ for kib in 0 4 8 16 32 64 96 128 256; do
   [ "$n" = 0 ] && LOST=$((LOST + 1))
   [ "$n" -gt 1 ] && DUP=$((DUP + 1))
   [ "$n" = 1 ] || fail "message deferred before a full-disk sync: $n copies on the remote"
-  [ "$(sqlite3 -readonly "$DB" 'SELECT count(*) FROM outbox')" = 0 ] || fail "outbox not emptied"
+  [ "$(sqlite3 -readonly "$OB" 'SELECT count(*) FROM outbox')" = 0 ] || fail "outbox not emptied"
   ROWS+=("$(printf '%8s | %-13s | %-13s' "$kib" "$c" "$s")")
 done
 python3 - "$T/r.git" "$CLAIMED" <<'PY'
@@ -148,11 +149,11 @@ PY
 ok "claims and syncs with 0..256 KiB free: each worked or said the disk is full; the mirror recovered every time"
 
 # a deferred intent with no room at all is refused, not half recorded
-before=$(sqlite3 -readonly "$DB" 'SELECT count(*) FROM outbox')
+before=$(sqlite3 -readonly "$OB" 'SELECT count(*) FROM outbox')
 tight 0 cs -C "$A" status set stuck --defer
 [ "$(outcome)" = "full: mirror" ] || fail "status --defer on a full disk: $OUT"
 FAULTS=$((FAULTS + 1))
-[ "$(sqlite3 -readonly "$DB" 'SELECT count(*) FROM outbox; PRAGMA integrity_check')" = "$before"$'\nok' ] ||
+[ "$(sqlite3 -readonly "$OB" 'SELECT count(*) FROM outbox; PRAGMA integrity_check')" = "$before"$'\nok' ] ||
   fail "a refused --defer left something in the outbox"
 ok "a --defer with no room fails with exit 1 and records nothing"
 git -C "$A" fsck --no-dangling >/dev/null 2>&1 || fail "the clone's objects are damaged"

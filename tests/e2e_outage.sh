@@ -8,7 +8,7 @@
 . "$TESTS_DIR/netlib.sh"
 OPS_RUN=0 FAULTS=0 LOST=0 DUP=0
 
-outbox() { sqlite3 -readonly "$1/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox'; }
+outbox() { sqlite3 -readonly "$1/.git/coordsync/outbox.db" 'SELECT count(*) FROM outbox'; }
 # on_remote RDIR MSGID STATUS: copies of the message, and whether build1's
 # status is STATUS, at the remote head.
 on_remote() {

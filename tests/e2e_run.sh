@@ -288,14 +288,14 @@ run_rc 1
 check_line "$ERR" result=error step=sync failed_files=1 || fail "broken jobs.json: $ERR"
 grep -q '^coordsync: sync: coordination/jobs.json:2:1: ' <<<"$ERR" || fail "$ERR"
 [ "$(git --git-dir="$T/r.git" log -1 --format=%s)" = "build1 heartbeat" ] \
-  || later "a broken coordination/jobs.json stops the cycle's heartbeat (still in the outbox: $(sqlite3 "$T/a/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox') intent(s))"
+  || later "a broken coordination/jobs.json stops the cycle's heartbeat (still in the outbox: $(sqlite3 "$T/a/.git/coordsync/outbox.db" 'SELECT count(*) FROM outbox') intent(s))"
 run_rc 1
 git -C "$W" revert --no-edit HEAD >/dev/null && wpush
 sleep 1   # a new second, so the heartbeat is a new file
 run_a
 check_line "$ERR" result=ok failed_files=0 || fail "after the fix: $ERR"
 [ "$(git --git-dir="$T/r.git" log -1 --format=%s)" = "build1 heartbeat" ] || fail "no heartbeat after the fix"
-[ "$(sqlite3 "$T/a/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox')" = 0 ] || fail "outbox"
+[ "$(sqlite3 "$T/a/.git/coordsync/outbox.db" 'SELECT count(*) FROM outbox')" = 0 ] || fail "outbox"
 ok "a broken jobs.json: exit 1, result=error step=\"sync\" failed_files=1; the next run after the fix is ok"
 
 # ---- logs push ---------------------------------------------------------------------------------

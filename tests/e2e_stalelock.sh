@@ -39,7 +39,7 @@ ok "a lock held open by a live process is reported (pid and name) and left alone
 expect_rc 0 cs -C "$T/a" msg send build2 --subject "queued behind a lock" --defer
 mid=$OUT
 expect_rc 1 cs -C "$T/a" sync
-[ "$(sqlite3 -readonly "$T/a/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox')" = 1 ] ||
+[ "$(sqlite3 -readonly "$T/a/.git/coordsync/outbox.db" 'SELECT count(*) FROM outbox')" = 1 ] ||
   fail "deferred intent lost while the remote was locked"
 ok "a deferred intent stays queued while the push is blocked"
 

@@ -129,6 +129,14 @@ static void test_decisions(cs_ctx *a, cs_ctx *b)
 	CHECK(scalar(b, "SELECT fence FROM jobs WHERE id='iso'") == 2);
 }
 
+/* Intents waiting in a's outbox (outbox.db), set-aside ones included. */
+static long long queued(cs_ctx *a)
+{
+	long long pending = -1, held = -1;
+	CHECK(cs_outbox_count(a, &pending, &held) == 0);
+	return pending + held;
+}
+
 static void test_outbox(cs_ctx *a, cs_ctx *b)
 {
 	cs_sync_stats st;
@@ -137,12 +145,12 @@ static void test_outbox(cs_ctx *a, cs_ctx *b)
 	CHECK(cs_heartbeat(a, 1) == 0);
 	CHECK(cs_status_set(a, "building", kv, 1, 1) == 0);
 	CHECK(cs_msg_send(a, &id, "build2", "info", "deferred", "body", 1) == 0);
-	CHECK(scalar(a, "SELECT count(*) FROM outbox") == 3);
+	CHECK(queued(a) == 3);
 	/* Intents survive a rebuild: they are not in git yet. */
 	CHECK(cs_rebuild(a, &st) == 0);
-	CHECK(scalar(a, "SELECT count(*) FROM outbox") == 3);
+	CHECK(queued(a) == 3);
 	CHECK(cs_sync(a, &st) == 0 && st.intents_pushed == 3 && st.pushed == 1);
-	CHECK(scalar(a, "SELECT count(*) FROM outbox") == 0);
+	CHECK(queued(a) == 0);
 	CHECK(cs_sync(b, &st) == 0);
 	CHECK(scalar(b, "SELECT count(*) FROM messages WHERE subject='deferred'") == 1);
 	CHECK(scalar(b, "SELECT json_extract(status_json, '$.load') * 10 FROM servers"
