@@ -78,6 +78,11 @@ int cli_serve_listen(const char *workdir, char *err, size_t errlen);
  * when a command ran. */
 int cli_serve_one(int lfd, int (*dispatch)(int, char **));
 void cli_serve_close(int fd, const char *workdir);
+/* While the daemon serves a command: 1 when its caller has gone (closed its
+ * end of the socket: killed, or timed out), else 0; 0 when not serving.  A
+ * cs_abort_fn (arg unused): cli_open sets it on every handle of a served
+ * command, so no decision is pushed for a caller that is gone. */
+int cli_caller_gone(void *arg);
 
 /* Open the clone named by the global options; prints the error. */
 int cli_open(cli *c, cs_ctx **ctx);

@@ -36,7 +36,19 @@ static int run_claim(cli *c)
 	int rc = cli_open(c, &ctx);
 	if (rc)
 		return rc;
-	if (!(rc = cs_job_claim(ctx, &id))) {
+	if (!(rc = cs_job_claim(ctx, &id)) && cli_caller_gone(NULL)) {
+		/* Served by the daemon, and the caller went away while the claim
+		 * was pushed: nobody will run the job, so give it back. */
+		cs_set_abort(ctx, NULL, NULL);
+		rc = cs_job_requeue(ctx, id, "claim not delivered: its caller went away");
+		fprintf(stderr, "coordsync: job %s was claimed but the caller went away before the"
+				" answer; %s%s\n", id, rc ? "could not requeue it: " : "requeued it",
+			rc ? cs_errmsg(ctx) : "");
+		free(id);
+		cs_close(ctx);
+		return EXIT_ERR;
+	}
+	if (!rc) {
 		if (c->json) {
 			/* The job, and how many refused pushes the claim took. */
 			char n[16];

@@ -29,6 +29,17 @@ static int lock_common(cli *c, int renew)
 		return rc;
 	rc = renew ? cs_lock_renew(ctx, c->args[0], (int)ttl, &li)
 		   : cs_lock_acquire(ctx, c->args[0], (int)ttl, (int)wait, &li);
+	if (!rc && !renew && cli_caller_gone(NULL)) {
+		/* Served by the daemon, and the caller went away while the grant
+		 * was pushed: nobody holds it, so release it. */
+		cs_set_abort(ctx, NULL, NULL);
+		rc = cs_lock_release(ctx, c->args[0]);
+		fprintf(stderr, "coordsync: lock '%s' was granted but the caller went away before the"
+				" answer; %s%s\n", c->args[0], rc ? "could not release it: " : "released it",
+			rc ? cs_errmsg(ctx) : "");
+		cs_close(ctx);
+		return EXIT_ERR;
+	}
 	if (!rc)
 		print_lock(c, c->args[0], &li);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;

@@ -253,6 +253,7 @@ int cli_open(cli *c, cs_ctx **ctx)
 		*ctx = NULL;
 	} else {
 		cs_set_notice(*ctx, print_notice, NULL);
+		cs_set_abort(*ctx, cli_caller_gone, NULL);
 	}
 	return rc;
 }

@@ -204,6 +204,23 @@ int cli_forward(const cli *c, int argc, char **argv)
 
 /* ---- the daemon side ----------------------------------------------------- */
 
+static int serving_fd = -1;   /* the caller's socket while its command runs */
+
+int cli_caller_gone(void *arg)
+{
+	char b;
+	ssize_t n;
+	(void)arg;
+	if (serving_fd < 0)
+		return 0;
+	/* The caller sends nothing after its request: readable means its end
+	 * is closed (0 bytes) or broken. */
+	do
+		n = recv(serving_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
 int cli_serve_listen(const char *workdir, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
@@ -404,8 +421,13 @@ int cli_serve_one(int lfd, int (*dispatch)(int, char **))
 		if (at != (size_t)n || !(cmd = cli_find(argc, argv)) || !(cmd->flags & CLI_SERVED))
 			goto answer;
 	}
+	serving_fd = cfd;
 	word = run_as_client(cwd, nenv, env, argc, argv, fds, dispatch);
 	ran = word != SERVE_DECLINED;
+	if (ran && cli_caller_gone(NULL))
+		fprintf(stderr, "coordsync: daemon: the caller of `%s` went away before its answer"
+				" (exit %d)\n", cmd->name, (int)word);
+	serving_fd = -1;
 answer:
 	send(cfd, &word, sizeof word, MSG_NOSIGNAL);
 out:

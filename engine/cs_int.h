@@ -51,6 +51,8 @@ struct cs_ctx {
 	cs_notice_fn notice;  /* cs_set_notice */
 	void *notice_arg;
 	int cred_refused;     /* the remote refused our credentials: do not try again */
+	cs_abort_fn abort_fn; /* cs_set_abort: asked before a decision pushes */
+	void *abort_arg;
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */

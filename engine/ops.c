@@ -282,7 +282,8 @@ int cs_lock_cleanup(cs_ctx *ctx, int *released)
 /* ---- jobs --------------------------------------------------------------------- */
 
 typedef struct job_arg {
-	int op;               /* 'a' add, 'c' claim, 'd' done, 'f' fail, 'x' cancel, 'r' rescue */
+	int op;               /* 'a' add, 'c' claim, 'd' done, 'f' fail, 'x' cancel, 'r' rescue,
+			       * 'q' requeue a claim that was not delivered */
 	const char *id;
 	const char *text;
 	int priority, max_attempts, older_than;
@@ -404,7 +405,14 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	free(cur);
 	if (rc < 0)
 		return rc;
-	if (a->op == 'd') {
+	if (a->op == 'q') {
+		/* As a rescue does: the attempt stays counted, the fence rises,
+		 * so the claim that was not delivered can finish nothing. */
+		rc = exec_binds(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
+				     " fence=coalesce(fence, 0) + 1, error=:e, dirty=1 WHERE id=:i",
+				":e", 't', a->text, ":i", 't', a->id, NULL);
+		sb_printf(msg, "Job %s requeued by %s: claim not delivered", a->id, ctx->server);
+	} else if (a->op == 'd') {
 		rc = exec_binds(ctx, "UPDATE jobs SET status='done', completed_at=:t, result=:r, dirty=1"
 				     " WHERE id=:i",
 				":t", 'r', now, ":r", 't', a->text, ":i", 't', a->id, NULL);
@@ -479,6 +487,11 @@ int cs_job_done(cs_ctx *ctx, const char *id, const char *result)
 int cs_job_fail(cs_ctx *ctx, const char *id, const char *error)
 {
 	return job_op(ctx, 'f', id, error);
+}
+
+int cs_job_requeue(cs_ctx *ctx, const char *id, const char *why)
+{
+	return job_op(ctx, 'q', id, why);
 }
 
 int cs_job_cancel(cs_ctx *ctx, const char *id)
@@ -845,8 +858,14 @@ int cs_outbox_flush(cs_ctx *ctx, int *delivered)
 			cs_notice(ctx, "deferred %s intent %lld set aside: %s (see `coordsync outbox"
 				  " list`)", a.it[i].kind ? a.it[i].kind : "?", a.it[i].seq,
 				  a.it[i].error ? a.it[i].error : "");
-	if (!(rc = ob_settle(ctx, a.it, a.n)))
-		*delivered = a.count;
+	/* The decision is on the remote, and that is what counts: an outbox
+	 * that cannot be written now (a full disk) is settled by the next
+	 * sync, which applies the delivered intents again as no-ops. */
+	if (ob_settle(ctx, a.it, a.n))
+		cs_notice(ctx, "the deferred intents are on the remote but the outbox could not"
+			  " record it: %s; the next sync applies them again, changing nothing",
+			  ctx->err);
+	*delivered = a.count;
 done:
 	ob_free(a.it, a.n);
 	return rc;

@@ -38,6 +38,21 @@ void cs_release(void)
 	git_libgit2_shutdown();
 }
 
+void cs_set_abort(cs_ctx *ctx, cs_abort_fn fn, void *arg)
+{
+	ctx->abort_fn = fn;
+	ctx->abort_arg = arg;
+}
+
+/* The caller of a served command went away: decide nothing for it. */
+static int aborted(cs_ctx *ctx)
+{
+	if (!ctx->abort_fn || !ctx->abort_fn(ctx->abort_arg))
+		return CS_OK;
+	return cs_err(ctx, CS_ERROR, "the caller went away before the decision was pushed;"
+		      " nothing was decided");
+}
+
 void cs_set_retries(cs_ctx *ctx, int n)
 {
 	ctx->max_attempts = n > 0 ? n : 1;
@@ -445,7 +460,7 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 
 	if (!ctx->server)
 		return cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
-	if ((rc = cs_lock_clone(ctx)))
+	if ((rc = aborted(ctx)) || (rc = cs_lock_clone(ctx)))
 		return rc;
 	if (!seeded) {
 		srand((unsigned)(time(NULL) ^ getpid()));
@@ -486,6 +501,8 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			rc = cs_err_oom(ctx);
 			goto next;
 		}
+		if ((rc = aborted(ctx)))
+			goto next;
 		rc = gx_commit_push(ctx, &tree_id, &head, msg.p, &commit);
 		gx_turn_end(turn);
 		turn = -1;

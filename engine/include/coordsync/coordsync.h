@@ -74,6 +74,14 @@ void cs_release(void);
 typedef void (*cs_notice_fn)(const char *msg, void *arg);
 void cs_set_notice(cs_ctx *ctx, cs_notice_fn fn, void *arg);
 
+/* A decision asks fn(arg) when it begins and once more just before it
+ * pushes; nonzero abandons it with nothing pushed (CS_ERROR, "the caller
+ * went away ...").  A daemon serving a command passes a check that its
+ * caller is still connected, so no decision is made for a caller that is
+ * gone.  NULL removes it. */
+typedef int (*cs_abort_fn)(void *arg);
+void cs_set_abort(cs_ctx *ctx, cs_abort_fn fn, void *arg);
+
 /* A time as coordsync reads it: ISO-8601 (a date, a space or T, a time, an
  * optional zone; no zone is UTC) or epoch seconds.  0, or -1 if neither. */
 int cs_parse_time(const char *s, double *out);
@@ -179,6 +187,10 @@ int cs_job_claim(cs_ctx *ctx, char **id_out);
 int cs_job_done(cs_ctx *ctx, const char *id, const char *result);
 int cs_job_fail(cs_ctx *ctx, const char *id, const char *error);
 int cs_job_cancel(cs_ctx *ctx, const char *id);
+/* Give back a claim of this server's that its caller never received: the
+ * job is queued again with why as its error, the attempt stays counted and
+ * the fence rises.  CS_EREFUSED when the job is not running here. */
+int cs_job_requeue(cs_ctx *ctx, const char *id, const char *why);
 int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued);
 
 int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv,
