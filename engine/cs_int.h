@@ -330,11 +330,13 @@ typedef struct ob_intent {
 } ob_intent;
 /* Queue an intent; never waits for a decision or a rebuild. */
 int ob_add(cs_ctx *ctx, const char *kind, const char *payload);
-/* The intents not set aside, oldest first (intents left in the mirror by a
- * previous version moved in first).  Free with ob_free. */
+/* The intents to flush, oldest first: those not set aside (intents left in
+ * the mirror by a previous version moved in first), counted as taken by a
+ * flush; after process deaths, fewer (outbox.c).  Free with ob_free. */
 int ob_pending(cs_ctx *ctx, ob_intent **out, int *n);
-/* After their push: delete the applied ones, set aside the failed ones. */
-int ob_settle(cs_ctx *ctx, const ob_intent *it, int n);
+/* After the flush's decision: delete the applied ones (state 1), set aside
+ * the failed ones (-1), and note that the flush came back from all. */
+int ob_settle(cs_ctx *ctx, ob_intent *it, int n);
 void ob_free(ob_intent *it, int n);
 /* Take the clone's process lock (flock), waiting a bounded time. */
 int cs_lock_clone(cs_ctx *ctx);

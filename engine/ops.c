@@ -851,8 +851,16 @@ int cs_outbox_flush(cs_ctx *ctx, int *delivered)
 	*delivered = 0;
 	if ((rc = ob_pending(ctx, &a.it, &a.n)) || !a.n)
 		goto done;
-	if ((rc = cs_decide(ctx, outbox_fn, &a)))
+	if ((rc = cs_decide(ctx, outbox_fn, &a))) {
+		/* Nothing went out: all stay pending, and this flush came back. */
+		char saved[sizeof ctx->err];
+		memcpy(saved, ctx->err, sizeof saved);
+		for (int i = 0; i < a.n; i++)
+			a.it[i].state = 0;
+		ob_settle(ctx, a.it, a.n);
+		memcpy(ctx->err, saved, sizeof saved);
 		goto done;
+	}
 	for (int i = 0; i < a.n; i++)
 		if (a.it[i].state < 0)
 			cs_notice(ctx, "deferred %s intent %lld set aside: %s (see `coordsync outbox"

@@ -11,7 +11,13 @@
  * An intent is deleted after the push that carries it; a crash in between
  * leaves it to be applied again, which changes nothing (every intent is
  * idempotent).  One that fails to apply is set aside with its error
- * (`error`, `failed_at`) and skipped until `outbox retry`. */
+ * (`error`, `failed_at`) and skipped until `outbox retry`.
+ *
+ * An intent that kills the process applying it (a crash in the patch code,
+ * say) returns no error to set it aside with.  So a flush counts, in
+ * `tries`, each flush that took an intent and never came back: after two
+ * such deaths an intent is flushed alone, after three it is set aside, and
+ * the others go out (OB_DEATHS). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,7 +30,8 @@ static const char *const ob_schema =
 	" payload TEXT NOT NULL,"       /* the intent's JSON arguments */
 	" created_at REAL NOT NULL,"
 	" error TEXT,"                  /* set aside: why it did not apply */
-	" failed_at REAL)";
+	" failed_at REAL,"
+	" tries INTEGER NOT NULL DEFAULT 0)";  /* flushes that took it and never returned */
 
 /* The outbox file of ctx's mirror: outbox.db beside mirror.db, or, for a
  * mirror given by another name (--db FILE), FILE.outbox.  Caller frees. */
@@ -200,22 +207,57 @@ void ob_free(ob_intent *it, int n)
 	free(it);
 }
 
+#define OB_DEATHS 3
+
 int ob_pending(cs_ctx *ctx, ob_intent **out, int *n)
 {
 	sqlite3 *ob;
 	sqlite3_stmt *st = NULL;
 	ob_intent *it = NULL;
 	int rc, cap = 0;
+	long long alone = 0;
 
 	*out = NULL;
 	*n = 0;
 	if ((rc = ob_ready(ctx, &ob)))
 		return rc;
-	if (sqlite3_prepare_v2(ob, "SELECT seq, kind, payload FROM outbox WHERE error IS NULL"
-			       " ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+	/* Deaths first: set aside what took the process down OB_DEATHS times;
+	 * flush alone the oldest that did so twice.  All in one short write,
+	 * with the count of this flush added. */
+	if (sqlite3_exec(ob, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = cs_err_db(ctx, ob);
 		goto done;
 	}
+	if ((rc = ob_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t, tries=0 WHERE error IS NULL"
+				   " AND tries >= 3", -1, "coordsync died 3 times while pushing this intent"
+				   " (a crash, or killed); set aside so that the others go out")) < 0)
+		goto done;
+	if (rc > 0)
+		cs_notice(ctx, "%d deferred intent%s set aside: coordsync died 3 times while pushing"
+			  " %s (see `coordsync outbox list`)", rc, rc == 1 ? "" : "s",
+			  rc == 1 ? "it" : "them");
+	if (sqlite3_prepare_v2(ob, "SELECT min(seq) FROM outbox WHERE error IS NULL AND tries >= 2",
+			       -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	alone = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = ob_exec(ctx, ob, alone ? "UPDATE outbox SET tries=tries + 1 WHERE seq=:i"
+					 : "UPDATE outbox SET tries=tries + 1 WHERE error IS NULL",
+			  alone, NULL)) < 0)
+		goto done;
+	if (sqlite3_exec(ob, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	if (sqlite3_prepare_v2(ob, "SELECT seq, kind, payload FROM outbox WHERE error IS NULL"
+			       " AND (?1 = 0 OR seq = ?1) ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, alone);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
 			ob_intent *g = realloc(it, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *g);
@@ -237,6 +279,8 @@ int ob_pending(cs_ctx *ctx, ob_intent **out, int *n)
 	rc = rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ob);
 done:
 	sqlite3_finalize(st);
+	if (sqlite3_get_autocommit(ob) == 0)
+		sqlite3_exec(ob, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(ob);
 	if (rc) {
 		ob_free(it, *n);
@@ -247,7 +291,7 @@ done:
 	return rc;
 }
 
-int ob_settle(cs_ctx *ctx, const ob_intent *it, int n)
+int ob_settle(cs_ctx *ctx, ob_intent *it, int n)
 {
 	sqlite3 *ob;
 	int rc;
@@ -262,8 +306,10 @@ int ob_settle(cs_ctx *ctx, const ob_intent *it, int n)
 		if (it[i].state > 0)
 			rc = ob_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", it[i].seq, NULL);
 		else if (it[i].state < 0)
-			rc = ob_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t WHERE seq=:i",
+			rc = ob_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t, tries=0 WHERE seq=:i",
 				     it[i].seq, it[i].error ? it[i].error : "failed to apply");
+		else    /* the flush came back: it did not die on this one */
+			rc = ob_exec(ctx, ob, "UPDATE outbox SET tries=0 WHERE seq=:i", it[i].seq, NULL);
 	}
 	if (rc >= 0 && sqlite3_exec(ob, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		rc = cs_err_db(ctx, ob);

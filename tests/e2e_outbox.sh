@@ -75,6 +75,26 @@ expect_rc 3 cs "${A[@]}" outbox retry "$PENDING"    # not set aside: refused
 expect_rc 0 cs "${A[@]}" sync
 ok "outbox commands: usage errors exit 2, unknown ids 1, a pending intent cannot be retried (3)"
 
+# An intent that kills the process applying it leaves no error to set it
+# aside with: the fault hook plays one (SIGKILL right after the first intent
+# is applied, three syncs in a row).  After two deaths the oldest intent goes
+# alone; after its third it is set aside, and the others go out.
+for i in 1 2 3; do expect_rc 0 cs "${A[@]}" msg send build2 --subject "killer-$i" --defer; done
+for i in 1 2 3; do
+  expect_rc 137 env COORDSYNC_FAULT=outbox "$COORDSYNC" "${A[@]}" sync
+done
+for i in 1 2 3 4; do expect_rc 0 cs "${A[@]}" sync; done
+[ "$(copies "$T/r.git" killer-1)" = 0 ] || fail "killer-1 went out"
+[ "$(copies "$T/r.git" killer-2)" = 1 ] && [ "$(copies "$T/r.git" killer-3)" = 1 ] ||
+  fail "the intents after the one that killed the process did not go out once each"
+expect_rc 0 cs "${A[@]}" --json outbox list
+python3 -c 'import json,sys; l=json.loads(sys.argv[1]); assert len(l)==1 and "died 3 times" in l[0]["error"], l' "$OUT" ||
+  fail "the intent that killed the process is not set aside: $OUT"
+expect_rc 0 cs "${A[@]}" outbox retry --all
+expect_rc 0 cs "${A[@]}" sync
+[ "$(copies "$T/r.git" killer-1)" = 1 ] || fail "killer-1 not delivered after retry"
+ok "an intent that kills the process three times is set aside and the others go out; retry delivers it"
+
 # rebuild keeps a set-aside intent.
 sqlite3 "$MIRROR" "INSERT INTO outbox(kind, payload, created_at) VALUES('heartbeat', 'not json', 1)"
 expect_rc 0 cs "${A[@]}" sync
