@@ -214,11 +214,14 @@ def analyse(a):
     if a.clones and a.coordsync:
         stuck = 0
         for i in range(1, a.servers + 1):
-            r = subprocess.run([a.coordsync, "-C", os.path.join(a.clones, "c%d" % i), "query",
-                                "SELECT count(*) FROM outbox", "--format", "csv"],
-                               capture_output=True, text=True)
-            v = r.stdout.split()
-            stuck += int(v[-1]) if r.returncode == 0 and v and v[-1].isdigit() else 1
+            # deferred intents wait in outbox.db; `info` counts them
+            r = subprocess.run([a.coordsync, "-C", os.path.join(a.clones, "c%d" % i), "--json",
+                                "info"], capture_output=True, text=True)
+            try:
+                v = json.loads(r.stdout)
+                stuck += int(v["outbox"]) + int(v["outbox_set_aside"]) if r.returncode == 0 else 1
+            except (ValueError, KeyError, TypeError):
+                stuck += 1
     lat = sorted(c["end"] - c["due"] for c in ok)
     svc = sorted(c["end"] - c["start"] for c in ok)
     late = sum(1 for c in cycles if c["start"] - c["due"] > 0.5)
