@@ -174,6 +174,18 @@ static int ob_ready(cs_ctx *ctx, sqlite3 **ob)
 	return rc;
 }
 
+/* The same for reading and editing: no outbox file is made where there are
+ * no intents (*ob NULL, CS_OK). */
+static int ob_existing(cs_ctx *ctx, sqlite3 **ob)
+{
+	long long legacy;
+	int rc;
+	*ob = NULL;
+	if ((rc = db_int(ctx, &legacy, "SELECT count(*) FROM outbox", NULL)))
+		return rc;
+	return legacy ? ob_ready(ctx, ob) : ob_open(ctx, ob, 0);
+}
+
 int ob_add(cs_ctx *ctx, const char *kind, const char *payload)
 {
 	sqlite3 *ob;
@@ -215,12 +227,23 @@ int ob_pending(cs_ctx *ctx, ob_intent **out, int *n)
 	sqlite3_stmt *st = NULL;
 	ob_intent *it = NULL;
 	int rc, cap = 0;
-	long long alone = 0;
+	long long alone = 0, waiting;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = ob_ready(ctx, &ob)))
+	if ((rc = ob_existing(ctx, &ob)) || !ob)
 		return rc;
+	/* Nothing pending (the usual case): no write at all. */
+	if (sqlite3_prepare_v2(ob, "SELECT count(*) FROM outbox WHERE error IS NULL", -1, &st,
+			       NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		rc = cs_err_db(ctx, ob);
+		goto done;
+	}
+	waiting = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!waiting)
+		goto done;
 	/* Deaths first: set aside what took the process down OB_DEATHS times;
 	 * flush alone the oldest that did so twice.  All in one short write,
 	 * with the count of this flush added. */
@@ -329,7 +352,7 @@ int cs_outbox_list(cs_ctx *ctx, cs_intent_fn fn, void *arg)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = ob_ready(ctx, &ob)))
+	if ((rc = ob_existing(ctx, &ob)) || !ob)
 		return rc;
 	if (sqlite3_prepare_v2(ob, "SELECT seq, kind, payload, created_at, error, failed_at"
 			       " FROM outbox ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
@@ -356,8 +379,10 @@ int cs_outbox_retry(cs_ctx *ctx, long long id, int *n)
 	int rc;
 
 	*n = 0;
-	if ((rc = ob_ready(ctx, &ob)))
+	if ((rc = ob_existing(ctx, &ob)))
 		return rc;
+	if (!ob)
+		return id > 0 ? cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id) : CS_OK;
 	rc = id > 0 ? ob_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL WHERE seq=:i"
 				       " AND error IS NOT NULL", id, NULL)
 		    : ob_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL"
@@ -387,8 +412,10 @@ int cs_outbox_drop(cs_ctx *ctx, long long id)
 	sqlite3 *ob;
 	int rc;
 
-	if ((rc = ob_ready(ctx, &ob)))
+	if ((rc = ob_existing(ctx, &ob)))
 		return rc;
+	if (!ob)
+		return cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
 	rc = ob_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", id, NULL);
 	if (rc == 0)
 		rc = cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
