@@ -5,7 +5,9 @@
 #     the old code held the mirror's write lock across the push, and --defer
 #     failed after 10 s with "database is locked";
 #  2. an intent deferred while a rebuild runs is not lost when the rebuild
-#     swaps in the new mirror.
+#     swaps in the new mirror;
+#  3. a mixed run: 40 deferred messages while rebuilds and syncs run on the
+#     same clone, each arrives exactly once (the old code lost about a quarter).
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/netlib.sh"
 
@@ -95,5 +97,29 @@ wait "$rpid" || fail "rebuild failed: $(cat "$T/rebuild.out")"
 expect_rc 0 cs "${A[@]}" sync
 [ "$(copies "$T/r.git" during-rebuild)" = 1 ] || fail "an intent deferred during a rebuild was lost"
 ok "an intent deferred during a rebuild arrives"
+
+# ---- 3. a mixed run: deferred messages while rebuilds and syncs run ---------------
+# The shape of the report in issue 14 (24 of 83 deferred messages lost).
+(for i in $(seq 1 40); do
+   "$COORDSYNC" "${A[@]}" msg send build1 --subject "mixed-$i" --defer >/dev/null || exit 1
+ done) & apid=$!
+BG_PIDS+=("$apid")
+n=0
+while kill -0 "$apid" 2>/dev/null && [ $n -lt 24 ]; do
+  if [ $((n % 3)) = 2 ]; then "$COORDSYNC" "${A[@]}" sync >/dev/null 2>&1 || true
+  else "$COORDSYNC" "${A[@]}" rebuild >/dev/null 2>&1 || true; fi
+  n=$((n + 1))
+done
+wait "$apid" || fail "a deferred message failed"
+expect_rc 0 cs "${A[@]}" sync
+missing=0 twice=0
+for i in $(seq 1 40); do
+  c=$(copies "$T/r.git" "mixed-$i")
+  [ "$c" = 0 ] && missing=$((missing + 1))
+  [ "$c" -gt 1 ] && twice=$((twice + 1))
+done
+[ $missing = 0 ] && [ $twice = 0 ] ||
+  fail "mixed run ($n rebuilds and syncs): $missing of 40 deferred messages lost, $twice doubled"
+ok "40 deferred messages beside $n rebuilds and syncs: each arrived exactly once"
 
 done_testing
