@@ -2,8 +2,9 @@
 # A decision the daemon serves is all-or-nothing for its caller (issue 14):
 #  1. the caller times out (exit 124) while the served claim waits for the
 #     clone's lock: the daemon makes no claim for it, the job stays queued;
-#  2. the caller times out while the claim's push is under way (a git://
-#     remote behind a loopback proxy that holds each push for 4 s): the claim
+#  2. the caller is killed (SIGTERM, as by timeout) while the claim's push is
+#     under way (a git:// remote behind a loopback proxy that holds each push
+#     for 4 s and says when one begins): the claim
 #     is on the remote, so the daemon gives it back in a follow-up decision
 #     (queued again, the fence raised, the reason in `error`); a lock granted
 #     the same way is released.  Never an orphaned claim on a live server.
@@ -50,9 +51,11 @@ ok "a caller that timed out while its claim waited: no claim is made (the job st
 start_git_daemon
 wait_for "$GITD_BASE/r.git"
 PROXY_PORT=$(free_port)
-python3 - "$PROXY_PORT" "${GITD_BASE##*:}" 4 <<'PY' 2>"$T/proxy.err" &
+: >"$T/pushes"
+python3 - "$PROXY_PORT" "${GITD_BASE##*:}" 4 "$T/pushes" <<'PY' 2>"$T/proxy.err" &
 import socket, sys, threading, time
 listen, upstream, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+marker = sys.argv[4]
 def pipe(a, b):
     try:
         while True:
@@ -69,6 +72,8 @@ def pipe(a, b):
 def serve(c):
     first = c.recv(65536)
     if b"git-receive-pack" in first:
+        with open(marker, "a") as f:
+            f.write("push\n")        # a push has begun
         time.sleep(delay)            # a slow push
     u = socket.create_connection(("127.0.0.1", upstream))
     u.sendall(first)
@@ -87,7 +92,18 @@ wait_for "git://127.0.0.1:$PROXY_PORT/r.git"
 cs init "git://127.0.0.1:$PROXY_PORT/r.git" "$T/p" --server build3 >/dev/null
 COORDSYNC_NO_DAEMON=1 cs -C "$T/p" job add --id s2 >/dev/null
 start_daemon "$T/p" "$T/d2.err"
-expect_rc 124 timeout 2 "$COORDSYNC" -C "$T/p" job claim
+# caller_leaves_mid_push CMD...: run CMD through the daemon; once its push
+# has begun (the proxy says so), kill the caller as timeout(1) would.
+caller_leaves_mid_push() {
+  local before pid rc
+  before=$(wc -l <"$T/pushes")
+  "$COORDSYNC" "$@" >/dev/null 2>&1 & pid=$!
+  poll_until 20 eval '[ "$(wc -l <"$T/pushes")" -gt '"$before"' ]' || fail "no push from: $*"
+  kill -TERM "$pid"
+  set +e; wait "$pid"; rc=$?; set -e
+  [ $rc = 143 ] || fail "the caller was not killed mid-push (exit $rc): $*"
+}
+caller_leaves_mid_push -C "$T/p" job claim
 poll_until 20 grep -q "went away" "$T/d2.err" || true
 poll_until 10 eval '[ "$(remote_job "$T/r.git" s2 | cut -d" " -f1)" = queued ]' ||
   fail "the claim of a caller that went away stays: $(remote_job "$T/r.git" s2)"
@@ -96,7 +112,7 @@ read -r st att fence err <<<"$(remote_job "$T/r.git" s2)"
   fail "requeued claim: status $st attempts $att fence $fence error $err"
 ok "a caller that timed out during the claim's push: the claim is given back (queued, fence 2, error says why)"
 
-expect_rc 124 timeout 2 "$COORDSYNC" -C "$T/p" lock acquire L9 --ttl 600
+caller_leaves_mid_push -C "$T/p" lock acquire L9 --ttl 600
 poll_until 20 eval '[ "$(grep -c "went away" "$T/d2.err")" -ge 2 ]' || true
 poll_until 10 eval 'git --git-dir="$T/r.git" show refs/heads/main:coordination/locks.json |
   python3 -c "import json,sys; l=json.load(sys.stdin)[\"locks\"].get(\"L9\") or {}; sys.exit(0 if l.get(\"locked_by\") is None else 1)"' ||
