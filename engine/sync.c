@@ -576,7 +576,7 @@ static int sync_once(cs_ctx *ctx, cs_sync_stats *st)
 	if ((rc = cs_lock_clone(ctx)))
 		return rc;
 	rc = refresh(ctx, &head, &empty, &tree, st, 0, 1);
-	if (!rc && !empty && local_behind(ctx, &head))
+	if (!rc && !empty && (local_behind(ctx, &head) || gx_checkout_pending(ctx)))
 		rc = gx_update_local(ctx, &head);
 	if (!rc && !empty) {
 		/* Deferred intents go out even while some file is broken (they
