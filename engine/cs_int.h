@@ -52,6 +52,7 @@ struct cs_ctx {
 	void *notice_arg;
 	int cred_refused;     /* the remote refused our credentials: do not try again */
 	int malformed;        /* SQLite said the mirror is malformed (cs_err_db) */
+	char malformed_why[128];  /* ... and what it said */
 	int accept_history;   /* cs_accept_history: import a head that is no descendant */
 };
 

@@ -343,6 +343,22 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 	if (git_reference_name_to_id(head, ctx->repo, ref)) {
 		git_error_clear();
 		*empty = 1;
+		return rc;
+	}
+	/* A fetch does not prune: a branch deleted on the remote would stay
+	 * in refs/remotes/origin/.  What counts is what the remote listed. */
+	{
+		const git_remote_head **heads = NULL;
+		size_t n = 0, i;
+		char want[256];
+		snprintf(want, sizeof want, "refs/heads/%s", ctx->branch);
+		if (!git_remote_ls(&heads, &n, remote)) {
+			for (i = 0; i < n && strcmp(heads[i]->name, want); i++)
+				;
+			if (i == n)
+				*empty = 1;
+		}
+		git_error_clear();
 	}
 	return rc;
 }
