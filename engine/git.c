@@ -1569,7 +1569,9 @@ int gx_checkout_pending(cs_ctx *ctx)
 	return there;
 }
 
-/* Write the journal of diff: 1 in *wrote when it listed anything. */
+/* Write the journal of diff: 1 in *wrote when it listed anything.  With
+ * *wrote already set (a repair ran, its index not written yet) the lines
+ * are appended: the repaired paths stay listed until the branch moves. */
 static int journal_write(cs_ctx *ctx, git_diff *diff, int *wrote)
 {
 	sbuf b = {0};
@@ -1592,7 +1594,8 @@ static int journal_write(cs_ctx *ctx, git_diff *diff, int *wrote)
 		rc = cs_err_oom(ctx);
 		goto done;
 	}
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 ||
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (*wrote ? O_APPEND : O_TRUNC),
+		       0644)) < 0 ||
 	    write(fd, b.p, b.n) != (ssize_t)b.n) {
 		rc = cs_err(ctx, CS_ERROR, "cannot write '%s': %s", path, strerror(errno));
 		goto done;
