@@ -1763,6 +1763,25 @@ done:
 	return rc;
 }
 
+/* An update cut short while libgit2 wrote the index leaves index.lock, and
+ * every later index write fails on it.  With the journal there (the update
+ * was cut short), a lock made no earlier than the journal and open in no
+ * process on this machine (libgit2 and git keep it open while they hold
+ * it) is that update's, and is removed; any other is left to its owner. */
+static void index_lock_clear(cs_ctx *ctx)
+{
+	char lock[PATH_MAX], real[PATH_MAX], *jp = journal_path(ctx);
+	struct stat ls, js;
+
+	snprintf(lock, sizeof lock, "%sindex.lock", ctx->gitdir);
+	if (jp && !lstat(lock, &ls) && S_ISREG(ls.st_mode) && !stat(jp, &js) &&
+	    (ls.st_mtim.tv_sec > js.st_mtim.tv_sec ||
+	     (ls.st_mtim.tv_sec == js.st_mtim.tv_sec && ls.st_mtim.tv_nsec >= js.st_mtim.tv_nsec)) &&
+	    realpath(lock, real) && open_by(real) == 0 && !unlink(lock))
+		cs_notice(ctx, "removed '%s', left by a working-tree update that was cut short", lock);
+	free(jp);
+}
+
 /* The clone's index, read; one that cannot be read (damaged, cut short) is
  * set aside as gitdir/index.damaged and rebuilt from head (NULL: empty),
  * without stat data, so that git compares every file again and shows hand
@@ -1822,6 +1841,7 @@ static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to, int *journ
 		goto done;
 	if (gx_checkout_pending(ctx)) {
 		*journaled = 1;
+		index_lock_clear(ctx);
 		if ((rc = checkout_repair(ctx, index, from)))
 			goto done;
 	}
