@@ -153,6 +153,17 @@ git --git-dir="$R" show refs/heads/main:coordination/messages.json | grep -q '"s
   fail "the fence memory was not saved"
 tidy "a malformed mirror"
 expect_rc 0 cs -C "$T/a" sync
-ok "a malformed mirror (cut short; a page overwritten): set aside and rebuilt, outbox saved"
+
+# The timer's cycle (`run`) meets a cut mirror: it sets it aside too, and
+# the heartbeat goes out.
+checkpoint
+head -c 5000 "$M" > "$T/cut" && cp "$T/cut" "$M"
+move
+expect_rc 0 cs -C "$T/a" run
+echo "$OUT" | grep -q "set aside as" || fail "run on a cut mirror: $OUT"
+git --git-dir="$R" show refs/heads/main:build1/heartbeat.json >/dev/null 2>&1 ||
+  fail "no heartbeat from the run on a cut mirror"
+tidy "run on a malformed mirror"
+ok "a malformed mirror (cut short; a page overwritten; in run): set aside and rebuilt, outbox saved"
 
 done_testing
