@@ -309,8 +309,10 @@ static int history_check(cs_ctx *ctx, const git_oid *head)
 	if ((rc = db_prepare(ctx, &st, "SELECT coalesce((SELECT value FROM meta WHERE key='last_head'),"
 				       " (SELECT value FROM meta WHERE key='remote_head')),"
 				       " (SELECT value FROM meta WHERE key='history_rewrite')")) ||
-	    (rc = db_step(ctx, st)) != SQLITE_ROW)
+	    (rc = db_step(ctx, st)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? CS_OK : rc;   /* one row, always */
 		goto done;
+	}
 	rc = CS_OK;
 	b = (const char *)sqlite3_column_text(st, 0);
 	flag = (const char *)sqlite3_column_text(st, 1);
