@@ -750,8 +750,12 @@ static int mirror_set_aside(cs_ctx *ctx)
 	    sqlite3_bind_text(st, 1, aside.p, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE) {
 		sb_printf(&lost, "any of its tables (%s)", sqlite3_errmsg(ctx->db));
 	} else {
+		/* A table the new mirror does not have (moved elsewhere by a
+		 * later schema) is not the mirror's to save. */
 		for (size_t i = 0; i < sizeof kept_tables / sizeof *kept_tables; i++)
-			if (sqlite3_exec(ctx->db, kept_tables[i].sql, NULL, NULL, NULL))
+			if (!sqlite3_table_column_metadata(ctx->db, "main", kept_tables[i].name, NULL,
+							   NULL, NULL, NULL, NULL, NULL) &&
+			    sqlite3_exec(ctx->db, kept_tables[i].sql, NULL, NULL, NULL))
 				sb_printf(&lost, "%s%s (%s)", lost.n ? ", " : "", kept_tables[i].name,
 					  sqlite3_errmsg(ctx->db));
 		sqlite3_exec(ctx->db, "DETACH old", NULL, NULL, NULL);
