@@ -173,7 +173,12 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 	int rc;
 
 	*busy = 0;
-	if ((rc = cs_open(&ctx, &o))) {
+	/* A malformed mirror is set aside; the cycle's sync fills a new one. */
+	if ((rc = cs_open(&ctx, &o)) && cs_mirror_malformed(ctx)) {
+		cs_set_notice(ctx, log_notice, NULL);
+		rc = cs_mirror_repair(ctx);
+	}
+	if (rc) {
 		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
 		cs_close(ctx);
 		return rc;

@@ -54,11 +54,36 @@ static int run_init(cli *c)
 	return rc;
 }
 
+static void repair_notice(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "coordsync: %s\n", msg);
+}
+
+/* cli_open, except that a mirror SQLite finds malformed is no error here:
+ * sync, rebuild and accept-history set it aside and build a new one. */
+static int open_repairing(cli *c, cs_ctx **ctx)
+{
+	cs_opts o = {c->dir, c->server, c->db};
+	int rc = cs_open(ctx, &o);
+	if (rc && cs_mirror_malformed(*ctx)) {
+		cs_set_notice(*ctx, repair_notice, NULL);
+		return EXIT_OK;
+	}
+	if (rc) {
+		cs_close(*ctx);
+		*ctx = NULL;
+		return cli_open(c, ctx);   /* says why, as every command does */
+	}
+	cs_set_notice(*ctx, repair_notice, NULL);
+	return EXIT_OK;
+}
+
 static int run_sync(cli *c)
 {
 	cs_sync_stats st;
 	cs_ctx *ctx;
-	int rc = cli_open(c, &ctx);
+	int rc = open_repairing(c, &ctx);
 	if (rc)
 		return rc;
 	rc = report_sync(c, ctx, "sync", cs_sync(ctx, &st), &st);
@@ -70,10 +95,22 @@ static int run_rebuild(cli *c)
 {
 	cs_sync_stats st;
 	cs_ctx *ctx;
-	int rc = cli_open(c, &ctx);
+	int rc = open_repairing(c, &ctx);
 	if (rc)
 		return rc;
 	rc = report_sync(c, ctx, "rebuild", cs_rebuild(ctx, &st), &st);
+	cs_close(ctx);
+	return rc;
+}
+
+static int run_accept_history(cli *c)
+{
+	cs_sync_stats st;
+	cs_ctx *ctx;
+	int rc = open_repairing(c, &ctx);
+	if (rc)
+		return rc;
+	rc = report_sync(c, ctx, "accept-history", cs_accept_history(ctx, &st), &st);
 	cs_close(ctx);
 	return rc;
 }
@@ -176,6 +213,9 @@ const cli_cmd cli_sync_cmds[] = {
 	{"sync", "", "fetch, import what changed, push deferred intents", 0, 0, none, run_sync, CLI_SERVED},
 	{"rebuild", "", "recreate the mirror from the repository (keeps deferred intents)", 0, 0,
 	 none, run_rebuild, 0},
+	{"accept-history", "", "accept a remote branch that was rewritten (force-pushed back, or "
+	 "replaced by another history), which sync refuses: rebuild the mirror from it, keeping "
+	 "deferred intents and the fences seen", 0, 0, none, run_accept_history, 0},
 	{"query", "SQL", "run one read-only SQL statement against the mirror", 1, 1, query_opts,
 	 run_query, 0},
 	{"info", "", "where the clone and mirror are, the server id, last sync and row counts", 0, 0,

@@ -53,6 +53,9 @@ struct cs_ctx {
 	int cred_refused;     /* the remote refused our credentials: do not try again */
 	cs_abort_fn abort_fn; /* cs_set_abort: asked before a decision pushes */
 	void *abort_arg;
+	int malformed;        /* SQLite said the mirror is malformed (cs_err_db) */
+	char malformed_why[128];  /* ... and what it said */
+	int accept_history;   /* cs_accept_history: import a head that is no descendant */
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -239,8 +242,16 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
  * CS_ETOOBIG with a message naming path, its size and the limit.  *out
  * belongs to the caller (git_blob_free). */
 int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path);
-/* Point the local branch and working tree at head (a safe checkout). */
+/* Point the local branch and working tree at head (a safe checkout).  A
+ * journal (gitdir/coordsync/checkout) names every file it is about to
+ * write, with its old and new blob, until the branch is moved; an update
+ * that finds one first brings coordsync's own interrupted writes back to
+ * the local branch (HEAD), keeping hand edits.  A damaged index is set
+ * aside and rebuilt from HEAD, with a notice. */
 int gx_update_local(cs_ctx *ctx, const git_oid *head);
+/* 1 when an earlier working-tree update was interrupted (its journal is
+ * there): the next sync repairs it even when the branch is at the head. */
+int gx_checkout_pending(cs_ctx *ctx);
 /* Write repo's new loose objects at zlib's fastest level. */
 int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
 int gx_turn_begin(cs_ctx *ctx);   /* -1: no turn taken */

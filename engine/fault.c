@@ -15,7 +15,8 @@ static int fault_stop;
  * variable arms nothing, so a typo in a test shows up as "not killed". */
 static const char *const steps[] = {"import", "after-import", "after-decide", "outbox",
 				    "after-commit", "mid-push", "after-push", "after-mirror",
-				    NULL};
+				    "checkout-journal", "checkout-tmp", "checkout-file",
+				    "checkout-index", "checkout-ref", NULL};
 
 void cs_fault_init(void)
 {

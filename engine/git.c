@@ -343,6 +343,22 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 	if (git_reference_name_to_id(head, ctx->repo, ref)) {
 		git_error_clear();
 		*empty = 1;
+		return rc;
+	}
+	/* A fetch does not prune: a branch deleted on the remote would stay
+	 * in refs/remotes/origin/.  What counts is what the remote listed. */
+	{
+		const git_remote_head **heads = NULL;
+		size_t n = 0, i;
+		char want[256];
+		snprintf(want, sizeof want, "refs/heads/%s", ctx->branch);
+		if (!git_remote_ls(&heads, &n, remote)) {
+			for (i = 0; i < n && strcmp(heads[i]->name, want); i++)
+				;
+			if (i == n)
+				*empty = 1;
+		}
+		git_error_clear();
 	}
 	return rc;
 }
@@ -1464,7 +1480,7 @@ static int put_worktree_file(cs_ctx *ctx, git_index *index, char *full, const ch
 	char tmp[4200];
 	size_t len;
 	FILE *out;
-	int rc = CS_OK;
+	int rc = CS_OK, bad;
 
 	if (!(data = gx_blob_text(ctx, &f->id, &len))) {
 		if (git_blob_lookup(&b, ctx->repo, &f->id))
@@ -1486,13 +1502,18 @@ static int put_worktree_file(cs_ctx *ctx, git_index *index, char *full, const ch
 		rc = cs_err(ctx, CS_ERROR, "cannot write %s: %s", tmp, strerror(errno));
 		goto done;
 	}
-	if ((fwrite(data, 1, len, out) != len) | fclose(out) ||
-	    chmod(tmp, f->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644) ||
-	    cs_replace_file(tmp, full) || lstat(full, &st)) {
+	bad = (fwrite(data, 1, len, out) != len) | fclose(out) ||
+	      chmod(tmp, f->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
+	if (!bad) {
+		CS_FAULT("checkout-tmp");
+		bad = cs_replace_file(tmp, full) || lstat(full, &st);
+	}
+	if (bad) {
 		rc = cs_err(ctx, CS_ERROR, "cannot write %s: %s", full, strerror(errno));
 		unlink(tmp);
 		goto done;
 	}
+	CS_FAULT("checkout-file");
 	rc = index_put(ctx, index, path, f, &st);
 done:
 	git_blob_free(b);
@@ -1521,22 +1542,316 @@ static int real_dirs(const char *dir, const char *path)
 	return 1;
 }
 
+/* ---- self-repair of the working tree and the index --------------------------------- */
+/* Before the working-tree update writes anything it lists, in the journal
+ * gitdir/coordsync/checkout, every path of its diff with the blob the path
+ * had and the one it gets ("-": absent), one "OLD NEW PATH" line each (a
+ * plain path holds no newline).  The journal goes once the local branch is
+ * moved.  A journal found at the next update means that one was cut short:
+ * a file holding either blob (or missing, or one of our temporary files)
+ * is coordsync's own write and is brought back to the local branch (HEAD),
+ * from where the update goes on as usual; any other content is a hand
+ * edit and is kept. */
+
+static char *journal_path(cs_ctx *ctx)
+{
+	sbuf p = {0};
+	sb_puts(&p, ctx->gitdir);
+	sb_puts(&p, "coordsync/checkout");
+	return sb_detach(&p);
+}
+
+int gx_checkout_pending(cs_ctx *ctx)
+{
+	char *p = journal_path(ctx);
+	int there = p && !access(p, F_OK);
+	free(p);
+	return there;
+}
+
+/* Write the journal of diff: 1 in *wrote when it listed anything.  With
+ * *wrote already set (a repair ran, its index not written yet) the lines
+ * are appended: the repaired paths stay listed until the branch moves. */
+static int journal_write(cs_ctx *ctx, git_diff *diff, int *wrote)
+{
+	sbuf b = {0};
+	char *path = NULL;
+	char oh[GIT_OID_HEXSZ + 1], nh[GIT_OID_HEXSZ + 1];
+	int fd = -1, rc = CS_OK;
+
+	for (size_t k = 0, n = git_diff_num_deltas(diff); k < n; k++) {
+		const git_diff_delta *d = git_diff_get_delta(diff, k);
+		if (!plain_path(d->new_file.path))
+			continue;
+		git_oid_tostr(oh, sizeof oh, &d->old_file.id);
+		git_oid_tostr(nh, sizeof nh, &d->new_file.id);
+		sb_printf(&b, "%s %s %s\n", d->old_file.flags & GIT_DIFF_FLAG_EXISTS ? oh : "-",
+			  d->new_file.flags & GIT_DIFF_FLAG_EXISTS ? nh : "-", d->new_file.path);
+	}
+	if (!b.n && !b.oom)
+		goto done;
+	if (b.oom || !(path = journal_path(ctx))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (*wrote ? O_APPEND : O_TRUNC),
+		       0644)) < 0 ||
+	    write(fd, b.p, b.n) != (ssize_t)b.n) {
+		rc = cs_err(ctx, CS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+		goto done;
+	}
+	*wrote = 1;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	sb_free(&b);
+	return rc;
+}
+
+static void journal_remove(cs_ctx *ctx)
+{
+	char *p = journal_path(ctx);
+	if (p)
+		unlink(p);
+	free(p);
+}
+
+/* 1 when the regular file full holds exactly the bytes of blob id. */
+static int holds_blob(cs_ctx *ctx, const char *full, const git_oid *id)
+{
+	git_object_t type;
+	struct stat st;
+	size_t size = 0;
+	char *buf = NULL;
+	git_blob *b = NULL;
+	FILE *in = NULL;
+	int same = 0;
+
+	if (lstat(full, &st) || !S_ISREG(st.st_mode) || object_header(ctx, id, &size, &type) ||
+	    (size_t)st.st_size != size || git_blob_lookup(&b, ctx->repo, id) ||
+	    !(buf = malloc(size + 1)) || !(in = fopen(full, "rb")))
+		goto done;
+	same = fread(buf, 1, size, in) == size && !memcmp(buf, git_blob_rawcontent(b), size);
+done:
+	git_error_clear();
+	if (in)
+		fclose(in);
+	free(buf);
+	git_blob_free(b);
+	return same;
+}
+
+/* Remove dir/NAME.coordsync-* (the temporary files put_worktree_file makes
+ * for full = dir/NAME): a killed write leaves one behind. */
+static void remove_temps(const char *full)
+{
+	const char *slash = strrchr(full, '/');
+	char dir[4096], name[4096];
+	struct dirent *e;
+	struct stat st;
+	size_t n;
+	DIR *d;
+
+	if (!slash || (size_t)(slash - full) >= sizeof dir)
+		return;
+	snprintf(dir, sizeof dir, "%.*s", (int)(slash - full), full);
+	n = (size_t)snprintf(name, sizeof name, "%s.coordsync-", slash + 1);
+	if (n >= sizeof name || !(d = opendir(dir)))
+		return;
+	while ((e = readdir(d))) {
+		char p[8400];
+		if (strncmp(e->d_name, name, n))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		if (!lstat(p, &st) && S_ISREG(st.st_mode))
+			unlink(p);
+	}
+	closedir(d);
+}
+
+/* Bring back every path of the journal that holds coordsync's own write to
+ * what head (the local branch's tree, NULL for none) has, in the working
+ * tree and in index (not written here); hand edits stay, with the index
+ * at head.  The journal itself goes with the local branch's move. */
+static int checkout_repair(cs_ctx *ctx, git_index *index, git_tree *head)
+{
+	char *jp = journal_path(ctx), *text = NULL;
+	int rc = CS_OK, fixed = 0, kept = 0;
+	struct stat st;
+	FILE *in = NULL;
+
+	if (!jp)
+		return cs_err_oom(ctx);
+	if (!(in = fopen(jp, "rb"))) {
+		if (errno != ENOENT)
+			rc = cs_err(ctx, CS_ERROR, "cannot read '%s': %s", jp, strerror(errno));
+		goto done;
+	}
+	/* A journal lists the files of one update: a few lines. */
+	if (fstat(fileno(in), &st) || st.st_size > (1 << 24) ||
+	    !(text = calloc(1, (size_t)st.st_size + 1)) ||
+	    fread(text, 1, (size_t)st.st_size, in) != (size_t)st.st_size) {
+		rc = cs_err(ctx, CS_ERROR, "cannot read '%s'", jp);
+		goto done;
+	}
+	for (char *line = text, *nl; !rc && (nl = strchr(line, '\n')); line = nl + 1) {
+		git_oid ids[2];
+		int has[2];
+		char full[4096];
+		const char *path;
+		git_tree_entry *e = NULL;
+		git_diff_file f;
+		int ours;
+
+		*nl = 0;   /* a line cut short by the kill has no newline: skipped */
+		for (int i = 0; i < 2; i++) {
+			has[i] = line[0] != '-';
+			if (has[i] ? git_oid_fromstrn(&ids[i], line, GIT_OID_HEXSZ) ||
+					     line[GIT_OID_HEXSZ] != ' '
+				   : line[1] != ' ')
+				break;
+			line += has[i] ? GIT_OID_HEXSZ + 1 : 2;
+			if (i == 1)
+				goto parsed;
+		}
+		git_error_clear();
+		continue;
+parsed:
+		path = line;
+		if (!plain_path(path) || !real_dirs(ctx->workdir, path) ||
+		    (size_t)snprintf(full, sizeof full, "%s%s", ctx->workdir, path) >= sizeof full)
+			continue;
+		remove_temps(full);
+		ours = lstat(full, &st) ? errno == ENOENT
+					: (has[0] && holds_blob(ctx, full, &ids[0])) ||
+					  (has[1] && holds_blob(ctx, full, &ids[1]));
+		memset(&f, 0, sizeof f);
+		if (head && !git_tree_entry_bypath(&e, head, path)) {
+			git_oid_cpy(&f.id, git_tree_entry_id(e));
+			f.mode = git_tree_entry_filemode(e);
+			f.flags = GIT_DIFF_FLAG_EXISTS;
+			f.path = path;
+		}
+		git_tree_entry_free(e);
+		git_error_clear();
+		if (!plain_file(&f)) {
+			kept++;    /* not ours to write: left as it is */
+		} else if (!ours) {
+			kept++;    /* a hand edit: the index shows it against HEAD */
+			rc = index_put(ctx, index, path, &f, NULL);
+		} else if ((f.flags & GIT_DIFF_FLAG_EXISTS) && !over_limit(ctx, &f.id)) {
+			fixed++;
+			rc = put_worktree_file(ctx, index, full, path, &f);
+		} else {
+			fixed++;
+			if (unlink(full) && errno != ENOENT)
+				rc = cs_err(ctx, CS_ERROR, "cannot remove %s: %s", full, strerror(errno));
+			else
+				rc = index_put(ctx, index, path, &f, NULL);
+		}
+	}
+	if (!rc)
+		cs_notice(ctx, "repaired a working-tree update that was cut short: %d file%s of"
+			  " coordsync's brought back to HEAD, %d hand edit%s kept", fixed,
+			  fixed == 1 ? "" : "s", kept, kept == 1 ? "" : "s");
+done:
+	if (in)
+		fclose(in);
+	free(text);
+	free(jp);
+	return rc;
+}
+
+/* An update cut short while libgit2 wrote the index leaves index.lock, and
+ * every later index write fails on it.  With the journal there (the update
+ * was cut short), a lock made no earlier than the journal and open in no
+ * process on this machine (libgit2 and git keep it open while they hold
+ * it) is that update's, and is removed; any other is left to its owner. */
+static void index_lock_clear(cs_ctx *ctx)
+{
+	char lock[PATH_MAX], real[PATH_MAX], *jp = journal_path(ctx);
+	struct stat ls, js;
+
+	snprintf(lock, sizeof lock, "%sindex.lock", ctx->gitdir);
+	if (jp && !lstat(lock, &ls) && S_ISREG(ls.st_mode) && !stat(jp, &js) &&
+	    (ls.st_mtim.tv_sec > js.st_mtim.tv_sec ||
+	     (ls.st_mtim.tv_sec == js.st_mtim.tv_sec && ls.st_mtim.tv_nsec >= js.st_mtim.tv_nsec)) &&
+	    realpath(lock, real) && open_by(real) == 0 && !unlink(lock))
+		cs_notice(ctx, "removed '%s', left by a working-tree update that was cut short", lock);
+	free(jp);
+}
+
+/* The clone's index, read; one that cannot be read (damaged, cut short) is
+ * set aside as gitdir/index.damaged and rebuilt from head (NULL: empty),
+ * without stat data, so that git compares every file again and shows hand
+ * edits as modifications. */
+static int index_open(cs_ctx *ctx, git_index **out, git_tree *head)
+{
+	const git_error *e;
+	char why[512], *path = NULL, *aside = NULL;
+	sbuf a = {0}, b = {0};
+	int rc = CS_OK;
+
+	if (!git_repository_index(out, ctx->repo) && !git_index_read(*out, 0))
+		return CS_OK;
+	e = git_error_last();
+	snprintf(why, sizeof why, "%s", e && e->message ? e->message : "cannot be read");
+	git_error_clear();
+	sb_puts(&a, ctx->gitdir);
+	sb_puts(&a, "index");
+	sb_puts(&b, ctx->gitdir);
+	sb_puts(&b, "index.damaged");
+	if (!(path = sb_detach(&a)) || !(aside = sb_detach(&b))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	if (rename(path, aside) && errno != ENOENT) {
+		rc = cs_err(ctx, CS_ERROR, "cannot set aside the damaged index '%s': %s", path,
+			    strerror(errno));
+		goto done;
+	}
+	if ((!*out && git_repository_index(out, ctx->repo)) || git_index_read(*out, 1) ||
+	    (head && git_index_read_tree(*out, head))) {
+		rc = cs_err_git(ctx, "cannot rebuild the index");
+		goto done;
+	}
+	cs_notice(ctx, "the index '%s' was damaged (%s): set aside as '%s' and rebuilt from HEAD",
+		  path, why, aside);
+done:
+	sb_free(&a);
+	sb_free(&b);
+	free(path);
+	free(aside);
+	return rc;
+}
+
 /* Bring the working tree and the index from tree `from` to tree `to`, file
  * by file, leaving alone every file that no longer holds what `from` has:
  * what a safe checkout promises, without hashing every file again (libgit2's
  * checkout re-hashes a file the size of jobs.json on every decision). */
-static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to)
+static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to, int *journaled)
 {
 	git_diff *diff = NULL;
 	git_index *index = NULL;
 	char full[4096];
 	int rc = CS_OK;
 
-	if (git_repository_index(&index, ctx->repo) || git_index_read(index, 0) ||
-	    git_diff_tree_to_tree(&diff, ctx->repo, from, to, NULL)) {
+	if ((rc = index_open(ctx, &index, from)))
+		goto done;
+	if (gx_checkout_pending(ctx)) {
+		*journaled = 1;
+		index_lock_clear(ctx);
+		if ((rc = checkout_repair(ctx, index, from)))
+			goto done;
+	}
+	if (git_diff_tree_to_tree(&diff, ctx->repo, from, to, NULL)) {
 		rc = cs_err_git(ctx, "cannot compare trees");
 		goto done;
 	}
+	if ((rc = journal_write(ctx, diff, journaled)))
+		goto done;
+	CS_FAULT("checkout-journal");
 	/* Removals first: a file that becomes a directory, or the reverse,
 	 * needs its old self gone before its new self is written. */
 	for (size_t k = 0, n = git_diff_num_deltas(diff); k < 2 * n && !rc; k++) {
@@ -1577,6 +1892,8 @@ static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to)
 			}
 		}
 	}
+	if (!rc)
+		CS_FAULT("checkout-index");
 	if (!rc && git_index_write(index))
 		rc = cs_err_git(ctx, "cannot write the index");
 done:
@@ -1605,7 +1922,7 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 	git_tree *base = NULL, *tree = NULL;
 	git_oid oldid;
 	char name[256];
-	int rc = CS_OK;
+	int rc = CS_OK, journaled = 0;
 
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
 	if (git_commit_lookup(&c, ctx->repo, head) || git_commit_tree(&tree, c)) {
@@ -1617,11 +1934,14 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 	    !git_commit_lookup(&old, ctx->repo, &oldid))
 		git_commit_tree(&base, old);
 	git_error_clear();
-	if ((rc = worktree_update(ctx, base, tree)))
+	if ((rc = worktree_update(ctx, base, tree, &journaled)))
 		goto done;
+	CS_FAULT("checkout-ref");
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: sync") ||
 	    (!head_names(ctx->repo, name) && git_repository_set_head(ctx->repo, name)))
 		rc = cs_err_git(ctx, "cannot update local branch");
+	else if (journaled)
+		journal_remove(ctx);
 done:
 	git_tree_free(base);
 	git_tree_free(tree);

@@ -559,10 +559,29 @@ static int check_outbox(cs_ctx *ctx, cs_health *h)
 	return a.rc ? a.rc : rc;
 }
 
+/* A rewritten or deleted remote branch that the last sync refused (meta
+ * history_rewrite, kept until the remote is back or accept-history): no
+ * decision goes out from this clone meanwhile. */
+static int check_history(cs_ctx *ctx, cs_health *h)
+{
+	char *msg = NULL;
+	int rc;
+	sbuf v = {0};
+
+	if ((rc = db_text(ctx, &msg, "SELECT value FROM meta WHERE key='history_rewrite'", NULL)) ||
+	    !msg)
+		goto done;
+	put_str(&v, "error", msg);
+	rc = add_problem(ctx, h, "history", ctx->branch, CS_HEALTH_CRITICAL, NULL, &v, "%s", msg);
+done:
+	free(msg);
+	return rc;
+}
+
 static int check_order(const char *check)
 {
-	static const char *const order[] = {"sync", "file", "stale", "stuck", "lock", "backlog",
-					    "skew", "outbox", NULL};
+	static const char *const order[] = {"sync", "history", "file", "stale", "stuck", "lock",
+					    "backlog", "skew", "outbox", NULL};
 	int i;
 	for (i = 0; order[i] && strcmp(order[i], check); i++)
 		;
@@ -1108,7 +1127,8 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		}
 		c.now = cs_now();
 	}
-	if ((rc = check_files(ctx, h)) || (rc = check_heartbeats(ctx, h, &c)) ||
+	if ((rc = check_history(ctx, h)) || (rc = check_files(ctx, h)) ||
+	    (rc = check_heartbeats(ctx, h, &c)) ||
 	    (rc = check_jobs(ctx, h, &c)) || (rc = check_locks(ctx, h, &c)) ||
 	    (rc = check_backlog(ctx, h, &c)) || (rc = check_skew(ctx, h, &c)) ||
 	    (rc = check_order_skew(ctx, h, &c)) || (rc = check_outbox(ctx, h)))

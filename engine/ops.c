@@ -182,8 +182,18 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				    holder, iso);
 		goto done;
 	}
-	if (!mine)
-		fence++;   /* a new grant */
+	if (!mine) {
+		/* A new grant: above every fence this clone has seen for the lock,
+		 * in the file, in its memory (lock_fences, kept across rebuilds and
+		 * accept-history) and in the lock's history, so that a dropped
+		 * entry or a rewound remote cannot make a fence repeat. */
+		long long seen = 0;
+		if ((rc = db_int(ctx, &seen, "SELECT max(coalesce((SELECT fence FROM lock_fences"
+				 " WHERE name=:a), 0), coalesce((SELECT max(fence) FROM lock_history"
+				 " WHERE name=:a), 0))", a->name)))
+			goto done;
+		fence = (fence > seen ? fence : seen) + 1;
+	}
 	if (!exists) {
 		cJSON *o = cJSON_CreateObject();
 		char *text;

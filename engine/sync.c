@@ -224,7 +224,17 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 		return cs_err_oom(ctx);
 	if ((rc = mirror_lock(ctx, LOCK_SH, 60000)) == CS_EBUSY)
 		return cs_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror; waited 60 s");
-	return rc ? rc : db_open(ctx, ctx->dbpath, DB_CREATE);
+	if (!rc && (rc = db_open(ctx, ctx->dbpath, DB_CREATE)) && ctx->malformed) {
+		/* Left for cs_mirror_repair, cs_sync or cs_rebuild to set aside. */
+		sqlite3_close(ctx->db);
+		ctx->db = NULL;
+	}
+	return rc;
+}
+
+int cs_mirror_malformed(const cs_ctx *ctx)
+{
+	return ctx && ctx->malformed;
 }
 
 int cs_lock_clone(cs_ctx *ctx)
@@ -296,6 +306,74 @@ static int history_catch_up(cs_ctx *ctx, const git_oid *head, const char *hex, c
 	return rc;
 }
 
+/* The remote head must descend from the head this mirror last imported or
+ * pushed (meta last_head, else remote_head; in a new mirror, the clone's
+ * local branch), unless accept-history is running: a remote rewound or
+ * replaced by another history, or a branch deleted, would otherwise be
+ * imported as if nothing had happened, and done jobs claimed again.  head
+ * is NULL when the remote branch is gone.  The refusal is kept in meta
+ * history_rewrite for health, until the remote is back or accepted. */
+static int history_check(cs_ctx *ctx, const git_oid *head)
+{
+	sqlite3_stmt *st = NULL;
+	char name[256], msg[600] = "", bhex[GIT_OID_HEXSZ + 1], hhex[GIT_OID_HEXSZ + 1];
+	const char *b, *flag;
+	git_oid base;
+	int rc, known = 0;
+
+	if ((rc = db_prepare(ctx, &st, "SELECT coalesce((SELECT value FROM meta WHERE key='last_head'),"
+				       " (SELECT value FROM meta WHERE key='remote_head')),"
+				       " (SELECT value FROM meta WHERE key='history_rewrite')")) ||
+	    (rc = db_step(ctx, st)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? CS_OK : rc;   /* one row, always */
+		goto done;
+	}
+	rc = CS_OK;
+	b = (const char *)sqlite3_column_text(st, 0);
+	flag = (const char *)sqlite3_column_text(st, 1);
+	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	if (b && !git_oid_fromstr(&base, b))
+		known = 1;
+	else if (!git_reference_name_to_id(&base, ctx->repo, name))
+		known = 1;
+	git_error_clear();
+	if (!known)
+		goto ok;
+	git_oid_tostr(bhex, sizeof bhex, &base);
+	if (!head) {
+		snprintf(msg, sizeof msg, "the remote branch '%s' is gone (branch deleted); the last"
+			 " imported head was %.12s: nothing was imported or decided; push the branch"
+			 " back (this clone's '%s' has it) rather than running init", ctx->branch, bhex,
+			 ctx->branch);
+	} else if (git_oid_cmp(head, &base) && git_graph_descendant_of(ctx->repo, head, &base) != 1) {
+		git_error_clear();
+		git_oid_tostr(hhex, sizeof hhex, head);
+		snprintf(msg, sizeof msg, "the remote branch '%s' was rewritten: its head %.12s is not"
+			 " a descendant of %.12s, the last imported head (a force-push rewound it or"
+			 " replaced its history): nothing was imported or decided; check the remote,"
+			 " then run 'coordsync accept-history' to accept it", ctx->branch, hhex, bhex);
+	}
+	if (!msg[0])
+		goto ok;
+	/* Outside any transaction: the refusal stays for health to report. */
+	if ((!flag || strcmp(flag, msg)) && !ctx->in_txn) {
+		sqlite3_finalize(st);
+		st = NULL;
+		db_meta_set(ctx, "history_rewrite", msg);
+	}
+	rc = cs_err(ctx, CS_ERROR, "%s", msg);
+	goto done;
+ok:
+	if (flag && !ctx->in_txn) {
+		sqlite3_finalize(st);
+		st = NULL;
+		rc = db_exec(ctx, "DELETE FROM meta WHERE key='history_rewrite'");
+	}
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Fetch and import the remote head; with `history`, also walk the history
  * up to it.  A decision leaves the walk to after its push, outside its
  * turn on a local remote: the walk covers the commits it imported too. */
@@ -309,6 +387,11 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 
 	*tree = NULL;
 	if ((rc = gx_fetch(ctx, head, empty)))
+		return rc;
+	if (*empty && ctx->accept_history)
+		return cs_err(ctx, CS_ERROR, "nothing to accept: the remote branch '%s' does not exist;"
+			      " push it back (this clone's '%s' has it)", ctx->branch, ctx->branch);
+	if (!ctx->accept_history && (rc = history_check(ctx, *empty ? NULL : head)))
 		return rc;
 	if (*empty) {
 		st->head[0] = 0;
@@ -346,7 +429,8 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 	snprintf(now, sizeof now, "%.3f", cs_now());
 	if (!st->files_failed)
 		rc = db_meta_set(ctx, "remote_head", hex);
-	if (!rc && !(rc = db_meta_set(ctx, "last_import", now))) {
+	if (!rc && !(rc = db_meta_set(ctx, "last_import", now)) &&
+	    !(rc = db_meta_set(ctx, "last_head", hex))) {
 		CS_FAULT("import");
 		rc = db_commit(ctx);
 	} else {
@@ -517,6 +601,7 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			if (!(rc = db_int(ctx, &broken, "SELECT count(*) FROM files WHERE error IS NOT NULL",
 					  NULL)) &&
 			    !(rc = broken ? CS_OK : db_meta_set(ctx, "remote_head", hex)) &&
+			    !(rc = db_meta_set(ctx, "last_head", hex)) &&
 			    !(rc = history_update(ctx, &commit, &rows)) && !(rc = db_commit(ctx))) {
 				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
 				CS_FAULT("after-mirror");
@@ -593,7 +678,7 @@ static int sync_once(cs_ctx *ctx, cs_sync_stats *st)
 	if ((rc = cs_lock_clone(ctx)))
 		return rc;
 	rc = refresh(ctx, &head, &empty, &tree, st, 0, 1);
-	if (!rc && !empty && local_behind(ctx, &head))
+	if (!rc && !empty && (local_behind(ctx, &head) || gx_checkout_pending(ctx)))
 		rc = gx_update_local(ctx, &head);
 	if (!rc && !empty) {
 		/* Deferred intents go out even while some file is broken (they
@@ -619,9 +704,121 @@ static int sync_once(cs_ctx *ctx, cs_sync_stats *st)
 	return rc;
 }
 
+/* ---- a malformed mirror ---------------------------------------------------------- */
+
+/* What git cannot give back, salvaged from a malformed mirror table by
+ * table: a table SQLite cannot read is named in the notice. */
+static const struct { const char *name, *sql; } kept_tables[] = {
+	{"outbox", "INSERT OR IGNORE INTO main.outbox SELECT * FROM old.outbox"},
+	{"lock_fences", "INSERT OR IGNORE INTO main.lock_fences SELECT * FROM old.lock_fences"},
+	{"lock_seen", "INSERT OR IGNORE INTO main.lock_seen SELECT * FROM old.lock_seen"},
+	{"alerts", "INSERT OR IGNORE INTO main.alerts SELECT * FROM old.alerts"},
+};
+
+/* Set the malformed mirror aside (renamed to DBPATH.malformed-TIME, with its
+ * -wal, kept for inspection), open a new one in its place and copy into it
+ * what can be read of the local-only tables; the caller then imports
+ * everything from git.  Takes the clone's lock, and waits up to 10 s for
+ * other processes to close the mirror. */
+static int mirror_set_aside(cs_ctx *ctx)
+{
+	char why[sizeof ctx->err], stamp[32];
+	sbuf aside = {0}, lost = {0}, p = {0}, q = {0};
+	sqlite3_stmt *st = NULL;
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	snprintf(why, sizeof why, "%s", ctx->malformed_why[0] ? ctx->malformed_why : ctx->err);
+	if ((rc = cs_lock_clone(ctx)))
+		return rc;
+	db_rollback(ctx);
+	sqlite3_close(ctx->db);
+	ctx->db = NULL;
+	if ((rc = mirror_lock(ctx, LOCK_EX, 10000)) == CS_EBUSY) {
+		rc = cs_err(ctx, CS_EBUSY, "cannot set aside the malformed mirror '%s': another"
+			    " process has it open", ctx->dbpath);
+		goto done;
+	}
+	if (rc)
+		goto done;
+	gmtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+	sb_printf(&aside, "%s.malformed-%s-%ld", ctx->dbpath, stamp, (long)getpid());
+	sb_printf(&p, "%s-wal", ctx->dbpath);
+	sb_printf(&q, "%s-wal", aside.p ? aside.p : "");
+	if (aside.oom || p.oom || q.oom) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	if (rename(ctx->dbpath, aside.p) || (rename(p.p, q.p) && errno != ENOENT)) {
+		rc = cs_err(ctx, CS_ERROR, "cannot set aside the malformed mirror '%s': %s",
+			    ctx->dbpath, strerror(errno));
+		goto done;
+	}
+	p.n = 0;
+	sb_printf(&p, "%s-shm", ctx->dbpath);
+	if (!p.oom)
+		unlink(p.p);
+	ctx->malformed = 0;
+	if ((rc = db_open(ctx, ctx->dbpath, DB_CREATE)))
+		goto done;
+	if (sqlite3_prepare_v2(ctx->db, "ATTACH :a AS old", -1, &st, NULL) ||
+	    sqlite3_bind_text(st, 1, aside.p, -1, SQLITE_STATIC) || sqlite3_step(st) != SQLITE_DONE) {
+		sb_printf(&lost, "any of its tables (%s)", sqlite3_errmsg(ctx->db));
+	} else {
+		/* A table the new mirror does not have (moved elsewhere by a
+		 * later schema) is not the mirror's to save. */
+		for (size_t i = 0; i < sizeof kept_tables / sizeof *kept_tables; i++)
+			if (!sqlite3_table_column_metadata(ctx->db, "main", kept_tables[i].name, NULL,
+							   NULL, NULL, NULL, NULL, NULL) &&
+			    sqlite3_exec(ctx->db, kept_tables[i].sql, NULL, NULL, NULL))
+				sb_printf(&lost, "%s%s (%s)", lost.n ? ", " : "", kept_tables[i].name,
+					  sqlite3_errmsg(ctx->db));
+		sqlite3_exec(ctx->db, "DETACH old", NULL, NULL, NULL);
+	}
+	ctx->malformed = 0;
+	cs_notice(ctx, "the mirror '%s' is malformed (%s): set aside as '%s'; a new mirror is"
+		  " built from git%s%s", ctx->dbpath, why, aside.p,
+		  lost.n ? "; could not save: " : ", with the deferred intents, fences, lock"
+		  " watches and alerts of the old one", lost.n ? lost.p : "");
+done:
+	sqlite3_finalize(st);
+	if (ctx->mirrorfd >= 0 && mirror_lock(ctx, LOCK_SH, 60000) && !rc)
+		rc = cs_err(ctx, CS_ERROR, "cannot lock '%s.lock'", ctx->dbpath);
+	if (rc && !ctx->db) {
+		/* Not set aside: the handle keeps a connection to the file, whose
+		 * statements fail (rather than a NULL one). */
+		snprintf(why, sizeof why, "%s", ctx->err);
+		db_open(ctx, ctx->dbpath, DB_CREATE);
+		snprintf(ctx->err, sizeof ctx->err, "%s", why);
+	}
+	sb_free(&aside);
+	sb_free(&lost);
+	sb_free(&p);
+	sb_free(&q);
+	return rc;
+}
+
+int cs_mirror_repair(cs_ctx *ctx)
+{
+	if (!ctx->malformed)
+		return CS_OK;
+	return mirror_set_aside(ctx);
+}
+
 int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 {
-	int rc = sync_once(ctx, st);
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	if (!ctx->db && ctx->malformed && (rc = mirror_set_aside(ctx)))
+		return rc;
+	ctx->malformed = 0;
+	/* A mirror found malformed on the way is set aside, and the new one
+	 * imports everything, as a rebuild does. */
+	if ((rc = sync_once(ctx, st)) && ctx->malformed && !(rc = mirror_set_aside(ctx)))
+		rc = sync_once(ctx, st);
 	gx_texts_free(ctx);
 	return rc;
 }
@@ -730,7 +927,28 @@ fail:
 
 int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
 {
-	int rc = rebuild(ctx, st);
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	if (!ctx->db && ctx->malformed && (rc = mirror_set_aside(ctx)))
+		return rc;
+	ctx->malformed = 0;
+	if ((rc = rebuild(ctx, st)) && ctx->malformed && !(rc = mirror_set_aside(ctx)))
+		rc = rebuild(ctx, st);
+	gx_texts_free(ctx);
+	return rc;
+}
+
+int cs_accept_history(cs_ctx *ctx, cs_sync_stats *st)
+{
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	if (!ctx->db && ctx->malformed && (rc = mirror_set_aside(ctx)))
+		return rc;
+	ctx->accept_history = 1;
+	rc = rebuild(ctx, st);
+	ctx->accept_history = 0;
 	gx_texts_free(ctx);
 	return rc;
 }

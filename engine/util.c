@@ -39,6 +39,14 @@ int cs_err_db(cs_ctx *ctx, sqlite3 *db)
 {
 	int code = db ? sqlite3_errcode(db) & 0xff : SQLITE_NOMEM;
 	const char *file = db ? sqlite3_db_filename(db, "main") : NULL;
+	/* A malformed mirror is set aside and rebuilt by sync and rebuild. */
+	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
+		ctx->malformed = 1;
+		snprintf(ctx->malformed_why, sizeof ctx->malformed_why, "%s", sqlite3_errmsg(db));
+		return cs_err(ctx, CS_ERROR, "sqlite: %s (mirror '%s'): 'coordsync sync' or"
+			      " 'coordsync rebuild' sets it aside and builds a new one",
+			      sqlite3_errmsg(db), file && *file ? file : "?");
+	}
 	/* An I/O failure names the file and the system's reason: "disk I/O
 	 * error" alone does not say that the disk is full. */
 	if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) {

@@ -111,7 +111,10 @@ typedef struct cs_sync_stats {
 /* Fetch, import the files whose blob changed, push deferred intents. */
 int cs_sync(cs_ctx *ctx, cs_sync_stats *stats);
 
-/* Recreate the mirror from the repository, keeping the outbox. */
+/* Recreate the mirror from the repository, keeping the outbox.  A mirror
+ * that SQLite finds malformed (here or in cs_sync) is first set aside as
+ * DBPATH.malformed-TIME-PID, and the local-only tables that can still be
+ * read are carried over; a notice says what could not be. */
 int cs_rebuild(cs_ctx *ctx, cs_sync_stats *stats);
 
 /* ---- the outbox ------------------------------------------------------ */
@@ -136,6 +139,23 @@ int cs_outbox_retry(cs_ctx *ctx, long long id, int *n);
 int cs_outbox_drop(cs_ctx *ctx, long long id);
 /* How many intents wait, and how many are set aside. */
 int cs_outbox_count(cs_ctx *ctx, long long *pending, long long *held);
+/* 1 when cs_open (or a later statement) found the mirror malformed
+ * (SQLITE_CORRUPT, SQLITE_NOTADB).  After a cs_open that failed so, the
+ * handle may still be given to cs_sync, cs_rebuild, cs_accept_history or
+ * cs_mirror_repair, which set the mirror aside and open a new one; any
+ * other call needs a handle that opened. */
+int cs_mirror_malformed(const cs_ctx *ctx);
+/* Set a malformed mirror aside and open a new, empty one (with what could
+ * be salvaged: deferred intents, fences, lock watches, alerts), which the
+ * next sync fills from git.  CS_OK when the mirror is not malformed. */
+int cs_mirror_repair(cs_ctx *ctx);
+
+/* A sync refuses (CS_ERROR) to import or decide on a remote head that does
+ * not descend from the last head this clone imported, or when the remote
+ * branch is gone.  Accept the remote's new history: rebuild the mirror
+ * from it (keeping the outbox, the fence memory, lock watches and alerts)
+ * and move the clone's branch to it.  CS_ERROR when the branch is gone. */
+int cs_accept_history(cs_ctx *ctx, cs_sync_stats *stats);
 
 /* ---- queries --------------------------------------------------------- */
 
