@@ -69,17 +69,22 @@ FROM jobs j WHERE j.status = 'running';
 -- What commit times show, for a host that has not watched long enough (a
 -- clone that just joined): how long after the commit that made a state the
 -- fleet went on committing without changing it.  Per author other than the
--- state's server, the span between its first and its last commit after that
--- commit: a difference of two readings of one clock, so no offset between
--- clocks lengthens it (a commit is made after its parent).  The second
--- largest span counts, so that two clocks must agree: one clock stepped
--- forward between two of its commits cannot make a live server look dead.
--- NULL without such evidence.
+-- state's server, the time of its last commit after that commit minus the
+-- time of its first one (in history order): a difference of two readings
+-- of one clock, so no offset between clocks lengthens it (a commit is made
+-- after its parent), and a clock set back shortens it.  The second largest
+-- counts, so that two clocks must agree: one clock stepped forward between
+-- two of its commits cannot make a live server look dead.  NULL (or not
+-- positive) without such evidence.
 CREATE VIEW watch_quiet AS
 SELECT w.kind, w.key, w.server,
-       (SELECT max(c.committed_at) - min(c.committed_at) FROM history_commits c
-        WHERE c.seq > w.seq AND c.author IS NOT NULL AND c.author IS NOT w.server
-        GROUP BY c.author ORDER BY 1 DESC LIMIT 1 OFFSET 1) AS quiet
+       (SELECT l.committed_at - f.committed_at
+        FROM (SELECT min(c.seq) AS first_seq, max(c.seq) AS last_seq FROM history_commits c
+              WHERE c.seq > w.seq AND c.author IS NOT NULL AND c.author IS NOT w.server
+              GROUP BY c.author) a
+        JOIN history_commits f ON f.seq = a.first_seq
+        JOIN history_commits l ON l.seq = a.last_seq
+        ORDER BY 1 DESC LIMIT 1 OFFSET 1) AS quiet
 FROM watch_commit w WHERE w.seq IS NOT NULL;
 
 -- Per held lock: the lease its holder gave it (expiry minus the later of
