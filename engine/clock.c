@@ -104,10 +104,12 @@ int cs_clock_renote(cs_ctx *ctx)
 				       " boot_id IS NOT :bid)")) ||
 	    (rc = db_bind_text(ctx, st, ":bid", b.id)))
 		goto done;
-	if ((rc = db_step(ctx, st)) != SQLITE_ROW)
-		goto done;
-	other = sqlite3_column_int(st, 0);
-	rc = CS_OK;
+	if ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		other = sqlite3_column_int(st, 0);
+		rc = CS_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = CS_OK;
+	}
 done:
 	sqlite3_finalize(st);
 	if (rc || !other || (rc = db_begin(ctx)))
