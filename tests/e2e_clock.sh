@@ -4,7 +4,7 @@
 # alone, as a real step or a real skew of the wall clock does.
 #  1. A forward step of build3's wall clock does not let it take build1's
 #     live lock, nor free it with lock cleanup, before build3 has watched the
-#     lease (and a rebuild keeps the watch).
+#     lease (a rebuild keeps the watch; a reboot starts it again).
 #  2. Rescue and health never trust another server's timestamps: build2,
 #     alive with a clock 10 minutes slow, keeps its job (a fresh clone and a
 #     watching one alike) and is not stale; build3, dead with a clock 10
@@ -57,6 +57,18 @@ expect_rc 0 at +600 c lock acquire deploy --ttl 4 --wait 15
 python3 -c 'import sys; assert float(sys.argv[2]) - float(sys.argv[1]) >= 1.5, sys.argv' "$t0" "$(date +%s.%N)" ||
   fail "build3 did not wait out the watched lease"
 ok "build3 takes it once its boot clock has watched the 4 s lease and the 1 s lock-delay (fence 2)"
+# A reboot: the watch is of another boot, and counts as none.
+expect_rc 0 cs "${A[@]}" lock acquire boot --ttl 2
+cs -C "$T/c" sync >/dev/null
+sleep 3.2                                           # watched past lease and delay ...
+sqlite3 "$T/c/.git/coordsync/mirror.db" "UPDATE lock_seen SET boot_id = 'an-earlier-boot' WHERE name = 'boot'"
+expect_rc 3 cs -C "$T/c" lock acquire boot          # ... but in another boot
+grep -q "watched that grant for less than its lease" <<<"$OUT" || fail "after a reboot: $OUT"
+t0=$(date +%s.%N)
+expect_rc 0 cs -C "$T/c" lock acquire boot --wait 10
+python3 -c 'import sys; assert float(sys.argv[2]) - float(sys.argv[1]) >= 2, sys.argv' "$t0" "$(date +%s.%N)" ||
+  fail "the watch did not start again from zero after the reboot"
+ok "a watch from an earlier boot counts as none: it starts again from zero"
 
 # ---- 2. rescue and health: heartbeats of skewed clocks ------------------------------
 # build2: alive, 10 minutes slow.  Its heartbeat and its claim look 600 s old.
