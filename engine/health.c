@@ -219,23 +219,35 @@ static const char *col_text(sqlite3_stmt *st, int i)
 /* ---- the checks ------------------------------------------------------------ */
 /* Each runs one statement over the mirror and adds what it finds. */
 
-/* Every server the mirror knows of must have a heartbeat younger than
- * max_age.  One far in the future is a clock problem (and would look fresh
- * for ever), so it is reported as skew. */
+/* Every server the mirror knows of must have a heartbeat that changed
+ * within max_age.  Its age is what this host can trust, never the
+ * heartbeat's own time: how long this host has watched it unchanged (its
+ * boot clock, schema/007's watch), or how long two other servers' clocks
+ * went on committing after it (watch_quiet), whichever is longer.  One far
+ * in the future by the wall clock is a clock problem, reported as skew. */
 static int check_heartbeats(cs_ctx *ctx, cs_health *h, const hcfg *c)
 {
 	sqlite3_stmt *st = NULL;
+	cs_boot boot;
 	int rc;
 
-	if ((rc = db_prepare(ctx, &st, "SELECT f.id, s.heartbeat_at FROM fleet_ids f"
+	if ((rc = cs_clock_boot(ctx, &boot)) ||
+	    (rc = db_prepare(ctx, &st, "SELECT f.id, s.heartbeat_at, max(coalesce((SELECT :boot -"
+				       " w.since_boot FROM watch_current w WHERE w.kind = 'heartbeat'"
+				       " AND w.key = f.id AND w.boot_id = :bid), 0), coalesce((SELECT"
+				       " q.quiet FROM watch_quiet q WHERE q.kind = 'heartbeat' AND"
+				       " q.key = f.id), 0)) FROM fleet_ids f"
 				       " LEFT JOIN servers s ON s.id = f.id"
 				       " WHERE f.id NOT IN (SELECT value FROM json_each(:ignore))"
 				       " ORDER BY f.id")) ||
-	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)))
+	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)) ||
+	    (rc = db_bind_real(ctx, st, ":boot", boot.now)) ||
+	    (rc = db_bind_text(ctx, st, ":bid", boot.id)))
 		goto done;
 	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
 		const char *id = col_text(st, 0);
-		double at = sqlite3_column_double(st, 1), age = floor(c->now - at);
+		double at = sqlite3_column_double(st, 1), ahead = floor(at - c->now);
+		double age = floor(sqlite3_column_double(st, 2));
 		sbuf v = {0};
 		rc = CS_OK;
 		h->servers++;
@@ -251,13 +263,13 @@ static int check_heartbeats(cs_ctx *ctx, cs_health *h, const hcfg *c)
 			put_time(&v, "heartbeat_at", at);
 			rc = add_problem(ctx, h, "stale", id, grade(age, c->o.max_age), id, &v,
 					 "%s heartbeat %.0fs old", id, age);
-		} else if (-age > c->o.max_skew) {
-			put_num(&v, "skew", age);
+		} else if (ahead > c->o.max_skew) {
+			put_num(&v, "skew", -ahead);
 			put_num(&v, "max_skew", c->o.max_skew);
 			put_str(&v, "source", "clock");
 			put_time(&v, "heartbeat_at", at);
-			rc = add_problem(ctx, h, "skew", id, grade(-age, c->o.max_skew), id, &v,
-					 "%s heartbeat is %.0fs in the future", id, -age);
+			rc = add_problem(ctx, h, "skew", id, grade(ahead, c->o.max_skew), id, &v,
+					 "%s heartbeat is %.0fs in the future", id, ahead);
 		}
 		if (rc)
 			goto done;

@@ -105,16 +105,22 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	sqlite3_stmt *st = NULL;
 	double now = now_s();
 	const char *holder = NULL;
-	double expires = 0, free_after = 0;
+	double expires = 0, lease = 0, watched = -1;
 	long long fence = 0;
+	cs_boot boot;
 	int rc, exists = 0;
 
+	if ((rc = cs_clock_boot(ctx, &boot)))
+		return rc;
 	if (a->op == 'c') {
 		rc = exec_binds(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
 				     " dirty=1 WHERE locked_by IS NOT NULL AND expires_at < :t AND"
-				     " (locked_by = :s OR coalesce((SELECT free_after FROM lock_free_after a"
-				     "  WHERE a.name = locks.name), 0) < :t)",
-				":t", 'r', now - ctx->lock_delay, ":s", 't', ctx->server, NULL);
+				     " (locked_by = :s OR name IN (SELECT name FROM lock_free_after a"
+				     "  WHERE a.boot_id = :bid AND :boot - a.seen_boot >="
+				     "  coalesce(a.lease, 0) + :d))",
+				":t", 'r', now - ctx->lock_delay, ":s", 't', ctx->server,
+				":bid", 't', boot.id, ":boot", 'r', boot.now, ":d", 'r',
+				(double)ctx->lock_delay, NULL);
 		if (rc < 0)
 			return rc;
 		a->released = rc;
@@ -123,17 +129,22 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	}
 	if ((rc = db_prepare(ctx, &st, "SELECT locked_by, expires_at, max(coalesce(fence, 0),"
 				       " coalesce((SELECT fence FROM lock_fences f WHERE f.name=l.name), 0)),"
-				       " (SELECT free_after FROM lock_free_after a WHERE a.name=l.name)"
+				       " (SELECT coalesce(lease, 0) FROM lock_free_after a WHERE a.name=l.name),"
+				       " (SELECT :boot - seen_boot FROM lock_free_after a WHERE a.name=l.name"
+				       "  AND a.boot_id = :bid)"
 				       " FROM locks l WHERE name=:n")) ||
-	    (rc = db_bind_text(ctx, st, ":n", a->name)))
+	    (rc = db_bind_text(ctx, st, ":n", a->name)) ||
+	    (rc = db_bind_real(ctx, st, ":boot", boot.now)) ||
+	    (rc = db_bind_text(ctx, st, ":bid", boot.id)))
 		goto done;
 	if ((rc = db_step(ctx, st)) == SQLITE_ROW) {
 		exists = 1;
 		holder = (const char *)sqlite3_column_text(st, 0);
 		expires = sqlite3_column_double(st, 1);
 		fence = sqlite3_column_int64(st, 2);
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-			free_after = sqlite3_column_double(st, 3);
+		lease = sqlite3_column_double(st, 3);
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			watched = sqlite3_column_double(st, 4);
 	} else if (rc != SQLITE_DONE) {
 		goto done;
 	}
@@ -146,10 +157,13 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	int mine = holder && !strcmp(holder, ctx->server);
 	/* Another server's lock stays taken for lock_delay seconds after it
 	 * expires: clocks differ between servers.  And not before this host
-	 * has watched it for its lease (lock_free_after): a clock minutes
-	 * ahead, here or at the holder, would otherwise take a live lock. */
-	int free_now = !holder || (expires + ctx->lock_delay < now &&
-				   free_after + ctx->lock_delay < now);
+	 * has watched it for its lease plus the lock-delay (lock_free_after),
+	 * by its boot clock: a clock minutes ahead, here or at the holder, or
+	 * a step of this host's wall clock, would otherwise take a live lock.
+	 * No watch in this boot (watched < 0) is no time watched. */
+	double wait_watch = lease + ctx->lock_delay - watched;
+	int free_now = !holder || (expires + ctx->lock_delay < now && watched >= 0 &&
+				   wait_watch <= 0);
 
 	if (a->op == 'x') {
 		if (!mine) {
@@ -176,7 +190,7 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
 				    " clock, but this server has watched that grant for less than its"
 				    " lease (free here in %.0fs): clocks may differ", a->name, holder, iso,
-				    ceil(free_after + ctx->lock_delay - now));
+				    ceil(watched < 0 ? lease + ctx->lock_delay : wait_watch));
 		else
 			rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
 				    holder, iso);
@@ -373,17 +387,37 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		if (rc >= 0)
 			sb_printf(msg, "Job %s claimed by %s", a->out_id, ctx->server);
 		return rc < 0 ? rc : CS_OK;
-	case 'r':
+	case 'r': {
+		/* Stale means quiet for older_than seconds by evidence this host
+		 * can trust, never by another server's timestamps: the claim,
+		 * and the holder's heartbeat if it has one, have not changed
+		 * while this host watched them (its boot clock), or commits of
+		 * two other clocks went on that long after them (watch_quiet).
+		 * A clone that has watched nothing yet and has no such commits
+		 * waits older_than seconds of its own. */
+		cs_boot boot;
+		if ((rc = cs_clock_boot(ctx, &boot)))
+			return rc;
 		rc = exec_binds(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
 				     " fence=coalesce(fence, 0) + 1, dirty=1"
-				     " WHERE status='running' AND coalesce(started_at, 0) <= :old AND"
-				     " coalesce((SELECT heartbeat_at FROM servers WHERE id=assigned_to), 0) <= :old",
-				":old", 'r', now - a->older_than, NULL);
+				     " WHERE status='running' AND (coalesce((SELECT :boot - w.since_boot"
+				     "  FROM watch_current w WHERE w.kind = 'claim' AND w.key = jobs.id"
+				     "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+				     "  watch_quiet q WHERE q.kind = 'claim' AND q.key = jobs.id), 0) >= :n)"
+				     " AND (NOT EXISTS(SELECT 1 FROM servers s WHERE s.id = jobs.assigned_to"
+				     "  AND s.heartbeat_json IS NOT NULL) OR coalesce((SELECT :boot - w.since_boot"
+				     "  FROM watch_current w WHERE w.kind = 'heartbeat' AND w.key = jobs.assigned_to"
+				     "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+				     "  watch_quiet q WHERE q.kind = 'heartbeat' AND q.key = jobs.assigned_to), 0)"
+				     "  >= :n)",
+				":boot", 'r', boot.now, ":bid", 't', boot.id, ":n", 'r',
+				(double)a->older_than, NULL);
 		if (rc < 0)
 			return rc;
 		a->count = rc;
 		sb_printf(msg, "Rescued %d job%s for %s", rc, rc == 1 ? "" : "s", ctx->server);
 		return CS_OK;
+	}
 	}
 	/* done, fail, cancel: the job must exist and be in a fitting state. */
 	if ((rc = db_text(ctx, &cur, "SELECT status || ' ' || coalesce(assigned_to, '') FROM jobs"
@@ -521,8 +555,12 @@ int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued)
 /* These are also intents: with defer they wait in the outbox, and each apply
  * is idempotent, so replaying one after a crash changes nothing twice. */
 
-/* Set members of this server's status.json or heartbeat.json. */
-static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at)
+/* Set members of this server's status.json or heartbeat.json, written at
+ * time at.  A deferred one (not direct) never replaces a newer one: when
+ * the file already holds a later timestamp (a direct update made after
+ * the intent was recorded), it is left as it is and the intent is spent.
+ * The same second is not older: replaying the intent changes nothing. */
+static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, int direct)
 {
 	const char *col = heartbeat ? "heartbeat_json" : "status_json";
 	char sql[256], *cur = NULL, *text = NULL;
@@ -531,6 +569,13 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at)
 	int n = 0, rc;
 	const cJSON *it;
 
+	if (!direct) {
+		rc = exec_binds(ctx, heartbeat ? "SELECT 1 FROM servers WHERE id=:s AND heartbeat_at > :t"
+					       : "SELECT 1 FROM servers WHERE id=:s AND status_at > :t",
+				":s", 't', ctx->server, ":t", 'r', at, NULL);
+		if (rc)
+			return rc < 0 ? rc : CS_OK;   /* 1: the file is newer */
+	}
 	add_time(set, "timestamp", at);
 	snprintf(sql, sizeof sql, "SELECT %s FROM servers WHERE id=:a", col);
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
@@ -614,10 +659,13 @@ static int apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	return rc;
 }
 
-/* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload. */
+/* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload.
+ * A payload marked "direct" (intent_fn) is applied now; any other comes
+ * from the outbox. */
 static int apply_intent(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 {
 	double at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
+	int direct = cJSON_IsTrue(cJSON_GetObjectItem(p, "direct"));
 	cJSON *set;
 	int rc;
 	if (!strcmp(kind, "msg")) {
@@ -629,7 +677,7 @@ static int apply_intent(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 	set = cJSON_DetachItemFromObject(p, "set");
 	if (!set && !(set = cJSON_CreateObject()))
 		return cs_err_oom(ctx);
-	rc = apply_server_file(ctx, !strcmp(kind, "heartbeat"), set, at);
+	rc = apply_server_file(ctx, !strcmp(kind, "heartbeat"), set, at, direct);
 	if (!strcmp(kind, "heartbeat"))
 		sb_printf(msg, "%s heartbeat", ctx->server);
 	else
@@ -650,8 +698,10 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	intent_arg *a = p;
 	cJSON *copy = cJSON_Duplicate(a->payload, 1);
 	int rc;
-	if (!copy)
+	if (!copy || !cJSON_AddTrueToObject(copy, "direct")) {
+		cJSON_Delete(copy);
 		return cs_err_oom(ctx);
+	}
 	rc = apply_intent(ctx, a->kind, copy, msg);
 	cJSON_Delete(copy);
 	return rc;

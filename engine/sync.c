@@ -264,31 +264,6 @@ int cs_lock(cs_ctx *ctx, int wait)
 
 /* ---- import ---------------------------------------------------------------- */
 
-/* Note when this mirror first saw each held lock as it is now (lock_seen,
- * schema/003): a changed holder, fence or expiry starts a new watch. */
-static int note_locks_seen(cs_ctx *ctx)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-	if ((rc = db_prepare(ctx, &st,
-			     "INSERT INTO lock_seen(name, locked_by, fence, expires_at, seen_at)"
-			     " SELECT name, locked_by, fence, expires_at, :now FROM locks"
-			     " WHERE locked_by IS NOT NULL ON CONFLICT(name) DO UPDATE SET"
-			     " locked_by=excluded.locked_by, fence=excluded.fence,"
-			     " expires_at=excluded.expires_at, seen_at=excluded.seen_at"
-			     " WHERE lock_seen.locked_by IS NOT excluded.locked_by OR"
-			     " lock_seen.fence IS NOT excluded.fence OR"
-			     " lock_seen.expires_at IS NOT excluded.expires_at")) ||
-	    (rc = db_bind_real(ctx, st, ":now", cs_now())))
-		goto done;
-	if ((rc = db_step(ctx, st)) == SQLITE_DONE)
-		rc = db_exec(ctx, "DELETE FROM lock_seen WHERE name NOT IN"
-				  " (SELECT name FROM locks WHERE locked_by IS NOT NULL)");
-done:
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Fetch and import the remote head.  Commits the import even when some
  * files failed; *tree is the remote tree (NULL when the remote is empty). */
 /* Walk the history up to head when the last walk stopped short of it. */
@@ -413,6 +388,8 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		 * imported this head and left its history to walk. */
 		if (history && (rc = history_catch_up(ctx, head, hex, st)))
 			return rc;
+		if ((rc = cs_clock_renote(ctx)))     /* watches of an earlier boot */
+			return rc;
 		CS_FAULT("after-import");
 		return CS_OK;
 	}
@@ -421,7 +398,7 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return rc;
 	if ((rc = model_import_tree(ctx, *tree, st, force)) ||
 	    (history && (rc = history_update(ctx, head, &st->history_rows))) ||
-	    (rc = note_locks_seen(ctx))) {
+	    (rc = cs_clock_note(ctx))) {
 		db_rollback(ctx);
 		return rc;
 	}
@@ -824,7 +801,8 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 }
 
 /* Carry over what git cannot give back: deferred intents, the highest
- * fence seen per lock, and the state of open alerts. */
+ * fence seen per lock, the watches (lock_seen, watch) and the state of
+ * open alerts. */
 static int copy_kept(cs_ctx *ctx, const char *old)
 {
 	sqlite3_stmt *st = NULL;
@@ -838,6 +816,7 @@ static int copy_kept(cs_ctx *ctx, const char *old)
 	rc = db_exec(ctx, "INSERT INTO outbox SELECT * FROM old.outbox;"
 			  "INSERT INTO lock_fences SELECT * FROM old.lock_fences;"
 			  "INSERT INTO lock_seen SELECT * FROM old.lock_seen;"
+			  "INSERT INTO watch SELECT * FROM old.watch;"
 			  "INSERT INTO alerts SELECT * FROM old.alerts");
 	db_exec(ctx, "DETACH old");
 	return rc;

@@ -61,6 +61,7 @@ cs "${B[@]}" job add --id build-42 >/dev/null
 expect_rc 0 cs "${A[@]}" job claim
 [ "$OUT" = build-42 ] || fail "claim: $OUT"
 stopped env COORDSYNC_FAULT=after-decide:stop "$COORDSYNC" "${A[@]}" job done build-42 --result late
+cs "${B[@]}" sync >/dev/null          # build2 starts watching the claim (its boot clock)
 sleep 1.1                             # build1 sends no heartbeat: its job is rescued
 expect_rc 0 cs "${B[@]}" job rescue --older-than 1
 expect_rc 0 cs "${B[@]}" job claim

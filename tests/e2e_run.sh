@@ -95,9 +95,9 @@ run_a --syslog
 expect_rc 2 cs "${A[@]}" run --wait -1
 ok "run --health fills health=; --syslog keeps stderr empty; a bad --wait is a usage error"
 cs "${B[@]}" lock acquire gone --ttl 1 >/dev/null
-cs "${A[@]}" sync >/dev/null   # build1 sees the grant: it frees it only after watching its lease
 cs "${B[@]}" job add --id stale >/dev/null
 cs "${B[@]}" job claim >/dev/null
+cs "${A[@]}" sync >/dev/null   # build1 sees the grant and the claim: it frees and rescues them only after watching
 sleep 2
 git -C "$T/a" config coordsync.lockdelay 0
 git -C "$T/a" config coordsync.rescue.olderthan 1
