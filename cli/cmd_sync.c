@@ -26,6 +26,8 @@ static const cli_opt init_opts[] = {
 	 "(coordsync.remote.tokenfile)"},
 	{"--ssh-key", 's', "FILE", "private key for an ssh remote, mode 0600, instead of "
 	 "ssh-agent (coordsync.remote.sshkey)"},
+	{"--adopt", 'f', NULL, "add coordination/ to a remote that holds other files (refused "
+	 "without it)"},
 	{NULL, 0, NULL, NULL}};
 
 static int run_init(cli *c)
@@ -41,7 +43,11 @@ static int run_init(cli *c)
 	if (!cs_valid_id(c->server))
 		return cli_usage(c, "invalid server id '%s': use 1-64 of [A-Za-z0-9._-], no leading dot",
 				 c->server);
-	rc = cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
+	if (cs_reserved_id(c->server))
+		return cli_usage(c, "server id '%s' is reserved: it names a directory of the"
+				 " repository's shared layout or a recipient", c->server);
+	rc = cli_has(c, "--adopt") ? cs_init_adopt(&ctx, c->args[0], c->args[1], &o, &auth)
+				   : cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
 	if (!rc) {
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
