@@ -620,30 +620,86 @@ typedef struct intent_arg {
 	const char *kind;
 	cJSON *payload;
 	int applied;
+	int check_to;         /* a message: its recipient must be a known server */
 } intent_arg;
+
+/* 1 when id is a server the remote knows: this one, one with a status.json
+ * or heartbeat.json (a servers row), or a top-level directory of the tree
+ * decided on (ctx->base), else of the last fetched remote head.  0 when
+ * not; a negative code on error. */
+static int known_server(cs_ctx *ctx, const char *id)
+{
+	git_tree *own = NULL;
+	git_commit *c = NULL;
+	git_oid head;
+	const git_tree_entry *e;
+	char ref[256];
+	long long n = 0;
+	int rc, yes = 0;
+
+	if (ctx->server && !strcmp(id, ctx->server))
+		return 1;
+	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM servers WHERE id=:a", id)))
+		return rc;
+	if (n)
+		return 1;
+	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
+	if (!ctx->base && !git_reference_name_to_id(&head, ctx->repo, ref) &&
+	    !git_commit_lookup(&c, ctx->repo, &head))
+		git_commit_tree(&own, c);
+	git_error_clear();
+	git_commit_free(c);
+	if ((ctx->base || own) && (e = git_tree_entry_byname(ctx->base ? ctx->base : own, id)))
+		yes = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+	git_tree_free(own);
+	return yes;
+}
+
+/* CS_OK when a message may go to `to`: "all", or a known server. */
+static int check_recipient(cs_ctx *ctx, const char *to)
+{
+	int rc;
+	if (!strcmp(to, "all"))
+		return CS_OK;
+	if ((rc = known_server(ctx, to)) < 0)
+		return rc;
+	if (!rc)
+		return cs_err(ctx, CS_EINVAL, "unknown recipient '%s': no server directory or heartbeat"
+			      " on the remote (a typo?); --force sends it anyway", to);
+	return CS_OK;
+}
 
 static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	intent_arg *a = p;
-	cJSON *copy = cJSON_Duplicate(a->payload, 1);
+	cJSON *copy;
 	int rc;
-	if (!copy)
+	if (a->check_to &&
+	    (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(a->payload, "to")))))
+		return rc;
+	if (!(copy = cJSON_Duplicate(a->payload, 1)))
 		return cs_err_oom(ctx);
 	rc = apply_intent(ctx, a->kind, copy, msg);
 	cJSON_Delete(copy);
 	return rc;
 }
 
-/* Deliver now (one decision) or queue in the outbox. */
-static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer)
+/* Deliver now (one decision) or queue in the outbox.  check_to: a message
+ * whose recipient must be known, checked in the decision, or for a deferred
+ * one now, against the mirror and the last fetched head (so that an intent
+ * never waits in the outbox for a server that does not exist). */
+static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int check_to)
 {
-	intent_arg a = {kind, payload, 0};
+	intent_arg a = {kind, payload, 0, check_to && !defer};
 	char *text;
-	int rc;
+	int rc = CS_OK;
 	if (!ctx->server)
 		rc = cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
 	else if (!defer)
 		rc = cs_decide(ctx, intent_fn, &a);
+	else if (check_to &&
+		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(payload, "to")))))
+		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */
 	else if (!(text = cJSON_PrintUnformatted(payload)))
 		rc = cs_err_oom(ctx);
 	else {
@@ -679,7 +735,7 @@ int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n,
 		return rc;
 	}
 	cJSON_AddStringToObject(set, "status", status);
-	return intent(ctx, "status", p, defer);
+	return intent(ctx, "status", p, defer, 0);
 }
 
 int cs_heartbeat(cs_ctx *ctx, int defer)
@@ -688,7 +744,7 @@ int cs_heartbeat(cs_ctx *ctx, int defer)
 	if (!p)
 		return cs_err_oom(ctx);
 	cJSON_AddNumberToObject(p, "at", now_s());
-	return intent(ctx, "heartbeat", p, defer);
+	return intent(ctx, "heartbeat", p, defer, 0);
 }
 
 int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
@@ -706,6 +762,8 @@ int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 		return cs_err(ctx, CS_EINVAL, "message type must be info, warning, error or request");
 	if (!to || (strcmp(to, "all") && !cs_valid_id(to)))
 		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s'", to ? to : "");
+	if (strcmp(to, "all") && cs_reserved_id(to))
+		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s': a reserved name, not a server", to);
 	if (!subject || !*subject)
 		return cs_err(ctx, CS_EINVAL, "missing subject");
 	if (!(id = cs_uuid()) || !(p = cJSON_CreateObject())) {
@@ -719,7 +777,7 @@ int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 	if (body)
 		cJSON_AddStringToObject(p, "body", body);
 	cJSON_AddNumberToObject(p, "at", now_s());
-	if ((rc = intent(ctx, "msg", p, defer)))
+	if ((rc = intent(ctx, "msg", p, defer & CS_DEFER, !(defer & CS_FORCE))))
 		free(id);
 	else
 		*id_out = id;

@@ -186,6 +186,12 @@ int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv,
 		  int n, int defer);
 int cs_heartbeat(cs_ctx *ctx, int defer);
 
+/* defer is a set of flags: CS_DEFER queues the message (1, as for the
+ * others), CS_FORCE sends it to a recipient the remote does not know.
+ * Without CS_FORCE, `to` must be "all", this server, or a server with a
+ * directory or a heartbeat on the remote (CS_EINVAL otherwise). */
+#define CS_DEFER 1
+#define CS_FORCE 2
 int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 		const char *subject, const char *body, int defer);
 int cs_msg_read(cs_ctx *ctx, const char *id);
