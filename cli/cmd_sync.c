@@ -49,9 +49,18 @@ static int run_init(cli *c)
 	rc = cli_has(c, "--adopt") ? cs_init_adopt(&ctx, c->args[0], c->args[1], &o, &auth)
 				   : cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
 	if (!rc) {
+		cs_rows *r = NULL;
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
 		printf("initialized '%s' as %s\n", c->args[1], c->server);
+		/* Two clones must not share a server id (health: duplicate). */
+		if (!rc && !cs_select(ctx, &r, "SELECT datetime(heartbeat_at, 'unixepoch') FROM servers"
+					       " WHERE id = ?1 AND heartbeat_at IS NOT NULL", c->server, NULL) &&
+		    cs_rows_next(r) == 1)
+			fprintf(stderr, "coordsync: warning: server %s already has a heartbeat on the remote"
+				" (%s UTC): if the clone that wrote it still runs, stop it; two clones must"
+				" not use one server id\n", c->server, cs_rows_text(r, 0));
+		cs_rows_free(r);
 		rc = report_sync(c, ctx, "sync", rc, &st);
 	} else {
 		rc = cli_fail(ctx, rc);

@@ -535,12 +535,14 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at)
 	free(cur);
 	if (rc)
 		return rc;
-	if (heartbeat)
+	if (heartbeat) {
 		rc = exec_binds(ctx, "INSERT INTO servers(id, heartbeat_at, heartbeat_json, heartbeat_dirty)"
 				     " VALUES(:s, :t, :j, 1) ON CONFLICT(id) DO UPDATE SET"
 				     " heartbeat_at=:t, heartbeat_json=:j, heartbeat_dirty=1",
 				":s", 't', ctx->server, ":t", 'r', at, ":j", 't', text, NULL);
-	else
+		if (rc >= 0)
+			rc = cs_note_instances(ctx);   /* this clone's own id, as written */
+	} else
 		rc = exec_binds(ctx, "INSERT INTO servers(id, status, status_at, status_json, status_dirty)"
 				     " VALUES(:s, json_extract(:j, '$.status'), :t, :j, 1)"
 				     " ON CONFLICT(id) DO UPDATE SET status=json_extract(:j, '$.status'),"
@@ -738,11 +740,24 @@ int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n,
 	return intent(ctx, "status", p, defer, 0);
 }
 
+/* The heartbeat carries this clone's instance id (identity.c): two clones
+ * that use one server id overwrite each other's, which health reports. */
 int cs_heartbeat(cs_ctx *ctx, int defer)
 {
-	cJSON *p = cJSON_CreateObject();
-	if (!p)
+	cJSON *p = cJSON_CreateObject(), *set = cJSON_CreateObject();
+	char inst[37];
+	int rc;
+	if (!p || !set || !cJSON_AddItemToObject(p, "set", set)) {
+		cJSON_Delete(p);
+		cJSON_Delete(set);
 		return cs_err_oom(ctx);
+	}
+	if (ctx->server && (rc = cs_instance(ctx, inst, 1))) {
+		cJSON_Delete(p);
+		return rc;
+	}
+	if (ctx->server)
+		cJSON_AddStringToObject(set, "instance", inst);
 	cJSON_AddNumberToObject(p, "at", now_s());
 	return intent(ctx, "heartbeat", p, defer, 0);
 }

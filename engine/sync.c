@@ -367,7 +367,7 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return rc;
 	if ((rc = model_import_tree(ctx, *tree, st, force)) ||
 	    (history && (rc = history_update(ctx, head, &st->history_rows))) ||
-	    (rc = note_locks_seen(ctx))) {
+	    (rc = note_locks_seen(ctx)) || (rc = cs_note_instances(ctx))) {
 		db_rollback(ctx);
 		return rc;
 	}

@@ -235,7 +235,7 @@ typedef struct cs_health_opts {
 
 typedef struct cs_problem {
 	char *key;          /* "CHECK:SUBJECT", e.g. "stale:build2"; stable across runs */
-	char *check;        /* stale, stuck, lock, backlog, skew, file, sync */
+	char *check;        /* stale, stuck, lock, backlog, skew, file, sync, duplicate */
 	int severity;       /* CS_HEALTH_WARNING or CS_HEALTH_CRITICAL */
 	char *server;       /* the server concerned, or NULL */
 	char *message;      /* one line of printable text */
