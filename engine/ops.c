@@ -657,7 +657,8 @@ static int known_server(cs_ctx *ctx, const char *id)
 	return yes;
 }
 
-/* CS_OK when a message may go to `to`: "all", or a known server. */
+/* CS_OK when a message may go to `to`: "all", or a known server.  Outside
+ * a decision (a deferred message) the remote is as this clone last saw it. */
 static int check_recipient(cs_ctx *ctx, const char *to)
 {
 	int rc;
@@ -667,7 +668,8 @@ static int check_recipient(cs_ctx *ctx, const char *to)
 		return rc;
 	if (!rc)
 		return cs_err(ctx, CS_EINVAL, "unknown recipient '%s': no server directory or heartbeat"
-			      " on the remote (a typo?); --force sends it anyway", to);
+			      " on the remote%s (a typo?); --force sends it anyway", to,
+			      ctx->base ? "" : " as of this clone's last sync");
 	return CS_OK;
 }
 
@@ -813,14 +815,22 @@ static int read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				     " coalesce(read, 0)", ":i", 't', id, NULL);
 	} else if (!strcmp(to, "all")) {
 		/* A broadcast is read per server, in read_by; the seed's flag turns
-		 * true once every other server the mirror knows of has read it. */
+		 * true once every other server the mirror knows of has read it:
+		 * here any server that acts (a heartbeat or status, a job, a lock,
+		 * a message sent), wider than fleet_ids, so that the flag does not
+		 * hide it from a seed server without a heartbeat.  Recipients do
+		 * not count: a typo is not a server. */
 		rc = exec_binds(ctx, "UPDATE messages SET read_by=json_insert(coalesce(read_by, '[]'),"
 				     " '$[#]', :s), dirty=1 WHERE id=:i AND NOT EXISTS(SELECT 1 FROM"
 				     " json_each(coalesce(read_by, '[]')) WHERE value=:s)",
 				":i", 't', id, ":s", 't', ctx->server, NULL);
 		if (rc >= 0)
 			rc = exec_binds(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT coalesce(read, 0)"
-					     " AND NOT EXISTS(SELECT 1 FROM fleet_ids AS f WHERE f.id != from_server"
+					     " AND NOT EXISTS(SELECT 1 FROM (SELECT id FROM servers"
+					     "  UNION SELECT assigned_to FROM jobs WHERE assigned_to IS NOT NULL"
+					     "  UNION SELECT locked_by FROM locks WHERE locked_by IS NOT NULL"
+					     "  UNION SELECT from_server FROM messages WHERE from_server IS NOT NULL)"
+					     " AS f WHERE f.id != from_server"
 					     " AND f.id != :s AND f.id NOT IN (SELECT value FROM json_each(read_by)))",
 					":i", 't', id, ":s", 't', ctx->server, NULL);
 	} else {
