@@ -83,7 +83,7 @@ static const setting *find(const char *key)
 
 /* The value of key and where it came from ("env COORDSYNC_X", "git config",
  * "default", or "unset").  Returns a malloc'd value or NULL when unset. */
-static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
+static char *lookup_in(cs_ctx *ctx, git_config *snap, const setting *s, char *src, size_t srclen)
 {
 	git_config *cfg = NULL;
 	git_buf buf = {0};
@@ -96,8 +96,8 @@ static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
 		return strdup(e);
 	}
 	snprintf(name, sizeof name, "coordsync.%s", s->key);
-	if (ctx->repo && !git_repository_config_snapshot(&cfg, ctx->repo) &&
-	    !git_config_get_string_buf(&buf, cfg, name)) {
+	if (ctx->repo && (snap || !git_repository_config_snapshot(&cfg, ctx->repo)) &&
+	    !git_config_get_string_buf(&buf, snap ? snap : cfg, name)) {
 		snprintf(src, srclen, "git config %s", name);
 		v = strdup(buf.ptr);
 	}
@@ -108,6 +108,11 @@ static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
 		return v;
 	snprintf(src, srclen, "%s", s->dflt ? "default" : "unset");
 	return s->dflt ? strdup(s->dflt) : NULL;
+}
+
+static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
+{
+	return lookup_in(ctx, NULL, s, src, srclen);
 }
 
 char *cs_config_get(cs_ctx *ctx, const char *key)
@@ -184,7 +189,8 @@ static int parse_value(const setting *s, const char *v, long long *out)
 	return 0;
 }
 
-int cs_config_int(cs_ctx *ctx, const char *key, long long *out)
+/* cs_config_int, reading git config from snap (NULL: a snapshot of its own). */
+static int config_int(cs_ctx *ctx, git_config *snap, const char *key, long long *out)
 {
 	char src[128], form[160];
 	const setting *s = find(key);
@@ -193,7 +199,7 @@ int cs_config_int(cs_ctx *ctx, const char *key, long long *out)
 
 	if (!s || s->kind == K_TEXT || s->kind == K_URL)
 		return cs_err(ctx, CS_ERROR, "internal: 'coordsync.%s' is not a number setting", key);
-	v = lookup(ctx, s, src, sizeof src);
+	v = lookup_in(ctx, snap, s, src, sizeof src);
 	if (parse_value(s, v, out)) {
 		expected(s, form, sizeof form);
 		rc = cs_err(ctx, CS_EINVAL, "invalid setting coordsync.%s '%s' (from %s): expected %s",
@@ -201,6 +207,11 @@ int cs_config_int(cs_ctx *ctx, const char *key, long long *out)
 	}
 	free(v);
 	return rc;
+}
+
+int cs_config_int(cs_ctx *ctx, const char *key, long long *out)
+{
+	return config_int(ctx, NULL, key, out);
 }
 
 long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt)
@@ -217,11 +228,16 @@ long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt)
 
 int cs_config_check(cs_ctx *ctx)
 {
+	git_config *snap = NULL;
 	long long n;
 	int rc = CS_OK;
+	/* One snapshot for all: every command runs this. */
+	if (ctx->repo && git_repository_config_snapshot(&snap, ctx->repo))
+		git_error_clear();
 	for (const setting *s = settings; s->key && !rc; s++)
 		if (s->kind != K_TEXT && s->kind != K_URL)
-			rc = cs_config_int(ctx, s->key, &n);
+			rc = config_int(ctx, snap, s->key, &n);
+	git_config_free(snap);
 	return rc;
 }
 
