@@ -42,6 +42,14 @@ reserved() {
   git --git-dir="$T/r.git" ls-tree --name-only main coordination/ | grep -q -e heartbeat -e status &&
     fail "a reserved server wrote into coordination/"
   ok "reserved ids (coordination, all, docs, Docs, schema, logs) are refused at init, --server, env and config: exit 2"
+  # Another tool writes heartbeats under reserved names: they are no servers.
+  wput all/heartbeat.json "dict(timestamp='$(ago 4000)')"
+  wput docs/status.json "dict(status='idle', timestamp='$(ago 4000)')"
+  expect_rc 0 cs "${A[@]}" sync
+  expect_rc 0 cs "${A[@]}" query "SELECT count(*) FROM servers WHERE id IN ('all', 'docs')" --format csv
+  [ "$(tail -1 <<<"$OUT")" = 0 ] || fail "a reserved directory imported as a server"
+  git -C "$W" rm -q -r all docs && git -C "$W" commit -q -m "gone" && git -C "$W" push -q origin HEAD:main
+  ok "directories with reserved names are not imported as servers"
 }
 
 # ---- recipients must be known servers -------------------------------------------
