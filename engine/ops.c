@@ -1019,14 +1019,14 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			const char *rt = cJSON_GetStringValue(cJSON_GetObjectItem(rep, "type"));
 			char *rid = cs_uuid();
 			cJSON *in = cJSON_CreateObject();
-			if (!rid || !in || !from || !cs_valid_id(from)) {
+			if (!rid || !in || !from || !cs_valid_server_id(from)) {
 				free(rid);
 				cJSON_Delete(in);
 				if (!rid || !in) {
 					rc = cs_err_oom(ctx);
 					break;
 				}
-				continue;   /* a sender we cannot address */
+				continue;   /* a sender we cannot address (or "all") */
 			}
 			cJSON_AddStringToObject(in, "id", rid);
 			cJSON_AddStringToObject(in, "to", from);

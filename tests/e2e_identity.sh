@@ -50,6 +50,24 @@ reserved() {
   [ "$(tail -1 <<<"$OUT")" = 0 ] || fail "a reserved directory imported as a server"
   git -C "$W" rm -q -r all docs && git -C "$W" commit -q -m "gone" && git -C "$W" push -q origin HEAD:main
   ok "directories with reserved names are not imported as servers"
+  # A message "from" all (another tool wrote it) gets no auto-reply: that
+  # would be a broadcast.
+  wput docs/auto_reply_rules.json "dict(rules=[dict(contains='ping', action='reply', reply=dict(subject='pong'))])"
+  git -C "$W" pull -q --rebase origin main
+  python3 - "$W/coordination/messages.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+d["messages"].append({"id": "from-all", "from": "all", "to": "build1", "type": "request",
+                      "subject": "ping", "body": None, "timestamp": "2026-01-01T00:00:00Z", "read": False})
+json.dump(d, open(p, "w"), indent=2); open(p, "a").write("\n")
+PY
+  git -C "$W" commit -q -am "a message from all" && git -C "$W" push -q origin HEAD:main
+  expect_rc 0 cs "${A[@]}" msg autoreply
+  expect_rc 0 cs "${A[@]}" query "SELECT count(*) FROM messages WHERE to_server='all' AND subject='pong'" --format csv
+  [ "$(tail -1 <<<"$OUT")" = 0 ] || fail "auto-reply broadcast a reply to a message from 'all'"
+  expect_rc 0 cs "${A[@]}" msg read from-all
+  ok "auto-reply does not answer a sender with a reserved name"
 }
 
 # ---- recipients must be known servers -------------------------------------------
