@@ -11,7 +11,9 @@
 #define EXIT_REFUSED 3
 
 /* One option of a command.  kind: 'f' flag, 's' string, 'i' integer,
- * 'm' string that may repeat. */
+ * 'm' string that may repeat, 'd' duration (cs_duration_parse: a bare
+ * number is seconds; num holds seconds), 'D' days (a bare number is days,
+ * or whole days with a unit; num holds days). */
 typedef struct cli_opt {
 	const char *name;     /* "--ttl" */
 	char kind;

@@ -211,17 +211,17 @@ done:
 }
 
 static const cli_opt health_opts[] = {
-	{"--max-age", 'i', "SEC", "a heartbeat older than this is stale (default 300)"},
-	{"--stuck", 'i', "SEC", "a job running longer than this is stuck (default 3600)"},
-	{"--backlog-age", 'i', "SEC", "unread messages older than this are a backlog (default 1800)"},
+	{"--max-age", 'd', "SEC", "a heartbeat older than this is stale (default 300)"},
+	{"--stuck", 'd', "SEC", "a job running longer than this is stuck (default 3600)"},
+	{"--backlog-age", 'd', "SEC", "unread messages older than this are a backlog (default 1800)"},
 	{"--backlog-count", 'i', "N", "more unread messages than this for one server are a backlog"
 	 " (default 50)"},
-	{"--max-skew", 'i', "SEC", "heartbeat time against its commit time (default 120)"},
+	{"--max-skew", 'd', "SEC", "heartbeat time against its commit time (default 120)"},
 	{"--ignore", 'm', "ID", "leave server ID out of the per-server checks"},
 	{"--sync", 'f', NULL, "fetch and import first (default: the mirror as it is)"},
 	{"--alert", 's', "URL", "post each new problem and each recovery as JSON to URL"},
 	{"--token-file", 's', "FILE", "send the bearer token in FILE (mode 0600) with alerts"},
-	{"--alert-timeout", 'i', "SEC", "time bound of each post, 1-60 (default 10)"},
+	{"--alert-timeout", 'd', "SEC", "time bound of each post, 1-60 (default 10)"},
 	{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_health_cmds[] = {

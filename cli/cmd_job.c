@@ -129,7 +129,7 @@ static const cli_opt done_opts[] = {{"--result", 's', "TEXT", "what the job prod
 static const cli_opt fail_opts[] = {{"--error", 's', "TEXT", "why it failed"},
 				    {NULL, 0, NULL, NULL}};
 static const cli_opt rescue_opts[] = {
-	{"--older-than", 'i', "SEC", "claim and heartbeat unchanged this long (watched): dead (default 600)"},
+	{"--older-than", 'd', "SEC", "claim and heartbeat unchanged this long (watched): dead (default 600)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt list_opts[] = {{"--status", 's', "S", "only jobs in this status"},
 				    {NULL, 0, NULL, NULL}};

@@ -93,11 +93,11 @@ static int run_list(cli *c)
 }
 
 static const cli_opt acquire_opts[] = {
-	{"--ttl", 'i', "SEC", "lease length in seconds (default 30)"},
-	{"--wait", 'i', "SEC", "keep trying this long while another server holds it (default 0)"},
+	{"--ttl", 'd', "SEC", "lease length in seconds (default 30)"},
+	{"--wait", 'd', "SEC", "keep trying this long while another server holds it (default 0)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt renew_opts[] = {
-	{"--ttl", 'i', "SEC", "new lease length from now (default 30)"},
+	{"--ttl", 'd', "SEC", "new lease length from now (default 30)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 

@@ -13,7 +13,8 @@ static int run_send(cli *c)
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	rc = cs_msg_send(ctx, &id, c->args[0], cli_str(c, "--type") ? cli_str(c, "--type") : "info",
-			 cli_str(c, "--subject"), cli_str(c, "--body"), cli_has(c, "--defer"));
+			 cli_str(c, "--subject"), cli_str(c, "--body"),
+			 (cli_has(c, "--defer") ? CS_DEFER : 0) | (cli_has(c, "--force") ? CS_FORCE : 0));
 	if (!rc)
 		printf("%s\n", id);
 	free(id);
@@ -68,6 +69,8 @@ static const cli_opt send_opts[] = {
 	{"--subject", 's', "TEXT", "the subject line (required)"},
 	{"--body", 's', "TEXT", "the message body"},
 	{"--defer", 'f', NULL, "queue it; the next sync pushes it"},
+	{"--force", 'f', NULL, "send it even to a server the remote does not know (no directory or"
+	 " heartbeat)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt inbox_opts[] = {{"--all", 'f', NULL, "include messages already read"},
 				     {NULL, 0, NULL, NULL}};

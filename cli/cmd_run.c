@@ -76,7 +76,7 @@ static int run_cycle(cs_ctx *ctx, cycle *cy, int health)
 {
 	long long rescue = cs_config_num(ctx, "rescue.olderthan", 0);
 	long long compact = cs_config_num(ctx, "compact.olderthan", 0);
-	char *autoreply = cs_config_get(ctx, "autoreply");
+	long long autoreply = cs_config_num(ctx, "autoreply", 1);
 	char *alert = cs_config_get(ctx, "health.alert");
 	char *token = cs_config_get(ctx, "health.tokenfile");
 	char *log = NULL;
@@ -91,7 +91,7 @@ static int run_cycle(cs_ctx *ctx, cycle *cy, int health)
 	 * the sync failed (a broken file, say) it goes out on its own now. */
 	if ((rc = cs_heartbeat(ctx, first ? 0 : 1)) && !first)
 		first = step_failed(cy, ctx, "heartbeat", rc);
-	if (!autoreply || strcmp(autoreply, "false")) {
+	if (autoreply) {
 		if ((rc = cs_autoreply(ctx, &cy->replied, &cy->marked, &log)) && !first)
 			first = step_failed(cy, ctx, "auto-reply", rc);
 		for (char *line = log, *nl; line && *line; line = nl + 1) {
@@ -140,7 +140,6 @@ static int run_cycle(cs_ctx *ctx, cycle *cy, int health)
 		cs_health_free(h);
 	}
 	free(log);
-	free(autoreply);
 	free(alert);
 	free(token);
 	return first;
@@ -336,16 +335,27 @@ static int run_daemon(cli *c)
 
 /* ---- config, compact, logs, autoreply -------------------------------------- */
 
+/* Shows an invalid setting too (opened unchecked), then fails with its
+ * error: every other command refuses to run with it. */
 static int run_config(cli *c)
 {
+	cs_opts o = {c->dir, c->server, c->db};
 	cs_rows *r = NULL;
 	cs_ctx *ctx;
-	int rc = cli_open(c, &ctx);
-	if (rc)
+	int rc = cs_open_unchecked(&ctx, &o);
+	if (rc) {
+		rc = cli_fail(ctx, rc);
+		cs_close(ctx);
 		return rc;
+	}
 	if (!(rc = cs_config_list(ctx, &r)))
 		rc = cli_print_rows(stdout, r, c->json ? FMT_JSON : FMT_TABLE);
 	cs_rows_free(r);
+	if (!rc && !(rc = cs_config_check(ctx)) && cs_server(ctx) && !cs_valid_server_id(cs_server(ctx))) {
+		fprintf(stderr, "coordsync: server id '%s' is reserved or invalid\n", cs_server(ctx));
+		cs_close(ctx);
+		return EXIT_USAGE;
+	}
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -408,19 +418,19 @@ static int run_autoreply(cli *c)
 }
 
 static const cli_opt run_opts[] = {
-	{"--wait", 'i', "SEC", "wait this long for another run on the clone, then skip (default 10)"},
+	{"--wait", 'd', "SEC", "wait this long for another run on the clone, then skip (default 10)"},
 	{"--health", 'f', NULL, "also run the health checks (always with coordsync.health.alert)"},
 	{"--syslog", 'f', NULL, "log to syslog instead of stderr"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt daemon_opts[] = {
-	{"--interval", 'i', "SEC", "a fixed interval instead of the adaptive one"},
+	{"--interval", 'd', "SEC", "a fixed interval instead of the adaptive one"},
 	{"--max-cycles", 'i', "N", "stop after N cycles (default: run until SIGTERM)"},
 	{"--health", 'f', NULL, "run the health checks every cycle"},
 	{"--syslog", 'f', NULL, "log to syslog instead of stderr"},
 	{"--no-serve", 'f', NULL, "do not run the clone's commands for other coordsync processes"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt compact_opts[] = {
-	{"--older-than", 'i', "DAYS", "archive records finished this many days ago (default 30)"},
+	{"--older-than", 'D', "DAYS", "archive records finished this many days ago (default 30)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt logs_opts[] = {
 	{"--keep", 'i', "N", "log files kept per server (default coordsync.logs.keep, 20)"},

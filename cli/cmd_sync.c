@@ -26,6 +26,8 @@ static const cli_opt init_opts[] = {
 	 "(coordsync.remote.tokenfile)"},
 	{"--ssh-key", 's', "FILE", "private key for an ssh remote, mode 0600, instead of "
 	 "ssh-agent (coordsync.remote.sshkey)"},
+	{"--adopt", 'f', NULL, "add coordination/ to a remote that holds other files (refused "
+	 "without it)"},
 	{NULL, 0, NULL, NULL}};
 
 static int run_init(cli *c)
@@ -41,11 +43,24 @@ static int run_init(cli *c)
 	if (!cs_valid_id(c->server))
 		return cli_usage(c, "invalid server id '%s': use 1-64 of [A-Za-z0-9._-], no leading dot",
 				 c->server);
-	rc = cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
+	if (cs_reserved_id(c->server))
+		return cli_usage(c, "server id '%s' is reserved: it names a directory of the"
+				 " repository's shared layout or a recipient", c->server);
+	rc = cli_has(c, "--adopt") ? cs_init_adopt(&ctx, c->args[0], c->args[1], &o, &auth)
+				   : cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
 	if (!rc) {
+		cs_rows *r = NULL;
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
 		printf("initialized '%s' as %s\n", c->args[1], c->server);
+		/* Two clones must not share a server id (health: duplicate). */
+		if (!rc && !cs_select(ctx, &r, "SELECT datetime(heartbeat_at, 'unixepoch') FROM servers"
+					       " WHERE id = ?1 AND heartbeat_at IS NOT NULL", c->server, NULL) &&
+		    cs_rows_next(r) == 1)
+			fprintf(stderr, "coordsync: warning: server %s already has a heartbeat on the remote"
+				" (%s UTC): if the clone that wrote it still runs, stop it; two clones must"
+				" not use one server id\n", c->server, cs_rows_text(r, 0));
+		cs_rows_free(r);
 		rc = report_sync(c, ctx, "sync", rc, &st);
 	} else {
 		rc = cli_fail(ctx, rc);

@@ -1,4 +1,5 @@
 /* coordsync: entry point, global options, the command table and --help. */
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -26,7 +27,11 @@ static void print_opts(FILE *f, const cli_opt *o)
 	for (; o && o->name; o++) {
 		char left[64];
 		snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-22s %s%s\n", left, o->help, o->kind == 'm' ? " (repeatable)" : "");
+		fprintf(f, "  %-22s %s%s\n", left, o->help,
+			o->kind == 'm'   ? " (repeatable)"
+			: o->kind == 'd' ? " (seconds, or 30s 15m 2h 7d)"
+			: o->kind == 'D' ? " (days, or 7d 2w)"
+					 : "");
 	}
 }
 
@@ -87,6 +92,18 @@ static int parse_num(const char *s, long long *out)
 	if (*end)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* A bare number of days, or a duration of whole days ("7d", "2w"). */
+static int parse_days(const char *s, long long *out)
+{
+	long long sec;
+	if (s && *s && !s[strspn(s, "0123456789")])
+		return parse_num(s, out);
+	if (cs_duration_parse(s, &sec) || sec % 86400)
+		return -1;
+	*out = sec / 86400;
 	return 0;
 }
 
@@ -173,6 +190,12 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 		c->val[k] = v;
 		if (o->kind == 'i' && parse_num(v, &c->num[k]))
 			return cli_usage(c, "option '%s' needs a whole number, not '%s'", o->name, v);
+		if (o->kind == 'd' && (cs_duration_parse(v, &c->num[k]) || c->num[k] > INT_MAX))
+			return cli_usage(c, "option '%s' needs a duration: a number of seconds, or with"
+					 " a unit (30s, 15m, 2h, 7d), not '%s'", o->name, v);
+		if (o->kind == 'D' && parse_days(v, &c->num[k]))
+			return cli_usage(c, "option '%s' needs a number of days, or whole days with a"
+					 " unit (7d, 2w), not '%s'", o->name, v);
 		if (o->kind == 'm') {
 			if (c->nmulti[k] >= CLI_MAXARG)
 				return cli_usage(c, "too many '%s'", o->name);

@@ -2,43 +2,76 @@
  * environment variables override; command-line flags override both. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cs_int.h"
+
+/* What a setting's text must be.  Numbers are parsed strictly: a value
+ * that is not of its form is an error naming the key, the value and the
+ * form, never replaced by the default. */
+enum {
+	K_TEXT,      /* any text */
+	K_COUNT,     /* a whole number in [min, max] */
+	K_SECONDS,   /* a duration (cs_duration_parse): bare number = seconds */
+	K_DAYS,      /* a number of days, or a duration of whole days (7d, 2w) */
+	K_BOOL,      /* true/false, yes/no, on/off, 1/0 */
+	K_URL        /* text; an embedded password is masked when shown */
+};
 
 typedef struct setting {
 	const char *key;      /* coordsync.KEY in git config */
 	const char *env;      /* overriding environment variable, or NULL */
 	const char *dflt;     /* NULL: unset */
+	int kind;             /* K_* */
+	long long min, max;   /* K_COUNT, K_SECONDS, K_DAYS: the range allowed */
 	const char *help;
 } setting;
 
+#define DAY 86400LL
+#define YEAR (366 * DAY)
+
 static const setting settings[] = {
-	{"server", "COORDSYNC_SERVER", NULL, "this server's id"},
-	{"branch", NULL, "main", "the remote branch coordinated on"},
-	{"remote.user", "COORDSYNC_REMOTE_USER", NULL, "user name for an http(s) or ssh remote"},
-	{"remote.tokenfile", "COORDSYNC_REMOTE_TOKEN_FILE", NULL,
+	{"server", "COORDSYNC_SERVER", NULL, K_TEXT, 0, 0, "this server's id"},
+	{"branch", NULL, "main", K_TEXT, 0, 0, "the remote branch coordinated on"},
+	{"remote.user", "COORDSYNC_REMOTE_USER", NULL, K_TEXT, 0, 0,
+	 "user name for an http(s) or ssh remote"},
+	{"remote.tokenfile", "COORDSYNC_REMOTE_TOKEN_FILE", NULL, K_TEXT, 0, 0,
 	 "file holding the http(s) remote's token or password (mode 0600)"},
-	{"remote.sshkey", "COORDSYNC_REMOTE_SSH_KEY", NULL,
+	{"remote.sshkey", "COORDSYNC_REMOTE_SSH_KEY", NULL, K_TEXT, 0, 0,
 	 "private key for an ssh remote (mode 0600); unset: ssh-agent"},
-	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", "seconds another server's expired lock stays taken"},
-	{"retries", "COORDSYNC_RETRIES", "60", "attempts of a decision whose push is refused"},
-	{"stalelock", "COORDSYNC_STALELOCK", "30", "age (s) at which a ref lock on a local remote that no process has open is removed; 0 never"},
-	{"maxfilesize", "COORDSYNC_MAXFILESIZE", "67108864", "largest coordination file read (bytes)"},
-	{"interval.building", "COORDSYNC_INTERVAL_BUILDING", "30", "daemon cycle while building (s)"},
-	{"interval.pending", "COORDSYNC_INTERVAL_PENDING", "60", "daemon cycle while jobs are queued (s)"},
-	{"interval.idle", "COORDSYNC_INTERVAL_IDLE", "300", "daemon cycle when idle (s)"},
-	{"rescue.olderthan", "COORDSYNC_RESCUE", "0", "run: rescue jobs of servers silent this long (s); 0 off"},
-	{"autoreply", "COORDSYNC_AUTOREPLY", "true", "run: apply docs/auto_reply_rules.json"},
-	{"health.alert", "COORDSYNC_ALERT_URL", NULL, "run: post health alerts to this URL"},
-	{"health.tokenfile", "COORDSYNC_TOKEN_FILE", NULL, "bearer token file for alerts (mode 0600)"},
-	{"health.maxage", NULL, "300", "heartbeat age that counts as stale (s)"},
-	{"health.stuck", NULL, "3600", "run time that counts as stuck (s)"},
-	{"compact.olderthan", "COORDSYNC_COMPACT_DAYS", "0", "run: archive finished records older than this (days); 0 off"},
-	{"logs.keep", NULL, "20", "log files kept per server"},
-	{"logs.maxbytes", NULL, "10485760", "bytes of logs kept per server"},
-	{"logs.maxfile", NULL, "1048576", "largest log file accepted (bytes)"},
-	{"queries", "COORDSYNC_QUERIES", NULL, "directory of user report views"},
-	{"query.timeout", "COORDSYNC_QUERY_TIMEOUT", "30", "seconds a query or report may run"},
-	{NULL, NULL, NULL, NULL}};
+	{"lockdelay", "COORDSYNC_LOCKDELAY", "5", K_SECONDS, 0, DAY,
+	 "seconds another server's expired lock stays taken"},
+	{"retries", "COORDSYNC_RETRIES", "60", K_COUNT, 1, 1000,
+	 "attempts of a decision whose push is refused"},
+	{"stalelock", "COORDSYNC_STALELOCK", "30", K_SECONDS, 0, YEAR,
+	 "age (s) at which a ref lock on a local remote that no process has open is removed; 0 never"},
+	{"maxfilesize", "COORDSYNC_MAXFILESIZE", "67108864", K_COUNT, 1, (long long)1 << 40,
+	 "largest coordination file read (bytes)"},
+	{"interval.building", "COORDSYNC_INTERVAL_BUILDING", "30", K_SECONDS, 1, DAY,
+	 "daemon cycle while building (s)"},
+	{"interval.pending", "COORDSYNC_INTERVAL_PENDING", "60", K_SECONDS, 1, DAY,
+	 "daemon cycle while jobs are queued (s)"},
+	{"interval.idle", "COORDSYNC_INTERVAL_IDLE", "300", K_SECONDS, 1, DAY,
+	 "daemon cycle when idle (s)"},
+	{"rescue.olderthan", "COORDSYNC_RESCUE", "0", K_SECONDS, 0, YEAR,
+	 "run: rescue jobs of servers silent this long (s); 0 off"},
+	{"autoreply", "COORDSYNC_AUTOREPLY", "true", K_BOOL, 0, 1,
+	 "run: apply docs/auto_reply_rules.json"},
+	{"health.alert", "COORDSYNC_ALERT_URL", NULL, K_URL, 0, 0, "run: post health alerts to this URL"},
+	{"health.tokenfile", "COORDSYNC_TOKEN_FILE", NULL, K_TEXT, 0, 0,
+	 "bearer token file for alerts (mode 0600)"},
+	{"health.maxage", NULL, "300", K_SECONDS, 1, YEAR, "heartbeat age that counts as stale (s)"},
+	{"health.stuck", NULL, "3600", K_SECONDS, 1, YEAR, "run time that counts as stuck (s)"},
+	{"compact.olderthan", "COORDSYNC_COMPACT_DAYS", "0", K_DAYS, 0, 36600,
+	 "run: archive finished records older than this (days); 0 off"},
+	{"logs.keep", NULL, "20", K_COUNT, 1, 1000000, "log files kept per server"},
+	{"logs.maxbytes", NULL, "10485760", K_COUNT, 1, (long long)1 << 40,
+	 "bytes of logs kept per server"},
+	{"logs.maxfile", NULL, "1048576", K_COUNT, 1, (long long)1 << 40,
+	 "largest log file accepted (bytes)"},
+	{"queries", "COORDSYNC_QUERIES", NULL, K_TEXT, 0, 0, "directory of user report views"},
+	{"query.timeout", "COORDSYNC_QUERY_TIMEOUT", "30", K_SECONDS, 1, DAY,
+	 "seconds a query or report may run"},
+	{NULL, NULL, NULL, 0, 0, 0, NULL}};
 
 static const setting *find(const char *key)
 {
@@ -50,7 +83,7 @@ static const setting *find(const char *key)
 
 /* The value of key and where it came from ("env COORDSYNC_X", "git config",
  * "default", or "unset").  Returns a malloc'd value or NULL when unset. */
-static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
+static char *lookup_in(cs_ctx *ctx, git_config *snap, const setting *s, char *src, size_t srclen)
 {
 	git_config *cfg = NULL;
 	git_buf buf = {0};
@@ -63,8 +96,8 @@ static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
 		return strdup(e);
 	}
 	snprintf(name, sizeof name, "coordsync.%s", s->key);
-	if (ctx->repo && !git_repository_config_snapshot(&cfg, ctx->repo) &&
-	    !git_config_get_string_buf(&buf, cfg, name)) {
+	if (ctx->repo && (snap || !git_repository_config_snapshot(&cfg, ctx->repo)) &&
+	    !git_config_get_string_buf(&buf, snap ? snap : cfg, name)) {
 		snprintf(src, srclen, "git config %s", name);
 		v = strdup(buf.ptr);
 	}
@@ -77,6 +110,11 @@ static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
 	return s->dflt ? strdup(s->dflt) : NULL;
 }
 
+static char *lookup(cs_ctx *ctx, const setting *s, char *src, size_t srclen)
+{
+	return lookup_in(ctx, NULL, s, src, srclen);
+}
+
 char *cs_config_get(cs_ctx *ctx, const char *key)
 {
 	char src[128];
@@ -84,17 +122,174 @@ char *cs_config_get(cs_ctx *ctx, const char *key)
 	return s ? lookup(ctx, s, src, sizeof src) : NULL;
 }
 
-long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt)
+/* The form a value of s must have, for messages. */
+static void expected(const setting *s, char *out, size_t len)
 {
-	char *v = cs_config_get(ctx, key), *end = NULL;
-	long long n = dflt;
-	if (v && *v) {
-		long long x = strtoll(v, &end, 10);
-		if (end && !*end)
-			n = x;
+	switch (s->kind) {
+	case K_COUNT:
+		snprintf(out, len, "a whole number from %lld to %lld", s->min, s->max);
+		break;
+	case K_SECONDS:
+		snprintf(out, len, "a duration from %lld to %lld seconds: a number of seconds, or"
+			 " with a unit (30s, 15m, 2h, 7d)", s->min, s->max);
+		break;
+	case K_DAYS:
+		snprintf(out, len, "a number of days from %lld to %lld, or whole days with a unit"
+			 " (7d, 2w)", s->min, s->max);
+		break;
+	case K_BOOL:
+		snprintf(out, len, "true or false (yes/no, on/off, 1/0)");
+		break;
+	default:
+		snprintf(out, len, "text");
+	}
+}
+
+/* v parsed as s->kind into *out; -1 when it is not of that form. */
+static int parse_value(const setting *s, const char *v, long long *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+	static const char *const no[] = {"false", "no", "off", "0", NULL};
+	long long n = 0;
+
+	if (!v)
+		return -1;
+	switch (s->kind) {
+	case K_COUNT:
+		if (!*v || v[strspn(v, "0123456789")] || strlen(v) > 18)
+			return -1;
+		n = strtoll(v, NULL, 10);
+		break;
+	case K_SECONDS:
+		if (cs_duration_parse(v, &n))
+			return -1;
+		break;
+	case K_DAYS:
+		if (*v && !v[strspn(v, "0123456789")] && strlen(v) <= 9)
+			n = strtoll(v, NULL, 10);          /* a bare number: days */
+		else if (cs_duration_parse(v, &n) || n % DAY)
+			return -1;
+		else
+			n /= DAY;
+		break;
+	case K_BOOL:
+		for (int i = 0; yes[i]; i++)
+			if (!strcasecmp(v, yes[i]))
+				return *out = 1, 0;
+		for (int i = 0; no[i]; i++)
+			if (!strcasecmp(v, no[i]))
+				return *out = 0, 0;
+		return -1;
+	default:
+		return -1;
+	}
+	if (n < s->min || n > s->max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* cs_config_int, reading git config from snap (NULL: a snapshot of its own). */
+static int config_int(cs_ctx *ctx, git_config *snap, const char *key, long long *out)
+{
+	char src[128], form[160];
+	const setting *s = find(key);
+	char *v;
+	int rc = CS_OK;
+
+	if (!s || s->kind == K_TEXT || s->kind == K_URL)
+		return cs_err(ctx, CS_ERROR, "internal: 'coordsync.%s' is not a number setting", key);
+	v = lookup_in(ctx, snap, s, src, sizeof src);
+	if (parse_value(s, v, out)) {
+		expected(s, form, sizeof form);
+		rc = cs_err(ctx, CS_EINVAL, "invalid setting coordsync.%s '%s' (from %s): expected %s",
+			    key, v ? v : "", src, form);
 	}
 	free(v);
+	return rc;
+}
+
+int cs_config_int(cs_ctx *ctx, const char *key, long long *out)
+{
+	return config_int(ctx, NULL, key, out);
+}
+
+long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt)
+{
+	long long n;
+	char saved[sizeof ctx->err];
+	memcpy(saved, ctx->err, sizeof saved);
+	if (cs_config_int(ctx, key, &n)) {
+		memcpy(ctx->err, saved, sizeof saved);
+		return dflt;
+	}
 	return n;
+}
+
+int cs_config_check(cs_ctx *ctx)
+{
+	git_config *snap = NULL;
+	long long n;
+	int rc = CS_OK;
+	/* One snapshot for all: every command runs this. */
+	if (ctx->repo && git_repository_config_snapshot(&snap, ctx->repo))
+		git_error_clear();
+	for (const setting *s = settings; s->key && !rc; s++)
+		if (s->kind != K_TEXT && s->kind != K_URL)
+			rc = config_int(ctx, snap, s->key, &n);
+	git_config_free(snap);
+	return rc;
+}
+
+/* url with the password of its user info ("scheme://user:PASSWORD@host")
+ * replaced by "***"; malloc'd. */
+static char *mask_url(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *at, *colon, *end;
+	sbuf b = {0};
+	if (!scheme)
+		return strdup(url);
+	end = scheme + 3 + strcspn(scheme + 3, "/?#");
+	at = NULL;
+	for (const char *p = scheme + 3; p < end; p++)
+		if (*p == '@')
+			at = p;      /* the last '@' before the path ends the user info */
+	colon = at ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
+	if (!colon)
+		return strdup(url);
+	sb_put(&b, url, (size_t)(colon + 1 - url));
+	sb_puts(&b, "***");
+	sb_puts(&b, at);
+	return sb_detach(&b);
+}
+
+/* The text `config` shows for v: a number setting as the number in use
+ * (seconds, days, bytes; 0/1 for a flag), "(invalid)" for one that does not
+ * parse, a URL without its password. */
+static char *shown(const setting *s, char *v, int *bad)
+{
+	long long n;
+	char num[32];
+	*bad = 0;
+	if (!v)
+		return NULL;
+	if (s->kind == K_URL) {
+		char *m = mask_url(v);
+		explicit_bzero(v, strlen(v));
+		free(v);
+		return m;
+	}
+	if (s->kind == K_TEXT)
+		return v;
+	if (parse_value(s, v, &n)) {
+		*bad = 1;
+		return v;
+	}
+	free(v);
+	if (s->kind == K_BOOL)
+		return strdup(n ? "true" : "false");
+	snprintf(num, sizeof num, "%lld", n);
+	return strdup(num);
 }
 
 int cs_config_list(cs_ctx *ctx, cs_rows **out)
@@ -107,13 +302,17 @@ int cs_config_list(cs_ctx *ctx, cs_rows **out)
 	    (rc = db_prepare(ctx, &ins, "INSERT INTO temp.config_view VALUES(:k, :v, :s, :h)")))
 		return rc;
 	for (const setting *s = settings; s->key && !rc; s++) {
-		char src[128], key[64];
+		char src[160], key[64];
+		int bad;
 		char *v = lookup(ctx, s, src, sizeof src);
 		if (!strcmp(s->key, "server") && ctx->server && (!v || strcmp(v, ctx->server))) {
 			free(v);
 			v = strdup(ctx->server);
 			snprintf(src, sizeof src, "--server");
 		}
+		v = shown(s, v, &bad);
+		if (bad)
+			snprintf(src + strlen(src), sizeof src - strlen(src), " (invalid)");
 		snprintf(key, sizeof key, "coordsync.%s", s->key);
 		sqlite3_reset(ins);
 		if (!(rc = db_bind_text(ctx, ins, ":k", key)) && !(rc = db_bind_text(ctx, ins, ":v", v)) &&

@@ -329,6 +329,16 @@ int cs_host_loopback(const char *host, size_t n);
  * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
 int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
 
+/* ---- identity (identity.c) ---------------------------------------------- */
+/* This clone's instance id (a UUID, in gitdir/coordsync/instance) into out;
+ * with create, one is made when there is none (or the file is a copy's, at
+ * another inode); without, out is "" then. */
+int cs_instance(cs_ctx *ctx, char out[37], int create);
+/* Record in heartbeat_instances (schema/005) the instance id of every
+ * server's heartbeat as the mirror holds it now, noting changes, flips back
+ * and this clone's own id replaced.  Inside the caller's transaction. */
+int cs_note_instances(cs_ctx *ctx);
+
 /* ---- decisions (sync.c) ------------------------------------------------ */
 /* A decision: SQL changes made inside the decision transaction, over a
  * freshly imported mirror.  It marks records dirty and writes the commit

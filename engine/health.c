@@ -509,6 +509,54 @@ done:
 	return rc;
 }
 
+/* Two clones using one server id (heartbeat_instances, schema/005): this
+ * clone saw its own instance id in its server's heartbeat replaced by
+ * another, or a server's heartbeat change back to the instance it had
+ * before, within the last 2 * max_age (at least 10 minutes).  One change
+ * alone is a clone replaced by a new one and is not reported. */
+static int check_duplicates(cs_ctx *ctx, cs_health *h, const hcfg *c)
+{
+	sqlite3_stmt *st = NULL;
+	char mine[37];
+	double window = 2.0 * c->o.max_age < 600 ? 600 : 2.0 * c->o.max_age;
+	int rc;
+
+	if ((rc = cs_instance(ctx, mine, 0)))
+		return rc;
+	if ((rc = db_prepare(ctx, &st, "SELECT server, instance, previous, foreign_at >= :since"
+				       " AND server IS :me, changes FROM heartbeat_instances"
+				       " WHERE ((foreign_at >= :since AND server IS :me) OR flipped_at >= :since)"
+				       " AND server NOT IN (SELECT value FROM json_each(:ignore))"
+				       " ORDER BY server")) ||
+	    (rc = db_bind_real(ctx, st, ":since", c->now - window)) ||
+	    (rc = ctx->server ? db_bind_text(ctx, st, ":me", ctx->server)
+			      : db_bind_null(ctx, st, ":me")) ||
+	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)))
+		goto done;
+	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		const char *id = col_text(st, 0), *inst = col_text(st, 1), *prev = col_text(st, 2);
+		int own = sqlite3_column_int(st, 3);
+		sbuf v = {0};
+		put_str(&v, "instance", inst);
+		put_str(&v, "previous", prev);
+		put_str(&v, "this_instance", own ? mine : NULL);
+		put_num(&v, "changes", (double)sqlite3_column_int64(st, 4));
+		if ((rc = own ? add_problem(ctx, h, "duplicate", id, CS_HEALTH_CRITICAL, id, &v,
+					    "%s heartbeat was written by another clone (instance %.8s),"
+					    " not this one (%.8s): two clones use server id %s", id,
+					    strcmp(inst, mine) ? inst : prev, mine, id)
+			      : add_problem(ctx, h, "duplicate", id, CS_HEALTH_CRITICAL, id, &v,
+					    "%s heartbeat alternates between instances %.8s and %.8s:"
+					    " two clones use server id %s", id, inst, prev, id)))
+			goto done;
+	}
+	if (rc == SQLITE_DONE)
+		rc = CS_OK;
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Coordination files whose newest version did not import: every sync fails
  * and the mirror holds the last good rows. */
 static int check_files(cs_ctx *ctx, cs_health *h)
@@ -593,7 +641,7 @@ done:
 static int check_order(const char *check)
 {
 	static const char *const order[] = {"sync", "history", "file", "stale", "stuck", "lock",
-					    "backlog", "skew", "outbox", NULL};
+					    "backlog", "skew", "duplicate", "outbox", NULL};
 	int i;
 	for (i = 0; order[i] && strcmp(order[i], check); i++)
 		;
@@ -1143,7 +1191,8 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 	    (rc = check_heartbeats(ctx, h, &c)) ||
 	    (rc = check_jobs(ctx, h, &c)) || (rc = check_locks(ctx, h, &c)) ||
 	    (rc = check_backlog(ctx, h, &c)) || (rc = check_skew(ctx, h, &c)) ||
-	    (rc = check_order_skew(ctx, h, &c)) || (rc = check_outbox(ctx, h)))
+	    (rc = check_order_skew(ctx, h, &c)) || (rc = check_duplicates(ctx, h, &c)) ||
+	    (rc = check_outbox(ctx, h)))
 		goto done;
 	if (h->nproblems > 1)
 		qsort(h->problems, (size_t)h->nproblems, sizeof *h->problems, problem_cmp);

@@ -671,7 +671,7 @@ static int process_servers(walk *w, git_tree *pt, git_tree *t)
 			continue;
 		if ((pe = match_entry(pt, &cur, te)))
 			in_t[cur] = 1;
-		if (same_object(pe, te) || !cs_valid_id(name) || !strcmp(name, "coordination"))
+		if (same_object(pe, te) || !cs_valid_server_id(name))
 			continue;
 		for (const kind *k = cs_kinds; k->path && !rc; k++) {
 			if (k->top)
@@ -685,8 +685,7 @@ static int process_servers(walk *w, git_tree *pt, git_tree *t)
 		const git_tree_entry *pe = git_tree_entry_byindex(pt, i);
 		const char *name = git_tree_entry_name(pe);
 		if (in_t[i] || git_tree_entry_type(pe) != GIT_OBJECT_TREE ||
-		    git_tree_entry_byname(t, name) || !cs_valid_id(name) ||
-		    !strcmp(name, "coordination"))
+		    git_tree_entry_byname(t, name) || !cs_valid_server_id(name))
 			continue;
 		for (const kind *k = cs_kinds; k->path && !rc; k++) {
 			if (k->top)

@@ -603,12 +603,14 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 	free(cur);
 	if (rc)
 		return rc;
-	if (heartbeat)
+	if (heartbeat) {
 		rc = exec_binds(ctx, "INSERT INTO servers(id, heartbeat_at, heartbeat_json, heartbeat_dirty)"
 				     " VALUES(:s, :t, :j, 1) ON CONFLICT(id) DO UPDATE SET"
 				     " heartbeat_at=:t, heartbeat_json=:j, heartbeat_dirty=1",
 				":s", 't', ctx->server, ":t", 'r', at, ":j", 't', text, NULL);
-	else
+		if (rc >= 0)
+			rc = cs_note_instances(ctx);   /* this clone's own id, as written */
+	} else
 		rc = exec_binds(ctx, "INSERT INTO servers(id, status, status_at, status_json, status_dirty)"
 				     " VALUES(:s, json_extract(:j, '$.status'), :t, :j, 1)"
 				     " ON CONFLICT(id) DO UPDATE SET status=json_extract(:j, '$.status'),"
@@ -691,14 +693,66 @@ typedef struct intent_arg {
 	const char *kind;
 	cJSON *payload;
 	int applied;
+	int check_to;         /* a message: its recipient must be a known server */
 } intent_arg;
+
+/* 1 when id is a server the remote knows: this one, one with a status.json
+ * or heartbeat.json (a servers row), or a top-level directory of the tree
+ * decided on (ctx->base), else of the last fetched remote head.  0 when
+ * not; a negative code on error. */
+static int known_server(cs_ctx *ctx, const char *id)
+{
+	git_tree *own = NULL;
+	git_commit *c = NULL;
+	git_oid head;
+	const git_tree_entry *e;
+	char ref[256];
+	long long n = 0;
+	int rc, yes = 0;
+
+	if (ctx->server && !strcmp(id, ctx->server))
+		return 1;
+	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM servers WHERE id=:a", id)))
+		return rc;
+	if (n)
+		return 1;
+	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
+	if (!ctx->base && !git_reference_name_to_id(&head, ctx->repo, ref) &&
+	    !git_commit_lookup(&c, ctx->repo, &head))
+		git_commit_tree(&own, c);
+	git_error_clear();
+	git_commit_free(c);
+	if ((ctx->base || own) && (e = git_tree_entry_byname(ctx->base ? ctx->base : own, id)))
+		yes = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+	git_tree_free(own);
+	return yes;
+}
+
+/* CS_OK when a message may go to `to`: "all", or a known server.  Outside
+ * a decision (a deferred message) the remote is as this clone last saw it. */
+static int check_recipient(cs_ctx *ctx, const char *to)
+{
+	int rc;
+	if (!strcmp(to, "all"))
+		return CS_OK;
+	if ((rc = known_server(ctx, to)) < 0)
+		return rc;
+	if (!rc)
+		return cs_err(ctx, CS_EINVAL, "unknown recipient '%s': no server directory or heartbeat"
+			      " on the remote%s (a typo?); --force sends it anyway", to,
+			      ctx->base ? "" : " as of this clone's last sync");
+	return CS_OK;
+}
 
 static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	intent_arg *a = p;
-	cJSON *copy = cJSON_Duplicate(a->payload, 1);
+	cJSON *copy;
 	int rc;
-	if (!copy || !cJSON_AddTrueToObject(copy, "direct")) {
+	if (a->check_to &&
+	    (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(a->payload, "to")))))
+		return rc;
+	if (!(copy = cJSON_Duplicate(a->payload, 1)) || !cJSON_AddTrueToObject(copy, "direct")) {
 		cJSON_Delete(copy);
 		return cs_err_oom(ctx);
 	}
@@ -707,16 +761,22 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	return rc;
 }
 
-/* Deliver now (one decision) or queue in the outbox. */
-static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer)
+/* Deliver now (one decision) or queue in the outbox.  check_to: a message
+ * whose recipient must be known, checked in the decision, or for a deferred
+ * one now, against the mirror and the last fetched head (so that an intent
+ * never waits in the outbox for a server that does not exist). */
+static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int check_to)
 {
-	intent_arg a = {kind, payload, 0};
+	intent_arg a = {kind, payload, 0, check_to && !defer};
 	char *text;
-	int rc;
+	int rc = CS_OK;
 	if (!ctx->server)
 		rc = cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
 	else if (!defer)
 		rc = cs_decide(ctx, intent_fn, &a);
+	else if (check_to &&
+		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(payload, "to")))))
+		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */
 	else if (!(text = cJSON_PrintUnformatted(payload)))
 		rc = cs_err_oom(ctx);
 	else {
@@ -752,16 +812,29 @@ int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n,
 		return rc;
 	}
 	cJSON_AddStringToObject(set, "status", status);
-	return intent(ctx, "status", p, defer);
+	return intent(ctx, "status", p, defer, 0);
 }
 
+/* The heartbeat carries this clone's instance id (identity.c): two clones
+ * that use one server id overwrite each other's, which health reports. */
 int cs_heartbeat(cs_ctx *ctx, int defer)
 {
-	cJSON *p = cJSON_CreateObject();
-	if (!p)
+	cJSON *p = cJSON_CreateObject(), *set = cJSON_CreateObject();
+	char inst[37];
+	int rc;
+	if (!p || !set || !cJSON_AddItemToObject(p, "set", set)) {
+		cJSON_Delete(p);
+		cJSON_Delete(set);
 		return cs_err_oom(ctx);
+	}
+	if (ctx->server && (rc = cs_instance(ctx, inst, 1))) {
+		cJSON_Delete(p);
+		return rc;
+	}
+	if (ctx->server)
+		cJSON_AddStringToObject(set, "instance", inst);
 	cJSON_AddNumberToObject(p, "at", now_s());
-	return intent(ctx, "heartbeat", p, defer);
+	return intent(ctx, "heartbeat", p, defer, 0);
 }
 
 int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
@@ -779,6 +852,8 @@ int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 		return cs_err(ctx, CS_EINVAL, "message type must be info, warning, error or request");
 	if (!to || (strcmp(to, "all") && !cs_valid_id(to)))
 		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s'", to ? to : "");
+	if (strcmp(to, "all") && cs_reserved_id(to))
+		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s': a reserved name, not a server", to);
 	if (!subject || !*subject)
 		return cs_err(ctx, CS_EINVAL, "missing subject");
 	if (!(id = cs_uuid()) || !(p = cJSON_CreateObject())) {
@@ -792,7 +867,7 @@ int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 	if (body)
 		cJSON_AddStringToObject(p, "body", body);
 	cJSON_AddNumberToObject(p, "at", now_s());
-	if ((rc = intent(ctx, "msg", p, defer)))
+	if ((rc = intent(ctx, "msg", p, defer & CS_DEFER, !(defer & CS_FORCE))))
 		free(id);
 	else
 		*id_out = id;
@@ -813,14 +888,22 @@ static int read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				     " coalesce(read, 0)", ":i", 't', id, NULL);
 	} else if (!strcmp(to, "all")) {
 		/* A broadcast is read per server, in read_by; the seed's flag turns
-		 * true once every other server the mirror knows of has read it. */
+		 * true once every other server the mirror knows of has read it:
+		 * here any server that acts (a heartbeat or status, a job, a lock,
+		 * a message sent), wider than fleet_ids, so that the flag does not
+		 * hide it from a seed server without a heartbeat.  Recipients do
+		 * not count: a typo is not a server. */
 		rc = exec_binds(ctx, "UPDATE messages SET read_by=json_insert(coalesce(read_by, '[]'),"
 				     " '$[#]', :s), dirty=1 WHERE id=:i AND NOT EXISTS(SELECT 1 FROM"
 				     " json_each(coalesce(read_by, '[]')) WHERE value=:s)",
 				":i", 't', id, ":s", 't', ctx->server, NULL);
 		if (rc >= 0)
 			rc = exec_binds(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT coalesce(read, 0)"
-					     " AND NOT EXISTS(SELECT 1 FROM fleet_ids AS f WHERE f.id != from_server"
+					     " AND NOT EXISTS(SELECT 1 FROM (SELECT id FROM servers"
+					     "  UNION SELECT assigned_to FROM jobs WHERE assigned_to IS NOT NULL"
+					     "  UNION SELECT locked_by FROM locks WHERE locked_by IS NOT NULL"
+					     "  UNION SELECT from_server FROM messages WHERE from_server IS NOT NULL)"
+					     " AS f WHERE f.id != from_server"
 					     " AND f.id != :s AND f.id NOT IN (SELECT value FROM json_each(read_by)))",
 					":i", 't', id, ":s", 't', ctx->server, NULL);
 	} else {
@@ -1054,14 +1137,14 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			const char *rt = cJSON_GetStringValue(cJSON_GetObjectItem(rep, "type"));
 			char *rid = cs_uuid();
 			cJSON *in = cJSON_CreateObject();
-			if (!rid || !in || !from || !cs_valid_id(from)) {
+			if (!rid || !in || !from || !cs_valid_server_id(from)) {
 				free(rid);
 				cJSON_Delete(in);
 				if (!rid || !in) {
 					rc = cs_err_oom(ctx);
 					break;
 				}
-				continue;   /* a sender we cannot address */
+				continue;   /* a sender we cannot address (or "all") */
 			}
 			cJSON_AddStringToObject(in, "id", rid);
 			cJSON_AddStringToObject(in, "to", from);

@@ -3,6 +3,7 @@
  * compare-and-swap, and on refusal fetch and decide again. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -173,7 +174,35 @@ static int mirror_lock(cs_ctx *ctx, int op, int wait_ms)
 	return cs_err(ctx, CS_ERROR, "cannot lock '%s.lock': %s", ctx->dbpath, strerror(errno));
 }
 
-int cs_open(cs_ctx **out, const cs_opts *opts)
+/* CS_OK when the repository open on ctx is a coordsync clone: its own git
+ * config names the branch coordinated on (init writes coordsync.branch and
+ * coordsync.server), or it has a mirror already.  Else CS_ERROR, and
+ * nothing was written. */
+static int is_clone(cs_ctx *ctx)
+{
+	git_config *cfg = NULL, *local = NULL;
+	git_buf buf = {0};
+	struct stat sb;
+	char *mirror = join(ctx->gitdir, "coordsync/mirror.db");
+	int yes = mirror && !stat(mirror, &sb);
+
+	free(mirror);
+	if (!yes && !git_repository_config_snapshot(&cfg, ctx->repo) &&
+	    !git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL))
+		yes = !git_config_get_string_buf(&buf, local, "coordsync.branch") ||
+		      (git_buf_dispose(&buf), !git_config_get_string_buf(&buf, local, "coordsync.server"));
+	git_buf_dispose(&buf);
+	git_config_free(local);
+	git_config_free(cfg);
+	git_error_clear();
+	if (yes)
+		return CS_OK;
+	return cs_err(ctx, CS_ERROR, "'%s' is not a coordsync clone (its git config has no"
+		      " coordsync.branch); make one with 'coordsync init URL DIR --server ID'",
+		      ctx->workdir);
+}
+
+static int open_clone(cs_ctx **out, const cs_opts *opts, int unchecked)
 {
 	cs_ctx *ctx = *out = ctx_new();
 	const char *dir = opts && opts->dir ? opts->dir : ".";
@@ -190,23 +219,28 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 		return rc;
 	ctx->workdir = cs_strdup(git_repository_workdir(ctx->repo));
 	ctx->gitdir = cs_strdup(git_repository_path(ctx->repo));
+	if (!ctx->workdir || !ctx->gitdir)
+		return cs_err_oom(ctx);
+	/* Only a clone made by init (or set up as one) is used: any other git
+	 * repository is left as it was, without a mirror created in it. */
+	if ((rc = is_clone(ctx)))
+		return rc;
 	ctx->server = opts && opts->server ? cs_strdup(opts->server) : cs_config_get(ctx, "server");
 	ctx->branch = cs_config_get(ctx, "branch");
+	if (!unchecked && (rc = cs_config_check(ctx)))
+		return rc;
 	ctx->lock_delay = (int)cs_config_num(ctx, "lockdelay", 5);
-	{
-		long long n = cs_config_num(ctx, "retries", 60);
-		cs_set_retries(ctx, n > 1000 ? 1000 : (int)n);
-	}
+	cs_set_retries(ctx, (int)cs_config_num(ctx, "retries", 60));
 	ctx->max_file = cs_config_num(ctx, "maxfilesize", CS_MAX_BLOB);
-	if (ctx->max_file <= 0)
-		ctx->max_file = CS_MAX_BLOB;
 	ctx->query_seconds = (int)cs_config_num(ctx, "query.timeout", 30);
-	if (ctx->query_seconds <= 0 || ctx->query_seconds > 86400)
-		ctx->query_seconds = 30;
-	if (!ctx->workdir || !ctx->gitdir || !ctx->branch)
+	if (!ctx->branch)
 		return cs_err_oom(ctx);
 	if (ctx->server && !cs_valid_id(ctx->server))
 		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", ctx->server);
+	if (ctx->server && cs_reserved_id(ctx->server) && !unchecked)
+		return cs_err(ctx, CS_EINVAL, "server id '%s' is reserved: it names a directory of the"
+			      " repository's shared layout or a recipient (see docs/RELIABILITY.md)",
+			      ctx->server);
 	if (opts && opts->db) {
 		ctx->dbpath = strdup(opts->db);
 	} else {
@@ -235,6 +269,16 @@ int cs_open(cs_ctx **out, const cs_opts *opts)
 int cs_mirror_malformed(const cs_ctx *ctx)
 {
 	return ctx && ctx->malformed;
+}
+
+int cs_open(cs_ctx **out, const cs_opts *opts)
+{
+	return open_clone(out, opts, 0);
+}
+
+int cs_open_unchecked(cs_ctx **out, const cs_opts *opts)
+{
+	return open_clone(out, opts, 1);
 }
 
 int cs_lock_clone(cs_ctx *ctx)
@@ -398,7 +442,7 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return rc;
 	if ((rc = model_import_tree(ctx, *tree, st, force)) ||
 	    (history && (rc = history_update(ctx, head, &st->history_rows))) ||
-	    (rc = cs_clock_note(ctx))) {
+	    (rc = cs_clock_note(ctx)) || (rc = cs_note_instances(ctx))) {
 		db_rollback(ctx);
 		return rc;
 	}
@@ -683,12 +727,16 @@ static int sync_once(cs_ctx *ctx, cs_sync_stats *st)
 
 /* ---- a malformed mirror ---------------------------------------------------------- */
 
-/* What git cannot give back, salvaged from a malformed mirror table by
- * table: a table SQLite cannot read is named in the notice. */
+/* What git cannot give back: copied into a rebuilt mirror (copy_kept), and
+ * salvaged from a malformed one table by table, where a table SQLite cannot
+ * read is named in the notice. */
 static const struct { const char *name, *sql; } kept_tables[] = {
 	{"outbox", "INSERT OR IGNORE INTO main.outbox SELECT * FROM old.outbox"},
 	{"lock_fences", "INSERT OR IGNORE INTO main.lock_fences SELECT * FROM old.lock_fences"},
 	{"lock_seen", "INSERT OR IGNORE INTO main.lock_seen SELECT * FROM old.lock_seen"},
+	{"watch", "INSERT OR IGNORE INTO main.watch SELECT * FROM old.watch"},
+	{"heartbeat_instances", "INSERT OR IGNORE INTO main.heartbeat_instances"
+				" SELECT * FROM old.heartbeat_instances"},
 	{"alerts", "INSERT OR IGNORE INTO main.alerts SELECT * FROM old.alerts"},
 };
 
@@ -813,11 +861,8 @@ static int copy_kept(cs_ctx *ctx, const char *old)
 		return rc;
 	}
 	sqlite3_finalize(st);
-	rc = db_exec(ctx, "INSERT INTO outbox SELECT * FROM old.outbox;"
-			  "INSERT INTO lock_fences SELECT * FROM old.lock_fences;"
-			  "INSERT INTO lock_seen SELECT * FROM old.lock_seen;"
-			  "INSERT INTO watch SELECT * FROM old.watch;"
-			  "INSERT INTO alerts SELECT * FROM old.alerts");
+	for (size_t i = 0; !rc && i < sizeof kept_tables / sizeof *kept_tables; i++)
+		rc = db_exec(ctx, kept_tables[i].sql);
 	db_exec(ctx, "DETACH old");
 	return rc;
 }
@@ -934,15 +979,23 @@ int cs_accept_history(cs_ctx *ctx, cs_sync_stats *st)
 
 /* ---- init ----------------------------------------------------------------------- */
 
-/* The first commit of an empty remote: the embedded coordination/ files. */
-static int seed_remote(cs_ctx *ctx)
+/* The first commit of an empty remote (parent NULL): the embedded
+ * coordination/ files; or, adopting a remote that has other files, those
+ * files added on top of parent's tree. */
+static int seed_remote(cs_ctx *ctx, const git_oid *parent)
 {
 	git_oid tree, blob, commit;
 	git_tree *t = NULL;
+	git_commit *pc = NULL;
 	char path[128];
 	int rc = CS_OK;
 
 	memset(&tree, 0, sizeof tree);
+	if (parent && (git_commit_lookup(&pc, ctx->repo, parent) || git_commit_tree(&t, pc))) {
+		git_commit_free(pc);
+		return cs_err_git(ctx, "cannot read the remote head");
+	}
+	git_commit_free(pc);
 	for (const cs_embedded *e = cs_embedded_templates; e->name && !rc; e++) {
 		snprintf(path, sizeof path, "coordination/%s", e->name);
 		if (git_blob_create_from_buffer(&blob, ctx->repo, e->text, e->len))
@@ -956,7 +1009,10 @@ static int seed_remote(cs_ctx *ctx)
 	git_tree_free(t);
 	if (rc)
 		return rc;
-	rc = gx_commit_push(ctx, &tree, NULL, "Initialize coordination repository", &commit);
+	rc = gx_commit_push(ctx, &tree, parent, parent ? "Add coordination/ (adopted by coordsync)"
+			   : "Initialize coordination repository", &commit);
+	if (rc == CS_ERETRY && parent)
+		return cs_err(ctx, CS_ERROR, "the remote moved while init adopted it; run init again");
 	return rc == CS_ERETRY ? CS_OK : rc;   /* someone else seeded it first */
 }
 
@@ -1007,13 +1063,56 @@ static int init_secret(cs_ctx *ctx, const char *what, const char *path, char **o
 	return rc;
 }
 
+/* Whether the remote's head (id) has the shared layout: CS_OK when it has
+ * coordination/, or when it has not and allowed (--adopt) says to add it
+ * (*adopt set); else CS_EREFUSED: init does not write into a repository
+ * that is something else. */
+static int check_layout(cs_ctx *ctx, const git_oid *id, const char *url, int allowed, int *adopt)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	const git_tree_entry *e;
+	int rc = CS_OK;
+
+	*adopt = 0;
+	if (git_commit_lookup(&c, ctx->repo, id) || git_commit_tree(&t, c)) {
+		rc = cs_err_git(ctx, "cannot read the remote head");
+	} else if ((e = git_tree_entry_byname(t, "coordination")) &&
+		   git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+		rc = CS_OK;
+	} else if (allowed) {
+		*adopt = 1;
+	} else {
+		/* url holds no password: gx_clone refused such a URL. */
+		rc = cs_err(ctx, CS_EREFUSED, "'%s' is not empty and has no coordination/ directory:"
+			    " not a coordination repository; pass --adopt to add coordination/ to it",
+			    url);
+	}
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
+}
+
+/* Remove the directory tree at path (a clone init made and gave up). */
+static int remove_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	remove(p);
+	return 0;
+}
+
+static void remove_tree(const char *path)
+{
+	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts)
 {
 	return cs_init_auth(out, url, dir, opts, NULL);
 }
 
-int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
-		 const cs_remote_auth *auth)
+static int init_clone(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		      const cs_remote_auth *auth, int allow_adopt)
 {
 	cs_opts o = {dir, opts ? opts->server : NULL, opts ? opts->db : NULL};
 	cs_remote_auth a = {auth ? auth->user : NULL, NULL, NULL};
@@ -1021,12 +1120,18 @@ int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *
 	cs_ctx *ctx;
 	char ref[256];
 	git_oid id;
-	int rc;
+	int rc = CS_OK, created = 0, empty = 0, adopt = 0;
 
 	if (!(*out = ctx = ctx_new()))
 		return CS_ERROR;
 	if (!o.server || !cs_valid_id(o.server))
 		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", o.server ? o.server : "");
+	if (cs_reserved_id(o.server))
+		return cs_err(ctx, CS_EINVAL, "server id '%s' is reserved: it names a directory of the"
+			      " repository's shared layout or a recipient (see docs/RELIABILITY.md)",
+			      o.server);
+	if (!dir || !*dir)
+		return cs_err(ctx, CS_EINVAL, "missing directory");
 	if (auth && auth->token_file &&
 	    (rc = init_secret(ctx, "token file", auth->token_file, &token_file)))
 		goto done;
@@ -1034,31 +1139,70 @@ int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *
 		goto done;
 	a.token_file = token_file;
 	a.ssh_key = ssh_key;
+	{
+		/* A local remote that is not there: say so, not libgit2's
+		 * "unsupported URL protocol". */
+		char *local = gx_local_path(url);
+		struct stat sb;
+		if (local && stat(local, &sb))
+			rc = cs_err(ctx, CS_ERROR, "cannot clone '%s': no such repository (%s)", local,
+				    strerror(errno));
+		free(local);
+		if (rc)
+			goto done;
+		created = stat(dir, &sb) != 0;
+	}
 	if ((rc = gx_clone(ctx, url, dir, &a)))
+		goto done;
+	if (git_repository_open(&ctx->repo, dir)) {
+		rc = cs_err_git(ctx, "cannot open the new clone");
+		goto done;
+	}
+	if (!(branch = remote_branch(ctx, url))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch);
+	if (git_reference_name_to_id(&id, ctx->repo, ref)) {
+		git_error_clear();
+		empty = 1;
+	} else if ((rc = check_layout(ctx, &id, url, allow_adopt, &adopt))) {
+		free(branch);
+		goto done;
+	}
+	/* Written before cs_open, which takes only a clone that has them. */
+	rc = config_set(ctx, "coordsync.server", o.server);
+	if (!rc)
+		rc = config_set(ctx, "coordsync.branch", branch);
+	free(branch);
+	if (rc || (a.user && (rc = config_set(ctx, "coordsync.remote.user", a.user))) ||
+	    (token_file && (rc = config_set(ctx, "coordsync.remote.tokenfile", token_file))) ||
+	    (ssh_key && (rc = config_set(ctx, "coordsync.remote.sshkey", ssh_key))))
 		goto done;
 	cs_close(ctx);
 	if ((rc = cs_open(out, &o)))
 		goto done;
 	ctx = *out;
-	if (!(branch = remote_branch(ctx, url))) {
-		rc = cs_err_oom(ctx);
-		goto done;
-	}
-	free(ctx->branch);
-	ctx->branch = branch;
-	if ((rc = config_set(ctx, "coordsync.server", o.server)) ||
-	    (rc = config_set(ctx, "coordsync.branch", branch)) ||
-	    (a.user && (rc = config_set(ctx, "coordsync.remote.user", a.user))) ||
-	    (token_file && (rc = config_set(ctx, "coordsync.remote.tokenfile", token_file))) ||
-	    (ssh_key && (rc = config_set(ctx, "coordsync.remote.sshkey", ssh_key))))
-		goto done;
-	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch);
-	if (git_reference_name_to_id(&id, ctx->repo, ref)) {
-		git_error_clear();
-		rc = seed_remote(ctx);
-	}
+	if (empty)
+		rc = seed_remote(ctx, NULL);
+	else if (adopt)
+		rc = seed_remote(ctx, &id);
 done:
+	if (rc == CS_EREFUSED && created)
+		remove_tree(dir);   /* the clone init made, of a remote it refuses */
 	free(token_file);
 	free(ssh_key);
 	return rc;
+}
+
+int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		 const cs_remote_auth *auth)
+{
+	return init_clone(out, url, dir, opts, auth, 0);
+}
+
+int cs_init_adopt(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		  const cs_remote_auth *auth)
+{
+	return init_clone(out, url, dir, opts, auth, 1);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -338,6 +339,92 @@ int cs_valid_id(const char *id)
 			return 0;
 	}
 	return 1;
+}
+
+/* Names a server cannot take: the directories of the repository's shared
+ * layout (coordination/, docs/ ...), "all" (the broadcast recipient), and
+ * words that the seed's shell tools print for a missing value (jq -r gives
+ * "null").  Compared without case: a checkout on a case-insensitive file
+ * system would mix "Docs/" with "docs/".  Names with a leading dot are not
+ * valid ids at all (cs_valid_id). */
+static const char *const reserved_ids[] = {
+	"all", "coordination", "docs", "schema", "schemas", "logs", "archive", "scripts",
+	"queries", "tests", "null", "none", "nobody", "head", "readme", "readme.md", NULL};
+
+int cs_reserved_id(const char *id)
+{
+	if (!id || *id == '.')
+		return 1;
+	for (int i = 0; reserved_ids[i]; i++)
+		if (!strcasecmp(id, reserved_ids[i]))
+			return 1;
+	return 0;
+}
+
+int cs_valid_server_id(const char *id)
+{
+	return cs_valid_id(id) && !cs_reserved_id(id);
+}
+
+/* ---- durations ------------------------------------------------------------ */
+
+/* The seconds of one unit word, or 0 when it is not one: systemd.time(7)'s
+ * units from a second up (a duration here is whole seconds). */
+static long long unit_seconds(const char *u, size_t n)
+{
+	static const struct { const char *name; long long sec; } units[] = {
+		{"s", 1}, {"sec", 1}, {"secs", 1}, {"second", 1}, {"seconds", 1},
+		{"m", 60}, {"min", 60}, {"mins", 60}, {"minute", 60}, {"minutes", 60},
+		{"h", 3600}, {"hr", 3600}, {"hrs", 3600}, {"hour", 3600}, {"hours", 3600},
+		{"d", 86400}, {"day", 86400}, {"days", 86400},
+		{"w", 604800}, {"week", 604800}, {"weeks", 604800}, {NULL, 0}};
+	for (int i = 0; units[i].name; i++)
+		if (strlen(units[i].name) == n && !memcmp(units[i].name, u, n))
+			return units[i].sec;
+	return 0;
+}
+
+/* A duration as systemd writes one: "90", "30s", "15m", "2h", "7d", "1w",
+ * or several added up ("1h 30m", "1h30m").  A bare number is seconds (a
+ * caller whose bare number means something else tests for digits first).
+ * Whole numbers only, no sign; the total must fit in a year's thousand
+ * (about 3.2e10 s), so that callers can add it to a time without overflow.
+ * Returns 0 and *out_seconds, or -1 (and *out_seconds untouched). */
+int cs_duration_parse(const char *text, long long *out_seconds)
+{
+	const long long max = 1000LL * 366 * 86400;
+	long long total = 0;
+	const char *p = text;
+	int parts = 0;
+
+	if (!p || !*p)
+		return -1;
+	while (*p) {
+		long long n = 0, unit = 1;
+		const char *u;
+		if (parts && *p == ' ')
+			while (*p == ' ')
+				p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			n = n * 10 + (*p - '0');
+			if (n > max)
+				return -1;
+		}
+		for (u = p; (*p >= 'a' && *p <= 'z'); p++)
+			;
+		if (p > u && !(unit = unit_seconds(u, (size_t)(p - u))))
+			return -1;
+		if (p == u && (parts || *p))
+			return -1;   /* a bare number stands alone */
+		if (n > (max - total) / unit)
+			return -1;
+		total += n * unit;
+		parts++;
+	}
+	*out_seconds = total;
+	return 0;
 }
 
 /* ---- replacing a file --------------------------------------------------- */

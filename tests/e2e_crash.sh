@@ -63,7 +63,7 @@ cell() {
     claim)
       cs -C "$b" job add --id "$k-1" --priority 1 >/dev/null
       cs -C "$b" job add --id "$k-2" --priority 1 >/dev/null ;;
-    msg) expect_rc 0 cs -C "$a" msg send build2 --subject "subject $k" --defer; id=$OUT ;;
+    msg) expect_rc 0 cs -C "$a" msg send build2 --subject "subject $k" --defer --force; id=$OUT ;;
     status) expect_rc 0 cs -C "$a" status set "st-$k" --defer ;;
   esac
   before=$(rhead "$rdir")

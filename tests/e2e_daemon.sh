@@ -18,7 +18,7 @@ daemon_stopped() { poll_until "$2" eval "! kill -0 $1 2>/dev/null"; }
 # each message's subject is written to $T/sent once it is in the outbox
 adder() {
   for i in $(seq 1 "$2"); do
-    cs "${A[@]}" msg send build2 --subject "$1-$i" --defer >/dev/null || exit 1
+    cs "${A[@]}" msg send build2 --subject "$1-$i" --defer --force >/dev/null || exit 1
     echo "$1-$i" >>"$T/sent"
     cs "${A[@]}" status set idle --set round="$1-$i" --defer || exit 1
     echo "$1-$i" >"$T/last_status"

@@ -109,7 +109,7 @@ ok "nothing queued: exit 3"
 # ---- messages ------------------------------------------------------------
 expect_rc 0 cs "${A[@]}" msg send all --type info --subject "hello all"
 bid=$OUT
-expect_rc 0 cs "${A[@]}" msg send build2 --type request --subject "please" --body "do it"
+expect_rc 0 cs "${A[@]}" msg send build2 --force --type request --subject "please" --body "do it"
 did=$OUT
 [[ $did =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] || fail "uuid: $did"
 expect_rc 2 cs "${A[@]}" msg send build2 --type shout --subject x

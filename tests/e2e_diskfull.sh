@@ -117,7 +117,7 @@ for kib in 0 4 8 16 32 64 96 128 256; do
   expect_rc 0 cs -C "$A" job claim   # the next run works
   CLAIMED=$((CLAIMED + 1))
   # a deferred message, then a sync with no room
-  expect_rc 0 cs -C "$A" msg send build2 --subject "tight $kib" --defer
+  expect_rc 0 cs -C "$A" msg send build2 --subject "tight $kib" --defer --force
   mid=$OUT
   cs -C "$T/b" status set "busy-$kib" >/dev/null
   before=$(rhead)

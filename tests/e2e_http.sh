@@ -102,7 +102,7 @@ csr 0 -C "$T/c3" lock acquire deploy --ttl 60
 fence=$OUT
 csr 3 -C "$T/c1" lock acquire deploy --ttl 60
 csr 0 -C "$T/c3" lock release deploy
-csr 0 -C "$T/c1" msg send build2 --type request --subject "hello over http"
+csr 0 -C "$T/c1" msg send build2 --force --type request --subject "hello over http"
 csr 0 -C "$T/c1" status set building --defer
 csr 0 -C "$T/c1" sync
 grep -q "1 intent pushed" <<<"$OUT" || fail "deferred status not pushed: $OUT"

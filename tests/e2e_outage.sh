@@ -27,7 +27,7 @@ PY
 
 # queue CLONE TAG: defer a message, a status and a heartbeat; MID is the message.
 queue() {
-  expect_rc 0 cs -C "$1" msg send build2 --subject "sent while down $2" --defer
+  expect_rc 0 cs -C "$1" msg send build2 --subject "sent while down $2" --defer --force
   MID=$OUT
   expect_rc 0 cs -C "$1" status set "waiting-$2" --defer
   expect_rc 0 cs -C "$1" heartbeat --defer

@@ -114,7 +114,7 @@ ok "2 servers claimed $NJ jobs over ssh:// at once, each exactly once ($(wc -l <
 expect_rc 0 cs -C "$T/c1" lock acquire deploy --ttl 60
 expect_rc 3 cs -C "$T/c2" lock acquire deploy --ttl 60
 expect_rc 0 cs -C "$T/c1" lock release deploy
-expect_rc 0 cs -C "$T/c1" msg send build2 --subject "hello over ssh"
+expect_rc 0 cs -C "$T/c1" msg send build2 --force --subject "hello over ssh"
 expect_rc 0 cs -C "$T/c2" sync
 expect_rc 0 cs -C "$T/c2" msg inbox
 grep -q "hello over ssh" <<<"$OUT" || fail "inbox: $OUT"

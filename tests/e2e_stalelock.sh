@@ -36,7 +36,7 @@ grep -q "gave up after 5 attempts" <<<"$OUT" || fail "no give-up: $OUT"
 [ -e "$LOCK" ] && [ "$(head)" = "$before" ] && [ "$(job_status j1)" = queued ] ||
   fail "the live lock was touched or the push went through"
 ok "a lock held open by a live process is reported (pid and name) and left alone; exit 1"
-expect_rc 0 cs -C "$T/a" msg send build2 --subject "queued behind a lock" --defer
+expect_rc 0 cs -C "$T/a" msg send build2 --subject "queued behind a lock" --defer --force
 mid=$OUT
 expect_rc 1 cs -C "$T/a" sync
 [ "$(sqlite3 -readonly "$T/a/.git/coordsync/outbox.db" 'SELECT count(*) FROM outbox')" = 1 ] ||

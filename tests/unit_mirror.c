@@ -144,7 +144,7 @@ static void test_outbox(cs_ctx *a, cs_ctx *b)
 	const char *kv[1] = {"load=0.5"};
 	CHECK(cs_heartbeat(a, 1) == 0);
 	CHECK(cs_status_set(a, "building", kv, 1, 1) == 0);
-	CHECK(cs_msg_send(a, &id, "build2", "info", "deferred", "body", 1) == 0);
+	CHECK(cs_msg_send(a, &id, "build2", "info", "deferred", "body", CS_DEFER | CS_FORCE) == 0);
 	CHECK(queued(a) == 3);
 	/* Intents survive a rebuild: they are not in git yet. */
 	CHECK(cs_rebuild(a, &st) == 0);

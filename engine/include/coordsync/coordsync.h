@@ -33,6 +33,13 @@ typedef struct cs_opts {
  * *out is set even on failure (so the message can be read); close it. */
 int cs_open(cs_ctx **out, const cs_opts *opts);
 
+/* cs_open, except that an invalid setting or a reserved server id does not
+ * stop it (cs_open refuses them with CS_EINVAL): for `coordsync config`,
+ * which shows them.  A directory that is not a coordsync clone (no
+ * coordsync.branch in its git config, no mirror) is CS_ERROR for both, and
+ * nothing is created in it. */
+int cs_open_unchecked(cs_ctx **out, const cs_opts *opts);
+
 /* Clone URL into DIR with libgit2, record the server id in the clone's git
  * config, seed an empty remote with the embedded template and create the
  * mirror; cs_sync then imports the state.  *out as for cs_open. */
@@ -51,6 +58,11 @@ typedef struct cs_remote_auth {
  * as absolute paths) for every later fetch and push. */
 int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
 		 const cs_remote_auth *auth);
+/* Init refuses (CS_EREFUSED, and removes the clone it made) a remote that is
+ * not empty but has no coordination/ directory; this one adopts it instead,
+ * adding coordination/ on top of its files in one commit. */
+int cs_init_adopt(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		  const cs_remote_auth *auth);
 
 void cs_close(cs_ctx *ctx);                 /* NULL-safe */
 const char *cs_errmsg(const cs_ctx *ctx);   /* never NULL */
@@ -93,6 +105,18 @@ int cs_create_remote(const char *path, char *msg, size_t msglen);
 /* 1 when id may name a server, lock or job: [A-Za-z0-9._-]{1,64}, no
  * leading dot.  Anything that becomes a path goes through this. */
 int cs_valid_id(const char *id);
+
+/* 1 when id is a name no server may take, whatever its syntax: a directory
+ * of the repository's shared layout (coordination, docs, logs, ...), "all"
+ * (the broadcast recipient) and the like; see docs/RELIABILITY.md. */
+int cs_reserved_id(const char *id);
+/* 1 when id may name a server: cs_valid_id and not cs_reserved_id. */
+int cs_valid_server_id(const char *id);
+
+/* A duration as systemd writes it: "90" (a bare number: seconds), "30s",
+ * "15m", "2h", "7d", "1w", or a sum ("1h 30m").  Whole seconds, at most
+ * about a thousand years.  0 and *out_seconds, or -1. */
+int cs_duration_parse(const char *text, long long *out_seconds);
 
 /* ---- sync ------------------------------------------------------------ */
 
@@ -217,6 +241,12 @@ int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv,
 		  int n, int defer);
 int cs_heartbeat(cs_ctx *ctx, int defer);
 
+/* defer is a set of flags: CS_DEFER queues the message (1, as for the
+ * others), CS_FORCE sends it to a recipient the remote does not know.
+ * Without CS_FORCE, `to` must be "all", this server, or a server with a
+ * directory or a heartbeat on the remote (CS_EINVAL otherwise). */
+#define CS_DEFER 1
+#define CS_FORCE 2
 int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 		const char *subject, const char *body, int defer);
 int cs_msg_read(cs_ctx *ctx, const char *id);
@@ -260,7 +290,7 @@ typedef struct cs_health_opts {
 
 typedef struct cs_problem {
 	char *key;          /* "CHECK:SUBJECT", e.g. "stale:build2"; stable across runs */
-	char *check;        /* stale, stuck, lock, backlog, skew, file, sync */
+	char *check;        /* stale, stuck, lock, backlog, skew, file, sync, duplicate */
 	int severity;       /* CS_HEALTH_WARNING or CS_HEALTH_CRITICAL */
 	char *server;       /* the server concerned, or NULL */
 	char *message;      /* one line of printable text */
@@ -320,8 +350,19 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 
 /* The effective value of KEY (without "coordsync."), malloc'd, or NULL. */
 char *cs_config_get(cs_ctx *ctx, const char *key);
+/* A number setting (a count, a duration in seconds, days, or a flag as 0/1)
+ * parsed strictly into *out: CS_EINVAL, with a message naming the key, the
+ * value, where it came from and the form expected, when it is not of its
+ * form or range.  Durations take systemd's units (cs_duration_parse). */
+int cs_config_int(cs_ctx *ctx, const char *key, long long *out);
+/* cs_config_int's value, or dflt when it does not parse (the message on the
+ * handle is kept): for code that runs only after cs_config_check passed. */
 long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt);
-/* Every setting: key, value, source, help. */
+/* Every number setting parsed (cs_open runs it): the first error, or CS_OK. */
+int cs_config_check(cs_ctx *ctx);
+/* Every setting: key, value, source, help.  The value is the one in use
+ * (a number setting in its unit: "15m" shows as 900), "(invalid)" marks a
+ * source whose value does not parse, and a URL's password shows as ***. */
 int cs_config_list(cs_ctx *ctx, cs_rows **out);
 
 /* ---- maintenance (maint.c) ---------------------------------------------- */
