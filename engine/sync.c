@@ -861,6 +861,7 @@ static int copy_kept(cs_ctx *ctx, const char *old)
 		return rc;
 	}
 	sqlite3_finalize(st);
+	rc = CS_OK;
 	for (size_t i = 0; !rc && i < sizeof kept_tables / sizeof *kept_tables; i++)
 		rc = db_exec(ctx, kept_tables[i].sql);
 	db_exec(ctx, "DETACH old");

@@ -164,10 +164,16 @@ json.dump(d, open(p, "w"), indent=2); open(p, "a").write("\n")
 PY
   git -C "$W" commit -q -am "build3 claims J1"
   git -C "$W" push -q origin HEAD:main
+  # Rescue waits until this host has watched the claim and the heartbeat
+  # unchanged that long (RELIABILITY.md, Clocks): a unit the setting did not
+  # take would leave it off (0), as 15m did.
+  git -C "$T/a" config coordsync.rescue.olderthan 3s
+  expect_rc 0 cs "${A[@]}" run
+  sleep 4
   expect_rc 0 cs "${A[@]}" run
   expect_rc 0 cs "${A[@]}" query "SELECT status FROM jobs WHERE id='J1'" --format csv
-  [ "$(tail -1 <<<"$OUT")" = queued ] || fail "J1 not rescued with rescue.olderthan=15m: $OUT"
-  ok "coordsync.rescue.olderthan 15m is 900 s: config shows it and run rescues with it"
+  [ "$(tail -1 <<<"$OUT")" = queued ] || fail "J1 not rescued with rescue.olderthan=3s: $OUT"
+  ok "coordsync.rescue.olderthan takes units: config shows 15m as 900 s, and run rescues with 3s"
   git -C "$T/a" config coordsync.lockdelay abc
   expect_rc 2 cs "${A[@]}" job list
   grep -q "coordsync.lockdelay 'abc'.*expected a duration" <<<"$OUT" || fail "$OUT"
@@ -192,12 +198,13 @@ PY
   expect_rc 2 cs "${A[@]}" lock acquire dur2 --ttl 2x
   grep -q "needs a duration" <<<"$OUT" || fail "$OUT"
   expect_rc 0 cs "${A[@]}" job rescue --older-than 1h
-  # build3's heartbeat is 20 minutes old: stale past 10m (CRITICAL past twice), fresh within 30m.
-  expect_rc 2 cs "${A[@]}" health --max-age 10m --ignore build1 --ignore build5
+  # This host has watched build3's heartbeat unchanged for over 4 s (the rescue
+  # above): stale past 2s (CRITICAL past twice), fresh within 30m.
+  expect_rc 2 cs "${A[@]}" health --max-age 2s --ignore build1 --ignore build5
   expect_rc 0 cs "${A[@]}" health --max-age 30m --stuck 2h --ignore build1 --ignore build5
   expect_rc 0 cs "${A[@]}" compact --older-than 2w
   expect_rc 2 cs "${A[@]}" compact --older-than 36h
-  ok "duration flags take systemd units (--ttl 2m, --older-than 1h, --max-age 10m, compact 2w)"
+  ok "duration flags take systemd units (--ttl 2m, --older-than 1h, --max-age 2s and 30m, compact 2w)"
   git -C "$T/a" config coordsync.health.alert "https://alice:s3cr3t-pw@127.0.0.1:9/hook"
   expect_rc 0 cs "${A[@]}" config
   grep -q "s3cr3t" <<<"$OUT" && fail "config printed the password: $OUT"

@@ -21,10 +21,10 @@ copies() {
 # ---- 1. a poisoned intent -----------------------------------------------------
 # What an older coordsync (or a broken one) left: a message intent with no
 # recipient, in the mirror's own outbox table, ahead of a good one.
-expect_rc 0 cs "${A[@]}" msg send build2 --subject before-poison --defer
+expect_rc 0 cs "${A[@]}" msg send build2 --force --subject before-poison --defer
 sqlite3 "$MIRROR" "INSERT INTO outbox(kind, payload, created_at)
   VALUES('msg', '{\"id\": \"poison-1\", \"subject\": \"no recipient\"}', 1)"
-expect_rc 0 cs "${A[@]}" msg send build2 --subject after-poison --defer
+expect_rc 0 cs "${A[@]}" msg send build2 --force --subject after-poison --defer
 expect_rc 0 cs "${A[@]}" status set poisoned-but-alive --defer
 expect_rc 0 cs "${A[@]}" sync
 grep -q "set aside" <<<"$OUT" || fail "sync did not say an intent was set aside: $OUT"
@@ -44,7 +44,7 @@ grep -q "intent $ID was set aside" <<<"$OUT" || fail "health does not report the
 ok "outbox list (table and --json) and health report the set-aside intent"
 
 # The cycle goes on: the next deferred intent goes out, the poisoned one stays aside.
-expect_rc 0 cs "${A[@]}" msg send build2 --subject later --defer
+expect_rc 0 cs "${A[@]}" msg send build2 --force --subject later --defer
 expect_rc 0 cs "${A[@]}" sync
 [ "$(copies "$T/r.git" later)" = 1 ] || fail "a later intent did not go out"
 # retry puts it back; it fails again and is set aside again; drop removes it.
@@ -79,7 +79,7 @@ ok "outbox commands: usage errors exit 2, unknown ids 1, a pending intent cannot
 # aside with: the fault hook plays one (SIGKILL right after the first intent
 # is applied, three syncs in a row).  After two deaths the oldest intent goes
 # alone; after its third it is set aside, and the others go out.
-for i in 1 2 3; do expect_rc 0 cs "${A[@]}" msg send build2 --subject "killer-$i" --defer; done
+for i in 1 2 3; do expect_rc 0 cs "${A[@]}" msg send build2 --force --subject "killer-$i" --defer; done
 for i in 1 2 3; do
   expect_rc 137 env COORDSYNC_FAULT=outbox "$COORDSYNC" "${A[@]}" sync
 done

@@ -70,7 +70,7 @@ sleep 2            # the decision is in its push now
 kill -0 "$dpid" 2>/dev/null || fail "the decision did not wait for the slow push: $(cat "$T/slow.out")"
 start=$(date +%s.%N)
 for i in 1 2 3; do
-  expect_rc 0 timeout 30 "$COORDSYNC" "${S[@]}" msg send build1 --subject "slow-$i" --defer
+  expect_rc 0 timeout 30 "$COORDSYNC" "${S[@]}" msg send build1 --force --subject "slow-$i" --defer
 done
 expect_rc 0 timeout 30 "$COORDSYNC" "${S[@]}" heartbeat --defer
 took=$(python3 -c "import time,sys; print(round(time.time() - float(sys.argv[1]), 1))" "$start")
@@ -91,7 +91,7 @@ ok "--defer during a 12 s push returns at once (${took}s for 4) and every intent
 COORDSYNC_FAULT=after-import:stop "$COORDSYNC" "${A[@]}" rebuild >"$T/rebuild.out" 2>&1 & rpid=$!
 BG_PIDS+=("$rpid")
 poll_until 20 eval '[ "$(ps -o stat= -p '"$rpid"' | cut -c1)" = T ]' || fail "the rebuild never reached after-import"
-expect_rc 0 timeout 20 "$COORDSYNC" "${A[@]}" msg send build1 --subject during-rebuild --defer
+expect_rc 0 timeout 20 "$COORDSYNC" "${A[@]}" msg send build1 --force --subject during-rebuild --defer
 kill -CONT "$rpid"
 wait "$rpid" || fail "rebuild failed: $(cat "$T/rebuild.out")"
 expect_rc 0 cs "${A[@]}" sync
@@ -101,7 +101,7 @@ ok "an intent deferred during a rebuild arrives"
 # ---- 3. a mixed run: deferred messages while rebuilds and syncs run ---------------
 # The shape of the report in issue 14 (24 of 83 deferred messages lost).
 (for i in $(seq 1 40); do
-   "$COORDSYNC" "${A[@]}" msg send build1 --subject "mixed-$i" --defer >/dev/null || exit 1
+   "$COORDSYNC" "${A[@]}" msg send build1 --force --subject "mixed-$i" --defer >/dev/null || exit 1
  done) & apid=$!
 BG_PIDS+=("$apid")
 n=0

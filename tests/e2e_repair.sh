@@ -38,7 +38,7 @@ N=0
 move() {
   N=$((N + 1))
   cs -C "$T/b" job add --id "J$N" >/dev/null
-  cs -C "$T/b" msg send build1 --subject "m$N" >/dev/null
+  cs -C "$T/b" msg send build1 --force --subject "m$N" >/dev/null
 }
 
 mkremote r
@@ -95,7 +95,7 @@ for how in empty garbage; do
     empty) : > "$T/a/.git/index" ;;
     garbage) head -c 200 /dev/urandom > "$T/a/.git/index" ;;
   esac
-  cs -C "$T/a" msg send build2 --subject "deferred-$how" --defer >/dev/null
+  cs -C "$T/a" msg send build2 --force --subject "deferred-$how" --defer >/dev/null
   expect_rc 0 cs -C "$T/a" sync
   echo "$OUT" | grep -q "index.*damaged.*rebuilt from HEAD" || fail "no notice of the index: $OUT"
   [ -e "$T/a/.git/index.damaged" ] || fail "the damaged index was not kept"
@@ -131,7 +131,7 @@ echo "$OUT" | grep -q "after-index" || fail "the rebuilt mirror lacks a job"
 
 # A page of the jobs table overwritten; the outbox still reads.
 F=$(cs --json -C "$T/a" lock acquire deploy --ttl 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["fence"])')
-cs -C "$T/a" msg send build2 --subject salvaged --defer >/dev/null
+cs -C "$T/a" msg send build2 --force --subject salvaged --defer >/dev/null
 checkpoint
 PS=$(sqlite3 "$M" "PRAGMA page_size")
 PG=$(sqlite3 "$M" "SELECT rootpage FROM sqlite_master WHERE name='jobs'")

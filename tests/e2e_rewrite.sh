@@ -93,7 +93,7 @@ git -C "$T/w" commit -q -m "another history"
 git -C "$T/w" push -q -f origin other:main
 expect_rc 1 cs -C "$T/a" sync
 echo "$OUT" | grep -q "not a descendant of ${BEFORE:0:12}" || fail "unrelated history: $OUT"
-expect_rc 1 cs -C "$T/a" msg send build2 --subject hello
+expect_rc 1 cs -C "$T/a" msg send build2 --force --subject hello
 expect_rc 0 cs -C "$T/a" accept-history
 git --git-dir="$R" update-ref refs/heads/main "$BEFORE"
 expect_rc 1 cs -C "$T/a" sync
