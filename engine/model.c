@@ -1416,6 +1416,11 @@ int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *co
 	sbuf ins = {0}, res = {0};
 
 	*out = NULL;
+	/* Two edits of one member would overlap: refuse, whoever asked. */
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (!strcmp(keys[i], keys[j]))
+				return cs_err(ctx, CS_EINVAL, "a patch cannot set '%s' twice", keys[i]);
 	if (json_members(orig, len, 0, '{', &sc, &end, &err_at))
 		return cs_err(ctx, CS_ERROR, "internal: record is not an object");
 	if (!(ed = calloc((size_t)n + 1, sizeof *ed))) {

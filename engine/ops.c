@@ -68,25 +68,99 @@ static void add_time(cJSON *o, const char *key, double t)
 	cJSON_AddStringToObject(o, key, iso);
 }
 
-/* "KEY=VALUE": VALUE is JSON when it parses as JSON, else a string. */
+/* The JSON text of a --set VALUE (a string of len bytes): the VALUE itself, without
+ * surrounding whitespace, when it is exactly one JSON value that passes
+ * the importer's text check, so numbers keep every digit ("1.0" stays
+ * "1.0"); else VALUE as a JSON string.  *out is malloc'd; CS_EINVAL when
+ * VALUE cannot be written as JSON (not UTF-8). */
+static int kv_json(cs_ctx *ctx, const char *key, const char *val, size_t len, char **out)
+{
+	size_t s = json_skip_ws(val, len, 0), e = len, err_at;
+	sbuf b = {0};
+	cJSON *v;
+
+	*out = NULL;
+	while (e > s && strchr(" \t\r\n", val[e - 1]))
+		e--;
+	if (e > s && !memchr(val + s, 0, e - s) && json_text_check(val + s, e - s) == e - s &&
+	    (v = json_parse_span(val, s, e, &err_at))) {
+		cJSON_Delete(v);
+		sb_put(&b, val + s, e - s);
+	} else {
+		json_put_string(&b, val);
+	}
+	if (b.oom) {
+		sb_free(&b);
+		return cs_err_oom(ctx);
+	}
+	if (json_text_check(b.p, b.n) != b.n) {
+		sb_free(&b);
+		return cs_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
+	}
+	if (!(*out = sb_detach(&b)))
+		return cs_err_oom(ctx);
+	return CS_OK;
+}
+
+/* "KEY=VALUE" as member KEY of o, a cJSON raw item holding VALUE's JSON
+ * text (kv_json).  A KEY that o already has is a usage error: a patch
+ * never carries two edits for one key. */
 static int add_kv(cs_ctx *ctx, cJSON *o, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
-	char key[128];
+	char key[128], *text = NULL;
+	sbuf kb = {0};
 	cJSON *v;
+	int rc;
 	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key)
 		return cs_err(ctx, CS_EINVAL, "expected KEY=VALUE, not '%s'", kv);
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = 0;
-	if (!(v = cJSON_Parse(eq + 1)))
-		v = cJSON_CreateString(eq + 1);
-	if (!v)
-		return cs_err_oom(ctx);
+	json_put_string(&kb, key);
+	rc = kb.oom ? cs_err_oom(ctx)
+	     : json_text_check(kb.p, kb.n) != kb.n
+		     ? cs_err(ctx, CS_EINVAL, "--set key '%s' is not valid UTF-8", key) : CS_OK;
+	sb_free(&kb);
+	if (rc)
+		return rc;
 	if (cJSON_GetObjectItemCaseSensitive(o, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
-	else
-		cJSON_AddItemToObject(o, key, v);
+		return cs_err(ctx, CS_EINVAL, "--set '%s' is given twice", key);
+	if ((rc = kv_json(ctx, key, eq + 1, strlen(eq + 1), &text)))
+		return rc;
+	v = cJSON_CreateRaw(text);
+	free(text);
+	if (!v || !cJSON_AddItemToObject(o, key, v)) {
+		cJSON_Delete(v);
+		return cs_err_oom(ctx);
+	}
 	return CS_OK;
+}
+
+/* All of kv[0, n) as a new object *out of raw items (add_kv). */
+static int kv_object(cs_ctx *ctx, const char *const *kv, int n, cJSON **out)
+{
+	int rc = CS_OK;
+	if (n > CS_MAX_KV)
+		return cs_err(ctx, CS_EINVAL, "at most %d --set", CS_MAX_KV);
+	if (!(*out = cJSON_CreateObject()))
+		return cs_err_oom(ctx);
+	for (int i = 0; i < n && !rc; i++)
+		rc = add_kv(ctx, *out, kv[i]);
+	if (rc) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The first member name o holds twice, or NULL. */
+static const char *twice(const cJSON *o)
+{
+	for (const cJSON *a = o ? o->child : NULL; a; a = a->next)
+		for (const cJSON *b = a->next; b; b = b->next)
+			if (a->string && b->string && !strcmp(a->string, b->string))
+				return a->string;
+	return NULL;
 }
 
 /* ---- locks ------------------------------------------------------------------ */
@@ -292,16 +366,69 @@ typedef struct job_arg {
 	int count;
 } job_arg;
 
+/* Fields of a job that its life sets (claim, done, fail, rescue): never
+ * --set by job add. */
+static const char *const job_lifecycle[] = {
+	"id", "status", "assigned_to", "attempts", "fence", "created_at", "started_at",
+	"completed_at", "finished_at", "claimed_by", "result", "error", NULL};
+
+#define JOB_PRIORITY_MAX 1000000      /* as job add's --priority */
+#define JOB_MAX_ATTEMPTS_MAX 1000000
+
+/* Check the --set values of a new job: no lifecycle field, and priority,
+ * max_attempts and run_after as the importer and the options take them. */
+static int job_kv_check(cs_ctx *ctx, const cJSON *set)
+{
+	for (const cJSON *it = set->child; it; it = it->next) {
+		const char *k = it->string;
+		cJSON *v;
+		double d;
+		int ok;
+		for (int i = 0; job_lifecycle[i]; i++)
+			if (!strcmp(k, job_lifecycle[i]))
+				return !strcmp(k, "id")
+					       ? cs_err(ctx, CS_EINVAL, "use --id to set a job's id")
+					       : cs_err(ctx, CS_EINVAL, "--set '%s': a job's %s is set by"
+							" its life (claim, done, fail, rescue), not by job add",
+							k, k);
+		if (strcmp(k, "priority") && strcmp(k, "max_attempts") && strcmp(k, "run_after"))
+			continue;
+		if (!(v = cJSON_Parse(it->valuestring)))
+			return cs_err_oom(ctx);
+		if (!strcmp(k, "run_after")) {
+			ok = cJSON_IsNull(v) || !model_time_value(v, &d);
+		} else {
+			long long lo = strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX;
+			long long hi = strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX;
+			/* An integer literal, as the option takes it. */
+			ok = cJSON_IsNumber(v) && !strpbrk(it->valuestring, ".eE") &&
+			     v->valuedouble >= (double)lo && v->valuedouble <= (double)hi;
+		}
+		cJSON_Delete(v);
+		if (!ok) {
+			if (!strcmp(k, "run_after"))
+				return cs_err(ctx, CS_EINVAL, "--set 'run_after': '%s' is not a time"
+					      " (ISO-8601 or epoch seconds, years 1 to 9999)", it->valuestring);
+			return cs_err(ctx, CS_EINVAL, "--set '%s': '%s' is not an integer from %d to %d",
+				      k, it->valuestring, strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX,
+				      strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX);
+		}
+	}
+	return CS_OK;
+}
+
 static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
 {
 	double now = now_s();
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *set = NULL;
 	char *text = NULL;
 	long long n;
 	int rc;
 
 	if (!o)
 		return cs_err_oom(ctx);
+	if ((rc = kv_object(ctx, a->kv, a->nkv, &set)) || (rc = job_kv_check(ctx, set)))
+		goto done;
 	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM jobs WHERE id=:a", a->out_id)))
 		goto done;
 	if (n) {
@@ -311,15 +438,18 @@ static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
 	cJSON_AddStringToObject(o, "id", a->out_id);
 	cJSON_AddStringToObject(o, "status", "queued");
 	cJSON_AddNullToObject(o, "assigned_to");
-	cJSON_AddNumberToObject(o, "priority", a->priority);
+	if (!cJSON_GetObjectItemCaseSensitive(set, "priority"))
+		cJSON_AddNumberToObject(o, "priority", a->priority);
 	add_time(o, "created_at", now);
 	cJSON_AddNullToObject(o, "started_at");
 	cJSON_AddNumberToObject(o, "attempts", 0);
-	cJSON_AddNumberToObject(o, "max_attempts", a->max_attempts);
-	for (int i = 0; i < a->nkv && !rc; i++)
-		rc = add_kv(ctx, o, a->kv[i]);
-	if (rc)
-		goto done;
+	if (!cJSON_GetObjectItemCaseSensitive(set, "max_attempts"))
+		cJSON_AddNumberToObject(o, "max_attempts", a->max_attempts);
+	/* The --set members go after coordsync's own, each once. */
+	while (set->child) {
+		cJSON *it = cJSON_DetachItemViaPointer(set, set->child);
+		cJSON_AddItemToObject(o, it->string, it);
+	}
 	if (!(text = render(o, 4))) {
 		rc = cs_err_oom(ctx);
 		goto done;
@@ -330,6 +460,7 @@ static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
 		sb_printf(msg, "Job %s added by %s", a->out_id, ctx->server);
 done:
 	free(text);
+	cJSON_Delete(set);
 	cJSON_Delete(o);
 	return rc;
 }
@@ -438,11 +569,17 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 		return rc;
 	if (!(a.out_id = id ? strdup(id) : cs_uuid()))
 		return cs_err_oom(ctx);
-	for (int i = 0; i < n; i++)
-		if (!strncmp(kv[i], "id=", 3)) {
+	/* The --set list is checked before any work (and again in job_add). */
+	{
+		cJSON *set = NULL;
+		if (!(rc = kv_object(ctx, kv, n, &set)))
+			rc = job_kv_check(ctx, set);
+		cJSON_Delete(set);
+		if (rc) {
 			free(a.out_id);
-			return cs_err(ctx, CS_EINVAL, "use --id to set a job's id");
+			return rc;
 		}
+	}
 	rc = cs_decide(ctx, job_fn, &a);
 	if (rc)
 		free(a.out_id);
@@ -508,6 +645,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at)
 	int n = 0, rc;
 	const cJSON *it;
 
+	cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");   /* coordsync's own */
 	add_time(set, "timestamp", at);
 	snprintf(sql, sizeof sql, "SELECT %s FROM servers WHERE id=:a", col);
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
@@ -515,8 +653,11 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at)
 	if (cur) {
 		cJSON_ArrayForEach(it, set) {
 			sbuf b = {0};
-			if (n == CS_MAX_KV + 2)
+			if (n == CS_MAX_KV + 2) {
+				rc = cs_err(ctx, CS_ERROR, "an intent sets more than %d members",
+					    CS_MAX_KV + 1);
 				break;
+			}
 			json_put_value(&b, it, 2, 2);
 			keys[n] = it->string;
 			if (!(vals[n++] = sb_detach(&b))) {
@@ -591,27 +732,81 @@ static int apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	return rc;
 }
 
+/* The members an intent sets (*set, detached from or made for p): its
+ * "set_json" (each value's JSON text, as cs_status_set writes it) as raw
+ * items, or the "set" object of an intent written before it.  An intent
+ * that names a member twice, or whose text is not one JSON value, is an
+ * error and is not applied. */
+static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
+{
+	cJSON *sj = cJSON_GetObjectItemCaseSensitive(p, "set_json");
+	const char *dup;
+	int rc = CS_OK;
+
+	*set = NULL;
+	if (!sj) {
+		*set = cJSON_DetachItemFromObjectCaseSensitive(p, "set");
+		if (!*set && !(*set = cJSON_CreateObject()))
+			return cs_err_oom(ctx);
+	} else if (!cJSON_IsObject(sj)) {
+		return cs_err(ctx, CS_ERROR, "malformed intent: 'set_json' is not an object");
+	} else if (!(*set = cJSON_CreateObject())) {
+		return cs_err_oom(ctx);
+	} else {
+		for (const cJSON *it = sj->child; it && !rc; it = it->next) {
+			const char *t = cJSON_GetStringValue(it);
+			size_t len = t ? strlen(t) : 0, err_at;
+			cJSON *v = NULL;
+			if (!t || !it->string || !len || json_text_check(t, len) != len ||
+			    !(v = json_parse_span(t, 0, len, &err_at))) {
+				rc = cs_err(ctx, CS_ERROR, "malformed intent: the value of '%s' is not"
+					    " one JSON value", it->string ? it->string : "");
+				break;
+			}
+			cJSON_Delete(v);
+			if (!(v = cJSON_CreateRaw(t)) || !cJSON_AddItemToObject(*set, it->string, v)) {
+				cJSON_Delete(v);
+				rc = cs_err_oom(ctx);
+			}
+		}
+	}
+	if (!rc && !cJSON_IsObject(*set))
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: 'set' is not an object");
+	if (!rc && (dup = twice(*set)))
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets '%s' twice", dup);
+	if (rc) {
+		cJSON_Delete(*set);
+		*set = NULL;
+	}
+	return rc;
+}
+
 /* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload. */
 static int apply_intent(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 {
 	double at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
 	cJSON *set;
 	int rc;
+	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
+		return cs_err(ctx, CS_ERROR, "malformed %s intent: no valid time 'at'", kind);
 	if (!strcmp(kind, "msg")) {
 		const char *to = cJSON_GetStringValue(cJSON_GetObjectItem(p, "to"));
 		rc = apply_msg(ctx, p, at);
 		sb_printf(msg, "Message from %s to %s", ctx->server, to ? to : "?");
 		return rc;
 	}
-	set = cJSON_DetachItemFromObject(p, "set");
-	if (!set && !(set = cJSON_CreateObject()))
-		return cs_err_oom(ctx);
+	if ((rc = intent_set(ctx, p, &set)))
+		return rc;
 	rc = apply_server_file(ctx, !strcmp(kind, "heartbeat"), set, at);
-	if (!strcmp(kind, "heartbeat"))
+	if (!strcmp(kind, "heartbeat")) {
 		sb_printf(msg, "%s heartbeat", ctx->server);
-	else
-		sb_printf(msg, "%s status: %s", ctx->server,
-			  cJSON_GetStringValue(cJSON_GetObjectItem(set, "status")));
+	} else {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(set, "status");
+		cJSON *sv = cJSON_IsRaw(st) ? cJSON_Parse(st->valuestring) : NULL;
+		const char *name = cJSON_GetStringValue(cJSON_IsRaw(st) ? sv : st);
+		sb_printf(msg, "%s status: %s", ctx->server, name ? name : "?");
+		cJSON_Delete(sv);
+	}
 	cJSON_Delete(set);
 	return rc;
 }
@@ -658,28 +853,41 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer)
 
 int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
 {
-	cJSON *p = cJSON_CreateObject(), *set = cJSON_CreateObject();
-	int rc = CS_OK;
-	if (!p || !set) {
-		cJSON_Delete(p);
-		cJSON_Delete(set);
-		return cs_err_oom(ctx);
-	}
-	cJSON_AddItemToObject(p, "set", set);
-	cJSON_AddNumberToObject(p, "at", now_s());
+	cJSON *p = NULL, *set = NULL, *sj = NULL;
+	int rc;
 	if (!status || !*status)
-		rc = cs_err(ctx, CS_EINVAL, "missing status");
-	else if (n > CS_MAX_KV)
-		rc = cs_err(ctx, CS_EINVAL, "at most %d --set", CS_MAX_KV);
-	for (int i = 0; i < n && !rc; i++)
-		if (!(rc = add_kv(ctx, set, kv[i])) && cJSON_GetObjectItem(set, "timestamp"))
-			rc = cs_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
-	if (rc) {
-		cJSON_Delete(p);
+		return cs_err(ctx, CS_EINVAL, "missing status");
+	if ((rc = kv_object(ctx, kv, n, &set)))
 		return rc;
+	if (cJSON_GetObjectItemCaseSensitive(set, "status"))
+		rc = cs_err(ctx, CS_EINVAL, "--set 'status' collides with the STATUS argument");
+	else if (cJSON_GetObjectItemCaseSensitive(set, "timestamp"))
+		rc = cs_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
+	else if (!(p = cJSON_CreateObject()) || !(sj = cJSON_AddObjectToObject(p, "set_json")))
+		rc = cs_err_oom(ctx);
+	if (rc)
+		goto done;
+	/* The payload carries each value's JSON text as a string, so the
+	 * outbox, which parses it again, keeps numbers' digits. */
+	{
+		sbuf b = {0};
+		json_put_string(&b, status);
+		if (b.oom || json_text_check(b.p, b.n) != b.n || !cJSON_AddStringToObject(sj, "status", b.p))
+			rc = b.oom ? cs_err_oom(ctx) : cs_err(ctx, CS_EINVAL, "status is not valid UTF-8");
+		sb_free(&b);
 	}
-	cJSON_AddStringToObject(set, "status", status);
-	return intent(ctx, "status", p, defer);
+	for (const cJSON *it = set->child; it && !rc; it = it->next)
+		if (!cJSON_AddStringToObject(sj, it->string, it->valuestring))
+			rc = cs_err_oom(ctx);
+	if (rc)
+		goto done;
+	cJSON_AddNumberToObject(p, "at", now_s());
+	rc = intent(ctx, "status", p, defer);
+	p = NULL;   /* intent took it */
+done:
+	cJSON_Delete(p);
+	cJSON_Delete(set);
+	return rc;
 }
 
 int cs_heartbeat(cs_ctx *ctx, int defer)
