@@ -1485,11 +1485,45 @@ done:
 	return rc;
 }
 
+/* The export's invariant: every record text coordsync writes passes the
+ * checks its own import makes (json_text_check: UTF-8, control characters,
+ * numbers; record_parse: one JSON object, no duplicate member, the key, and
+ * each field's type and range, times included).  Every exported record is
+ * made by patch_record, which calls this, so no decision can push a record
+ * the fleet cannot read: it is refused (CS_EREFUSED) and nothing is pushed.
+ * key is the record's key (a lock's name, a server's id). */
+static int export_check(cs_ctx *ctx, const kind *k, const char *key, const char *text)
+{
+	size_t len = strlen(text);
+	text_job j = {text, 0, len, 0, 0};
+	jspan sp = {0, len};
+	row r;
+	batch b;
+	int rc = CS_OK;
+
+	check_run(&j);
+	if (j.bad < len)
+		return cs_err(ctx, CS_EREFUSED, "refusing to write %s '%s': its text would not"
+			      " import (%s at byte %zu)", k->noun, key ? key : "?",
+			      (unsigned char)text[j.bad] < 0x20 ? "a control character" : "an invalid"
+			      " number, \\u0000 or UTF-8 sequence", j.bad);
+	memset(&b, 0, sizeof b);
+	b.rows = &r;
+	b.cap = 1;
+	if (record_parse(k, text, sp, k->key_json ? NULL : key, 0, &b))
+		rc = b.failed == 2 ? cs_err_oom(ctx)
+				   : cs_err(ctx, CS_EREFUSED, "refusing to write %s '%s': the fleet's"
+					    " importers would refuse it: %s", k->noun, key ? key : "?",
+					    b.err);
+	sb_free(&b.str);
+	return rc;
+}
+
 /* The record text orig with k's fields set from columns col0.. of st.
  * Members that did not change keep their bytes; new members go last, in the
  * record's own layout.  *out is malloc'd. */
-static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_stmt *st,
-			int col0, char **out)
+static int patch_record(cs_ctx *ctx, const kind *k, const char *key, const char *orig,
+			sqlite3_stmt *st, int col0, char **out)
 {
 	size_t len = strlen(orig), err_at;
 	const char *keys[16];
@@ -1530,6 +1564,10 @@ static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_st
 		rc = model_patch(ctx, orig, keys, vals, n, out);
 	else if (!(*out = strdup(orig)))
 		rc = cs_err_oom(ctx);
+	if (!rc && (rc = export_check(ctx, k, key, *out))) {
+		free(*out);
+		*out = NULL;
+	}
 done:
 	for (int i = 0; i < n; i++)
 		free(vals[i]);
@@ -1822,7 +1860,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 				rm[nrm++] = ord;
 			continue;
 		}
-		if ((rc = patch_record(ctx, k, orig, st, 4, &text)))
+		if ((rc = patch_record(ctx, k, key, orig, st, 4, &text)))
 			goto done;
 		if (is_new)
 			ord = (long)(scp->n + nnew);
@@ -1923,7 +1961,7 @@ static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		git_tree_entry_bypath(&e, base, path);
 		rc = check_writable(ctx, path, e ? git_tree_entry_id(e) : NULL);
 		git_tree_entry_free(e);
-		if (rc || (rc = patch_record(ctx, k, orig, st, 4, &text)))
+		if (rc || (rc = patch_record(ctx, k, id, orig, st, 4, &text)))
 			break;
 		sb_puts(&file, text);
 		sb_putc(&file, '\n');

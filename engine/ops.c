@@ -256,6 +256,11 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				    holder, iso);
 		goto done;
 	}
+	if (!mine && fence >= 9007199254740991LL) {   /* 2^53 - 1: JSON's last exact integer */
+		rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': its fence %lld is at the limit",
+			    a->name, fence);
+		goto done;
+	}
 	if (!mine)
 		fence++;   /* a new grant */
 	if (!exists) {
@@ -482,6 +487,9 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		if ((rc = db_text(ctx, &a->out_id,
 				  "SELECT id FROM jobs WHERE status='queued' AND assigned_to IS NULL"
 				  " AND (run_after IS NULL OR run_after <= unixepoch('now'))"
+				  /* A counter at its limit cannot count the claim: skip it. */
+				  " AND coalesce(attempts, 0) < 9007199254740991"
+				  " AND coalesce(fence, 0) < 9007199254740991"
 				  " ORDER BY priority, created_at, ord LIMIT 1", NULL)))
 			return rc;
 		if (!a->out_id)
@@ -497,6 +505,7 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		rc = exec_binds(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
 				     " fence=coalesce(fence, 0) + 1, dirty=1"
 				     " WHERE status='running' AND coalesce(started_at, 0) <= :old AND"
+				     " coalesce(fence, 0) < 9007199254740991 AND"
 				     " coalesce((SELECT heartbeat_at FROM servers WHERE id=assigned_to), 0) <= :old",
 				":old", 'r', now - a->older_than, NULL);
 		if (rc < 0)
@@ -548,7 +557,7 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				     " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
 				     "   THEN NULL ELSE assigned_to END,"
 				     " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				     "   THEN :t + min(3600, 15 * (1 << (coalesce(attempts, 1) - 1)))"
+				     "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
 				     "   ELSE run_after END,"
 				     " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
 				     "   THEN NULL ELSE :t END"
