@@ -1519,6 +1519,18 @@ static int export_check(cs_ctx *ctx, const kind *k, const char *key, const char 
 	return rc;
 }
 
+int model_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text)
+{
+	const char *name = strrchr(path, '/');
+	name = name ? name + 1 : path;
+	for (const kind *k = cs_kinds; k->path; k++) {
+		const char *kn = strrchr(k->path, '/');
+		if (!strcmp(kn ? kn + 1 : k->path, name))
+			return export_check(ctx, k, key, text);
+	}
+	return cs_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
+}
+
 /* The record text orig with k's fields set from columns col0.. of st.
  * Members that did not change keep their bytes; new members go last, in the
  * record's own layout.  *out is malloc'd. */

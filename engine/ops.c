@@ -644,44 +644,52 @@ int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued)
 /* These are also intents: with defer they wait in the outbox, and each apply
  * is idempotent, so replaying one after a crash changes nothing twice. */
 
+/* The text of a server file: cur (NULL: none yet) with the members of set.
+ * Members it has are replaced in place, others appended (model_patch). */
+static int server_file_text(cs_ctx *ctx, const char *cur, const cJSON *set, char **text)
+{
+	const char *keys[CS_MAX_KV + 2];
+	char *vals[CS_MAX_KV + 2];
+	int n = 0, rc = CS_OK;
+	const cJSON *it;
+
+	*text = NULL;
+	if (!cur)
+		return (*text = render(set, 0)) ? CS_OK : cs_err_oom(ctx);
+	cJSON_ArrayForEach(it, set) {
+		sbuf b = {0};
+		if (n == CS_MAX_KV + 2) {
+			rc = cs_err(ctx, CS_ERROR, "an intent sets more than %d members", CS_MAX_KV + 1);
+			break;
+		}
+		json_put_value(&b, it, 2, 2);
+		keys[n] = it->string;
+		if (!(vals[n++] = sb_detach(&b))) {
+			n--;
+			rc = cs_err_oom(ctx);
+			break;
+		}
+	}
+	if (!rc)
+		rc = model_patch(ctx, cur, keys, vals, n, text);
+	for (int i = 0; i < n; i++)
+		free(vals[i]);
+	return rc;
+}
+
 /* Set members of this server's status.json or heartbeat.json. */
 static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at)
 {
 	const char *col = heartbeat ? "heartbeat_json" : "status_json";
 	char sql[256], *cur = NULL, *text = NULL;
-	const char *keys[CS_MAX_KV + 2];
-	char *vals[CS_MAX_KV + 2];
-	int n = 0, rc;
-	const cJSON *it;
+	int rc;
 
 	cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");   /* coordsync's own */
 	add_time(set, "timestamp", at);
 	snprintf(sql, sizeof sql, "SELECT %s FROM servers WHERE id=:a", col);
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
 		return rc;
-	if (cur) {
-		cJSON_ArrayForEach(it, set) {
-			sbuf b = {0};
-			if (n == CS_MAX_KV + 2) {
-				rc = cs_err(ctx, CS_ERROR, "an intent sets more than %d members",
-					    CS_MAX_KV + 1);
-				break;
-			}
-			json_put_value(&b, it, 2, 2);
-			keys[n] = it->string;
-			if (!(vals[n++] = sb_detach(&b))) {
-				n--;
-				rc = cs_err_oom(ctx);
-				break;
-			}
-		}
-		if (!rc)
-			rc = model_patch(ctx, cur, keys, vals, n, &text);
-		for (int i = 0; i < n; i++)
-			free(vals[i]);
-	} else if (!(text = render(set, 0))) {
-		rc = cs_err_oom(ctx);
-	}
+	rc = server_file_text(ctx, cur, set, &text);
 	free(cur);
 	if (rc)
 		return rc;
@@ -860,10 +868,15 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer)
 	return rc;
 }
 
-int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
+/* The payload of a status intent: STATUS and the --set list, each value as
+ * its JSON text in "set_json" (a string), so the outbox, which parses the
+ * payload again, keeps numbers' digits; and "at", now. */
+static int status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n,
+			  cJSON **out)
 {
 	cJSON *p = NULL, *set = NULL, *sj = NULL;
 	int rc;
+	*out = NULL;
 	if (!status || !*status)
 		return cs_err(ctx, CS_EINVAL, "missing status");
 	if ((rc = kv_object(ctx, kv, n, &set)))
@@ -874,11 +887,7 @@ int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n,
 		rc = cs_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
 	else if (!(p = cJSON_CreateObject()) || !(sj = cJSON_AddObjectToObject(p, "set_json")))
 		rc = cs_err_oom(ctx);
-	if (rc)
-		goto done;
-	/* The payload carries each value's JSON text as a string, so the
-	 * outbox, which parses it again, keeps numbers' digits. */
-	{
+	if (!rc) {
 		sbuf b = {0};
 		json_put_string(&b, status);
 		if (b.oom || json_text_check(b.p, b.n) != b.n || !cJSON_AddStringToObject(sj, "status", b.p))
@@ -888,14 +897,61 @@ int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n,
 	for (const cJSON *it = set->child; it && !rc; it = it->next)
 		if (!cJSON_AddStringToObject(sj, it->string, it->valuestring))
 			rc = cs_err_oom(ctx);
-	if (rc)
-		goto done;
-	cJSON_AddNumberToObject(p, "at", now_s());
-	rc = intent(ctx, "status", p, defer);
-	p = NULL;   /* intent took it */
-done:
-	cJSON_Delete(p);
+	if (!rc && !cJSON_AddNumberToObject(p, "at", now_s()))
+		rc = cs_err_oom(ctx);
 	cJSON_Delete(set);
+	if (rc)
+		cJSON_Delete(p);
+	else
+		*out = p;
+	return rc;
+}
+
+int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
+{
+	cJSON *p;
+	int rc = status_payload(ctx, status, kv, n, &p);
+	return rc ? rc : intent(ctx, "status", p, defer);
+}
+
+int ops_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n, char **out)
+{
+	cJSON *p;
+	int rc = status_payload(ctx, status, kv, n, &p);
+	*out = NULL;
+	if (rc)
+		return rc;
+	{
+		char *t = cJSON_PrintUnformatted(p);
+		if (!t || !(*out = strdup(t)))
+			rc = cs_err_oom(ctx);
+		cJSON_free(t);
+	}
+	cJSON_Delete(p);
+	return rc;
+}
+
+int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **out)
+{
+	cJSON *p = cJSON_Parse(payload), *set = NULL;
+	double at;
+	int rc;
+	*out = NULL;
+	if (!cJSON_IsObject(p)) {
+		cJSON_Delete(p);
+		return cs_err(ctx, CS_ERROR, "an intent is not a JSON object");
+	}
+	at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
+	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: no valid time 'at'");
+	else if (!(rc = intent_set(ctx, p, &set))) {
+		/* as apply_server_file does */
+		cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");
+		add_time(set, "timestamp", at);
+		rc = server_file_text(ctx, cur, set, out);
+	}
+	cJSON_Delete(set);
+	cJSON_Delete(p);
 	return rc;
 }
 
