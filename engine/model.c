@@ -231,11 +231,28 @@ static int put_text(batch *b, rval *v, const char *t)
 	return b->str.oom ? -1 : 0;
 }
 
+/* The minimum the schemas state for integer field f (jobs.schema.json,
+ * locks.schema.json): 1 and *min, or 0 when it has none.  Its maximum is
+ * 2^53-1 for all, the last integer a double holds exactly. */
+static int field_min(const field *f, long long *min)
+{
+	if (!strcmp(f->key, "attempts") || !strcmp(f->key, "fence")) {
+		*min = 0;
+		return 1;
+	}
+	if (!strcmp(f->key, "max_attempts")) {
+		*min = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /* Field f of object o as value v.  Returns 0, -1 when the value has the
  * wrong type, -2 when out of memory. */
 static int field_value(batch *b, rval *v, const field *f, const cJSON *o)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, f->key);
+	long long min;
 	v->type = SQLITE_NULL;
 	if (!x || cJSON_IsNull(x))
 		return 0;
@@ -246,7 +263,8 @@ static int field_value(batch *b, rval *v, const field *f, const cJSON *o)
 		return put_text(b, v, x->valuestring) ? -2 : 0;
 	case F_INT:
 		if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) ||
-		    fabs(x->valuedouble) >= 9007199254740992.0)   /* past 2^53 a double is not exact */
+		    fabs(x->valuedouble) >= 9007199254740992.0 ||  /* past 2^53 a double is not exact */
+		    (field_min(f, &min) && x->valuedouble < (double)min))
 			return -1;
 		v->type = SQLITE_INTEGER;
 		v->i = (long long)x->valuedouble;
@@ -343,8 +361,13 @@ static int record_parse(const kind *k, const char *s, jspan sp, const char *keyt
 	for (const field *f = k->fields; f->key; f++, i++) {
 		int e = field_value(b, &r->v[i], f, o);
 		if (e == -1) {
-			batch_fail(b, sp.start, "%s '%s': '%s' must be %s", k->noun, keyval, f->key,
-				   type_name(f->type));
+			long long min;
+			if (f->type == F_INT && field_min(f, &min))
+				batch_fail(b, sp.start, "%s '%s': '%s' must be an integer from %lld to"
+					   " 2^53-1, or null", k->noun, keyval, f->key, min);
+			else
+				batch_fail(b, sp.start, "%s '%s': '%s' must be %s", k->noun, keyval,
+					   f->key, type_name(f->type));
 			goto done;
 		}
 		if (e) {

@@ -68,6 +68,21 @@ static void add_time(cJSON *o, const char *key, double t)
 	cJSON_AddStringToObject(o, key, iso);
 }
 
+/* Whether s is valid UTF-8: json_put_string would write any other byte as
+ * U+FFFD, so two different keys could become one. */
+static int utf8_ok(const char *s)
+{
+	sbuf b = {0};
+	int ok;
+	sb_putc(&b, '"');
+	for (const char *p = s; *p; p++)   /* only the bytes' UTF-8 is checked */
+		sb_putc(&b, (unsigned char)*p < 0x20 || *p == '"' || *p == '\\' ? 'x' : *p);
+	sb_putc(&b, '"');
+	ok = !b.oom && json_text_check(b.p, b.n) == b.n;
+	sb_free(&b);
+	return ok;
+}
+
 /* The JSON text of a --set VALUE (a string of len bytes): the VALUE itself, without
  * surrounding whitespace, when it is exactly one JSON value that passes
  * the importer's text check, so numbers keep every digit ("1.0" stays
@@ -86,6 +101,8 @@ static int kv_json(cs_ctx *ctx, const char *key, const char *val, size_t len, ch
 	    (v = json_parse_span(val, s, e, &err_at))) {
 		cJSON_Delete(v);
 		sb_put(&b, val + s, e - s);
+	} else if (!utf8_ok(val)) {
+		return cs_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
 	} else {
 		json_put_string(&b, val);
 	}
@@ -109,20 +126,14 @@ static int add_kv(cs_ctx *ctx, cJSON *o, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	char key[128], *text = NULL;
-	sbuf kb = {0};
 	cJSON *v;
 	int rc;
 	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key)
 		return cs_err(ctx, CS_EINVAL, "expected KEY=VALUE, not '%s'", kv);
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = 0;
-	json_put_string(&kb, key);
-	rc = kb.oom ? cs_err_oom(ctx)
-	     : json_text_check(kb.p, kb.n) != kb.n
-		     ? cs_err(ctx, CS_EINVAL, "--set key '%s' is not valid UTF-8", key) : CS_OK;
-	sb_free(&kb);
-	if (rc)
-		return rc;
+	if (!utf8_ok(key))
+		return cs_err(ctx, CS_EINVAL, "--set: the key '%s' is not valid UTF-8", key);
 	if (cJSON_GetObjectItemCaseSensitive(o, key))
 		return cs_err(ctx, CS_EINVAL, "--set '%s' is given twice", key);
 	if ((rc = kv_json(ctx, key, eq + 1, strlen(eq + 1), &text)))
@@ -890,7 +901,7 @@ static int status_payload(cs_ctx *ctx, const char *status, const char *const *kv
 	if (!rc) {
 		sbuf b = {0};
 		json_put_string(&b, status);
-		if (b.oom || json_text_check(b.p, b.n) != b.n || !cJSON_AddStringToObject(sj, "status", b.p))
+		if (b.oom || !utf8_ok(status) || !cJSON_AddStringToObject(sj, "status", b.p))
 			rc = b.oom ? cs_err_oom(ctx) : cs_err(ctx, CS_EINVAL, "status is not valid UTF-8");
 		sb_free(&b);
 	}
