@@ -83,49 +83,89 @@ static int utf8_ok(const char *s)
 	return ok;
 }
 
-/* The JSON text of a --set VALUE (a string of len bytes): the VALUE itself, without
- * surrounding whitespace, when it is exactly one JSON value that passes
- * the importer's text check, so numbers keep every digit ("1.0" stays
- * "1.0"); else VALUE as a JSON string.  *out is malloc'd; CS_EINVAL when
- * VALUE cannot be written as JSON (not UTF-8). */
-static int kv_json(cs_ctx *ctx, const char *key, const char *val, size_t len, char **out)
+/* The value whose text is s[start, end), which json_text_check and
+ * json_parse_span accept, as cJSON whose numbers are raw items holding
+ * their text: written again (json_put_value), they keep every digit ("1.0"
+ * stays "1.0"), and the rest is written in the seed's layout.  NULL when out
+ * of memory, or when an object in it has a key twice. */
+static cJSON *exact_value(const char *s, size_t start, size_t end)
 {
-	size_t s = json_skip_ws(val, len, 0), e = len, err_at;
-	sbuf b = {0};
-	cJSON *v;
+	size_t i = json_skip_ws(s, end, start), ve, err;
+	jscan sc = {0};
+	cJSON *v = NULL;
+	char *t;
 
-	*out = NULL;
-	while (e > s && strchr(" \t\r\n", val[e - 1]))
-		e--;
-	if (e > s && !memchr(val + s, 0, e - s) && json_text_check(val + s, e - s) == e - s &&
-	    (v = json_parse_span(val, s, e, &err_at))) {
-		cJSON_Delete(v);
-		sb_put(&b, val + s, e - s);
-	} else if (!utf8_ok(val)) {
-		return cs_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
-	} else {
-		json_put_string(&b, val);
+	if (i >= end || !(ve = json_skip_value(s, end, i, &err)))
+		return NULL;
+	if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+		if (!(t = strndup(s + i, ve - i)))
+			return NULL;
+		v = cJSON_CreateRaw(t);
+		free(t);
+		return v;
 	}
-	if (b.oom) {
-		sb_free(&b);
-		return cs_err_oom(ctx);
+	if (s[i] != '{' && s[i] != '[')
+		return json_parse_span(s, i, ve, &err);
+	if (json_members(s, end, i, s[i], &sc, &ve, &err) ||
+	    !(v = s[i] == '{' ? cJSON_CreateObject() : cJSON_CreateArray()))
+		goto done;
+	for (size_t m = 0; m < sc.n && v; m++) {
+		cJSON *c = exact_value(s, sc.m[m].val.start, sc.m[m].val.end);
+		char *k = s[i] == '{' ? json_string_value(s, sc.m[m].key) : NULL;
+		if (!c || (s[i] == '{' && (!k || cJSON_GetObjectItemCaseSensitive(v, k) ||
+					   !cJSON_AddItemToObject(v, k, c))) ||
+		    (s[i] == '[' && !cJSON_AddItemToArray(v, c))) {
+			cJSON_Delete(c);
+			cJSON_Delete(v);
+			v = NULL;
+		}
+		free(k);
 	}
-	if (json_text_check(b.p, b.n) != b.n) {
-		sb_free(&b);
-		return cs_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
-	}
-	if (!(*out = sb_detach(&b)))
-		return cs_err_oom(ctx);
-	return CS_OK;
+done:
+	jscan_free(&sc);
+	return v;
 }
 
-/* "KEY=VALUE" as member KEY of o, a cJSON raw item holding VALUE's JSON
- * text (kv_json).  A KEY that o already has is a usage error: a patch
- * never carries two edits for one key. */
+/* Text t as one JSON value for exact_value, or NULL: it must pass the
+ * importer's text check and parse as exactly one value. */
+static cJSON *exact_parse(const char *t)
+{
+	size_t len = strlen(t), err_at;
+	cJSON *v;
+	if (!len || json_text_check(t, len) != len || !(v = json_parse_span(t, 0, len, &err_at)))
+		return NULL;
+	cJSON_Delete(v);
+	return exact_value(t, 0, len);
+}
+
+/* A --set VALUE as *out: its JSON value when VALUE, without surrounding
+ * whitespace, is exactly one JSON value that passes the importer's text
+ * check (numbers keep their text: exact_value); else VALUE as a string.
+ * CS_EINVAL when VALUE is not UTF-8. */
+static int kv_value(cs_ctx *ctx, const char *key, const char *val, cJSON **out)
+{
+	size_t len = strlen(val), s = json_skip_ws(val, len, 0), e = len;
+	char *t;
+
+	while (e > s && strchr(" \t\r\n", val[e - 1]))
+		e--;
+	if (!(t = strndup(val + s, e - s)))
+		return cs_err_oom(ctx);
+	*out = exact_parse(t);
+	free(t);
+	if (*out)
+		return CS_OK;
+	if (!utf8_ok(val))
+		return cs_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
+	return (*out = cJSON_CreateString(val)) ? CS_OK : cs_err_oom(ctx);
+}
+
+/* "KEY=VALUE" as member KEY of o (kv_value).  A KEY that o already has is
+ * a usage error: a patch never carries two edits for one key. */
 static int add_kv(cs_ctx *ctx, cJSON *o, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
-	char key[128], *text = NULL;
+	char key[128];
 	cJSON *v;
 	int rc;
 	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key)
@@ -136,18 +176,16 @@ static int add_kv(cs_ctx *ctx, cJSON *o, const char *kv)
 		return cs_err(ctx, CS_EINVAL, "--set: the key '%s' is not valid UTF-8", key);
 	if (cJSON_GetObjectItemCaseSensitive(o, key))
 		return cs_err(ctx, CS_EINVAL, "--set '%s' is given twice", key);
-	if ((rc = kv_json(ctx, key, eq + 1, strlen(eq + 1), &text)))
+	if ((rc = kv_value(ctx, key, eq + 1, &v)))
 		return rc;
-	v = cJSON_CreateRaw(text);
-	free(text);
-	if (!v || !cJSON_AddItemToObject(o, key, v)) {
+	if (!cJSON_AddItemToObject(o, key, v)) {
 		cJSON_Delete(v);
 		return cs_err_oom(ctx);
 	}
 	return CS_OK;
 }
 
-/* All of kv[0, n) as a new object *out of raw items (add_kv). */
+/* All of kv[0, n) as a new object *out (add_kv). */
 static int kv_object(cs_ctx *ctx, const char *const *kv, int n, cJSON **out)
 {
 	int rc = CS_OK;
@@ -399,7 +437,7 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 		const char *k = it->string;
 		cJSON *v;
 		double d;
-		int ok;
+		int ok, rc;
 		for (int i = 0; job_lifecycle[i]; i++)
 			if (!strcmp(k, job_lifecycle[i]))
 				return !strcmp(k, "id")
@@ -409,7 +447,9 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 							k, k);
 		if (strcmp(k, "priority") && strcmp(k, "max_attempts") && strcmp(k, "run_after"))
 			continue;
-		if (!(v = cJSON_Parse(it->valuestring)))
+		/* A raw item is a number: its text as given. */
+		v = cJSON_IsRaw(it) ? cJSON_Parse(it->valuestring) : cJSON_Duplicate(it, 1);
+		if (!v)
 			return cs_err_oom(ctx);
 		if (!strcmp(k, "run_after")) {
 			ok = cJSON_IsNull(v) || !model_time_value(v, &d);
@@ -417,17 +457,22 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 			long long lo = strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX;
 			long long hi = strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX;
 			/* An integer literal, as the option takes it. */
-			ok = cJSON_IsNumber(v) && !strpbrk(it->valuestring, ".eE") &&
+			ok = cJSON_IsRaw(it) && !strpbrk(it->valuestring, ".eE") &&
 			     v->valuedouble >= (double)lo && v->valuedouble <= (double)hi;
 		}
 		cJSON_Delete(v);
 		if (!ok) {
+			sbuf b = {0};
+			json_put_value(&b, it, 0, 0);
 			if (!strcmp(k, "run_after"))
-				return cs_err(ctx, CS_EINVAL, "--set 'run_after': '%s' is not a time"
-					      " (ISO-8601 or epoch seconds, years 1 to 9999)", it->valuestring);
-			return cs_err(ctx, CS_EINVAL, "--set '%s': '%s' is not an integer from %d to %d",
-				      k, it->valuestring, strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX,
-				      strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX);
+				rc = cs_err(ctx, CS_EINVAL, "--set 'run_after': %s is not a time"
+					    " (ISO-8601 or epoch seconds, years 1 to 9999)", b.p ? b.p : "?");
+			else
+				rc = cs_err(ctx, CS_EINVAL, "--set '%s': %s is not an integer from %d to %d",
+					    k, b.p ? b.p : "?", strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX,
+					    strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX);
+			sb_free(&b);
+			return rc;
 		}
 	}
 	return CS_OK;
@@ -783,16 +828,13 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	} else {
 		for (const cJSON *it = sj->child; it && !rc; it = it->next) {
 			const char *t = cJSON_GetStringValue(it);
-			size_t len = t ? strlen(t) : 0, err_at;
-			cJSON *v = NULL;
-			if (!t || !it->string || !len || json_text_check(t, len) != len ||
-			    !(v = json_parse_span(t, 0, len, &err_at))) {
+			cJSON *v = t && it->string ? exact_parse(t) : NULL;
+			if (!v) {
 				rc = cs_err(ctx, CS_ERROR, "malformed intent: the value of '%s' is not"
 					    " one JSON value", it->string ? it->string : "");
 				break;
 			}
-			cJSON_Delete(v);
-			if (!(v = cJSON_CreateRaw(t)) || !cJSON_AddItemToObject(*set, it->string, v)) {
+			if (!cJSON_AddItemToObject(*set, it->string, v)) {
 				cJSON_Delete(v);
 				rc = cs_err_oom(ctx);
 			}
@@ -829,11 +871,8 @@ static int apply_intent(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 	if (!strcmp(kind, "heartbeat")) {
 		sb_printf(msg, "%s heartbeat", ctx->server);
 	} else {
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(set, "status");
-		cJSON *sv = cJSON_IsRaw(st) ? cJSON_Parse(st->valuestring) : NULL;
-		const char *name = cJSON_GetStringValue(cJSON_IsRaw(st) ? sv : st);
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(set, "status"));
 		sb_printf(msg, "%s status: %s", ctx->server, name ? name : "?");
-		cJSON_Delete(sv);
 	}
 	cJSON_Delete(set);
 	return rc;
@@ -905,9 +944,13 @@ static int status_payload(cs_ctx *ctx, const char *status, const char *const *kv
 			rc = b.oom ? cs_err_oom(ctx) : cs_err(ctx, CS_EINVAL, "status is not valid UTF-8");
 		sb_free(&b);
 	}
-	for (const cJSON *it = set->child; it && !rc; it = it->next)
-		if (!cJSON_AddStringToObject(sj, it->string, it->valuestring))
+	for (const cJSON *it = set->child; it && !rc; it = it->next) {
+		sbuf b = {0};
+		json_put_value(&b, it, 0, 0);
+		if (b.oom || !cJSON_AddStringToObject(sj, it->string, b.p))
 			rc = cs_err_oom(ctx);
+		sb_free(&b);
+	}
 	if (!rc && !cJSON_AddNumberToObject(p, "at", now_s()))
 		rc = cs_err_oom(ctx);
 	cJSON_Delete(set);

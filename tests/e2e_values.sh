@@ -136,10 +136,14 @@ ok "through a running daemon: exit 2, the daemon lives on"
 expect_rc 0 cs -C "$C1" status set building --set big=12345678901234567890 --set f=1.0 \
   --set e=1E+400 --set neg=-0.000 --set arr='[1.0, 98765432109876543210]' --set s=1abc
 st=$(remote_file build1/status.json)
-for want in '"big": 12345678901234567890' '"f": 1.0' '"e": 1E+400' '"neg": -0.000' \
-            '"arr": [1.0, 98765432109876543210]' '"s": "1abc"'; do
+for want in '"big": 12345678901234567890' '"f": 1.0' '"e": 1E+400' '"neg": -0.000' '"s": "1abc"'; do
   echo "$st" | grep -qF "$want" || fail "status.json lacks $want: $st"
 done
+# inside an array too, each number as given (and the array in the seed's layout)
+echo "$st" | python3 -c '
+import json, sys
+d = json.loads(sys.stdin.read(), parse_float=str, parse_int=str)
+assert d["arr"] == ["1.0", "98765432109876543210"], d["arr"]' || fail "numbers in an array changed: $st"
 expect_rc 0 cs -C "$C1" status set idle --set big=98765432109876543210 --set f=2.50 --defer
 expect_rc 0 cs -C "$C1" sync
 st=$(remote_file build1/status.json)
