@@ -113,6 +113,31 @@ db.execute("DELETE FROM outbox")
 db.commit()
 PY
 
+# The export's invariant: an older heartbeat intent holding 1e400 (a double
+# cJSON reads as inf, written as "inf") would make a heartbeat.json that no
+# importer reads.  The export refuses it (exit 3) and pushes nothing.
+before=$(git --git-dir="$R" rev-parse main)
+python3 - "$C1/.git/coordsync/mirror.db" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO outbox(kind, payload, created_at) VALUES('heartbeat', ?, ?)",
+           ('{"set":{"big":1e400},"at":%d}' % time.time(), time.time()))
+db.commit()
+PY
+run_rc cs -C "$C1" sync
+no_crash "sync of an intent that breaks heartbeat.json"
+[ $RC -eq 3 ] || fail "sync of an intent that breaks heartbeat.json: exit $RC, want 3: $OUT"
+echo "$OUT" | grep -q "refusing to write heartbeat 'build1'" || fail "the refusal does not say what: $OUT"
+[ "$(git --git-dir="$R" rev-parse main)" = "$before" ] || fail "something was pushed"
+fresh_ok "an intent that breaks heartbeat.json"
+python3 - "$C1/.git/coordsync/mirror.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM outbox")
+db.commit()
+PY
+ok "the export refuses (exit 3) a record its importer would refuse, and pushes nothing"
+
 # ---- the same through a running daemon ------------------------------------------
 "$COORDSYNC" -C "$C1" daemon --interval 30 2>"$T/d.err" & dpid=$!
 BG_PIDS+=("$dpid")
