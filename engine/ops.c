@@ -842,6 +842,9 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	}
 	if (!rc && !cJSON_IsObject(*set))
 		rc = cs_err(ctx, CS_ERROR, "malformed intent: 'set' is not an object");
+	if (!rc && cJSON_GetArraySize(*set) > CS_MAX_KV + 1)   /* --set and the status */
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets more than %d members",
+			    CS_MAX_KV + 1);
 	if (!rc && (dup = twice(*set)))
 		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets '%s' twice", dup);
 	if (rc) {
