@@ -746,9 +746,15 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at)
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
 		return rc;
 	rc = server_file_text(ctx, cur, set, &text);
+	/* The export checks it again; here an intent that breaks it fails alone. */
+	if (!rc)
+		rc = model_check_record(ctx, heartbeat ? "heartbeat.json" : "status.json", ctx->server,
+					text);
 	free(cur);
-	if (rc)
+	if (rc) {
+		free(text);
 		return rc;
+	}
 	if (heartbeat)
 		rc = exec_binds(ctx, "INSERT INTO servers(id, heartbeat_at, heartbeat_json, heartbeat_dirty)"
 				     " VALUES(:s, :t, :j, 1) ON CONFLICT(id) DO UPDATE SET"
