@@ -1,6 +1,7 @@
 /* job add, claim, done, fail, cancel, rescue and list. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 
 static int run_add(cli *c)
@@ -12,6 +13,9 @@ static int run_add(cli *c)
 	cs_ctx *ctx;
 	if (prio < -1000000 || prio > 1000000)
 		return cli_usage(c, "--priority is out of range");
+	for (int i = 0; i < n && cli_has(c, "--priority"); i++)
+		if (!strncmp(kv[i], "priority=", 9))
+			return cli_usage(c, "--set 'priority' collides with --priority");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	if (!(rc = cs_job_add(ctx, &id, cli_str(c, "--id"), (int)prio, kv, n)))

@@ -212,6 +212,17 @@ int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
 int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
 		int n, char **out);
 
+/* The export's invariant for one record text of the file at path (its
+ * kind: jobs.json, ..., status.json): 0, or CS_EREFUSED saying what the
+ * importer would refuse.  key: a lock's name or a server's id. */
+int model_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text);
+/* For the fuzzers, the value path without a repository: the payload text of
+ * `status set STATUS --set kv...` (*out malloc'd; CS_EINVAL as the command),
+ * and the text of status.json/heartbeat.json after a status or heartbeat
+ * intent's payload is applied to cur (NULL: no file yet). */
+int ops_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n, char **out);
+int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **out);
+
 /* A new record of table (jobs, locks, messages) from its text, typed as an
  * import types it, to be appended by the next export.  name is the lock's
  * name (the key of a locks.json member); NULL for the others. */

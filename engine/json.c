@@ -404,6 +404,10 @@ void json_put_value(sbuf *b, const cJSON *v, int indent, int step)
 		json_put_string(b, v->valuestring);
 	} else if (cJSON_IsNumber(v)) {
 		json_put_number(b, v->valuedouble);
+	} else if (cJSON_IsRaw(v) && v->valuestring) {
+		/* JSON text kept as given (a --set value): its numbers keep
+		 * their digits.  Whoever made it checked it is one JSON value. */
+		sb_puts(b, v->valuestring);
 	} else if (cJSON_IsTrue(v)) {
 		sb_puts(b, "true");
 	} else if (cJSON_IsFalse(v)) {

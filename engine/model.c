@@ -231,11 +231,28 @@ static int put_text(batch *b, rval *v, const char *t)
 	return b->str.oom ? -1 : 0;
 }
 
+/* The minimum the schemas state for integer field f (jobs.schema.json,
+ * locks.schema.json): 1 and *min, or 0 when it has none.  Its maximum is
+ * 2^53-1 for all, the last integer a double holds exactly. */
+static int field_min(const field *f, long long *min)
+{
+	if (!strcmp(f->key, "attempts") || !strcmp(f->key, "fence")) {
+		*min = 0;
+		return 1;
+	}
+	if (!strcmp(f->key, "max_attempts")) {
+		*min = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /* Field f of object o as value v.  Returns 0, -1 when the value has the
  * wrong type, -2 when out of memory. */
 static int field_value(batch *b, rval *v, const field *f, const cJSON *o)
 {
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, f->key);
+	long long min;
 	v->type = SQLITE_NULL;
 	if (!x || cJSON_IsNull(x))
 		return 0;
@@ -246,7 +263,8 @@ static int field_value(batch *b, rval *v, const field *f, const cJSON *o)
 		return put_text(b, v, x->valuestring) ? -2 : 0;
 	case F_INT:
 		if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) ||
-		    fabs(x->valuedouble) >= 9007199254740992.0)   /* past 2^53 a double is not exact */
+		    fabs(x->valuedouble) >= 9007199254740992.0 ||  /* past 2^53 a double is not exact */
+		    (field_min(f, &min) && x->valuedouble < (double)min))
 			return -1;
 		v->type = SQLITE_INTEGER;
 		v->i = (long long)x->valuedouble;
@@ -343,8 +361,13 @@ static int record_parse(const kind *k, const char *s, jspan sp, const char *keyt
 	for (const field *f = k->fields; f->key; f++, i++) {
 		int e = field_value(b, &r->v[i], f, o);
 		if (e == -1) {
-			batch_fail(b, sp.start, "%s '%s': '%s' must be %s", k->noun, keyval, f->key,
-				   type_name(f->type));
+			long long min;
+			if (f->type == F_INT && field_min(f, &min))
+				batch_fail(b, sp.start, "%s '%s': '%s' must be an integer from %lld to"
+					   " 2^53-1, or null", k->noun, keyval, f->key, min);
+			else
+				batch_fail(b, sp.start, "%s '%s': '%s' must be %s", k->noun, keyval,
+					   f->key, type_name(f->type));
 			goto done;
 		}
 		if (e) {
@@ -1416,6 +1439,11 @@ int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *co
 	sbuf ins = {0}, res = {0};
 
 	*out = NULL;
+	/* Two edits of one member would overlap: refuse, whoever asked. */
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (!strcmp(keys[i], keys[j]))
+				return cs_err(ctx, CS_EINVAL, "a patch cannot set '%s' twice", keys[i]);
 	if (json_members(orig, len, 0, '{', &sc, &end, &err_at))
 		return cs_err(ctx, CS_ERROR, "internal: record is not an object");
 	if (!(ed = calloc((size_t)n + 1, sizeof *ed))) {
@@ -1480,11 +1508,57 @@ done:
 	return rc;
 }
 
+/* The export's invariant: every record text coordsync writes passes the
+ * checks its own import makes (json_text_check: UTF-8, control characters,
+ * numbers; record_parse: one JSON object, no duplicate member, the key, and
+ * each field's type and range, times included).  Every exported record is
+ * made by patch_record, which calls this, so no decision can push a record
+ * the fleet cannot read: it is refused (CS_EREFUSED) and nothing is pushed.
+ * key is the record's key (a lock's name, a server's id). */
+static int export_check(cs_ctx *ctx, const kind *k, const char *key, const char *text)
+{
+	size_t len = strlen(text);
+	text_job j = {text, 0, len, 0, 0};
+	jspan sp = {0, len};
+	row r;
+	batch b;
+	int rc = CS_OK;
+
+	check_run(&j);
+	if (j.bad < len)
+		return cs_err(ctx, CS_EREFUSED, "refusing to write %s '%s': its text would not"
+			      " import (%s at byte %zu)", k->noun, key ? key : "?",
+			      (unsigned char)text[j.bad] < 0x20 ? "a control character" : "an invalid"
+			      " number, \\u0000 or UTF-8 sequence", j.bad);
+	memset(&b, 0, sizeof b);
+	b.rows = &r;
+	b.cap = 1;
+	if (record_parse(k, text, sp, k->key_json ? NULL : key, 0, &b))
+		rc = b.failed == 2 ? cs_err_oom(ctx)
+				   : cs_err(ctx, CS_EREFUSED, "refusing to write %s '%s': the fleet's"
+					    " importers would refuse it: %s", k->noun, key ? key : "?",
+					    b.err);
+	sb_free(&b.str);
+	return rc;
+}
+
+int model_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text)
+{
+	const char *name = strrchr(path, '/');
+	name = name ? name + 1 : path;
+	for (const kind *k = cs_kinds; k->path; k++) {
+		const char *kn = strrchr(k->path, '/');
+		if (!strcmp(kn ? kn + 1 : k->path, name))
+			return export_check(ctx, k, key, text);
+	}
+	return cs_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
+}
+
 /* The record text orig with k's fields set from columns col0.. of st.
  * Members that did not change keep their bytes; new members go last, in the
  * record's own layout.  *out is malloc'd. */
-static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_stmt *st,
-			int col0, char **out)
+static int patch_record(cs_ctx *ctx, const kind *k, const char *key, const char *orig,
+			sqlite3_stmt *st, int col0, char **out)
 {
 	size_t len = strlen(orig), err_at;
 	const char *keys[16];
@@ -1494,7 +1568,9 @@ static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_st
 
 	*out = NULL;
 	if (!(o = json_parse_span(orig, 0, len, &err_at)) || !cJSON_IsObject(o)) {
-		rc = cs_err(ctx, CS_ERROR, "internal: stored %s record is not an object", k->noun);
+		/* A decision made a record no importer reads: the invariant says why. */
+		if (!(rc = export_check(ctx, k, key, orig)))
+			rc = cs_err(ctx, CS_ERROR, "internal: stored %s record is not an object", k->noun);
 		goto done;
 	}
 	{
@@ -1525,6 +1601,10 @@ static int patch_record(cs_ctx *ctx, const kind *k, const char *orig, sqlite3_st
 		rc = model_patch(ctx, orig, keys, vals, n, out);
 	else if (!(*out = strdup(orig)))
 		rc = cs_err_oom(ctx);
+	if (!rc && (rc = export_check(ctx, k, key, *out))) {
+		free(*out);
+		*out = NULL;
+	}
 done:
 	for (int i = 0; i < n; i++)
 		free(vals[i]);
@@ -1817,7 +1897,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 				rm[nrm++] = ord;
 			continue;
 		}
-		if ((rc = patch_record(ctx, k, orig, st, 4, &text)))
+		if ((rc = patch_record(ctx, k, key, orig, st, 4, &text)))
 			goto done;
 		if (is_new)
 			ord = (long)(scp->n + nnew);
@@ -1918,7 +1998,7 @@ static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		git_tree_entry_bypath(&e, base, path);
 		rc = check_writable(ctx, path, e ? git_tree_entry_id(e) : NULL);
 		git_tree_entry_free(e);
-		if (rc || (rc = patch_record(ctx, k, orig, st, 4, &text)))
+		if (rc || (rc = patch_record(ctx, k, id, orig, st, 4, &text)))
 			break;
 		sb_puts(&file, text);
 		sb_putc(&file, '\n');

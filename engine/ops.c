@@ -68,25 +68,148 @@ static void add_time(cJSON *o, const char *key, double t)
 	cJSON_AddStringToObject(o, key, iso);
 }
 
-/* "KEY=VALUE": VALUE is JSON when it parses as JSON, else a string. */
+/* Whether s is valid UTF-8: json_put_string would write any other byte as
+ * U+FFFD, so two different keys could become one. */
+static int utf8_ok(const char *s)
+{
+	sbuf b = {0};
+	int ok;
+	sb_putc(&b, '"');
+	for (const char *p = s; *p; p++)   /* only the bytes' UTF-8 is checked */
+		sb_putc(&b, (unsigned char)*p < 0x20 || *p == '"' || *p == '\\' ? 'x' : *p);
+	sb_putc(&b, '"');
+	ok = !b.oom && json_text_check(b.p, b.n) == b.n;
+	sb_free(&b);
+	return ok;
+}
+
+/* The value whose text is s[start, end), which json_text_check and
+ * json_parse_span accept, as cJSON whose numbers are raw items holding
+ * their text: written again (json_put_value), they keep every digit ("1.0"
+ * stays "1.0"), and the rest is written in the seed's layout.  NULL when out
+ * of memory, or when an object in it has a key twice. */
+static cJSON *exact_value(const char *s, size_t start, size_t end)
+{
+	size_t i = json_skip_ws(s, end, start), ve, err;
+	jscan sc = {0};
+	cJSON *v = NULL;
+	char *t;
+
+	if (i >= end || !(ve = json_skip_value(s, end, i, &err)))
+		return NULL;
+	if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+		if (!(t = strndup(s + i, ve - i)))
+			return NULL;
+		v = cJSON_CreateRaw(t);
+		free(t);
+		return v;
+	}
+	if (s[i] != '{' && s[i] != '[')
+		return json_parse_span(s, i, ve, &err);
+	if (json_members(s, end, i, s[i], &sc, &ve, &err) ||
+	    !(v = s[i] == '{' ? cJSON_CreateObject() : cJSON_CreateArray()))
+		goto done;
+	for (size_t m = 0; m < sc.n && v; m++) {
+		cJSON *c = exact_value(s, sc.m[m].val.start, sc.m[m].val.end);
+		char *k = s[i] == '{' ? json_string_value(s, sc.m[m].key) : NULL;
+		if (!c || (s[i] == '{' && (!k || cJSON_GetObjectItemCaseSensitive(v, k) ||
+					   !cJSON_AddItemToObject(v, k, c))) ||
+		    (s[i] == '[' && !cJSON_AddItemToArray(v, c))) {
+			cJSON_Delete(c);
+			cJSON_Delete(v);
+			v = NULL;
+		}
+		free(k);
+	}
+done:
+	jscan_free(&sc);
+	return v;
+}
+
+/* Text t as one JSON value for exact_value, or NULL: it must pass the
+ * importer's text check and parse as exactly one value. */
+static cJSON *exact_parse(const char *t)
+{
+	size_t len = strlen(t), err_at;
+	cJSON *v;
+	if (!len || json_text_check(t, len) != len || !(v = json_parse_span(t, 0, len, &err_at)))
+		return NULL;
+	cJSON_Delete(v);
+	return exact_value(t, 0, len);
+}
+
+/* A --set VALUE as *out: its JSON value when VALUE, without surrounding
+ * whitespace, is exactly one JSON value that passes the importer's text
+ * check (numbers keep their text: exact_value); else VALUE as a string.
+ * CS_EINVAL when VALUE is not UTF-8. */
+static int kv_value(cs_ctx *ctx, const char *key, const char *val, cJSON **out)
+{
+	size_t len = strlen(val), s = json_skip_ws(val, len, 0), e = len;
+	char *t;
+
+	while (e > s && strchr(" \t\r\n", val[e - 1]))
+		e--;
+	if (!(t = strndup(val + s, e - s)))
+		return cs_err_oom(ctx);
+	*out = exact_parse(t);
+	free(t);
+	if (*out)
+		return CS_OK;
+	if (!utf8_ok(val))
+		return cs_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
+	return (*out = cJSON_CreateString(val)) ? CS_OK : cs_err_oom(ctx);
+}
+
+/* "KEY=VALUE" as member KEY of o (kv_value).  A KEY that o already has is
+ * a usage error: a patch never carries two edits for one key. */
 static int add_kv(cs_ctx *ctx, cJSON *o, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	char key[128];
 	cJSON *v;
+	int rc;
 	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key)
 		return cs_err(ctx, CS_EINVAL, "expected KEY=VALUE, not '%s'", kv);
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = 0;
-	if (!(v = cJSON_Parse(eq + 1)))
-		v = cJSON_CreateString(eq + 1);
-	if (!v)
-		return cs_err_oom(ctx);
+	if (!utf8_ok(key))
+		return cs_err(ctx, CS_EINVAL, "--set: the key '%s' is not valid UTF-8", key);
 	if (cJSON_GetObjectItemCaseSensitive(o, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(o, key, v);
-	else
-		cJSON_AddItemToObject(o, key, v);
+		return cs_err(ctx, CS_EINVAL, "--set '%s' is given twice", key);
+	if ((rc = kv_value(ctx, key, eq + 1, &v)))
+		return rc;
+	if (!cJSON_AddItemToObject(o, key, v)) {
+		cJSON_Delete(v);
+		return cs_err_oom(ctx);
+	}
 	return CS_OK;
+}
+
+/* All of kv[0, n) as a new object *out (add_kv). */
+static int kv_object(cs_ctx *ctx, const char *const *kv, int n, cJSON **out)
+{
+	int rc = CS_OK;
+	if (n > CS_MAX_KV)
+		return cs_err(ctx, CS_EINVAL, "at most %d --set", CS_MAX_KV);
+	if (!(*out = cJSON_CreateObject()))
+		return cs_err_oom(ctx);
+	for (int i = 0; i < n && !rc; i++)
+		rc = add_kv(ctx, *out, kv[i]);
+	if (rc) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* The first member name o holds twice, or NULL. */
+static const char *twice(const cJSON *o)
+{
+	for (const cJSON *a = o ? o->child : NULL; a; a = a->next)
+		for (const cJSON *b = a->next; b; b = b->next)
+			if (a->string && b->string && !strcmp(a->string, b->string))
+				return a->string;
+	return NULL;
 }
 
 /* ---- locks ------------------------------------------------------------------ */
@@ -206,7 +329,14 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				 " WHERE name=:a), 0), coalesce((SELECT max(fence) FROM lock_history"
 				 " WHERE name=:a), 0))", a->name)))
 			goto done;
-		fence = (fence > seen ? fence : seen) + 1;
+		if (seen > fence)
+			fence = seen;
+		if (fence >= 9007199254740991LL) {   /* 2^53 - 1: JSON's last exact integer */
+			rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': its fence %lld is at the limit",
+				    a->name, fence);
+			goto done;
+		}
+		fence++;
 	}
 	if (!exists) {
 		cJSON *o = cJSON_CreateObject();
@@ -317,16 +447,76 @@ typedef struct job_arg {
 	int count;
 } job_arg;
 
+/* Fields of a job that its life sets (claim, done, fail, rescue): never
+ * --set by job add. */
+static const char *const job_lifecycle[] = {
+	"id", "status", "assigned_to", "attempts", "fence", "created_at", "started_at",
+	"completed_at", "finished_at", "claimed_by", "result", "error", NULL};
+
+#define JOB_PRIORITY_MAX 1000000      /* as job add's --priority */
+#define JOB_MAX_ATTEMPTS_MAX 1000000
+
+/* Check the --set values of a new job: no lifecycle field, and priority,
+ * max_attempts and run_after as the importer and the options take them. */
+static int job_kv_check(cs_ctx *ctx, const cJSON *set)
+{
+	for (const cJSON *it = set->child; it; it = it->next) {
+		const char *k = it->string;
+		cJSON *v;
+		double d;
+		int ok, rc;
+		for (int i = 0; job_lifecycle[i]; i++)
+			if (!strcmp(k, job_lifecycle[i]))
+				return !strcmp(k, "id")
+					       ? cs_err(ctx, CS_EINVAL, "use --id to set a job's id")
+					       : cs_err(ctx, CS_EINVAL, "--set '%s': a job's %s is set by"
+							" its life (claim, done, fail, rescue), not by job add",
+							k, k);
+		if (strcmp(k, "priority") && strcmp(k, "max_attempts") && strcmp(k, "run_after"))
+			continue;
+		/* A raw item is a number: its text as given. */
+		v = cJSON_IsRaw(it) ? cJSON_Parse(it->valuestring) : cJSON_Duplicate(it, 1);
+		if (!v)
+			return cs_err_oom(ctx);
+		if (!strcmp(k, "run_after")) {
+			ok = cJSON_IsNull(v) || !model_time_value(v, &d);
+		} else {
+			long long lo = strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX;
+			long long hi = strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX;
+			/* An integer literal, as the option takes it. */
+			ok = cJSON_IsRaw(it) && !strpbrk(it->valuestring, ".eE") &&
+			     v->valuedouble >= (double)lo && v->valuedouble <= (double)hi;
+		}
+		cJSON_Delete(v);
+		if (!ok) {
+			sbuf b = {0};
+			json_put_value(&b, it, 0, 0);
+			if (!strcmp(k, "run_after"))
+				rc = cs_err(ctx, CS_EINVAL, "--set 'run_after': %s is not a time"
+					    " (ISO-8601 or epoch seconds, years 1 to 9999)", b.p ? b.p : "?");
+			else
+				rc = cs_err(ctx, CS_EINVAL, "--set '%s': %s is not an integer from %d to %d",
+					    k, b.p ? b.p : "?", strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX,
+					    strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX);
+			sb_free(&b);
+			return rc;
+		}
+	}
+	return CS_OK;
+}
+
 static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
 {
 	double now = now_s();
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = cJSON_CreateObject(), *set = NULL;
 	char *text = NULL;
 	long long n;
 	int rc;
 
 	if (!o)
 		return cs_err_oom(ctx);
+	if ((rc = kv_object(ctx, a->kv, a->nkv, &set)) || (rc = job_kv_check(ctx, set)))
+		goto done;
 	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM jobs WHERE id=:a", a->out_id)))
 		goto done;
 	if (n) {
@@ -336,15 +526,18 @@ static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
 	cJSON_AddStringToObject(o, "id", a->out_id);
 	cJSON_AddStringToObject(o, "status", "queued");
 	cJSON_AddNullToObject(o, "assigned_to");
-	cJSON_AddNumberToObject(o, "priority", a->priority);
+	if (!cJSON_GetObjectItemCaseSensitive(set, "priority"))
+		cJSON_AddNumberToObject(o, "priority", a->priority);
 	add_time(o, "created_at", now);
 	cJSON_AddNullToObject(o, "started_at");
 	cJSON_AddNumberToObject(o, "attempts", 0);
-	cJSON_AddNumberToObject(o, "max_attempts", a->max_attempts);
-	for (int i = 0; i < a->nkv && !rc; i++)
-		rc = add_kv(ctx, o, a->kv[i]);
-	if (rc)
-		goto done;
+	if (!cJSON_GetObjectItemCaseSensitive(set, "max_attempts"))
+		cJSON_AddNumberToObject(o, "max_attempts", a->max_attempts);
+	/* The --set members go after coordsync's own, each once. */
+	while (set->child) {
+		cJSON *it = cJSON_DetachItemViaPointer(set, set->child);
+		cJSON_AddItemToObject(o, it->string, it);
+	}
 	if (!(text = render(o, 4))) {
 		rc = cs_err_oom(ctx);
 		goto done;
@@ -355,6 +548,7 @@ static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
 		sb_printf(msg, "Job %s added by %s", a->out_id, ctx->server);
 done:
 	free(text);
+	cJSON_Delete(set);
 	cJSON_Delete(o);
 	return rc;
 }
@@ -376,6 +570,9 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		if ((rc = db_text(ctx, &a->out_id,
 				  "SELECT id FROM jobs WHERE status='queued' AND assigned_to IS NULL"
 				  " AND (run_after IS NULL OR run_after <= unixepoch('now'))"
+				  /* A counter at its limit cannot count the claim: skip it. */
+				  " AND coalesce(attempts, 0) < 9007199254740991"
+				  " AND coalesce(fence, 0) < 9007199254740991"
 				  " ORDER BY priority, created_at, ord LIMIT 1", NULL)))
 			return rc;
 		if (!a->out_id)
@@ -400,7 +597,7 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			return rc;
 		rc = exec_binds(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
 				     " fence=coalesce(fence, 0) + 1, dirty=1"
-				     " WHERE status='running' AND (coalesce((SELECT :boot - w.since_boot"
+				     " WHERE status='running' AND coalesce(fence, 0) < 9007199254740991 AND (coalesce((SELECT :boot - w.since_boot"
 				     "  FROM watch_current w WHERE w.kind = 'claim' AND w.key = jobs.id"
 				     "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
 				     "  watch_quiet q WHERE q.kind = 'claim' AND q.key = jobs.id), 0) >= :n)"
@@ -469,7 +666,7 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				     " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
 				     "   THEN NULL ELSE assigned_to END,"
 				     " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				     "   THEN :t + min(3600, 15 * (1 << (coalesce(attempts, 1) - 1)))"
+				     "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
 				     "   ELSE run_after END,"
 				     " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
 				     "   THEN NULL ELSE :t END"
@@ -490,11 +687,17 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 		return rc;
 	if (!(a.out_id = id ? strdup(id) : cs_uuid()))
 		return cs_err_oom(ctx);
-	for (int i = 0; i < n; i++)
-		if (!strncmp(kv[i], "id=", 3)) {
+	/* The --set list is checked before any work (and again in job_add). */
+	{
+		cJSON *set = NULL;
+		if (!(rc = kv_object(ctx, kv, n, &set)))
+			rc = job_kv_check(ctx, set);
+		cJSON_Delete(set);
+		if (rc) {
 			free(a.out_id);
-			return cs_err(ctx, CS_EINVAL, "use --id to set a job's id");
+			return rc;
 		}
+	}
 	rc = cs_decide(ctx, job_fn, &a);
 	if (rc)
 		free(a.out_id);
@@ -555,6 +758,39 @@ int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued)
 /* These are also intents: with defer they wait in the outbox, and each apply
  * is idempotent, so replaying one after a crash changes nothing twice. */
 
+/* The text of a server file: cur (NULL: none yet) with the members of set.
+ * Members it has are replaced in place, others appended (model_patch). */
+static int server_file_text(cs_ctx *ctx, const char *cur, const cJSON *set, char **text)
+{
+	const char *keys[CS_MAX_KV + 2];
+	char *vals[CS_MAX_KV + 2];
+	int n = 0, rc = CS_OK;
+	const cJSON *it;
+
+	*text = NULL;
+	if (!cur)
+		return (*text = render(set, 0)) ? CS_OK : cs_err_oom(ctx);
+	cJSON_ArrayForEach(it, set) {
+		sbuf b = {0};
+		if (n == CS_MAX_KV + 2) {
+			rc = cs_err(ctx, CS_ERROR, "an intent sets more than %d members", CS_MAX_KV + 1);
+			break;
+		}
+		json_put_value(&b, it, 2, 2);
+		keys[n] = it->string;
+		if (!(vals[n++] = sb_detach(&b))) {
+			n--;
+			rc = cs_err_oom(ctx);
+			break;
+		}
+	}
+	if (!rc)
+		rc = model_patch(ctx, cur, keys, vals, n, text);
+	for (int i = 0; i < n; i++)
+		free(vals[i]);
+	return rc;
+}
+
 /* Set members of this server's status.json or heartbeat.json, written at
  * time at.  A deferred one (not direct) never replaces a newer one: when
  * the file already holds a later timestamp (a direct update made after
@@ -564,10 +800,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 {
 	const char *col = heartbeat ? "heartbeat_json" : "status_json";
 	char sql[256], *cur = NULL, *text = NULL;
-	const char *keys[CS_MAX_KV + 2];
-	char *vals[CS_MAX_KV + 2];
-	int n = 0, rc;
-	const cJSON *it;
+	int rc;
 
 	if (!direct) {
 		rc = exec_binds(ctx, heartbeat ? "SELECT 1 FROM servers WHERE id=:s AND heartbeat_at > :t"
@@ -576,33 +809,21 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 		if (rc)
 			return rc < 0 ? rc : CS_OK;   /* 1: the file is newer */
 	}
+	cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");   /* coordsync's own */
 	add_time(set, "timestamp", at);
 	snprintf(sql, sizeof sql, "SELECT %s FROM servers WHERE id=:a", col);
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
 		return rc;
-	if (cur) {
-		cJSON_ArrayForEach(it, set) {
-			sbuf b = {0};
-			if (n == CS_MAX_KV + 2)
-				break;
-			json_put_value(&b, it, 2, 2);
-			keys[n] = it->string;
-			if (!(vals[n++] = sb_detach(&b))) {
-				n--;
-				rc = cs_err_oom(ctx);
-				break;
-			}
-		}
-		if (!rc)
-			rc = model_patch(ctx, cur, keys, vals, n, &text);
-		for (int i = 0; i < n; i++)
-			free(vals[i]);
-	} else if (!(text = render(set, 0))) {
-		rc = cs_err_oom(ctx);
-	}
+	rc = server_file_text(ctx, cur, set, &text);
+	/* The export checks it again; here an intent that breaks it fails alone. */
+	if (!rc)
+		rc = model_check_record(ctx, heartbeat ? "heartbeat.json" : "status.json", ctx->server,
+					text);
 	free(cur);
-	if (rc)
+	if (rc) {
+		free(text);
 		return rc;
+	}
 	if (heartbeat) {
 		rc = exec_binds(ctx, "INSERT INTO servers(id, heartbeat_at, heartbeat_json, heartbeat_dirty)"
 				     " VALUES(:s, :t, :j, 1) ON CONFLICT(id) DO UPDATE SET"
@@ -661,6 +882,55 @@ static int apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	return rc;
 }
 
+/* The members an intent sets (*set, detached from or made for p): its
+ * "set_json" (each value's JSON text, as cs_status_set writes it) as raw
+ * items, or the "set" object of an intent written before it.  An intent
+ * that names a member twice, or whose text is not one JSON value, is an
+ * error and is not applied. */
+static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
+{
+	cJSON *sj = cJSON_GetObjectItemCaseSensitive(p, "set_json");
+	const char *dup;
+	int rc = CS_OK;
+
+	*set = NULL;
+	if (!sj) {
+		*set = cJSON_DetachItemFromObjectCaseSensitive(p, "set");
+		if (!*set && !(*set = cJSON_CreateObject()))
+			return cs_err_oom(ctx);
+	} else if (!cJSON_IsObject(sj)) {
+		return cs_err(ctx, CS_ERROR, "malformed intent: 'set_json' is not an object");
+	} else if (!(*set = cJSON_CreateObject())) {
+		return cs_err_oom(ctx);
+	} else {
+		for (const cJSON *it = sj->child; it && !rc; it = it->next) {
+			const char *t = cJSON_GetStringValue(it);
+			cJSON *v = t && it->string ? exact_parse(t) : NULL;
+			if (!v) {
+				rc = cs_err(ctx, CS_ERROR, "malformed intent: the value of '%s' is not"
+					    " one JSON value", it->string ? it->string : "");
+				break;
+			}
+			if (!cJSON_AddItemToObject(*set, it->string, v)) {
+				cJSON_Delete(v);
+				rc = cs_err_oom(ctx);
+			}
+		}
+	}
+	if (!rc && !cJSON_IsObject(*set))
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: 'set' is not an object");
+	if (!rc && cJSON_GetArraySize(*set) > CS_MAX_KV + 1)   /* --set and the status */
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets more than %d members",
+			    CS_MAX_KV + 1);
+	if (!rc && (dup = twice(*set)))
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets '%s' twice", dup);
+	if (rc) {
+		cJSON_Delete(*set);
+		*set = NULL;
+	}
+	return rc;
+}
+
 /* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload.
  * A payload marked "direct" (intent_fn) is applied now; any other comes
  * from the outbox. */
@@ -670,21 +940,23 @@ static int apply_intent(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 	int direct = cJSON_IsTrue(cJSON_GetObjectItem(p, "direct"));
 	cJSON *set;
 	int rc;
+	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
+		return cs_err(ctx, CS_ERROR, "malformed %s intent: no valid time 'at'", kind);
 	if (!strcmp(kind, "msg")) {
 		const char *to = cJSON_GetStringValue(cJSON_GetObjectItem(p, "to"));
 		rc = apply_msg(ctx, p, at);
 		sb_printf(msg, "Message from %s to %s", ctx->server, to ? to : "?");
 		return rc;
 	}
-	set = cJSON_DetachItemFromObject(p, "set");
-	if (!set && !(set = cJSON_CreateObject()))
-		return cs_err_oom(ctx);
+	if ((rc = intent_set(ctx, p, &set)))
+		return rc;
 	rc = apply_server_file(ctx, !strcmp(kind, "heartbeat"), set, at, direct);
-	if (!strcmp(kind, "heartbeat"))
+	if (!strcmp(kind, "heartbeat")) {
 		sb_printf(msg, "%s heartbeat", ctx->server);
-	else
-		sb_printf(msg, "%s status: %s", ctx->server,
-			  cJSON_GetStringValue(cJSON_GetObjectItem(set, "status")));
+	} else {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(set, "status"));
+		sb_printf(msg, "%s status: %s", ctx->server, name ? name : "?");
+	}
 	cJSON_Delete(set);
 	return rc;
 }
@@ -789,30 +1061,95 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 	return rc;
 }
 
+/* The payload of a status intent: STATUS and the --set list, each value as
+ * its JSON text in "set_json" (a string), so the outbox, which parses the
+ * payload again, keeps numbers' digits; and "at", now. */
+static int status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n,
+			  cJSON **out)
+{
+	cJSON *p = NULL, *set = NULL, *sj = NULL;
+	int rc;
+	*out = NULL;
+	if (!status || !*status)
+		return cs_err(ctx, CS_EINVAL, "missing status");
+	if ((rc = kv_object(ctx, kv, n, &set)))
+		return rc;
+	if (cJSON_GetObjectItemCaseSensitive(set, "status"))
+		rc = cs_err(ctx, CS_EINVAL, "--set 'status' collides with the STATUS argument");
+	else if (cJSON_GetObjectItemCaseSensitive(set, "timestamp"))
+		rc = cs_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
+	else if (!(p = cJSON_CreateObject()) || !(sj = cJSON_AddObjectToObject(p, "set_json")))
+		rc = cs_err_oom(ctx);
+	if (!rc) {
+		sbuf b = {0};
+		json_put_string(&b, status);
+		if (b.oom || !utf8_ok(status) || !cJSON_AddStringToObject(sj, "status", b.p))
+			rc = b.oom ? cs_err_oom(ctx) : cs_err(ctx, CS_EINVAL, "status is not valid UTF-8");
+		sb_free(&b);
+	}
+	for (const cJSON *it = set->child; it && !rc; it = it->next) {
+		sbuf b = {0};
+		json_put_value(&b, it, 0, 0);
+		if (b.oom || !cJSON_AddStringToObject(sj, it->string, b.p))
+			rc = cs_err_oom(ctx);
+		sb_free(&b);
+	}
+	if (!rc && !cJSON_AddNumberToObject(p, "at", now_s()))
+		rc = cs_err_oom(ctx);
+	cJSON_Delete(set);
+	if (rc)
+		cJSON_Delete(p);
+	else
+		*out = p;
+	return rc;
+}
+
 int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
 {
-	cJSON *p = cJSON_CreateObject(), *set = cJSON_CreateObject();
-	int rc = CS_OK;
-	if (!p || !set) {
-		cJSON_Delete(p);
-		cJSON_Delete(set);
-		return cs_err_oom(ctx);
-	}
-	cJSON_AddItemToObject(p, "set", set);
-	cJSON_AddNumberToObject(p, "at", now_s());
-	if (!status || !*status)
-		rc = cs_err(ctx, CS_EINVAL, "missing status");
-	else if (n > CS_MAX_KV)
-		rc = cs_err(ctx, CS_EINVAL, "at most %d --set", CS_MAX_KV);
-	for (int i = 0; i < n && !rc; i++)
-		if (!(rc = add_kv(ctx, set, kv[i])) && cJSON_GetObjectItem(set, "timestamp"))
-			rc = cs_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
-	if (rc) {
-		cJSON_Delete(p);
+	cJSON *p;
+	int rc = status_payload(ctx, status, kv, n, &p);
+	return rc ? rc : intent(ctx, "status", p, defer, 0);
+}
+
+int ops_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n, char **out)
+{
+	cJSON *p;
+	int rc = status_payload(ctx, status, kv, n, &p);
+	*out = NULL;
+	if (rc)
 		return rc;
+	{
+		char *t = cJSON_PrintUnformatted(p);
+		if (!t || !(*out = strdup(t)))
+			rc = cs_err_oom(ctx);
+		cJSON_free(t);
 	}
-	cJSON_AddStringToObject(set, "status", status);
-	return intent(ctx, "status", p, defer, 0);
+	cJSON_Delete(p);
+	return rc;
+}
+
+int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **out)
+{
+	cJSON *p = cJSON_Parse(payload), *set = NULL;
+	double at;
+	int rc;
+	*out = NULL;
+	if (!cJSON_IsObject(p)) {
+		cJSON_Delete(p);
+		return cs_err(ctx, CS_ERROR, "an intent is not a JSON object");
+	}
+	at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
+	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: no valid time 'at'");
+	else if (!(rc = intent_set(ctx, p, &set))) {
+		/* as apply_server_file does */
+		cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");
+		add_time(set, "timestamp", at);
+		rc = server_file_text(ctx, cur, set, out);
+	}
+	cJSON_Delete(set);
+	cJSON_Delete(p);
+	return rc;
 }
 
 /* The heartbeat carries this clone's instance id (identity.c): two clones
