@@ -20,19 +20,28 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* One log line to stderr, or to syslog with --syslog. */
+/* One log line to stderr, or to syslog with --syslog.  The line quotes
+ * remote text (subjects, ids, errors): it is escaped as a whole, so it stays
+ * one line and carries no terminal control (cli_put_text). */
 static void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logmsg(int prio, const char *fmt, ...)
 {
 	va_list ap;
+	char *raw = NULL, *line;
+	int n;
 	va_start(ap, fmt);
+	n = vasprintf(&raw, fmt, ap);
+	va_end(ap);
+	line = cli_text(n < 0 ? "coordsync: out of memory formatting a log line" : raw);
 	if (use_syslog) {
-		vsyslog(prio, fmt, ap);
+		syslog(prio, "%s", line ? line : "coordsync: out of memory escaping a log line");
 	} else {
-		vfprintf(stderr, fmt, ap);
+		fputs(line ? line : "coordsync: out of memory escaping a log line", stderr);
 		fputc('\n', stderr);
 	}
-	va_end(ap);
+	free(line);
+	if (n >= 0)
+		free(raw);
 }
 
 static void log_notice(const char *msg, void *arg)
@@ -391,8 +400,13 @@ static int run_autoreply(cli *c)
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	if (!(rc = cs_autoreply(ctx, &replied, &marked, &log))) {
-		if (log)
-			fputs(log, stderr);
+		for (char *line = log, *nl; line && *line; line = nl + 1) {
+			if (!(nl = strchr(line, '\n')))
+				break;
+			*nl = 0;
+			cli_put_text(stderr, line);
+			fputc('\n', stderr);
+		}
 		printf(c->json ? "{\"replied\": %d, \"marked\": %d}\n" : "replied %d, marked %d read\n",
 		       replied, marked);
 	}
