@@ -1,6 +1,7 @@
 /* run, daemon, config, compact, logs push and msg autoreply: coordsync on a
  * timer, unattended. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -287,8 +288,9 @@ static int run_daemon(cli *c)
 	int cycles = 0, served = 0, last = CS_OK, lfd;
 	char *workdir;
 
-	if (max < 0 || fixed < 0)
-		return cli_usage(c, "--max-cycles and --interval must not be negative");
+	if (max < 0 || fixed < 0 || max > INT_MAX || fixed > 86400)
+		return cli_usage(c, "--max-cycles must be between 0 and %d, --interval between 0 and"
+				 " 86400 seconds", INT_MAX);
 	use_syslog = cli_has(c, "--syslog");
 	if (use_syslog)
 		openlog("coordsync", LOG_PID, LOG_DAEMON);
@@ -360,6 +362,9 @@ static int run_compact(cli *c)
 	cs_ctx *ctx;
 	int jobs = 0, msgs = 0, rc;
 	long long days, cfg;
+	if (cli_has(c, "--older-than") &&
+	    (cli_num(c, "--older-than", 0) < 0 || cli_num(c, "--older-than", 0) > 365000))
+		return cli_usage(c, "--older-than must be between 0 and 365000 days");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	/* coordsync.compact.olderthan switches compaction on in `run`; here it
@@ -379,6 +384,12 @@ static int run_logs(cli *c)
 	cs_logs_opts o;
 	cs_ctx *ctx;
 	int removed = 0, rc;
+	static const char *const lim[] = {"--keep", "--keep-bytes", "--max-file", NULL};
+	for (int i = 0; lim[i]; i++)
+		if (cli_has(c, lim[i]) && (cli_num(c, lim[i], 0) < 0 ||
+					   cli_num(c, lim[i], 0) > (i ? LLONG_MAX / 2 : INT_MAX)))
+			return cli_usage(c, "%s must be between 0 and %lld", lim[i],
+					 i ? LLONG_MAX / 2 : (long long)INT_MAX);
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	o.keep_files = (int)cli_num(c, "--keep", cs_config_num(ctx, "logs.keep", 20));

@@ -132,7 +132,9 @@ static int run_info(cli *c)
 				printf(": ");
 				vals[i] ? cli_json_string(stdout, vals[i]) : (void)printf("null");
 			} else {
-				printf("%-12s %s\n", keys[i], vals[i] ? vals[i] : "(none)");
+				printf("%-12s ", keys[i]);
+				cli_put_text(stdout, vals[i] ? vals[i] : "(none)");
+				putchar('\n');
 			}
 		}
 		for (int i = 0; i < cs_rows_columns(r); i++) {
@@ -148,7 +150,9 @@ static int run_info(cli *c)
 				else
 					cli_json_string(stdout, v);
 			} else {
-				printf("%-12s %s\n", cs_rows_name(r, i), v ? v : "(none)");
+				printf("%-12s ", cs_rows_name(r, i));
+				cli_put_text(stdout, v ? v : "(none)");
+				putchar('\n');
 			}
 		}
 		printf(c->json ? "}\n" : "");

@@ -353,8 +353,21 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				  " AND (run_after IS NULL OR run_after <= unixepoch('now'))"
 				  " ORDER BY priority, created_at, ord LIMIT 1", NULL)))
 			return rc;
-		if (!a->out_id)
+		if (!a->out_id) {
+			/* While jobs.json does not import, the queue is not known:
+			 * an error, not an empty queue a worker would idle on. */
+			char *err = NULL;
+			if ((rc = db_text(ctx, &err, "SELECT error FROM files WHERE path=:a AND"
+						     " error IS NOT NULL", "coordination/jobs.json")))
+				return rc;
+			if (err) {
+				rc = cs_err(ctx, CS_ERROR, "cannot claim: 'coordination/jobs.json' does not"
+					    " import: %s", err);
+				free(err);
+				return rc;
+			}
 			return cs_err(ctx, CS_EREFUSED, "no queued job");
+		}
 		rc = exec_binds(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
 				     " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
 				     " dirty=1 WHERE id=:i",
