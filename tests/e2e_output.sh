@@ -246,7 +246,7 @@ usage 2 cs "${A[@]}" bogus
 usage 2 cs "${A[@]}" job rescue --older-than 99999999999999999999
 usage 2 cs "${A[@]}" job rescue --older-than 4294967296
 usage 2 cs "${A[@]}" compact --older-than -1
-usage 2 cs "${A[@]}" daemon --interval 99999999999
+usage 2 timeout 10 "$COORDSYNC" "${A[@]}" daemon --interval 99999999999
 usage 2 cs "${A[@]}" logs push --keep -1 "$T/expect.json"
 usage 2 cs "${A[@]}" lock acquire $'x\x1b[31m' --bogus$'\n'forged
 expect_rc 0 cs "${A[@]}" job --help
