@@ -27,7 +27,9 @@ int cli_format(const char *name)
  *   - csv: RFC 4180 quoting; a line feed stays inside a quoted field, as the
  *     RFC allows; everything else above is escaped as in text (CR too).
  *   - md: a line feed is <br>, '|' is \|, the rest as in text.
- *   - html: character references for & < > " ', the rest as in text.
+ *   - html: character references for & < > " '; the controls HTML does not
+ *     allow (C0 but tab, line feed and carriage return; DEL; C1) and bytes
+ *     that are not UTF-8 as in text.  A browser shows the rest as text.
  *   - json: always valid JSON: C0 controls, DEL, C1 and the invisible
  *     characters as \uXXXX; a byte that is not valid UTF-8 as \ufffd. */
 
@@ -68,16 +70,22 @@ static int hidden(long cp)
 	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
 }
 
+/* Kept as they are by esc_one: csv's line feed; html's tab, line feed and
+ * carriage return and the invisible characters of hidden() that are not
+ * controls (a browser shows them as text, and HTML allows them). */
+#define KEEP_LF 1
+#define KEEP_HTML 2
+
 /* The text-mode form of the character at s into buf (NUL-terminated, at
- * most 15 bytes); returns the bytes of s it stands for.  keep is a control
- * character left as it is (csv's line feed), or 0. */
+ * most 15 bytes); returns the bytes of s it stands for. */
 static int esc_one(const unsigned char *s, char buf[16], int keep)
 {
 	int n;
 	long cp = utf8_next(s, &n);
 	if (cp < 0) {
 		snprintf(buf, 16, "\\x%02x", s[0]);
-	} else if (!hidden(cp) || (keep && cp == keep)) {
+	} else if (!hidden(cp) || ((keep & KEEP_LF) && cp == '\n') ||
+		   ((keep & KEEP_HTML) && (cp == '\n' || cp == '\r' || cp == '\t' || cp > 0x9F))) {
 		memcpy(buf, s, (size_t)n);
 		buf[n] = 0;
 	} else if (cp == '\n' || cp == '\r' || cp == '\t') {
@@ -183,7 +191,7 @@ void cli_html_escape(FILE *out, const char *s)
 		case '>': fputs("&gt;", out); p++; break;
 		case '"': fputs("&quot;", out); p++; break;
 		case '\'': fputs("&#39;", out); p++; break;
-		default: p += esc_one(p, buf, 0), fputs(buf, out);
+		default: p += esc_one(p, buf, KEEP_HTML), fputs(buf, out);
 		}
 	}
 }
@@ -199,7 +207,7 @@ static void csv_field(FILE *out, const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
 		if (*p == '"' && quote)
 			fputc('"', out);
-		p += esc_one(p, buf, '\n');
+		p += esc_one(p, buf, KEEP_LF);
 		fputs(buf, out);
 	}
 	if (quote)
