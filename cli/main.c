@@ -360,8 +360,15 @@ int cli_parse(cli *cp, int argc, char **argv)
 			printf("coordsync 0.1.0\n");
 			return -1;
 		}
-		if (!o)
-			return cli_usage(NULL, "unknown option '%s'", argv[i]);
+		if (!o) {
+			cli_usage(NULL, "unknown option '%s'", argv[i]);
+			/* The command is not known yet: the first word after that
+			 * names one, and health's usage errors exit 3. */
+			for (int j = i + 1; j < argc; j++)
+				if ((cmd = lookup(argc, argv, j, &used)))
+					return cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : EXIT_USAGE;
+			return EXIT_USAGE;
+		}
 		if (take_value(NULL, o, inl, argc, argv, &i, &v))
 			return EXIT_USAGE;
 		set_global(&c, o, v);

@@ -234,6 +234,8 @@ usage 3 cs "${A[@]}" health extra
 usage 3 cs "${A[@]}" health --max-age 0
 usage 3 cs "${A[@]}" health --max-age 99999999999999999999
 usage 3 cs "${A[@]}" health --alert ftp://127.0.0.1/x
+usage 3 cs --sever build1 "${A[@]}" health
+usage 2 cs --bogus "${A[@]}" msg send health --subject s
 ok "health's own usage errors exit 3 (UNKNOWN), not 2 (CRITICAL)"
 
 usage 2 cs "${A[@]}" job list --status bogus
