@@ -55,6 +55,10 @@ typedef struct cli_cmd {
  * timers (query, report, health, run, daemon), nor those that build or
  * replace a clone. */
 #define CLI_SERVED 1
+/* A monitoring plugin (health): its usage errors exit 3, UNKNOWN, since a
+ * monitor reads 2 as CRITICAL. */
+#define CLI_PLUGIN 2
+#define EXIT_PLUGIN_USAGE 3
 
 /* Every command, defined with the group it belongs to. */
 extern const cli_cmd cli_sync_cmds[], cli_lock_cmds[], cli_job_cmds[], cli_msg_cmds[],
@@ -65,6 +69,11 @@ extern const cli_cmd cli_outbox_cmds[];   /* cmd_outbox.c */
 
 /* Run the command line argv (main's, or one a daemon serves). */
 int cli_main(int argc, char **argv);
+/* Parse argv into *c without running anything: 0 with c->cmd set; -1 when
+ * it printed the answer itself (--help, --version, a group's list: exit
+ * 0); or the exit status of a usage error it printed to stderr (2; 3 for a
+ * CLI_PLUGIN command).  c points into argv. */
+int cli_parse(cli *c, int argc, char **argv);
 /* The command argv names, or NULL. */
 const cli_cmd *cli_find(int argc, char **argv);
 
@@ -114,7 +123,18 @@ int cli_print_rows(FILE *out, cs_rows *rows, int fmt);
 int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt);
 int cli_show2(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, const char *bind2,
 	      int fmt);
+/* s as a JSON string literal: valid JSON for any bytes (cli/format.c says
+ * how each character is written). */
 void cli_json_string(FILE *out, const char *s);
+/* s for a terminal or a log: control characters, invalid UTF-8 and the
+ * characters that move lines or reorder text as C-style escapes (\n,
+ * \x1b, \u2028).  Everything that prints text from the remote outside
+ * JSON goes through these.  cli_text returns a malloc'd copy (NULL when out
+ * of memory). */
+void cli_put_text(FILE *out, const char *s);
+/* A notice of the engine (cs_set_notice) on standard error, escaped. */
+void cli_notice(const char *msg, void *arg);
+char *cli_text(const char *s);
 /* s with & < > " ' as HTML character references. */
 void cli_html_escape(FILE *out, const char *s);
 /* A whole self-contained HTML page for report name: inline CSS, inline SVG

@@ -9,7 +9,11 @@
 static int step(cs_ctx *ctx, int rc, const char *what)
 {
 	if (rc && rc != CS_EREFUSED)
-		fprintf(stderr, "coordsync: demo: %s: %s\n", what, cs_errmsg(ctx));
+	{
+		fprintf(stderr, "coordsync: demo: %s: ", what);
+		cli_put_text(stderr, cs_errmsg(ctx));
+		fputc('\n', stderr);
+	}
 	return rc == CS_EREFUSED ? CS_OK : rc;
 }
 
@@ -91,7 +95,9 @@ static int run_demo(cli *c)
 		goto done;
 	printf("demo: build1 holds 'deploy' with fence %lld\n", li.fence);
 	rc = cs_lock_acquire(s[1], "deploy", 60, 0, &li);
-	printf("demo: build2 asks for 'deploy': %s\n", rc == CS_EREFUSED ? cs_errmsg(s[1]) : "granted?!");
+	printf("demo: build2 asks for 'deploy': ");
+	cli_put_text(stdout, rc == CS_EREFUSED ? cs_errmsg(s[1]) : "granted?!");
+	putchar('\n');
 	if ((rc = step(s[0], cs_lock_release(s[0], "deploy"), "release")) ||
 	    (rc = step(s[1], cs_lock_acquire(s[1], "deploy", 60, 0, &li), "lock")))
 		goto done;

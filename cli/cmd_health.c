@@ -12,11 +12,14 @@ static const char *const alert_names[] = {NULL, "sent", "earlier", "pending"};
 
 #define SUMMARY_MAX 5   /* problems named on the status line */
 
-/* Text for the status line: one line, and '|' starts performance data. */
+/* Text for the status line: one line, escaped (cli_text), and '|' starts
+ * performance data. */
 static void put_line(FILE *f, const char *s)
 {
-	for (; *s; s++)
-		fputc(*s == '|' ? '/' : (unsigned char)*s < 0x20 ? ' ' : *s, f);
+	char *t = cli_text(s);
+	for (const char *p = t ? t : "(out of memory)"; *p; p++)
+		fputc(*p == '|' ? '/' : *p, f);
+	free(t);
 }
 
 static void status_line(FILE *f, const cs_health *h)
@@ -112,7 +115,8 @@ static void print_text(const cs_health *h)
 	printf("\n");
 	for (int i = 0; i < h->nproblems; i++) {
 		const cs_problem *p = &h->problems[i];
-		printf("%-8s %s", status_names[p->severity & 3], p->message);
+		printf("%-8s ", status_names[p->severity & 3]);
+		cli_put_text(stdout, p->message);
 		if (p->alert == CS_ALERT_SENT)
 			printf(" (alert sent)");
 		else if (p->alert == CS_ALERT_PENDING)
@@ -121,8 +125,9 @@ static void print_text(const cs_health *h)
 	}
 	for (int i = 0; i < h->ncleared; i++) {
 		const cs_problem *p = &h->cleared[i];
-		printf("%-8s cleared: %s%s\n", "OK", p->message,
-		       p->alert == CS_ALERT_SENT ? " (recovery sent)" : " (recovery not sent)");
+		printf("%-8s cleared: ", "OK");
+		cli_put_text(stdout, p->message);
+		printf("%s\n", p->alert == CS_ALERT_SENT ? " (recovery sent)" : " (recovery not sent)");
 	}
 }
 
@@ -146,6 +151,14 @@ static int unknown(cli *c, const char *why)
 	return CS_HEALTH_UNKNOWN;
 }
 
+/* A usage error of health: UNKNOWN (3), as a monitoring plugin's are; a
+ * monitor reads 2 as CRITICAL. */
+static int usage3(cli *c, const char *what)
+{
+	cli_usage(c, "%s", what);
+	return CS_HEALTH_UNKNOWN;
+}
+
 static int run_health(cli *c)
 {
 	static const char *const secs[] = {"--max-age", "--stuck", "--backlog-age",
@@ -160,13 +173,16 @@ static int run_health(cli *c)
 
 	for (int i = 0; secs[i]; i++) {
 		v[i] = cli_num(c, secs[i], 0);
-		if (cli_has(c, secs[i]) && (v[i] < 1 || v[i] > 10LL * 366 * 86400))
-			return cli_usage(c, "%s must be between 1 and 316224000", secs[i]);
+		if (cli_has(c, secs[i]) && (v[i] < 1 || v[i] > 10LL * 366 * 86400)) {
+			char what[64];
+			snprintf(what, sizeof what, "%s must be between 1 and 316224000", secs[i]);
+			return usage3(c, what);
+		}
 	}
 	if (timeout < 1 || timeout > 60)
-		return cli_usage(c, "--alert-timeout must be between 1 and 60 seconds");
+		return usage3(c, "--alert-timeout must be between 1 and 60 seconds");
 	if (cli_has(c, "--token-file") && !cli_has(c, "--alert"))
-		return cli_usage(c, "--token-file needs --alert URL");
+		return usage3(c, "--token-file needs --alert URL");
 	memset(&o, 0, sizeof o);
 	o.max_age = (int)v[0];
 	o.stuck = (int)v[1];
@@ -187,8 +203,10 @@ static int run_health(cli *c)
 	if (!rc)
 		rc = cs_health_check(ctx, &h, &o);
 	if (rc == CS_EINVAL) {
-		/* A bad URL or token file: a usage error, never a health state. */
-		rc = cli_fail(ctx, rc);
+		/* A bad URL or token file: a usage error, never a health state,
+		 * so UNKNOWN like every other usage error of health. */
+		cli_fail(ctx, rc);
+		rc = CS_HEALTH_UNKNOWN;
 		goto done;
 	}
 	if (rc) {
@@ -200,9 +218,12 @@ static int run_health(cli *c)
 	else
 		print_text(h);
 	if (h->pending)
-		fprintf(stderr, "coordsync: %d alert%s not sent; the next run retries: %s\n",
-			h->pending, h->pending == 1 ? "" : "s",
-			h->alert_error ? h->alert_error : "posting stopped");
+	{
+		fprintf(stderr, "coordsync: %d alert%s not sent; the next run retries: ",
+			h->pending, h->pending == 1 ? "" : "s");
+		cli_put_text(stderr, h->alert_error ? h->alert_error : "posting stopped");
+		fputc('\n', stderr);
+	}
 	rc = h->status;
 done:
 	cs_health_free(h);
@@ -226,5 +247,6 @@ static const cli_opt health_opts[] = {
 
 const cli_cmd cli_health_cmds[] = {
 	{"health", "", "check heartbeats, stuck jobs, expired locks, backlogs and clock skew;"
-	 " exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", 0, 0, health_opts, run_health, 0},
+	 " exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for a usage error)", 0, 0, health_opts,
+	 run_health, CLI_PLUGIN},
 	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

@@ -1,4 +1,5 @@
 /* job add, claim, done, fail, cancel, rescue and list. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,8 +98,8 @@ static int run_rescue(cli *c)
 	long long older = cli_num(c, "--older-than", 600);
 	cs_ctx *ctx;
 	int n = 0, rc;
-	if (older < 0)
-		return cli_usage(c, "--older-than must not be negative");
+	if (older < 0 || older > INT_MAX)
+		return cli_usage(c, "--older-than must be between 0 and %d seconds", INT_MAX);
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	if (!(rc = cs_job_rescue(ctx, (int)older, &n)))
@@ -110,11 +111,18 @@ static int run_rescue(cli *c)
 
 static int run_list(cli *c)
 {
+	static const char *const statuses[] = {"queued", "running", "done", "failed", "cancelled",
+					       NULL};
 	const char *status = cli_str(c, "--status");
 	char sql[sizeof job_sql + 128];
 	cs_ctx *ctx;
-	int rc = cli_open(c, &ctx);
-	if (rc)
+	int rc, known = !status;
+	for (int i = 0; status && statuses[i]; i++)
+		known |= !strcmp(status, statuses[i]);
+	if (!known)
+		return cli_usage(c, "unknown status '%s' (queued, running, done, failed or cancelled)",
+				 status);
+	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	snprintf(sql, sizeof sql, "%s%s ORDER BY status, priority, created_at, ord", job_sql,
 		 status ? " WHERE status=?1" : "");

@@ -5,22 +5,6 @@
 #include <time.h>
 #include "cli.h"
 
-/* s on one line: control characters as \n, \t or \xHH. */
-static void put_plain(FILE *out, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '\n')
-			fputs("\\n", out);
-		else if (ch == '\t')
-			fputs("\\t", out);
-		else if (ch < 0x20 || ch == 0x7f)
-			fprintf(out, "\\x%02x", ch);
-		else
-			fputc(ch, out);
-	}
-}
-
 typedef struct list_arg {
 	cli *c;
 	int n;
@@ -53,10 +37,10 @@ static int print_intent(const cs_intent *in, void *p)
 			       "PAYLOAD / ERROR");
 		printf("%-6lld %-9s %-20s %-9s ", in->id, in->kind ? in->kind : "", created,
 		       in->error ? "set-aside" : "pending");
-		put_plain(stdout, in->payload);
+		cli_put_text(stdout, in->payload);
 		if (in->error) {
 			printf("\n%37s error: ", "");
-			put_plain(stdout, in->error);
+			cli_put_text(stdout, in->error);
 		}
 		printf("\n");
 	}

@@ -2,6 +2,7 @@
  * with --since and --server filters; html is a whole page with charts. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
@@ -15,7 +16,11 @@ static int run_list(cli *c, cs_ctx *ctx, const cs_report_opts *o, int fmt, FILE 
 	} else if (!rc) {
 		while ((rc = cs_rows_next(r)) == 1) {
 			const char *d = cs_rows_text(r, 1);
-			fprintf(out, "%-18s %s\n", cs_rows_text(r, 0), d ? d : "");
+			char *name = cli_text(cs_rows_text(r, 0));
+			fprintf(out, "%-18s ", name ? name : "");
+			cli_put_text(out, d ? d : "");
+			fputc('\n', out);
+			free(name);
 		}
 	}
 	cs_rows_free(r);

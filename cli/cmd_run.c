@@ -1,6 +1,7 @@
 /* run, daemon, config, compact, logs push and msg autoreply: coordsync on a
  * timer, unattended. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,19 +21,28 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
-/* One log line to stderr, or to syslog with --syslog. */
+/* One log line to stderr, or to syslog with --syslog.  The line quotes
+ * remote text (subjects, ids, errors): it is escaped as a whole, so it stays
+ * one line and carries no terminal control (cli_put_text). */
 static void logmsg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logmsg(int prio, const char *fmt, ...)
 {
 	va_list ap;
+	char *raw = NULL, *line;
+	int n;
 	va_start(ap, fmt);
+	n = vasprintf(&raw, fmt, ap);
+	va_end(ap);
+	line = cli_text(n < 0 ? "coordsync: out of memory formatting a log line" : raw);
 	if (use_syslog) {
-		vsyslog(prio, fmt, ap);
+		syslog(prio, "%s", line ? line : "coordsync: out of memory escaping a log line");
 	} else {
-		vfprintf(stderr, fmt, ap);
+		fputs(line ? line : "coordsync: out of memory escaping a log line", stderr);
 		fputc('\n', stderr);
 	}
-	va_end(ap);
+	free(line);
+	if (n >= 0)
+		free(raw);
 }
 
 static void log_notice(const char *msg, void *arg)
@@ -282,8 +292,9 @@ static int run_daemon(cli *c)
 	int cycles = 0, served = 0, last = CS_OK, lfd;
 	char *workdir;
 
-	if (max < 0 || fixed < 0)
-		return cli_usage(c, "--max-cycles and --interval must not be negative");
+	if (max < 0 || fixed < 0 || max > INT_MAX || fixed > 86400)
+		return cli_usage(c, "--max-cycles must be between 0 and %d, --interval between 0 and"
+				 " 86400 seconds", INT_MAX);
 	use_syslog = cli_has(c, "--syslog");
 	if (use_syslog)
 		openlog("coordsync", LOG_PID, LOG_DAEMON);
@@ -366,6 +377,9 @@ static int run_compact(cli *c)
 	cs_ctx *ctx;
 	int jobs = 0, msgs = 0, rc;
 	long long days, cfg;
+	if (cli_has(c, "--older-than") &&
+	    (cli_num(c, "--older-than", 0) < 0 || cli_num(c, "--older-than", 0) > 365000))
+		return cli_usage(c, "--older-than must be between 0 and 365000 days");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	/* coordsync.compact.olderthan switches compaction on in `run`; here it
@@ -385,6 +399,12 @@ static int run_logs(cli *c)
 	cs_logs_opts o;
 	cs_ctx *ctx;
 	int removed = 0, rc;
+	static const char *const lim[] = {"--keep", "--keep-bytes", "--max-file", NULL};
+	for (int i = 0; lim[i]; i++)
+		if (cli_has(c, lim[i]) && (cli_num(c, lim[i], 0) < 0 ||
+					   cli_num(c, lim[i], 0) > (i ? LLONG_MAX / 2 : INT_MAX)))
+			return cli_usage(c, "%s must be between 0 and %lld", lim[i],
+					 i ? LLONG_MAX / 2 : (long long)INT_MAX);
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	o.keep_files = (int)cli_num(c, "--keep", cs_config_num(ctx, "logs.keep", 20));
@@ -406,8 +426,13 @@ static int run_autoreply(cli *c)
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	if (!(rc = cs_autoreply(ctx, &replied, &marked, &log))) {
-		if (log)
-			fputs(log, stderr);
+		for (char *line = log, *nl; line && *line; line = nl + 1) {
+			if (!(nl = strchr(line, '\n')))
+				break;
+			*nl = 0;
+			cli_put_text(stderr, line);
+			fputc('\n', stderr);
+		}
 		printf(c->json ? "{\"replied\": %d, \"marked\": %d}\n" : "replied %d, marked %d read\n",
 		       replied, marked);
 	}

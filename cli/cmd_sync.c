@@ -69,12 +69,6 @@ static int run_init(cli *c)
 	return rc;
 }
 
-static void repair_notice(const char *msg, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "coordsync: %s\n", msg);
-}
-
 /* cli_open, except that a mirror SQLite finds malformed is no error here:
  * sync, rebuild and accept-history set it aside and build a new one. */
 static int open_repairing(cli *c, cs_ctx **ctx)
@@ -82,7 +76,7 @@ static int open_repairing(cli *c, cs_ctx **ctx)
 	cs_opts o = {c->dir, c->server, c->db};
 	int rc = cs_open(ctx, &o);
 	if (rc && cs_mirror_malformed(*ctx)) {
-		cs_set_notice(*ctx, repair_notice, NULL);
+		cs_set_notice(*ctx, cli_notice, NULL);
 		return EXIT_OK;
 	}
 	if (rc) {
@@ -90,7 +84,7 @@ static int open_repairing(cli *c, cs_ctx **ctx)
 		*ctx = NULL;
 		return cli_open(c, ctx);   /* says why, as every command does */
 	}
-	cs_set_notice(*ctx, repair_notice, NULL);
+	cs_set_notice(*ctx, cli_notice, NULL);
 	return EXIT_OK;
 }
 
@@ -183,7 +177,9 @@ static int run_info(cli *c)
 				printf(": ");
 				vals[i] ? cli_json_string(stdout, vals[i]) : (void)printf("null");
 			} else {
-				printf("%-12s %s\n", keys[i], vals[i] ? vals[i] : "(none)");
+				printf("%-12s ", keys[i]);
+				cli_put_text(stdout, vals[i] ? vals[i] : "(none)");
+				putchar('\n');
 			}
 		}
 		for (int i = 0; i < cs_rows_columns(r); i++) {
@@ -199,7 +195,9 @@ static int run_info(cli *c)
 				else
 					cli_json_string(stdout, v);
 			} else {
-				printf("%-12s %s\n", cs_rows_name(r, i), v ? v : "(none)");
+				printf("%-12s ", cs_rows_name(r, i));
+				cli_put_text(stdout, v ? v : "(none)");
+				putchar('\n');
 			}
 		}
 		/* The deferred intents are in their own file (outbox.db). */

@@ -1,4 +1,5 @@
 /* coordsync: entry point, global options, the command table and --help. */
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -71,11 +72,17 @@ static void main_help(FILE *f)
 int cli_usage(const cli *c, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "coordsync: ");
+	char *msg = NULL;
+	int n;
+	/* The message quotes arguments, which may hold anything: escaped. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "coordsync: ");
+	cli_put_text(stderr, n < 0 ? fmt : msg);
 	fprintf(stderr, "\n");
+	if (n >= 0)
+		free(msg);
 	if (c && c->cmd)
 		fprintf(stderr, "usage: coordsync %s%s%s (see --help)\n", c->cmd->name,
 			c->cmd->args[0] ? " " : "", c->cmd->args);
@@ -88,8 +95,9 @@ static int parse_num(const char *s, long long *out)
 	long long v;
 	if (!s || !*s)
 		return -1;
+	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*end)
+	if (*end || errno == ERANGE)
 		return -1;
 	*out = v;
 	return 0;
@@ -254,16 +262,21 @@ int cli_exit(int rc)
 	}
 }
 
+/* Errors and notices quote remote text: escaped (cli_put_text). */
 int cli_fail(cs_ctx *ctx, int rc)
 {
-	fprintf(stderr, "coordsync: %s\n", cs_errmsg(ctx));
+	fprintf(stderr, "coordsync: ");
+	cli_put_text(stderr, cs_errmsg(ctx));
+	fputc('\n', stderr);
 	return cli_exit(rc);
 }
 
-static void print_notice(const char *msg, void *arg)
+void cli_notice(const char *msg, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "coordsync: %s\n", msg);
+	fprintf(stderr, "coordsync: ");
+	cli_put_text(stderr, msg);
+	fputc('\n', stderr);
 }
 
 int cli_open(cli *c, cs_ctx **ctx)
@@ -275,7 +288,7 @@ int cli_open(cli *c, cs_ctx **ctx)
 		cs_close(*ctx);
 		*ctx = NULL;
 	} else {
-		cs_set_notice(*ctx, print_notice, NULL);
+		cs_set_notice(*ctx, cli_notice, NULL);
 		cs_set_abort(*ctx, cli_caller_gone, NULL);
 	}
 	return rc;
@@ -332,14 +345,33 @@ const cli_cmd *cli_find(int argc, char **argv)
 	return i < argc ? lookup(argc, argv, i, &used) : NULL;
 }
 
+/* List the commands of group name on f (or only count them when f is
+ * NULL); returns how many there are. */
+static int group_list(FILE *f, const char *name)
+{
+	size_t n = strlen(name);
+	int shown = 0;
+	for (int g = 0; groups[g]; g++)
+		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++)
+			if (!strncmp(cmd->name, name, n) && cmd->name[n] == ' ') {
+				if (f && !shown)
+					fprintf(f, "coordsync %s commands:\n", name);
+				if (f)
+					fprintf(f, "  %-16s %s\n", cmd->name, cmd->summary);
+				shown++;
+			}
+	return shown;
+}
+
 int cli_in_daemon;
 
-int cli_main(int argc, char **argv)
+int cli_parse(cli *cp, int argc, char **argv)
 {
 	const cli_cmd *cmd;
 	cli c;
 	int i = 1, used;
 	memset(&c, 0, sizeof c);
+	memset(cp, 0, sizeof *cp);
 
 	/* Global options before the command. */
 	while (i < argc && argv[i][0] == '-') {
@@ -347,14 +379,21 @@ int cli_main(int argc, char **argv)
 		const cli_opt *o = match(global_opts, argv[i], &inl);
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			main_help(stdout);
-			return EXIT_OK;
+			return -1;
 		}
 		if (!strcmp(argv[i], "--version")) {
 			printf("coordsync 0.1.0\n");
-			return EXIT_OK;
+			return -1;
 		}
-		if (!o)
-			return cli_usage(NULL, "unknown option '%s'", argv[i]);
+		if (!o) {
+			cli_usage(NULL, "unknown option '%s'", argv[i]);
+			/* The command is not known yet: the first word after that
+			 * names one, and health's usage errors exit 3. */
+			for (int j = i + 1; j < argc; j++)
+				if ((cmd = lookup(argc, argv, j, &used)))
+					return cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : EXIT_USAGE;
+			return EXIT_USAGE;
+		}
 		if (take_value(NULL, o, inl, argc, argv, &i, &v))
 			return EXIT_USAGE;
 		set_global(&c, o, v);
@@ -367,34 +406,42 @@ int cli_main(int argc, char **argv)
 	if ((cmd = lookup(argc, argv, i, &used))) {
 		int rc = parse(&c, cmd, argc, argv, i + used);
 		if (rc)
-			return rc < 0 ? EXIT_OK : rc;
-		/* A daemon serving this clone runs it for us, without the set-up
-		 * a new process pays (cli/serve.c). */
-		if (!cli_in_daemon && (cmd->flags & CLI_SERVED) &&
-		    (rc = cli_forward(&c, argc, argv)) != -1)
-			return rc;
-		return cmd->run(&c);
+			return rc < 0 ? -1 : cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : rc;
+		*cp = c;
+		return 0;
 	}
 	/* A group name alone, or with --help, lists its commands (from every
 	 * table: a group's commands may be defined in more than one file). */
 	{
-		size_t n = strlen(argv[i]);
-		int shown = 0;
-		for (int g = 0; groups[g]; g++)
-			for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++)
-				if (!strncmp(cmd->name, argv[i], n) && cmd->name[n] == ' ') {
-					if (!shown++)
-						printf("coordsync %s commands:\n", argv[i]);
-					printf("  %-16s %s\n", cmd->name, cmd->summary);
-				}
-		if (shown)
-			return i + 1 < argc && strcmp(argv[i + 1], "--help")
-				       ? cli_usage(NULL, "unknown command '%s %s'", argv[i], argv[i + 1])
-				       : (i + 1 < argc ? EXIT_OK : EXIT_USAGE);
+		int help = i + 1 < argc && (!strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"));
+		/* With --help the list is the answer (stdout, 0); otherwise it
+		 * goes with the usage error to stderr. */
+		if (group_list(NULL, argv[i])) {
+			if (!help && i + 1 < argc)
+				cli_usage(NULL, "unknown command '%s %s'", argv[i], argv[i + 1]);
+			group_list(help ? stdout : stderr, argv[i]);
+			return help ? -1 : EXIT_USAGE;
+		}
 	}
 	return cli_usage(NULL, "unknown command '%s' (see coordsync --help)", argv[i]);
 }
 
+int cli_main(int argc, char **argv)
+{
+	cli c;
+	int rc = cli_parse(&c, argc, argv);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	/* A daemon serving this clone runs it for us, without the set-up a new
+	 * process pays (cli/serve.c). */
+	if (!cli_in_daemon && (c.cmd->flags & CLI_SERVED) && (rc = cli_forward(&c, argc, argv)) != -1)
+		return rc;
+	return c.cmd->run(&c);
+}
+
+/* The fuzz harness for argument parsing (tests/fuzz/fuzz_args.c) links this
+ * file without main. */
+#ifndef CLI_NO_MAIN
 int main(int argc, char **argv)
 {
 	/* A git server that dies mid-push closes the socket under libgit2's
@@ -403,3 +450,4 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	return cli_main(argc, argv);
 }
+#endif

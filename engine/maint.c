@@ -229,6 +229,17 @@ int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opt
 			break;
 		}
 		snprintf(a.f[i].name, sizeof a.f[i].name, "%s", base);
+		/* Files are kept by name in SERVER/logs/: two of one name would
+		 * leave one, so neither is pushed. */
+		for (int k = 0; k < i; k++)
+			if (!strcmp(a.f[k].name, base)) {
+				rc = cs_err(ctx, CS_EINVAL, "two files named '%s' ('%s' and '%s'):"
+					    " SERVER/logs/ keeps one file per name", base, files[k],
+					    files[i]);
+				break;
+			}
+		if (rc)
+			break;
 		if (!(f = fopen(files[i], "rb"))) {
 			rc = cs_err(ctx, CS_EINVAL, "cannot read '%s': %s", files[i], strerror(errno));
 			break;

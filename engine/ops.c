@@ -575,8 +575,21 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				  " AND coalesce(fence, 0) < 9007199254740991"
 				  " ORDER BY priority, created_at, ord LIMIT 1", NULL)))
 			return rc;
-		if (!a->out_id)
+		if (!a->out_id) {
+			/* While jobs.json does not import, the queue is not known:
+			 * an error, not an empty queue a worker would idle on. */
+			char *err = NULL;
+			if ((rc = db_text(ctx, &err, "SELECT error FROM files WHERE path=:a AND"
+						     " error IS NOT NULL", "coordination/jobs.json")))
+				return rc;
+			if (err) {
+				rc = cs_err(ctx, CS_ERROR, "cannot claim: 'coordination/jobs.json' does not"
+					    " import: %s", err);
+				free(err);
+				return rc;
+			}
 			return cs_err(ctx, CS_EREFUSED, "no queued job");
+		}
 		rc = exec_binds(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
 				     " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
 				     " dirty=1 WHERE id=:i",
@@ -1409,6 +1422,20 @@ done:
 	return rc;
 }
 
+/* Append remote text s to an auto-reply log, whose contract is one line
+ * per action: a line feed or carriage return in s is written as \n or \r,
+ * the form the command line's escaping gives them (cli/format.c), which
+ * escapes the rest when it prints the line. */
+static void log_text(sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\n' || *s == '\r')
+			sb_puts(b, *s == '\n' ? "\\n" : "\\r");
+		else
+			sb_putc(b, *s);
+	}
+}
+
 /* Every unread message to this server or to all, not from it, that a rule
  * matches: replied to and marked read, or only marked, all in one commit,
  * so a crash or a refused push never replies twice. */
@@ -1496,14 +1523,24 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			cJSON_Delete(in);
 			if (!rc) {
 				a->replied++;
-				sb_printf(&a->log, "auto-reply: replied to %s from %s (\"%s\") with %s\n", id,
-					  from, subject ? subject : "", rid);
+				sb_puts(&a->log, "auto-reply: replied to ");
+				log_text(&a->log, id);
+				sb_puts(&a->log, " from ");
+				log_text(&a->log, from);
+				sb_puts(&a->log, " (\"");
+				log_text(&a->log, subject ? subject : "");
+				sb_printf(&a->log, "\") with %s\n", rid);
 			}
 			free(rid);
 		} else {
 			a->marked++;
-			sb_printf(&a->log, "auto-reply: marked %s from %s (\"%s\") read\n", id,
-				  from ? from : "?", subject ? subject : "");
+			sb_puts(&a->log, "auto-reply: marked ");
+			log_text(&a->log, id);
+			sb_puts(&a->log, " from ");
+			log_text(&a->log, from ? from : "?");
+			sb_puts(&a->log, " (\"");
+			log_text(&a->log, subject ? subject : "");
+			sb_puts(&a->log, "\") read\n");
 		}
 		if (!rc)
 			rc = read_fn(ctx, (void *)id, &ignored);

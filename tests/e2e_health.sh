@@ -169,11 +169,11 @@ health 0
 expect_rc 3 cs -C "$T" health
 [[ $(first) == "COORDSYNC UNKNOWN - "* ]] || fail "$OUT"
 ok "not a clone (mirror unreadable): UNKNOWN, exit 3"
-expect_rc 2 cs "${A[@]}" health --max-age 0
-expect_rc 2 cs "${A[@]}" health --token-file x
-expect_rc 2 cs "${A[@]}" health --alert ftp://127.0.0.1/x
-expect_rc 2 cs "${A[@]}" health --alert http://user:pw@127.0.0.1/x
-ok "bad limits, a token without --alert, other schemes and URL credentials: exit 2"
+expect_rc 3 cs "${A[@]}" health --max-age 0
+expect_rc 3 cs "${A[@]}" health --token-file x
+expect_rc 3 cs "${A[@]}" health --alert ftp://127.0.0.1/x
+expect_rc 3 cs "${A[@]}" health --alert http://user:pw@127.0.0.1/x
+ok "bad limits, a token without --alert, other schemes and URL credentials: exit 3 (UNKNOWN)"
 
 # ---- --json ----------------------------------------------------------------------------
 cs "${A[@]}" heartbeat   # fresh again, should this test run slowly (valgrind)
@@ -237,11 +237,11 @@ alert 0 --alert "$URL/hook" --token-file "$T/token"
   fail "recovery: $(posts) posts"
 ok "a recovery notice once the problem clears, and only one"
 chmod 644 "$T/token"
-alert 2 --alert "$URL/hook" --token-file "$T/token"
+alert 3 --alert "$URL/hook" --token-file "$T/token"
 grep -qF "$T/token" <<<"$ERR" && grep -q "0644" <<<"$ERR" || fail "refusal: $ERR"
 chmod 600 "$T/token"
-ok "a token file readable by others is refused with exit 2, naming the file"
-alert 2 --alert "http://example.invalid/hook" --token-file "$T/token"
+ok "a token file readable by others is refused with exit 3, naming the file"
+alert 3 --alert "http://example.invalid/hook" --token-file "$T/token"
 grep -q "plain http" <<<"$ERR" || fail "$ERR"
 ok "the token is not sent over plain http to a host that is not loopback"
 expect_rc 0 cs "${A[@]}" --json health --alert "$URL/hook" --token-file "$T/token"
