@@ -35,7 +35,7 @@ git --git-dir="$T/r.git" show refs/heads/main:build1/status.json | grep -q poiso
 ok "a poisoned intent is set aside and the others go out (sync exits 0)"
 
 expect_rc 0 cs "${A[@]}" outbox list
-grep -q "set-aside" <<<"$OUT" && grep -q "malformed message intent" <<<"$OUT" || fail "outbox list: $OUT"
+grep -q "set-aside" <<<"$OUT" && grep -qE "malformed (message|msg) intent" <<<"$OUT" || fail "outbox list: $OUT"
 expect_rc 0 cs "${A[@]}" --json outbox list
 ID=$(python3 -c 'import json,sys; l=json.loads(sys.argv[1]); assert len(l)==1 and l[0]["state"]=="set-aside", l; print(l[0]["id"])' "$OUT") ||
   fail "outbox list --json: $OUT"
