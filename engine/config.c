@@ -38,6 +38,9 @@ static const setting settings[] = {
 	{"logs.maxfile", NULL, "1048576", "largest log file accepted (bytes)"},
 	{"queries", "COORDSYNC_QUERIES", NULL, "directory of user report views"},
 	{"query.timeout", "COORDSYNC_QUERY_TIMEOUT", "30", "seconds a query or report may run"},
+	{"timeout.connect", "COORDSYNC_TIMEOUT_CONNECT", "10s", "bound on connecting to a network remote"},
+	{"timeout.stall", "COORDSYNC_TIMEOUT_STALL", "15s", "a fetch, push or clone that moves no byte this long fails"},
+	{"timeout.total", "COORDSYNC_TIMEOUT_TOTAL", "30s", "bound on one fetch, push or clone over the network"},
 	{NULL, NULL, NULL, NULL}};
 
 static const setting *find(const char *key)

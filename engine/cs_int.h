@@ -51,6 +51,8 @@ struct cs_ctx {
 	cs_notice_fn notice;  /* cs_set_notice */
 	void *notice_arg;
 	int cred_refused;     /* the remote refused our credentials: do not try again */
+	int net_down;         /* a remote operation timed out: do not try again (net.c) */
+	char net_down_msg[512];   /* ... and how */
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -204,6 +206,20 @@ int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 /* Record in the *_history tables every record change of the first-parent
  * commits up to head not processed yet; *rows counts the rows added. */
 int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
+
+/* ---- time bounds on the network (net.c) --------------------------------- */
+/* Make libgit2 open its connections (git://, http(s)://, ssh://) through
+ * net.c's stream; after each git_libgit2_init. */
+void gx_net_register(void);
+/* Arm the bounds (coordsync.timeout.connect, .stall, .total) for one remote
+ * operation, step ("fetch", "push", "clone"), and start its watchdog.
+ * Every gx_net_begin that returns CS_OK is followed by one gx_net_end.
+ * Fails at once when an operation of this ctx timed out before. */
+int gx_net_begin(cs_ctx *ctx, const char *step);
+/* End the operation.  When it failed (failed != 0) because a bound fired,
+ * the error names step, url (as shown: no credentials) and the bound, and
+ * CS_ERROR is returned; else CS_OK, and libgit2's error is the caller's. */
+int gx_net_end(cs_ctx *ctx, const char *step, const char *url, int failed);
 
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */

@@ -66,8 +66,10 @@ int mbedtls_x509_crt_parse_path(struct mbedtls_x509_crt *chain, const char *path
 void gx_init(void)
 {
 	tls_noting = 1;
-	if (git_libgit2_init() == 1)
+	if (git_libgit2_init() == 1) {
 		tls_loaded = 0;     /* libgit2's set-up ran (again) */
+		gx_net_register();  /* its shutdown dropped the stream */
+	}
 	tls_noting = 0;
 }
 
@@ -246,12 +248,15 @@ static int cred_cb(git_credential **out, const char *url, const char *url_user,
 	return rc;
 }
 
+static void url_shown(const char *url, char *out, size_t n);
+
 int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth)
 {
 	git_clone_options co;
 	git_repository *repo = NULL;
 	cred_state cs = {ctx, auth, 0};
-	int rc = CS_OK;
+	char shown[512];
+	int rc = CS_OK, e;
 
 	if (url_has_password(url))
 		return cs_err(ctx, CS_EINVAL, "the remote URL holds a password: give the URL without"
@@ -261,7 +266,11 @@ int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth
 	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
 	co.fetch_opts.callbacks.credentials = cred_cb;
 	co.fetch_opts.callbacks.payload = &cs;
-	if (git_clone(&repo, url, dir, &co))
+	if ((rc = gx_net_begin(ctx, "clone")))
+		return rc;
+	e = git_clone(&repo, url, dir, &co);
+	url_shown(url, shown, sizeof shown);
+	if (!(rc = gx_net_end(ctx, "clone", shown, e)) && e)
 		rc = cs_err_git(ctx, "clone failed");
 	git_repository_free(repo);
 	return rc;
@@ -323,8 +332,8 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 	git_repository *lr = NULL;
 	git_fetch_options fo;
 	cred_state cs = {ctx, NULL, 0};
-	char ref[256];
-	int rc = CS_OK;
+	char ref[256], shown[512];
+	int rc = CS_OK, e;
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	*empty = 0;
@@ -337,7 +346,13 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &cs;
 	fo.update_fetchhead = 0;
-	if (git_remote_fetch(remote, NULL, &fo, NULL))
+	if ((rc = gx_net_begin(ctx, "fetch")))
+		return rc;
+	e = git_remote_fetch(remote, NULL, &fo, NULL);
+	url_shown(git_remote_url(remote), shown, sizeof shown);
+	if ((rc = gx_net_end(ctx, "fetch", shown, e)))
+		return rc;
+	if (e)
 		return remote_err(ctx, remote, "fetch");
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
 	if (git_reference_name_to_id(head, ctx->repo, ref)) {
@@ -1242,7 +1257,7 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	git_push_options po;
 	git_reference *tmp = NULL;
 	push_state ps = {{ctx, NULL, 0}, ""};
-	char spec[300];
+	char spec[300], shown[512];
 	char *specs[1] = {spec};
 	git_strarray arr = {specs, 1};
 	int e, rc = CS_OK;
@@ -1260,13 +1275,20 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	po.callbacks.payload = &ps;
 	if (cs_fault_armed("mid-push"))
 		po.callbacks.push_transfer_progress = push_progress_cb;
+	if ((rc = gx_net_begin(ctx, "push")))
+		goto done;
 	e = git_remote_push(remote, &arr, &po);
-	if (e == GIT_ENONFASTFORWARD)
+	url_shown(git_remote_pushurl(remote) ? git_remote_pushurl(remote) : git_remote_url(remote),
+		  shown, sizeof shown);
+	if ((rc = gx_net_end(ctx, "push", shown, e)))
+		;
+	else if (e == GIT_ENONFASTFORWARD)
 		rc = cs_err(ctx, CS_ERETRY, "push refused: not a fast-forward");
 	else if (e)
 		rc = remote_err(ctx, remote, "push");
 	else if (ps.status[0])
 		rc = cs_err(ctx, CS_ERETRY, "push refused: %s", ps.status);
+done:
 	git_reference_delete(tmp);
 	git_reference_free(tmp);
 	return rc;
