@@ -806,7 +806,30 @@ typedef struct xfer {
 	git_repository *from, *to;
 	git_odb *src, *dst;
 	long copied;             /* objects written to dst */
+	int shared;              /* dst's core.sharedRepository (gx_shared_mode) */
 } xfer;
+
+/* Give object id, just written to x's destination, and its directory the
+ * permissions of a shared destination (core.sharedRepository), as git
+ * does: another member of the group must be able to add objects to the
+ * directory.  CS_OK, or CS_ERROR naming the path. */
+static int shared_object(xfer *x, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1], path[4200];
+	size_t n;
+
+	if (!x->shared)
+		return CS_OK;
+	git_oid_tostr(hex, sizeof hex, id);
+	n = (size_t)snprintf(path, sizeof path, "%sobjects/%.2s", git_repository_path(x->to), hex);
+	if (!gx_shared_fix(x->shared, path)) {
+		snprintf(path + n, sizeof path - n, "/%s", hex + 2);
+		if (!gx_shared_fix(x->shared, path))
+			return CS_OK;
+	}
+	return cs_err(x->ctx, CS_ERROR, "cannot set the shared permissions of '%s': %s", path,
+		      strerror(errno));
+}
 
 /* Copy object id as a loose file: the bytes are already compressed, so
  * nothing is inflated, deflated or hashed again.  1 when done, 0 when the
@@ -851,6 +874,8 @@ static int copy_loose(xfer *x, const git_oid *id)
 		cs_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno));
 	} else {
 		x->copied++;
+		if (shared_object(x, id))
+			rc = -1;
 	}
 	return rc;
 }
@@ -866,7 +891,7 @@ static int copy_object(xfer *x, const git_oid *id, git_object_t type)
 	if (git_odb_read(&o, x->src, id) ||
 	    git_odb_write(&w, x->dst, git_odb_object_data(o), git_odb_object_size(o), type))
 		rc = cs_err_git(x->ctx, "cannot copy object");
-	else
+	else if (!(rc = shared_object(x, id)))
 		x->copied++;
 	git_odb_object_free(o);
 	return rc;
@@ -971,8 +996,10 @@ static int local_remote(cs_ctx *ctx, const char *what, git_repository **out)
 			if (git_repository_open_ext(&ctx->local, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 						    NULL))
 				rc = remote_err(ctx, remote, what);
-			else
-				rc = gx_fast_writes(ctx, ctx->local);
+			else if (!(rc = gx_fast_writes(ctx, ctx->local))) {
+				ctx->local_shared = gx_shared_mode(ctx->local);
+				gx_hooks_dir(ctx->local, ctx->local_hooks, sizeof ctx->local_hooks);
+			}
 			free(path);
 			if (rc) {
 				git_repository_free(ctx->local);
@@ -992,6 +1019,7 @@ static int xfer_open(cs_ctx *ctx, xfer *x, git_repository *from, git_repository 
 	x->ctx = ctx;
 	x->from = from;
 	x->to = to;
+	x->shared = to == ctx->local ? ctx->local_shared : 0;
 	if (git_repository_odb(&x->src, from) || git_repository_odb(&x->dst, to))
 		return cs_err_git(ctx, "cannot open object databases");
 	return CS_OK;
@@ -1024,6 +1052,7 @@ int gx_turn_begin(cs_ctx *ctx)
 	snprintf(path, sizeof path, "%scoordsync-turn", git_repository_path(r));
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
 		return -1;   /* a read-only remote: nothing to queue on */
+	gx_shared_fix(ctx->local_shared, path);   /* the group's deciders take turns too */
 	for (int i = 0; i < 3000; i++) {
 		if (!flock(fd, LOCK_EX | LOCK_NB))
 			return fd;
@@ -1183,22 +1212,82 @@ static int ref_lock_check(cs_ctx *ctx, git_repository *r, const char *name)
 	return cs_err(ctx, CS_ERETRY, "removed the stale lock '%s'", lock);
 }
 
+/* The output of a remote's hook, for a message: control characters (its
+ * line ends among them) as spaces, runs of them as one, trimmed. */
+static const char *hook_text(sbuf *out)
+{
+	size_t k = 0;
+	if (!out->p)
+		return "";
+	for (size_t i = 0; i < out->n; i++) {
+		unsigned char c = (unsigned char)out->p[i];
+		if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (c == ' ' && (!k || out->p[k - 1] == ' '))
+			continue;
+		out->p[k++] = (char)c;
+	}
+	while (k && out->p[k - 1] == ' ')
+		k--;
+	out->p[k] = 0;
+	out->n = k;
+	return out->p;
+}
+
+/* Run the remote r's hook name; a hook that exits non-zero refuses the
+ * push (when refuse is set: pre-receive and update) with its message,
+ * CS_ERROR.  What a hook prints otherwise goes to the notice callback, as
+ * git's push shows it ("remote: ..."). */
+static int hook(cs_ctx *ctx, git_repository *r, const char *name, const char *input,
+		const char *const *args, int refuse)
+{
+	sbuf out = {0};
+	long long bound;
+	int rc, st;
+
+	if (!(rc = gx_net_bound(ctx, "total", &bound)) &&
+	    !(rc = gx_hook_run(ctx, r, ctx->local_hooks, name, input, args, bound, &out, &st))) {
+		const char *text = hook_text(&out);
+		if (refuse && st > 0)
+			rc = cs_err(ctx, CS_ERROR, "push refused by the remote's %s hook (exit %d)%s%s",
+				    name, st, *text ? ": " : "", text);
+		else if (*text)
+			cs_notice(ctx, "remote %s hook: %s", name, text);
+	}
+	sb_free(&out);
+	return rc;
+}
+
 /* libgit2 1.5's local transport updates the remote ref without checking its
  * old value, so for a local remote we copy the objects ourselves and move
  * the ref with git_reference_create_matching, which compares under the
- * ref's lock file. */
+ * ref's lock file.  As git's receive-pack does, the remote's pre-receive
+ * and update hooks may refuse the update first, post-receive and
+ * post-update hear of it after, and what is written takes the remote's
+ * core.sharedRepository permissions. */
 static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 		      const git_oid *parent, const char *msg)
 {
 	git_reference *ref = NULL;
 	xfer x;
-	char name[256];
+	char name[256], oldhex[GIT_OID_HEXSZ + 1], newhex[GIT_OID_HEXSZ + 1], line[400];
+	const char *uargs[4] = {NULL, oldhex, newhex, NULL};
 	int rc, e;
 
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	uargs[0] = name;
 	if ((rc = xfer_open(ctx, &x, ctx->repo, r)) || (rc = copy_commits(&x, commit, 100000)))
 		goto done;
 	CS_FAULT("mid-push");     /* objects copied, branch not moved */
+	git_oid_tostr(newhex, sizeof newhex, commit);
+	if (parent)
+		git_oid_tostr(oldhex, sizeof oldhex, parent);
+	else
+		snprintf(oldhex, sizeof oldhex, "%0*d", GIT_OID_HEXSZ, 0);
+	snprintf(line, sizeof line, "%s %s %s\n", oldhex, newhex, name);
+	if ((rc = hook(ctx, r, "pre-receive", line, NULL, 1)) ||
+	    (rc = hook(ctx, r, "update", NULL, uargs, 1)))
+		goto done;
 	if (parent)
 		e = git_reference_create_matching(&ref, r, name, commit, 1, parent, msg);
 	else
@@ -1213,6 +1302,38 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 		snprintf(what, sizeof what, "push failed: cannot move '%s' in the remote '%s'", name,
 			 git_repository_path(r));
 		rc = cs_err_git(ctx, what);
+	}
+	/* The branch moved, and that is what counts: a permission not set is
+	 * told, not a failed push. */
+	if (!rc && x.shared) {
+		char path[4200];
+		const char *gd = git_repository_path(r);
+		/* The branch, and a reflog when the remote keeps them, with its
+		 * directories. */
+		snprintf(path, sizeof path, "%s%s", gd, name);
+		if (gx_shared_fix(x.shared, path))
+			cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+				  strerror(errno));
+		for (const char *sl = name; sl; sl = strchr(sl + 1, '/')) {
+			snprintf(path, sizeof path, "%slogs/%.*s", gd, (int)(sl - name), name);
+			if (gx_shared_fix(x.shared, path))
+				cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+					  strerror(errno));
+		}
+		snprintf(path, sizeof path, "%slogs/%s", gd, name);
+		if (gx_shared_fix(x.shared, path))
+			cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+				  strerror(errno));
+	}
+	/* The branch moved: the hooks after it cannot undo that, and their
+	 * failure is not the push's (git ignores their exit status too). */
+	if (!rc) {
+		const char *pargs[2] = {name, NULL};
+		if (hook(ctx, r, "post-receive", line, NULL, 0) ||
+		    hook(ctx, r, "post-update", NULL, pargs, 0)) {
+			cs_notice(ctx, "%s", ctx->err);
+			rc = CS_OK;
+		}
 	}
 done:
 	xfer_close(&x);

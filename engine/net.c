@@ -138,6 +138,12 @@ static int bound_get(cs_ctx *ctx, const char *name, long long dflt, long long *o
 	return rc;
 }
 
+int gx_net_bound(cs_ctx *ctx, const char *name, long long *out)
+{
+	return bound_get(ctx, name, !strcmp(name, "connect") ? 10 : !strcmp(name, "stall") ? 15 : 30,
+			 out);
+}
+
 /* ---- the stream ------------------------------------------------------------- */
 
 /* Add st to the operation's connections; -1 when all slots are taken. */
