@@ -7,7 +7,8 @@
 # never completes a connect.  Checks, with coordsync.timeout.* made short:
 #   - sync, job claim, clone (init) and a claim served by `coordsync daemon`
 #     exit 1 within the bound, naming the remote and the step (connect,
-#     fetch, push, clone) and the bound (connect, stall, total);
+#     fetch, push, clone) and the bound (connect, stall, total); over
+#     ssh:// a silent server holds the handshake, bounded the same way;
 #   - the clone's lock is free afterwards: the next command against the
 #     healthy remote works, and a stalled push left nothing behind;
 #   - a bad timeout setting is refused, naming the key.
@@ -165,6 +166,18 @@ w=$TOOK
 git -C "$T/g" remote set-url origin "$GURL"
 tcs 0 10 -C "$T/g" sync
 ok "a connect that never completes: exit 1 in $w s, naming connect"
+
+# ssh:// : libssh2 reads and writes the descriptor itself; a silent server
+# holds its handshake (the banner never comes)
+mode gp silent
+git -C "$T/g" remote set-url origin "ssh://git@127.0.0.1:$PORT_gp/r.git"
+tcs 1 8 -C "$T/g" sync
+has "fetch timed out: remote 'ssh://127.0.0.1:$PORT_gp/r.git': nothing received for 2s (coordsync.timeout.stall)"
+w=$TOOK
+git -C "$T/g" remote set-url origin "$GURL"
+mode gp pass
+tcs 0 10 -C "$T/g" sync
+ok "ssh://: a server that never sends its banner: exit 1 in $w s, naming fetch"
 
 # one timeout ends the command's remote work: run's later steps do not wait again
 mode gp silent
