@@ -243,7 +243,8 @@ static int ns_connect(git_stream *stream)
 		net.fired = fired;
 	pthread_mutex_unlock(&net.mu);
 	if (fd < 0) {
-		git_error_set(GIT_ERROR_NET, "cannot connect to %s port %s: %s", st->host, st->port,
+		/* libgit2's own wording, which scripts may know */
+		git_error_set(GIT_ERROR_NET, "failed to connect to %s: %s", st->host,
 			      fired ? "timed out" : strerror(err ? err : ECONNREFUSED));
 		return -1;
 	}
