@@ -36,6 +36,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,7 +77,7 @@ static struct {
 	long long connect_s, stall_s, total_s;
 	net_slot slot[NET_SLOTS];
 } net = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 10, 15, 30,
-	 {{NULL, 0}}};
+	 {{NULL, 0}}};   /* cv is set up again on the monotonic clock by gx_net_begin */
 
 static pthread_t net_thread;
 
@@ -388,7 +389,7 @@ static void *watch(void *arg)
 			for (int i = 0; i < NET_SLOTS; i++)
 				if (net.slot[i].st)
 					shutdown(net.slot[i].st->s, SHUT_RDWR);
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);   /* a wall clock step does not stop it */
 		ts.tv_nsec += NET_TICK_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
@@ -412,6 +413,15 @@ int gx_net_begin(cs_ctx *ctx, const char *step)
 	if ((rc = bound_get(ctx, "connect", 10, &c)) || (rc = bound_get(ctx, "stall", 15, &s)) ||
 	    (rc = bound_get(ctx, "total", 30, &t)))
 		return rc;
+	{
+		pthread_condattr_t ca;
+		if ((rc = pthread_condattr_init(&ca)) ||
+		    (rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) ||
+		    (rc = pthread_cond_init(&net.cv, &ca)))
+			return cs_err(ctx, CS_ERROR, "%s: cannot start the network watchdog: %s", step,
+				      strerror(rc));
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_lock(&net.mu);
 	net.connect_s = c;
 	net.stall_s = s;
@@ -423,6 +433,7 @@ int gx_net_begin(cs_ctx *ctx, const char *step)
 	pthread_mutex_unlock(&net.mu);
 	if ((rc = pthread_create(&net_thread, NULL, watch, NULL))) {
 		net.armed = 0;
+		pthread_cond_destroy(&net.cv);
 		return cs_err(ctx, CS_ERROR, "%s: cannot start the network watchdog: %s", step,
 			      strerror(rc));
 	}
@@ -439,6 +450,7 @@ int gx_net_end(cs_ctx *ctx, const char *step, const char *url, int failed)
 	pthread_cond_signal(&net.cv);
 	pthread_mutex_unlock(&net.mu);
 	pthread_join(net_thread, NULL);
+	pthread_cond_destroy(&net.cv);
 	pthread_mutex_lock(&net.mu);
 	fired = net.fired;
 	net.armed = 0;
