@@ -241,10 +241,10 @@ void gx_hooks_dir(git_repository *r, char *out, size_t n);
  * directory with GIT_DIR=., input on its standard input, args after its
  * name, output (stdout and stderr, the first 4 KiB) into out.  *status is
  * -1 when there is no executable hook, else its exit status (128+signal).
- * A hook that has not finished after bound seconds is killed: CS_ERROR. */
+ * A hook that has not finished within coordsync.timeout.total is killed:
+ * CS_ERROR. */
 int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *name,
-		const char *input, const char *const *args, long long bound, sbuf *out,
-		int *status);
+		const char *input, const char *const *args, sbuf *out, int *status);
 
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */

@@ -1242,11 +1242,9 @@ static int hook(cs_ctx *ctx, git_repository *r, const char *name, const char *in
 		const char *const *args, int refuse)
 {
 	sbuf out = {0};
-	long long bound;
 	int rc, st;
 
-	if (!(rc = gx_net_bound(ctx, "total", &bound)) &&
-	    !(rc = gx_hook_run(ctx, r, ctx->local_hooks, name, input, args, bound, &out, &st))) {
+	if (!(rc = gx_hook_run(ctx, r, ctx->local_hooks, name, input, args, &out, &st))) {
 		const char *text = hook_text(&out);
 		if (refuse && st > 0)
 			rc = cs_err(ctx, CS_ERROR, "push refused by the remote's %s hook (exit %d)%s%s",

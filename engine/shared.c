@@ -162,12 +162,13 @@ static char **hook_env(void)
 }
 
 int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *name,
-		const char *input, const char *const *args, long long bound, sbuf *out, int *status)
+		const char *input, const char *const *args, sbuf *out, int *status)
 {
 	char *path = hook_path(dir, name), **env = NULL;
 	const char *argv[8];
 	int in[2] = {-1, -1}, o[2] = {-1, -1}, rc = CS_OK, ws = 0, na = 0, killed = 0;
 	pid_t pid = -1;
+	long long bound;
 	double end;
 
 	*status = -1;
@@ -176,6 +177,8 @@ int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *nam
 		out->p[0] = 0;
 	if (!path)
 		return CS_OK;
+	if ((rc = gx_net_bound(ctx, "total", &bound)))
+		goto done;
 	argv[na++] = path;
 	for (int i = 0; args && args[i] && na < 7; i++)
 		argv[na++] = args[i];
