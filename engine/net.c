@@ -269,7 +269,7 @@ static ssize_t ns_read(git_stream *stream, void *data, size_t len)
 		n = recv(st->s, data, len, 0);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		git_error_set(GIT_ERROR_NET, "cannot read from %s: %s", st->host, strerror(errno));
+		git_error_set(GIT_ERROR_NET, "error receiving socket data: %s", strerror(errno));
 	else
 		__atomic_add_fetch(&st->moved, (unsigned long long)n, __ATOMIC_RELAXED);
 	return n;
@@ -286,7 +286,7 @@ static ssize_t ns_write(git_stream *stream, const char *data, size_t len, int fl
 		n = send(st->s, data, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		git_error_set(GIT_ERROR_NET, "cannot write to %s: %s", st->host, strerror(errno));
+		git_error_set(GIT_ERROR_NET, "error sending data: %s", strerror(errno));
 	else
 		__atomic_add_fetch(&st->moved, (unsigned long long)n, __ATOMIC_RELAXED);
 	return n;
