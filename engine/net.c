@@ -370,20 +370,25 @@ static void *watch(void *arg)
 	pthread_mutex_lock(&net.mu);
 	while (!net.stop) {
 		double now = mono();
+		int open = 0;
 		for (int i = 0; i < NET_SLOTS; i++) {
 			unsigned long long n;
 			if (!net.slot[i].st)
 				continue;
+			open++;
 			if ((n = progress(net.slot[i].st)) != net.slot[i].seen) {
 				net.slot[i].seen = n;
 				net.last = now;
 			}
 		}
-		if (net.connecting)
-			net.last = now;     /* connect has a bound of its own */
-		if (!net.fired && now - net.start >= (double)net.total_s)
+		/* Without a connection it is local work (a local-path remote,
+		 * libgit2 between two requests): nothing to bound.  A connect
+		 * has a bound of its own. */
+		if (!open || net.connecting)
+			net.last = now;
+		if (open && !net.fired && now - net.start >= (double)net.total_s)
 			net.fired = NET_TOTAL;
-		else if (!net.fired && now - net.last >= (double)net.stall_s)
+		else if (open && !net.fired && now - net.last >= (double)net.stall_s)
 			net.fired = NET_STALL;
 		if (net.fired)
 			for (int i = 0; i < NET_SLOTS; i++)
