@@ -1306,19 +1306,24 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 	if (!rc && x.shared) {
 		char path[4200];
 		const char *gd = git_repository_path(r);
-		/* The branch, and a reflog when the remote keeps them, with its
-		 * directories. */
-		snprintf(path, sizeof path, "%s%s", gd, name);
-		if (gx_shared_fix(x.shared, path))
-			cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
-				  strerror(errno));
-		for (const char *sl = name; sl; sl = strchr(sl + 1, '/')) {
-			snprintf(path, sizeof path, "%slogs/%.*s", gd, (int)(sl - name), name);
+		/* The branch, and a reflog when the remote keeps them, with the
+		 * directories a branch name with '/' needed. */
+		for (int log = 0; log < 2; log++) {
+			const char *pre = log ? "logs/" : "";
+			/* "refs", "refs/heads", ... ("logs" itself for the reflog) */
+			for (const char *sl = log ? name : strchr(name, '/'); sl; sl = strchr(sl + 1, '/')) {
+				snprintf(path, sizeof path, "%s%.*s%.*s", gd, sl == name ? 4 : (int)strlen(pre),
+					 pre, (int)(sl - name), name);
+				if (gx_shared_fix(x.shared, path))
+					cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+						  strerror(errno));
+			}
+			snprintf(path, sizeof path, "%s%s%s", gd, pre, name);
 			if (gx_shared_fix(x.shared, path))
 				cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
 					  strerror(errno));
 		}
-		snprintf(path, sizeof path, "%slogs/%s", gd, name);
+		snprintf(path, sizeof path, "%slogs/HEAD", gd);   /* HEAD names the branch */
 		if (gx_shared_fix(x.shared, path))
 			cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
 				  strerror(errno));

@@ -111,6 +111,7 @@ fi
 git init -q --bare --shared=group "$T/s.git"
 chgrp -R "$G" "$T/s.git"
 find "$T/s.git" -type d -exec chmod g+s {} +
+git --git-dir="$T/s.git" config core.logAllRefUpdates true   # reflogs, with their directories
 cs init "$T/s.git" "$T/s1" --server build1 >/dev/null
 for i in $(seq 1 30); do cs -C "$T/s1" job add --id "s$i" >/dev/null; done
 bad=$(find "$T/s.git/objects" -mindepth 1 -type d ! -perm -2070 -printf '%m %p\n')
@@ -120,10 +121,13 @@ bad=$(find "$T/s.git/objects" -type f ! -perm -040 -printf '%m %p\n')
 bad=$(find "$T/s.git/objects" ! -group "$G" -printf '%g %p\n')
 [ -z "$bad" ] || fail "objects not of group $G: $bad"
 [ -n "$(find "$T/s.git/refs/heads/main" -perm -060)" ] || fail "refs/heads/main: $(stat -c %A "$T/s.git/refs/heads/main")"
+[ -s "$T/s.git/logs/refs/heads/main" ] || fail "no reflog on the remote"
+bad=$(find "$T/s.git/logs" \( -type d ! -perm -2070 \) -o \( -type f ! -perm -060 \) -printf '%m %p\n')
+[ -z "$bad" ] || fail "reflog not group-writable: $bad"
 [ -n "$(find "$T/s.git/coordsync-turn" -perm -060)" ] || fail "coordsync-turn: $(stat -c %A "$T/s.git/coordsync-turn")"
 made=$(find "$T/s.git/objects" -mindepth 1 -maxdepth 1 -type d -name '??' -user "$(id -un)" -printf '%f\n' | sort)
 [ "$(wc -l <<<"$made")" -ge 10 ] || fail "coordsync made only $(wc -l <<<"$made") object directories"
-ok "core.sharedRepository=group: $(wc -l <<<"$made") object directories coordsync made are g+rwxs, files g+r, all group $G; so are the branch and the turn file"
+ok "core.sharedRepository=group: $(wc -l <<<"$made") object directories coordsync made are g+rwxs, files g+r, all group $G; so are the branch, its reflog and the turn file"
 
 if [ "$(id -u)" -eq 0 ]; then
   mkdir -p "$T/u2home" "$T/u2"
