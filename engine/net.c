@@ -51,8 +51,12 @@
 
 enum { NET_NONE, NET_CONNECT, NET_STALL, NET_TOTAL };
 
-/* libgit2 1.5's git_socket_stream, whose layout the first four members
- * keep: its ssh transport reads the descriptor `s` from any plain stream. */
+/* libgit2's git_socket_stream (the same from 1.5 to 1.8), whose layout the
+ * first four members keep: its ssh transport reads the descriptor `s` from
+ * any plain stream.  Another libgit2 needs that checked again. */
+#if LIBGIT2_VER_MAJOR != 1 || LIBGIT2_VER_MINOR < 5 || LIBGIT2_VER_MINOR > 8
+#error "net.c: check libgit2's git_socket_stream layout (src/libgit2/streams/socket.h)"
+#endif
 typedef struct net_stream {
 	git_stream parent;
 	char *host;
@@ -76,8 +80,9 @@ static struct {
 	double start, last;         /* monotonic: begin, last progress */
 	long long connect_s, stall_s, total_s;
 	net_slot slot[NET_SLOTS];
-} net = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 10, 15, 30,
-	 {{NULL, 0}}};   /* cv is set up again on the monotonic clock by gx_net_begin */
+} net = {.mu = PTHREAD_MUTEX_INITIALIZER, .connect_s = 10, .stall_s = 15, .total_s = 30};
+/* net.cv is set up by gx_net_begin, on the monotonic clock, and destroyed
+ * by gx_net_end. */
 
 static pthread_t net_thread;
 
