@@ -46,11 +46,17 @@ int gx_shared_mode(git_repository *r)
 	else if (!strcasecmp(v.ptr, "all") || !strcasecmp(v.ptr, "world") ||
 		 !strcasecmp(v.ptr, "everybody"))
 		mode = GX_SHARED_ALL;
-	else if ((n = strtol(v.ptr, &end, 8)), end && end != v.ptr && !*end)
-		mode = n == 0 ? 0 : n == 1 ? GX_SHARED_GROUP : n == 2 ? GX_SHARED_ALL
-		     : (n & 0600) == 0600 ? -(int)(n & 0666) : 0;   /* git refuses the last */
-	else if (!git_config_parse_bool(&b, v.ptr))
-		mode = b ? GX_SHARED_GROUP : 0;
+	else {
+		n = strtol(v.ptr, &end, 8);
+		if (end == v.ptr || *end)     /* not a number: a boolean */
+			mode = !git_config_parse_bool(&b, v.ptr) && b ? GX_SHARED_GROUP : 0;
+		else if (n == 1)
+			mode = GX_SHARED_GROUP;
+		else if (n == 2)
+			mode = GX_SHARED_ALL;
+		else if (n != 0 && (n & 0600) == 0600)   /* git refuses a mode without u+rw */
+			mode = -(int)(n & 0666);
+	}
 done:
 	git_buf_dispose(&v);
 	git_config_free(cfg);
