@@ -5,8 +5,9 @@
 # nothing after accepting, stalls a fetch once objects are asked for, or
 # stalls a push once the pack starts.  A listener with a full accept queue
 # never completes a connect.  Checks, with coordsync.timeout.* made short:
-#   - sync, job claim, clone (init) and a claim served by `coordsync daemon`
-#     exit 1 within the bound, naming the remote and the step (connect,
+#   - sync (fetching, and pushing a deferred message, which stays queued
+#     and later arrives once), job claim, clone (init) and a claim served
+#     by `coordsync daemon` exit 1 within the bound, naming the remote and the step (connect,
 #     fetch, push, clone) and the bound (connect, stall, total); over
 #     ssh:// a silent server holds the handshake, bounded the same way;
 #   - the clone's lock is free afterwards: the next command against the
@@ -138,6 +139,23 @@ for c in g h; do
   tcs 0 10 -C "$T/$c" job claim
   [ "$(git --git-dir="$T/r.git" rev-parse main)" != "$head" ] || fail "the claim after was not pushed"
   ok "$scheme: a push stalled in its pack: job claim exits 1 in $w s naming push; the next claim ($OUT) works"
+
+  # sync pushing a deferred intent: the intent stays queued, and goes out once
+  tcs 0 10 -C "$T/$c" msg send all --subject "$scheme stall" --defer
+  mode $p stall-push
+  tcs 1 8 -C "$T/$c" sync
+  has "push timed out: remote '$url'"
+  w=$TOOK
+  [ "$(sqlite3 -readonly "$T/$c/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox')" -ge 1 ] ||
+    fail "the deferred status left the outbox on a stalled push"
+  mode $p pass
+  tcs 0 10 -C "$T/$c" sync
+  has "1 intent pushed"
+  n=$(git --git-dir="$T/r.git" show main:coordination/messages.json | python3 -c '
+import json, sys
+print(sum(m["subject"] == sys.argv[1] for m in json.load(sys.stdin)["messages"]))' "$scheme stall")
+  [ "$n" -eq 1 ] || fail "the deferred message is on the remote $n times"
+  ok "$scheme: sync pushing a deferred message through a stalled push: exit 1 in $w s, the intent kept; the next sync delivers it once"
 done
 
 # ---- settings --------------------------------------------------------------------------
