@@ -7,9 +7,10 @@
 # never completes a connect.  Checks, with coordsync.timeout.* made short:
 #   - sync (fetching, and pushing a deferred message, which stays queued
 #     and later arrives once), job claim, clone (init) and a claim served
-#     by `coordsync daemon` exit 1 within the bound, naming the remote and the step (connect,
-#     fetch, push, clone) and the bound (connect, stall, total); over
-#     ssh:// a silent server holds the handshake, bounded the same way;
+#     by `coordsync daemon` exit 1 within the bound, naming the remote,
+#     the step (connect, fetch, push, clone) and the bound (connect,
+#     stall, total); over ssh:// a silent server holds the handshake,
+#     bounded the same way;
 #   - the clone's lock is free afterwards: the next command against the
 #     healthy remote works, and a stalled push left nothing behind;
 #   - a bad timeout setting is refused, naming the key.
