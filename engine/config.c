@@ -71,6 +71,12 @@ static const setting settings[] = {
 	{"queries", "COORDSYNC_QUERIES", NULL, K_TEXT, 0, 0, "directory of user report views"},
 	{"query.timeout", "COORDSYNC_QUERY_TIMEOUT", "30", K_SECONDS, 1, DAY,
 	 "seconds a query or report may run"},
+	{"timeout.connect", "COORDSYNC_TIMEOUT_CONNECT", "10", K_SECONDS, 1, DAY,
+	 "bound on connecting to a network remote (s)"},
+	{"timeout.stall", "COORDSYNC_TIMEOUT_STALL", "15", K_SECONDS, 1, DAY,
+	 "a fetch, push or clone that moves no byte this long fails (s)"},
+	{"timeout.total", "COORDSYNC_TIMEOUT_TOTAL", "30", K_SECONDS, 1, DAY,
+	 "bound on one fetch, push or clone over the network (s)"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL}};
 
 static const setting *find(const char *key)

@@ -26,6 +26,8 @@ struct cs_ctx {
 	git_remote *origin;  /* looked up once: each lookup leaks in libgit2 1.5 */
 	git_repository *local;  /* origin, when it is a path on this machine */
 	int local_checked;      /* ... and whether that was looked at yet */
+	int local_shared;       /* its core.sharedRepository (gx_shared_mode) */
+	char local_hooks[4096]; /* its hooks directory (gx_hooks_dir) */
 	long import_rows;       /* rows written by imports so far */
 	struct cs_text **texts; /* versions of files at hand (gx_text_get) */
 	size_t ntexts;
@@ -56,6 +58,8 @@ struct cs_ctx {
 	int malformed;        /* SQLite said the mirror is malformed (cs_err_db) */
 	char malformed_why[128];  /* ... and what it said */
 	int accept_history;   /* cs_accept_history: import a head that is no descendant */
+	int net_down;         /* a remote operation timed out: do not try again (net.c) */
+	char net_down_msg[512];   /* ... and how */
 };
 
 /* ---- errors (util.c) ------------------------------------------------- */
@@ -236,6 +240,43 @@ int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 /* Record in the *_history tables every record change of the first-parent
  * commits up to head not processed yet; *rows counts the rows added. */
 int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
+
+/* ---- time bounds on the network (net.c) --------------------------------- */
+/* Make libgit2 open its connections (git://, http(s)://, ssh://) through
+ * net.c's stream; after each git_libgit2_init. */
+void gx_net_register(void);
+/* Arm the bounds (coordsync.timeout.connect, .stall, .total) for one remote
+ * operation, step ("fetch", "push", "clone"), and start its watchdog.
+ * Every gx_net_begin that returns CS_OK is followed by one gx_net_end.
+ * Fails at once when an operation of this ctx timed out before. */
+int gx_net_begin(cs_ctx *ctx, const char *step);
+/* End the operation.  When it failed (failed != 0) because a bound fired,
+ * the error names step, url (as shown: no credentials) and the bound, and
+ * CS_ERROR is returned; else CS_OK, and libgit2's error is the caller's. */
+int gx_net_end(cs_ctx *ctx, const char *step, const char *url, int failed);
+/* The setting coordsync.timeout.NAME in seconds ("connect", "stall",
+ * "total"); CS_EINVAL naming the key when it is not a duration. */
+int gx_net_bound(cs_ctx *ctx, const char *name, long long *out);
+
+/* ---- a local remote shared like git shares it (shared.c) -------------- */
+/* core.sharedRepository of r as git reads it: 0 (umask: nothing to do),
+ * 0660 (group), 0664 (all), or -MODE for an octal mode. */
+int gx_shared_mode(git_repository *r);
+/* Give path, when this user owns it, the permissions git gives it in a
+ * repository whose core.sharedRepository is shared (gx_shared_mode): group
+ * (or all) read and write, directories searchable and set-group-id.
+ * Returns 0, or -1 with errno when chmod failed. */
+int gx_shared_fix(int shared, const char *path);
+/* r's hooks directory (core.hooksPath, else hooks/) into out. */
+void gx_hooks_dir(git_repository *r, char *out, size_t n);
+/* Run hook name of r from dir, as git's receive-pack does: in r's git
+ * directory with GIT_DIR=., input on its standard input, args after its
+ * name, output (stdout and stderr, the first 4 KiB) into out.  *status is
+ * -1 when there is no executable hook, else its exit status (128+signal).
+ * A hook that has not finished within coordsync.timeout.total is killed:
+ * CS_ERROR. */
+int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *name,
+		const char *input, const char *const *args, sbuf *out, int *status);
 
 /* ---- git (git.c) ------------------------------------------------------ */
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */

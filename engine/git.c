@@ -66,8 +66,10 @@ int mbedtls_x509_crt_parse_path(struct mbedtls_x509_crt *chain, const char *path
 void gx_init(void)
 {
 	tls_noting = 1;
-	if (git_libgit2_init() == 1)
+	if (git_libgit2_init() == 1) {
 		tls_loaded = 0;     /* libgit2's set-up ran (again) */
+		gx_net_register();  /* its shutdown dropped the stream */
+	}
 	tls_noting = 0;
 }
 
@@ -246,12 +248,15 @@ static int cred_cb(git_credential **out, const char *url, const char *url_user,
 	return rc;
 }
 
+static void url_shown(const char *url, char *out, size_t n);
+
 int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth)
 {
 	git_clone_options co;
 	git_repository *repo = NULL;
 	cred_state cs = {ctx, auth, 0};
-	int rc = CS_OK;
+	char shown[512];
+	int rc = CS_OK, e;
 
 	if (url_has_password(url))
 		return cs_err(ctx, CS_EINVAL, "the remote URL holds a password: give the URL without"
@@ -261,7 +266,11 @@ int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth
 	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
 	co.fetch_opts.callbacks.credentials = cred_cb;
 	co.fetch_opts.callbacks.payload = &cs;
-	if (git_clone(&repo, url, dir, &co))
+	if ((rc = gx_net_begin(ctx, "clone")))
+		return rc;
+	e = git_clone(&repo, url, dir, &co);
+	url_shown(url, shown, sizeof shown);
+	if (!(rc = gx_net_end(ctx, "clone", shown, e)) && e)
 		rc = cs_err_git(ctx, "clone failed");
 	git_repository_free(repo);
 	return rc;
@@ -323,8 +332,8 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 	git_repository *lr = NULL;
 	git_fetch_options fo;
 	cred_state cs = {ctx, NULL, 0};
-	char ref[256];
-	int rc = CS_OK;
+	char ref[256], shown[512];
+	int rc = CS_OK, e;
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	*empty = 0;
@@ -337,7 +346,13 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &cs;
 	fo.update_fetchhead = 0;
-	if (git_remote_fetch(remote, NULL, &fo, NULL))
+	if ((rc = gx_net_begin(ctx, "fetch")))
+		return rc;
+	e = git_remote_fetch(remote, NULL, &fo, NULL);
+	url_shown(git_remote_url(remote), shown, sizeof shown);
+	if ((rc = gx_net_end(ctx, "fetch", shown, e)))
+		return rc;
+	if (e)
 		return remote_err(ctx, remote, "fetch");
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
 	if (git_reference_name_to_id(head, ctx->repo, ref)) {
@@ -807,7 +822,30 @@ typedef struct xfer {
 	git_repository *from, *to;
 	git_odb *src, *dst;
 	long copied;             /* objects written to dst */
+	int shared;              /* dst's core.sharedRepository (gx_shared_mode) */
 } xfer;
+
+/* Give object id, just written to x's destination, and its directory the
+ * permissions of a shared destination (core.sharedRepository), as git
+ * does: another member of the group must be able to add objects to the
+ * directory.  CS_OK, or CS_ERROR naming the path. */
+static int shared_object(xfer *x, const git_oid *id)
+{
+	char hex[GIT_OID_HEXSZ + 1], path[4200];
+	size_t n;
+
+	if (!x->shared)
+		return CS_OK;
+	git_oid_tostr(hex, sizeof hex, id);
+	n = (size_t)snprintf(path, sizeof path, "%sobjects/%.2s", git_repository_path(x->to), hex);
+	if (!gx_shared_fix(x->shared, path)) {
+		snprintf(path + n, sizeof path - n, "/%s", hex + 2);
+		if (!gx_shared_fix(x->shared, path))
+			return CS_OK;
+	}
+	return cs_err(x->ctx, CS_ERROR, "cannot set the shared permissions of '%s': %s", path,
+		      strerror(errno));
+}
 
 /* Copy object id as a loose file: the bytes are already compressed, so
  * nothing is inflated, deflated or hashed again.  1 when done, 0 when the
@@ -852,6 +890,8 @@ static int copy_loose(xfer *x, const git_oid *id)
 		cs_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno));
 	} else {
 		x->copied++;
+		if (shared_object(x, id))
+			rc = -1;
 	}
 	return rc;
 }
@@ -867,7 +907,7 @@ static int copy_object(xfer *x, const git_oid *id, git_object_t type)
 	if (git_odb_read(&o, x->src, id) ||
 	    git_odb_write(&w, x->dst, git_odb_object_data(o), git_odb_object_size(o), type))
 		rc = cs_err_git(x->ctx, "cannot copy object");
-	else
+	else if (!(rc = shared_object(x, id)))
 		x->copied++;
 	git_odb_object_free(o);
 	return rc;
@@ -972,8 +1012,10 @@ static int local_remote(cs_ctx *ctx, const char *what, git_repository **out)
 			if (git_repository_open_ext(&ctx->local, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 						    NULL))
 				rc = remote_err(ctx, remote, what);
-			else
-				rc = gx_fast_writes(ctx, ctx->local);
+			else if (!(rc = gx_fast_writes(ctx, ctx->local))) {
+				ctx->local_shared = gx_shared_mode(ctx->local);
+				gx_hooks_dir(ctx->local, ctx->local_hooks, sizeof ctx->local_hooks);
+			}
 			free(path);
 			if (rc) {
 				git_repository_free(ctx->local);
@@ -993,6 +1035,7 @@ static int xfer_open(cs_ctx *ctx, xfer *x, git_repository *from, git_repository 
 	x->ctx = ctx;
 	x->from = from;
 	x->to = to;
+	x->shared = to == ctx->local ? ctx->local_shared : 0;
 	if (git_repository_odb(&x->src, from) || git_repository_odb(&x->dst, to))
 		return cs_err_git(ctx, "cannot open object databases");
 	return CS_OK;
@@ -1025,6 +1068,7 @@ int gx_turn_begin(cs_ctx *ctx)
 	snprintf(path, sizeof path, "%scoordsync-turn", git_repository_path(r));
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
 		return -1;   /* a read-only remote: nothing to queue on */
+	gx_shared_fix(ctx->local_shared, path);   /* the group's deciders take turns too */
 	for (int i = 0; i < 3000; i++) {
 		if (!flock(fd, LOCK_EX | LOCK_NB))
 			return fd;
@@ -1184,22 +1228,80 @@ static int ref_lock_check(cs_ctx *ctx, git_repository *r, const char *name)
 	return cs_err(ctx, CS_ERETRY, "removed the stale lock '%s'", lock);
 }
 
+/* The output of a remote's hook, for a message: control characters (its
+ * line ends among them) as spaces, runs of them as one, trimmed. */
+static const char *hook_text(sbuf *out)
+{
+	size_t k = 0;
+	if (!out->p)
+		return "";
+	for (size_t i = 0; i < out->n; i++) {
+		unsigned char c = (unsigned char)out->p[i];
+		if (c < 0x20 || c == 0x7f)
+			c = ' ';
+		if (c == ' ' && (!k || out->p[k - 1] == ' '))
+			continue;
+		out->p[k++] = (char)c;
+	}
+	while (k && out->p[k - 1] == ' ')
+		k--;
+	out->p[k] = 0;
+	out->n = k;
+	return out->p;
+}
+
+/* Run the remote r's hook name; a hook that exits non-zero refuses the
+ * push (when refuse is set: pre-receive and update) with its message,
+ * CS_ERROR.  What a hook prints otherwise goes to the notice callback, as
+ * git's push shows it ("remote: ..."). */
+static int hook(cs_ctx *ctx, git_repository *r, const char *name, const char *input,
+		const char *const *args, int refuse)
+{
+	sbuf out = {0};
+	int rc, st;
+
+	if (!(rc = gx_hook_run(ctx, r, ctx->local_hooks, name, input, args, &out, &st))) {
+		const char *text = hook_text(&out);
+		if (refuse && st > 0)
+			rc = cs_err(ctx, CS_ERROR, "push refused by the remote's %s hook (exit %d)%s%s",
+				    name, st, *text ? ": " : "", text);
+		else if (*text)
+			cs_notice(ctx, "remote %s hook: %s", name, text);
+	}
+	sb_free(&out);
+	return rc;
+}
+
 /* libgit2 1.5's local transport updates the remote ref without checking its
  * old value, so for a local remote we copy the objects ourselves and move
  * the ref with git_reference_create_matching, which compares under the
- * ref's lock file. */
+ * ref's lock file.  As git's receive-pack does, the remote's pre-receive
+ * and update hooks may refuse the update first, post-receive and
+ * post-update hear of it after, and what is written takes the remote's
+ * core.sharedRepository permissions. */
 static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 		      const git_oid *parent, const char *msg)
 {
 	git_reference *ref = NULL;
 	xfer x;
-	char name[256];
+	char name[256], oldhex[GIT_OID_HEXSZ + 1], newhex[GIT_OID_HEXSZ + 1], line[400];
+	const char *uargs[4] = {NULL, oldhex, newhex, NULL};
 	int rc, e;
 
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	uargs[0] = name;
 	if ((rc = xfer_open(ctx, &x, ctx->repo, r)) || (rc = copy_commits(&x, commit, 100000)))
 		goto done;
 	CS_FAULT("mid-push");     /* objects copied, branch not moved */
+	git_oid_tostr(newhex, sizeof newhex, commit);
+	if (parent)
+		git_oid_tostr(oldhex, sizeof oldhex, parent);
+	else
+		snprintf(oldhex, sizeof oldhex, "%0*d", GIT_OID_HEXSZ, 0);
+	snprintf(line, sizeof line, "%s %s %s\n", oldhex, newhex, name);
+	if ((rc = hook(ctx, r, "pre-receive", line, NULL, 1)) ||
+	    (rc = hook(ctx, r, "update", NULL, uargs, 1)))
+		goto done;
 	if (parent)
 		e = git_reference_create_matching(&ref, r, name, commit, 1, parent, msg);
 	else
@@ -1214,6 +1316,43 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 		snprintf(what, sizeof what, "push failed: cannot move '%s' in the remote '%s'", name,
 			 git_repository_path(r));
 		rc = cs_err_git(ctx, what);
+	}
+	/* The branch moved, and that is what counts: a permission not set is
+	 * told, not a failed push. */
+	if (!rc && x.shared) {
+		char path[4200];
+		const char *gd = git_repository_path(r);
+		/* The branch, and a reflog when the remote keeps them, with the
+		 * directories a branch name with '/' needed. */
+		for (int log = 0; log < 2; log++) {
+			const char *pre = log ? "logs/" : "";
+			/* "refs", "refs/heads", ... ("logs" itself for the reflog) */
+			for (const char *sl = log ? name : strchr(name, '/'); sl; sl = strchr(sl + 1, '/')) {
+				snprintf(path, sizeof path, "%s%.*s%.*s", gd, sl == name ? 4 : (int)strlen(pre),
+					 pre, (int)(sl - name), name);
+				if (gx_shared_fix(x.shared, path))
+					cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+						  strerror(errno));
+			}
+			snprintf(path, sizeof path, "%s%s%s", gd, pre, name);
+			if (gx_shared_fix(x.shared, path))
+				cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+					  strerror(errno));
+		}
+		snprintf(path, sizeof path, "%slogs/HEAD", gd);   /* HEAD names the branch */
+		if (gx_shared_fix(x.shared, path))
+			cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+				  strerror(errno));
+	}
+	/* The branch moved: the hooks after it cannot undo that, and their
+	 * failure is not the push's (git ignores their exit status too). */
+	if (!rc) {
+		const char *pargs[2] = {name, NULL};
+		if (hook(ctx, r, "post-receive", line, NULL, 0) ||
+		    hook(ctx, r, "post-update", NULL, pargs, 0)) {
+			cs_notice(ctx, "%s", ctx->err);
+			rc = CS_OK;
+		}
 	}
 done:
 	xfer_close(&x);
@@ -1258,7 +1397,7 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	git_push_options po;
 	git_reference *tmp = NULL;
 	push_state ps = {{ctx, NULL, 0}, ""};
-	char spec[300];
+	char spec[300], shown[512];
 	char *specs[1] = {spec};
 	git_strarray arr = {specs, 1};
 	int e, rc = CS_OK;
@@ -1276,13 +1415,20 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	po.callbacks.payload = &ps;
 	if (cs_fault_armed("mid-push"))
 		po.callbacks.push_transfer_progress = push_progress_cb;
+	if ((rc = gx_net_begin(ctx, "push")))
+		goto done;
 	e = git_remote_push(remote, &arr, &po);
-	if (e == GIT_ENONFASTFORWARD)
+	url_shown(git_remote_pushurl(remote) ? git_remote_pushurl(remote) : git_remote_url(remote),
+		  shown, sizeof shown);
+	if ((rc = gx_net_end(ctx, "push", shown, e)))
+		;
+	else if (e == GIT_ENONFASTFORWARD)
 		rc = cs_err(ctx, CS_ERETRY, "push refused: not a fast-forward");
 	else if (e)
 		rc = remote_err(ctx, remote, "push");
 	else if (ps.status[0])
 		rc = cs_err(ctx, CS_ERETRY, "push refused: %s", ps.status);
+done:
 	git_reference_delete(tmp);
 	git_reference_free(tmp);
 	return rc;
