@@ -147,7 +147,7 @@ for c in g h; do
   tcs 1 8 -C "$T/$c" sync
   has "push timed out: remote '$url'"
   w=$TOOK
-  [ "$(sqlite3 -readonly "$T/$c/.git/coordsync/mirror.db" 'SELECT count(*) FROM outbox')" -ge 1 ] ||
+  [ "$(sqlite3 -readonly "$T/$c/.git/coordsync/outbox.db" 'SELECT count(*) FROM outbox')" -ge 1 ] ||
     fail "the deferred status left the outbox on a stalled push"
   mode $p pass
   tcs 0 10 -C "$T/$c" sync
