@@ -688,10 +688,11 @@ class Harness:
                 print(f"[{self.step}] {self.desc} {out.strip()[:80]!r} {err.strip()[:120]!r}",
                       flush=True)
             self.apply(kind, c, args, info, rc, out)
-            self.check_rebuild(c)
         if self.verbose and kind in ("writer", "fixup"):
             print(f"[{self.step}] {self.desc}", flush=True)
         self.check_fresh()
+        if kind not in ("writer", "fixup"):
+            self.check_rebuild(c)
 
     def finish(self):
         """Fix up, sync every clone: every deferred message must have arrived."""
