@@ -121,7 +121,8 @@ class Proxy:
 # ---- the run -------------------------------------------------------------------------
 
 class Run:
-    def __init__(self, binary, seed, seconds, workers, root, verbose):
+    def __init__(self, binary, seed, seconds, workers, root, verbose, rewind_mode="auto"):
+        self.rewind_mode = rewind_mode
         self.bin = binary
         self.seed = seed
         self.seconds = seconds
@@ -393,7 +394,7 @@ class Run:
             self.note(f"rewound main from {old[:12]} to {target[:12]} "
                       f"({firsts.index(target)} commits back)")
             for s in SERVERS:
-                r = self.cs(s, ["lock", "acquire", "Lrewind", "--ttl", "1"], faults=False)
+                r = self.cs(s, ["lock", "acquire", f"R{s}", "--ttl", "1"], faults=False)
                 if r["rc"] == 0:
                     self.failures.append(f"rewind: {s} decided (lock acquire exited 0) on a "
                                          f"rewound remote before accept-history")
@@ -401,7 +402,10 @@ class Run:
                 if r["rc"] == 0:
                     self.failures.append(f"rewind: health on {s} says OK after the remote "
                                          f"was rewound")
-            for s in SERVERS:
+            if not self.has_accept:
+                self.failures.append("rewind: there is no `coordsync accept-history` to accept "
+                                     "the rewound history")
+            for s in SERVERS if self.has_accept else []:
                 r = self.cs(s, ["accept-history"], faults=False)
                 if r["rc"] != 0:
                     self.failures.append(f"rewind: accept-history on {s} exited {r['rc']}: "
@@ -418,11 +422,12 @@ class Run:
         for t in ts:
             t.start()
         ft.start()
-        if self.has_accept:
+        if self.rewind_mode == "on" or (self.rewind_mode == "auto" and self.has_accept):
             time.sleep(self.seconds / 2)
             self.do_rewind()
         else:
-            self.note("rewind phase SKIPPED: `coordsync accept-history --help` does not exit 0")
+            self.note("rewind phase SKIPPED: `coordsync accept-history --help` does not exit 0 "
+                      "(--rewind on forces it)")
         for t in ts + [ft]:
             t.join(self.seconds + CMD_TIMEOUT * 2 + 60)
         self.stop.set()
@@ -612,10 +617,10 @@ class Run:
         self.note(f"intents: {ok} deferred messages arrived, {lostn} lost")
 
 
-def run_seed(binary, seed, seconds, workers, keep, verbose):
+def run_seed(binary, seed, seconds, workers, keep, verbose, rewind_mode):
     root = tempfile.mkdtemp(prefix=f"coordsync-history-{seed}.",
                             dir=os.environ.get("TMPDIR", "/tmp"))
-    r = Run(binary, seed, seconds, workers, root, verbose)
+    r = Run(binary, seed, seconds, workers, root, verbose, rewind_mode)
     t0 = time.time()
     try:
         r.main()
@@ -635,7 +640,7 @@ def run_seed(binary, seed, seconds, workers, keep, verbose):
         if len(r.failures) > 20:
             print(f"FAIL seed {seed}: ... and {len(r.failures) - 20} more")
         print(f"  reproduce: {sys.argv[0]} --coordsync {binary} --seed {seed} --seconds {seconds} "
-              f"--workers {workers}\n  kept: {root}", flush=True)
+              f"--workers {workers} --rewind {rewind_mode}\n  kept: {root}", flush=True)
         return False
     print(f"ok seed {seed}", flush=True)
     if not keep:
@@ -650,6 +655,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=40, help="length of the faulty phase")
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--minutes", type=float, default=0, help="soak: new seeds until then")
+    ap.add_argument("--rewind", choices=["auto", "on", "off"], default="auto",
+                    help="the rewind phase: auto (when accept-history exists), on, off")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     o = ap.parse_args()
@@ -660,7 +667,8 @@ def main():
     n = 0
     ok = True
     while True:
-        ok = run_seed(o.coordsync, seed + n, o.seconds, o.workers, o.keep, o.verbose) and ok
+        ok = run_seed(o.coordsync, seed + n, o.seconds, o.workers, o.keep, o.verbose,
+                      o.rewind) and ok
         n += 1
         if not ok or not o.minutes or time.time() >= end:
             break

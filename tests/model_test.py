@@ -294,6 +294,8 @@ class Harness:
             a = ["status", "set", rng.choice(["idle", "building", "busy", "", "st\x1b[2J", "ü"])]
             if rng.random() < 0.6:
                 a += self.set_args()
+            if rng.random() < 0.2:     # the key the command sets itself
+                a += ["--set", f"status={rng.choice(SET_VALUES)}"]
             if rng.random() < 0.4:
                 a += ["--defer"]
         elif kind == "heartbeat":
@@ -449,20 +451,14 @@ class Harness:
             return
         now = time.time()
         if kind == "job add" and rc == 0:
-            jid = info.get("id") or out.strip().splitlines()[-1] if out.strip() else None
-            if "--json" in args:
-                self.resync.add("jobs")
-                return
+            jid = info.get("id") or printed(out, "id")
             if jid in self.jobs and "id" in info:
                 raise Failure(f"model: job add accepted the existing id {jid!r}")
             self.jobs[jid] = {"status": "queued", "assigned_to": None, "loose": False}
             if "--set" in args:
                 self.jobs[jid]["loose"] = True
         elif kind == "job claim" and rc == 0:
-            if "--json" in args:
-                self.resync.add("jobs")
-                return
-            jid = out.strip().splitlines()[-1] if out.strip() else ""
+            jid = printed(out, "id")
             j = self.jobs.get(jid)
             if j is None:
                 raise Failure(f"model: job claim by {c} printed {jid!r}, not a known job")
@@ -492,12 +488,9 @@ class Harness:
                     j["loose"] = True
         elif kind == "lock acquire" and rc == 0:
             name = info["name"]
-            if "--json" in args:
-                self.resync.add("locks")
-                return
             try:
-                fence = int(out.strip().splitlines()[-1])
-            except (ValueError, IndexError):
+                fence = int(printed(out, "fence"))
+            except (ValueError, TypeError):
                 raise Failure(f"model: lock acquire printed {out!r}, not a fence")
             m = self.locks.get(name)
             if m and m["holder"] and m["holder"] != c and now < m["expires"] + LOCKDELAY - 1:
@@ -532,10 +525,7 @@ class Harness:
             if unknown and not info.get("defer"):
                 self.identity(f"model: msg send to {to!r}, not a known server ({sorted(known)}), "
                               f"exited 0 without --force")
-            if "--json" in args:
-                self.resync.add("messages")
-                return
-            mid = out.strip().splitlines()[-1] if out.strip() else ""
+            mid = printed(out, "id")
             if info.get("defer") and unknown:
                 self.optional.add(mid)    # a fix may set it aside at sync
             elif info.get("defer"):
@@ -712,6 +702,20 @@ class Harness:
             self.one_step()
         self.step = self.steps + 1
         self.finish()
+
+
+def printed(out, key):
+    """What a command printed: the last line, or KEY of its JSON object."""
+    lines = out.strip().splitlines()
+    if not lines:
+        return ""
+    try:
+        v = json.loads(lines[-1])
+    except ValueError:
+        return lines[-1]
+    if isinstance(v, dict):
+        return v.get(key)
+    return lines[-1]
 
 
 def shell(args):
