@@ -5,15 +5,15 @@
 # 0-3, a fresh clone imports every file, the mirror equals a rebuild, and a
 # reference model of jobs, locks and messages agrees with the remote.
 # tests/model_test.py does the work; a failure prints the seed and step.
-#   MODEL_SEED (default 2) and MODEL_STEPS (default 100) pick the run;
+#   MODEL_SEED (default 2) and MODEL_STEPS (default 80) pick the run;
 #   MODEL_SEEDS (default 1) runs that many seeds from MODEL_SEED.
 # The long run is tests/soak_model.sh --minutes N.
 source "$TESTS_DIR/lib.sh"
 export TMPDIR="$T"
 seed=${MODEL_SEED:-2}
-echo "# model test: seed $seed, ${MODEL_SEEDS:-1} seed(s) of ${MODEL_STEPS:-100} steps"
+echo "# model test: seed $seed, ${MODEL_SEEDS:-1} seed(s) of ${MODEL_STEPS:-80} steps"
 timeout 300 python3 "$TESTS_DIR/model_test.py" --coordsync "$COORDSYNC" --seed "$seed" \
-  --seeds "${MODEL_SEEDS:-1}" --steps "${MODEL_STEPS:-100}" ||
+  --seeds "${MODEL_SEEDS:-1}" --steps "${MODEL_STEPS:-80}" ||
   fail "the model test found a defect (seed and step above)"
 ok "model test: ${MODEL_SEEDS:-1} seed(s) from $seed held every check"
 done_testing

@@ -149,6 +149,11 @@ class Run:
                         GIT_CONFIG_NOSYSTEM="1", HOME=os.path.join(root, "home"),
                         COORDSYNC_NO_DAEMON="1")
         os.makedirs(self.env["HOME"], exist_ok=True)
+        # a sanitizer build: libgit2's known pcre2 leak (tests/lsan.supp) is not ours
+        supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
+        if "suppressions=" not in self.env.get("LSAN_OPTIONS", ""):
+            self.env["LSAN_OPTIONS"] = ":".join(filter(None, [self.env.get("LSAN_OPTIONS"),
+                                                               f"suppressions={supp}"]))
         self.faketime = os.path.exists(FAKETIME_LIB) and not self.sanitized()
         self.daemon = None
         self.proxy = None
