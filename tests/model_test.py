@@ -108,6 +108,7 @@ class Harness:
         self.optional = set()  # deferred to an unknown id: may arrive or be set aside
         self.hostile = None  # (path, blob, previous text or None, table)
         self.resync = set()  # tables the model adopts from the remote next check
+        self.fresh_cache = None  # ((remote head, hostile), (tables, skip)) of the last fresh clone
         self.env = dict(os.environ)
         self.env.update(GIT_AUTHOR_NAME="tester", GIT_AUTHOR_EMAIL="tester@example.invalid",
                         GIT_COMMITTER_NAME="tester", GIT_COMMITTER_EMAIL="tester@example.invalid",
@@ -232,10 +233,10 @@ class Harness:
         c = rng.choice(SERVERS)
         info = {}
         kinds = ["job add"] * 6 + ["job claim"] * 5 + ["job done"] * 4 + ["job fail"] * 4 + \
+                ["msg send"] * 5 + ["status set"] * 5 + \
                 ["job cancel", "job rescue", "job list", "lock acquire", "lock acquire",
                  "lock acquire", "lock release", "lock release", "lock renew", "lock list",
-                 "lock cleanup", "msg send", "msg send", "msg send", "msg inbox", "msg read",
-                 "status set", "status set", "status set", "heartbeat", "heartbeat", "sync",
+                 "lock cleanup", "msg inbox", "msg read", "heartbeat", "heartbeat", "sync",
                  "sync", "run", "rebuild", "query", "health", "config", "logs push",
                  "writer", "writer", "writer"]
         if self.has_archive:
@@ -303,7 +304,7 @@ class Harness:
             a = ["status", "set", rng.choice(["idle", "building", "busy", "", "st\x1b[2J", "ü"])]
             if rng.random() < 0.6:
                 a += self.set_args()
-            if rng.random() < 0.2:     # the key the command sets itself
+            if rng.random() < 0.3:     # the key the command sets itself
                 a += ["--set", f"status={rng.choice(SET_VALUES)}"]
             if rng.random() < 0.4:
                 a += ["--defer"]
@@ -598,7 +599,15 @@ class Harness:
         shutil.rmtree(copy, ignore_errors=True)
 
     def check_fresh(self):
-        """A fresh clone imports every file; the model agrees with it."""
+        """A fresh clone imports every file; the model agrees with it.  The
+        clone is made again only when the remote head moved."""
+        head = subprocess.run(["git", "--git-dir", self.remote, "rev-parse", "main"],
+                              capture_output=True, timeout=30).stdout.decode().strip()
+        if self.fresh_cache and self.fresh_cache[0] == (head, self.hostile):
+            if self.fresh_cache[1] is not None:
+                self.check_model(*self.fresh_cache[1])
+            return
+        self.fresh_cache = ((head, self.hostile), None)
         fresh = os.path.join(self.root, "fresh")
         shutil.rmtree(fresh, ignore_errors=True)
         rc, out, err = self.run(["--server", "checker", "init", self.remote, fresh])
@@ -616,6 +625,7 @@ class Harness:
             return
         skip = {self.hostile[3]} if self.hostile else set()
         t = self.tables(fresh)
+        self.fresh_cache = ((head, self.hostile), (t, skip))
         self.check_model(t, skip)
         shutil.rmtree(fresh, ignore_errors=True)
 
