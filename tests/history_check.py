@@ -11,7 +11,7 @@ the monotonic clocks left alone, as a real step of the wall clock would).
 Half way through, if `coordsync accept-history --help` exits 0, the workers
 pause, every clone syncs, the remote's branch is rewound (`git update-ref`)
 to an older commit, a decision on each clone must be refused, `health`
-must not say OK, and `coordsync accept-history` accepts the new history.
+must say CRITICAL (2), and `coordsync accept-history` accepts the new history.
 
 Then the remote's first-parent history (and the part the rewind dropped)
 is walked with the git CLI and checked:
@@ -404,9 +404,9 @@ class Run:
                     self.failures.append(f"rewind: {s} decided (lock acquire exited 0) on a "
                                          f"rewound remote before accept-history")
                 r = self.cs(s, ["health", "--sync"], faults=False)
-                if r["rc"] == 0:
-                    self.failures.append(f"rewind: health on {s} says OK after the remote "
-                                         f"was rewound")
+                if r["rc"] != 2:
+                    self.failures.append(f"rewind: health on {s} exited {r['rc']}, not 2 "
+                                         f"(CRITICAL), after the remote was rewound")
             if not self.has_accept:
                 self.failures.append("rewind: there is no `coordsync accept-history` to accept "
                                      "the rewound history")
