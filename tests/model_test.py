@@ -86,6 +86,7 @@ def pick_server_id(rng):
 class Harness:
     def __init__(self, binary, seed, steps, root, verbose, skip_checks=()):
         self.skip_checks = set(skip_checks)
+        self.skipped = set()
         self.bin = binary
         self.seed = seed
         self.steps = steps
@@ -422,7 +423,7 @@ class Harness:
         mid = self.new_id("wm")
         doc["messages"].append({"id": mid, "from": "writer", "to": self.rng.choice(SERVERS),
                                 "type": "info", "subject": "evil\n2026 run: forged\x1b]0;t\x07",
-                                "body": "\u202e\x00x", "timestamp": "2026-01-01T00:00:00Z",
+                                "body": "\u202e\x7fx", "timestamp": "2026-01-01T00:00:00Z",
                                 "read": False})
         self.writer_push(path, json.dumps(doc, indent=2) + "\n", f"writer: message {mid}")
         self.msgs.add(mid)
@@ -544,10 +545,16 @@ class Harness:
                 self.msgs.add(mid)
 
     def identity(self, msg):
-        """Identity checks (reserved and unknown ids): --skip-check identity
-        lets a run on the baseline go on to find the other defects."""
-        if "identity" not in self.skip_checks:
+        self.check_failed("identity", msg)
+
+    def check_failed(self, check, msg):
+        """A check failed: --skip-check CHECK lets a run on a binary with
+        that defect go on to find the others (the step is then printed)."""
+        if check not in self.skip_checks:
             raise Failure(msg)
+        if msg not in self.skipped:
+            self.skipped.add(msg)
+            print(f"# seed {self.seed} step {self.step} (skipped check) {msg}", flush=True)
 
     def known_servers(self):
         tree = subprocess.run(["git", "--git-dir", self.remote, "ls-tree", "--name-only",
@@ -618,10 +625,12 @@ class Harness:
         hostile_blob = self.hostile[1] if self.hostile else None
         others = [b for b in bad if not (b["path"] == hostile_path and b["bad_blob"] == hostile_blob)]
         if others:
-            raise Failure(f"import: a fresh clone refuses {others[0]['path']}: {others[0]['error']}")
+            self.check_failed("import", f"import: a fresh clone refuses {others[0]['path']}: "
+                              f"{others[0]['error']}")
         if rc != 0 and not self.hostile:
-            raise Failure(f"import: init of a fresh clone exited {rc}: {err.strip()[-500:]}")
-        if rc != 0:
+            self.check_failed("import", f"import: init of a fresh clone exited {rc}: "
+                              f"{err.strip()[-500:]}")
+        if rc != 0 or others:
             return
         skip = {self.hostile[3]} if self.hostile else set()
         t = self.tables(fresh)
@@ -773,8 +782,9 @@ def main():
     ap.add_argument("--seeds", type=int, default=1, help="run this many seeds from --seed")
     ap.add_argument("--minutes", type=float, default=0, help="soak: new seeds until then")
     ap.add_argument("--keep", action="store_true", help="keep the temp directory")
-    ap.add_argument("--skip-check", action="append", default=[], choices=["identity"],
-                    help="do not fail on this check (identity: reserved and unknown ids)")
+    ap.add_argument("--skip-check", action="append", default=[], choices=["identity", "import"],
+                    help="do not fail on this check (identity: reserved and unknown ids; "
+                         "import: a fresh clone refuses a file)")
     ap.add_argument("-v", "--verbose", action="store_true")
     o = ap.parse_args()
     if not o.coordsync:
