@@ -720,9 +720,22 @@ class Harness:
         for s in SERVERS:
             self.cs(s, ["sync"])
         self.check_fresh()
-        if self.pending:
-            raise Failure(f"model: deferred messages {sorted(self.pending)[:5]} (exit 0) never "
-                          f"arrived after a sync of every clone")
+        lost = []
+        for mid, c in sorted(self.pending.items()):
+            # an intent set aside with its error (issue 13's outbox) is kept in the
+            # clone's mirror, where an operator can list, retry or drop it
+            db = os.path.join(self.clones[c], ".git", "coordsync", "mirror.db")
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+            kept = any(mid in line for line in con.iterdump())
+            con.close()
+            if kept:
+                print(f"# seed {self.seed}: deferred message {mid} of {c} did not go out; "
+                      f"it is kept in {c}'s mirror (set aside)", flush=True)
+            else:
+                lost.append(mid)
+        if lost:
+            raise Failure(f"model: deferred messages {lost[:5]} (exit 0) never arrived after a "
+                          f"sync of every clone, and are not kept in their clone's mirror")
 
     def main(self):
         self.setup()
