@@ -143,6 +143,7 @@ class Run:
         self.notes = []
         self.counter = 0
         self.rewind = None           # (old head, target, t_rewind, t_accepted)
+        self.final_errors = {}       # clone -> why its last final sync failed
         self.env = dict(os.environ)
         self.env.update(GIT_AUTHOR_NAME="tester", GIT_AUTHOR_EMAIL="tester@example.invalid",
                         GIT_COMMITTER_NAME="tester", GIT_COMMITTER_EMAIL="tester@example.invalid",
@@ -443,7 +444,10 @@ class Run:
             for s in SERVERS:
                 r = self.cs(s, ["sync"], faults=False)
                 if r["rc"] != 0:
-                    self.note(f"final sync of {s} exited {r['rc']}: {r['err'].strip()[:200]}")
+                    self.final_errors[s] = f"exit {r['rc']}: {r['err'].strip()[:300]}"
+                    self.note(f"final sync of {s} exited {r['rc']}: {r['err'].strip()[:300]}")
+                else:
+                    self.final_errors.pop(s, None)
         self.check()
 
     # ---- the history --------------------------------------------------------------------
@@ -615,8 +619,10 @@ class Run:
             if "--defer" in r["args"] and r["rc"] == 0 and not r["killed"]:
                 if a == 0 and b == 0:
                     lostn += 1
+                    why = self.final_errors.get(r["clone"])
                     self.failures.append(f"intents: deferred '{s}' from {r['clone']} (exit 0 at "
-                                         f"{r['end']:.2f}) never arrived")
+                                         f"{r['end']:.2f}) never arrived" +
+                                         (f"; the clone's final sync failed, {why}" if why else ""))
                 else:
                     ok += 1
         self.note(f"intents: {ok} deferred messages arrived, {lostn} lost")
