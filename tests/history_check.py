@@ -23,6 +23,8 @@ is walked with the git CLI and checked:
   fences    strictly increase per lock, across the rewind too;
   jobs      each job is claimed at most once per attempt, and never after
             it was done;
+  decisions every lock grant, job add and job claim that exited 0 is in
+            a commit (of the history or of the part the rewind dropped);
   intents   every `msg send --defer` that exited 0 arrived exactly once
             (at most once for any send); a message dropped by the rewind
             counts as arrived;
@@ -496,6 +498,7 @@ class Run:
         self.check_locks(final, lost)
         self.check_jobs(final)
         self.check_intents(final, lost)
+        self.check_decisions(final + lost)
 
     def lock_cmds(self):
         """(holder, lock) -> [records of lock acquire]"""
@@ -595,6 +598,38 @@ class Run:
                                              f"{cur[1]} at {c[:12]}")
                 state[jid] = cur
         self.note(f"jobs: {len(state)} jobs, {len(claims)} claims")
+
+    def check_decisions(self, hist):
+        """Every decision that exited 0 is in the history (kept or dropped by
+        the rewind): a grant with the fence it printed, an added job, a
+        claim of the job it printed by that clone."""
+        locks, jobs, running = set(), set(), set()
+        for _, _, st in hist:
+            for name, l in ((st.get("coordination/locks.json") or {}).get("locks") or {}).items():
+                if isinstance(l, dict):
+                    locks.add((name, l.get("locked_by"), l.get("fence")))
+            for j in (st.get("coordination/jobs.json") or {}).get("jobs") or []:
+                if isinstance(j, dict):
+                    jobs.add(j.get("id"))
+                    if j.get("status") == "running":
+                        running.add((j.get("id"), j.get("assigned_to")))
+        n = 0
+        for r in self.records:
+            if r["rc"] != 0 or r["killed"]:
+                continue
+            a, out = r["args"], r["out"].strip().split("\n")[-1]
+            what = None
+            if a[:2] == ["lock", "acquire"] and (a[2], r["clone"], int(out or 0)) not in locks:
+                what = f"lock {a[2]} granted to {r['clone']} with fence {out}"
+            elif a[:2] == ["job", "add"] and a[a.index("--id") + 1] not in jobs:
+                what = f"job {a[a.index('--id') + 1]} added"
+            elif a[:2] == ["job", "claim"] and (out, r["clone"]) not in running:
+                what = f"job {out} claimed by {r['clone']}"
+            if what:
+                self.failures.append(f"decisions: {what} (exit 0 at {r['end']:.2f}) is in no "
+                                     f"commit of the history")
+            n += 1
+        self.note(f"decisions: {n} commands exited 0, every grant, add and claim among them is in the history")
 
     def check_intents(self, final, lost):
         def subjects(hist):
