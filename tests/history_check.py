@@ -694,7 +694,15 @@ def run_seed(binary, seed, seconds, workers, keep, verbose, rewind_mode):
     return True
 
 
+def on_signal(signum, _frame):
+    """SIGTERM (timeout, ctest) or SIGHUP: unwind, so that the finally
+    clauses stop what this run started."""
+    raise SystemExit(128 + signum)
+
+
 def main():
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     ap = argparse.ArgumentParser(description="Jepsen-style history checker for coordsync")
     ap.add_argument("--coordsync", default=os.environ.get("COORDSYNC"))
     ap.add_argument("--seed", type=int, default=None)

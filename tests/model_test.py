@@ -33,6 +33,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -787,7 +788,15 @@ def run_seed(binary, seed, steps, keep, verbose, skip_checks):
     return True
 
 
+def on_signal(signum, _frame):
+    """SIGTERM (timeout, ctest) or SIGHUP: unwind, so that the finally
+    clauses stop what this run started."""
+    raise SystemExit(128 + signum)
+
+
 def main():
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     ap = argparse.ArgumentParser(description="model-based random test of coordsync")
     ap.add_argument("--coordsync", default=os.environ.get("COORDSYNC"))
     ap.add_argument("--seed", type=int, default=None)
