@@ -2,8 +2,7 @@
 # Jepsen-style history checker (issue 14): seeded random decisions from
 # three clones of a git:// remote behind a stalling loopback proxy, with
 # kill -9, stalls, clock steps (faketime; not in a sanitizer build) and one
-# rewind accepted by `coordsync accept-history` (skipped, and said so, while
-# that command does not exist).  Then the remote's first-parent history
+# rewind accepted by `coordsync accept-history`.  Then the remote's first-parent history
 # must show: no overlapping lock holders, strictly increasing fences, each
 # job claimed at most once per attempt, every deferred intent that exited
 # 0 arrived exactly once.  tests/history_check.py does the work; a failure
