@@ -88,40 +88,25 @@ static int open_repairing(cli *c, cs_ctx **ctx)
 	return EXIT_OK;
 }
 
-static int run_sync(cli *c)
+/* verb (sync, rebuild, accept-history): fn on a handle that may set a
+ * malformed mirror aside, reported as sync reports. */
+static int run_mirror_verb(cli *c, const char *verb, int (*fn)(cs_ctx *, cs_sync_stats *))
 {
 	cs_sync_stats st;
 	cs_ctx *ctx;
 	int rc = open_repairing(c, &ctx);
 	if (rc)
 		return rc;
-	rc = report_sync(c, ctx, "sync", cs_sync(ctx, &st), &st);
+	rc = report_sync(c, ctx, verb, fn(ctx, &st), &st);
 	cs_close(ctx);
 	return rc;
 }
 
-static int run_rebuild(cli *c)
-{
-	cs_sync_stats st;
-	cs_ctx *ctx;
-	int rc = open_repairing(c, &ctx);
-	if (rc)
-		return rc;
-	rc = report_sync(c, ctx, "rebuild", cs_rebuild(ctx, &st), &st);
-	cs_close(ctx);
-	return rc;
-}
-
+static int run_sync(cli *c) { return run_mirror_verb(c, "sync", cs_sync); }
+static int run_rebuild(cli *c) { return run_mirror_verb(c, "rebuild", cs_rebuild); }
 static int run_accept_history(cli *c)
 {
-	cs_sync_stats st;
-	cs_ctx *ctx;
-	int rc = open_repairing(c, &ctx);
-	if (rc)
-		return rc;
-	rc = report_sync(c, ctx, "accept-history", cs_accept_history(ctx, &st), &st);
-	cs_close(ctx);
-	return rc;
+	return run_mirror_verb(c, "accept-history", cs_accept_history);
 }
 
 static const cli_opt query_opts[] = {
