@@ -1041,6 +1041,38 @@ static char *remote_branch(cs_ctx *ctx, const char *url)
 	return b ? b : strdup("main");
 }
 
+/* CS_EREFUSED when the clone of url has branches although the one its HEAD
+ * names (branch) has none: seeding that branch would start a second fleet
+ * beside the commits on the others, so init says which they are. */
+static int check_no_branches(cs_ctx *ctx, const char *url, const char *branch)
+{
+	git_branch_iterator *it = NULL;
+	git_reference *ref = NULL;
+	git_branch_t type;
+	sbuf names = {0};
+	int rc = CS_OK;
+
+	if (git_branch_iterator_new(&it, ctx->repo, GIT_BRANCH_REMOTE))
+		return cs_err_git(ctx, "cannot list the remote's branches");
+	while (!git_branch_next(&ref, &type, it)) {
+		const char *n = git_reference_shorthand(ref);
+		if (!strncmp(n, "origin/", 7) && strcmp(n + 7, "HEAD"))
+			sb_printf(&names, "%s'%s'", names.n ? ", " : "", n + 7);
+		git_reference_free(ref);
+	}
+	git_error_clear();
+	git_branch_iterator_free(it);
+	if (names.oom)
+		rc = cs_err_oom(ctx);
+	else if (names.n)
+		rc = cs_err(ctx, CS_EREFUSED, "the remote '%s' names '%s' as its default branch, which"
+			    " has no commits, but it has other branches (%s): point its HEAD at the"
+			    " fleet's branch (git symbolic-ref HEAD refs/heads/NAME in the remote)"
+			    " and run init again", url, branch, names.p);
+	sb_free(&names);
+	return rc;
+}
+
 /* The absolute path of a secret file given to init (what: "token file" or
  * "ssh key"), once it is known to be safe (cs_secret_check) and, for a
  * token, readable (cs_token_read); *out is malloc'd. */
@@ -1166,6 +1198,10 @@ static int init_clone(cs_ctx **out, const char *url, const char *dir, const cs_o
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch);
 	if (git_reference_name_to_id(&id, ctx->repo, ref)) {
 		git_error_clear();
+		if ((rc = check_no_branches(ctx, url, branch))) {
+			free(branch);
+			goto done;
+		}
 		empty = 1;
 	} else if ((rc = check_layout(ctx, &id, url, allow_adopt, &adopt))) {
 		free(branch);

@@ -248,6 +248,19 @@ clone() {
   expect_rc 0 cs -C "$T/o1" job add --id adopted
   expect_rc 0 cs init "$T/other.git" "$T/o2" --server build2
   ok "init refuses a non-empty remote without coordination/ (exit 3) unless --adopt, which adds it beside the files"
+  # A remote whose HEAD names a branch with no commits (git init --bare on a
+  # host whose default is master) while the fleet pushes main: seeding master
+  # would start a second fleet beside it.
+  git init -q --bare -b master "$T/split.git"
+  git --git-dir="$T/other.git" push -q "$T/split.git" main:main
+  expect_rc 3 cs init "$T/split.git" "$T/s1" --server build3
+  grep -q "names 'master' as its default branch.*other branches ('main')" <<<"$OUT" || fail "$OUT"
+  [ ! -e "$T/s1" ] || fail "a refused init left $T/s1"
+  [ "$(git --git-dir="$T/split.git" for-each-ref --format='%(refname)')" = refs/heads/main ] ||
+    fail "init wrote a branch: $(git --git-dir="$T/split.git" for-each-ref)"
+  git --git-dir="$T/split.git" symbolic-ref HEAD refs/heads/main
+  expect_rc 0 cs init "$T/split.git" "$T/s1" --server build3
+  ok "init refuses a remote whose default branch is unborn beside other branches, naming them"
 }
 
 for s in ${SECTIONS:-reserved recipients duplicate settings clone}; do "$s"; done
