@@ -161,13 +161,15 @@ ok "a held HEAD.lock (young): left alone with a notice naming its holder; remove
 # ---- a young lock that changes while watched is its writer's ----------------------------
 move
 closed_lock "$TRACK"
-( for _ in $(seq 1 40); do touch "$TRACK"; sleep 0.1; done ) &
+# It writes until the sync is over (at most 60 s), however slow the machine.
+( for _ in $(seq 1 600); do [ -e "$T/stop" ] && break; touch "$TRACK"; sleep 0.1; done ) &
 writer=$!
 BG_PIDS+=("$writer")
 expect_rc 1 cs -C "$T/a" sync
+: > "$T/stop"
+wait "$writer" || true
 grep -qF "removed the stale lock" <<<"$OUT" && fail "a lock being written was removed: $OUT"
 [ -e "$TRACK" ] || fail "a lock being written was removed"
-wait "$writer" || true
 expect_rc 0 cs -C "$T/a" sync
 removed "$TRACK"
 ok "a young lock that changes during the watch is left to its writer; removed once it stays unchanged"
