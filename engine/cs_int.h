@@ -322,6 +322,13 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head);
 int gx_checkout_pending(cs_ctx *ctx);
 /* Write repo's new loose objects at zlib's fastest level. */
 int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
+/* Remove the lock files in the clone's git directory (HEAD, FETCH_HEAD,
+ * packed-refs, config, any ref under refs/) that a coordsync or git killed
+ * while it wrote them left behind; to be called with the clone's lock held.
+ * A lock some process on this machine has open is left alone; one younger
+ * than coordsync.stalelock only once it stayed unchanged for two seconds;
+ * none with coordsync.stalelock 0.  Each removal or refusal is a notice. */
+void gx_clone_locks_clear(cs_ctx *ctx);
 int gx_turn_begin(cs_ctx *ctx);   /* -1: no turn taken */
 void gx_turn_end(int fd);
 /* One version of a coordination file, read once per process and shared by

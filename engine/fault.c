@@ -13,7 +13,7 @@ static int fault_stop;
 
 /* The steps, in the order a decision reaches them; an unknown name in the
  * variable arms nothing, so a typo in a test shows up as "not killed". */
-static const char *const steps[] = {"import", "after-import", "after-decide", "outbox",
+static const char *const steps[] = {"fetch-ref", "import", "after-import", "after-decide", "outbox",
 				    "after-commit", "mid-push", "after-push", "after-mirror",
 				    "checkout-journal", "checkout-tmp", "checkout-file",
 				    "checkout-index", "checkout-ref", NULL};

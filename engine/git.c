@@ -1092,7 +1092,7 @@ void gx_turn_end(int fd)
  * decision adds.  CS_ERETRY when too far behind (the caller fetches). */
 static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty)
 {
-	git_reference *ref = NULL;
+	git_transaction *tx = NULL;
 	git_oid have;
 	xfer x;
 	char name[256];
@@ -1114,11 +1114,20 @@ static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty
 	if (!git_reference_name_to_id(&have, ctx->repo, name) && !git_oid_cmp(&have, head))
 		goto done;
 	git_error_clear();
-	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: fetch"))
+	/* As git_reference_create, in a transaction: its lock file is made
+	 * first, a step a fault test can stop at (as a kill inside libgit2's
+	 * ref write would). */
+	if (git_transaction_new(&tx, ctx->repo) || git_transaction_lock_ref(tx, name)) {
+		rc = cs_err_git(ctx, "cannot record the fetched head");
+		goto done;
+	}
+	CS_FAULT("fetch-ref");
+	if (git_transaction_set_target(tx, name, head, NULL, "coordsync: fetch") ||
+	    git_transaction_commit(tx))
 		rc = cs_err_git(ctx, "cannot record the fetched head");
 done:
 	xfer_close(&x);
-	git_reference_free(ref);
+	git_transaction_free(tx);
 	return rc;
 }
 
@@ -1226,6 +1235,166 @@ static int ref_lock_check(cs_ctx *ctx, git_repository *r, const char *name)
 	cs_notice(ctx, "removed the stale lock '%s' (%llds old, open in no process on this"
 		  " machine), left by a writer killed during a push", lock, age);
 	return cs_err(ctx, CS_ERETRY, "removed the stale lock '%s'", lock);
+}
+
+/* ---- left-over lock files in the clone ------------------------------------------- */
+
+/* A lock file in the clone younger than coordsync.stalelock is removed only
+ * once it stayed unchanged, and open in no process, this long: git's own
+ * writers rename a closed lock into place within milliseconds (git waits
+ * 100 ms for a ref lock, 1 s for packed-refs.lock), and every coordsync
+ * that writes the clone takes its lock first, which the caller holds. */
+#define CLONE_LOCK_WATCH_MS 2000
+#define CLONE_LOCKS_MAX 64
+
+typedef struct {
+	char path[PATH_MAX];
+	struct stat sb;
+	int young;     /* younger than coordsync.stalelock: watched first */
+	int keep;      /* open in a process, or changed or gone while watched */
+} clone_lock;
+
+/* Add path to l when it is a regular file. */
+static void clone_lock_add(clone_lock *l, int *n, const char *path)
+{
+	if (*n >= CLONE_LOCKS_MAX || strlen(path) >= sizeof l->path || lstat(path, &l[*n].sb) ||
+	    !S_ISREG(l[*n].sb.st_mode))
+		return;
+	memcpy(l[*n].path, path, strlen(path) + 1);
+	(*n)++;
+}
+
+/* The NAME.lock files under dir, a directory of refs (no ref name ends in
+ * ".lock", nor has a part starting with a dot), depth and count bounded. */
+static void clone_locks_find(const char *dir, int depth, clone_lock *l, int *n)
+{
+	DIR *d;
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (depth > 16 || *n >= CLONE_LOCKS_MAX || !(d = opendir(dir)))
+		return;
+	while (*n < CLONE_LOCKS_MAX && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct stat sb;
+		if (e->d_name[0] == '.' ||
+		    snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path ||
+		    lstat(path, &sb))
+			continue;
+		if (S_ISDIR(sb.st_mode))
+			clone_locks_find(path, depth + 1, l, n);
+		else if (len > 5 && !strcmp(e->d_name + len - 5, ".lock"))
+			clone_lock_add(l, n, path);
+	}
+	closedir(d);
+}
+
+/* Whether lock l is still the very file judged, unchanged: same inode,
+ * size and modification time. */
+static int clone_lock_same(const clone_lock *l, const struct stat *now)
+{
+	return now->st_ino == l->sb.st_ino && now->st_dev == l->sb.st_dev &&
+	       now->st_size == l->sb.st_size && now->st_mtim.tv_sec == l->sb.st_mtim.tv_sec &&
+	       now->st_mtim.tv_nsec == l->sb.st_mtim.tv_nsec;
+}
+
+/* Move lock l out of the way into the clone's coordsync directory, check
+ * that it is the file judged (a new lock cannot be made while it exists,
+ * so only a racing owner can have replaced it; that one is put back), and
+ * delete it.  0 when removed. */
+static int clone_lock_remove(cs_ctx *ctx, const clone_lock *l)
+{
+	char aside[PATH_MAX];
+	struct stat moved;
+
+	snprintf(aside, sizeof aside, "%scoordsync/stale-lock.%ld", ctx->gitdir, (long)getpid());
+	if (rename(l->path, aside)) {
+		cs_notice(ctx, "cannot remove the stale lock '%s': %s", l->path, strerror(errno));
+		return -1;
+	}
+	if (lstat(aside, &moved) || !clone_lock_same(l, &moved)) {
+		if (link(aside, l->path) && errno != EEXIST)
+			cs_notice(ctx, "could not put back '%s': %s", l->path, strerror(errno));
+		unlink(aside);
+		return -1;
+	}
+	unlink(aside);
+	return 0;
+}
+
+void gx_clone_locks_clear(cs_ctx *ctx)
+{
+	static const char *const top[] = {"HEAD.lock", "FETCH_HEAD.lock", "packed-refs.lock",
+					  "config.lock", NULL};
+	long long bound = cs_config_num(ctx, "stalelock", 30);
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	char path[PATH_MAX], real[PATH_MAX], comm[64];
+	time_t now = time(NULL);
+	clone_lock *l;
+	int n = 0, watch = 0;
+	long pid;
+
+	if (!ctx->gitdir || !(l = calloc(CLONE_LOCKS_MAX, sizeof *l)))
+		return;
+	for (int i = 0; top[i]; i++) {
+		snprintf(path, sizeof path, "%s%s", ctx->gitdir, top[i]);
+		clone_lock_add(l, &n, path);
+	}
+	snprintf(path, sizeof path, "%srefs", ctx->gitdir);
+	clone_locks_find(path, 0, l, &n);
+	/* A lock some process has open is its holder's, however old: a git
+	 * working in the clone does not take coordsync's lock. */
+	for (int i = 0; i < n; i++) {
+		long long age = (long long)(now - l[i].sb.st_mtime);
+		l[i].keep = 1;
+		if (!realpath(l[i].path, real)) {
+			continue;          /* gone already */
+		} else if ((pid = open_by(real)) > 0) {
+			proc_name(pid, comm, sizeof comm);
+			cs_notice(ctx, "'%s' is open in process %ld (%s) on this machine; left alone:"
+				  " what must write it fails until it is gone", l[i].path, pid, comm);
+		} else if (pid < 0) {
+			cs_notice(ctx, "'%s' is there (%llds old) and /proc cannot be read to tell whether"
+				  " a process holds it; left alone: remove it by hand once no git works in"
+				  " the clone", l[i].path, age);
+		} else if (bound <= 0) {
+			cs_notice(ctx, "'%s' is %llds old and open in no process on this machine;"
+				  " coordsync.stalelock is 0: remove it by hand if it is stale",
+				  l[i].path, age);
+		} else {
+			l[i].keep = 0;
+			l[i].young = age < bound;
+			watch |= l[i].young;
+		}
+	}
+	/* A young one: a git between writing and renaming it changes or
+	 * removes it well within the watch; a killed writer's stays as it is. */
+	for (int t = 0; watch && t < CLONE_LOCK_WATCH_MS / 50; t++) {
+		nanosleep(&ts, NULL);
+		watch = 0;
+		for (int i = 0; i < n; i++) {
+			struct stat sb;
+			if (l[i].keep || !l[i].young)
+				continue;
+			if (lstat(l[i].path, &sb) || !clone_lock_same(&l[i], &sb))
+				l[i].keep = 1;     /* its writer is at work: its own */
+			else
+				watch = 1;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		long long age = (long long)(time(NULL) - l[i].sb.st_mtime);
+		if (l[i].keep)
+			continue;
+		/* Opened while watched (by a reader): its holder's after all. */
+		if (l[i].young && (!realpath(l[i].path, real) || open_by(real) != 0))
+			continue;
+		if (!clone_lock_remove(ctx, &l[i]))
+			cs_notice(ctx, "removed the stale lock '%s' (%llds old, open in no process on this"
+				  " machine%s), left by a coordsync or git killed while it wrote the clone",
+				  l[i].path, age, l[i].young ? ", unchanged for 2 s" : "");
+	}
+	free(l);
 }
 
 /* The output of a remote's hook, for a message: control characters (its

@@ -299,8 +299,10 @@ int cs_lock(cs_ctx *ctx, int wait)
 		return cs_err(ctx, CS_ERROR, "cannot open the clone's lock file: %s", strerror(errno));
 	/* Another coordsync on this clone finishes its decision in well under a
 	 * minute; decisions wait that long at most. */
-	if (!flock_wait(ctx->lockfd, LOCK_EX, wait * 1000))
+	if (!flock_wait(ctx->lockfd, LOCK_EX, wait * 1000)) {
+		gx_clone_locks_clear(ctx);   /* no coordsync writes the clone now */
 		return CS_OK;
+	}
 	close(ctx->lockfd);
 	ctx->lockfd = -1;
 	return cs_err(ctx, CS_EBUSY, "another coordsync holds this clone's lock");
