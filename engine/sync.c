@@ -466,6 +466,39 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 
 /* ---- the decision loop -------------------------------------------------------- */
 
+/* Bring the mirror to a commit this process has just pushed: import its
+ * tree (only the files the decision changed differ from the mirror's, and
+ * their texts are kept from the export), walk the history up to it, note
+ * the watches, in one transaction taken after the push.  No fault steps:
+ * those of the decision's own refresh come first. */
+static int import_pushed(cs_ctx *ctx, const git_oid *commit, const git_oid *tree_id)
+{
+	cs_sync_stats st = {0};
+	git_tree *tree = NULL;
+	char hex[GIT_OID_HEXSZ + 1], now[32];
+	long rows = 0;
+	int rc;
+
+	git_oid_tostr(hex, sizeof hex, commit);
+	if (git_tree_lookup(&tree, ctx->repo, tree_id))
+		return cs_err_git(ctx, "cannot read the pushed tree");
+	if ((rc = db_begin(ctx)))
+		goto done;
+	snprintf(now, sizeof now, "%.3f", cs_now());
+	if ((rc = model_import_tree(ctx, tree, &st, 0)) ||
+	    (rc = history_update(ctx, commit, &rows)) || (rc = cs_clock_note(ctx)) ||
+	    (rc = cs_note_instances(ctx)) ||
+	    /* While a file does not import, the mirror does not claim to
+	     * reflect the head: the next sync reads and reports it again. */
+	    (!st.files_failed && (rc = db_meta_set(ctx, "remote_head", hex))) ||
+	    (rc = db_meta_set(ctx, "last_import", now)) || (rc = db_meta_set(ctx, "last_head", hex)) ||
+	    (rc = db_commit(ctx)))
+		db_rollback(ctx);
+done:
+	git_tree_free(tree);
+	return rc;
+}
+
 static void edits_clear(cs_ctx *ctx)
 {
 	gx_texts_clear(ctx);
@@ -610,22 +643,30 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		}
 		if ((rc = aborted(ctx)))
 			goto next;
+		/* The decision is made and its commit built from the edits in
+		 * memory: give the mirror's write lock back before the network.
+		 * A writer that does not take the clone's flock (sqlite3, a
+		 * reader turned writer) is never held up by a slow push; the
+		 * flock keeps every other coordsync writer off the mirror, and
+		 * the output (the job claimed, the fence) is in arg already. */
+		db_rollback(ctx);
+		if (!sqlite3_get_autocommit(ctx->db)) {
+			rc = cs_err(ctx, CS_ERROR, "cannot end the mirror's transaction before the push");
+			goto next;
+		}
 		rc = gx_commit_push(ctx, &tree_id, &head, msg.p, &commit);
 		gx_turn_end(turn);
 		turn = -1;
 		if (!rc) {
 			char hex[GIT_OID_HEXSZ + 1];
-			long rows;
-			long long broken = 0;
 			git_oid_tostr(hex, sizeof hex, &commit);
 			CS_FAULT("after-push");
-			/* While a file does not import, the mirror does not claim to
-			 * reflect the head: the next sync reads and reports it again. */
-			if (!(rc = db_int(ctx, &broken, "SELECT count(*) FROM files WHERE error IS NOT NULL",
-					  NULL)) &&
-			    !(rc = broken ? CS_OK : db_meta_set(ctx, "remote_head", hex)) &&
-			    !(rc = db_meta_set(ctx, "last_head", hex)) &&
-			    !(rc = history_update(ctx, &commit, &rows)) && !(rc = db_commit(ctx))) {
+			/* The mirror catches up with the pushed commit the way it takes
+			 * in any head: the import of the files the decision wrote (their
+			 * bytes are at hand) and the history walk.  Its lock_fences
+			 * come from the pushed file, so a grant's fence is remembered
+			 * only when pushed, and by the next import if killed here. */
+			if (!(rc = import_pushed(ctx, &commit, &tree_id))) {
 				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
 				CS_FAULT("after-mirror");
 				rc = gx_update_local(ctx, &commit);
