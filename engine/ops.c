@@ -944,10 +944,33 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	return rc;
 }
 
+static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg);
+
 /* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload.
  * A payload marked "direct" (intent_fn) is applied now; any other comes
- * from the outbox. */
+ * from the outbox.  A deferred intent is applied as the server that
+ * recorded it (its "server", the command's --server), not as the clone's
+ * server that happens to flush it; an intent written before it recorded
+ * one is applied as ctx->server. */
 static int apply_intent(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
+{
+	cJSON *who = cJSON_GetObjectItemCaseSensitive(p, "server");
+	const char *id = cJSON_GetStringValue(who);
+	char *own = ctx->server;
+	int rc;
+
+	if (!who || (own && id && !strcmp(id, own)))
+		return apply_intent_as(ctx, kind, p, msg);
+	if (!id || !cs_valid_id(id) || cs_reserved_id(id))
+		return cs_err(ctx, CS_ERROR, "malformed %s intent: invalid server id '%s'", kind,
+			      id ? id : "");
+	ctx->server = (char *)id;
+	rc = apply_intent_as(ctx, kind, p, msg);
+	ctx->server = own;
+	return rc;
+}
+
+static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 {
 	double at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
 	int direct = cJSON_IsTrue(cJSON_GetObjectItem(p, "direct"));
@@ -1062,7 +1085,8 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 	else if (check_to &&
 		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(payload, "to")))))
 		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */
-	else if (!(text = cJSON_PrintUnformatted(payload)))
+	else if (!cJSON_AddStringToObject(payload, "server", ctx->server) ||
+		 !(text = cJSON_PrintUnformatted(payload)))
 		rc = cs_err_oom(ctx);
 	else {
 		/* The outbox file, not the mirror: it waits for no decision's

@@ -459,6 +459,14 @@ class Harness:
                 self.identity(f"model: reserved server id {sid!r} accepted for {kind}")
             # decisions as another identity leave the model; adopt what happened
             self.resync.update(["jobs", "locks", "messages"])
+            if kind == "msg send" and rc == 0 and info.get("defer"):
+                # not on the remote yet: the resync must not take it for
+                # one that was never sent when it arrives (seed 102)
+                mid = printed(out, "id")
+                if info["to"] != "all" and info["to"] not in self.known_servers():
+                    self.optional.add(mid)
+                else:
+                    self.pending[mid] = c
             return
         now = time.time()
         if kind == "job add" and rc == 0:
