@@ -1359,15 +1359,25 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 }
 
 /* Intents are deleted from the outbox file after the push that carries
- * them: a crash in between applies them again, which changes nothing. */
-int cs_outbox_flush(cs_ctx *ctx, int *delivered)
+ * them: a crash in between applies them again, which changes nothing.
+ * One flush runs up to OB_FLUSH_ROUNDS decisions: after coordsync died
+ * twice while pushing, ob_pending hands out one suspect intent at a time,
+ * and a single decision would leave every other pending intent for later
+ * cycles, one intent a cycle (history checker, seed 3: a burst of kill -9
+ * left six deferred messages to a sync each).  The rounds end when the
+ * outbox has nothing pending, or a decision fails. */
+#define OB_FLUSH_ROUNDS 32
+
+static int flush_round(cs_ctx *ctx, int *delivered, int *any)
 {
 	flush_arg a = {NULL, 0, 0};
 	int rc;
 
 	*delivered = 0;
+	*any = 0;
 	if ((rc = ob_pending(ctx, &a.it, &a.n)) || !a.n)
 		goto done;
+	*any = 1;
 	if ((rc = cs_decide(ctx, outbox_fn, &a))) {
 		/* Nothing went out: all stay pending, and this flush came back. */
 		char saved[sizeof ctx->err];
@@ -1385,14 +1395,29 @@ int cs_outbox_flush(cs_ctx *ctx, int *delivered)
 				  a.it[i].error ? a.it[i].error : "");
 	/* The decision is on the remote, and that is what counts: an outbox
 	 * that cannot be written now (a full disk) is settled by the next
-	 * sync, which applies the delivered intents again as no-ops. */
-	if (ob_settle(ctx, a.it, a.n))
+	 * sync, which applies the delivered intents again as no-ops; this
+	 * flush then stops (another round would push them again). */
+	if (ob_settle(ctx, a.it, a.n)) {
 		cs_notice(ctx, "the deferred intents are on the remote but the outbox could not"
 			  " record it: %s; the next sync applies them again, changing nothing",
 			  ctx->err);
+		*any = 0;
+	}
 	*delivered = a.count;
 done:
 	ob_free(a.it, a.n);
+	return rc;
+}
+
+int cs_outbox_flush(cs_ctx *ctx, int *delivered)
+{
+	int rc = CS_OK, any = 1, n;
+
+	*delivered = 0;
+	for (int round = 0; round < OB_FLUSH_ROUNDS && any && !rc; round++) {
+		rc = flush_round(ctx, &n, &any);
+		*delivered += n;
+	}
 	return rc;
 }
 
