@@ -412,7 +412,9 @@ class Harness:
         doc["jobs"].append({"id": jid, "status": "running", "assigned_to": owner,
                             "priority": 5, "created_at": "2026-01-01T00:00:00Z",
                             "started_at": "2026-01-01T00:00:00Z", "attempts": attempts,
-                            "max_attempts": attempts + self.rng.choice([0, 5]),
+                            # valid: the schema's counters end at 2^53-1 (seed 110
+                            # wrote 2^53+3, which the importer rightly refuses)
+                            "max_attempts": min(attempts + self.rng.choice([0, 5]), 2 ** 53 - 1),
                             "fence": self.rng.choice([attempts, 2 ** 53 - 2])})
         self.writer_push(path, json.dumps(doc, indent=2) + "\n", f"writer: job {jid}")
         self.jobs[jid] = {"status": "running", "assigned_to": owner, "loose": False}
