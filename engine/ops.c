@@ -944,10 +944,33 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	return rc;
 }
 
+static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg);
+
 /* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload.
  * A payload marked "direct" (intent_fn) is applied now; any other comes
- * from the outbox. */
+ * from the outbox.  A deferred intent is applied as the server that
+ * recorded it (its "server", the command's --server), not as the clone's
+ * server that happens to flush it; an intent written before it recorded
+ * one is applied as ctx->server. */
 static int apply_intent(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
+{
+	cJSON *who = cJSON_GetObjectItemCaseSensitive(p, "server");
+	const char *id = cJSON_GetStringValue(who);
+	char *own = ctx->server;
+	int rc;
+
+	if (!who || (own && id && !strcmp(id, own)))
+		return apply_intent_as(ctx, kind, p, msg);
+	if (!id || !cs_valid_id(id) || cs_reserved_id(id))
+		return cs_err(ctx, CS_ERROR, "malformed %s intent: invalid server id '%s'", kind,
+			      id ? id : "");
+	ctx->server = (char *)id;
+	rc = apply_intent_as(ctx, kind, p, msg);
+	ctx->server = own;
+	return rc;
+}
+
+static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 {
 	double at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
 	int direct = cJSON_IsTrue(cJSON_GetObjectItem(p, "direct"));
@@ -1062,7 +1085,8 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 	else if (check_to &&
 		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(payload, "to")))))
 		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */
-	else if (!(text = cJSON_PrintUnformatted(payload)))
+	else if (!cJSON_AddStringToObject(payload, "server", ctx->server) ||
+		 !(text = cJSON_PrintUnformatted(payload)))
 		rc = cs_err_oom(ctx);
 	else {
 		/* The outbox file, not the mirror: it waits for no decision's
@@ -1335,15 +1359,25 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 }
 
 /* Intents are deleted from the outbox file after the push that carries
- * them: a crash in between applies them again, which changes nothing. */
-int cs_outbox_flush(cs_ctx *ctx, int *delivered)
+ * them: a crash in between applies them again, which changes nothing.
+ * One flush runs up to OB_FLUSH_ROUNDS decisions: after coordsync died
+ * twice while pushing, ob_pending hands out one suspect intent at a time,
+ * and a single decision would leave every other pending intent for later
+ * cycles, one intent a cycle (history checker, seed 3: a burst of kill -9
+ * left six deferred messages to a sync each).  The rounds end when the
+ * outbox has nothing pending, or a decision fails. */
+#define OB_FLUSH_ROUNDS 32
+
+static int flush_round(cs_ctx *ctx, int *delivered, int *any)
 {
 	flush_arg a = {NULL, 0, 0};
 	int rc;
 
 	*delivered = 0;
+	*any = 0;
 	if ((rc = ob_pending(ctx, &a.it, &a.n)) || !a.n)
 		goto done;
+	*any = 1;
 	if ((rc = cs_decide(ctx, outbox_fn, &a))) {
 		/* Nothing went out: all stay pending, and this flush came back. */
 		char saved[sizeof ctx->err];
@@ -1361,14 +1395,29 @@ int cs_outbox_flush(cs_ctx *ctx, int *delivered)
 				  a.it[i].error ? a.it[i].error : "");
 	/* The decision is on the remote, and that is what counts: an outbox
 	 * that cannot be written now (a full disk) is settled by the next
-	 * sync, which applies the delivered intents again as no-ops. */
-	if (ob_settle(ctx, a.it, a.n))
+	 * sync, which applies the delivered intents again as no-ops; this
+	 * flush then stops (another round would push them again). */
+	if (ob_settle(ctx, a.it, a.n)) {
 		cs_notice(ctx, "the deferred intents are on the remote but the outbox could not"
 			  " record it: %s; the next sync applies them again, changing nothing",
 			  ctx->err);
+		*any = 0;
+	}
 	*delivered = a.count;
 done:
 	ob_free(a.it, a.n);
+	return rc;
+}
+
+int cs_outbox_flush(cs_ctx *ctx, int *delivered)
+{
+	int rc = CS_OK, any = 1, n;
+
+	*delivered = 0;
+	for (int round = 0; round < OB_FLUSH_ROUNDS && any && !rc; round++) {
+		rc = flush_round(ctx, &n, &any);
+		*delivered += n;
+	}
 	return rc;
 }
 

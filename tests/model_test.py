@@ -412,7 +412,9 @@ class Harness:
         doc["jobs"].append({"id": jid, "status": "running", "assigned_to": owner,
                             "priority": 5, "created_at": "2026-01-01T00:00:00Z",
                             "started_at": "2026-01-01T00:00:00Z", "attempts": attempts,
-                            "max_attempts": attempts + self.rng.choice([0, 5]),
+                            # valid: the schema's counters end at 2^53-1 (seed 110
+                            # wrote 2^53+3, which the importer rightly refuses)
+                            "max_attempts": min(attempts + self.rng.choice([0, 5]), 2 ** 53 - 1),
                             "fence": self.rng.choice([attempts, 2 ** 53 - 2])})
         self.writer_push(path, json.dumps(doc, indent=2) + "\n", f"writer: job {jid}")
         self.jobs[jid] = {"status": "running", "assigned_to": owner, "loose": False}
@@ -459,6 +461,14 @@ class Harness:
                 self.identity(f"model: reserved server id {sid!r} accepted for {kind}")
             # decisions as another identity leave the model; adopt what happened
             self.resync.update(["jobs", "locks", "messages"])
+            if kind == "msg send" and rc == 0 and info.get("defer"):
+                # not on the remote yet: the resync must not take it for
+                # one that was never sent when it arrives (seed 102)
+                mid = printed(out, "id")
+                if info["to"] != "all" and info["to"] not in self.known_servers():
+                    self.optional.add(mid)
+                else:
+                    self.pending[mid] = c
             return
         now = time.time()
         if kind == "job add" and rc == 0:
