@@ -395,6 +395,34 @@ done:
 	return rc;
 }
 
+/* Bring the mirror to head (its tree) in one transaction: import the files
+ * whose blob changed (force: all), walk the history to it (history), note
+ * the watches and instances, and record the head.  remote_head only while
+ * every file imports: the next sync reads and reports a failing one again.
+ * fault: the test hook's "import" step, just before the COMMIT. */
+static int import_commit(cs_ctx *ctx, git_tree *tree, const git_oid *head, cs_sync_stats *st,
+			 int force, int history, int fault)
+{
+	char hex[GIT_OID_HEXSZ + 1], now[32];
+	int rc;
+
+	git_oid_tostr(hex, sizeof hex, head);
+	snprintf(now, sizeof now, "%.3f", cs_now());
+	if ((rc = db_begin(ctx)))
+		return rc;
+	if ((rc = model_import_tree(ctx, tree, st, force)) ||
+	    (history && (rc = history_update(ctx, head, &st->history_rows))) ||
+	    (rc = cs_clock_note(ctx)) || (rc = cs_note_instances(ctx)) ||
+	    (!st->files_failed && (rc = db_meta_set(ctx, "remote_head", hex))) ||
+	    (rc = db_meta_set(ctx, "last_import", now)) || (rc = db_meta_set(ctx, "last_head", hex))) {
+		db_rollback(ctx);
+		return rc;
+	}
+	if (fault)
+		CS_FAULT("import");
+	return db_commit(ctx);
+}
+
 /* Fetch and import the remote head; with `history`, also walk the history
  * up to it.  A decision leaves the walk to after its push, outside its
  * turn on a local remote: the walk covers the commits it imported too. */
@@ -440,26 +468,7 @@ static int refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return CS_OK;
 	}
 	free(seen);
-	if ((rc = db_begin(ctx)))
-		return rc;
-	if ((rc = model_import_tree(ctx, *tree, st, force)) ||
-	    (history && (rc = history_update(ctx, head, &st->history_rows))) ||
-	    (rc = cs_clock_note(ctx)) || (rc = cs_note_instances(ctx))) {
-		db_rollback(ctx);
-		return rc;
-	}
-	char now[32];
-	snprintf(now, sizeof now, "%.3f", cs_now());
-	if (!st->files_failed)
-		rc = db_meta_set(ctx, "remote_head", hex);
-	if (!rc && !(rc = db_meta_set(ctx, "last_import", now)) &&
-	    !(rc = db_meta_set(ctx, "last_head", hex))) {
-		CS_FAULT("import");
-		rc = db_commit(ctx);
-	} else {
-		db_rollback(ctx);
-	}
-	if (!rc)
+	if (!(rc = import_commit(ctx, *tree, head, st, force, history, 1)))
 		CS_FAULT("after-import");
 	return rc;
 }
@@ -475,26 +484,11 @@ static int import_pushed(cs_ctx *ctx, const git_oid *commit, const git_oid *tree
 {
 	cs_sync_stats st = {0};
 	git_tree *tree = NULL;
-	char hex[GIT_OID_HEXSZ + 1], now[32];
-	long rows = 0;
 	int rc;
 
-	git_oid_tostr(hex, sizeof hex, commit);
 	if (git_tree_lookup(&tree, ctx->repo, tree_id))
 		return cs_err_git(ctx, "cannot read the pushed tree");
-	if ((rc = db_begin(ctx)))
-		goto done;
-	snprintf(now, sizeof now, "%.3f", cs_now());
-	if ((rc = model_import_tree(ctx, tree, &st, 0)) ||
-	    (rc = history_update(ctx, commit, &rows)) || (rc = cs_clock_note(ctx)) ||
-	    (rc = cs_note_instances(ctx)) ||
-	    /* While a file does not import, the mirror does not claim to
-	     * reflect the head: the next sync reads and reports it again. */
-	    (!st.files_failed && (rc = db_meta_set(ctx, "remote_head", hex))) ||
-	    (rc = db_meta_set(ctx, "last_import", now)) || (rc = db_meta_set(ctx, "last_head", hex)) ||
-	    (rc = db_commit(ctx)))
-		db_rollback(ctx);
-done:
+	rc = import_commit(ctx, tree, commit, &st, 0, 1, 0);
 	git_tree_free(tree);
 	return rc;
 }
