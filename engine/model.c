@@ -353,6 +353,9 @@ static int record_parse(const kind *k, const char *s, jspan sp, const char *keyt
 			goto done;
 		}
 		keyval = key->valuestring;
+	} else if (!keyval || !*keyval) {   /* a lock's member name */
+		batch_fail(b, sp.start, "a %s needs a non-empty name", k->noun);
+		goto done;
 	}
 	if (put_text(b, &r->v[0], keyval)) {
 		batch_oom(b);
