@@ -215,7 +215,8 @@ void json_linecol(const char *s, size_t off, int *line, int *col)
 
 /* ---- writing ---------------------------------------------------------- */
 
-/* Decode one UTF-8 sequence; returns its length, or 0 if malformed. */
+/* Decode one UTF-8 sequence; returns its length, or 0 if malformed (an
+ * overlong form, a surrogate, past U+10FFFF). */
 static int utf8_decode(const unsigned char *p, unsigned *cp)
 {
 	if (p[0] < 0x80) {
@@ -228,7 +229,9 @@ static int utf8_decode(const unsigned char *p, unsigned *cp)
 	}
 	if ((p[0] & 0xF0) == 0xE0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80) {
 		*cp = ((p[0] & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
-		return *cp >= 0x800 ? 3 : 0;
+		/* U+D800..U+DFFF are halves of UTF-16 pairs, never characters:
+		 * written as \u escapes they would not read back. */
+		return *cp >= 0x800 && (*cp < 0xD800 || *cp > 0xDFFF) ? 3 : 0;
 	}
 	if ((p[0] & 0xF8) == 0xF0 && (p[1] & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
 	    (p[3] & 0xC0) == 0x80) {
@@ -317,8 +320,6 @@ size_t json_text_check(const char *s, size_t len)
 			} else if (!(n = utf8_decode(p + i, &cp))) {
 				return i;
 			}
-			if (cp >= 0xD800 && cp < 0xE000)
-				return i;
 			i += (size_t)n;
 		}
 	}
