@@ -895,6 +895,16 @@ static int apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	return rc;
 }
 
+/* Whether every member name in o, at any depth, is valid UTF-8: the writer
+ * turns other bytes into U+FFFD, so two names could become one. */
+static int names_utf8(const cJSON *o)
+{
+	for (const cJSON *it = o ? o->child : NULL; it; it = it->next)
+		if ((it->string && !utf8_ok(it->string)) || !names_utf8(it))
+			return 0;
+	return 1;
+}
+
 /* The members an intent sets (*set, detached from or made for p): its
  * "set_json" (each value's JSON text, as cs_status_set writes it) as raw
  * items, or the "set" object of an intent written before it.  An intent
@@ -935,6 +945,8 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	if (!rc && cJSON_GetArraySize(*set) > CS_MAX_KV + 1)   /* --set and the status */
 		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets more than %d members",
 			    CS_MAX_KV + 1);
+	if (!rc && !names_utf8(*set))
+		rc = cs_err(ctx, CS_ERROR, "malformed intent: a member name is not valid UTF-8");
 	if (!rc && (dup = twice(*set)))
 		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets '%s' twice", dup);
 	if (rc) {
