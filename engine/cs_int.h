@@ -1,203 +1,18 @@
-/* Internal declarations shared by the engine's modules. */
+/* Declarations still shared across the engine while it is cut into modules:
+ * each section moves to its module's own header. */
 #ifndef CS_INT_H
 #define CS_INT_H
 
-#include <stdarg.h>
-#include <stdio.h>
-#include <sqlite3.h>
-#include <git2.h>
-#include "coordsync/coordsync.h"
-
-/* The largest coordination file read, by default (coordsync.maxfilesize):
- * 100k jobs are about 28 MB. */
-#define CS_MAX_BLOB ((long long)64 << 20)
-#define CS_MAX_KV 32                /* --set pairs per command */
-
-/* A change to a file that is not a mirrored record (logs, archives). */
-typedef struct cs_tree_edit {
-	char *path;
-	git_oid blob;
-	int remove;
-} cs_tree_edit;
-
-struct cs_ctx {
-	char err[1024];
-	git_repository *repo;
-	git_remote *origin;  /* looked up once: each lookup leaks in libgit2 1.5 */
-	git_repository *local;  /* origin, when it is a path on this machine */
-	int local_checked;      /* ... and whether that was looked at yet */
-	int local_shared;       /* its core.sharedRepository (gx_shared_mode) */
-	char local_hooks[4096]; /* its hooks directory (gx_hooks_dir) */
-	long import_rows;       /* rows written by imports so far */
-	struct cs_text **texts; /* versions of files at hand (gx_text_get) */
-	size_t ntexts;
-	unsigned long text_tick;  /* ... and a clock of their use */
-	sqlite3 *db;
-	char *workdir;      /* the clone's working tree, with a trailing '/' */
-	char *gitdir;       /* its .git directory, with a trailing '/' */
-	char *dbpath;
-	char *server;
-	char *branch;       /* remote branch we coordinate on, e.g. "main" */
-	int max_attempts;   /* decision retries */
-	int retries;        /* refused pushes in the last decision */
-	char pushed[GIT_OID_HEXSZ + 1];  /* the commit the last decision pushed, or "" */
-	int lock_delay;     /* seconds an expired lock of another server stays taken */
-	long long max_file; /* largest file read, in bytes (coordsync.maxfilesize) */
-	int query_seconds;  /* bound on an ad-hoc query or report (coordsync.query.timeout) */
-	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
-	int mirrorfd;       /* shared flock on DBPATH.lock while the mirror is open, or -1 */
-	int in_txn;
-	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
-	size_t nedits;
-	git_tree *base;       /* during a decision: the remote tree it decides on */
-	cs_notice_fn notice;  /* cs_set_notice */
-	void *notice_arg;
-	int cred_refused;     /* the remote refused our credentials: do not try again */
-	cs_abort_fn abort_fn; /* cs_set_abort: asked before a decision pushes */
-	void *abort_arg;
-	int malformed;        /* SQLite said the mirror is malformed (cs_err_db) */
-	char malformed_why[128];  /* ... and what it said */
-	int accept_history;   /* cs_accept_history: import a head that is no descendant */
-	int net_down;         /* a remote operation timed out: do not try again (net.c) */
-	char net_down_msg[512];   /* ... and how */
-};
-
-/* ---- errors (util.c) ------------------------------------------------- */
-int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-int cs_err_git(cs_ctx *ctx, const char *what);   /* CS_ERROR, libgit2's text */
-int cs_err_db(cs_ctx *ctx, sqlite3 *db);         /* CS_ERROR, sqlite's text */
-int cs_err_oom(cs_ctx *ctx);
-/* Tell the operator through the notice callback, if any. */
-void cs_notice(cs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* ---- fault injection, a test hook (fault.c) ---------------------------- */
-/* COORDSYNC_FAULT=STEP[:stop] kills (or stops) the process at STEP; see
- * docs/RELIABILITY.md.  cs_fault_init reads the variable once. */
-extern int cs_fault_on;
-void cs_fault_init(void);
-int cs_fault_armed(const char *step);
-void cs_fault_hit(const char *step);
-#define CS_FAULT(step) do { if (cs_fault_on) cs_fault_hit(step); } while (0)
-
-/* ---- growable buffer (util.c) ---------------------------------------- */
-typedef struct sbuf {
-	char *p;
-	size_t n, cap;
-	int oom;            /* set once an allocation failed; writes then no-op */
-} sbuf;
-void sb_put(sbuf *b, const char *s, size_t n);
-void sb_puts(sbuf *b, const char *s);
-void sb_putc(sbuf *b, char c);
-void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-char *sb_detach(sbuf *b);   /* NUL-terminated; caller frees; NULL on oom */
-void sb_free(sbuf *b);
-
-/* ---- time (util.c) ---------------------------------------------------- */
-double cs_now(void);                          /* wall clock, epoch seconds */
-/* Times are epoch seconds within years 1 to 9999: anything else in a file
- * is refused rather than carried into casts and date arithmetic. */
-#define CS_TIME_MIN -62135596800.0   /* 0001-01-01T00:00:00Z */
-#define CS_TIME_MAX 253402300799.0   /* 9999-12-31T23:59:59Z */
-int cs_time_parse(const char *s, double *out); /* ISO-8601; 0 ok, -1 bad */
-void cs_time_iso(double t, char out[32]);     /* YYYY-MM-DDTHH:MM:SSZ */
-char *cs_strdup(const char *s);
-int cs_replace_file(const char *tmp, const char *path);   /* 0, or -1 and errno */
-char *cs_uuid(void);                          /* new random uuid, caller frees */
-
-/* ---- the boot clock and watches (clock.c, schema/007) -------------------- */
-/* A reading of CLOCK_BOOTTIME (seconds, only moves forward, counts suspend)
- * and the boot it belongs to; id points to a static string. */
-typedef struct cs_boot {
-	double now;
-	const char *id;
-} cs_boot;
-int cs_clock_boot(cs_ctx *ctx, cs_boot *out);
-/* After an import, inside its transaction: start a watch (lock_seen, watch)
- * for every held lock, heartbeat and running claim whose state changed or
- * that was last watched in another boot; forget the ones that are gone. */
-int cs_clock_note(cs_ctx *ctx);
-/* Outside a transaction, when nothing new was imported: cs_clock_note in a
- * transaction of its own if some watch is from another boot (a reboot). */
-int cs_clock_renote(cs_ctx *ctx);
-
-/* ---- SQLite helpers (db.c) -------------------------------------------- */
-#define DB_CREATE 1
-#define DB_BULK 2     /* no journal: for a new file renamed into place when done */
-int db_open(cs_ctx *ctx, const char *path, int how);
-int db_exec(cs_ctx *ctx, const char *sql);
-int db_prepare(cs_ctx *ctx, sqlite3_stmt **out, const char *sql);
-/* Bind by name (":name"); an unknown name is an error. */
-int db_bind_text(cs_ctx *ctx, sqlite3_stmt *st, const char *name, const char *v);
-int db_bind_int(cs_ctx *ctx, sqlite3_stmt *st, const char *name, long long v);
-int db_bind_real(cs_ctx *ctx, sqlite3_stmt *st, const char *name, double v);
-int db_bind_null(cs_ctx *ctx, sqlite3_stmt *st, const char *name);
-/* SQLITE_ROW, SQLITE_DONE, or CS_ERROR with the message set. */
-int db_step(cs_ctx *ctx, sqlite3_stmt *st);
-/* One-shot: the first column of the first row as text (caller frees) or
- * integer; the statement may have one ":a" text parameter. */
-int db_text(cs_ctx *ctx, char **out, const char *sql, const char *a);
-int db_int(cs_ctx *ctx, long long *out, const char *sql, const char *a);
-int db_meta_set(cs_ctx *ctx, const char *key, const char *value);
-/* A bulk load drops a table's indexes and builds them once at the end: one
- * sorted build beats many random inserts.  The DDL comes from the schema. */
-typedef struct db_indexes {
-	char **sql;
-	int n;
-} db_indexes;
-int db_indexes_drop(cs_ctx *ctx, const char *table, db_indexes *ix);  /* appends to ix */
-int db_indexes_create(cs_ctx *ctx, db_indexes *ix);
-void db_indexes_free(db_indexes *ix);
-int db_begin(cs_ctx *ctx);
-int db_commit(cs_ctx *ctx);
-void db_rollback(cs_ctx *ctx);
-
-/* ---- JSON text (json.c) ----------------------------------------------- */
-/* A span of the source text: [start, end). */
-typedef struct jspan { size_t start, end; } jspan;
-typedef struct jmember {
-	jspan key;          /* the key's string literal, quotes included; 0,0 in arrays */
-	jspan val;
-} jmember;
-typedef struct jscan {
-	jmember *m;
-	size_t n, cap;
-} jscan;
-/* List the members of the object or array whose text starts at `at` (after
- * whitespace).  *end is set past its closing bracket.  On a syntax error
- * returns -1 and sets *err_at to the offending offset. */
-int json_members(const char *s, size_t len, size_t at, int want, jscan *out,
-		 size_t *end, size_t *err_at);
-/* The same, appending to out, from `at`: just after the opening bracket
- * (first set) or just after a member.  Stops before a member that starts at
- * or after `stop`, returning 1 with *end at its start. */
-int json_members_from(const char *s, size_t len, size_t at, int obj, int first, size_t stop,
-		      jscan *out, size_t *end, size_t *err_at);
-int jscan_push(jscan *sc, jspan key, jspan val);   /* -1 on oom */
-/* Lengths of the common prefix *p and suffix *q of texts a and b; the two
- * never overlap in the shorter text. */
-void text_common(const char *a, size_t alen, const char *b, size_t blen, size_t *p, size_t *q);
-void jscan_free(jscan *sc);
-/* Offset past whitespace at i; past the value at i (0 on error, *err set). */
-size_t json_skip_ws(const char *s, size_t len, size_t i);
-size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err);
-/* Offset of the first byte that is not valid UTF-8, or is a control
- * character inside a string or other than whitespace outside one, or starts
- * a \u0000 escape, or makes a number that JSON does not allow (a leading
- * zero, a point without a digit on each side); or len. */
-size_t json_text_check(const char *s, size_t len);
-/* Bump when json_text_check accepts less: a mirror remembers which version
- * of a file passed which version of the check, and checks only the bytes
- * that changed in the next version of a file that passed this one. */
-#define JSON_TEXT_CHECK_VERSION 1
-/* Line and column (1-based) of offset off. */
-void json_linecol(const char *s, size_t off, int *line, int *col);
-/* Append s as a JSON string literal, escaped as Python's json.dumps does
- * (ensure_ascii: non-ASCII as \uXXXX). */
-void json_put_string(sbuf *b, const char *s);
-void json_put_number(sbuf *b, double v);
-/* Decode the string literal at span into a malloc'd UTF-8 string. */
-char *json_string_value(const char *s, jspan sp);
+#include "ctx.h"
+#include "util.h"
+#include "fault.h"
+#include "clock.h"
+#include "db.h"
+#include "json.h"
+#include "history.h"
+#include "net.h"
+#include "shared.h"
+#include "identity.h"
 
 /* ---- model (model.c) -------------------------------------------------- */
 struct git_tree;
@@ -236,51 +51,7 @@ int model_add(cs_ctx *ctx, const char *table, const char *name, const char *text
 int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 		 char *const *texts, size_t n, char **out);
 
-/* ---- history (history.c) ------------------------------------------------ */
-/* Record in the *_history tables every record change of the first-parent
- * commits up to head not processed yet; *rows counts the rows added. */
-int history_update(cs_ctx *ctx, const git_oid *head, long *rows);
-
-/* ---- time bounds on the network (net.c) --------------------------------- */
-/* Make libgit2 open its connections (git://, http(s)://, ssh://) through
- * net.c's stream; after each git_libgit2_init. */
-void gx_net_register(void);
-/* Arm the bounds (coordsync.timeout.connect, .stall, .total) for one remote
- * operation, step ("fetch", "push", "clone"), and start its watchdog.
- * Every gx_net_begin that returns CS_OK is followed by one gx_net_end.
- * Fails at once when an operation of this ctx timed out before. */
-int gx_net_begin(cs_ctx *ctx, const char *step);
-/* End the operation.  When it failed (failed != 0) because a bound fired,
- * the error names step, url (as shown: no credentials) and the bound, and
- * CS_ERROR is returned; else CS_OK, and libgit2's error is the caller's. */
-int gx_net_end(cs_ctx *ctx, const char *step, const char *url, int failed);
-/* The setting coordsync.timeout.NAME in seconds ("connect", "stall",
- * "total"); CS_EINVAL naming the key when it is not a duration. */
-int gx_net_bound(cs_ctx *ctx, const char *name, long long *out);
-
-/* ---- a local remote shared like git shares it (shared.c) -------------- */
-/* core.sharedRepository of r as git reads it: 0 (umask: nothing to do),
- * 0660 (group), 0664 (all), or -MODE for an octal mode. */
-int gx_shared_mode(git_repository *r);
-/* Give path, when this user owns it, the permissions git gives it in a
- * repository whose core.sharedRepository is shared (gx_shared_mode): group
- * (or all) read and write, directories searchable and set-group-id.
- * Returns 0, or -1 with errno when chmod failed. */
-int gx_shared_fix(int shared, const char *path);
-/* r's hooks directory (core.hooksPath, else hooks/) into out. */
-void gx_hooks_dir(git_repository *r, char *out, size_t n);
-/* Run hook name of r from dir, as git's receive-pack does: in r's git
- * directory with GIT_DIR=., input on its standard input, args after its
- * name, output (stdout and stderr, the first 4 KiB) into out.  *status is
- * -1 when there is no executable hook, else its exit status (128+signal).
- * A hook that has not finished within coordsync.timeout.total is killed:
- * CS_ERROR. */
-int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *name,
-		const char *input, const char *const *args, sbuf *out, int *status);
-
 /* ---- git (git.c) ------------------------------------------------------ */
-#define CS_ERETRY -100   /* internal: the push was refused, decide again */
-#define CS_ETOOBIG -101  /* internal: a file is over ctx->max_file */
 
 void gx_init(void);   /* git_libgit2_init, the CA bundle left for gx_tls_ready */
 /* The clone's remote 'origin' (owned by ctx). */
@@ -387,16 +158,6 @@ int cs_host_loopback(const char *host, size_t n);
 /* CS_OK when path is a regular file of this user with mode 0600 or
  * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
 int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
-
-/* ---- identity (identity.c) ---------------------------------------------- */
-/* This clone's instance id (a UUID, in gitdir/coordsync/instance) into out;
- * with create, one is made when there is none (or the file is a copy's, at
- * another inode); without, out is "" then. */
-int cs_instance(cs_ctx *ctx, char out[37], int create);
-/* Record in heartbeat_instances (schema/005) the instance id of every
- * server's heartbeat as the mirror holds it now, noting changes, flips back
- * and this clone's own id replaced.  Inside the caller's transaction. */
-int cs_note_instances(cs_ctx *ctx);
 
 /* ---- decisions (sync.c) ------------------------------------------------ */
 /* A decision: SQL changes made inside the decision transaction, over a

@@ -3,7 +3,7 @@
 #ifndef CS_JSON_INT_H
 #define CS_JSON_INT_H
 #include <cjson/cJSON.h>
-#include "cs_int.h"
+#include "util.h"
 
 /* Python json.dumps layout of v: step 0 is one line, step > 0 is indent=step
  * with the value's own closing bracket at `indent` spaces. */

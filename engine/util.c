@@ -16,11 +16,15 @@
 
 int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
 {
+	char msg[sizeof ctx->err];
 	va_list ap;
+	/* Formatted aside: an argument may be ctx->err itself, the reason a
+	 * caller wraps ("migration 003: %s", ctx->err). */
 	if (ctx) {
 		va_start(ap, fmt);
-		vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+		vsnprintf(msg, sizeof msg, fmt, ap);
 		va_end(ap);
+		memcpy(ctx->err, msg, sizeof msg);
 	}
 	return code;
 }
