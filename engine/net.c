@@ -86,13 +86,6 @@ static struct {
 
 static pthread_t net_thread;
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- settings ---------------------------------------------------------------- */
 
 /* coordsync.timeout.NAME into *out: a duration from one second to a day
@@ -122,7 +115,7 @@ static int slot_add(net_stream *st)
 			net.slot[i].seen = 0;
 			rc = 0;
 		}
-	net.last = mono();          /* a connection made is progress */
+	net.last = cs_mono();          /* a connection made is progress */
 	pthread_mutex_unlock(&net.mu);
 	return rc;
 }
@@ -146,7 +139,7 @@ static int connect_wait(int fd, double deadline)
 	int n, err = 0;
 
 	for (;;) {
-		double left = deadline - mono();
+		double left = deadline - cs_mono();
 		if (left <= 0)
 			return ETIMEDOUT;
 		n = poll(&p, 1, (int)(left * 1000) + 1);
@@ -175,7 +168,7 @@ static int ns_connect(git_stream *stream)
 		return -1;
 	}
 	pthread_mutex_lock(&net.mu);
-	now = mono();
+	now = cs_mono();
 	deadline = now + (double)net.connect_s;
 	total_end = net.armed ? net.start + (double)net.total_s : deadline;
 	bound = total_end < deadline ? NET_TOTAL : NET_CONNECT;
@@ -198,7 +191,7 @@ static int ns_connect(git_stream *stream)
 			break;
 		close(fd);
 		fd = -1;
-		if (err == ETIMEDOUT && mono() >= deadline)
+		if (err == ETIMEDOUT && cs_mono() >= deadline)
 			fired = bound;
 	}
 	freeaddrinfo(res);
@@ -333,7 +326,7 @@ static void *watch(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&net.mu);
 	while (!net.stop) {
-		double now = mono();
+		double now = cs_mono();
 		int open = 0;
 		for (int i = 0; i < NET_SLOTS; i++) {
 			unsigned long long n;
@@ -395,7 +388,7 @@ int gx_net_begin(cs_ctx *ctx, const char *step)
 	net.connect_s = c;
 	net.stall_s = s;
 	net.total_s = t;
-	net.start = net.last = mono();
+	net.start = net.last = cs_mono();
 	net.fired = NET_NONE;
 	net.stop = 0;
 	net.armed = 1;

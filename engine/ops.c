@@ -15,13 +15,6 @@ static double now_s(void)
 	return floor(cs_now());
 }
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Run sql with named binds given as ":name", type ('t' text, 'i' int, 'r'
  * real), value... ending with NULL.  Returns the number of rows changed, or
  * a negative code. */
@@ -389,7 +382,7 @@ static int check_name(cs_ctx *ctx, const char *what, const char *name)
 int cs_lock_acquire(cs_ctx *ctx, const char *name, int ttl, int wait, cs_lock_info *info)
 {
 	lock_arg a = {name, ttl, 'a', info, 0};
-	double deadline = mono() + (wait > 0 ? wait : 0);
+	double deadline = cs_mono() + (wait > 0 ? wait : 0);
 	int rc;
 	if ((rc = check_name(ctx, "lock name", name)))
 		return rc;
@@ -397,10 +390,10 @@ int cs_lock_acquire(cs_ctx *ctx, const char *name, int ttl, int wait, cs_lock_in
 		return cs_err(ctx, CS_EINVAL, "--ttl must be positive");
 	for (;;) {
 		rc = cs_decide(ctx, lock_fn, &a);
-		if (rc != CS_EREFUSED || mono() >= deadline)
+		if (rc != CS_EREFUSED || cs_mono() >= deadline)
 			return rc;
 		/* Poll: at most once a second, as the seed's min(5, ttl/10). */
-		double left = deadline - mono();
+		double left = deadline - cs_mono();
 		double step = left < 1 ? left : 1;
 		struct timespec ts = {(time_t)step, (long)((step - floor(step)) * 1e9)};
 		nanosleep(&ts, NULL);

@@ -15,16 +15,9 @@ struct cs_rows {
 };
 
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int progress(void *p)
 {
-	return mono() > ((cs_rows *)p)->deadline;
+	return cs_mono() > ((cs_rows *)p)->deadline;
 }
 
 /* Reads only.  PRAGMAs are allowed from a short list of ones that only
@@ -112,7 +105,7 @@ int query_open(cs_ctx *ctx, cs_rows **out)
 	sqlite3_limit(r->own, SQLITE_LIMIT_LENGTH,
 		      ctx->max_file > 0 && ctx->max_file < 0x7fffffff ? (int)ctx->max_file : 0x7fffffff);
 	sqlite3_limit(r->own, SQLITE_LIMIT_ATTACHED, 0);
-	r->deadline = mono() + ctx->query_seconds;
+	r->deadline = cs_mono() + ctx->query_seconds;
 	sqlite3_progress_handler(r->own, 1000, progress, r);
 	*out = r;
 	return CS_OK;

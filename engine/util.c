@@ -197,6 +197,13 @@ double cs_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double cs_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int digits(const char **p, int n, int *out)
 {
 	int v = 0;

@@ -19,6 +19,7 @@ void sb_free(sbuf *b);
 
 /* ---- time (util.c) ---------------------------------------------------- */
 double cs_now(void);                          /* wall clock, epoch seconds */
+double cs_mono(void);                         /* CLOCK_MONOTONIC, seconds: for intervals */
 /* Times are epoch seconds within years 1 to 9999: anything else in a file
  * is refused rather than carried into casts and date arithmetic. */
 #define CS_TIME_MIN -62135596800.0   /* 0001-01-01T00:00:00Z */
