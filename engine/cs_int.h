@@ -13,6 +13,9 @@
 #include "net.h"
 #include "shared.h"
 #include "identity.h"
+#include "handle.h"
+#include "mirror.h"
+#include "decide.h"
 
 /* ---- model (model.c) -------------------------------------------------- */
 struct git_tree;
@@ -159,19 +162,7 @@ int cs_host_loopback(const char *host, size_t n);
  * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
 int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
 
-/* ---- decisions (sync.c) ------------------------------------------------ */
-/* A decision: SQL changes made inside the decision transaction, over a
- * freshly imported mirror.  It marks records dirty and writes the commit
- * message into msg.  Returns CS_OK, or a code that aborts the decision. */
-typedef int (*cs_decide_fn)(cs_ctx *ctx, void *arg, sbuf *msg);
-int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg);
-/* From inside a decision: the text of path in the tree being decided on
- * (*out malloc'd and NUL-terminated, NULL when the file is absent). */
-int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len);
-/* From inside a decision: write data at path, or remove path, in the
- * decision's commit.  Cleared before every attempt. */
-int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len);
-int cs_edit_remove(cs_ctx *ctx, const char *path);
+/* ---- the outbox flush (ops.c) ------------------------------------------- */
 /* Push the outbox's intents in one commit; *delivered counts them.  One
  * that fails to apply is set aside with its error (a notice says so) and
  * the others still go out. */
@@ -195,7 +186,5 @@ int ob_pending(cs_ctx *ctx, ob_intent **out, int *n);
  * the failed ones (-1), and note that the flush came back from all. */
 int ob_settle(cs_ctx *ctx, ob_intent *it, int n);
 void ob_free(ob_intent *it, int n);
-/* Take the clone's process lock (flock), waiting a bounded time. */
-int cs_lock_clone(cs_ctx *ctx);
 
 #endif

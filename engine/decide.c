@@ -1,0 +1,251 @@
+/* The decision loop: decide in one transaction, commit once on the remote
+ * head we decided on, push as a compare-and-swap, and on refusal fetch and
+ * decide again. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "ctx.h"
+#include "util.h"
+#include "fault.h"
+#include "db.h"
+#include "cs_int.h"   /* gx_* and model_* until git.c and model.c have headers */
+#include "handle.h"
+#include "mirror.h"
+#include "decide.h"
+
+/* ---- the decision loop -------------------------------------------------------- */
+
+/* Bring the mirror to a commit this process has just pushed: import its
+ * tree (only the files the decision changed differ from the mirror's, and
+ * their texts are kept from the export), walk the history up to it, note
+ * the watches, in one transaction taken after the push.  No fault steps:
+ * those of the decision's own refresh come first. */
+static int import_pushed(cs_ctx *ctx, const git_oid *commit, const git_oid *tree_id)
+{
+	cs_sync_stats st = {0};
+	git_tree *tree = NULL;
+	int rc;
+
+	if (git_tree_lookup(&tree, ctx->repo, tree_id))
+		return cs_err_git(ctx, "cannot read the pushed tree");
+	rc = mirror_import_commit(ctx, tree, commit, &st, 0, 1, 0);
+	git_tree_free(tree);
+	return rc;
+}
+
+static int edit_add(cs_ctx *ctx, const char *path, const git_oid *blob)
+{
+	cs_tree_edit *e = realloc(ctx->edits, (ctx->nedits + 1) * sizeof *e);
+	if (!e)
+		return cs_err_oom(ctx);
+	ctx->edits = e;
+	e += ctx->nedits;
+	memset(e, 0, sizeof *e);
+	if (!(e->path = strdup(path)))
+		return cs_err_oom(ctx);
+	if (blob)
+		git_oid_cpy(&e->blob, blob);
+	e->remove = !blob;
+	ctx->nedits++;
+	return CS_OK;
+}
+
+int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
+{
+	git_oid blob;
+	int rc = gx_blob_write(ctx, path, data, len, &blob);
+	return rc ? rc : edit_add(ctx, path, &blob);
+}
+
+int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
+{
+	git_tree_entry *e = NULL;
+	git_blob *b = NULL;
+	int rc = CS_OK;
+
+	*out = NULL;
+	*len = 0;
+	if (!ctx->base)
+		return cs_err(ctx, CS_ERROR, "internal: no decision in progress");
+	if (git_tree_entry_bypath(&e, ctx->base, path)) {
+		git_error_clear();
+		return CS_OK;
+	}
+	if ((rc = gx_blob_lookup(ctx, &b, git_tree_entry_id(e), path)))
+		rc = rc == CS_ETOOBIG ? CS_ERROR : rc;
+	else if (!(*out = malloc((size_t)git_blob_rawsize(b) + 1)))
+		rc = cs_err_oom(ctx);
+	else {
+		*len = (size_t)git_blob_rawsize(b);
+		memcpy(*out, git_blob_rawcontent(b), *len);
+		(*out)[*len] = 0;
+	}
+	git_blob_free(b);
+	git_tree_entry_free(e);
+	return rc;
+}
+
+int cs_edit_remove(cs_ctx *ctx, const char *path)
+{
+	return edit_add(ctx, path, NULL);
+}
+
+/* Apply the queued edits on top of *tree. */
+static int edits_apply(cs_ctx *ctx, git_oid *tree, int *changed)
+{
+	int rc = CS_OK;
+	for (size_t i = 0; i < ctx->nedits && !rc; i++) {
+		git_tree *t = NULL;
+		git_oid before;
+		git_oid_cpy(&before, tree);
+		if (git_tree_lookup(&t, ctx->repo, tree))
+			return cs_err_git(ctx, "cannot read tree");
+		rc = ctx->edits[i].remove ? gx_tree_remove(ctx, t, ctx->edits[i].path, tree)
+					  : gx_tree_put(ctx, t, ctx->edits[i].path, &ctx->edits[i].blob, tree);
+		git_tree_free(t);
+		if (!rc && git_oid_cmp(&before, tree))
+			*changed += 1;
+	}
+	return rc;
+}
+
+static void backoff(int attempt)
+{
+	/* Jittered, growing with the attempt, capped at about half a second. */
+	long ms = 5 + rand() % (10 * (attempt < 50 ? attempt + 1 : 50));
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* The caller of a served command went away: decide nothing for it. */
+static int aborted(cs_ctx *ctx)
+{
+	if (!ctx->abort_fn || !ctx->abort_fn(ctx->abort_arg))
+		return CS_OK;
+	return cs_err(ctx, CS_ERROR, "the caller went away before the decision was pushed;"
+		      " nothing was decided");
+}
+
+static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
+{
+	static int seeded;
+	int rc = CS_OK;
+
+	if (!ctx->server)
+		return cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
+	if ((rc = aborted(ctx)) || (rc = cs_lock_clone(ctx)))
+		return rc;
+	if (!seeded) {
+		srand((unsigned)(time(NULL) ^ getpid()));
+		seeded = 1;
+	}
+	ctx->retries = 0;
+	ctx->pushed[0] = 0;
+	for (int attempt = 0; attempt < ctx->max_attempts; attempt++) {
+		cs_sync_stats st = {0};
+		git_oid head, tree_id, commit;
+		git_tree *tree = NULL;
+		sbuf msg = {0};
+		int empty, changed = 0, turn = gx_turn_begin(ctx);
+
+		if ((rc = mirror_refresh(ctx, &head, &empty, &tree, &st, 0, 0)) ||
+		    (empty && (rc = cs_err(ctx, CS_ERROR,
+					  "the remote is empty; run 'coordsync init' first")))) {
+			gx_turn_end(turn);
+			return rc;
+		}
+		handle_edits_clear(ctx);
+		ctx->base = tree;
+		if ((rc = db_begin(ctx)))
+			goto next;
+		if ((rc = fn(ctx, arg, &msg)))
+			goto next;
+		CS_FAULT("after-decide");
+		if ((rc = model_export(ctx, tree, &tree_id, &changed)) ||
+		    (rc = edits_apply(ctx, &tree_id, &changed)))
+			goto next;
+		/* Nothing to write, or the same tree again (a status rewritten
+		 * within the same second): no commit. */
+		if (!changed || !git_oid_cmp(&tree_id, git_tree_id(tree))) {
+			rc = db_commit(ctx);
+			goto next;
+		}
+		if (msg.oom || !msg.n) {
+			rc = cs_err_oom(ctx);
+			goto next;
+		}
+		if ((rc = aborted(ctx)))
+			goto next;
+		/* The decision is made and its commit built from the edits in
+		 * memory: give the mirror's write lock back before the network.
+		 * A writer that does not take the clone's flock (sqlite3, a
+		 * reader turned writer) is never held up by a slow push; the
+		 * flock keeps every other coordsync writer off the mirror, and
+		 * the output (the job claimed, the fence) is in arg already. */
+		db_rollback(ctx);
+		if (!sqlite3_get_autocommit(ctx->db)) {
+			rc = cs_err(ctx, CS_ERROR, "cannot end the mirror's transaction before the push");
+			goto next;
+		}
+		rc = gx_commit_push(ctx, &tree_id, &head, msg.p, &commit);
+		gx_turn_end(turn);
+		turn = -1;
+		if (!rc) {
+			char hex[GIT_OID_HEXSZ + 1];
+			git_oid_tostr(hex, sizeof hex, &commit);
+			CS_FAULT("after-push");
+			/* The mirror catches up with the pushed commit the way it takes
+			 * in any head: the import of the files the decision wrote (their
+			 * bytes are at hand) and the history walk.  Its lock_fences
+			 * come from the pushed file, so a grant's fence is remembered
+			 * only when pushed, and by the next import if killed here. */
+			if (!(rc = import_pushed(ctx, &commit, &tree_id))) {
+				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
+				CS_FAULT("after-mirror");
+				rc = gx_update_local(ctx, &commit);
+			}
+			if (rc) {
+				/* The decision is on the remote, and that is what counts:
+				 * the clone catches up at its next import (a deferred
+				 * intent, still in the outbox, is applied again as a
+				 * no-op).  So it succeeded, with a word to the operator. */
+				db_rollback(ctx);
+				cs_notice(ctx, "the decision is on the remote (commit %.12s) but this clone"
+					  " could not record it: %s; the next sync catches up", hex, ctx->err);
+				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
+				rc = CS_OK;
+			}
+		}
+next:
+		gx_turn_end(turn);
+		ctx->base = NULL;
+		if (rc)
+			db_rollback(ctx);
+		sb_free(&msg);
+		git_tree_free(tree);
+		if (rc != CS_ERETRY) {
+			handle_edits_clear(ctx);
+			return rc;
+		}
+		ctx->retries++;
+		backoff(attempt);
+	}
+	handle_edits_clear(ctx);
+	{
+		char last[sizeof ctx->err];
+		memcpy(last, ctx->err, sizeof last);
+		return cs_err(ctx, CS_ERROR, "gave up after %d attempts; the last refusal: %s",
+			      ctx->max_attempts, last);
+	}
+}
+
+/* The versions of files a decision, a sync or a rebuild read are dropped at
+ * its end: a daemon does not keep 30 MB files between its cycles (with
+ * cs_hold it keeps those of up to 8 MiB for the next handle, gx_keep). */
+int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
+{
+	int rc = decide(ctx, fn, arg);
+	gx_texts_free(ctx);
+	return rc;
+}

@@ -1,0 +1,300 @@
+/* The handle (cs_open/cs_close and its settings), the locks it holds (the
+ * mirror file's shared flock from open to close, and the clone's process
+ * lock for a writer), and libgit2's process-wide hold. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "ctx.h"
+#include "util.h"
+#include "fault.h"
+#include "db.h"
+#include "cs_int.h"   /* gx_* until git.c has its header */
+#include "handle.h"
+
+/* ---- handles ------------------------------------------------------------- */
+
+const char *cs_errmsg(const cs_ctx *ctx)
+{
+	return ctx ? ctx->err : "out of memory";
+}
+
+const char *cs_server(const cs_ctx *ctx) { return ctx->server; }
+const char *cs_workdir(const cs_ctx *ctx) { return ctx->workdir; }
+const char *cs_dbpath(const cs_ctx *ctx) { return ctx->dbpath; }
+const char *cs_gitdir(const cs_ctx *ctx) { return ctx->gitdir; }
+
+void cs_hold(void)
+{
+	gx_init();
+	gx_keep(1);
+}
+
+void cs_release(void)
+{
+	gx_keep(0);
+	git_libgit2_shutdown();
+}
+
+void cs_set_abort(cs_ctx *ctx, cs_abort_fn fn, void *arg)
+{
+	ctx->abort_fn = fn;
+	ctx->abort_arg = arg;
+}
+
+void cs_set_retries(cs_ctx *ctx, int n)
+{
+	ctx->max_attempts = n > 0 ? n : 1;
+}
+
+int cs_last_retries(const cs_ctx *ctx)
+{
+	return ctx->retries;
+}
+
+void cs_close(cs_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	db_rollback(ctx);
+	sqlite3_close(ctx->db);
+	handle_edits_clear(ctx);
+	gx_texts_free(ctx);
+	git_remote_free(ctx->origin);
+	git_repository_free(ctx->local);
+	git_repository_free(ctx->repo);
+	if (ctx->lockfd >= 0)
+		close(ctx->lockfd);
+	if (ctx->mirrorfd >= 0)
+		close(ctx->mirrorfd);
+	free(ctx->workdir);
+	free(ctx->gitdir);
+	free(ctx->dbpath);
+	free(ctx->server);
+	free(ctx->branch);
+	free(ctx);
+	git_libgit2_shutdown();
+}
+
+cs_ctx *handle_new(void)
+{
+	cs_ctx *ctx = calloc(1, sizeof *ctx);
+	if (!ctx)
+		return NULL;
+	ctx->lockfd = -1;
+	ctx->mirrorfd = -1;
+	ctx->max_attempts = 60;
+	ctx->lock_delay = 5;
+	cs_fault_init();
+	ctx->max_file = CS_MAX_BLOB;
+	ctx->query_seconds = 30;
+	gx_init();
+	/* Objects come from our own clone; re-hashing every 30 MB blob on each
+	 * read doubles the cost of an import for no gain in safety here. */
+	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+	/* A decision reads the same blob several times (export, history, the
+	 * local push, the checkout): keep blobs of up to 8 MiB in libgit2's
+	 * object cache.  Larger files are read when needed, to bound memory. */
+	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, (size_t)8 << 20);
+	return ctx;
+}
+
+char *handle_join(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 1;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s%s", a, b);
+	return p;
+}
+
+/* flock fd with op (LOCK_SH or LOCK_EX), trying every 10 ms for up to
+ * wait_ms.  0, or -1 with errno (EWOULDBLOCK: held elsewhere all along).
+ * Linux converts a lock by dropping it first: a conversion that fails
+ * leaves fd with no lock at all. */
+static int flock_wait(int fd, int op, int wait_ms)
+{
+	for (int waited = 0;; waited += 10) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		if (!flock(fd, op | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK || waited >= wait_ms)
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the mirror's lock, and opening a clone ---------------------------------- */
+/* SQLite pairs a database with its -wal and -shm files by name.  A rebuild
+ * puts a new mirror file in the place of the old one; a connection still
+ * open on the old file (a query running meanwhile) keeps the old
+ * database's frames in the -wal, and the next connection to the new file
+ * would read them and checkpoint them into it: a corrupt mirror (SQLite's
+ * "How To Corrupt", a database paired with another's WAL).  So a handle
+ * holds a shared flock on DBPATH.lock from before it opens the mirror until
+ * it closes, and a rebuild swaps the file only under an exclusive one. */
+int handle_mirror_lock(cs_ctx *ctx, int op, int wait_ms)
+{
+	char *path;
+	if (ctx->mirrorfd < 0) {
+		if (!(path = handle_join(ctx->dbpath, ".lock")))
+			return cs_err_oom(ctx);
+		ctx->mirrorfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		free(path);
+		if (ctx->mirrorfd < 0)
+			return cs_err(ctx, CS_ERROR, "cannot open '%s.lock': %s", ctx->dbpath,
+				      strerror(errno));
+	}
+	if (!flock_wait(ctx->mirrorfd, op, wait_ms))
+		return CS_OK;
+	if (errno == EWOULDBLOCK)
+		return CS_EBUSY;
+	return cs_err(ctx, CS_ERROR, "cannot lock '%s.lock': %s", ctx->dbpath, strerror(errno));
+}
+
+/* CS_OK when the repository open on ctx is a coordsync clone: its own git
+ * config names the branch coordinated on (init writes coordsync.branch and
+ * coordsync.server), or it has a mirror already.  Else CS_ERROR, and
+ * nothing was written. */
+static int is_clone(cs_ctx *ctx)
+{
+	git_config *cfg = NULL, *local = NULL;
+	git_buf buf = {0};
+	struct stat sb;
+	char *mirror = handle_join(ctx->gitdir, "coordsync/mirror.db");
+	int yes = mirror && !stat(mirror, &sb);
+
+	free(mirror);
+	if (!yes && !git_repository_config_snapshot(&cfg, ctx->repo) &&
+	    !git_config_open_level(&local, cfg, GIT_CONFIG_LEVEL_LOCAL))
+		yes = !git_config_get_string_buf(&buf, local, "coordsync.branch") ||
+		      (git_buf_dispose(&buf), !git_config_get_string_buf(&buf, local, "coordsync.server"));
+	git_buf_dispose(&buf);
+	git_config_free(local);
+	git_config_free(cfg);
+	git_error_clear();
+	if (yes)
+		return CS_OK;
+	return cs_err(ctx, CS_ERROR, "'%s' is not a coordsync clone (its git config has no"
+		      " coordsync.branch); make one with 'coordsync init URL DIR --server ID'",
+		      ctx->workdir);
+}
+
+static int open_clone(cs_ctx **out, const cs_opts *opts, int unchecked)
+{
+	cs_ctx *ctx = *out = handle_new();
+	const char *dir = opts && opts->dir ? opts->dir : ".";
+	char *dbdir = NULL;
+	int rc;
+
+	if (!ctx)
+		return CS_ERROR;
+	if (git_repository_open_ext(&ctx->repo, dir, 0, NULL))
+		return cs_err_git(ctx, "not a coordsync clone");
+	if (git_repository_is_bare(ctx->repo))
+		return cs_err(ctx, CS_EINVAL, "'%s' is a bare repository, not a clone", dir);
+	if ((rc = gx_fast_writes(ctx, ctx->repo)))
+		return rc;
+	ctx->workdir = cs_strdup(git_repository_workdir(ctx->repo));
+	ctx->gitdir = cs_strdup(git_repository_path(ctx->repo));
+	if (!ctx->workdir || !ctx->gitdir)
+		return cs_err_oom(ctx);
+	/* Only a clone made by init (or set up as one) is used: any other git
+	 * repository is left as it was, without a mirror created in it. */
+	if ((rc = is_clone(ctx)))
+		return rc;
+	ctx->server = opts && opts->server ? cs_strdup(opts->server) : cs_config_get(ctx, "server");
+	ctx->branch = cs_config_get(ctx, "branch");
+	if (!unchecked && (rc = cs_config_check(ctx)))
+		return rc;
+	ctx->lock_delay = (int)cs_config_num(ctx, "lockdelay", 5);
+	cs_set_retries(ctx, (int)cs_config_num(ctx, "retries", 60));
+	ctx->max_file = cs_config_num(ctx, "maxfilesize", CS_MAX_BLOB);
+	ctx->query_seconds = (int)cs_config_num(ctx, "query.timeout", 30);
+	if (!ctx->branch)
+		return cs_err_oom(ctx);
+	if (ctx->server && !cs_valid_id(ctx->server))
+		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", ctx->server);
+	if (ctx->server && cs_reserved_id(ctx->server) && !unchecked)
+		return cs_err(ctx, CS_EINVAL, "server id '%s' is reserved: it names a directory of the"
+			      " repository's shared layout or a recipient (see docs/RELIABILITY.md)",
+			      ctx->server);
+	if (opts && opts->db) {
+		ctx->dbpath = strdup(opts->db);
+	} else {
+		if (!(dbdir = handle_join(ctx->gitdir, "coordsync")))
+			return cs_err_oom(ctx);
+		if (mkdir(dbdir, 0755) && errno != EEXIST) {
+			rc = cs_err(ctx, CS_ERROR, "cannot create '%s': %s", dbdir, strerror(errno));
+			free(dbdir);
+			return rc;
+		}
+		free(dbdir);
+		ctx->dbpath = handle_join(ctx->gitdir, "coordsync/mirror.db");
+	}
+	if (!ctx->dbpath)
+		return cs_err_oom(ctx);
+	if ((rc = handle_mirror_lock(ctx, LOCK_SH, 60000)) == CS_EBUSY)
+		return cs_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror; waited 60 s");
+	if (!rc && (rc = db_open(ctx, ctx->dbpath, DB_CREATE)) && ctx->malformed) {
+		/* Left for cs_mirror_repair, cs_sync or cs_rebuild to set aside. */
+		sqlite3_close(ctx->db);
+		ctx->db = NULL;
+	}
+	return rc;
+}
+
+int cs_open(cs_ctx **out, const cs_opts *opts)
+{
+	return open_clone(out, opts, 0);
+}
+
+int cs_open_unchecked(cs_ctx **out, const cs_opts *opts)
+{
+	return open_clone(out, opts, 1);
+}
+
+/* ---- the clone's lock ----------------------------------------------------- */
+
+int cs_lock_clone(cs_ctx *ctx)
+{
+	return cs_lock(ctx, 60);
+}
+
+int cs_lock(cs_ctx *ctx, int wait)
+{
+	char *path;
+	if (ctx->lockfd >= 0)
+		return CS_OK;
+	if (!(path = handle_join(ctx->gitdir, "coordsync/lock")))
+		return cs_err_oom(ctx);
+	ctx->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	free(path);
+	if (ctx->lockfd < 0)
+		return cs_err(ctx, CS_ERROR, "cannot open the clone's lock file: %s", strerror(errno));
+	/* Another coordsync on this clone finishes its decision in well under a
+	 * minute; decisions wait that long at most. */
+	if (!flock_wait(ctx->lockfd, LOCK_EX, wait * 1000)) {
+		gx_clone_locks_clear(ctx);   /* no coordsync writes the clone now */
+		return CS_OK;
+	}
+	close(ctx->lockfd);
+	ctx->lockfd = -1;
+	return cs_err(ctx, CS_EBUSY, "another coordsync holds this clone's lock");
+}
+
+/* ---- a decision's edits ----------------------------------------------------- */
+
+void handle_edits_clear(cs_ctx *ctx)
+{
+	gx_texts_clear(ctx);
+	for (size_t i = 0; i < ctx->nedits; i++)
+		free(ctx->edits[i].path);
+	free(ctx->edits);
+	ctx->edits = NULL;
+	ctx->nedits = 0;
+}
