@@ -61,6 +61,7 @@ struct cs_ctx {
 	int accept_history;   /* cs_accept_history: import a head that is no descendant */
 	int net_down;         /* a remote operation timed out: do not try again (net.c) */
 	char net_down_msg[512];   /* ... and how */
+	unsigned long long rand_state;  /* this handle's own random numbers (handle_random) */
 };
 
 /* Internal return codes, never seen outside the engine. */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include "ctx.h"
 #include "util.h"
 #include "fault.h"
@@ -110,10 +109,10 @@ static int edits_apply(cs_ctx *ctx, git_oid *tree, int *changed)
 	return rc;
 }
 
-static void backoff(int attempt)
+static void backoff(cs_ctx *ctx, int attempt)
 {
 	/* Jittered, growing with the attempt, capped at about half a second. */
-	long ms = 5 + rand() % (10 * (attempt < 50 ? attempt + 1 : 50));
+	long ms = 5 + (long)(handle_random(ctx) % (10u * (attempt < 50 ? attempt + 1 : 50)));
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
@@ -129,17 +128,12 @@ static int aborted(cs_ctx *ctx)
 
 static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 {
-	static int seeded;
 	int rc = CS_OK;
 
 	if (!ctx->server)
 		return cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
 	if ((rc = aborted(ctx)) || (rc = cs_lock_clone(ctx)))
 		return rc;
-	if (!seeded) {
-		srand((unsigned)(time(NULL) ^ getpid()));
-		seeded = 1;
-	}
 	ctx->retries = 0;
 	ctx->pushed[0] = 0;
 	for (int attempt = 0; attempt < ctx->max_attempts; attempt++) {
@@ -229,7 +223,7 @@ next:
 			return rc;
 		}
 		ctx->retries++;
-		backoff(attempt);
+		backoff(ctx, attempt);
 	}
 	handle_edits_clear(ctx);
 	{

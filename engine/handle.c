@@ -3,9 +3,11 @@
  * lock for a writer), and libgit2's process-wide hold. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +19,8 @@
 #include "handle.h"
 
 /* ---- handles ------------------------------------------------------------- */
+
+static void random_seed(cs_ctx *ctx);
 
 const char *cs_errmsg(const cs_ctx *ctx)
 {
@@ -100,7 +104,36 @@ cs_ctx *handle_new(void)
 	 * local push, the checkout): keep blobs of up to 8 MiB in libgit2's
 	 * object cache.  Larger files are read when needed, to bound memory. */
 	git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_BLOB, (size_t)8 << 20);
+	random_seed(ctx);
 	return ctx;
+}
+
+/* ---- random numbers ---------------------------------------------------------- */
+/* Each handle has its own generator: rand() is one sequence for the whole
+ * process, which two handles (a daemon's, a served command's) would share,
+ * and which each would seed again.  Not for secrets: for jitter. */
+
+/* Seed from the kernel's random pool; without it (an old kernel, a
+ * seccomp filter), from the time, the process and the handle's address,
+ * which differ between handles open at once. */
+static void random_seed(cs_ctx *ctx)
+{
+	unsigned long long s = 0;
+	if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s)
+		s = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32) ^
+		    (unsigned long long)(uintptr_t)ctx;
+	ctx->rand_state = s ? s : 0x9e3779b97f4a7c15ULL;   /* xorshift stays at 0 */
+}
+
+unsigned handle_random(cs_ctx *ctx)
+{
+	/* xorshift64* (Vigna): the high half of the product is well mixed. */
+	unsigned long long x = ctx->rand_state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	ctx->rand_state = x;
+	return (unsigned)((x * 0x2545f4914f6cdd1dULL) >> 32);
 }
 
 char *handle_join(const char *a, const char *b)

@@ -17,6 +17,9 @@ char *handle_join(const char *a, const char *b);
  * mirror until cs_close; a rebuild swaps the mirror's file only under an
  * exclusive one.  A conversion that fails leaves the handle with no lock. */
 int handle_mirror_lock(cs_ctx *ctx, int op, int wait_ms);
+/* The next number of the handle's own generator (seeded when the handle was
+ * made, never shared with another handle); for jitter, not for secrets. */
+unsigned handle_random(cs_ctx *ctx);
 /* Take the clone's process lock (flock on gitdir/coordsync/lock), waiting
  * up to a minute; held until cs_close.  CS_EBUSY when another process kept
  * it. */
