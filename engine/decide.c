@@ -109,6 +109,16 @@ static int edits_apply(cs_ctx *ctx, git_oid *tree, int *changed)
 	return rc;
 }
 
+/* The decision's tree, the one place its changes are applied: the records
+ * it changed (model_export) on top of base, then the files it queued
+ * (cs_edit_put, cs_edit_remove).  *tree is the result; *changed counts the
+ * files that differ from base. */
+static int decide_apply(cs_ctx *ctx, git_tree *base, git_oid *tree, int *changed)
+{
+	int rc = model_export(ctx, base, tree, changed);
+	return rc ? rc : edits_apply(ctx, tree, changed);
+}
+
 static void backoff(cs_ctx *ctx, int attempt)
 {
 	/* Jittered, growing with the attempt, capped at about half a second. */
@@ -156,8 +166,7 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		if ((rc = fn(ctx, arg, &msg)))
 			goto next;
 		CS_FAULT("after-decide");
-		if ((rc = model_export(ctx, tree, &tree_id, &changed)) ||
-		    (rc = edits_apply(ctx, &tree_id, &changed)))
+		if ((rc = decide_apply(ctx, tree, &tree_id, &changed)))
 			goto next;
 		/* Nothing to write, or the same tree again (a status rewritten
 		 * within the same second): no commit. */
