@@ -15,37 +15,6 @@ static double now_s(void)
 	return floor(cs_now());
 }
 
-/* Run sql with named binds given as ":name", type ('t' text, 'i' int, 'r'
- * real), value... ending with NULL.  Returns the number of rows changed, or
- * a negative code. */
-static int exec_binds(cs_ctx *ctx, const char *sql, ...)
-{
-	sqlite3_stmt *st = NULL;
-	va_list ap;
-	const char *name;
-	int rc = CS_OK;
-
-	if ((rc = db_prepare(ctx, &st, sql)))
-		return rc;
-	va_start(ap, sql);
-	while (!rc && (name = va_arg(ap, const char *))) {
-		int t = va_arg(ap, int);
-		if (t == 't')
-			rc = db_bind_text(ctx, st, name, va_arg(ap, const char *));
-		else if (t == 'i')
-			rc = db_bind_int(ctx, st, name, va_arg(ap, long long));
-		else
-			rc = db_bind_real(ctx, st, name, va_arg(ap, double));
-	}
-	va_end(ap);
-	if (!rc && (rc = db_step(ctx, st)) == SQLITE_DONE)
-		rc = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(ctx->db);
-	else if (rc == SQLITE_ROW)
-		rc = 1;
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Text of a new record (obj) in the seed's layout at the given indent. */
 static char *render(const cJSON *obj, int indent)
 {
@@ -229,14 +198,14 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	if ((rc = cs_clock_boot(ctx, &boot)))
 		return rc;
 	if (a->op == 'c') {
-		rc = exec_binds(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
-				     " dirty=1 WHERE locked_by IS NOT NULL AND expires_at < :t AND"
-				     " (locked_by = :s OR name IN (SELECT name FROM lock_free_after a"
-				     "  WHERE a.boot_id = :bid AND :boot - a.seen_boot >="
-				     "  coalesce(a.lease, 0) + :d))",
-				":t", 'r', now - ctx->lock_delay, ":s", 't', ctx->server,
-				":bid", 't', boot.id, ":boot", 'r', boot.now, ":d", 'r',
-				(double)ctx->lock_delay, NULL);
+		rc = DB_RUN(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
+				 " dirty=1 WHERE locked_by IS NOT NULL AND expires_at < :t AND"
+				 " (locked_by = :s OR name IN (SELECT name FROM lock_free_after a"
+				 "  WHERE a.boot_id = :bid AND :boot - a.seen_boot >="
+				 "  coalesce(a.lease, 0) + :d))",
+				DB_REAL(":t", now - ctx->lock_delay), DB_TEXT(":s", ctx->server),
+				DB_TEXT(":bid", boot.id), DB_REAL(":boot", boot.now),
+				DB_REAL(":d", ctx->lock_delay));
 		if (rc < 0)
 			return rc;
 		a->released = rc;
@@ -289,8 +258,8 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				cs_err(ctx, CS_EREFUSED, "cannot release '%s': held by %s", a->name, holder);
 			goto done;
 		}
-		rc = exec_binds(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
-				     " dirty=1 WHERE name=:n", ":n", 't', a->name, NULL);
+		rc = DB_RUN(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
+				 " dirty=1 WHERE name=:n", DB_TEXT(":n", a->name));
 		sb_printf(msg, "Lock %s released by %s", a->name, ctx->server);
 		goto done;
 	}
@@ -347,16 +316,17 @@ static int lock_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		rc = model_add(ctx, "locks", a->name, text);
 		free(text);
 	} else {
-		rc = exec_binds(ctx, "UPDATE locks SET locked_by=:s, locked_at=CASE WHEN :m THEN"
-				     " coalesce(locked_at, :t) ELSE :t END, expires_at=:e, fence=:f,"
-				     " dirty=1 WHERE name=:n",
-				":n", 't', a->name, ":s", 't', ctx->server, ":m", 'i', (long long)mine,
-				":t", 'r', now, ":e", 'r', now + a->ttl, ":f", 'i', fence, NULL);
+		rc = DB_RUN(ctx, "UPDATE locks SET locked_by=:s, locked_at=CASE WHEN :m THEN"
+				 " coalesce(locked_at, :t) ELSE :t END, expires_at=:e, fence=:f,"
+				 " dirty=1 WHERE name=:n",
+				DB_TEXT(":n", a->name), DB_TEXT(":s", ctx->server),
+				DB_INT(":m", mine), DB_REAL(":t", now),
+				DB_REAL(":e", now + a->ttl), DB_INT(":f", fence));
 	}
 	if (rc >= 0)
-		rc = exec_binds(ctx, "INSERT INTO lock_fences(name, fence) VALUES(:n, :f) ON CONFLICT(name)"
-				     " DO UPDATE SET fence=max(fence, excluded.fence)",
-				":n", 't', a->name, ":f", 'i', fence, NULL);
+		rc = DB_RUN(ctx, "INSERT INTO lock_fences(name, fence) VALUES(:n, :f) ON CONFLICT(name)"
+				 " DO UPDATE SET fence=max(fence, excluded.fence)",
+				DB_TEXT(":n", a->name), DB_INT(":f", fence));
 	if (rc >= 0) {
 		rc = CS_OK;
 		sb_printf(msg, "Lock %s %s by %s", a->name, mine ? "renewed" : "acquired", ctx->server);
@@ -583,10 +553,11 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			}
 			return cs_err(ctx, CS_EREFUSED, "no queued job");
 		}
-		rc = exec_binds(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
-				     " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
-				     " dirty=1 WHERE id=:i",
-				":s", 't', ctx->server, ":t", 'r', now, ":i", 't', a->out_id, NULL);
+		rc = DB_RUN(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
+				 " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
+				 " dirty=1 WHERE id=:i",
+				DB_TEXT(":s", ctx->server), DB_REAL(":t", now),
+				DB_TEXT(":i", a->out_id));
 		if (rc >= 0)
 			sb_printf(msg, "Job %s claimed by %s", a->out_id, ctx->server);
 		return rc < 0 ? rc : CS_OK;
@@ -601,20 +572,20 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		cs_boot boot;
 		if ((rc = cs_clock_boot(ctx, &boot)))
 			return rc;
-		rc = exec_binds(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
-				     " fence=coalesce(fence, 0) + 1, dirty=1"
-				     " WHERE status='running' AND coalesce(fence, 0) < 9007199254740991 AND (coalesce((SELECT :boot - w.since_boot"
-				     "  FROM watch_current w WHERE w.kind = 'claim' AND w.key = jobs.id"
-				     "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
-				     "  watch_quiet q WHERE q.kind = 'claim' AND q.key = jobs.id), 0) >= :n)"
-				     " AND (NOT EXISTS(SELECT 1 FROM servers s WHERE s.id = jobs.assigned_to"
-				     "  AND s.heartbeat_json IS NOT NULL) OR coalesce((SELECT :boot - w.since_boot"
-				     "  FROM watch_current w WHERE w.kind = 'heartbeat' AND w.key = jobs.assigned_to"
-				     "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
-				     "  watch_quiet q WHERE q.kind = 'heartbeat' AND q.key = jobs.assigned_to), 0)"
-				     "  >= :n)",
-				":boot", 'r', boot.now, ":bid", 't', boot.id, ":n", 'r',
-				(double)a->older_than, NULL);
+		rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
+				 " fence=coalesce(fence, 0) + 1, dirty=1"
+				 " WHERE status='running' AND coalesce(fence, 0) < 9007199254740991 AND (coalesce((SELECT :boot - w.since_boot"
+				 "  FROM watch_current w WHERE w.kind = 'claim' AND w.key = jobs.id"
+				 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+				 "  watch_quiet q WHERE q.kind = 'claim' AND q.key = jobs.id), 0) >= :n)"
+				 " AND (NOT EXISTS(SELECT 1 FROM servers s WHERE s.id = jobs.assigned_to"
+				 "  AND s.heartbeat_json IS NOT NULL) OR coalesce((SELECT :boot - w.since_boot"
+				 "  FROM watch_current w WHERE w.kind = 'heartbeat' AND w.key = jobs.assigned_to"
+				 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+				 "  watch_quiet q WHERE q.kind = 'heartbeat' AND q.key = jobs.assigned_to), 0)"
+				 "  >= :n)",
+				DB_REAL(":boot", boot.now), DB_TEXT(":bid", boot.id),
+				DB_REAL(":n", a->older_than));
 		if (rc < 0)
 			return rc;
 		a->count = rc;
@@ -629,9 +600,9 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	if (!cur)
 		return cs_err(ctx, CS_ENOTFOUND, "no job '%s'", a->id);
 	if (a->op == 'x') {
-		rc = exec_binds(ctx, "UPDATE jobs SET status='cancelled', completed_at=:t, dirty=1"
-				     " WHERE id=:i AND status IN ('queued', 'running')",
-				":t", 'r', now, ":i", 't', a->id, NULL);
+		rc = DB_RUN(ctx, "UPDATE jobs SET status='cancelled', completed_at=:t, dirty=1"
+				 " WHERE id=:i AND status IN ('queued', 'running')",
+				DB_REAL(":t", now), DB_TEXT(":i", a->id));
 		if (rc == 0)
 			rc = cs_err(ctx, CS_EREFUSED, "cannot cancel '%s': it is %s", a->id, cur);
 		else if (rc > 0)
@@ -641,8 +612,8 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	}
 	/* Only the holder finishes a running job.  A rescue requeues it and
 	 * raises its fence, so a late finish from the old holder lands here. */
-	rc = exec_binds(ctx, "SELECT 1 FROM jobs WHERE id=:i AND status='running' AND assigned_to=:s",
-			":i", 't', a->id, ":s", 't', ctx->server, NULL);
+	rc = DB_RUN(ctx, "SELECT 1 FROM jobs WHERE id=:i AND status='running' AND assigned_to=:s",
+			DB_TEXT(":i", a->id), DB_TEXT(":s", ctx->server));
 	if (rc == 0) {
 		rc = cs_err(ctx, CS_EREFUSED, "job '%s' is not running on %s (it is %s)", a->id,
 			    ctx->server, cur);
@@ -655,29 +626,29 @@ static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	if (a->op == 'q') {
 		/* As a rescue does: the attempt stays counted, the fence rises,
 		 * so the claim that was not delivered can finish nothing. */
-		rc = exec_binds(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
-				     " fence=coalesce(fence, 0) + 1, error=:e, dirty=1 WHERE id=:i",
-				":e", 't', a->text, ":i", 't', a->id, NULL);
+		rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
+				 " fence=coalesce(fence, 0) + 1, error=:e, dirty=1 WHERE id=:i",
+				DB_TEXT(":e", a->text), DB_TEXT(":i", a->id));
 		sb_printf(msg, "Job %s requeued by %s: claim not delivered", a->id, ctx->server);
 	} else if (a->op == 'd') {
-		rc = exec_binds(ctx, "UPDATE jobs SET status='done', completed_at=:t, result=:r, dirty=1"
-				     " WHERE id=:i",
-				":t", 'r', now, ":r", 't', a->text, ":i", 't', a->id, NULL);
+		rc = DB_RUN(ctx, "UPDATE jobs SET status='done', completed_at=:t, result=:r, dirty=1"
+				 " WHERE id=:i",
+				DB_REAL(":t", now), DB_TEXT(":r", a->text), DB_TEXT(":i", a->id));
 		sb_printf(msg, "Job %s done by %s", a->id, ctx->server);
 	} else {
 		/* Retry with exponential backoff while attempts remain. */
-		rc = exec_binds(ctx, "UPDATE jobs SET error=:e, dirty=1,"
-				     " status=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				     "   THEN 'queued' ELSE 'failed' END,"
-				     " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				     "   THEN NULL ELSE assigned_to END,"
-				     " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				     "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
-				     "   ELSE run_after END,"
-				     " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				     "   THEN NULL ELSE :t END"
-				     " WHERE id=:i",
-				":e", 't', a->text, ":t", 'r', now, ":i", 't', a->id, NULL);
+		rc = DB_RUN(ctx, "UPDATE jobs SET error=:e, dirty=1,"
+				 " status=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+				 "   THEN 'queued' ELSE 'failed' END,"
+				 " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+				 "   THEN NULL ELSE assigned_to END,"
+				 " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+				 "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
+				 "   ELSE run_after END,"
+				 " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+				 "   THEN NULL ELSE :t END"
+				 " WHERE id=:i",
+				DB_TEXT(":e", a->text), DB_REAL(":t", now), DB_TEXT(":i", a->id));
 		sb_printf(msg, "Job %s failed on %s", a->id, ctx->server);
 	}
 	return rc < 0 ? rc : CS_OK;
@@ -809,9 +780,9 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 	int rc;
 
 	if (!direct) {
-		rc = exec_binds(ctx, heartbeat ? "SELECT 1 FROM servers WHERE id=:s AND heartbeat_at > :t"
-					       : "SELECT 1 FROM servers WHERE id=:s AND status_at > :t",
-				":s", 't', ctx->server, ":t", 'r', at, NULL);
+		rc = DB_RUN(ctx, heartbeat ? "SELECT 1 FROM servers WHERE id=:s AND heartbeat_at > :t"
+					   : "SELECT 1 FROM servers WHERE id=:s AND status_at > :t",
+				DB_TEXT(":s", ctx->server), DB_REAL(":t", at));
 		if (rc)
 			return rc < 0 ? rc : CS_OK;   /* 1: the file is newer */
 	}
@@ -831,18 +802,18 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 		return rc;
 	}
 	if (heartbeat) {
-		rc = exec_binds(ctx, "INSERT INTO servers(id, heartbeat_at, heartbeat_json, heartbeat_dirty)"
-				     " VALUES(:s, :t, :j, 1) ON CONFLICT(id) DO UPDATE SET"
-				     " heartbeat_at=:t, heartbeat_json=:j, heartbeat_dirty=1",
-				":s", 't', ctx->server, ":t", 'r', at, ":j", 't', text, NULL);
+		rc = DB_RUN(ctx, "INSERT INTO servers(id, heartbeat_at, heartbeat_json, heartbeat_dirty)"
+				 " VALUES(:s, :t, :j, 1) ON CONFLICT(id) DO UPDATE SET"
+				 " heartbeat_at=:t, heartbeat_json=:j, heartbeat_dirty=1",
+				DB_TEXT(":s", ctx->server), DB_REAL(":t", at), DB_TEXT(":j", text));
 		if (rc >= 0)
 			rc = cs_note_instances(ctx);   /* this clone's own id, as written */
 	} else
-		rc = exec_binds(ctx, "INSERT INTO servers(id, status, status_at, status_json, status_dirty)"
-				     " VALUES(:s, json_extract(:j, '$.status'), :t, :j, 1)"
-				     " ON CONFLICT(id) DO UPDATE SET status=json_extract(:j, '$.status'),"
-				     " status_at=:t, status_json=:j, status_dirty=1",
-				":s", 't', ctx->server, ":t", 'r', at, ":j", 't', text, NULL);
+		rc = DB_RUN(ctx, "INSERT INTO servers(id, status, status_at, status_json, status_dirty)"
+				 " VALUES(:s, json_extract(:j, '$.status'), :t, :j, 1)"
+				 " ON CONFLICT(id) DO UPDATE SET status=json_extract(:j, '$.status'),"
+				 " status_at=:t, status_json=:j, status_dirty=1",
+				DB_TEXT(":s", ctx->server), DB_REAL(":t", at), DB_TEXT(":j", text));
 	free(text);
 	return rc < 0 ? rc : CS_OK;
 }
@@ -1263,8 +1234,8 @@ static int read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	if (!to)
 		return cs_err(ctx, CS_ENOTFOUND, "no message '%s'", id);
 	if (!strcmp(to, ctx->server)) {
-		rc = exec_binds(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT"
-				     " coalesce(read, 0)", ":i", 't', id, NULL);
+		rc = DB_RUN(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT"
+				 " coalesce(read, 0)", DB_TEXT(":i", id));
 	} else if (!strcmp(to, "all")) {
 		/* A broadcast is read per server, in read_by; the seed's flag turns
 		 * true once every other server the mirror knows of has read it:
@@ -1272,19 +1243,19 @@ static int read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		 * a message sent), wider than fleet_ids, so that the flag does not
 		 * hide it from a seed server without a heartbeat.  Recipients do
 		 * not count: a typo is not a server. */
-		rc = exec_binds(ctx, "UPDATE messages SET read_by=json_insert(coalesce(read_by, '[]'),"
-				     " '$[#]', :s), dirty=1 WHERE id=:i AND NOT EXISTS(SELECT 1 FROM"
-				     " json_each(coalesce(read_by, '[]')) WHERE value=:s)",
-				":i", 't', id, ":s", 't', ctx->server, NULL);
+		rc = DB_RUN(ctx, "UPDATE messages SET read_by=json_insert(coalesce(read_by, '[]'),"
+				 " '$[#]', :s), dirty=1 WHERE id=:i AND NOT EXISTS(SELECT 1 FROM"
+				 " json_each(coalesce(read_by, '[]')) WHERE value=:s)",
+				DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
 		if (rc >= 0)
-			rc = exec_binds(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT coalesce(read, 0)"
-					     " AND NOT EXISTS(SELECT 1 FROM (SELECT id FROM servers"
-					     "  UNION SELECT assigned_to FROM jobs WHERE assigned_to IS NOT NULL"
-					     "  UNION SELECT locked_by FROM locks WHERE locked_by IS NOT NULL"
-					     "  UNION SELECT from_server FROM messages WHERE from_server IS NOT NULL)"
-					     " AS f WHERE f.id != from_server"
-					     " AND f.id != :s AND f.id NOT IN (SELECT value FROM json_each(read_by)))",
-					":i", 't', id, ":s", 't', ctx->server, NULL);
+			rc = DB_RUN(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT coalesce(read, 0)"
+					 " AND NOT EXISTS(SELECT 1 FROM (SELECT id FROM servers"
+					 "  UNION SELECT assigned_to FROM jobs WHERE assigned_to IS NOT NULL"
+					 "  UNION SELECT locked_by FROM locks WHERE locked_by IS NOT NULL"
+					 "  UNION SELECT from_server FROM messages WHERE from_server IS NOT NULL)"
+					 " AS f WHERE f.id != from_server"
+					 " AND f.id != :s AND f.id NOT IN (SELECT value FROM json_each(read_by)))",
+					DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
 	} else {
 		rc = cs_err(ctx, CS_EREFUSED, "message '%s' is for %s, not %s", id, to, ctx->server);
 	}
