@@ -13,8 +13,6 @@
 #include "ops.h"
 
 typedef struct job_arg {
-	int op;               /* 'a' add, 'c' claim, 'd' done, 'f' fail, 'x' cancel, 'r' rescue,
-			       * 'q' requeue a claim that was not delivered */
 	const char *id;
 	const char *text;
 	int priority, max_attempts, older_than;
@@ -82,8 +80,9 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 	return CS_OK;
 }
 
-static int job_add(cs_ctx *ctx, job_arg *a, sbuf *msg)
+static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
+	job_arg *a = p;
 	double now = ops_now();
 	cJSON *o = cJSON_CreateObject(), *set = NULL;
 	char *text = NULL;
@@ -130,155 +129,204 @@ done:
 	return rc;
 }
 
-static int job_fn(cs_ctx *ctx, void *p, sbuf *msg)
+static int job_claim_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	double now = ops_now();
+	int rc;
+
+	free(a->out_id);
+	a->out_id = NULL;
+	/* The seed's order: priority, then created_at; ord breaks ties. */
+	if ((rc = db_text(ctx, &a->out_id,
+			  "SELECT id FROM jobs WHERE status='queued' AND assigned_to IS NULL"
+			  " AND (run_after IS NULL OR run_after <= unixepoch('now'))"
+			  /* A counter at its limit cannot count the claim: skip it. */
+			  " AND coalesce(attempts, 0) < 9007199254740991"
+			  " AND coalesce(fence, 0) < 9007199254740991"
+			  " ORDER BY priority, created_at, ord LIMIT 1", NULL)))
+		return rc;
+	if (!a->out_id) {
+		/* While jobs.json does not import, the queue is not known:
+		 * an error, not an empty queue a worker would idle on. */
+		char *err = NULL;
+		if ((rc = db_text(ctx, &err, "SELECT error FROM files WHERE path=:a AND"
+					     " error IS NOT NULL", "coordination/jobs.json")))
+			return rc;
+		if (err) {
+			rc = cs_err(ctx, CS_ERROR, "cannot claim: 'coordination/jobs.json' does not"
+				    " import: %s", err);
+			free(err);
+			return rc;
+		}
+		return cs_err(ctx, CS_EREFUSED, "no queued job");
+	}
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
+			 " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
+			 " dirty=1 WHERE id=:i",
+			DB_TEXT(":s", ctx->server), DB_REAL(":t", now),
+			DB_TEXT(":i", a->out_id));
+	if (rc >= 0)
+		sb_printf(msg, "Job %s claimed by %s", a->out_id, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_rescue_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	cs_boot boot;
+	int rc;
+
+	/* Stale means quiet for older_than seconds by evidence this host
+	 * can trust, never by another server's timestamps: the claim,
+	 * and the holder's heartbeat if it has one, have not changed
+	 * while this host watched them (its boot clock), or commits of
+	 * two other clocks went on that long after them (watch_quiet).
+	 * A clone that has watched nothing yet and has no such commits
+	 * waits older_than seconds of its own. */
+	if ((rc = cs_clock_boot(ctx, &boot)))
+		return rc;
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
+			 " fence=coalesce(fence, 0) + 1, dirty=1"
+			 " WHERE status='running' AND coalesce(fence, 0) < 9007199254740991 AND (coalesce((SELECT :boot - w.since_boot"
+			 "  FROM watch_current w WHERE w.kind = 'claim' AND w.key = jobs.id"
+			 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+			 "  watch_quiet q WHERE q.kind = 'claim' AND q.key = jobs.id), 0) >= :n)"
+			 " AND (NOT EXISTS(SELECT 1 FROM servers s WHERE s.id = jobs.assigned_to"
+			 "  AND s.heartbeat_json IS NOT NULL) OR coalesce((SELECT :boot - w.since_boot"
+			 "  FROM watch_current w WHERE w.kind = 'heartbeat' AND w.key = jobs.assigned_to"
+			 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+			 "  watch_quiet q WHERE q.kind = 'heartbeat' AND q.key = jobs.assigned_to), 0)"
+			 "  >= :n)",
+			DB_REAL(":boot", boot.now), DB_TEXT(":bid", boot.id),
+			DB_REAL(":n", a->older_than));
+	if (rc < 0)
+		return rc;
+	a->count = rc;
+	sb_printf(msg, "Rescued %d job%s for %s", rc, rc == 1 ? "" : "s", ctx->server);
+	return CS_OK;
+}
+
+/* Done, fail, requeue, cancel: job id must exist.  *cur (malloc'd) says
+ * how it is, "STATUS HOLDER", for a refusal's message. */
+static int job_find(cs_ctx *ctx, const char *id, char **cur)
+{
+	int rc;
+	if ((rc = db_text(ctx, cur, "SELECT status || ' ' || coalesce(assigned_to, '') FROM jobs"
+				    " WHERE id=:a", id)))
+		return rc;
+	if (!*cur)
+		return cs_err(ctx, CS_ENOTFOUND, "no job '%s'", id);
+	return CS_OK;
+}
+
+/* Done, fail, requeue: CS_OK when job id is running on this server, else
+ * CS_ENOTFOUND or CS_EREFUSED. */
+static int job_held(cs_ctx *ctx, const char *id)
+{
+	char *cur = NULL;
+	int rc;
+
+	if ((rc = job_find(ctx, id, &cur)))
+		return rc;
+	/* Only the holder finishes a running job.  A rescue requeues it and
+	 * raises its fence, so a late finish from the old holder lands here. */
+	rc = DB_RUN(ctx, "SELECT 1 FROM jobs WHERE id=:i AND status='running' AND assigned_to=:s",
+			DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
+	if (rc == 0)
+		rc = cs_err(ctx, CS_EREFUSED, "job '%s' is not running on %s (it is %s)", id,
+			    ctx->server, cur);
+	free(cur);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_cancel_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	job_arg *a = p;
 	double now = ops_now();
 	char *cur = NULL;
-	int rc = CS_OK;
+	int rc;
 
-	switch (a->op) {
-	case 'a':
-		return job_add(ctx, a, msg);
-	case 'c':
-		free(a->out_id);
-		a->out_id = NULL;
-		/* The seed's order: priority, then created_at; ord breaks ties. */
-		if ((rc = db_text(ctx, &a->out_id,
-				  "SELECT id FROM jobs WHERE status='queued' AND assigned_to IS NULL"
-				  " AND (run_after IS NULL OR run_after <= unixepoch('now'))"
-				  /* A counter at its limit cannot count the claim: skip it. */
-				  " AND coalesce(attempts, 0) < 9007199254740991"
-				  " AND coalesce(fence, 0) < 9007199254740991"
-				  " ORDER BY priority, created_at, ord LIMIT 1", NULL)))
-			return rc;
-		if (!a->out_id) {
-			/* While jobs.json does not import, the queue is not known:
-			 * an error, not an empty queue a worker would idle on. */
-			char *err = NULL;
-			if ((rc = db_text(ctx, &err, "SELECT error FROM files WHERE path=:a AND"
-						     " error IS NOT NULL", "coordination/jobs.json")))
-				return rc;
-			if (err) {
-				rc = cs_err(ctx, CS_ERROR, "cannot claim: 'coordination/jobs.json' does not"
-					    " import: %s", err);
-				free(err);
-				return rc;
-			}
-			return cs_err(ctx, CS_EREFUSED, "no queued job");
-		}
-		rc = DB_RUN(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
-				 " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
-				 " dirty=1 WHERE id=:i",
-				DB_TEXT(":s", ctx->server), DB_REAL(":t", now),
-				DB_TEXT(":i", a->out_id));
-		if (rc >= 0)
-			sb_printf(msg, "Job %s claimed by %s", a->out_id, ctx->server);
-		return rc < 0 ? rc : CS_OK;
-	case 'r': {
-		/* Stale means quiet for older_than seconds by evidence this host
-		 * can trust, never by another server's timestamps: the claim,
-		 * and the holder's heartbeat if it has one, have not changed
-		 * while this host watched them (its boot clock), or commits of
-		 * two other clocks went on that long after them (watch_quiet).
-		 * A clone that has watched nothing yet and has no such commits
-		 * waits older_than seconds of its own. */
-		cs_boot boot;
-		if ((rc = cs_clock_boot(ctx, &boot)))
-			return rc;
-		rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
-				 " fence=coalesce(fence, 0) + 1, dirty=1"
-				 " WHERE status='running' AND coalesce(fence, 0) < 9007199254740991 AND (coalesce((SELECT :boot - w.since_boot"
-				 "  FROM watch_current w WHERE w.kind = 'claim' AND w.key = jobs.id"
-				 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
-				 "  watch_quiet q WHERE q.kind = 'claim' AND q.key = jobs.id), 0) >= :n)"
-				 " AND (NOT EXISTS(SELECT 1 FROM servers s WHERE s.id = jobs.assigned_to"
-				 "  AND s.heartbeat_json IS NOT NULL) OR coalesce((SELECT :boot - w.since_boot"
-				 "  FROM watch_current w WHERE w.kind = 'heartbeat' AND w.key = jobs.assigned_to"
-				 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
-				 "  watch_quiet q WHERE q.kind = 'heartbeat' AND q.key = jobs.assigned_to), 0)"
-				 "  >= :n)",
-				DB_REAL(":boot", boot.now), DB_TEXT(":bid", boot.id),
-				DB_REAL(":n", a->older_than));
-		if (rc < 0)
-			return rc;
-		a->count = rc;
-		sb_printf(msg, "Rescued %d job%s for %s", rc, rc == 1 ? "" : "s", ctx->server);
-		return CS_OK;
-	}
-	}
-	/* done, fail, cancel: the job must exist and be in a fitting state. */
-	if ((rc = db_text(ctx, &cur, "SELECT status || ' ' || coalesce(assigned_to, '') FROM jobs"
-				     " WHERE id=:a", a->id)))
+	if ((rc = job_find(ctx, a->id, &cur)))
 		return rc;
-	if (!cur)
-		return cs_err(ctx, CS_ENOTFOUND, "no job '%s'", a->id);
-	if (a->op == 'x') {
-		rc = DB_RUN(ctx, "UPDATE jobs SET status='cancelled', completed_at=:t, dirty=1"
-				 " WHERE id=:i AND status IN ('queued', 'running')",
-				DB_REAL(":t", now), DB_TEXT(":i", a->id));
-		if (rc == 0)
-			rc = cs_err(ctx, CS_EREFUSED, "cannot cancel '%s': it is %s", a->id, cur);
-		else if (rc > 0)
-			sb_printf(msg, "Job %s cancelled by %s", a->id, ctx->server);
-		free(cur);
-		return rc < 0 ? rc : CS_OK;
-	}
-	/* Only the holder finishes a running job.  A rescue requeues it and
-	 * raises its fence, so a late finish from the old holder lands here. */
-	rc = DB_RUN(ctx, "SELECT 1 FROM jobs WHERE id=:i AND status='running' AND assigned_to=:s",
-			DB_TEXT(":i", a->id), DB_TEXT(":s", ctx->server));
-	if (rc == 0) {
-		rc = cs_err(ctx, CS_EREFUSED, "job '%s' is not running on %s (it is %s)", a->id,
-			    ctx->server, cur);
-		free(cur);
-		return rc;
-	}
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='cancelled', completed_at=:t, dirty=1"
+			 " WHERE id=:i AND status IN ('queued', 'running')",
+			DB_REAL(":t", now), DB_TEXT(":i", a->id));
+	if (rc == 0)
+		rc = cs_err(ctx, CS_EREFUSED, "cannot cancel '%s': it is %s", a->id, cur);
+	else if (rc > 0)
+		sb_printf(msg, "Job %s cancelled by %s", a->id, ctx->server);
 	free(cur);
-	if (rc < 0)
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_requeue_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	int rc;
+
+	if ((rc = job_held(ctx, a->id)))
 		return rc;
-	if (a->op == 'q') {
-		/* As a rescue does: the attempt stays counted, the fence rises,
-		 * so the claim that was not delivered can finish nothing. */
-		rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
-				 " fence=coalesce(fence, 0) + 1, error=:e, dirty=1 WHERE id=:i",
-				DB_TEXT(":e", a->text), DB_TEXT(":i", a->id));
-		sb_printf(msg, "Job %s requeued by %s: claim not delivered", a->id, ctx->server);
-	} else if (a->op == 'd') {
-		rc = DB_RUN(ctx, "UPDATE jobs SET status='done', completed_at=:t, result=:r, dirty=1"
-				 " WHERE id=:i",
-				DB_REAL(":t", now), DB_TEXT(":r", a->text), DB_TEXT(":i", a->id));
-		sb_printf(msg, "Job %s done by %s", a->id, ctx->server);
-	} else {
-		/* Retry with exponential backoff while attempts remain. */
-		rc = DB_RUN(ctx, "UPDATE jobs SET error=:e, dirty=1,"
-				 " status=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				 "   THEN 'queued' ELSE 'failed' END,"
-				 " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				 "   THEN NULL ELSE assigned_to END,"
-				 " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				 "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
-				 "   ELSE run_after END,"
-				 " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-				 "   THEN NULL ELSE :t END"
-				 " WHERE id=:i",
-				DB_TEXT(":e", a->text), DB_REAL(":t", now), DB_TEXT(":i", a->id));
-		sb_printf(msg, "Job %s failed on %s", a->id, ctx->server);
-	}
+	/* As a rescue does: the attempt stays counted, the fence rises,
+	 * so the claim that was not delivered can finish nothing. */
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
+			 " fence=coalesce(fence, 0) + 1, error=:e, dirty=1 WHERE id=:i",
+			DB_TEXT(":e", a->text), DB_TEXT(":i", a->id));
+	sb_printf(msg, "Job %s requeued by %s: claim not delivered", a->id, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_done_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	double now = ops_now();
+	int rc;
+
+	if ((rc = job_held(ctx, a->id)))
+		return rc;
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='done', completed_at=:t, result=:r, dirty=1"
+			 " WHERE id=:i",
+			DB_REAL(":t", now), DB_TEXT(":r", a->text), DB_TEXT(":i", a->id));
+	sb_printf(msg, "Job %s done by %s", a->id, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_fail_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	double now = ops_now();
+	int rc;
+
+	if ((rc = job_held(ctx, a->id)))
+		return rc;
+	/* Retry with exponential backoff while attempts remain. */
+	rc = DB_RUN(ctx, "UPDATE jobs SET error=:e, dirty=1,"
+			 " status=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			 "   THEN 'queued' ELSE 'failed' END,"
+			 " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			 "   THEN NULL ELSE assigned_to END,"
+			 " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			 "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
+			 "   ELSE run_after END,"
+			 " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			 "   THEN NULL ELSE :t END"
+			 " WHERE id=:i",
+			DB_TEXT(":e", a->text), DB_REAL(":t", now), DB_TEXT(":i", a->id));
+	sb_printf(msg, "Job %s failed on %s", a->id, ctx->server);
 	return rc < 0 ? rc : CS_OK;
 }
 
 int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 	       const char *const *kv, int n)
 {
-	job_arg a = {'a', NULL, NULL, priority, 1, 0, kv, n, NULL, 0};
+	job_arg a = {NULL, NULL, priority, 1, 0, kv, n, NULL, 0};
 	int rc;
 	*id_out = NULL;
 	if (id && (rc = ops_check_name(ctx, "job id", id)))
 		return rc;
 	if (!(a.out_id = id ? strdup(id) : cs_uuid()))
 		return cs_err_oom(ctx);
-	/* The --set list is checked before any work (and again in job_add). */
+	/* The --set list is checked before any work (and again in job_add_fn). */
 	{
 		cJSON *set = NULL;
 		if (!(rc = ops_kv_object(ctx, kv, n, &set)))
@@ -289,7 +337,7 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 			return rc;
 		}
 	}
-	rc = cs_decide(ctx, job_fn, &a);
+	rc = cs_decide(ctx, job_add_fn, &a);
 	if (rc)
 		free(a.out_id);
 	else
@@ -299,8 +347,8 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 
 int cs_job_claim(cs_ctx *ctx, char **id_out)
 {
-	job_arg a = {'c', NULL, NULL, 0, 0, 0, NULL, 0, NULL, 0};
-	int rc = cs_decide(ctx, job_fn, &a);
+	job_arg a = {NULL, NULL, 0, 0, 0, NULL, 0, NULL, 0};
+	int rc = cs_decide(ctx, job_claim_fn, &a);
 	*id_out = NULL;
 	if (rc)
 		free(a.out_id);
@@ -309,38 +357,38 @@ int cs_job_claim(cs_ctx *ctx, char **id_out)
 	return rc;
 }
 
-static int job_op(cs_ctx *ctx, int op, const char *id, const char *text)
+static int job_op(cs_ctx *ctx, cs_decide_fn fn, const char *id, const char *text)
 {
-	job_arg a = {op, id, text, 0, 0, 0, NULL, 0, NULL, 0};
+	job_arg a = {id, text, 0, 0, 0, NULL, 0, NULL, 0};
 	if (!id || !*id)
 		return cs_err(ctx, CS_EINVAL, "missing job id");
-	return cs_decide(ctx, job_fn, &a);
+	return cs_decide(ctx, fn, &a);
 }
 
 int cs_job_done(cs_ctx *ctx, const char *id, const char *result)
 {
-	return job_op(ctx, 'd', id, result);
+	return job_op(ctx, job_done_fn, id, result);
 }
 
 int cs_job_fail(cs_ctx *ctx, const char *id, const char *error)
 {
-	return job_op(ctx, 'f', id, error);
+	return job_op(ctx, job_fail_fn, id, error);
 }
 
 int cs_job_requeue(cs_ctx *ctx, const char *id, const char *why)
 {
-	return job_op(ctx, 'q', id, why);
+	return job_op(ctx, job_requeue_fn, id, why);
 }
 
 int cs_job_cancel(cs_ctx *ctx, const char *id)
 {
-	return job_op(ctx, 'x', id, NULL);
+	return job_op(ctx, job_cancel_fn, id, NULL);
 }
 
 int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued)
 {
-	job_arg a = {'r', NULL, NULL, 0, 0, older_than, NULL, 0, NULL, 0};
-	int rc = cs_decide(ctx, job_fn, &a);
+	job_arg a = {NULL, NULL, 0, 0, older_than, NULL, 0, NULL, 0};
+	int rc = cs_decide(ctx, job_rescue_fn, &a);
 	*rescued = a.count;
 	return rc;
 }
