@@ -276,44 +276,46 @@ static int job_requeue_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	return rc < 0 ? rc : CS_OK;
 }
 
+/* Finish job a->id, held by this server (job_held), with sql, which binds
+ * :t (now), :x (a->text) and :i (the id). */
+static int job_finish(cs_ctx *ctx, job_arg *a, const char *sql)
+{
+	int rc;
+	if ((rc = job_held(ctx, a->id)))
+		return rc;
+	rc = DB_RUN(ctx, sql, DB_REAL(":t", ops_now()), DB_TEXT(":x", a->text),
+		    DB_TEXT(":i", a->id));
+	return rc < 0 ? rc : CS_OK;
+}
+
 static int job_done_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	job_arg *a = p;
-	double now = ops_now();
-	int rc;
-
-	if ((rc = job_held(ctx, a->id)))
-		return rc;
-	rc = DB_RUN(ctx, "UPDATE jobs SET status='done', completed_at=:t, result=:r, dirty=1"
-			 " WHERE id=:i",
-			DB_REAL(":t", now), DB_TEXT(":r", a->text), DB_TEXT(":i", a->id));
-	sb_printf(msg, "Job %s done by %s", a->id, ctx->server);
-	return rc < 0 ? rc : CS_OK;
+	int rc = job_finish(ctx, a, "UPDATE jobs SET status='done', completed_at=:t, result=:x,"
+				    " dirty=1 WHERE id=:i");
+	if (!rc)
+		sb_printf(msg, "Job %s done by %s", a->id, ctx->server);
+	return rc;
 }
 
 static int job_fail_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	job_arg *a = p;
-	double now = ops_now();
-	int rc;
-
-	if ((rc = job_held(ctx, a->id)))
-		return rc;
 	/* Retry with exponential backoff while attempts remain. */
-	rc = DB_RUN(ctx, "UPDATE jobs SET error=:e, dirty=1,"
-			 " status=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-			 "   THEN 'queued' ELSE 'failed' END,"
-			 " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-			 "   THEN NULL ELSE assigned_to END,"
-			 " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-			 "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
-			 "   ELSE run_after END,"
-			 " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
-			 "   THEN NULL ELSE :t END"
-			 " WHERE id=:i",
-			DB_TEXT(":e", a->text), DB_REAL(":t", now), DB_TEXT(":i", a->id));
-	sb_printf(msg, "Job %s failed on %s", a->id, ctx->server);
-	return rc < 0 ? rc : CS_OK;
+	int rc = job_finish(ctx, a, "UPDATE jobs SET error=:x, dirty=1,"
+			    " status=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN 'queued' ELSE 'failed' END,"
+			    " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN NULL ELSE assigned_to END,"
+			    " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
+			    "   ELSE run_after END,"
+			    " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN NULL ELSE :t END"
+			    " WHERE id=:i");
+	if (!rc)
+		sb_printf(msg, "Job %s failed on %s", a->id, ctx->server);
+	return rc;
 }
 
 int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,

@@ -158,75 +158,83 @@ static int lock_grant(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
 	return rc < 0 ? rc : CS_OK;
 }
 
-static int lock_acquire_fn(cs_ctx *ctx, void *p, sbuf *msg)
+/* One decision on lock a->name: read it (lock_read), let check refuse it
+ * or prepare it, then write it. */
+typedef int (*lock_check_fn)(cs_ctx *ctx, lock_arg *a, lock_state *s);
+typedef int (*lock_write_fn)(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg);
+static int lock_decide(cs_ctx *ctx, lock_arg *a, sbuf *msg, lock_check_fn check,
+		       lock_write_fn write)
 {
-	lock_arg *a = p;
 	lock_state s;
 	int rc;
-
-	if ((rc = lock_read(ctx, a, &s)))
-		goto done;
-	if (!s.mine && !s.free_now) {
-		char iso[32];
-		cs_time_iso(s.expires, iso);
-		if (s.expires + ctx->lock_delay < s.now)
-			rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
-				    " clock, but this server has watched that grant for less than its"
-				    " lease (free here in %.0fs): clocks may differ", a->name, s.holder,
-				    iso, ceil(s.watched < 0 ? s.lease + ctx->lock_delay : s.wait_watch));
-		else
-			rc = cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
-				    s.holder, iso);
-		goto done;
-	}
-	if (!s.mine && (rc = lock_fence_next(ctx, a, &s)))
-		goto done;
-	rc = lock_grant(ctx, a, &s, msg);
-done:
+	if (!(rc = lock_read(ctx, a, &s)) && !(rc = check(ctx, a, &s)))
+		rc = write(ctx, a, &s, msg);
 	free(s.holder);
 	return rc;
+}
+
+/* Acquire: refused while another server holds it; a new grant gets a new
+ * fence. */
+static int lock_may_acquire(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	if (!s->mine && !s->free_now) {
+		char iso[32];
+		cs_time_iso(s->expires, iso);
+		if (s->expires + ctx->lock_delay < s->now)
+			return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
+				      " clock, but this server has watched that grant for less than its"
+				      " lease (free here in %.0fs): clocks may differ", a->name, s->holder,
+				      iso, ceil(s->watched < 0 ? s->lease + ctx->lock_delay : s->wait_watch));
+		return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
+			      s->holder, iso);
+	}
+	return s->mine ? CS_OK : lock_fence_next(ctx, a, s);
+}
+
+/* Renew, release: only this server's own lock. */
+static int lock_may_renew(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	if (!s->mine)
+		return cs_err(ctx, CS_EREFUSED, "cannot renew '%s': %s%s", a->name,
+			      s->holder ? "held by " : "not held by ", s->holder ? s->holder : ctx->server);
+	return CS_OK;
+}
+
+static int lock_may_release(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	int rc = CS_OK;
+	if (!s->mine) {
+		rc = cs_err(ctx, CS_EREFUSED, "cannot release '%s': %s", a->name,
+			    s->holder ? "held by another server" : "not held");
+		if (s->holder)
+			cs_err(ctx, CS_EREFUSED, "cannot release '%s': held by %s", a->name, s->holder);
+	}
+	return rc;
+}
+
+static int lock_unset(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
+{
+	int rc;
+	(void)s;
+	rc = DB_RUN(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
+			 " dirty=1 WHERE name=:n", DB_TEXT(":n", a->name));
+	sb_printf(msg, "Lock %s released by %s", a->name, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int lock_acquire_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	return lock_decide(ctx, p, msg, lock_may_acquire, lock_grant);
 }
 
 static int lock_renew_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
-	lock_arg *a = p;
-	lock_state s;
-	int rc;
-
-	if ((rc = lock_read(ctx, a, &s)))
-		goto done;
-	if (!s.mine) {
-		rc = cs_err(ctx, CS_EREFUSED, "cannot renew '%s': %s%s", a->name,
-			    s.holder ? "held by " : "not held by ", s.holder ? s.holder : ctx->server);
-		goto done;
-	}
-	rc = lock_grant(ctx, a, &s, msg);
-done:
-	free(s.holder);
-	return rc;
+	return lock_decide(ctx, p, msg, lock_may_renew, lock_grant);
 }
 
 static int lock_release_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
-	lock_arg *a = p;
-	lock_state s;
-	int rc;
-
-	if ((rc = lock_read(ctx, a, &s)))
-		goto done;
-	if (!s.mine) {
-		rc = cs_err(ctx, CS_EREFUSED, "cannot release '%s': %s", a->name,
-			    s.holder ? "held by another server" : "not held");
-		if (s.holder)
-			cs_err(ctx, CS_EREFUSED, "cannot release '%s': held by %s", a->name, s.holder);
-		goto done;
-	}
-	rc = DB_RUN(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
-			 " dirty=1 WHERE name=:n", DB_TEXT(":n", a->name));
-	sb_printf(msg, "Lock %s released by %s", a->name, ctx->server);
-done:
-	free(s.holder);
-	return rc < 0 ? rc : CS_OK;
+	return lock_decide(ctx, p, msg, lock_may_release, lock_unset);
 }
 
 static int lock_cleanup_fn(cs_ctx *ctx, void *p, sbuf *msg)
