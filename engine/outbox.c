@@ -657,7 +657,7 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg);
 
 /* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload.
- * A payload marked "direct" (intent_fn) is applied now; any other comes
+ * A payload marked "direct" (msgs.c) is applied now; any other comes
  * from the outbox.  A deferred intent is applied as the server that
  * recorded it (its "server", the command's --server), not as the clone's
  * server that happens to flush it; an intent written before it recorded
