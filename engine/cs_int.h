@@ -16,6 +16,7 @@
 #include "handle.h"
 #include "mirror.h"
 #include "decide.h"
+#include "outbox.h"
 
 /* ---- model (model.c) -------------------------------------------------- */
 struct git_tree;
@@ -38,13 +39,6 @@ int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *co
  * kind: jobs.json, ..., status.json): 0, or CS_EREFUSED saying what the
  * importer would refuse.  key: a lock's name or a server's id. */
 int model_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text);
-/* For the fuzzers, the value path without a repository: the payload text of
- * `status set STATUS --set kv...` (*out malloc'd; CS_EINVAL as the command),
- * and the text of status.json/heartbeat.json after a status or heartbeat
- * intent's payload is applied to cur (NULL: no file yet). */
-int ops_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n, char **out);
-int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **out);
-
 /* A new record of table (jobs, locks, messages) from its text, typed as an
  * import types it, to be appended by the next export.  name is the lock's
  * name (the key of a locks.json member); NULL for the others. */
@@ -162,29 +156,5 @@ int cs_host_loopback(const char *host, size_t n);
  * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
 int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
 
-/* ---- the outbox flush (ops.c) ------------------------------------------- */
-/* Push the outbox's intents in one commit; *delivered counts them.  One
- * that fails to apply is set aside with its error (a notice says so) and
- * the others still go out. */
-int cs_outbox_flush(cs_ctx *ctx, int *delivered);
-
-/* ---- the outbox file (outbox.c) ------------------------------------------ */
-/* One pending intent, as the flush handles it. */
-typedef struct ob_intent {
-	long long seq;
-	char *kind, *payload;
-	int state;          /* 0 not applied, 1 applied (delete it), -1 set it aside */
-	char *error;        /* state -1: why */
-} ob_intent;
-/* Queue an intent; never waits for a decision or a rebuild. */
-int ob_add(cs_ctx *ctx, const char *kind, const char *payload);
-/* The intents to flush, oldest first: those not set aside (intents left in
- * the mirror by a previous version moved in first), counted as taken by a
- * flush; after process deaths, fewer (outbox.c).  Free with ob_free. */
-int ob_pending(cs_ctx *ctx, ob_intent **out, int *n);
-/* After the flush's decision: delete the applied ones (state 1), set aside
- * the failed ones (-1), and note that the flush came back from all. */
-int ob_settle(cs_ctx *ctx, ob_intent *it, int n);
-void ob_free(ob_intent *it, int n);
 
 #endif

@@ -153,6 +153,29 @@ int db_step(cs_ctx *ctx, sqlite3_stmt *st)
 	return cs_err_db(ctx, sqlite3_db_handle(st));
 }
 
+int db_run_binds(cs_ctx *ctx, const char *sql, const db_bind *b, int n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = db_prepare(ctx, &st, sql)))
+		return rc;
+	for (int i = 0; i < n && !rc; i++) {
+		if (b[i].type == DB_BIND_TEXT)
+			rc = db_bind_text(ctx, st, b[i].name, b[i].t);
+		else if (b[i].type == DB_BIND_INT)
+			rc = db_bind_int(ctx, st, b[i].name, b[i].i);
+		else
+			rc = db_bind_real(ctx, st, b[i].name, b[i].r);
+	}
+	if (!rc && (rc = db_step(ctx, st)) == SQLITE_DONE)
+		rc = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(ctx->db);
+	else if (rc == SQLITE_ROW)
+		rc = 1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int one_shot(cs_ctx *ctx, sqlite3_stmt **st, const char *sql, const char *a)
 {
 	int rc;

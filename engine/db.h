@@ -17,6 +17,29 @@ int db_bind_real(cs_ctx *ctx, sqlite3_stmt *st, const char *name, double v);
 int db_bind_null(cs_ctx *ctx, sqlite3_stmt *st, const char *name);
 /* SQLITE_ROW, SQLITE_DONE, or CS_ERROR with the message set. */
 int db_step(cs_ctx *ctx, sqlite3_stmt *st);
+/* One typed bind of db_run: name (":name") and its value, made by DB_TEXT
+ * (NULL binds NULL), DB_INT or DB_REAL so that the compiler checks the
+ * value's type.  The text is copied when bound. */
+typedef struct db_bind {
+	const char *name;
+	enum { DB_BIND_TEXT, DB_BIND_INT, DB_BIND_REAL } type;
+	const char *t;
+	long long i;
+	double r;
+} db_bind;
+#define DB_TEXT(name, v) ((db_bind){(name), DB_BIND_TEXT, (v), 0, 0})
+#define DB_INT(name, v) ((db_bind){(name), DB_BIND_INT, NULL, (v), 0})
+#define DB_REAL(name, v) ((db_bind){(name), DB_BIND_REAL, NULL, 0, (v)})
+/* Prepare sql, bind b[0, n) by name (an unknown name is an error), step it
+ * once and finalize it.  Returns the number of rows a writing statement
+ * changed, 1 or 0 for whether a reading one gave a row, or a negative
+ * code with the message set. */
+int db_run_binds(cs_ctx *ctx, const char *sql, const db_bind *b, int n);
+/* db_run_binds with the binds as arguments: DB_RUN(ctx, sql, DB_TEXT(":s",
+ * s), DB_REAL(":t", t)). */
+#define DB_RUN(ctx, sql, ...)                                                   \
+	db_run_binds((ctx), (sql), (const db_bind[]){__VA_ARGS__},              \
+		     (int)(sizeof((const db_bind[]){__VA_ARGS__}) / sizeof(db_bind)))
 /* One-shot: the first column of the first row as text (caller frees) or
  * integer; the statement may have one ":a" text parameter. */
 int db_text(cs_ctx *ctx, char **out, const char *sql, const char *a);

@@ -1,0 +1,396 @@
+/* The job decisions: add, claim, done, fail, requeue, cancel and rescue.
+ * Each is a cs_decide_fn: SQL over the freshly imported mirror that marks
+ * the records it changes dirty; cs_decide turns that into one commit and
+ * one push. */
+#include <stdlib.h>
+#include <string.h>
+#include "cs_int.h"     /* cs_decide, model_add: not cut from it yet */
+#include "ctx.h"
+#include "util.h"
+#include "clock.h"
+#include "db.h"
+#include "json_int.h"
+#include "ops.h"
+
+typedef struct job_arg {
+	const char *id;
+	const char *text;
+	int priority, max_attempts, older_than;
+	const char *const *kv;
+	int nkv;
+	char *out_id;
+	int count;
+} job_arg;
+
+/* Fields of a job that its life sets (claim, done, fail, rescue): never
+ * --set by job add. */
+static const char *const job_lifecycle[] = {
+	"id", "status", "assigned_to", "attempts", "fence", "created_at", "started_at",
+	"completed_at", "finished_at", "claimed_by", "result", "error", NULL};
+
+#define JOB_PRIORITY_MAX 1000000      /* as job add's --priority */
+#define JOB_MAX_ATTEMPTS_MAX 1000000
+
+/* Check the --set values of a new job: no lifecycle field, and priority,
+ * max_attempts and run_after as the importer and the options take them. */
+static int job_kv_check(cs_ctx *ctx, const cJSON *set)
+{
+	for (const cJSON *it = set->child; it; it = it->next) {
+		const char *k = it->string;
+		cJSON *v;
+		double d;
+		int ok, rc;
+		for (int i = 0; job_lifecycle[i]; i++)
+			if (!strcmp(k, job_lifecycle[i]))
+				return !strcmp(k, "id")
+					       ? cs_err(ctx, CS_EINVAL, "use --id to set a job's id")
+					       : cs_err(ctx, CS_EINVAL, "--set '%s': a job's %s is set by"
+							" its life (claim, done, fail, rescue), not by job add",
+							k, k);
+		if (strcmp(k, "priority") && strcmp(k, "max_attempts") && strcmp(k, "run_after"))
+			continue;
+		/* A raw item is a number: its text as given. */
+		v = cJSON_IsRaw(it) ? cJSON_Parse(it->valuestring) : cJSON_Duplicate(it, 1);
+		if (!v)
+			return cs_err_oom(ctx);
+		if (!strcmp(k, "run_after")) {
+			ok = cJSON_IsNull(v) || !model_time_value(v, &d);
+		} else {
+			long long lo = strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX;
+			long long hi = strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX;
+			/* An integer literal, as the option takes it. */
+			ok = cJSON_IsRaw(it) && !strpbrk(it->valuestring, ".eE") &&
+			     v->valuedouble >= (double)lo && v->valuedouble <= (double)hi;
+		}
+		cJSON_Delete(v);
+		if (!ok) {
+			sbuf b = {0};
+			json_put_value(&b, it, 0, 0);
+			if (!strcmp(k, "run_after"))
+				rc = cs_err(ctx, CS_EINVAL, "--set 'run_after': %s is not a time"
+					    " (ISO-8601 or epoch seconds, years 1 to 9999)", b.p ? b.p : "?");
+			else
+				rc = cs_err(ctx, CS_EINVAL, "--set '%s': %s is not an integer from %d to %d",
+					    k, b.p ? b.p : "?", strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX,
+					    strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX);
+			sb_free(&b);
+			return rc;
+		}
+	}
+	return CS_OK;
+}
+
+static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	double now = ops_now();
+	cJSON *o = cJSON_CreateObject(), *set = NULL;
+	char *text = NULL;
+	long long n;
+	int rc;
+
+	if (!o)
+		return cs_err_oom(ctx);
+	if ((rc = ops_kv_object(ctx, a->kv, a->nkv, &set)) || (rc = job_kv_check(ctx, set)))
+		goto done;
+	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM jobs WHERE id=:a", a->out_id)))
+		goto done;
+	if (n) {
+		rc = cs_err(ctx, CS_EREFUSED, "job '%s' already exists", a->out_id);
+		goto done;
+	}
+	cJSON_AddStringToObject(o, "id", a->out_id);
+	cJSON_AddStringToObject(o, "status", "queued");
+	cJSON_AddNullToObject(o, "assigned_to");
+	if (!cJSON_GetObjectItemCaseSensitive(set, "priority"))
+		cJSON_AddNumberToObject(o, "priority", a->priority);
+	ops_add_time(o, "created_at", now);
+	cJSON_AddNullToObject(o, "started_at");
+	cJSON_AddNumberToObject(o, "attempts", 0);
+	if (!cJSON_GetObjectItemCaseSensitive(set, "max_attempts"))
+		cJSON_AddNumberToObject(o, "max_attempts", a->max_attempts);
+	/* The --set members go after coordsync's own, each once. */
+	while (set->child) {
+		cJSON *it = cJSON_DetachItemViaPointer(set, set->child);
+		cJSON_AddItemToObject(o, it->string, it);
+	}
+	if (!(text = ops_render(o, 4))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	/* The columns come from the record itself, so --set priority=3 and the
+	 * like are typed, and checked, as an import would type them. */
+	if (!(rc = model_add(ctx, "jobs", NULL, text)))
+		sb_printf(msg, "Job %s added by %s", a->out_id, ctx->server);
+done:
+	free(text);
+	cJSON_Delete(set);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int job_claim_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	double now = ops_now();
+	int rc;
+
+	free(a->out_id);
+	a->out_id = NULL;
+	/* The seed's order: priority, then created_at; ord breaks ties. */
+	if ((rc = db_text(ctx, &a->out_id,
+			  "SELECT id FROM jobs WHERE status='queued' AND assigned_to IS NULL"
+			  " AND (run_after IS NULL OR run_after <= unixepoch('now'))"
+			  /* A counter at its limit cannot count the claim: skip it. */
+			  " AND coalesce(attempts, 0) < 9007199254740991"
+			  " AND coalesce(fence, 0) < 9007199254740991"
+			  " ORDER BY priority, created_at, ord LIMIT 1", NULL)))
+		return rc;
+	if (!a->out_id) {
+		/* While jobs.json does not import, the queue is not known:
+		 * an error, not an empty queue a worker would idle on. */
+		char *err = NULL;
+		if ((rc = db_text(ctx, &err, "SELECT error FROM files WHERE path=:a AND"
+					     " error IS NOT NULL", "coordination/jobs.json")))
+			return rc;
+		if (err) {
+			rc = cs_err(ctx, CS_ERROR, "cannot claim: 'coordination/jobs.json' does not"
+				    " import: %s", err);
+			free(err);
+			return rc;
+		}
+		return cs_err(ctx, CS_EREFUSED, "no queued job");
+	}
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
+			 " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
+			 " dirty=1 WHERE id=:i",
+			DB_TEXT(":s", ctx->server), DB_REAL(":t", now),
+			DB_TEXT(":i", a->out_id));
+	if (rc >= 0)
+		sb_printf(msg, "Job %s claimed by %s", a->out_id, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_rescue_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	cs_boot boot;
+	int rc;
+
+	/* Stale means quiet for older_than seconds by evidence this host
+	 * can trust, never by another server's timestamps: the claim,
+	 * and the holder's heartbeat if it has one, have not changed
+	 * while this host watched them (its boot clock), or commits of
+	 * two other clocks went on that long after them (watch_quiet).
+	 * A clone that has watched nothing yet and has no such commits
+	 * waits older_than seconds of its own. */
+	if ((rc = cs_clock_boot(ctx, &boot)))
+		return rc;
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
+			 " fence=coalesce(fence, 0) + 1, dirty=1"
+			 " WHERE status='running' AND coalesce(fence, 0) < 9007199254740991 AND (coalesce((SELECT :boot - w.since_boot"
+			 "  FROM watch_current w WHERE w.kind = 'claim' AND w.key = jobs.id"
+			 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+			 "  watch_quiet q WHERE q.kind = 'claim' AND q.key = jobs.id), 0) >= :n)"
+			 " AND (NOT EXISTS(SELECT 1 FROM servers s WHERE s.id = jobs.assigned_to"
+			 "  AND s.heartbeat_json IS NOT NULL) OR coalesce((SELECT :boot - w.since_boot"
+			 "  FROM watch_current w WHERE w.kind = 'heartbeat' AND w.key = jobs.assigned_to"
+			 "  AND w.boot_id = :bid), 0) >= :n OR coalesce((SELECT q.quiet FROM"
+			 "  watch_quiet q WHERE q.kind = 'heartbeat' AND q.key = jobs.assigned_to), 0)"
+			 "  >= :n)",
+			DB_REAL(":boot", boot.now), DB_TEXT(":bid", boot.id),
+			DB_REAL(":n", a->older_than));
+	if (rc < 0)
+		return rc;
+	a->count = rc;
+	sb_printf(msg, "Rescued %d job%s for %s", rc, rc == 1 ? "" : "s", ctx->server);
+	return CS_OK;
+}
+
+/* Done, fail, requeue, cancel: job id must exist.  *cur (malloc'd) says
+ * how it is, "STATUS HOLDER", for a refusal's message. */
+static int job_find(cs_ctx *ctx, const char *id, char **cur)
+{
+	int rc;
+	if ((rc = db_text(ctx, cur, "SELECT status || ' ' || coalesce(assigned_to, '') FROM jobs"
+				    " WHERE id=:a", id)))
+		return rc;
+	if (!*cur)
+		return cs_err(ctx, CS_ENOTFOUND, "no job '%s'", id);
+	return CS_OK;
+}
+
+/* Done, fail, requeue: CS_OK when job id is running on this server, else
+ * CS_ENOTFOUND or CS_EREFUSED. */
+static int job_held(cs_ctx *ctx, const char *id)
+{
+	char *cur = NULL;
+	int rc;
+
+	if ((rc = job_find(ctx, id, &cur)))
+		return rc;
+	/* Only the holder finishes a running job.  A rescue requeues it and
+	 * raises its fence, so a late finish from the old holder lands here. */
+	rc = DB_RUN(ctx, "SELECT 1 FROM jobs WHERE id=:i AND status='running' AND assigned_to=:s",
+			DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
+	if (rc == 0)
+		rc = cs_err(ctx, CS_EREFUSED, "job '%s' is not running on %s (it is %s)", id,
+			    ctx->server, cur);
+	free(cur);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_cancel_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	double now = ops_now();
+	char *cur = NULL;
+	int rc;
+
+	if ((rc = job_find(ctx, a->id, &cur)))
+		return rc;
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='cancelled', completed_at=:t, dirty=1"
+			 " WHERE id=:i AND status IN ('queued', 'running')",
+			DB_REAL(":t", now), DB_TEXT(":i", a->id));
+	if (rc == 0)
+		rc = cs_err(ctx, CS_EREFUSED, "cannot cancel '%s': it is %s", a->id, cur);
+	else if (rc > 0)
+		sb_printf(msg, "Job %s cancelled by %s", a->id, ctx->server);
+	free(cur);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_requeue_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	int rc;
+
+	if ((rc = job_held(ctx, a->id)))
+		return rc;
+	/* As a rescue does: the attempt stays counted, the fence rises,
+	 * so the claim that was not delivered can finish nothing. */
+	rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
+			 " fence=coalesce(fence, 0) + 1, error=:e, dirty=1 WHERE id=:i",
+			DB_TEXT(":e", a->text), DB_TEXT(":i", a->id));
+	sb_printf(msg, "Job %s requeued by %s: claim not delivered", a->id, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+/* Finish job a->id, held by this server (job_held), with sql, which binds
+ * :t (now), :x (a->text) and :i (the id). */
+static int job_finish(cs_ctx *ctx, job_arg *a, const char *sql)
+{
+	int rc;
+	if ((rc = job_held(ctx, a->id)))
+		return rc;
+	rc = DB_RUN(ctx, sql, DB_REAL(":t", ops_now()), DB_TEXT(":x", a->text),
+		    DB_TEXT(":i", a->id));
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int job_done_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	int rc = job_finish(ctx, a, "UPDATE jobs SET status='done', completed_at=:t, result=:x,"
+				    " dirty=1 WHERE id=:i");
+	if (!rc)
+		sb_printf(msg, "Job %s done by %s", a->id, ctx->server);
+	return rc;
+}
+
+static int job_fail_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	/* Retry with exponential backoff while attempts remain. */
+	int rc = job_finish(ctx, a, "UPDATE jobs SET error=:x, dirty=1,"
+			    " status=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN 'queued' ELSE 'failed' END,"
+			    " assigned_to=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN NULL ELSE assigned_to END,"
+			    " run_after=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN :t + min(3600, 15 * (1 << max(0, min(coalesce(attempts, 1) - 1, 8))))"
+			    "   ELSE run_after END,"
+			    " completed_at=CASE WHEN coalesce(attempts, 1) < coalesce(max_attempts, 1)"
+			    "   THEN NULL ELSE :t END"
+			    " WHERE id=:i");
+	if (!rc)
+		sb_printf(msg, "Job %s failed on %s", a->id, ctx->server);
+	return rc;
+}
+
+int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
+	       const char *const *kv, int n)
+{
+	job_arg a = {NULL, NULL, priority, 1, 0, kv, n, NULL, 0};
+	int rc;
+	*id_out = NULL;
+	if (id && (rc = ops_check_name(ctx, "job id", id)))
+		return rc;
+	if (!(a.out_id = id ? strdup(id) : cs_uuid()))
+		return cs_err_oom(ctx);
+	/* The --set list is checked before any work (and again in job_add_fn). */
+	{
+		cJSON *set = NULL;
+		if (!(rc = ops_kv_object(ctx, kv, n, &set)))
+			rc = job_kv_check(ctx, set);
+		cJSON_Delete(set);
+		if (rc) {
+			free(a.out_id);
+			return rc;
+		}
+	}
+	rc = cs_decide(ctx, job_add_fn, &a);
+	if (rc)
+		free(a.out_id);
+	else
+		*id_out = a.out_id;
+	return rc;
+}
+
+int cs_job_claim(cs_ctx *ctx, char **id_out)
+{
+	job_arg a = {NULL, NULL, 0, 0, 0, NULL, 0, NULL, 0};
+	int rc = cs_decide(ctx, job_claim_fn, &a);
+	*id_out = NULL;
+	if (rc)
+		free(a.out_id);
+	else
+		*id_out = a.out_id;
+	return rc;
+}
+
+static int job_op(cs_ctx *ctx, cs_decide_fn fn, const char *id, const char *text)
+{
+	job_arg a = {id, text, 0, 0, 0, NULL, 0, NULL, 0};
+	if (!id || !*id)
+		return cs_err(ctx, CS_EINVAL, "missing job id");
+	return cs_decide(ctx, fn, &a);
+}
+
+int cs_job_done(cs_ctx *ctx, const char *id, const char *result)
+{
+	return job_op(ctx, job_done_fn, id, result);
+}
+
+int cs_job_fail(cs_ctx *ctx, const char *id, const char *error)
+{
+	return job_op(ctx, job_fail_fn, id, error);
+}
+
+int cs_job_requeue(cs_ctx *ctx, const char *id, const char *why)
+{
+	return job_op(ctx, job_requeue_fn, id, why);
+}
+
+int cs_job_cancel(cs_ctx *ctx, const char *id)
+{
+	return job_op(ctx, job_cancel_fn, id, NULL);
+}
+
+int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued)
+{
+	job_arg a = {NULL, NULL, 0, 0, older_than, NULL, 0, NULL, 0};
+	int rc = cs_decide(ctx, job_rescue_fn, &a);
+	*rescued = a.count;
+	return rc;
+}

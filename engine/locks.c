@@ -1,0 +1,309 @@
+/* The lock decisions: acquire, renew, release and cleanup.  Each is a
+ * cs_decide_fn: SQL over the freshly imported mirror that marks the records
+ * it changes dirty; cs_decide turns that into one commit and one push. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cs_int.h"     /* cs_decide, model_add: not cut from it yet */
+#include "ctx.h"
+#include "util.h"
+#include "clock.h"
+#include "db.h"
+#include "json_int.h"
+#include "ops.h"
+
+typedef struct lock_arg {
+	const char *name;
+	int ttl;
+	cs_lock_info *info;
+	int released;
+} lock_arg;
+
+/* What the mirror knows of one lock, read by lock_read. */
+typedef struct lock_state {
+	char *holder;         /* malloc'd; NULL: not held */
+	int exists;           /* a locks.json member */
+	int mine;             /* held by this server */
+	int free_now;         /* free, or free to take from its holder */
+	double now, expires, lease, watched, wait_watch;
+	long long fence;
+} lock_state;
+
+/* Read lock a->name into *s (free s->holder), and tell a->info what it
+ * found. */
+static int lock_read(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	sqlite3_stmt *st = NULL;
+	const char *holder = NULL;
+	cs_boot boot;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	s->now = ops_now();
+	s->watched = -1;
+	if ((rc = cs_clock_boot(ctx, &boot)))
+		return rc;
+	if ((rc = db_prepare(ctx, &st, "SELECT locked_by, expires_at, max(coalesce(fence, 0),"
+				       " coalesce((SELECT fence FROM lock_fences f WHERE f.name=l.name), 0)),"
+				       " (SELECT coalesce(lease, 0) FROM lock_free_after a WHERE a.name=l.name),"
+				       " (SELECT :boot - seen_boot FROM lock_free_after a WHERE a.name=l.name"
+				       "  AND a.boot_id = :bid)"
+				       " FROM locks l WHERE name=:n")) ||
+	    (rc = db_bind_text(ctx, st, ":n", a->name)) ||
+	    (rc = db_bind_real(ctx, st, ":boot", boot.now)) ||
+	    (rc = db_bind_text(ctx, st, ":bid", boot.id)))
+		goto done;
+	if ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		s->exists = 1;
+		holder = (const char *)sqlite3_column_text(st, 0);
+		s->expires = sqlite3_column_double(st, 1);
+		s->fence = sqlite3_column_int64(st, 2);
+		s->lease = sqlite3_column_double(st, 3);
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			s->watched = sqlite3_column_double(st, 4);
+	} else if (rc != SQLITE_DONE) {
+		goto done;
+	}
+	rc = CS_OK;
+	if (holder && !(s->holder = strdup(holder))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	if (a->info) {
+		snprintf(a->info->holder, sizeof a->info->holder, "%s", holder ? holder : "");
+		a->info->expires_at = s->expires;
+		a->info->fence = s->fence;
+	}
+	s->mine = holder && !strcmp(holder, ctx->server);
+	/* Another server's lock stays taken for lock_delay seconds after it
+	 * expires: clocks differ between servers.  And not before this host
+	 * has watched it for its lease plus the lock-delay (lock_free_after),
+	 * by its boot clock: a clock minutes ahead, here or at the holder, or
+	 * a step of this host's wall clock, would otherwise take a live lock.
+	 * No watch in this boot (watched < 0) is no time watched. */
+	s->wait_watch = s->lease + ctx->lock_delay - s->watched;
+	s->free_now = !holder || (s->expires + ctx->lock_delay < s->now && s->watched >= 0 &&
+				  s->wait_watch <= 0);
+done:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A new grant of lock a->name, whose state is s: above every fence this
+ * clone has seen for the lock, in the file, in its memory (lock_fences,
+ * kept across rebuilds and accept-history) and in the lock's history, so
+ * that a dropped entry or a rewound remote cannot make a fence repeat. */
+static int lock_fence_next(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	long long seen = 0;
+	int rc;
+	if ((rc = db_int(ctx, &seen, "SELECT max(coalesce((SELECT fence FROM lock_fences"
+			 " WHERE name=:a), 0), coalesce((SELECT max(fence) FROM lock_history"
+			 " WHERE name=:a), 0))", a->name)))
+		return rc;
+	if (seen > s->fence)
+		s->fence = seen;
+	if (s->fence >= 9007199254740991LL)   /* 2^53 - 1: JSON's last exact integer */
+		return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': its fence %lld is at the limit",
+			      a->name, s->fence);
+	s->fence++;
+	return CS_OK;
+}
+
+/* Write lock a->name as held by this server for a->ttl seconds with fence
+ * s->fence: a grant (acquire) or its extension (renew, s->mine). */
+static int lock_grant(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
+{
+	double now = s->now;
+	int rc;
+
+	if (!s->exists) {
+		cJSON *o = cJSON_CreateObject();
+		char *text;
+		if (!o)
+			return cs_err_oom(ctx);
+		cJSON_AddStringToObject(o, "locked_by", ctx->server);
+		cJSON_AddNumberToObject(o, "locked_at", now);
+		cJSON_AddNumberToObject(o, "expires_at", now + a->ttl);
+		cJSON_AddNumberToObject(o, "fence", (double)s->fence);
+		text = ops_render(o, 4);
+		cJSON_Delete(o);
+		if (!text)
+			return cs_err_oom(ctx);
+		rc = model_add(ctx, "locks", a->name, text);
+		free(text);
+	} else {
+		rc = DB_RUN(ctx, "UPDATE locks SET locked_by=:s, locked_at=CASE WHEN :m THEN"
+				 " coalesce(locked_at, :t) ELSE :t END, expires_at=:e, fence=:f,"
+				 " dirty=1 WHERE name=:n",
+				DB_TEXT(":n", a->name), DB_TEXT(":s", ctx->server),
+				DB_INT(":m", s->mine), DB_REAL(":t", now),
+				DB_REAL(":e", now + a->ttl), DB_INT(":f", s->fence));
+	}
+	if (rc >= 0)
+		rc = DB_RUN(ctx, "INSERT INTO lock_fences(name, fence) VALUES(:n, :f) ON CONFLICT(name)"
+				 " DO UPDATE SET fence=max(fence, excluded.fence)",
+				DB_TEXT(":n", a->name), DB_INT(":f", s->fence));
+	if (rc >= 0) {
+		rc = CS_OK;
+		sb_printf(msg, "Lock %s %s by %s", a->name, s->mine ? "renewed" : "acquired",
+			  ctx->server);
+		if (a->info) {
+			snprintf(a->info->holder, sizeof a->info->holder, "%s", ctx->server);
+			a->info->expires_at = now + a->ttl;
+			a->info->fence = s->fence;
+		}
+	}
+	return rc < 0 ? rc : CS_OK;
+}
+
+/* One decision on lock a->name: read it (lock_read), let check refuse it
+ * or prepare it, then write it. */
+typedef int (*lock_check_fn)(cs_ctx *ctx, lock_arg *a, lock_state *s);
+typedef int (*lock_write_fn)(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg);
+static int lock_decide(cs_ctx *ctx, lock_arg *a, sbuf *msg, lock_check_fn check,
+		       lock_write_fn write)
+{
+	lock_state s;
+	int rc;
+	if (!(rc = lock_read(ctx, a, &s)) && !(rc = check(ctx, a, &s)))
+		rc = write(ctx, a, &s, msg);
+	free(s.holder);
+	return rc;
+}
+
+/* Acquire: refused while another server holds it; a new grant gets a new
+ * fence. */
+static int lock_may_acquire(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	if (!s->mine && !s->free_now) {
+		char iso[32];
+		cs_time_iso(s->expires, iso);
+		if (s->expires + ctx->lock_delay < s->now)
+			return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
+				      " clock, but this server has watched that grant for less than its"
+				      " lease (free here in %.0fs): clocks may differ", a->name, s->holder,
+				      iso, ceil(s->watched < 0 ? s->lease + ctx->lock_delay : s->wait_watch));
+		return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
+			      s->holder, iso);
+	}
+	return s->mine ? CS_OK : lock_fence_next(ctx, a, s);
+}
+
+/* Renew, release: only this server's own lock. */
+static int lock_may_renew(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	if (!s->mine)
+		return cs_err(ctx, CS_EREFUSED, "cannot renew '%s': %s%s", a->name,
+			      s->holder ? "held by " : "not held by ", s->holder ? s->holder : ctx->server);
+	return CS_OK;
+}
+
+static int lock_may_release(cs_ctx *ctx, lock_arg *a, lock_state *s)
+{
+	int rc = CS_OK;
+	if (!s->mine) {
+		rc = cs_err(ctx, CS_EREFUSED, "cannot release '%s': %s", a->name,
+			    s->holder ? "held by another server" : "not held");
+		if (s->holder)
+			cs_err(ctx, CS_EREFUSED, "cannot release '%s': held by %s", a->name, s->holder);
+	}
+	return rc;
+}
+
+static int lock_unset(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
+{
+	int rc;
+	(void)s;
+	rc = DB_RUN(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
+			 " dirty=1 WHERE name=:n", DB_TEXT(":n", a->name));
+	sb_printf(msg, "Lock %s released by %s", a->name, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+static int lock_acquire_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	return lock_decide(ctx, p, msg, lock_may_acquire, lock_grant);
+}
+
+static int lock_renew_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	return lock_decide(ctx, p, msg, lock_may_renew, lock_grant);
+}
+
+static int lock_release_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	return lock_decide(ctx, p, msg, lock_may_release, lock_unset);
+}
+
+static int lock_cleanup_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	lock_arg *a = p;
+	double now = ops_now();
+	cs_boot boot;
+	int rc;
+
+	if ((rc = cs_clock_boot(ctx, &boot)))
+		return rc;
+	rc = DB_RUN(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
+			 " dirty=1 WHERE locked_by IS NOT NULL AND expires_at < :t AND"
+			 " (locked_by = :s OR name IN (SELECT name FROM lock_free_after a"
+			 "  WHERE a.boot_id = :bid AND :boot - a.seen_boot >="
+			 "  coalesce(a.lease, 0) + :d))",
+			DB_REAL(":t", now - ctx->lock_delay), DB_TEXT(":s", ctx->server),
+			DB_TEXT(":bid", boot.id), DB_REAL(":boot", boot.now),
+			DB_REAL(":d", ctx->lock_delay));
+	if (rc < 0)
+		return rc;
+	a->released = rc;
+	sb_puts(msg, "Cleanup expired locks");
+	return CS_OK;
+}
+
+int cs_lock_acquire(cs_ctx *ctx, const char *name, int ttl, int wait, cs_lock_info *info)
+{
+	lock_arg a = {name, ttl, info, 0};
+	double deadline = cs_mono() + (wait > 0 ? wait : 0);
+	int rc;
+	if ((rc = ops_check_name(ctx, "lock name", name)))
+		return rc;
+	if (ttl <= 0)
+		return cs_err(ctx, CS_EINVAL, "--ttl must be positive");
+	for (;;) {
+		rc = cs_decide(ctx, lock_acquire_fn, &a);
+		if (rc != CS_EREFUSED || cs_mono() >= deadline)
+			return rc;
+		/* Poll: at most once a second, as the seed's min(5, ttl/10). */
+		double left = deadline - cs_mono();
+		double step = left < 1 ? left : 1;
+		struct timespec ts = {(time_t)step, (long)((step - floor(step)) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+}
+
+int cs_lock_renew(cs_ctx *ctx, const char *name, int ttl, cs_lock_info *info)
+{
+	lock_arg a = {name, ttl, info, 0};
+	int rc;
+	if ((rc = ops_check_name(ctx, "lock name", name)))
+		return rc;
+	return cs_decide(ctx, lock_renew_fn, &a);
+}
+
+int cs_lock_release(cs_ctx *ctx, const char *name)
+{
+	lock_arg a = {name, 0, NULL, 0};
+	int rc;
+	if ((rc = ops_check_name(ctx, "lock name", name)))
+		return rc;
+	return cs_decide(ctx, lock_release_fn, &a);
+}
+
+int cs_lock_cleanup(cs_ctx *ctx, int *released)
+{
+	lock_arg a = {NULL, 0, NULL, 0};
+	int rc = cs_decide(ctx, lock_cleanup_fn, &a);
+	*released = a.released;
+	return rc;
+}

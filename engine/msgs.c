@@ -1,0 +1,231 @@
+/* Status, heartbeat and messages: the commands, delivered now in one
+ * decision or deferred to the outbox (outbox.h, which applies both). */
+#include <stdlib.h>
+#include <string.h>
+#include "cs_int.h"     /* cs_decide: not cut from it yet */
+#include "ctx.h"
+#include "util.h"
+#include "db.h"
+#include "identity.h"
+#include "json_int.h"
+#include "ops.h"
+#include "outbox.h"
+#include "msgs.h"
+
+/* These are also intents: with defer they wait in the outbox, and each apply
+ * is idempotent, so replaying one after a crash changes nothing twice. */
+
+typedef struct intent_arg {
+	const char *kind;
+	cJSON *payload;
+	int applied;
+	int check_to;         /* a message: its recipient must be a known server */
+} intent_arg;
+
+/* 1 when id is a server the remote knows: this one, one with a status.json
+ * or heartbeat.json (a servers row), or a top-level directory of the tree
+ * decided on (ctx->base), else of the last fetched remote head.  0 when
+ * not; a negative code on error. */
+static int known_server(cs_ctx *ctx, const char *id)
+{
+	git_tree *own = NULL;
+	git_commit *c = NULL;
+	git_oid head;
+	const git_tree_entry *e;
+	char ref[256];
+	long long n = 0;
+	int rc, yes = 0;
+
+	if (ctx->server && !strcmp(id, ctx->server))
+		return 1;
+	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM servers WHERE id=:a", id)))
+		return rc;
+	if (n)
+		return 1;
+	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", ctx->branch);
+	if (!ctx->base && !git_reference_name_to_id(&head, ctx->repo, ref) &&
+	    !git_commit_lookup(&c, ctx->repo, &head))
+		git_commit_tree(&own, c);
+	git_error_clear();
+	git_commit_free(c);
+	if ((ctx->base || own) && (e = git_tree_entry_byname(ctx->base ? ctx->base : own, id)))
+		yes = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+	git_tree_free(own);
+	return yes;
+}
+
+/* CS_OK when a message may go to `to`: "all", or a known server.  Outside
+ * a decision (a deferred message) the remote is as this clone last saw it. */
+static int check_recipient(cs_ctx *ctx, const char *to)
+{
+	int rc;
+	if (!strcmp(to, "all"))
+		return CS_OK;
+	if ((rc = known_server(ctx, to)) < 0)
+		return rc;
+	if (!rc)
+		return cs_err(ctx, CS_EINVAL, "unknown recipient '%s': no server directory or heartbeat"
+			      " on the remote%s (a typo?); --force sends it anyway", to,
+			      ctx->base ? "" : " as of this clone's last sync");
+	return CS_OK;
+}
+
+static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	intent_arg *a = p;
+	cJSON *copy;
+	int rc;
+	if (a->check_to &&
+	    (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(a->payload, "to")))))
+		return rc;
+	if (!(copy = cJSON_Duplicate(a->payload, 1)) || !cJSON_AddTrueToObject(copy, "direct")) {
+		cJSON_Delete(copy);
+		return cs_err_oom(ctx);
+	}
+	rc = ob_apply(ctx, a->kind, copy, msg);
+	cJSON_Delete(copy);
+	return rc;
+}
+
+/* Deliver now (one decision) or queue in the outbox.  check_to: a message
+ * whose recipient must be known, checked in the decision, or for a deferred
+ * one now, against the mirror and the last fetched head (so that an intent
+ * never waits in the outbox for a server that does not exist). */
+static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int check_to)
+{
+	intent_arg a = {kind, payload, 0, check_to && !defer};
+	char *text;
+	int rc = CS_OK;
+	if (!ctx->server)
+		rc = cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
+	else if (!defer)
+		rc = cs_decide(ctx, intent_fn, &a);
+	else if (check_to &&
+		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(payload, "to")))))
+		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */
+	else if (!cJSON_AddStringToObject(payload, "server", ctx->server) ||
+		 !(text = cJSON_PrintUnformatted(payload)))
+		rc = cs_err_oom(ctx);
+	else {
+		/* The outbox file, not the mirror: it waits for no decision's
+		 * push and no rebuild replaces it (outbox.c). */
+		rc = ob_add(ctx, kind, text);
+		cJSON_free(text);
+	}
+	cJSON_Delete(payload);
+	return rc;
+}
+
+int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
+{
+	cJSON *p;
+	int rc = ob_status_payload(ctx, status, kv, n, &p);
+	return rc ? rc : intent(ctx, "status", p, defer, 0);
+}
+
+/* The heartbeat carries this clone's instance id (identity.c): two clones
+ * that use one server id overwrite each other's, which health reports. */
+int cs_heartbeat(cs_ctx *ctx, int defer)
+{
+	cJSON *p = cJSON_CreateObject(), *set = cJSON_CreateObject();
+	char inst[37];
+	int rc;
+	if (!p || !set || !cJSON_AddItemToObject(p, "set", set)) {
+		cJSON_Delete(p);
+		cJSON_Delete(set);
+		return cs_err_oom(ctx);
+	}
+	if (ctx->server && (rc = cs_instance(ctx, inst, 1))) {
+		cJSON_Delete(p);
+		return rc;
+	}
+	if (ctx->server)
+		cJSON_AddStringToObject(set, "instance", inst);
+	cJSON_AddNumberToObject(p, "at", ops_now());
+	return intent(ctx, "heartbeat", p, defer, 0);
+}
+
+int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
+		const char *subject, const char *body, int defer)
+{
+	static const char *const types[] = {"info", "warning", "error", "request", NULL};
+	cJSON *p;
+	char *id;
+	int ok = 0, rc;
+
+	*id_out = NULL;
+	for (int i = 0; types[i]; i++)
+		ok |= type && !strcmp(type, types[i]);
+	if (!ok)
+		return cs_err(ctx, CS_EINVAL, "message type must be info, warning, error or request");
+	if (!to || (strcmp(to, "all") && !cs_valid_id(to)))
+		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s'", to ? to : "");
+	if (strcmp(to, "all") && cs_reserved_id(to))
+		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s': a reserved name, not a server", to);
+	if (!subject || !*subject)
+		return cs_err(ctx, CS_EINVAL, "missing subject");
+	if (!(id = cs_uuid()) || !(p = cJSON_CreateObject())) {
+		free(id);
+		return cs_err_oom(ctx);
+	}
+	cJSON_AddStringToObject(p, "id", id);
+	cJSON_AddStringToObject(p, "to", to);
+	cJSON_AddStringToObject(p, "type", type);
+	cJSON_AddStringToObject(p, "subject", subject);
+	if (body)
+		cJSON_AddStringToObject(p, "body", body);
+	cJSON_AddNumberToObject(p, "at", ops_now());
+	if ((rc = intent(ctx, "msg", p, defer & CS_DEFER, !(defer & CS_FORCE))))
+		free(id);
+	else
+		*id_out = id;
+	return rc;
+}
+
+int msgs_read_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	const char *id = p;
+	char *to = NULL;
+	int rc;
+	if ((rc = db_text(ctx, &to, "SELECT to_server FROM messages WHERE id=:a", id)))
+		return rc;
+	if (!to)
+		return cs_err(ctx, CS_ENOTFOUND, "no message '%s'", id);
+	if (!strcmp(to, ctx->server)) {
+		rc = DB_RUN(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT"
+				 " coalesce(read, 0)", DB_TEXT(":i", id));
+	} else if (!strcmp(to, "all")) {
+		/* A broadcast is read per server, in read_by; the seed's flag turns
+		 * true once every other server the mirror knows of has read it:
+		 * here any server that acts (a heartbeat or status, a job, a lock,
+		 * a message sent), wider than fleet_ids, so that the flag does not
+		 * hide it from a seed server without a heartbeat.  Recipients do
+		 * not count: a typo is not a server. */
+		rc = DB_RUN(ctx, "UPDATE messages SET read_by=json_insert(coalesce(read_by, '[]'),"
+				 " '$[#]', :s), dirty=1 WHERE id=:i AND NOT EXISTS(SELECT 1 FROM"
+				 " json_each(coalesce(read_by, '[]')) WHERE value=:s)",
+				DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
+		if (rc >= 0)
+			rc = DB_RUN(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT coalesce(read, 0)"
+					 " AND NOT EXISTS(SELECT 1 FROM (SELECT id FROM servers"
+					 "  UNION SELECT assigned_to FROM jobs WHERE assigned_to IS NOT NULL"
+					 "  UNION SELECT locked_by FROM locks WHERE locked_by IS NOT NULL"
+					 "  UNION SELECT from_server FROM messages WHERE from_server IS NOT NULL)"
+					 " AS f WHERE f.id != from_server"
+					 " AND f.id != :s AND f.id NOT IN (SELECT value FROM json_each(read_by)))",
+					DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
+	} else {
+		rc = cs_err(ctx, CS_EREFUSED, "message '%s' is for %s, not %s", id, to, ctx->server);
+	}
+	free(to);
+	if (rc >= 0)
+		sb_printf(msg, "Message %s marked read by %s", id, ctx->server);
+	return rc < 0 ? rc : CS_OK;
+}
+
+int cs_msg_read(cs_ctx *ctx, const char *id)
+{
+	if (!id || !*id)
+		return cs_err(ctx, CS_EINVAL, "missing message id");
+	return cs_decide(ctx, msgs_read_fn, (void *)id);
+}
