@@ -1,21 +1,11 @@
 /* Fleet health: stale heartbeats, stuck jobs, expired locks, message
  * backlogs, clock skew and files that do not import, found with SQL over the
- * mirror; and alerts posted with libcurl once per problem, with their state
- * in the mirror's `alerts` table (schema/002_history.sql, docs/HEALTH.md). */
-#include <curl/curl.h>
-#include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
+ * mirror; the alerts they raise are alert.c's (docs/HEALTH.md). */
 #include <math.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "alert.h"
 #include "cs_int.h"
-
-#define TOKEN_MAX 4096
 
 /* The options with their defaults filled in, and the run's clock. */
 typedef struct hcfg {
@@ -23,58 +13,6 @@ typedef struct hcfg {
 	double now;
 	char *ignore;         /* JSON array of the servers to leave out */
 } hcfg;
-
-/* ---- libcurl, opened when an alert is set up ------------------------------- */
-/* Only alerts use libcurl, and linking it would load some twenty more
- * shared libraries into every process: about 5 ms of each `job claim`.  So
- * it is opened with dlopen when a run has an alert to post. */
-
-static struct {
-	void *lib;
-	CURLcode (*global_init)(long);
-	void (*global_cleanup)(void);
-	CURLU *(*url)(void);
-	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
-	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
-	void (*url_cleanup)(CURLU *);
-	void (*free)(void *);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	const char *(*easy_strerror)(CURLcode);
-	void (*easy_cleanup)(CURL *);
-} cu;
-
-static int curl_open(cs_ctx *ctx)
-{
-	static const struct { const char *name; size_t off; } fns[] = {
-#define FN(f) {"curl_" #f, offsetof(__typeof__(cu), f)}
-		FN(global_init), FN(global_cleanup), FN(url), FN(url_set), FN(url_get),
-		FN(url_cleanup), FN(free), FN(slist_append), FN(slist_free_all), FN(easy_init),
-		FN(easy_setopt), FN(easy_perform), FN(easy_getinfo), FN(easy_strerror),
-		FN(easy_cleanup),
-#undef FN
-	};
-	void *lib;
-
-	if (cu.lib)
-		return CS_OK;
-	if (!(lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)))
-		return cs_err(ctx, CS_ERROR, "alerts need libcurl (libcurl.so.4): %s", dlerror());
-	for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
-		void *f = dlsym(lib, fns[i].name);
-		if (!f) {
-			dlclose(lib);
-			return cs_err(ctx, CS_ERROR, "libcurl.so.4 lacks %s", fns[i].name);
-		}
-		memcpy((char *)&cu + fns[i].off, &f, sizeof f);
-	}
-	cu.lib = lib;
-	return CS_OK;
-}
 
 /* ---- the problem list --------------------------------------------------- */
 
@@ -101,26 +39,6 @@ void cs_health_free(cs_health *h)
 	free(h);
 }
 
-/* Replace control characters: messages end up on status lines and logs. */
-static void printable(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
-/* Append a new problem to *list (n entries) and return it, or NULL on oom. */
-static cs_problem *grow(cs_problem **list, int *n)
-{
-	cs_problem *p = realloc(*list, (size_t)(*n + 1) * sizeof **list);
-	if (!p)
-		return NULL;
-	*list = p;
-	p = &p[(*n)++];
-	memset(p, 0, sizeof *p);
-	return p;
-}
-
 /* Record a problem of check about subject.  values holds a JSON object's
  * members without braces; it is consumed.  The message is fmt. */
 static int add_problem(cs_ctx *ctx, cs_health *h, const char *check, const char *subject,
@@ -137,7 +55,7 @@ static int add_problem(cs_ctx *ctx, cs_health *h, const char *check, const char 
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	printable(line);
+	alert_printable(line);
 	sb_printf(&key, "%s:%s", check, subject);
 	sb_puts(&msg, line);
 	sb_putc(&val, '{');
@@ -145,7 +63,7 @@ static int add_problem(cs_ctx *ctx, cs_health *h, const char *check, const char 
 		sb_put(&val, values->p, values->n);
 	sb_putc(&val, '}');
 	sb_free(values);
-	if (!(p = grow(&h->problems, &h->nproblems))) {
+	if (!(p = alert_problem_new(&h->problems, &h->nproblems))) {
 		sb_free(&key);
 		sb_free(&msg);
 		sb_free(&val);
@@ -660,446 +578,6 @@ static int problem_cmp(const void *a, const void *b)
 	return strcmp(p->key, q->key);
 }
 
-/* ---- the alert URL and the token ----------------------------------------- */
-
-/* Accept http:// and https:// URLs without user or password.  origin gets
- * "scheme://host[:port]", the only part of the URL ever put in a message:
- * webhook paths are often secrets themselves.  *plain is set for http to a
- * host other than a loopback address. */
-static int check_url(cs_ctx *ctx, const char *url, char *origin, size_t len, int *plain)
-{
-	CURLU *u = cu.url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
-	int rc = CS_OK;
-
-	if (!u)
-		return cs_err_oom(ctx);
-	if (cu.url_set(u, CURLUPART_URL, url, 0) ||
-	    cu.url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
-	    cu.url_get(u, CURLUPART_HOST, &host, 0) ||
-	    (strcasecmp(scheme, "http") && strcasecmp(scheme, "https"))) {
-		rc = cs_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
-		goto done;
-	}
-	cu.url_get(u, CURLUPART_USER, &user, 0);
-	cu.url_get(u, CURLUPART_PASSWORD, &pass, 0);
-	if (user || pass) {
-		rc = cs_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
-		goto done;
-	}
-	cu.url_get(u, CURLUPART_PORT, &port, 0);
-	snprintf(origin, len, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
-	printable(origin);
-	*plain = !strcasecmp(scheme, "http") && !cs_host_loopback(host, strlen(host));
-done:
-	cu.free(scheme);
-	cu.free(host);
-	cu.free(port);
-	cu.free(user);
-	cu.free(pass);
-	cu.url_cleanup(u);
-	return rc;
-}
-
-int cs_host_loopback(const char *host, size_t n)
-{
-	if (n == 9 && !strncasecmp(host, "localhost", 9))
-		return 1;
-	if (n == 5 && !strncmp(host, "[::1]", 5))
-		return 1;
-	if (n < 5 || strncmp(host, "127.", 4))
-		return 0;
-	for (size_t i = 4; i < n; i++)     /* 127.0.0.1, not 127.example.com */
-		if (!strchr("0123456789.", host[i]) || !host[i])
-			return 0;
-	return 1;
-}
-
-/* Check that fd, opened from path, is a regular file owned by this user
- * with no permissions for group or others.  what names the kind of file in
- * the message ("token file"). */
-static int secret_fd_check(cs_ctx *ctx, int fd, const char *what, const char *path)
-{
-	struct stat sb;
-
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
-		return cs_err(ctx, CS_EINVAL, "%s '%s' is not a regular file", what, path);
-	if (sb.st_uid != geteuid())
-		return cs_err(ctx, CS_EINVAL, "%s '%s' is owned by uid %u, not by this user (uid %u)",
-			      what, path, (unsigned)sb.st_uid, (unsigned)geteuid());
-	if (sb.st_mode & 077)
-		return cs_err(ctx, CS_EINVAL, "%s '%s' has mode %04o: it must be 0600 (chmod 600)",
-			      what, path, (unsigned)(sb.st_mode & 07777));
-	return CS_OK;
-}
-
-int cs_secret_check(cs_ctx *ctx, const char *what, const char *path)
-{
-	int fd, rc;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return cs_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
-	rc = secret_fd_check(ctx, fd, what, path);
-	close(fd);
-	return rc;
-}
-
-/* Read a token (the alert's bearer token, an http(s) remote's password): a
- * file that passes secret_fd_check, holding one line of printable ASCII.
- * Messages name the file, never its content.  *out is wiped and freed by
- * the caller. */
-int cs_token_read(cs_ctx *ctx, const char *path, char **out)
-{
-	char buf[TOKEN_MAX + 2];
-	size_t len = 0, start = 0;
-	int fd, rc = CS_OK;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path, strerror(errno));
-	if ((rc = secret_fd_check(ctx, fd, "token file", path)))
-		goto done;
-	while (len < sizeof buf - 1) {
-		ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path,
-				    strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > TOKEN_MAX) {
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is over %d bytes", path, TOKEN_MAX);
-		goto done;
-	}
-	while (len && strchr(" \t\r\n", buf[len - 1]))
-		len--;
-	while (start < len && strchr(" \t\r\n", buf[start]))
-		start++;
-	buf[len] = 0;
-	for (size_t i = start; i < len; i++)
-		if (buf[i] < 0x21 || buf[i] > 0x7e) {
-			rc = cs_err(ctx, CS_EINVAL, "token file '%s' must hold one token of printable ASCII",
-				    path);
-			goto done;
-		}
-	if (start == len)
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is empty", path);
-	else if (!(*out = strdup(buf + start)))
-		rc = cs_err_oom(ctx);
-done:
-	explicit_bzero(buf, sizeof buf);
-	close(fd);
-	return rc;
-}
-
-/* ---- posting ------------------------------------------------------------------ */
-
-typedef struct poster {
-	CURL *curl;
-	struct curl_slist *hdr;
-	char origin[512];
-	char errbuf[CURL_ERROR_SIZE];
-} poster;
-
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p, (void)arg;
-	return size * n;
-}
-
-/* Wipe the headers (one holds the token) before freeing them. */
-static void poster_release(poster *ps)
-{
-	for (struct curl_slist *s = ps->hdr; s; s = s->next)
-		explicit_bzero(s->data, strlen(s->data));
-	cu.slist_free_all(ps->hdr);
-	cu.easy_cleanup(ps->curl);
-	ps->hdr = NULL;
-	ps->curl = NULL;
-}
-
-/* One handle for every post of the run: http and https only, no redirects,
- * peer and host verified, bounded in time, the response thrown away. */
-static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *token, int timeout)
-{
-	struct curl_slist *s;
-	long total = (long)timeout * 1000L, conn = total < 5000 ? total : 5000;
-
-	if (!(ps->curl = cu.easy_init()))
-		return cs_err(ctx, CS_ERROR, "cannot start libcurl");
-	if (!(s = cu.slist_append(NULL, "Content-Type: application/json")))
-		return cs_err_oom(ctx);
-	ps->hdr = s;
-	if (!(s = cu.slist_append(ps->hdr, "Expect:")))
-		return cs_err_oom(ctx);
-	if (token) {
-		sbuf auth = {0};
-		sb_puts(&auth, "Authorization: Bearer ");
-		sb_puts(&auth, token);
-		s = auth.oom ? NULL : cu.slist_append(ps->hdr, auth.p);
-		if (auth.p)
-			explicit_bzero(auth.p, auth.n);
-		sb_free(&auth);
-		if (!s)
-			return cs_err_oom(ctx);
-	}
-	ps->errbuf[0] = 0;
-	if (cu.easy_setopt(ps->curl, CURLOPT_URL, url) ||
-#if LIBCURL_VERSION_NUM >= 0x075500
-	    cu.easy_setopt(ps->curl, CURLOPT_PROTOCOLS_STR, "http,https") ||
-	    cu.easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
-#else
-	    cu.easy_setopt(ps->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-#endif
-	    cu.easy_setopt(ps->curl, CURLOPT_FOLLOWLOCATION, 0L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_SSL_VERIFYPEER, 1L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_CONNECTTIMEOUT_MS, conn) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_TIMEOUT_MS, total) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_NOSIGNAL, 1L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_HTTPHEADER, ps->hdr) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_USERAGENT, "coordsync/0.1.0") ||
-	    cu.easy_setopt(ps->curl, CURLOPT_WRITEFUNCTION, discard) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_ERRORBUFFER, ps->errbuf))
-		return cs_err(ctx, CS_ERROR, "cannot set up libcurl for the alert");
-	return CS_OK;
-}
-
-/* POST body; CS_OK on a 2xx answer, else CS_ERROR with the reason (which
- * names the URL's origin only). */
-static int post(cs_ctx *ctx, poster *ps, const char *body, size_t len)
-{
-	long code = 0;
-	CURLcode cc;
-
-	ps->errbuf[0] = 0;
-	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDS, body);
-	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	if ((cc = cu.easy_perform(ps->curl)) != CURLE_OK)
-		return cs_err(ctx, CS_ERROR, "cannot post alert to '%s': %s", ps->origin,
-			      ps->errbuf[0] ? ps->errbuf : cu.easy_strerror(cc));
-	cu.easy_getinfo(ps->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (code < 200 || code > 299)
-		return cs_err(ctx, CS_ERROR, "cannot post alert to '%s': HTTP %ld", ps->origin, code);
-	return CS_OK;
-}
-
-/* The alert's JSON (docs/HEALTH.md).  A recovery has severity "ok" and the
- * problem's last message after "cleared: ". */
-static char *alert_json(const cs_ctx *ctx, const cs_problem *p, int recovery, double now)
-{
-	static const char *const sev[] = {"ok", "warning", "critical", "unknown"};
-	sbuf b = {0};
-	char iso[32];
-
-	sb_puts(&b, "{\"source\": \"coordsync\", \"event\": ");
-	sb_puts(&b, recovery ? "\"recovery\"" : "\"problem\"");
-	sb_puts(&b, ", \"key\": ");
-	json_put_string(&b, p->key);
-	sb_puts(&b, ", \"check\": ");
-	json_put_string(&b, p->check);
-	sb_printf(&b, ", \"severity\": \"%s\"", recovery ? "ok" : sev[p->severity & 3]);
-	if (recovery)
-		sb_printf(&b, ", \"previous_severity\": \"%s\"", sev[p->severity & 3]);
-	sb_puts(&b, ", \"server\": ");
-	if (p->server)
-		json_put_string(&b, p->server);
-	else
-		sb_puts(&b, "null");
-	sb_puts(&b, ", \"message\": ");
-	if (recovery) {
-		sbuf m = {0};
-		sb_puts(&m, "cleared: ");
-		sb_puts(&m, p->message);
-		json_put_string(&b, m.oom ? "cleared" : m.p);
-		sb_free(&m);
-	} else {
-		json_put_string(&b, p->message);
-	}
-	sb_puts(&b, ", \"values\": ");
-	sb_puts(&b, recovery ? "{}" : p->values);
-	cs_time_iso(p->first_seen, iso);
-	sb_puts(&b, ", \"first_seen\": ");
-	json_put_string(&b, iso);
-	cs_time_iso(now, iso);
-	sb_puts(&b, ", \"time\": ");
-	json_put_string(&b, iso);
-	sb_puts(&b, ", \"reporter\": ");
-	if (ctx->server)
-		json_put_string(&b, ctx->server);
-	else
-		sb_puts(&b, "null");
-	sb_puts(&b, "}\n");
-	return sb_detach(&b);
-}
-
-/* ---- alert state ------------------------------------------------------------ */
-
-static int exec_key(cs_ctx *ctx, const char *sql, const char *key)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-	if (!(rc = db_prepare(ctx, &st, sql)) && !(rc = db_bind_text(ctx, st, ":k", key)) &&
-	    (rc = db_step(ctx, st)) == SQLITE_DONE)
-		rc = CS_OK;
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Record this run's problems in `alerts` and find what needs posting:
- * problems never notified (or that worsened from warning to critical) and
- * notified problems that are gone.  Gone problems that were never notified
- * are forgotten.  One transaction. */
-static int alert_state(cs_ctx *ctx, cs_health *h, const hcfg *c)
-{
-	static const char *const sev[] = {"ok", "warning", "critical", "unknown"};
-	sqlite3_stmt *st = NULL;
-	sbuf keys = {0};
-	char *kj = NULL;
-	int rc;
-
-	sb_putc(&keys, '[');
-	for (int i = 0; i < h->nproblems; i++) {
-		if (i)
-			sb_putc(&keys, ',');
-		json_put_string(&keys, h->problems[i].key);
-	}
-	sb_putc(&keys, ']');
-	if (!(kj = sb_detach(&keys)))
-		return cs_err_oom(ctx);
-	if ((rc = db_begin(ctx)))
-		goto done;
-	for (int i = 0; i < h->nproblems; i++) {
-		cs_problem *p = &h->problems[i];
-		if ((rc = db_prepare(ctx, &st,
-				     "INSERT INTO alerts(key, severity, server, message, first_seen,"
-				     " last_seen, notified) VALUES(:k, :s, :v, :m, :t, :t, 0)"
-				     " ON CONFLICT(key) DO UPDATE SET"
-				     " notified = CASE WHEN excluded.severity = 'critical' AND"
-				     "  severity = 'warning' THEN 0 ELSE notified END,"
-				     " severity = excluded.severity, server = excluded.server,"
-				     " message = excluded.message, last_seen = excluded.last_seen"
-				     " RETURNING first_seen, notified")) ||
-		    (rc = db_bind_text(ctx, st, ":k", p->key)) ||
-		    (rc = db_bind_text(ctx, st, ":s", sev[p->severity & 3])) ||
-		    (rc = db_bind_text(ctx, st, ":v", p->server)) ||
-		    (rc = db_bind_text(ctx, st, ":m", p->message)) ||
-		    (rc = db_bind_real(ctx, st, ":t", c->now)))
-			goto done;
-		if ((rc = db_step(ctx, st)) != SQLITE_ROW) {
-			if (rc == SQLITE_DONE)
-				rc = cs_err(ctx, CS_ERROR, "internal: no alert row for '%s'", p->key);
-			goto done;
-		}
-		p->first_seen = sqlite3_column_double(st, 0);
-		p->alert = sqlite3_column_int(st, 1) ? CS_ALERT_EARLIER : CS_ALERT_PENDING;
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if ((rc = db_prepare(ctx, &st, "SELECT key, severity, server, message, first_seen"
-				       " FROM alerts WHERE notified AND key NOT IN"
-				       " (SELECT value FROM json_each(:keys)) ORDER BY key")) ||
-	    (rc = db_bind_text(ctx, st, ":keys", kj)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		cs_problem *p = grow(&h->cleared, &h->ncleared);
-		const char *key = col_text(st, 0), *colon = strchr(key, ':');
-		const char *server = (const char *)sqlite3_column_text(st, 2);
-		if (!p) {
-			rc = cs_err_oom(ctx);
-			goto done;
-		}
-		p->key = strdup(key);
-		p->check = colon ? strndup(key, (size_t)(colon - key)) : strdup(key);
-		p->server = cs_strdup(server);
-		p->message = strdup(col_text(st, 3));
-		p->values = strdup("{}");
-		p->severity = strcmp(col_text(st, 1), "critical") ? CS_HEALTH_WARNING
-								   : CS_HEALTH_CRITICAL;
-		p->first_seen = sqlite3_column_double(st, 4);
-		p->alert = CS_ALERT_PENDING;
-		if (!p->key || !p->check || !p->message || !p->values || (server && !p->server)) {
-			rc = cs_err_oom(ctx);
-			goto done;
-		}
-	}
-	if (rc != SQLITE_DONE)
-		goto done;
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = db_prepare(ctx, &st, "DELETE FROM alerts WHERE NOT notified AND key NOT IN"
-				       " (SELECT value FROM json_each(:keys))")) ||
-	    (rc = db_bind_text(ctx, st, ":keys", kj)) || (rc = db_step(ctx, st)) != SQLITE_DONE)
-		goto done;
-	rc = db_commit(ctx);
-done:
-	sqlite3_finalize(st);
-	if (rc)
-		db_rollback(ctx);
-	free(kj);
-	return rc;
-}
-
-/* Post every pending alert, then every pending recovery, recording each
- * delivery at once.  The first failure stops the run's posting (the rest
- * would likely fail the same way, each taking the timeout); what was not
- * delivered stays pending for the next run.  Only errors of the mirror
- * are returned; a failed post leaves its reason in h->alert_error. */
-static int alert_post(cs_ctx *ctx, cs_health *h, const hcfg *c, const char *token,
-		      const char *origin)
-{
-	poster ps = {0};
-	int rc, failed = 0;
-
-	snprintf(ps.origin, sizeof ps.origin, "%s", origin);
-	if ((rc = poster_init(ctx, &ps, c->o.alert_url, token, c->o.alert_timeout))) {
-		failed = 1;
-		if (!(h->alert_error = strdup(ctx->err)))
-			rc = cs_err_oom(ctx);
-		else
-			rc = CS_OK;
-	}
-	for (int pass = 0; pass < 2 && !rc; pass++) {
-		cs_problem *list = pass ? h->cleared : h->problems;
-		int n = pass ? h->ncleared : h->nproblems;
-		for (int i = 0; i < n && !rc; i++) {
-			cs_problem *p = &list[i];
-			char *body;
-			if (p->alert != CS_ALERT_PENDING)
-				continue;
-			if (failed) {
-				h->pending++;
-				continue;
-			}
-			if (!(body = alert_json(ctx, p, pass, c->now))) {
-				rc = cs_err_oom(ctx);
-				break;
-			}
-			if (post(ctx, &ps, body, strlen(body))) {
-				failed = 1;
-				h->pending++;
-				if (!(h->alert_error = strdup(ctx->err)))
-					rc = cs_err_oom(ctx);
-			} else {
-				p->alert = CS_ALERT_SENT;
-				h->sent++;
-				rc = exec_key(ctx, pass ? "DELETE FROM alerts WHERE key = :k"
-							: "UPDATE alerts SET notified = 1 WHERE key = :k",
-					      p->key);
-			}
-			free(body);
-		}
-	}
-	poster_release(&ps);
-	return rc;
-}
-
 /* ---- the entry point ---------------------------------------------------------- */
 
 static int fill_opts(cs_ctx *ctx, hcfg *c, const cs_health_opts *in)
@@ -1149,14 +627,10 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		goto done;
 	/* Everything about the alert is checked before anything runs. */
 	if (c.o.alert_url) {
-		if ((rc = curl_open(ctx)))
+		if ((rc = alert_open(ctx)))
 			goto done;
-		if (cu.global_init(CURL_GLOBAL_DEFAULT)) {
-			rc = cs_err(ctx, CS_ERROR, "cannot start libcurl");
-			goto done;
-		}
 		curl_up = 1;
-		if ((rc = check_url(ctx, c.o.alert_url, origin, sizeof origin, &plain)) ||
+		if ((rc = alert_url_check(ctx, c.o.alert_url, origin, sizeof origin, &plain)) ||
 		    (c.o.token_file && (rc = cs_token_read(ctx, c.o.token_file, &token))))
 			goto done;
 		if (token && plain) {
@@ -1196,8 +670,9 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		goto done;
 	if (h->nproblems > 1)
 		qsort(h->problems, (size_t)h->nproblems, sizeof *h->problems, problem_cmp);
-	if (c.o.alert_url && ((rc = alert_state(ctx, h, &c)) ||
-			      (rc = alert_post(ctx, h, &c, token, origin))))
+	if (c.o.alert_url && ((rc = alert_state(ctx, h, c.now)) ||
+			      (rc = alert_post(ctx, h, c.o.alert_url, c.o.alert_timeout, c.now,
+						token, origin))))
 		goto done;
 	*out = h;
 	h = NULL;
@@ -1207,7 +682,7 @@ done:
 		free(token);
 	}
 	if (curl_up)
-		cu.global_cleanup();
+		alert_close();
 	free(c.ignore);
 	cs_health_free(h);
 	return rc;
