@@ -135,7 +135,74 @@ static const char *col_text(sqlite3_stmt *st, int i)
 }
 
 /* ---- the checks ------------------------------------------------------------ */
-/* Each runs one statement over the mirror and adds what it finds. */
+/* A check is one statement over the mirror: each row it gives is a problem,
+ * or nothing.  The table below says, per check, what it reads (the
+ * statement, and the values it binds beyond :ignore, the servers to leave
+ * out) and how a row becomes a problem; run_check does the rest. */
+
+/* One check's run: what its bind and row functions see. */
+typedef struct hrun {
+	cs_ctx *ctx;
+	cs_health *h;
+	const hcfg *c;
+	cs_boot boot;         /* heartbeats: this host's boot clock */
+	char mine[37];        /* duplicates: this clone's instance id */
+	sbuf ahead;           /* order skew: the servers reported for skew */
+} hrun;
+
+/* What a row found: severity CS_HEALTH_OK for nothing.  check (the
+ * table's unless set), subject and server point into the row, valid until
+ * the next step. */
+typedef struct hfind {
+	const char *check, *subject, *server;
+	int severity;
+	sbuf values;          /* a JSON object's members, without braces */
+	char msg[1024];
+} hfind;
+
+typedef struct hcheck {
+	const char *check;                         /* the problems' check */
+	const char *sql;                           /* what it reads */
+	int (*bind)(hrun *r, sqlite3_stmt *st);    /* its values; NULL: only :ignore */
+	void (*row)(hrun *r, sqlite3_stmt *st, hfind *f);   /* a row into f */
+} hcheck;
+
+/* The message of f, printf-style. */
+static void say(hfind *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(hfind *f, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof f->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* A rewritten or deleted remote branch that the last sync refused (meta
+ * history_rewrite, kept until the remote is back or accept-history): no
+ * decision goes out from this clone meanwhile. */
+static void row_history(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const char *msg = (const char *)sqlite3_column_text(st, 0);
+	if (!msg)
+		return;
+	put_str(&f->values, "error", msg);
+	f->subject = r->ctx->branch;
+	f->severity = CS_HEALTH_CRITICAL;
+	say(f, "%s", msg);
+}
+
+/* Coordination files whose newest version did not import: every sync fails
+ * and the mirror holds the last good rows. */
+static void row_file(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const char *path = col_text(st, 0), *err = col_text(st, 1);
+	(void)r;
+	put_str(&f->values, "path", path);
+	put_str(&f->values, "error", err);
+	f->subject = path;
+	f->severity = CS_HEALTH_CRITICAL;
+	say(f, "%s does not import: %s", path, err);
+}
 
 /* Every server the mirror knows of must have a heartbeat that changed
  * within max_age.  Its age is what this host can trust, never the
@@ -143,220 +210,158 @@ static const char *col_text(sqlite3_stmt *st, int i)
  * boot clock, schema/007's watch), or how long two other servers' clocks
  * went on committing after it (watch_quiet), whichever is longer.  One far
  * in the future by the wall clock is a clock problem, reported as skew. */
-static int check_heartbeats(cs_ctx *ctx, cs_health *h, const hcfg *c)
+static int bind_heartbeats(hrun *r, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	cs_boot boot;
 	int rc;
+	if ((rc = cs_clock_boot(r->ctx, &r->boot)) ||
+	    (rc = db_bind_real(r->ctx, st, ":boot", r->boot.now)))
+		return rc;
+	return db_bind_text(r->ctx, st, ":bid", r->boot.id);
+}
 
-	if ((rc = cs_clock_boot(ctx, &boot)) ||
-	    (rc = db_prepare(ctx, &st, "SELECT f.id, s.heartbeat_at, max(coalesce((SELECT :boot -"
-				       " w.since_boot FROM watch_current w WHERE w.kind = 'heartbeat'"
-				       " AND w.key = f.id AND w.boot_id = :bid), 0), coalesce((SELECT"
-				       " q.quiet FROM watch_quiet q WHERE q.kind = 'heartbeat' AND"
-				       " q.key = f.id), 0)) FROM fleet_ids f"
-				       " LEFT JOIN servers s ON s.id = f.id"
-				       " WHERE f.id NOT IN (SELECT value FROM json_each(:ignore))"
-				       " ORDER BY f.id")) ||
-	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)) ||
-	    (rc = db_bind_real(ctx, st, ":boot", boot.now)) ||
-	    (rc = db_bind_text(ctx, st, ":bid", boot.id)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0);
-		double at = sqlite3_column_double(st, 1), ahead = floor(at - c->now);
-		double age = floor(sqlite3_column_double(st, 2));
-		sbuf v = {0};
-		rc = CS_OK;
-		h->servers++;
-		if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
-			put_str(&v, "age", NULL);
-			put_num(&v, "max_age", c->o.max_age);
-			put_str(&v, "heartbeat_at", NULL);
-			rc = add_problem(ctx, h, "stale", id, CS_HEALTH_CRITICAL, id, &v,
-					 "%s has no heartbeat", id);
-		} else if (age > c->o.max_age) {
-			put_num(&v, "age", age);
-			put_num(&v, "max_age", c->o.max_age);
-			put_time(&v, "heartbeat_at", at);
-			rc = add_problem(ctx, h, "stale", id, grade(age, c->o.max_age), id, &v,
-					 "%s heartbeat %.0fs old", id, age);
-		} else if (ahead > c->o.max_skew) {
-			put_num(&v, "skew", -ahead);
-			put_num(&v, "max_skew", c->o.max_skew);
-			put_str(&v, "source", "clock");
-			put_time(&v, "heartbeat_at", at);
-			rc = add_problem(ctx, h, "skew", id, grade(ahead, c->o.max_skew), id, &v,
-					 "%s heartbeat is %.0fs in the future", id, ahead);
-		}
-		if (rc)
-			goto done;
+static void row_heartbeat(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const hcfg *c = r->c;
+	const char *id = col_text(st, 0);
+	double at = sqlite3_column_double(st, 1), ahead = floor(at - c->now);
+	double age = floor(sqlite3_column_double(st, 2));
+
+	r->h->servers++;
+	f->subject = f->server = id;
+	if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+		put_str(&f->values, "age", NULL);
+		put_num(&f->values, "max_age", c->o.max_age);
+		put_str(&f->values, "heartbeat_at", NULL);
+		f->severity = CS_HEALTH_CRITICAL;
+		say(f, "%s has no heartbeat", id);
+	} else if (age > c->o.max_age) {
+		put_num(&f->values, "age", age);
+		put_num(&f->values, "max_age", c->o.max_age);
+		put_time(&f->values, "heartbeat_at", at);
+		f->severity = grade(age, c->o.max_age);
+		say(f, "%s heartbeat %.0fs old", id, age);
+	} else if (ahead > c->o.max_skew) {
+		put_num(&f->values, "skew", -ahead);
+		put_num(&f->values, "max_skew", c->o.max_skew);
+		put_str(&f->values, "source", "clock");
+		put_time(&f->values, "heartbeat_at", at);
+		f->check = "skew";
+		f->severity = grade(ahead, c->o.max_skew);
+		say(f, "%s heartbeat is %.0fs in the future", id, ahead);
 	}
-	if (rc == SQLITE_DONE)
-		rc = CS_OK;
-done:
-	sqlite3_finalize(st);
-	return rc;
 }
 
 /* Running jobs started more than `stuck` seconds ago.  A running job with
  * no started_at cannot be timed and is left out. */
-static int check_jobs(cs_ctx *ctx, cs_health *h, const hcfg *c)
+static int bind_jobs(hrun *r, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	return db_bind_real(r->ctx, st, ":t", r->c->now - r->c->o.stuck);
+}
 
-	if ((rc = db_prepare(ctx, &st, "SELECT id, assigned_to, started_at FROM jobs"
-				       " WHERE status = 'running' AND started_at < :t"
-				       " ORDER BY started_at, id")) ||
-	    (rc = db_bind_real(ctx, st, ":t", c->now - c->o.stuck)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0);
-		const char *on = (const char *)sqlite3_column_text(st, 1);
-		double at = sqlite3_column_double(st, 2), run = floor(c->now - at);
-		sbuf v = {0};
-		put_str(&v, "job", id);
-		put_num(&v, "running", run);
-		put_num(&v, "stuck", c->o.stuck);
-		put_time(&v, "started_at", at);
-		if ((rc = add_problem(ctx, h, "stuck", id, grade(run, c->o.stuck), on, &v,
-				      "job %s running %.0fs on %s", id, run, on ? on : "(nobody)")))
-			goto done;
-	}
-	if (rc == SQLITE_DONE)
-		rc = CS_OK;
-done:
-	sqlite3_finalize(st);
-	return rc;
+static void row_job(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const hcfg *c = r->c;
+	const char *id = col_text(st, 0);
+	const char *on = (const char *)sqlite3_column_text(st, 1);
+	double at = sqlite3_column_double(st, 2), run = floor(c->now - at);
+
+	put_str(&f->values, "job", id);
+	put_num(&f->values, "running", run);
+	put_num(&f->values, "stuck", c->o.stuck);
+	put_time(&f->values, "started_at", at);
+	f->subject = id;
+	f->server = on;
+	f->severity = grade(run, c->o.stuck);
+	say(f, "job %s running %.0fs on %s", id, run, on ? on : "(nobody)");
 }
 
 /* Locks still marked held after expires_at plus the lock-delay, the grace
  * every other server gives them. */
-static int check_locks(cs_ctx *ctx, cs_health *h, const hcfg *c)
+static int bind_locks(hrun *r, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	return db_bind_real(r->ctx, st, ":t", r->c->now - r->ctx->lock_delay);
+}
 
-	if ((rc = db_prepare(ctx, &st, "SELECT name, locked_by, expires_at FROM locks"
-				       " WHERE locked_by IS NOT NULL AND expires_at < :t"
-				       " ORDER BY name")) ||
-	    (rc = db_bind_real(ctx, st, ":t", c->now - ctx->lock_delay)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *name = col_text(st, 0), *by = col_text(st, 1);
-		double at = sqlite3_column_double(st, 2), ago = floor(c->now - at);
-		sbuf v = {0};
-		put_str(&v, "lock", name);
-		put_str(&v, "holder", by);
-		put_num(&v, "expired", ago);
-		put_time(&v, "expires_at", at);
-		put_num(&v, "lock_delay", ctx->lock_delay);
-		if ((rc = add_problem(ctx, h, "lock", name, CS_HEALTH_WARNING, by, &v,
-				      "lock %s held by %s expired %.0fs ago", name, by, ago)))
-			goto done;
-	}
-	if (rc == SQLITE_DONE)
-		rc = CS_OK;
-done:
-	sqlite3_finalize(st);
-	return rc;
+static void row_lock(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const char *name = col_text(st, 0), *by = col_text(st, 1);
+	double at = sqlite3_column_double(st, 2), ago = floor(r->c->now - at);
+
+	put_str(&f->values, "lock", name);
+	put_str(&f->values, "holder", by);
+	put_num(&f->values, "expired", ago);
+	put_time(&f->values, "expires_at", at);
+	put_num(&f->values, "lock_delay", r->ctx->lock_delay);
+	f->subject = name;
+	f->server = by;
+	f->severity = CS_HEALTH_WARNING;
+	say(f, "lock %s held by %s expired %.0fs ago", name, by, ago);
 }
 
 /* Unread messages per server, with `msg inbox`'s meaning of unread: a
  * direct message whose flag is not set; a broadcast from another server
  * that this one is not in read_by for (unless a seed tool set the flag and
  * no read_by). */
-static int check_backlog(cs_ctx *ctx, cs_health *h, const hcfg *c)
+static int bind_backlog(hrun *r, sqlite3_stmt *st)
 {
-	static const char sql[] =
-		"SELECT f.id, count(*), sum(m.timestamp < :old), min(m.timestamp)"
-		" FROM fleet_ids f JOIN messages m ON"
-		"  (m.to_server = f.id AND NOT coalesce(m.read, 0)) OR"
-		"  (m.to_server = 'all' AND m.from_server IS NOT f.id AND"
-		"   NOT (coalesce(m.read, 0) AND m.read_by IS NULL) AND"
-		"   NOT EXISTS(SELECT 1 FROM json_each(coalesce(m.read_by, '[]')) WHERE value = f.id))"
-		" WHERE f.id NOT IN (SELECT value FROM json_each(:ignore))"
-		" GROUP BY f.id ORDER BY f.id";
-	sqlite3_stmt *st = NULL;
-	int rc;
+	return db_bind_real(r->ctx, st, ":old", r->c->now - r->c->o.backlog_age);
+}
 
-	if ((rc = db_prepare(ctx, &st, sql)) ||
-	    (rc = db_bind_real(ctx, st, ":old", c->now - c->o.backlog_age)) ||
-	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0);
-		long long n = sqlite3_column_int64(st, 1), old = sqlite3_column_int64(st, 2);
-		int timed = sqlite3_column_type(st, 3) != SQLITE_NULL;
-		double oldest = timed ? floor(c->now - sqlite3_column_double(st, 3)) : 0;
-		int sev = CS_HEALTH_OK;
-		sbuf v = {0};
-		if (n > c->o.backlog_count)
-			sev = grade((double)n, c->o.backlog_count);
-		if (old && grade(oldest, c->o.backlog_age) > sev)
-			sev = grade(oldest, c->o.backlog_age);
-		if (sev == CS_HEALTH_OK)
-			continue;
-		put_num(&v, "unread", (double)n);
-		put_num(&v, "older", (double)old);
-		if (timed)
-			put_num(&v, "oldest_age", oldest);
-		else
-			put_str(&v, "oldest_age", NULL);
-		put_num(&v, "backlog_count", c->o.backlog_count);
-		put_num(&v, "backlog_age", c->o.backlog_age);
-		if ((rc = timed ? add_problem(ctx, h, "backlog", id, sev, id, &v,
-					      "%s has %lld unread message%s, oldest %.0fs", id, n,
-					      n == 1 ? "" : "s", oldest)
-				: add_problem(ctx, h, "backlog", id, sev, id, &v,
-					      "%s has %lld unread message%s", id, n, n == 1 ? "" : "s")))
-			goto done;
-	}
-	if (rc == SQLITE_DONE)
-		rc = CS_OK;
-done:
-	sqlite3_finalize(st);
-	return rc;
+static void row_backlog(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const hcfg *c = r->c;
+	const char *id = col_text(st, 0);
+	long long n = sqlite3_column_int64(st, 1), old = sqlite3_column_int64(st, 2);
+	int timed = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	double oldest = timed ? floor(c->now - sqlite3_column_double(st, 3)) : 0;
+	int sev = CS_HEALTH_OK;
+
+	if (n > c->o.backlog_count)
+		sev = grade((double)n, c->o.backlog_count);
+	if (old && grade(oldest, c->o.backlog_age) > sev)
+		sev = grade(oldest, c->o.backlog_age);
+	if (sev == CS_HEALTH_OK)
+		return;
+	put_num(&f->values, "unread", (double)n);
+	put_num(&f->values, "older", (double)old);
+	if (timed)
+		put_num(&f->values, "oldest_age", oldest);
+	else
+		put_str(&f->values, "oldest_age", NULL);
+	put_num(&f->values, "backlog_count", c->o.backlog_count);
+	put_num(&f->values, "backlog_age", c->o.backlog_age);
+	f->subject = f->server = id;
+	f->severity = sev;
+	if (timed)
+		say(f, "%s has %lld unread message%s, oldest %.0fs", id, n, n == 1 ? "" : "s",
+		    oldest);
+	else
+		say(f, "%s has %lld unread message%s", id, n, n == 1 ? "" : "s");
 }
 
 /* The newest heartbeat commit of each server whose commit time and the
  * heartbeat's own timestamp differ by more than max_skew.  Nothing when the
  * history is empty. */
-static int check_skew(cs_ctx *ctx, cs_health *h, const hcfg *c)
+static int bind_skew(hrun *r, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	return db_bind_real(r->ctx, st, ":max", r->c->o.max_skew);
+}
 
-	if ((rc = db_prepare(ctx, &st, "SELECT server, skew, commit_id FROM server_history h"
-				       " WHERE file = 'heartbeat' AND seq = (SELECT max(seq)"
-				       "  FROM server_history WHERE server = h.server AND"
-				       "  file = 'heartbeat' AND skew IS NOT NULL)"
-				       " AND server NOT IN (SELECT value FROM json_each(:ignore))"
-				       " AND abs(skew) > :max ORDER BY server")) ||
-	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)) ||
-	    (rc = db_bind_real(ctx, st, ":max", c->o.max_skew)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0);
-		double skew = round(sqlite3_column_double(st, 1));
-		sbuf v = {0};
-		if (has_problem(h, "skew", id))
-			continue;
-		put_num(&v, "skew", skew);
-		put_num(&v, "max_skew", c->o.max_skew);
-		put_str(&v, "source", "commit");
-		put_str(&v, "commit", col_text(st, 2));
-		if ((rc = add_problem(ctx, h, "skew", id, grade(fabs(skew), c->o.max_skew), id, &v,
-				      "%s heartbeat time is %.0fs %s its commit", id, fabs(skew),
-				      skew > 0 ? "behind" : "ahead of")))
-			goto done;
-	}
-	if (rc == SQLITE_DONE)
-		rc = CS_OK;
-done:
-	sqlite3_finalize(st);
-	return rc;
+static void row_skew(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const char *id = col_text(st, 0);
+	double skew = round(sqlite3_column_double(st, 1));
+
+	if (has_problem(r->h, "skew", id))
+		return;
+	put_num(&f->values, "skew", skew);
+	put_num(&f->values, "max_skew", r->c->o.max_skew);
+	put_str(&f->values, "source", "commit");
+	put_str(&f->values, "commit", col_text(st, 2));
+	f->subject = f->server = id;
+	f->severity = grade(fabs(skew), r->c->o.max_skew);
+	say(f, "%s heartbeat time is %.0fs %s its commit", id, fabs(skew),
+	    skew > 0 ? "behind" : "ahead of");
 }
 
 /* A commit is made after its parent, so a commit whose time is older than
@@ -367,64 +372,43 @@ done:
  * after it, and only servers of the fleet are (an author such as a person
  * committing by hand is not a server).  Finds a clock that is behind,
  * which heartbeats only show as staleness. */
-static int check_order_skew(cs_ctx *ctx, cs_health *h, const hcfg *c)
+static int bind_order_skew(hrun *r, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	sbuf ahead = {0};
+	const cs_health *h = r->h;
 	int rc;
 
 	/* The servers already reported for skew, as a JSON array. */
-	sb_putc(&ahead, '[');
+	sb_putc(&r->ahead, '[');
 	for (int i = 0; i < h->nproblems; i++)
 		if (!strcmp(h->problems[i].check, "skew") && h->problems[i].server) {
-			if (ahead.n > 1)
-				sb_putc(&ahead, ',');
-			json_put_string(&ahead, h->problems[i].server);
+			if (r->ahead.n > 1)
+				sb_putc(&r->ahead, ',');
+			json_put_string(&r->ahead, h->problems[i].server);
 		}
-	sb_putc(&ahead, ']');
-	if (ahead.oom) {
-		rc = cs_err_oom(ctx);
-		goto done;
-	}
-	if ((rc = db_prepare(ctx, &st,
-			     "WITH recent AS (SELECT seq, author, committed_at, commit_id"
-			     "  FROM history_commits WHERE seq > (SELECT max(seq) FROM history_commits) - 1000),"
-			     " pairs AS (SELECT c.author, c.commit_id, p.author AS after,"
-			     "  p.committed_at - c.committed_at AS behind, row_number() OVER"
-			     "  (PARTITION BY c.author ORDER BY c.seq DESC) AS k"
-			     "  FROM recent c JOIN recent p ON p.seq = c.seq - 1"
-			     "  WHERE p.author IS NOT c.author AND c.author IS NOT NULL"
-			     "  AND p.author NOT IN (SELECT value FROM json_each(:ahead)))"
-			     " SELECT author, max(behind), commit_id, after FROM pairs WHERE k <= 20"
-			     " AND author IN (SELECT id FROM fleet_ids)"
-			     " AND author NOT IN (SELECT value FROM json_each(:ignore))"
-			     " GROUP BY author HAVING max(behind) > :max ORDER BY author")) ||
-	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)) ||
-	    (rc = db_bind_text(ctx, st, ":ahead", ahead.p)) ||
-	    (rc = db_bind_real(ctx, st, ":max", c->o.max_skew)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0), *after = col_text(st, 3);
-		double behind = round(sqlite3_column_double(st, 1));
-		sbuf v = {0};
-		if (has_problem(h, "skew", id))
-			continue;
-		put_num(&v, "skew", -behind);
-		put_num(&v, "max_skew", c->o.max_skew);
-		put_str(&v, "source", "order");
-		put_str(&v, "commit", col_text(st, 2));
-		put_str(&v, "after", after);
-		if ((rc = add_problem(ctx, h, "skew", id, grade(behind, c->o.max_skew), id, &v,
-				      "%s clock is at least %.0fs behind %s's: its commit is older than"
-				      " the commit it follows", id, behind, after)))
-			goto done;
-	}
-	if (rc == SQLITE_DONE)
-		rc = CS_OK;
-done:
-	sb_free(&ahead);
-	sqlite3_finalize(st);
-	return rc;
+	sb_putc(&r->ahead, ']');
+	if (r->ahead.oom)
+		return cs_err_oom(r->ctx);
+	if ((rc = db_bind_text(r->ctx, st, ":ahead", r->ahead.p)))
+		return rc;
+	return bind_skew(r, st);
+}
+
+static void row_order_skew(hrun *r, sqlite3_stmt *st, hfind *f)
+{
+	const char *id = col_text(st, 0), *after = col_text(st, 3);
+	double behind = round(sqlite3_column_double(st, 1));
+
+	if (has_problem(r->h, "skew", id))
+		return;
+	put_num(&f->values, "skew", -behind);
+	put_num(&f->values, "max_skew", r->c->o.max_skew);
+	put_str(&f->values, "source", "order");
+	put_str(&f->values, "commit", col_text(st, 2));
+	put_str(&f->values, "after", after);
+	f->subject = f->server = id;
+	f->severity = grade(behind, r->c->o.max_skew);
+	say(f, "%s clock is at least %.0fs behind %s's: its commit is older than"
+	    " the commit it follows", id, behind, after);
 }
 
 /* Two clones using one server id (heartbeat_instances, schema/005): this
@@ -432,71 +416,121 @@ done:
  * another, or a server's heartbeat change back to the instance it had
  * before, within the last 2 * max_age (at least 10 minutes).  One change
  * alone is a clone replaced by a new one and is not reported. */
-static int check_duplicates(cs_ctx *ctx, cs_health *h, const hcfg *c)
+static int bind_duplicates(hrun *r, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = NULL;
-	char mine[37];
-	double window = 2.0 * c->o.max_age < 600 ? 600 : 2.0 * c->o.max_age;
+	cs_ctx *ctx = r->ctx;
+	double window = 2.0 * r->c->o.max_age < 600 ? 600 : 2.0 * r->c->o.max_age;
 	int rc;
 
-	if ((rc = cs_instance(ctx, mine, 0)))
+	if ((rc = cs_instance(ctx, r->mine, 0)) ||
+	    (rc = db_bind_real(ctx, st, ":since", r->c->now - window)))
 		return rc;
-	if ((rc = db_prepare(ctx, &st, "SELECT server, instance, previous, foreign_at >= :since"
-				       " AND server IS :me, changes FROM heartbeat_instances"
-				       " WHERE ((foreign_at >= :since AND server IS :me) OR flipped_at >= :since)"
-				       " AND server NOT IN (SELECT value FROM json_each(:ignore))"
-				       " ORDER BY server")) ||
-	    (rc = db_bind_real(ctx, st, ":since", c->now - window)) ||
-	    (rc = ctx->server ? db_bind_text(ctx, st, ":me", ctx->server)
-			      : db_bind_null(ctx, st, ":me")) ||
-	    (rc = db_bind_text(ctx, st, ":ignore", c->ignore)))
-		goto done;
-	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *id = col_text(st, 0), *inst = col_text(st, 1), *prev = col_text(st, 2);
-		int own = sqlite3_column_int(st, 3);
-		sbuf v = {0};
-		put_str(&v, "instance", inst);
-		put_str(&v, "previous", prev);
-		put_str(&v, "this_instance", own ? mine : NULL);
-		put_num(&v, "changes", (double)sqlite3_column_int64(st, 4));
-		if ((rc = own ? add_problem(ctx, h, "duplicate", id, CS_HEALTH_CRITICAL, id, &v,
-					    "%s heartbeat was written by another clone (instance %.8s),"
-					    " not this one (%.8s): two clones use server id %s", id,
-					    strcmp(inst, mine) ? inst : prev, mine, id)
-			      : add_problem(ctx, h, "duplicate", id, CS_HEALTH_CRITICAL, id, &v,
-					    "%s heartbeat alternates between instances %.8s and %.8s:"
-					    " two clones use server id %s", id, inst, prev, id)))
-			goto done;
-	}
-	if (rc == SQLITE_DONE)
-		rc = CS_OK;
-done:
-	sqlite3_finalize(st);
-	return rc;
+	return ctx->server ? db_bind_text(ctx, st, ":me", ctx->server) : db_bind_null(ctx, st, ":me");
 }
 
-/* Coordination files whose newest version did not import: every sync fails
- * and the mirror holds the last good rows. */
-static int check_files(cs_ctx *ctx, cs_health *h)
+static void row_duplicate(hrun *r, sqlite3_stmt *st, hfind *f)
 {
+	const char *id = col_text(st, 0), *inst = col_text(st, 1), *prev = col_text(st, 2);
+	const char *mine = r->mine;
+	int own = sqlite3_column_int(st, 3);
+
+	put_str(&f->values, "instance", inst);
+	put_str(&f->values, "previous", prev);
+	put_str(&f->values, "this_instance", own ? mine : NULL);
+	put_num(&f->values, "changes", (double)sqlite3_column_int64(st, 4));
+	f->subject = f->server = id;
+	f->severity = CS_HEALTH_CRITICAL;
+	if (own)
+		say(f, "%s heartbeat was written by another clone (instance %.8s),"
+		    " not this one (%.8s): two clones use server id %s", id,
+		    strcmp(inst, mine) ? inst : prev, mine, id);
+	else
+		say(f, "%s heartbeat alternates between instances %.8s and %.8s:"
+		    " two clones use server id %s", id, inst, prev, id);
+}
+
+/* The checks, in the order they run: a later one sees the problems of the
+ * earlier ones (skew after heartbeats, order skew after both). */
+static const hcheck checks[] = {
+	{"history", "SELECT value FROM meta WHERE key='history_rewrite'", NULL, row_history},
+	{"file", "SELECT path, error FROM files WHERE error IS NOT NULL ORDER BY path", NULL,
+	 row_file},
+	{"stale", "SELECT f.id, s.heartbeat_at, max(coalesce((SELECT :boot -"
+		  " w.since_boot FROM watch_current w WHERE w.kind = 'heartbeat'"
+		  " AND w.key = f.id AND w.boot_id = :bid), 0), coalesce((SELECT"
+		  " q.quiet FROM watch_quiet q WHERE q.kind = 'heartbeat' AND"
+		  " q.key = f.id), 0)) FROM fleet_ids f"
+		  " LEFT JOIN servers s ON s.id = f.id"
+		  " WHERE f.id NOT IN (SELECT value FROM json_each(:ignore))"
+		  " ORDER BY f.id", bind_heartbeats, row_heartbeat},
+	{"stuck", "SELECT id, assigned_to, started_at FROM jobs"
+		  " WHERE status = 'running' AND started_at < :t"
+		  " ORDER BY started_at, id", bind_jobs, row_job},
+	{"lock", "SELECT name, locked_by, expires_at FROM locks"
+		 " WHERE locked_by IS NOT NULL AND expires_at < :t"
+		 " ORDER BY name", bind_locks, row_lock},
+	{"backlog", "SELECT f.id, count(*), sum(m.timestamp < :old), min(m.timestamp)"
+		    " FROM fleet_ids f JOIN messages m ON"
+		    "  (m.to_server = f.id AND NOT coalesce(m.read, 0)) OR"
+		    "  (m.to_server = 'all' AND m.from_server IS NOT f.id AND"
+		    "   NOT (coalesce(m.read, 0) AND m.read_by IS NULL) AND"
+		    "   NOT EXISTS(SELECT 1 FROM json_each(coalesce(m.read_by, '[]')) WHERE value = f.id))"
+		    " WHERE f.id NOT IN (SELECT value FROM json_each(:ignore))"
+		    " GROUP BY f.id ORDER BY f.id", bind_backlog, row_backlog},
+	{"skew", "SELECT server, skew, commit_id FROM server_history h"
+		 " WHERE file = 'heartbeat' AND seq = (SELECT max(seq)"
+		 "  FROM server_history WHERE server = h.server AND"
+		 "  file = 'heartbeat' AND skew IS NOT NULL)"
+		 " AND server NOT IN (SELECT value FROM json_each(:ignore))"
+		 " AND abs(skew) > :max ORDER BY server", bind_skew, row_skew},
+	{"skew", "WITH recent AS (SELECT seq, author, committed_at, commit_id"
+		 "  FROM history_commits WHERE seq > (SELECT max(seq) FROM history_commits) - 1000),"
+		 " pairs AS (SELECT c.author, c.commit_id, p.author AS after,"
+		 "  p.committed_at - c.committed_at AS behind, row_number() OVER"
+		 "  (PARTITION BY c.author ORDER BY c.seq DESC) AS k"
+		 "  FROM recent c JOIN recent p ON p.seq = c.seq - 1"
+		 "  WHERE p.author IS NOT c.author AND c.author IS NOT NULL"
+		 "  AND p.author NOT IN (SELECT value FROM json_each(:ahead)))"
+		 " SELECT author, max(behind), commit_id, after FROM pairs WHERE k <= 20"
+		 " AND author IN (SELECT id FROM fleet_ids)"
+		 " AND author NOT IN (SELECT value FROM json_each(:ignore))"
+		 " GROUP BY author HAVING max(behind) > :max ORDER BY author",
+	 bind_order_skew, row_order_skew},
+	{"duplicate", "SELECT server, instance, previous, foreign_at >= :since"
+		      " AND server IS :me, changes FROM heartbeat_instances"
+		      " WHERE ((foreign_at >= :since AND server IS :me) OR flipped_at >= :since)"
+		      " AND server NOT IN (SELECT value FROM json_each(:ignore))"
+		      " ORDER BY server", bind_duplicates, row_duplicate},
+};
+
+/* Run check k: prepare its statement, bind :ignore when it reads it and
+ * its own values, and add a problem for every row that is one. */
+static int run_check(cs_ctx *ctx, cs_health *h, const hcfg *c, const hcheck *k)
+{
+	hrun r = {ctx, h, c, {0, NULL}, "", {0}};
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = db_prepare(ctx, &st, "SELECT path, error FROM files WHERE error IS NOT NULL"
-				       " ORDER BY path")))
+	if ((rc = db_prepare(ctx, &st, k->sql)) ||
+	    (sqlite3_bind_parameter_index(st, ":ignore") &&
+	     (rc = db_bind_text(ctx, st, ":ignore", c->ignore))) ||
+	    (k->bind && (rc = k->bind(&r, st))))
 		goto done;
 	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		const char *path = col_text(st, 0), *err = col_text(st, 1);
-		sbuf v = {0};
-		put_str(&v, "path", path);
-		put_str(&v, "error", err);
-		if ((rc = add_problem(ctx, h, "file", path, CS_HEALTH_CRITICAL, NULL, &v,
-				      "%s does not import: %s", path, err)))
+		hfind f = {k->check, NULL, NULL, CS_HEALTH_OK, {0}, ""};
+		k->row(&r, st, &f);
+		rc = CS_OK;
+		if (f.severity != CS_HEALTH_OK)
+			rc = add_problem(ctx, h, f.check, f.subject, f.severity, f.server, &f.values,
+					 "%s", f.msg);
+		sb_free(&f.values);
+		if (rc)
 			goto done;
 	}
 	if (rc == SQLITE_DONE)
 		rc = CS_OK;
 done:
+	sb_free(&r.ahead);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -535,25 +569,6 @@ static int check_outbox(cs_ctx *ctx, cs_health *h)
 		return rc;
 	rc = cs_outbox_list(ctx, outbox_one, &a);
 	return a.rc ? a.rc : rc;
-}
-
-/* A rewritten or deleted remote branch that the last sync refused (meta
- * history_rewrite, kept until the remote is back or accept-history): no
- * decision goes out from this clone meanwhile. */
-static int check_history(cs_ctx *ctx, cs_health *h)
-{
-	char *msg = NULL;
-	int rc;
-	sbuf v = {0};
-
-	if ((rc = db_text(ctx, &msg, "SELECT value FROM meta WHERE key='history_rewrite'", NULL)) ||
-	    !msg)
-		goto done;
-	put_str(&v, "error", msg);
-	rc = add_problem(ctx, h, "history", ctx->branch, CS_HEALTH_CRITICAL, NULL, &v, "%s", msg);
-done:
-	free(msg);
-	return rc;
 }
 
 static int check_order(const char *check)
@@ -648,7 +663,7 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 	}
 	if (c.o.sync) {
 		cs_sync_stats st;
-		/* A file that does not import is reported by check_files. */
+		/* A file that does not import is reported by the check "file". */
 		if (cs_sync(ctx, &st) && !st.files_failed) {
 			sbuf v = {0};
 			const char *who = ctx->server ? ctx->server : "mirror";
@@ -661,12 +676,10 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		}
 		c.now = cs_now();
 	}
-	if ((rc = check_history(ctx, h)) || (rc = check_files(ctx, h)) ||
-	    (rc = check_heartbeats(ctx, h, &c)) ||
-	    (rc = check_jobs(ctx, h, &c)) || (rc = check_locks(ctx, h, &c)) ||
-	    (rc = check_backlog(ctx, h, &c)) || (rc = check_skew(ctx, h, &c)) ||
-	    (rc = check_order_skew(ctx, h, &c)) || (rc = check_duplicates(ctx, h, &c)) ||
-	    (rc = check_outbox(ctx, h)))
+	for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
+		if ((rc = run_check(ctx, h, &c, &checks[i])))
+			goto done;
+	if ((rc = check_outbox(ctx, h)))
 		goto done;
 	if (h->nproblems > 1)
 		qsort(h->problems, (size_t)h->nproblems, sizeof *h->problems, problem_cmp);
