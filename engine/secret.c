@@ -108,3 +108,135 @@ done:
 	close(fd);
 	return rc;
 }
+
+/* ---- the URL parser ------------------------------------------------------ */
+
+static int scheme_char(char ch, int first)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+		return 1;
+	return !first && ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.');
+}
+
+/* Split the n bytes of s, "[user[:password]@]host[:port]", into u; the
+ * user info ends at its last '@'.  scp: no port (the ':' ends the host
+ * before we get here).  Returns 0 or -1. */
+static int authority(secret_url *u, const char *s, size_t n, int scp)
+{
+	const char *at = NULL, *host, *end = s + n, *hend;
+
+	for (const char *q = s; q < end; q++) {
+		if ((unsigned char)*q <= 0x20 || *q == 0x7f)
+			return -1;
+		if (*q == '@')
+			at = q;
+	}
+	host = s;
+	if (at) {
+		const char *colon = memchr(s, ':', (size_t)(at - s));
+		u->user.p = s;
+		u->user.n = (size_t)((colon ? colon : at) - s);
+		u->password = colon != NULL;
+		host = at + 1;
+	}
+	if (host < end && *host == '[') {
+		const char *close = memchr(host, ']', (size_t)(end - host));
+		if (!close || close == host + 1 || !memchr(host, ':', (size_t)(close - host)))
+			return -1;
+		for (const char *q = host + 1; q < close; q++)
+			if (!strchr("0123456789abcdefABCDEF:.%-_", *q) &&
+			    !((*q >= 'g' && *q <= 'z') || (*q >= 'G' && *q <= 'Z')))
+				return -1;
+		hend = close + 1;
+		if (hend < end && (scp || *hend != ':'))
+			return -1;
+	} else {
+		hend = scp ? end : host + strcspn(host, ":");
+		if (hend > end)
+			hend = end;
+		if (memchr(host, '[', (size_t)(hend - host)) || memchr(host, ']', (size_t)(hend - host)))
+			return -1;
+	}
+	if (hend == host)
+		return -1;
+	u->host.p = host;
+	u->host.n = (size_t)(hend - host);
+	if (hend < end) {            /* ":port", maybe empty (RFC 3986) */
+		const char *d = hend + 1;
+		long v = 0;
+		if (memchr(d, ':', (size_t)(end - d)))
+			return -1;
+		for (const char *q = d; q < end; q++) {
+			if (*q < '0' || *q > '9' || (v = v * 10 + (*q - '0')) > 65535)
+				return -1;
+		}
+		if (d < end) {
+			u->port.p = d;
+			u->port.n = (size_t)(end - d);
+		}
+	}
+	return 0;
+}
+
+int secret_url_parse(secret_url *out, const char *url)
+{
+	static const secret_url zero;
+	const char *sep, *colon, *slash, *rest;
+	size_t n;
+
+	*out = zero;
+	if (!url || !*url)
+		return -1;
+	if ((sep = strstr(url, "://"))) {
+		for (const char *q = url; q < sep; q++)
+			if (!scheme_char(*q, q == url))
+				goto bad;
+		if (sep == url)
+			goto bad;
+		out->scheme.p = url;
+		out->scheme.n = (size_t)(sep - url);
+		rest = sep + 3;
+		if (out->scheme.n == 4 && !strncasecmp(url, "file", 4)) {
+			out->form = SECRET_URL_LOCAL;
+			out->path.p = rest;
+			out->path.n = strlen(rest);
+			return 0;
+		}
+		out->form = SECRET_URL_SCHEME;
+		n = strcspn(rest, "/?#");
+		if (authority(out, rest, n, 0))
+			goto bad;
+		out->path.p = rest + n;
+		out->path.n = strlen(rest + n);
+		return 0;
+	}
+	colon = strchr(url, ':');
+	slash = strchr(url, '/');
+	if (colon && (!slash || colon < slash)) {
+		/* scp-like: the host ends at the first ':' outside brackets. */
+		const char *at = NULL, *h;
+		for (const char *q = url; q < colon; q++)
+			if (*q == '@')
+				at = q;
+		h = at ? at + 1 : url;
+		if (*h == '[') {
+			const char *close = strchr(h, ']');
+			if (!close || close[1] != ':')
+				goto bad;
+			colon = close + 1;
+		}
+		out->form = SECRET_URL_SCP;
+		if (authority(out, url, (size_t)(colon - url), 1))
+			goto bad;
+		out->path.p = colon + 1;
+		out->path.n = strlen(colon + 1);
+		return 0;
+	}
+	out->form = SECRET_URL_LOCAL;
+	out->path.p = url;
+	out->path.n = strlen(url);
+	return 0;
+bad:
+	*out = zero;
+	return -1;
+}
