@@ -22,11 +22,6 @@ static struct {
 	void *lib;
 	CURLcode (*global_init)(long);
 	void (*global_cleanup)(void);
-	CURLU *(*url)(void);
-	CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned int);
-	CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
-	void (*url_cleanup)(CURLU *);
-	void (*free)(void *);
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
 	CURL *(*easy_init)(void);
@@ -41,10 +36,9 @@ static int curl_open(cs_ctx *ctx)
 {
 	static const struct { const char *name; size_t off; } fns[] = {
 #define FN(f) {"curl_" #f, offsetof(__typeof__(cu), f)}
-		FN(global_init), FN(global_cleanup), FN(url), FN(url_set), FN(url_get),
-		FN(url_cleanup), FN(free), FN(slist_append), FN(slist_free_all), FN(easy_init),
-		FN(easy_setopt), FN(easy_perform), FN(easy_getinfo), FN(easy_strerror),
-		FN(easy_cleanup),
+		FN(global_init), FN(global_cleanup), FN(slist_append), FN(slist_free_all),
+		FN(easy_init), FN(easy_setopt), FN(easy_perform), FN(easy_getinfo),
+		FN(easy_strerror), FN(easy_cleanup),
 #undef FN
 	};
 	void *lib;
@@ -113,37 +107,22 @@ cs_problem *alert_problem_new(cs_problem **list, int *n)
  * host other than a loopback address. */
 int alert_url_check(cs_ctx *ctx, const char *url, char *origin, size_t len, int *plain)
 {
-	CURLU *u = cu.url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *pass = NULL;
-	int rc = CS_OK;
+	secret_url u;
+	char scheme[6];
 
-	if (!u)
-		return cs_err_oom(ctx);
-	if (cu.url_set(u, CURLUPART_URL, url, 0) ||
-	    cu.url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
-	    cu.url_get(u, CURLUPART_HOST, &host, 0) ||
-	    (strcasecmp(scheme, "http") && strcasecmp(scheme, "https"))) {
-		rc = cs_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
-		goto done;
-	}
-	cu.url_get(u, CURLUPART_USER, &user, 0);
-	cu.url_get(u, CURLUPART_PASSWORD, &pass, 0);
-	if (user || pass) {
-		rc = cs_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
-		goto done;
-	}
-	cu.url_get(u, CURLUPART_PORT, &port, 0);
-	snprintf(origin, len, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+	if (secret_url_parse(&u, url) || u.form != SECRET_URL_SCHEME ||
+	    !((u.scheme.n == 4 && !strncasecmp(u.scheme.p, "http", 4)) ||
+	      (u.scheme.n == 5 && !strncasecmp(u.scheme.p, "https", 5))))
+		return cs_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
+	if (u.user.p)
+		return cs_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
+	for (size_t i = 0; i <= u.scheme.n; i++)      /* lower case, as libcurl says it */
+		scheme[i] = i < u.scheme.n ? (char)(u.scheme.p[i] | 0x20) : 0;
+	snprintf(origin, len, "%s://%.*s%s%.*s", scheme, (int)u.host.n, u.host.p,
+		 u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
 	alert_printable(origin);
-	*plain = !strcasecmp(scheme, "http") && !cs_host_loopback(host, strlen(host));
-done:
-	cu.free(scheme);
-	cu.free(host);
-	cu.free(port);
-	cu.free(user);
-	cu.free(pass);
-	cu.url_cleanup(u);
-	return rc;
+	*plain = u.scheme.n == 4 && !cs_host_loopback(u.host.p, u.host.n);
+	return CS_OK;
 }
 
 /* ---- posting ------------------------------------------------------------------ */

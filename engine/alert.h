@@ -16,7 +16,7 @@ void alert_close(void);   /* curl_global_cleanup; libcurl stays loaded */
  * CS_EINVAL).  origin gets "scheme://host[:port]" (truncated to len), the
  * only part of the URL ever put in a message: webhook paths are often
  * secrets themselves.  *plain is set for http to a host other than a
- * loopback address.  Needs alert_open. */
+ * loopback address.  The URL is parsed by secret_url_parse. */
 int alert_url_check(cs_ctx *ctx, const char *url, char *origin, size_t len, int *plain);
 /* Replace control characters in s by '?': messages end up on status lines
  * and logs. */

@@ -196,7 +196,7 @@ int secret_url_parse(secret_url *out, const char *url)
 		out->scheme.p = url;
 		out->scheme.n = (size_t)(sep - url);
 		rest = sep + 3;
-		if (out->scheme.n == 4 && !strncasecmp(url, "file", 4)) {
+		if (out->scheme.n == 4 && !strncmp(url, "file", 4)) {   /* as libgit2: lower case */
 			out->form = SECRET_URL_LOCAL;
 			out->path.p = rest;
 			out->path.n = strlen(rest);

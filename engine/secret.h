@@ -48,7 +48,8 @@ typedef struct secret_url {
 /* Parse url, git's way of telling its forms apart:
  * - "scheme://..." (scheme: a letter, then letters, digits, '+', '-', '.')
  *   is SECRET_URL_SCHEME, with the authority up to the first '/', '?' or
- *   '#'; "file://X" (any case) is SECRET_URL_LOCAL with path X;
+ *   '#'; "file://X" is SECRET_URL_LOCAL with path X (lower case "file", as
+ *   libgit2 tells a local remote);
  * - else a ':' before any '/' makes it SECRET_URL_SCP ("git@host:repo",
  *   "[::1]:repo");
  * - else it is SECRET_URL_LOCAL, the whole string its path.
