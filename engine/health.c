@@ -571,14 +571,18 @@ static int check_outbox(cs_ctx *ctx, cs_health *h)
 	return a.rc ? a.rc : rc;
 }
 
+/* A check's rank in the order problems of one severity are listed: sync
+ * first, then the table's order, then the outbox. */
 static int check_order(const char *check)
 {
-	static const char *const order[] = {"sync", "history", "file", "stale", "stuck", "lock",
-					    "backlog", "skew", "duplicate", "outbox", NULL};
-	int i;
-	for (i = 0; order[i] && strcmp(order[i], check); i++)
+	size_t i, n = sizeof checks / sizeof *checks;
+	if (!strcmp(check, "sync"))
+		return 0;
+	for (i = 0; i < n && strcmp(checks[i].check, check); i++)
 		;
-	return i;
+	if (i == n && !strcmp(check, "outbox"))
+		return (int)n + 1;
+	return (int)i + (i == n ? 2 : 1);
 }
 
 /* Worst first, then by check, then by key. */
