@@ -1,6 +1,7 @@
-/* Alerts of the health checks: libcurl, opened on demand; the alert URL;
- * posting each problem once, and its recovery, with their state in the
- * mirror's `alerts` table (schema/002_history.sql, docs/HEALTH.md). */
+/* Alerts of the health checks: libcurl, opened on demand; the problem list
+ * and the severities' names; the alert URL; posting each problem once, and
+ * its recovery, with their state in the mirror's `alerts` table
+ * (schema/002_history.sql, docs/HEALTH.md). */
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <stddef.h>
@@ -78,6 +79,26 @@ void alert_close(void)
 }
 
 /* ---- the problem list --------------------------------------------------- */
+
+/* The severities' names, by CS_HEALTH_* value: the one table. */
+static const char *const severity_names[][2] = {
+	{"ok", "OK"}, {"warning", "WARNING"}, {"critical", "CRITICAL"}, {"unknown", "UNKNOWN"},
+};
+
+static int severity_row(int severity)
+{
+	return severity < CS_HEALTH_OK || severity > CS_HEALTH_UNKNOWN ? CS_HEALTH_UNKNOWN : severity;
+}
+
+const char *cs_health_severity_name(int severity)
+{
+	return severity_names[severity_row(severity)][0];
+}
+
+const char *cs_health_status_name(int severity)
+{
+	return severity_names[severity_row(severity)][1];
+}
 
 /* Replace control characters: messages end up on status lines and logs. */
 void alert_printable(char *s)
@@ -222,7 +243,6 @@ static int post(cs_ctx *ctx, poster *ps, const char *body, size_t len)
  * problem's last message after "cleared: ". */
 static char *alert_json(const cs_ctx *ctx, const cs_problem *p, int recovery, double now)
 {
-	static const char *const sev[] = {"ok", "warning", "critical", "unknown"};
 	sbuf b = {0};
 	char iso[32];
 
@@ -232,9 +252,9 @@ static char *alert_json(const cs_ctx *ctx, const cs_problem *p, int recovery, do
 	json_put_string(&b, p->key);
 	sb_puts(&b, ", \"check\": ");
 	json_put_string(&b, p->check);
-	sb_printf(&b, ", \"severity\": \"%s\"", recovery ? "ok" : sev[p->severity & 3]);
+	sb_printf(&b, ", \"severity\": \"%s\"", recovery ? "ok" : cs_health_severity_name(p->severity));
 	if (recovery)
-		sb_printf(&b, ", \"previous_severity\": \"%s\"", sev[p->severity & 3]);
+		sb_printf(&b, ", \"previous_severity\": \"%s\"", cs_health_severity_name(p->severity));
 	sb_puts(&b, ", \"server\": ");
 	if (p->server)
 		json_put_string(&b, p->server);
@@ -292,7 +312,6 @@ static int exec_key(cs_ctx *ctx, const char *sql, const char *key)
  * are forgotten.  One transaction. */
 int alert_state(cs_ctx *ctx, cs_health *h, double now)
 {
-	static const char *const sev[] = {"ok", "warning", "critical", "unknown"};
 	sqlite3_stmt *st = NULL;
 	sbuf keys = {0};
 	char *kj = NULL;
@@ -321,7 +340,7 @@ int alert_state(cs_ctx *ctx, cs_health *h, double now)
 				     " message = excluded.message, last_seen = excluded.last_seen"
 				     " RETURNING first_seen, notified")) ||
 		    (rc = db_bind_text(ctx, st, ":k", p->key)) ||
-		    (rc = db_bind_text(ctx, st, ":s", sev[p->severity & 3])) ||
+		    (rc = db_bind_text(ctx, st, ":s", cs_health_severity_name(p->severity))) ||
 		    (rc = db_bind_text(ctx, st, ":v", p->server)) ||
 		    (rc = db_bind_text(ctx, st, ":m", p->message)) ||
 		    (rc = db_bind_real(ctx, st, ":t", now)))
