@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alert.h"
-#include "cs_int.h"
+#include "clock.h"
+#include "cs_int.h"     /* cs_lock_clone, until sync.c has its header */
+#include "db.h"
+#include "identity.h"
+#include "json.h"
+#include "util.h"
 
 /* The options with their defaults filled in, and the run's clock. */
 typedef struct hcfg {
