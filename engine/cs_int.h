@@ -17,6 +17,7 @@
 #include "mirror.h"
 #include "decide.h"
 #include "outbox.h"
+#include "secret.h"
 
 /* ---- model (model.c) -------------------------------------------------- */
 struct git_tree;
@@ -143,18 +144,6 @@ void gx_texts_free(cs_ctx *ctx);
 void gx_keep(int on);   /* off frees what is kept */
 /* Path of origin when it is a local repository, else NULL; caller frees. */
 char *gx_local_path(const char *url);
-
-/* ---- secret files (health.c) ------------------------------------------- */
-/* The one token in path, a regular file of this user with mode 0600 or
- * stricter; errors name the file, never its content.  The caller wipes
- * (explicit_bzero) and frees *out. */
-int cs_token_read(cs_ctx *ctx, const char *path, char **out);
-/* 1 when the n bytes of host name a loopback address (localhost, 127.x.y.z,
- * [::1]), where a secret may go over plain http. */
-int cs_host_loopback(const char *host, size_t n);
-/* CS_OK when path is a regular file of this user with mode 0600 or
- * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
-int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
 
 
 #endif

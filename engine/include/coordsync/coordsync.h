@@ -256,66 +256,7 @@ void cs_set_retries(cs_ctx *ctx, int max_attempts);
 /* Refused pushes retried by the last decision (0 when it won at once). */
 int cs_last_retries(const cs_ctx *ctx);
 
-/* ---- health ---------------------------------------------------------- */
-/* Checks of the fleet as the mirror shows it (docs/HEALTH.md), graded as a
- * monitoring plugin grades them, and alerts posted over HTTP(S) once per
- * problem, with their state kept in the mirror's `alerts` table. */
-
-#define CS_HEALTH_OK       0
-#define CS_HEALTH_WARNING  1
-#define CS_HEALTH_CRITICAL 2
-#define CS_HEALTH_UNKNOWN  3
-
-/* Zero members take the defaults in brackets. */
-typedef struct cs_health_opts {
-	int max_age;            /* heartbeat older than this is stale [300 s] */
-	int stuck;              /* a job running longer is stuck [3600 s] */
-	int backlog_age;        /* an unread message older than this is backlog [1800 s] */
-	int backlog_count;      /* more unread messages than this for a server [50] */
-	int max_skew;           /* heartbeat time vs. its commit time [120 s] */
-	const char *const *ignore;  /* servers left out of per-server checks */
-	int nignore;
-	int sync;               /* fetch and import first; a failure is a problem */
-	const char *alert_url;  /* http:// or https://; NULL: no alerts, nothing written */
-	const char *token_file; /* bearer token for the alert, mode 0600; or NULL */
-	int alert_timeout;      /* total seconds per post [10]; connecting: at most 5 */
-} cs_health_opts;
-
-/* How the alert of a problem (or the recovery notice of a cleared one)
- * stands after this run. */
-#define CS_ALERT_NONE    0  /* no --alert */
-#define CS_ALERT_SENT    1  /* posted by this run */
-#define CS_ALERT_EARLIER 2  /* posted by an earlier run; not sent again */
-#define CS_ALERT_PENDING 3  /* not posted (failed); the next run retries */
-
-typedef struct cs_problem {
-	char *key;          /* "CHECK:SUBJECT", e.g. "stale:build2"; stable across runs */
-	char *check;        /* stale, stuck, lock, backlog, skew, file, sync, duplicate */
-	int severity;       /* CS_HEALTH_WARNING or CS_HEALTH_CRITICAL */
-	char *server;       /* the server concerned, or NULL */
-	char *message;      /* one line of printable text */
-	char *values;       /* a JSON object: the numbers behind the message */
-	double first_seen;  /* first run that saw it (alert state), or 0 */
-	int alert;          /* CS_ALERT_* */
-} cs_problem;
-
-typedef struct cs_health {
-	int status;             /* worst severity, CS_HEALTH_OK when none */
-	int servers;            /* servers checked */
-	cs_problem *problems;   /* worst first */
-	int nproblems;
-	cs_problem *cleared;    /* alerted problems gone since the last run */
-	int ncleared;
-	int sent, pending;      /* posts delivered / left for the next run */
-	char *alert_error;      /* why a post failed, or NULL; never holds the token */
-} cs_health;
-
-/* Run every check; with opts->alert_url, post new problems and recoveries.
- * CS_EINVAL for a bad option, URL or token file (checked before anything
- * else runs); CS_ERROR when the mirror cannot be read.  A failed post is
- * not an error: see (*out)->pending.  Free *out with cs_health_free. */
-int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts);
-void cs_health_free(cs_health *h);   /* NULL-safe */
+#include "coordsync/health.h"
 
 /* ---- reports --------------------------------------------------------- */
 /* A report is a view: a built-in one (queries/NAME.sql, embedded), or a
