@@ -1,6 +1,6 @@
-/* Unit tests for the remote URL checks of the credential code (git.c):
+/* Unit tests for the remote URL checks of the credential code (cred.c):
  * the origin put in messages, and when a token would go over plain http. */
-#include "cs_int.h"
+#include "cred.h"
 #include "test.h"
 
 static void test_origin(void)
