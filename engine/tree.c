@@ -1,5 +1,5 @@
-/* Trees and blobs of the clone: trees edited a path at a time, blobs read
- * with their size checked first, and new objects written fast. */
+/* Trees and blobs of the clone: trees written with many edits in one pass,
+ * blobs read with their size checked first, and new objects written fast. */
 #include <stdlib.h>
 #include <string.h>
 #include <git2/sys/odb_backend.h>
@@ -8,96 +8,141 @@
 
 /* ---- trees ------------------------------------------------------------------- */
 
-int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
-		git_oid *out)
+/* One edit as a level of the tree writer sees it: the rest of its path
+ * below the tree being built, and the blob put there (NULL: a removal). */
+typedef struct tree_item {
+	const char *rest;
+	const git_oid *blob;
+} tree_item;
+
+static int apply_level(cs_ctx *ctx, git_tree *base, const tree_item *items, size_t n,
+		       git_oid *out, int *empty);
+
+/* Apply run[0, k), edits below the entry name of bld, in one pass over
+ * that directory: one under a file changes nothing unless the run puts
+ * something there, which makes the file a directory; a directory left
+ * empty goes. */
+static int apply_run(cs_ctx *ctx, git_treebuilder *bld, const char *name, const tree_item *run,
+		     size_t k)
+{
+	const git_tree_entry *e = git_treebuilder_get(bld, name);
+	git_tree *sub = NULL;
+	git_oid subid;
+	int rc, empty = 0, puts = 0;
+
+	for (size_t i = 0; i < k; i++)
+		puts |= run[i].blob != NULL;
+	if ((!e || git_tree_entry_type(e) != GIT_OBJECT_TREE) && !puts)
+		return CS_OK;      /* nothing to remove below a file, or nothing */
+	if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(&sub, ctx->repo, git_tree_entry_id(e)))
+		return cs_err_git(ctx, name);
+	rc = apply_level(ctx, sub, run, k, &subid, &empty);
+	git_tree_free(sub);
+	if (rc)
+		return rc;
+	if (empty ? git_treebuilder_get(bld, name) && git_treebuilder_remove(bld, name)
+		  : git_treebuilder_insert(NULL, bld, name, &subid, GIT_FILEMODE_TREE) != 0)
+		return cs_err_git(ctx, name);
+	return CS_OK;
+}
+
+/* The tree of base (NULL: empty) with items[0, n) applied in order, their
+ * paths relative to it; *empty is set when it has no entry left.  Edits
+ * of different names commute, so each name's edits are applied together,
+ * those below it in runs, each run one pass over the directory. */
+static int apply_level(cs_ctx *ctx, git_tree *base, const tree_item *items, size_t n,
+		       git_oid *out, int *empty)
 {
 	git_treebuilder *bld = NULL;
-	git_tree *sub = NULL;
-	const char *slash = strchr(path, '/');
-	char name[256];
-	git_oid subid;
+	tree_item *run = NULL;
+	char *done = NULL;
 	int rc = CS_OK;
 
 	if (git_treebuilder_new(&bld, ctx->repo, base))
 		return cs_err_git(ctx, "treebuilder");
-	if (!slash) {
-		if (git_treebuilder_insert(NULL, bld, path, blob, GIT_FILEMODE_BLOB))
-			rc = cs_err_git(ctx, path);
-	} else {
-		const git_tree_entry *e;
-		size_t n = (size_t)(slash - path);
-		if (n >= sizeof name) {
-			rc = cs_err(ctx, CS_EINVAL, "path too long: '%s'", path);
-			goto done;
-		}
-		memcpy(name, path, n);
-		name[n] = 0;
-		e = base ? git_tree_entry_byname(base, name) : NULL;
-		if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
-		    git_tree_lookup(&sub, ctx->repo, git_tree_entry_id(e))) {
-			rc = cs_err_git(ctx, name);
-			goto done;
-		}
-		if ((rc = gx_tree_put(ctx, sub, slash + 1, blob, &subid)))
-			goto done;
-		if (git_treebuilder_insert(NULL, bld, name, &subid, GIT_FILEMODE_TREE))
-			rc = cs_err_git(ctx, name);
+	if (n && (!(run = malloc(n * sizeof *run)) || !(done = calloc(n, 1)))) {
+		rc = cs_err_oom(ctx);
+		goto done;
 	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		size_t len = strcspn(items[i].rest, "/"), k = 0;
+		char name[256];
+
+		if (done[i])
+			continue;
+		/* A directory's name, or one to remove, must fit name. */
+		if (len >= sizeof name && (items[i].rest[len] || !items[i].blob)) {
+			rc = cs_err(ctx, CS_EINVAL, "path too long: '%s'", items[i].rest);
+			break;
+		}
+		for (size_t j = i; j <= n && !rc; j++) {
+			const tree_item *it = j < n ? &items[j] : NULL;
+			/* Edits of this name only; a run ends at an edit of the
+			 * name itself, or at the end. */
+			if (it && (done[j] || strncmp(it->rest, items[i].rest, len) ||
+				   (it->rest[len] && it->rest[len] != '/')))
+				continue;
+			if (it && it->rest[len] == '/') {
+				run[k].rest = it->rest + len + 1;
+				run[k++].blob = it->blob;
+				done[j] = 1;
+				continue;
+			}
+			if (k) {
+				snprintf(name, sizeof name, "%.*s", (int)len, items[i].rest);
+				rc = apply_run(ctx, bld, name, run, k);
+				k = 0;
+			}
+			if (!it || rc)
+				continue;
+			done[j] = 1;
+			if (it->blob ? git_treebuilder_insert(NULL, bld, it->rest, it->blob,
+							       GIT_FILEMODE_BLOB) != 0
+				     : git_treebuilder_get(bld, it->rest) &&
+					       git_treebuilder_remove(bld, it->rest))
+				rc = cs_err_git(ctx, it->rest);
+		}
+	}
+	*empty = git_treebuilder_entrycount(bld) == 0;
 	if (!rc && git_treebuilder_write(out, bld))
 		rc = cs_err_git(ctx, "cannot write tree");
 done:
-	git_tree_free(sub);
+	free(run);
+	free(done);
 	git_treebuilder_free(bld);
 	return rc;
 }
 
+int tree_apply(cs_ctx *ctx, git_tree *base, const cs_tree_edit *edits, size_t n, git_oid *out)
+{
+	tree_item *items = n ? malloc(n * sizeof *items) : NULL;
+	int rc, empty;
+
+	if (n && !items)
+		return cs_err_oom(ctx);
+	for (size_t i = 0; i < n; i++) {
+		items[i].rest = edits[i].path;
+		items[i].blob = edits[i].remove ? NULL : &edits[i].blob;
+	}
+	rc = apply_level(ctx, base, items, n, out, &empty);
+	free(items);
+	return rc;
+}
+
+int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
+		git_oid *out)
+{
+	tree_item it = {path, blob};
+	int empty;
+	return apply_level(ctx, base, &it, 1, out, &empty);
+}
+
 int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out)
 {
-	git_treebuilder *bld = NULL;
-	git_tree *sub = NULL;
-	const char *slash = strchr(path, '/');
-	const git_tree_entry *e;
-	char name[256];
-	size_t n = slash ? (size_t)(slash - path) : strlen(path);
-	int rc = CS_OK;
-
-	if (n >= sizeof name)
-		return cs_err(ctx, CS_EINVAL, "path too long: '%s'", path);
-	memcpy(name, path, n);
-	name[n] = 0;
-	if (git_treebuilder_new(&bld, ctx->repo, base))
-		return cs_err_git(ctx, "treebuilder");
-	e = base ? git_tree_entry_byname(base, name) : NULL;
-	if (!e)
-		goto write;        /* nothing to remove */
-	if (!slash) {
-		if (git_treebuilder_remove(bld, name))
-			rc = cs_err_git(ctx, path);
-	} else if (git_tree_entry_type(e) == GIT_OBJECT_TREE) {
-		git_oid subid;
-		git_tree *st = NULL;
-		if (git_tree_lookup(&sub, ctx->repo, git_tree_entry_id(e)) ||
-		    (rc = gx_tree_remove(ctx, sub, slash + 1, &subid)) < 0) {
-			rc = rc ? rc : cs_err_git(ctx, name);
-			goto done;
-		}
-		if (git_tree_lookup(&st, ctx->repo, &subid)) {
-			rc = cs_err_git(ctx, name);
-			goto done;
-		}
-		if (git_tree_entrycount(st) == 0 ? git_treebuilder_remove(bld, name)
-						  : git_treebuilder_insert(NULL, bld, name, &subid,
-									   GIT_FILEMODE_TREE))
-			rc = cs_err_git(ctx, name);
-		git_tree_free(st);
-	}
-write:
-	if (!rc && git_treebuilder_write(out, bld))
-		rc = cs_err_git(ctx, "cannot write tree");
-done:
-	git_tree_free(sub);
-	git_treebuilder_free(bld);
-	return rc;
+	tree_item it = {path, NULL};
+	int empty;
+	return apply_level(ctx, base, &it, 1, out, &empty);
 }
 
 /* ---- reading blobs ------------------------------------------------------------------ */

@@ -4,6 +4,13 @@
 
 #include "ctx.h"
 
+/* The tree of base (NULL: empty tree) with edits[0, n) applied in order, in
+ * one pass, into *out: an edit puts its blob at its path (a file there is
+ * replaced; a directory on the way is made, and a file on the way becomes
+ * one), or removes path (a file or a whole directory; nothing when it is
+ * not there), and a directory left empty goes.  CS_EINVAL for a directory
+ * name, or a name to remove, over 255 bytes. */
+int tree_apply(cs_ctx *ctx, git_tree *base, const cs_tree_edit *edits, size_t n, git_oid *out);
 /* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
 int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
 		git_oid *out);
