@@ -2,7 +2,6 @@
  * the push that serves as compare-and-swap on the remote branch (copied
  * and compared under the ref's lock for a remote on this machine), with
  * the turns deciders sharing a local remote take. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,69 +24,45 @@
 
 /* ---- set-up, and CA certificates loaded when a remote needs them ---------- */
 
-/* Debian's libgit2 is built with mbedTLS and parses the whole system CA
- * bundle in git_libgit2_init: about 10 ms, 41% of a claim on a local remote,
- * which never speaks TLS.  It reads the bundle through mbedTLS's
- * mbedtls_x509_crt_parse_file (_parse_path for a directory), and this
- * program defines both, so libgit2's call lands here first.  Inside gx_init
- * they only note the location; gx_tls_ready hands it back to libgit2
- * (GIT_OPT_SET_SSL_CERT_LOCATIONS, which parses through mbedTLS itself)
- * before the first clone, fetch or push over http:// or https://.
- * Until then libgit2's CA chain is empty, so a TLS connection that got past
- * gx_tls_ready would fail verification, never skip it.  A libgit2 built with
- * OpenSSL never calls these; other callers reach mbedTLS unchanged. */
-struct mbedtls_x509_crt;
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path);
-int mbedtls_x509_crt_parse_path(struct mbedtls_x509_crt *chain, const char *path);
-
-static int tls_noting;            /* inside gx_init's git_libgit2_init */
+/* A program may keep libgit2's set-up from parsing the system's CA bundle,
+ * which costs every command, for the few that speak TLS: coordsync's does
+ * (cli/tls.c says how and why) and registers a hook (coordsync/tls.h) that
+ * is told when gx_init runs git_libgit2_init and hands back where the
+ * bundle is; gx_tls_ready loads it before the first clone, fetch or push
+ * over http:// or https://.  Until then libgit2's CA chain is empty, so a
+ * TLS connection that got past gx_tls_ready would fail verification, never
+ * skip it.  Without a hook, libgit2 loads the CA certificates itself. */
+static cs_tls_hook tls_hook;      /* cs_tls_hook_set's; zeroes: none */
 static int tls_loaded;            /* gx_tls_ready ran since libgit2's set-up */
-static char *tls_file, *tls_dir;  /* what libgit2's set-up asked for */
 
-static int crt_parse(const char *fn, struct mbedtls_x509_crt *chain, const char *path,
-		     char **note)
+void cs_tls_hook_set(const cs_tls_hook *hook)
 {
-	int (*real)(struct mbedtls_x509_crt *, const char *);
-	void *sym;
-
-	if (tls_noting) {
-		free(*note);
-		*note = strdup(path);   /* NULL: no CA at all, so TLS fails closed */
-		return 0;
-	}
-	if (!(sym = dlsym(RTLD_NEXT, fn)))
-		return -0x2900;         /* MBEDTLS_ERR_X509_FILE_IO_ERROR */
-	memcpy(&real, &sym, sizeof sym);
-	return real(chain, path);
-}
-
-int mbedtls_x509_crt_parse_file(struct mbedtls_x509_crt *chain, const char *path)
-{
-	return crt_parse("mbedtls_x509_crt_parse_file", chain, path, &tls_file);
-}
-
-int mbedtls_x509_crt_parse_path(struct mbedtls_x509_crt *chain, const char *path)
-{
-	return crt_parse("mbedtls_x509_crt_parse_path", chain, path, &tls_dir);
+	if (hook)
+		tls_hook = *hook;
+	else
+		memset(&tls_hook, 0, sizeof tls_hook);
 }
 
 void gx_init(void)
 {
-	tls_noting = 1;
+	if (tls_hook.setup)
+		tls_hook.setup(1, tls_hook.arg);
 	if (git_libgit2_init() == 1) {
 		tls_loaded = 0;     /* libgit2's set-up ran (again) */
 		gx_net_register();  /* its shutdown dropped the stream */
 	}
-	tls_noting = 0;
+	if (tls_hook.setup)
+		tls_hook.setup(0, tls_hook.arg);
 }
 
 /* Before libgit2 connects to url: if it is http:// or https:// (the only
  * transports that speak TLS; http for a redirect to https), load the CA
  * certificates gx_init left out: GIT_SSL_CAINFO's file when set (git's
- * variable, for a server with a private CA), else the system's. */
+ * variable, for a server with a private CA), else the system's (where the
+ * hook says they are). */
 static int gx_tls_ready(cs_ctx *ctx, const char *url)
 {
-	const char *ca = getenv("GIT_SSL_CAINFO");
+	const char *ca = getenv("GIT_SSL_CAINFO"), *file = NULL, *dir = NULL;
 
 	if (tls_loaded || !url || strncasecmp(url, "http", 4) ||
 	    (strncmp(url + 4, "://", 3) && strncasecmp(url + 4, "s://", 4)))
@@ -98,9 +73,10 @@ static int gx_tls_ready(cs_ctx *ctx, const char *url)
 			snprintf(what, sizeof what, "cannot load GIT_SSL_CAINFO '%s'", ca);
 			return cs_err_git(ctx, what);
 		}
-	} else if ((tls_file || tls_dir) &&
-		   git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, tls_file, tls_dir)) {
-		return cs_err_git(ctx, "cannot load the system's CA certificates");
+	} else if (tls_hook.ca_locations) {
+		tls_hook.ca_locations(&file, &dir, tls_hook.arg);
+		if ((file || dir) && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir))
+			return cs_err_git(ctx, "cannot load the system's CA certificates");
 	}
 	tls_loaded = 1;
 	return CS_OK;
