@@ -27,15 +27,22 @@ const char *cs_workdir(const cs_ctx *ctx) { return ctx->workdir; }
 const char *cs_dbpath(const cs_ctx *ctx) { return ctx->dbpath; }
 const char *cs_gitdir(const cs_ctx *ctx) { return ctx->gitdir; }
 
+static _Thread_local texts_keeper *held;   /* this thread's cs_hold's, for its handles */
+static _Thread_local int holds;
+
 void cs_hold(void)
 {
 	gx_init();
-	gx_keep(1);
+	if (!holds++)
+		held = texts_keeper_new();
 }
 
 void cs_release(void)
 {
-	gx_keep(0);
+	if (holds && !--holds) {
+		texts_keeper_unref(held);
+		held = NULL;
+	}
 	git_libgit2_shutdown();
 }
 
@@ -72,6 +79,7 @@ void cs_close(cs_ctx *ctx)
 	sqlite3_close(ctx->db);
 	edits_clear(ctx);
 	gx_texts_free(ctx);
+	texts_keeper_unref(ctx->keeper);
 	git_remote_free(ctx->origin);
 	git_repository_free(ctx->local);
 	git_repository_free(ctx->repo);
@@ -100,6 +108,7 @@ static cs_ctx *ctx_new(void)
 	cs_fault_init();
 	ctx->max_file = CS_MAX_BLOB;
 	ctx->query_seconds = 30;
+	ctx->keeper = texts_keeper_ref(held);
 	gx_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */
@@ -702,7 +711,7 @@ next:
 
 /* The versions of files a decision, a sync or a rebuild read are dropped at
  * its end: a daemon does not keep 30 MB files between its cycles (with
- * cs_hold it keeps those of up to 8 MiB for the next handle, gx_keep). */
+ * cs_hold it keeps those of up to 8 MiB for the next handle, texts_keeper). */
 int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 {
 	int rc = decide(ctx, fn, arg);

@@ -63,14 +63,15 @@ static void texts_trim(cs_ctx *ctx, const char *path, size_t keep)
  * file a served claim wrote is the base of the next claim, and reading it
  * again would cost an inflate and a scan.  A blob id names its bytes, so a
  * kept version is never stale.  Bounded like a handle's table: versions of
- * up to KEEP_MAX bytes, at most TEXTS_PER_PATH per path, the newest. */
+ * up to KEEP_MAX bytes, at most TEXTS_PER_PATH per path, the newest.  The
+ * keeper is its holder's (one thread's): handles point at it, counted. */
 #define KEEP_MAX ((size_t)8 << 20)
-static struct {
-	int on;
+struct texts_keeper {
+	int refs;
 	cs_text **v;
 	size_t n;
 	unsigned long tick;
-} kept;
+};
 
 /* The index of blob id as path (NULL: any path) in v[0, n), or n. */
 static size_t text_index(cs_text **v, size_t n, const git_oid *id, const char *path)
@@ -82,13 +83,13 @@ static size_t text_index(cs_text **v, size_t n, const git_oid *id, const char *p
 	return i;
 }
 
-/* Hand t, which no one holds, to the keeper, or free it. */
-static void keep_put(cs_text *t)
+/* Hand t, which no one holds, to the keeper k (NULL: none), or free it. */
+static void keep_put(texts_keeper *k, cs_text *t)
 {
 	cs_text **v;
 	size_t i, count = 0, oldest = (size_t)-1;
 
-	if (!kept.on || t->refs || !t->path || t->n > KEEP_MAX)
+	if (!k || t->refs || !t->path || t->n > KEEP_MAX)
 		goto drop;
 	if (t->obj) {   /* its bytes belong to the handle's repository: copy them */
 		if (!(t->copy = malloc(t->n ? t->n : 1)))
@@ -99,40 +100,54 @@ static void keep_put(cs_text *t)
 		t->p = t->copy;
 	}
 	t->written = 0;
-	if ((i = text_index(kept.v, kept.n, &t->id, t->path)) < kept.n) {
-		text_free(kept.v[i]);   /* the newer entry knows at least as much */
-		kept.v[i] = kept.v[--kept.n];
+	if ((i = text_index(k->v, k->n, &t->id, t->path)) < k->n) {
+		text_free(k->v[i]);   /* the newer entry knows at least as much */
+		k->v[i] = k->v[--k->n];
 	}
-	for (i = 0; i < kept.n; i++) {
-		if (strcmp(kept.v[i]->path, t->path))
+	for (i = 0; i < k->n; i++) {
+		if (strcmp(k->v[i]->path, t->path))
 			continue;
 		count++;
-		if (oldest == (size_t)-1 || kept.v[i]->used < kept.v[oldest]->used)
+		if (oldest == (size_t)-1 || k->v[i]->used < k->v[oldest]->used)
 			oldest = i;
 	}
 	if (count >= TEXTS_PER_PATH) {
-		text_free(kept.v[oldest]);
-		kept.v[oldest] = kept.v[--kept.n];
+		text_free(k->v[oldest]);
+		k->v[oldest] = k->v[--k->n];
 	}
-	if (!(v = realloc(kept.v, (kept.n + 1) * sizeof *v)))
+	if (!(v = realloc(k->v, (k->n + 1) * sizeof *v)))
 		goto drop;
-	kept.v = v;
-	t->used = ++kept.tick;
-	v[kept.n++] = t;
+	k->v = v;
+	t->used = ++k->tick;
+	v[k->n++] = t;
 	return;
 drop:
 	text_free(t);
 }
 
-void gx_keep(int on)
+texts_keeper *texts_keeper_new(void)
 {
-	if (!on) {
-		for (size_t i = 0; i < kept.n; i++)
-			text_free(kept.v[i]);
-		free(kept.v);
-		memset(&kept, 0, sizeof kept);
-	}
-	kept.on = on;
+	texts_keeper *k = calloc(1, sizeof *k);
+	if (k)
+		k->refs = 1;
+	return k;
+}
+
+texts_keeper *texts_keeper_ref(texts_keeper *k)
+{
+	if (k)
+		k->refs++;
+	return k;
+}
+
+void texts_keeper_unref(texts_keeper *k)
+{
+	if (!k || --k->refs > 0)
+		return;
+	for (size_t i = 0; i < k->n; i++)
+		text_free(k->v[i]);
+	free(k->v);
+	free(k);
 }
 
 /* The entry of blob id read or written as path (NULL: as any path), taken
@@ -142,15 +157,16 @@ void gx_keep(int on)
 static cs_text *text_find(cs_ctx *ctx, const git_oid *id, const char *path)
 {
 	size_t i = text_index(ctx->texts, ctx->ntexts, id, path);
+	texts_keeper *k = ctx->keeper;
 	cs_text **v;
 	if (i < ctx->ntexts)
 		return ctx->texts[i];
-	if ((i = text_index(kept.v, kept.n, id, path)) == kept.n ||
+	if (!k || (i = text_index(k->v, k->n, id, path)) == k->n ||
 	    !(v = realloc(ctx->texts, (ctx->ntexts + 1) * sizeof *v)))
 		return NULL;
 	ctx->texts = v;
-	v[ctx->ntexts] = kept.v[i];
-	kept.v[i] = kept.v[--kept.n];
+	v[ctx->ntexts] = k->v[i];
+	k->v[i] = k->v[--k->n];
 	v[ctx->ntexts]->used = ++ctx->text_tick;
 	return v[ctx->ntexts++];
 }
@@ -253,12 +269,12 @@ void gx_texts_clear(cs_ctx *ctx)
 			continue;
 		/* Held, or kept for the next handle (the base of the next
 		 * decision): an ordinary version from now on. */
-		if (t->refs || kept.on)
+		if (t->refs || ctx->keeper)
 			t->written = 0;
 		else
 			text_drop(ctx, i);
 	}
-	if (kept.on)
+	if (ctx->keeper)
 		for (size_t i = ctx->ntexts; i-- > 0;)
 			if (i < ctx->ntexts)
 				texts_trim(ctx, ctx->texts[i]->path, TEXTS_PER_PATH);
@@ -267,7 +283,7 @@ void gx_texts_clear(cs_ctx *ctx)
 void gx_texts_free(cs_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->ntexts; i++)
-		keep_put(ctx->texts[i]);
+		keep_put(ctx->keeper, ctx->texts[i]);
 	free(ctx->texts);
 	ctx->texts = NULL;
 	ctx->ntexts = 0;

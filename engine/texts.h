@@ -43,10 +43,19 @@ int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, g
 const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
 void gx_texts_clear(cs_ctx *ctx);   /* drops the blobs the decision wrote */
 /* Drops everything: at the end of a sync, a decision or a rebuild, so that a
- * long-running process does not keep big files between them; with gx_keep
- * on, versions of up to 8 MiB go to a process-wide keeper instead, where the
- * next handle finds them. */
+ * long-running process does not keep big files between them; with a keeper
+ * (ctx->keeper), versions of up to 8 MiB go to it instead, where the next
+ * handle that points at it finds them. */
 void gx_texts_free(cs_ctx *ctx);
-void gx_keep(int on);   /* off frees what is kept */
+
+/* The versions a holder (cs_hold) keeps for its handles between them:
+ * created by the holder, pointed at by each handle it opens, used by one
+ * thread at a time, counted.  texts_keeper_new: one reference, NULL on oom
+ * (nothing is kept then); texts_keeper_ref returns k (NULL-safe); the last
+ * texts_keeper_unref frees it with every version it keeps (NULL-safe). */
+typedef struct texts_keeper texts_keeper;
+texts_keeper *texts_keeper_new(void);
+texts_keeper *texts_keeper_ref(texts_keeper *k);
+void texts_keeper_unref(texts_keeper *k);
 
 #endif

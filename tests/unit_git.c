@@ -1,10 +1,12 @@
 /* Unit tests for the remote URL checks of the credential code (cred.c):
  * the origin put in messages, and when a token would go over plain http;
- * and for the tree writer (tree.c), on a repository in a temp directory. */
+ * and for the tree writer (tree.c) and the keeper of versions (texts.c), on
+ * a repository in a temp directory. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "cred.h"
 #include "tree.h"
+#include "texts.h"
 #include "util.h"
 #include "test.h"
 
@@ -259,6 +261,40 @@ static void test_tree_many(void)
 		   "new/deep/g=G\n");
 }
 
+/* A version a handle wrote stays with its holder's keeper for the next
+ * handle of that holder, never for another holder's; a holder that lets
+ * go frees only its own. */
+static void test_keeper(void)
+{
+	texts_keeper *k1 = texts_keeper_new(), *k2 = texts_keeper_new();
+	cs_ctx a, b, c;
+	git_oid id;
+	size_t n = 0;
+	const char *p;
+
+	CHECK(k1 && k2);
+	memset(&a, 0, sizeof a);
+	a.repo = repo;
+	b = c = a;
+	a.keeper = texts_keeper_ref(k1);
+	b.keeper = texts_keeper_ref(k1);
+	c.keeper = texts_keeper_ref(k2);
+	CHECK(gx_blob_write(&a, "coordination/jobs.json", "[1]", 3, &id) == 0);
+	CHECK((p = gx_blob_text(&a, &id, &n)) && n == 3 && !memcmp(p, "[1]", 3));
+	gx_texts_free(&a);   /* to k1 */
+	CHECK(!gx_blob_text(&c, &id, &n));   /* k2's handle: not there */
+	texts_keeper_unref(k2);
+	texts_keeper_unref(k1);   /* the holder lets go; a and b still point at it */
+	CHECK((p = gx_blob_text(&b, &id, &n)) && n == 3 && !memcmp(p, "[1]", 3));
+	gx_texts_free(&b);
+	gx_texts_free(&c);
+	texts_keeper_unref(a.keeper);
+	texts_keeper_unref(b.keeper);
+	texts_keeper_unref(c.keeper);   /* the last: frees k2 */
+	texts_keeper_unref(NULL);
+	CHECK(texts_keeper_ref(NULL) == NULL);
+}
+
 static void test_tree(void)
 {
 	char tmpl[512];
@@ -272,6 +308,7 @@ static void test_tree(void)
 	tctx.repo = repo;
 	test_tree_single();
 	test_tree_many();
+	test_keeper();
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	{
