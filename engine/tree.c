@@ -71,11 +71,6 @@ static int apply_level(cs_ctx *ctx, git_tree *base, const tree_item *items, size
 
 		if (done[i])
 			continue;
-		/* A directory's name, or one to remove, must fit name. */
-		if (len >= sizeof name && (items[i].rest[len] || !items[i].blob)) {
-			rc = cs_err(ctx, CS_EINVAL, "path too long: '%s'", items[i].rest);
-			break;
-		}
 		for (size_t j = i; j <= n && !rc; j++) {
 			const tree_item *it = j < n ? &items[j] : NULL;
 			/* Edits of this name only; a run ends at an edit of the
@@ -83,6 +78,11 @@ static int apply_level(cs_ctx *ctx, git_tree *base, const tree_item *items, size
 			if (it && (done[j] || strncmp(it->rest, items[i].rest, len) ||
 				   (it->rest[len] && it->rest[len] != '/')))
 				continue;
+			/* A directory's name, or one to remove, must fit name. */
+			if (it && len >= sizeof name && (it->rest[len] || !it->blob)) {
+				rc = cs_err(ctx, CS_EINVAL, "path too long: '%s'", it->rest);
+				break;
+			}
 			if (it && it->rest[len] == '/') {
 				run[k].rest = it->rest + len + 1;
 				run[k++].blob = it->blob;

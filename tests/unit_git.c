@@ -259,6 +259,20 @@ static void test_tree_many(void)
 	tree_many(&e, mixed, &id);
 	check_tree(&id, "coordination/jobs.json=J2\nlogs/2026/12/c.log=C\nnew/deep/dir/f=F\n"
 		   "new/deep/g=G\n");
+	{
+		/* A file's name may be long; one to remove may not (as one at a
+		 * time: the removal is refused, and so the whole). */
+		char longname[300];
+		cs_tree_edit ed[2];
+		memset(longname, 'x', sizeof longname - 1);
+		longname[sizeof longname - 1] = 0;
+		memset(ed, 0, sizeof ed);
+		ed[0].path = ed[1].path = longname;
+		ed[0].blob = blob_of("1");
+		ed[1].remove = 1;
+		CHECK(tree_apply(&tctx, NULL, ed, 1, &id) == 0);
+		CHECK(tree_apply(&tctx, NULL, ed, 2, &id) == CS_EINVAL);
+	}
 }
 
 /* A version a handle wrote stays with its holder's keeper for the next
