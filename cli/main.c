@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/time.h>
 #include "cli.h"
+#include "tls.h"
 
 static const cli_opt global_opts[] = {
 	{"-C", 's', "DIR", "run as if started in DIR (the clone)"},
@@ -448,6 +449,7 @@ int main(int argc, char **argv)
 	 * send(): without this the process would die of SIGPIPE, silently,
 	 * instead of reporting a failed push.  A closed stdout gives EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
+	cli_tls_register();
 	return cli_main(argc, argv);
 }
 #endif

@@ -18,6 +18,11 @@
 #include "decide.h"
 #include "outbox.h"
 #include "secret.h"
+#include "cred.h"
+#include "transport.h"
+#include "tree.h"
+#include "texts.h"
+#include "worktree.h"
 
 /* ---- model (model.c) -------------------------------------------------- */
 struct git_tree;
@@ -48,102 +53,6 @@ int model_add(cs_ctx *ctx, const char *table, const char *name, const char *text
  * the template) with n records appended in its layout.  *out is malloc'd. */
 int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 		 char *const *texts, size_t n, char **out);
-
-/* ---- git (git.c) ------------------------------------------------------ */
-
-void gx_init(void);   /* git_libgit2_init, the CA bundle left for gx_tls_ready */
-/* The clone's remote 'origin' (owned by ctx). */
-int gx_origin(cs_ctx *ctx, git_remote **out);
-/* Clone url into dir, answering credential requests with auth (NULL, or a
- * NULL member: the coordsync.remote.* setting, from the environment).  A
- * URL that holds a password is refused. */
-int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth);
-/* "scheme://host[:port]" of a remote URL, without user or password, into
- * out: the only part of it put in a message.  Returns 1 when url is plain
- * http to a host that is not a loopback address. */
-int gx_url_origin(const char *url, char *out, size_t len);
-/* Fetch origin; *head is the remote branch's commit, or *empty is set. */
-int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty);
-/* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
-int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
-		git_oid *out);
-/* The tree of base without path (and without directories left empty). */
-int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out);
-/* Commit tree on parent (NULL: a root commit), authored by the server, and
- * push it as a compare-and-swap: the remote branch must still be parent.
- * Returns CS_ERETRY when another server moved it first. */
-int gx_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
-		   const char *msg, git_oid *commit);
-/* Look up blob id, the file at path, refusing it from the object's header,
- * before anything is read or inflated, when it is over ctx->max_file:
- * CS_ETOOBIG with a message naming path, its size and the limit.  *out
- * belongs to the caller (git_blob_free). */
-int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path);
-/* Point the local branch and working tree at head (a safe checkout).  A
- * journal (gitdir/coordsync/checkout) names every file it is about to
- * write, with its old and new blob, until the branch is moved; an update
- * that finds one first brings coordsync's own interrupted writes back to
- * the local branch (HEAD), keeping hand edits.  A damaged index is set
- * aside and rebuilt from HEAD, with a notice. */
-int gx_update_local(cs_ctx *ctx, const git_oid *head);
-/* 1 when an earlier working-tree update was interrupted (its journal is
- * there): the next sync repairs it even when the branch is at the head. */
-int gx_checkout_pending(cs_ctx *ctx);
-/* Write repo's new loose objects at zlib's fastest level. */
-int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
-/* Remove the lock files in the clone's git directory (HEAD, FETCH_HEAD,
- * packed-refs, config, any ref under refs/) that a coordsync or git killed
- * while it wrote them left behind; to be called with the clone's lock held.
- * A lock some process on this machine has open is left alone; one younger
- * than coordsync.stalelock only once it stayed unchanged for two seconds;
- * none with coordsync.stalelock 0.  Each removal or refusal is a notice. */
-void gx_clone_locks_clear(cs_ctx *ctx);
-int gx_turn_begin(cs_ctx *ctx);   /* -1: no turn taken */
-void gx_turn_end(int fd);
-/* One version of a coordination file, read once per process and shared by
- * the import, the export, the history walk and the working tree update,
- * with what they learnt about it.  Held versions are counted (refs). */
-#define TEXT_LISTED 1   /* sc and top list its records (history's scan) */
-#define TEXT_STRICT 2   /* ... and the import's scan (scan_file) accepted it */
-typedef struct cs_text {
-	git_oid id;
-	char *path;          /* the file it was read or written as */
-	const char *p;       /* its bytes */
-	size_t n;
-	git_blob *obj;       /* holds p, for a version read from git */
-	char *copy;          /* holds p, for a blob this process wrote */
-	int refs;
-	int written;         /* written by the current decision: kept until gx_texts_clear */
-	unsigned long used;  /* when it was last handed out */
-	int checked;         /* passed the import's text check, whole */
-	int scan;            /* 0, TEXT_LISTED or TEXT_STRICT */
-	jscan sc;            /* a shared file's records */
-	jspan top;           /* ... and their container, bracket to bracket */
-} cs_text;
-/* The version id of the shared file path, read through gx_blob_lookup
- * (CS_ETOOBIG over the limit) unless at hand.  Held by the caller until
- * gx_text_release; per path, at most two unheld versions read from git
- * stay.  Entries are per blob and path: a listing is of one kind of file. */
-int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path);
-/* Blob id, held, when it is at hand (written, or read by gx_text_get); else
- * NULL, and nothing is read. */
-cs_text *gx_text_hold(cs_ctx *ctx, const git_oid *id);
-void gx_text_release(cs_ctx *ctx, cs_text *t);   /* NULL-safe */
-/* Write a blob and keep its bytes until gx_texts_clear: the history walk
- * and the working tree update read them back without inflating. */
-int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out);
-/* The bytes of blob id when at hand (written, or read by gx_text_get), or
- * NULL; valid until the next gx_text_* or gx_texts_* call. */
-const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
-void gx_texts_clear(cs_ctx *ctx);   /* drops the blobs the decision wrote */
-/* Drops everything: at the end of a sync, a decision or a rebuild, so that a
- * long-running process does not keep big files between them; with gx_keep
- * on, versions of up to 8 MiB go to a process-wide keeper instead, where the
- * next handle finds them. */
-void gx_texts_free(cs_ctx *ctx);
-void gx_keep(int on);   /* off frees what is kept */
-/* Path of origin when it is a local repository, else NULL; caller frees. */
-char *gx_local_path(const char *url);
 
 
 #endif

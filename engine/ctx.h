@@ -33,6 +33,7 @@ struct cs_ctx {
 	struct cs_text **texts; /* versions of files at hand (gx_text_get) */
 	size_t ntexts;
 	unsigned long text_tick;  /* ... and a clock of their use */
+	struct texts_keeper *keeper;  /* its holder's kept versions (cs_hold), or NULL */
 	sqlite3 *db;
 	char *workdir;      /* the clone's working tree, with a trailing '/' */
 	char *gitdir;       /* its .git directory, with a trailing '/' */

@@ -245,7 +245,7 @@ next:
 
 /* The versions of files a decision, a sync or a rebuild read are dropped at
  * its end: a daemon does not keep 30 MB files between its cycles (with
- * cs_hold it keeps those of up to 8 MiB for the next handle, gx_keep). */
+ * cs_hold it keeps those of up to 8 MiB for the next handle, texts_keeper). */
 int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 {
 	int rc = decide(ctx, fn, arg);

@@ -32,15 +32,22 @@ const char *cs_workdir(const cs_ctx *ctx) { return ctx->workdir; }
 const char *cs_dbpath(const cs_ctx *ctx) { return ctx->dbpath; }
 const char *cs_gitdir(const cs_ctx *ctx) { return ctx->gitdir; }
 
+static _Thread_local texts_keeper *held;   /* this thread's cs_hold's, for its handles */
+static _Thread_local int holds;
+
 void cs_hold(void)
 {
 	gx_init();
-	gx_keep(1);
+	if (!holds++)
+		held = texts_keeper_new();
 }
 
 void cs_release(void)
 {
-	gx_keep(0);
+	if (holds && !--holds) {
+		texts_keeper_unref(held);
+		held = NULL;
+	}
 	git_libgit2_shutdown();
 }
 
@@ -68,6 +75,7 @@ void cs_close(cs_ctx *ctx)
 	sqlite3_close(ctx->db);
 	handle_edits_clear(ctx);
 	gx_texts_free(ctx);
+	texts_keeper_unref(ctx->keeper);
 	git_remote_free(ctx->origin);
 	git_repository_free(ctx->local);
 	git_repository_free(ctx->repo);
@@ -96,6 +104,7 @@ cs_ctx *handle_new(void)
 	cs_fault_init();
 	ctx->max_file = CS_MAX_BLOB;
 	ctx->query_seconds = 30;
+	ctx->keeper = texts_keeper_ref(held);
 	gx_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */

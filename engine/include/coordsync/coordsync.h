@@ -10,6 +10,7 @@
 #define COORDSYNC_H
 
 #include <stddef.h>
+#include "coordsync/tls.h"
 
 #define CS_OK        0
 #define CS_ERROR    -1   /* operational failure: git, sqlite, I/O, bad file */
