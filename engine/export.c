@@ -331,20 +331,33 @@ done:
 	return rc;
 }
 
-static int put_file(cs_ctx *ctx, git_oid *tree, const char *path, const char *data, size_t len)
+/* The file edits an export hands back, one per file it wrote. */
+typedef struct file_edits {
+	cs_tree_edit *e;
+	size_t n;
+} file_edits;
+
+/* Write data as the new blob of path, recorded in the files table, and add
+ * the edit that puts it in the tree to fe. */
+static int put_file(cs_ctx *ctx, file_edits *fe, const char *path, const char *data, size_t len)
 {
-	git_tree *t = NULL;
+	cs_tree_edit *e;
 	git_oid blob;
 	char id[GIT_OID_HEXSZ + 1];
 	int rc;
 	if ((rc = gx_blob_write(ctx, path, data, len, &blob)))
 		return rc;
-	if (git_tree_lookup(&t, ctx->repo, tree))
-		return cs_err_git(ctx, "cannot read tree");
-	rc = gx_tree_put(ctx, t, path, &blob, tree);
-	git_tree_free(t);
+	if (!(e = realloc(fe->e, (fe->n + 1) * sizeof *e)))
+		return cs_err_oom(ctx);
+	fe->e = e;
+	e += fe->n;
+	memset(e, 0, sizeof *e);
+	if (!(e->path = strdup(path)))
+		return cs_err_oom(ctx);
+	git_oid_cpy(&e->blob, &blob);
+	fe->n++;
 	git_oid_tostr(id, sizeof id, &blob);
-	return rc ? rc : kinds_file_row(ctx, path, id, NULL, NULL);
+	return kinds_file_row(ctx, path, id, NULL, NULL);
 }
 
 /* "SELECT key, json, ord, dirty, fields... FROM table WHERE dirty" */
@@ -546,8 +559,8 @@ static int renumber(cs_ctx *ctx, const kind *k)
 	return db_exec(ctx, sql);
 }
 
-/* Export the dirty records of shared kind k on top of *tree. */
-static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tree, int *changed)
+/* Export the dirty records of shared kind k, read from base, into fe. */
+static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, file_edits *fe)
 {
 	sqlite3_stmt *st = NULL;
 	git_tree_entry *e = NULL;
@@ -662,8 +675,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		rc = cs_err_oom(ctx);
 		goto done;
 	}
-	rc = put_file(ctx, tree, k->path, out.p, out.n);
-	*changed += 1;
+	rc = put_file(ctx, fe, k->path, out.p, out.n);
 	if (!rc && nrm)
 		rc = renumber(ctx, k);
 done:
@@ -687,7 +699,7 @@ done:
 
 /* Export dirty status.json or heartbeat.json records: each is a whole file
  * owned by one server, so the last write wins. */
-static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tree, int *changed)
+static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, file_edits *fe)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -716,24 +728,36 @@ static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, git_oid *tr
 		if (file.oom)
 			rc = cs_err_oom(ctx);
 		if (!rc && !(rc = store_record(ctx, k, id, text, 0)))
-			rc = put_file(ctx, tree, path, file.p, file.n);
+			rc = put_file(ctx, fe, path, file.p, file.n);
 		free(text);
 		sb_free(&file);
 		if (rc)
 			break;
-		*changed += 1;
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? CS_OK : rc;
 }
 
-int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed)
+int model_export(cs_ctx *ctx, git_tree *base, cs_tree_edit **out, size_t *n)
 {
+	file_edits fe = {NULL, 0};
 	int rc = CS_OK;
-	git_oid_cpy(out_tree, git_tree_id(base));
-	*changed = 0;
+	*out = NULL;
+	*n = 0;
 	for (const kind *k = cs_kinds; k->path && !rc; k++)
-		rc = k->top ? export_shared(ctx, k, base, out_tree, changed)
-			    : export_server(ctx, k, base, out_tree, changed);
-	return rc;
+		rc = k->top ? export_shared(ctx, k, base, &fe) : export_server(ctx, k, base, &fe);
+	if (rc) {
+		export_edits_free(fe.e, fe.n);
+		return rc;
+	}
+	*out = fe.e;
+	*n = fe.n;
+	return CS_OK;
+}
+
+void export_edits_free(cs_tree_edit *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].path);
+	free(e);
 }

@@ -4,8 +4,13 @@
 #define CS_EXPORT_H
 #include "ctx.h"
 
-/* Write every dirty record into new blobs on top of tree, giving *out. */
-int model_export(cs_ctx *ctx, git_tree *base, git_oid *out_tree, int *changed);
+/* Write every dirty record of the mirror into new blobs, the files they
+ * change being read from base (the tree decided on), and clear the records'
+ * dirty marks.  *out is the n edits that put the blobs in the tree (none
+ * removes), in the order to apply them; the caller applies them (one tree
+ * writer) and frees them with export_edits_free.  On error *out is NULL. */
+int model_export(cs_ctx *ctx, git_tree *base, cs_tree_edit **out, size_t *n);
+void export_edits_free(cs_tree_edit *e, size_t n);   /* NULL-safe */
 
 /* orig (a JSON object's text) with members keys[i] set to the JSON texts
  * vals[i]: existing members are replaced in place, others appended in the

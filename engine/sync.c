@@ -560,18 +560,19 @@ int cs_edit_remove(cs_ctx *ctx, const char *path)
 	return edit_add(ctx, path, NULL);
 }
 
-/* Apply the queued edits on top of *tree. */
-static int edits_apply(cs_ctx *ctx, git_oid *tree, int *changed)
+/* Apply the n edits ed (the export's, or the queued ctx->edits) on top of
+ * *tree. */
+static int edits_apply(cs_ctx *ctx, const cs_tree_edit *ed, size_t n, git_oid *tree, int *changed)
 {
 	int rc = CS_OK;
-	for (size_t i = 0; i < ctx->nedits && !rc; i++) {
+	for (size_t i = 0; i < n && !rc; i++) {
 		git_tree *t = NULL;
 		git_oid before;
 		git_oid_cpy(&before, tree);
 		if (git_tree_lookup(&t, ctx->repo, tree))
 			return cs_err_git(ctx, "cannot read tree");
-		rc = ctx->edits[i].remove ? gx_tree_remove(ctx, t, ctx->edits[i].path, tree)
-					  : gx_tree_put(ctx, t, ctx->edits[i].path, &ctx->edits[i].blob, tree);
+		rc = ed[i].remove ? gx_tree_remove(ctx, t, ed[i].path, tree)
+				  : gx_tree_put(ctx, t, ed[i].path, &ed[i].blob, tree);
 		git_tree_free(t);
 		if (!rc && git_oid_cmp(&before, tree))
 			*changed += 1;
@@ -606,6 +607,8 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		cs_sync_stats st = {0};
 		git_oid head, tree_id, commit;
 		git_tree *tree = NULL;
+		cs_tree_edit *ex = NULL;
+		size_t nex = 0;
 		sbuf msg = {0};
 		int empty, changed = 0, turn = gx_turn_begin(ctx);
 
@@ -622,8 +625,11 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		if ((rc = fn(ctx, arg, &msg)))
 			goto next;
 		CS_FAULT("after-decide");
-		if ((rc = model_export(ctx, tree, &tree_id, &changed)) ||
-		    (rc = edits_apply(ctx, &tree_id, &changed)))
+		git_oid_cpy(&tree_id, git_tree_id(tree));
+		if (!(rc = model_export(ctx, tree, &ex, &nex)))
+			rc = edits_apply(ctx, ex, nex, &tree_id, &changed);
+		export_edits_free(ex, nex);
+		if (rc || (rc = edits_apply(ctx, ctx->edits, ctx->nedits, &tree_id, &changed)))
 			goto next;
 		/* Nothing to write, or the same tree again (a status rewritten
 		 * within the same second): no commit. */
