@@ -2,6 +2,7 @@
  * mirror's tables, a large file parsed on a second thread beside the
  * inserts, a changed one only in the records that differ. */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cs_int.h"
@@ -44,69 +45,69 @@ static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan
 /* An import parses one record at a time and frees it before the next, so
  * cJSON's many small allocations can come from a block that is simply
  * reset: it saves the malloc/free pairs that otherwise dominate parsing.
- * Blocks too big for the arena fall back to malloc and go at the reset. */
+ * Blocks too big for the arena fall back to malloc and free.
+ *
+ * cJSON's allocation hooks are process-wide, so they are installed once, for
+ * good, and route each call by thread: a thread whose arena is in use
+ * (arena_use) allocates from its own arena, every other call is malloc's or
+ * free's.  Handles may then import on several threads at once, and other
+ * threads use cJSON meanwhile (the contract is in import.h). */
 
 #define ARENA_SIZE (256u << 10)
 
-static struct arena {
+static __thread struct arena {
 	char *base;
 	size_t used;
-	void **big;
-	size_t nbig, capbig;
+	int on;
 } arena;
 
 static void *arena_malloc(size_t n)
 {
 	void *p;
 	n = (n + 15) & ~(size_t)15;
-	if (arena.base && arena.used + n <= ARENA_SIZE) {
+	if (arena.on && arena.used + n <= ARENA_SIZE) {
 		p = arena.base + arena.used;
 		arena.used += n;
 		return p;
 	}
-	if (arena.nbig == arena.capbig) {
-		size_t cap = arena.capbig ? arena.capbig * 2 : 16;
-		void **b = realloc(arena.big, cap * sizeof *b);
-		if (!b)
-			return NULL;
-		arena.big = b;
-		arena.capbig = cap;
-	}
-	if (!(p = malloc(n)))
-		return NULL;
-	arena.big[arena.nbig++] = p;
-	return p;
+	return malloc(n);
 }
 
 static void arena_free(void *p)
 {
-	(void)p;   /* everything goes at arena_reset */
+	uintptr_t a = (uintptr_t)p, base = (uintptr_t)arena.base;
+	if (arena.on && a >= base && a < base + ARENA_SIZE)
+		return;   /* it goes at arena_reset */
+	free(p);
 }
 
 static void arena_reset(void)
 {
-	for (size_t i = 0; i < arena.nbig; i++)
-		free(arena.big[i]);
-	arena.nbig = 0;
 	arena.used = 0;
 }
 
-/* Route cJSON through the arena (on) or back to malloc (off). */
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void hooks_install(void)
+{
+	cJSON_Hooks h = {arena_malloc, arena_free};
+	cJSON_InitHooks(&h);
+}
+
+/* Route this thread's cJSON allocations through its arena (on) or back to
+ * malloc (off, freeing the arena).  -1 when there is no memory for one. */
 static int arena_use(int on)
 {
-	cJSON_Hooks h = {NULL, NULL};
+	pthread_once(&hooks_once, hooks_install);
 	if (on) {
 		if (!arena.base && !(arena.base = malloc(ARENA_SIZE)))
 			return -1;
-		h.malloc_fn = arena_malloc;
-		h.free_fn = arena_free;
+		arena.used = 0;
+		arena.on = 1;
 	} else {
-		arena_reset();
 		free(arena.base);
-		free(arena.big);
 		memset(&arena, 0, sizeof arena);
 	}
-	cJSON_InitHooks(&h);
 	return 0;
 }
 
@@ -117,8 +118,7 @@ static int arena_use(int on)
  * turn; this thread inserts each batch in order and hands it back.  The
  * parser stops at the first record that fails, and the rows before it are
  * inserted first, so an import reports the error a sequential one would.
- * cJSON's allocation hooks are global: while the parser runs, nothing else
- * may call cJSON (the arena is the parser's). */
+ * The parser parses from an arena of its own thread. */
 
 #define PIPE_BATCHES 4
 #define BATCH_ROWS 256
@@ -154,6 +154,7 @@ static void *parser_run(void *arg)
 	parser *p = arg;
 	size_t i = p->from;
 
+	arena_use(1);   /* without one, cJSON uses malloc */
 	for (int slot = 0; i < p->to; slot = (slot + 1) % PIPE_BATCHES) {
 		batch *b = &p->b[slot];
 		int stop;
@@ -174,6 +175,7 @@ static void *parser_run(void *arg)
 		if (b->failed)
 			break;
 	}
+	arena_use(0);
 	return NULL;
 }
 
