@@ -4,7 +4,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "db.h"
+#include "json.h"
 #include "json_int.h"
 #include "kinds.h"
 
