@@ -90,33 +90,34 @@ int cs_edit_remove(cs_ctx *ctx, const char *path)
 	return edit_add(ctx, path, NULL);
 }
 
-/* Apply the queued edits on top of *tree. */
-static int edits_apply(cs_ctx *ctx, git_oid *tree, int *changed)
-{
-	int rc = CS_OK;
-	for (size_t i = 0; i < ctx->nedits && !rc; i++) {
-		git_tree *t = NULL;
-		git_oid before;
-		git_oid_cpy(&before, tree);
-		if (git_tree_lookup(&t, ctx->repo, tree))
-			return cs_err_git(ctx, "cannot read tree");
-		rc = ctx->edits[i].remove ? gx_tree_remove(ctx, t, ctx->edits[i].path, tree)
-					  : gx_tree_put(ctx, t, ctx->edits[i].path, &ctx->edits[i].blob, tree);
-		git_tree_free(t);
-		if (!rc && git_oid_cmp(&before, tree))
-			*changed += 1;
-	}
-	return rc;
-}
-
-/* The decision's tree, the one place its changes are applied: the records
- * it changed (model_export) on top of base, then the files it queued
- * (cs_edit_put, cs_edit_remove).  *tree is the result; *changed counts the
- * files that differ from base. */
+/* The decision's tree, the one place its changes are applied: the files
+ * whose records it changed (model_export's edits) and then the files it
+ * queued (cs_edit_put, cs_edit_remove), in one tree_apply on top of base.
+ * *tree is the result; *changed is 1 when it differs from base. */
 static int decide_apply(cs_ctx *ctx, git_tree *base, git_oid *tree, int *changed)
 {
-	int rc = model_export(ctx, base, tree, changed);
-	return rc ? rc : edits_apply(ctx, tree, changed);
+	cs_tree_edit *ex = NULL, *all = NULL;
+	size_t nex = 0;
+	int rc;
+
+	*changed = 0;
+	if ((rc = model_export(ctx, base, &ex, &nex)))
+		goto done;
+	if (!(all = malloc((nex + ctx->nedits + 1) * sizeof *all))) {
+		rc = cs_err_oom(ctx);
+		goto done;
+	}
+	/* Shallow copies: the paths stay with ex and ctx->edits. */
+	if (nex)
+		memcpy(all, ex, nex * sizeof *all);
+	if (ctx->nedits)
+		memcpy(all + nex, ctx->edits, ctx->nedits * sizeof *all);
+	if (!(rc = tree_apply(ctx, base, all, nex + ctx->nedits, tree)))
+		*changed = git_oid_cmp(tree, git_tree_id(base)) != 0;
+done:
+	free(all);
+	export_edits_free(ex, nex);
+	return rc;
 }
 
 static void backoff(cs_ctx *ctx, int attempt)

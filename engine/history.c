@@ -8,7 +8,7 @@
 #include <string.h>
 #include "cs_int.h"
 #include "json_int.h"
-#include "model.h"
+#include "kinds.h"
 
 /* ---- file versions --------------------------------------------------------- */
 

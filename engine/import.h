@@ -1,0 +1,30 @@
+/* Import (import.c): coordination files checked and loaded into the
+ * mirror's tables. */
+#ifndef CS_IMPORT_H
+#define CS_IMPORT_H
+#include "ctx.h"
+
+/* Import every coordination file of tree whose blob changed since the
+ * files table's (all of them with force).  A file that fails keeps its last
+ * good rows and is counted in st->files_failed; the pass then leaves the
+ * first failure's message on ctx but returns CS_OK. */
+int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force);
+/* Import s[0, len) as the file at path (coordination/jobs.json, ..., or
+ * SERVER/status.json), without git: the checks and the import a sync runs,
+ * in a savepoint, so a file that fails leaves the rows as they were.  For
+ * the fuzzers; CS_EINVAL for a path that is not a coordination file. */
+int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len);
+
+/* cJSON's allocator.  An import parses with cJSON from an arena of the
+ * thread that parses.  cJSON's hooks are process-wide, so the first import
+ * installs, once and for the life of the process, hooks that route each
+ * call by thread: a thread inside an import takes from its own arena, every
+ * other call goes to malloc and free as before.  Handles may therefore
+ * import on several threads at once, and other threads may use cJSON
+ * meanwhile.  What the process must keep to:
+ * - not call cJSON_InitHooks itself once it has imported;
+ * - free what cJSON returns with cJSON_free or cJSON_Delete (plain free is
+ *   right only for what was allocated outside an import);
+ * - hand no cJSON value made inside an import to another thread: each is
+ *   freed before the next record (the engine's own code does). */
+#endif
