@@ -119,10 +119,11 @@ enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_HTML /* a <table> */,
        FMT_OBJECT /* one row as a JSON object */ };
 int cli_format(const char *name);    /* -1 if unknown */
 int cli_print_rows(FILE *out, cs_rows *rows, int fmt);
-/* Run one fixed query and print it. */
-int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt);
-int cli_show2(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, const char *bind2,
-	      int fmt);
+/* The first row as a JSON object (FMT_OBJECT) with one more member: key,
+ * the number num. */
+int cli_print_object(FILE *out, cs_rows *rows, const char *key, long long num);
+/* Print list name of queries/ with filters (cs_list); an exit status. */
+int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt);
 /* s as a JSON string literal: valid JSON for any bytes (cli/format.c says
  * how each character is written). */
 void cli_json_string(FILE *out, const char *s);

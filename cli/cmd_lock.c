@@ -81,13 +81,7 @@ static int run_list(cli *c)
 	int rc = cli_open(c, &ctx);
 	if (rc)
 		return rc;
-	rc = cli_show(c, ctx,
-		      "SELECT name, locked_by, datetime(locked_at, 'unixepoch') AS locked_at,"
-		      " datetime(expires_at, 'unixepoch') AS expires_at, fence,"
-		      " CASE WHEN locked_by IS NULL THEN 'free'"
-		      " WHEN expires_at < unixepoch('now') THEN 'expired' ELSE 'held' END AS state"
-		      " FROM locks ORDER BY name",
-		      NULL, c->json ? FMT_JSON : FMT_TABLE);
+	rc = cli_show(ctx, "lock_list", NULL, c->json ? FMT_JSON : FMT_TABLE);
 	cs_close(ctx);
 	return rc;
 }
