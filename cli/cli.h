@@ -108,7 +108,9 @@ int cli_fail(cs_ctx *ctx, int rc);
 int cli_exit(int rc);
 int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Option value by name: string, number, or whether it was given. */
+/* Option value by name: string, number, or whether it was given.  name
+ * must be one of the command's own options (its cli_opt table): any other
+ * name is a bug, which prints an internal error naming it and aborts. */
 const char *cli_str(const cli *c, const char *name);
 long long cli_num(const cli *c, const char *name, long long dflt);
 int cli_has(const cli *c, const char *name);

@@ -19,7 +19,7 @@ static int lock_common(cli *c, int renew)
 {
 	cs_lock_info li = {0, 0, ""};
 	cs_ctx *ctx;
-	long long ttl = cli_num(c, "--ttl", 30), wait = cli_num(c, "--wait", 0);
+	long long ttl = cli_num(c, "--ttl", 30), wait = renew ? 0 : cli_num(c, "--wait", 0);
 	int rc;
 	if (ttl <= 0 || ttl > 86400 * 365)
 		return cli_usage(c, "--ttl must be between 1 and 31536000 seconds");

@@ -217,37 +217,41 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 	return 0;
 }
 
+/* The index of option name in the command's table.  A name the command
+ * does not declare is a bug of the command's code (a typo would read as
+ * "not given"): it stops the process at once, naming it. */
 static int opt_index(const cli *c, const char *name)
 {
-	for (int k = 0; c->cmd->opts && c->cmd->opts[k].name; k++)
+	for (int k = 0; c->cmd && c->cmd->opts && c->cmd->opts[k].name; k++)
 		if (!strcmp(c->cmd->opts[k].name, name))
 			return k;
-	return -1;
+	fprintf(stderr, "coordsync: internal error: command '%s' looked up option '%s', which it"
+			" does not declare\n", c->cmd ? c->cmd->name : "(none)", name);
+	abort();
 }
 
 const char *cli_str(const cli *c, const char *name)
 {
 	int k = opt_index(c, name);
-	return k >= 0 && c->set[k] ? c->val[k] : NULL;
+	return c->set[k] ? c->val[k] : NULL;
 }
 
 long long cli_num(const cli *c, const char *name, long long dflt)
 {
 	int k = opt_index(c, name);
-	return k >= 0 && c->set[k] ? c->num[k] : dflt;
+	return c->set[k] ? c->num[k] : dflt;
 }
 
 int cli_has(const cli *c, const char *name)
 {
-	int k = opt_index(c, name);
-	return k >= 0 && c->set[k];
+	return c->set[opt_index(c, name)];
 }
 
 int cli_multi(const cli *c, const char *name, const char *const **out)
 {
 	int k = opt_index(c, name);
-	*out = k >= 0 ? c->multi[k] : NULL;
-	return k >= 0 ? c->nmulti[k] : 0;
+	*out = c->multi[k];
+	return c->nmulti[k];
 }
 
 /* ---- shared helpers ---------------------------------------------------- */
