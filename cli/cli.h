@@ -67,6 +67,20 @@ extern const cli_cmd cli_report_cmds[], cli_run_cmds[];
 extern const cli_cmd cli_health_cmds[];
 extern const cli_cmd cli_outbox_cmds[];   /* cmd_outbox.c */
 
+/* The command table (table.c): the global options and every group of
+ * commands (NULL-terminated). */
+extern const cli_opt cli_global_opts[];
+extern const cli_cmd *const cli_groups[];
+/* The entry of tab that arg names ("--ttl", "--ttl=5"), or NULL; *inl is
+ * the inline value after '=', or NULL. */
+const cli_opt *cli_match(const cli_opt *tab, const char *arg, const char **inl);
+/* The command argv[i] (and argv[i + 1]) names, longest match first; *used
+ * is the number of words.  NULL when none. */
+const cli_cmd *cli_lookup(int argc, char **argv, int i, int *used);
+/* List the commands of group name on f (only count them when f is NULL);
+ * returns how many there are. */
+int cli_group_list(FILE *f, const char *name);
+
 /* Run the command line argv (main's, or one a daemon serves). */
 int cli_main(int argc, char **argv);
 /* Parse argv into *c without running anything: 0 with c->cmd set; -1 when

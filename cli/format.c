@@ -415,6 +415,37 @@ int cli_print_object(FILE *out, cs_rows *r, const char *key, long long num)
 	return print_rows(out, r, FMT_OBJECT, key, n);
 }
 
+/* ---- errors ------------------------------------------------------------ */
+
+int cli_exit(int rc)
+{
+	switch (rc) {
+	case CS_OK: return EXIT_OK;
+	case CS_EINVAL: return EXIT_USAGE;
+	case CS_EREFUSED: return EXIT_REFUSED;
+	default: return EXIT_ERR;
+	}
+}
+
+/* Errors and notices quote remote text: escaped (cli_put_text). */
+int cli_fail(cs_ctx *ctx, int rc)
+{
+	fprintf(stderr, "coordsync: ");
+	cli_put_text(stderr, cs_errmsg(ctx));
+	fputc('\n', stderr);
+	return cli_exit(rc);
+}
+
+void cli_notice(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "coordsync: ");
+	cli_put_text(stderr, msg);
+	fputc('\n', stderr);
+}
+
+/* ---- lists ------------------------------------------------------------- */
+
 int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt)
 {
 	cs_rows *r = NULL;
