@@ -67,6 +67,20 @@ extern const cli_cmd cli_report_cmds[], cli_run_cmds[];
 extern const cli_cmd cli_health_cmds[];
 extern const cli_cmd cli_outbox_cmds[];   /* cmd_outbox.c */
 
+/* The command table (table.c): the global options and every group of
+ * commands (NULL-terminated). */
+extern const cli_opt cli_global_opts[];
+extern const cli_cmd *const cli_groups[];
+/* The entry of tab that arg names ("--ttl", "--ttl=5"), or NULL; *inl is
+ * the inline value after '=', or NULL. */
+const cli_opt *cli_match(const cli_opt *tab, const char *arg, const char **inl);
+/* The command argv[i] (and argv[i + 1]) names, longest match first; *used
+ * is the number of words.  NULL when none. */
+const cli_cmd *cli_lookup(int argc, char **argv, int i, int *used);
+/* List the commands of group name on f (only count them when f is NULL);
+ * returns how many there are. */
+int cli_group_list(FILE *f, const char *name);
+
 /* Run the command line argv (main's, or one a daemon serves). */
 int cli_main(int argc, char **argv);
 /* Parse argv into *c without running anything: 0 with c->cmd set; -1 when
@@ -108,7 +122,9 @@ int cli_fail(cs_ctx *ctx, int rc);
 int cli_exit(int rc);
 int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Option value by name: string, number, or whether it was given. */
+/* Option value by name: string, number, or whether it was given.  name
+ * must be one of the command's own options (its cli_opt table): any other
+ * name is a bug, which prints an internal error naming it and aborts. */
 const char *cli_str(const cli *c, const char *name);
 long long cli_num(const cli *c, const char *name, long long dflt);
 int cli_has(const cli *c, const char *name);
@@ -119,10 +135,11 @@ enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_HTML /* a <table> */,
        FMT_OBJECT /* one row as a JSON object */ };
 int cli_format(const char *name);    /* -1 if unknown */
 int cli_print_rows(FILE *out, cs_rows *rows, int fmt);
-/* Run one fixed query and print it. */
-int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt);
-int cli_show2(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, const char *bind2,
-	      int fmt);
+/* The first row as a JSON object (FMT_OBJECT) with one more member: key,
+ * the number num. */
+int cli_print_object(FILE *out, cs_rows *rows, const char *key, long long num);
+/* Print list name of queries/ with filters (cs_list); an exit status. */
+int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt);
 /* s as a JSON string literal: valid JSON for any bytes (cli/format.c says
  * how each character is written). */
 void cli_json_string(FILE *out, const char *s);

@@ -111,13 +111,10 @@ static int run_demo(cli *c)
 	if ((rc = cs_sync(s[0], &st)))
 		goto done;
 	printf("\nsummary (build1's mirror after a final sync, head %.12s):\n\n", st.head);
-	if (cli_show(c, s[0], "SELECT status, count(*) AS jobs, group_concat(assigned_to) AS servers"
-			      " FROM jobs GROUP BY status ORDER BY status", NULL, FMT_TABLE) ||
-	    (printf("\n"), cli_show(c, s[0], "SELECT name, locked_by, fence FROM locks", NULL, FMT_TABLE)) ||
-	    (printf("\n"), cli_show(c, s[0], "SELECT from_server AS \"from\", to_server AS \"to\", type,"
-					     " subject FROM messages ORDER BY timestamp, ord", NULL, FMT_TABLE)) ||
-	    (printf("\n"), cli_show(c, s[0], "SELECT server, status, heartbeat_age FROM fleet", NULL,
-				    FMT_TABLE)))
+	if (cli_show(s[0], "demo_summary", NULL, FMT_TABLE) ||
+	    (printf("\n"), cli_show(s[0], "demo_locks", NULL, FMT_TABLE)) ||
+	    (printf("\n"), cli_show(s[0], "demo_messages", NULL, FMT_TABLE)) ||
+	    (printf("\n"), cli_show(s[0], "demo_fleet", NULL, FMT_TABLE)))
 		goto done;
 	printf("\nthe remote's history: git --git-dir=%s log --oneline\n", remote);
 	ex = EXIT_OK;

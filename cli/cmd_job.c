@@ -27,13 +27,6 @@ static int run_add(cli *c)
 	return rc;
 }
 
-#define JOB_COLS                                                                          \
-	"id, status, assigned_to, priority, datetime(created_at, 'unixepoch') AS created_at,"   \
-	" datetime(started_at, 'unixepoch') AS started_at,"                                    \
-	" datetime(completed_at, 'unixepoch') AS completed_at, attempts, max_attempts, fence,"  \
-	" result, error"
-static const char job_sql[] = "SELECT " JOB_COLS " FROM jobs";
-
 static int run_claim(cli *c)
 {
 	char *id = NULL;
@@ -56,10 +49,12 @@ static int run_claim(cli *c)
 	if (!rc) {
 		if (c->json) {
 			/* The job, and how many refused pushes the claim took. */
-			char n[16];
-			snprintf(n, sizeof n, "%d", cs_last_retries(ctx));
-			rc = cli_show2(c, ctx, "SELECT " JOB_COLS ", CAST(?2 AS INTEGER) AS retries"
-					       " FROM jobs WHERE id=?1", id, n, FMT_OBJECT);
+			const char *const f[] = {"id", id, NULL};
+			cs_rows *r = NULL;
+			if (!(rc = cs_list(ctx, &r, "job_list", f)))
+				rc = cli_print_object(stdout, r, "retries", cs_last_retries(ctx));
+			cs_rows_free(r);
+			rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 			free(id);
 			cs_close(ctx);
 			return rc;
@@ -114,7 +109,7 @@ static int run_list(cli *c)
 	static const char *const statuses[] = {"queued", "running", "done", "failed", "cancelled",
 					       NULL};
 	const char *status = cli_str(c, "--status");
-	char sql[sizeof job_sql + 128];
+	const char *const f[] = {"status", status, NULL};
 	cs_ctx *ctx;
 	int rc, known = !status;
 	for (int i = 0; status && statuses[i]; i++)
@@ -124,9 +119,7 @@ static int run_list(cli *c)
 				 status);
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	snprintf(sql, sizeof sql, "%s%s ORDER BY status, priority, created_at, ord", job_sql,
-		 status ? " WHERE status=?1" : "");
-	rc = cli_show(c, ctx, sql, status, c->json ? FMT_JSON : FMT_TABLE);
+	rc = cli_show(ctx, "job_list", status ? f : NULL, c->json ? FMT_JSON : FMT_TABLE);
 	cs_close(ctx);
 	return rc;
 }

@@ -19,7 +19,7 @@ static int lock_common(cli *c, int renew)
 {
 	cs_lock_info li = {0, 0, ""};
 	cs_ctx *ctx;
-	long long ttl = cli_num(c, "--ttl", 30), wait = cli_num(c, "--wait", 0);
+	long long ttl = cli_num(c, "--ttl", 30), wait = renew ? 0 : cli_num(c, "--wait", 0);
 	int rc;
 	if (ttl <= 0 || ttl > 86400 * 365)
 		return cli_usage(c, "--ttl must be between 1 and 31536000 seconds");
@@ -81,13 +81,7 @@ static int run_list(cli *c)
 	int rc = cli_open(c, &ctx);
 	if (rc)
 		return rc;
-	rc = cli_show(c, ctx,
-		      "SELECT name, locked_by, datetime(locked_at, 'unixepoch') AS locked_at,"
-		      " datetime(expires_at, 'unixepoch') AS expires_at, fence,"
-		      " CASE WHEN locked_by IS NULL THEN 'free'"
-		      " WHEN expires_at < unixepoch('now') THEN 'expired' ELSE 'held' END AS state"
-		      " FROM locks ORDER BY name",
-		      NULL, c->json ? FMT_JSON : FMT_TABLE);
+	rc = cli_show(ctx, "lock_list", NULL, c->json ? FMT_JSON : FMT_TABLE);
 	cs_close(ctx);
 	return rc;
 }

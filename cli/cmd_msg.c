@@ -25,19 +25,11 @@ static int run_send(cli *c)
 
 static int run_inbox(cli *c)
 {
-	/* Unread: a direct message whose flag is not set; a broadcast this
-	 * server is not in read_by for.  A broadcast with the flag set and no
-	 * read_by was marked read by a seed tool: read for everyone. */
-	static const char sql[] =
-		"SELECT id, from_server AS \"from\", to_server AS \"to\", type, subject, body,"
-		" datetime(timestamp, 'unixepoch') AS time FROM messages"
-		" WHERE (to_server = ?1 OR (to_server = 'all' AND from_server IS NOT ?1))"
-		" AND (%s OR CASE WHEN to_server = 'all' THEN"
-		"   NOT (coalesce(read, 0) AND read_by IS NULL) AND"
-		"   NOT EXISTS(SELECT 1 FROM json_each(coalesce(read_by, '[]')) WHERE value = ?1)"
-		" ELSE NOT coalesce(read, 0) END)"
-		" ORDER BY timestamp, ord";
-	char q[sizeof sql + 8];
+	/* Unread as queries/message_unread.sql says; --all: every message to
+	 * this server.  A server the mirror does not name reads the rows of ''
+	 * (queries/message_servers.sql). */
+	const char *f[] = {"_server", NULL, "_state", "unread", NULL}, *named[] = {"id", NULL, NULL};
+	cs_rows *r = NULL;
 	cs_ctx *ctx;
 	int rc = cli_open(c, &ctx);
 	if (rc)
@@ -46,8 +38,18 @@ static int run_inbox(cli *c)
 		cs_close(ctx);
 		return cli_usage(c, "no server id: pass --server or set coordsync.server");
 	}
-	snprintf(q, sizeof q, sql, cli_has(c, "--all") ? "1" : "0");
-	rc = cli_show(c, ctx, q, cs_server(ctx), c->json ? FMT_JSON : FMT_TABLE);
+	named[1] = cs_server(ctx);
+	if ((rc = cs_list(ctx, &r, "message_servers", named)) || (rc = cs_rows_next(r)) < 0) {
+		cs_rows_free(r);
+		rc = cli_fail(ctx, rc);
+		cs_close(ctx);
+		return rc;
+	}
+	f[1] = rc == 1 ? cs_server(ctx) : "";
+	if (cli_has(c, "--all"))
+		f[2] = NULL;
+	rc = cli_show(ctx, "msg_inbox", f, c->json ? FMT_JSON : FMT_TABLE);
+	cs_rows_free(r);
 	cs_close(ctx);
 	return rc;
 }

@@ -60,99 +60,14 @@ static double mono(void)
 
 /* ---- the cycle ----------------------------------------------------------- */
 
-typedef struct cycle {
-	cs_sync_stats st;
-	int intents, replied, marked, released, rescued, jobs_archived, msgs_archived;
-	int health;             /* -1 when not run */
-	int alerts;
-	const char *failed;     /* the step that failed, or NULL */
-	char error[512];
-} cycle;
+typedef cs_cycle_result cycle;
 
-static int step_failed(cycle *cy, cs_ctx *ctx, const char *step, int rc)
+/* A line of the cycle's log (cs_cycle_log_fn) to stderr or syslog. */
+static void log_line(int level, const char *line, void *arg)
 {
-	if (!cy->failed) {
-		cy->failed = step;
-		snprintf(cy->error, sizeof cy->error, "%s", cs_errmsg(ctx));
-	}
-	logmsg(LOG_ERR, "coordsync: %s: %s", step, cs_errmsg(ctx));
-	return rc;
-}
-
-/* One complete cycle on an open clone whose lock is held.  Steps after a
- * failed one still run where they can: a broken file must not stop the
- * heartbeat.  Returns the first failure's code. */
-static int run_cycle(cs_ctx *ctx, cycle *cy, int health)
-{
-	long long rescue = cs_config_num(ctx, "rescue.olderthan", 0);
-	long long compact = cs_config_num(ctx, "compact.olderthan", 0);
-	long long autoreply = cs_config_num(ctx, "autoreply", 1);
-	char *alert = cs_config_get(ctx, "health.alert");
-	char *token = cs_config_get(ctx, "health.tokenfile");
-	char *log = NULL;
-	int rc, first = CS_OK;
-
-	memset(cy, 0, sizeof *cy);
-	cy->health = -1;
-	if ((rc = cs_sync(ctx, &cy->st)))
-		first = step_failed(cy, ctx, "sync", rc);
-	cy->intents = cy->st.intents_pushed;
-	/* The heartbeat goes out with the cycle's other deferred intents; when
-	 * the sync failed (a broken file, say) it goes out on its own now. */
-	if ((rc = cs_heartbeat(ctx, first ? 0 : 1)) && !first)
-		first = step_failed(cy, ctx, "heartbeat", rc);
-	if (autoreply) {
-		if ((rc = cs_autoreply(ctx, &cy->replied, &cy->marked, &log)) && !first)
-			first = step_failed(cy, ctx, "auto-reply", rc);
-		for (char *line = log, *nl; line && *line; line = nl + 1) {
-			if (!(nl = strchr(line, '\n')))
-				break;
-			*nl = 0;
-			logmsg(LOG_INFO, "%s", line);
-		}
-	}
-	if ((rc = cs_lock_cleanup(ctx, &cy->released)) && !first)
-		first = step_failed(cy, ctx, "lock cleanup", rc);
-	if (rescue > 0 && (rc = cs_job_rescue(ctx, (int)rescue, &cy->rescued)) && !first)
-		first = step_failed(cy, ctx, "rescue", rc);
-	if (compact > 0 &&
-	    (rc = cs_compact(ctx, (int)compact, &cy->jobs_archived, &cy->msgs_archived)) && !first)
-		first = step_failed(cy, ctx, "compact", rc);
-	{
-		cs_sync_stats st;
-		if ((rc = cs_sync(ctx, &st)) && !first)
-			first = step_failed(cy, ctx, "push deferred", rc);
-		cy->intents += st.intents_pushed;
-		if (st.head[0])
-			memcpy(cy->st.head, st.head, sizeof st.head);
-	}
-	if (health || alert) {
-		cs_health_opts o;
-		cs_health *h = NULL;
-		memset(&o, 0, sizeof o);
-		o.max_age = (int)cs_config_num(ctx, "health.maxage", 300);
-		o.stuck = (int)cs_config_num(ctx, "health.stuck", 3600);
-		o.alert_url = alert;
-		o.token_file = token;
-		o.alert_timeout = 10;
-		if ((rc = cs_health_check(ctx, &h, &o))) {
-			if (!first)
-				first = step_failed(cy, ctx, "health", rc);
-		} else {
-			cy->health = h->status;
-			cy->alerts = h->sent;
-			for (int i = 0; i < h->nproblems; i++)
-				logmsg(LOG_WARNING, "health: %s", h->problems[i].message);
-			if (h->pending)
-				logmsg(LOG_WARNING, "health: %d alert(s) not sent; the next run retries",
-				       h->pending);
-		}
-		cs_health_free(h);
-	}
-	free(log);
-	free(alert);
-	free(token);
-	return first;
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO};
+	(void)arg;
+	logmsg(level >= 0 && level <= CS_LOG_INFO ? prio[level] : LOG_INFO, "%s", line);
 }
 
 /* The cycle's one line, key=value for log parsers. */
@@ -204,7 +119,8 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 		return CS_OK;
 	}
 	if (!rc) {
-		rc = run_cycle(ctx, cy, health);
+		cs_cycle_opts co = {health, log_line, NULL};
+		rc = cs_cycle(ctx, &co, cy);
 		log_cycle(cs_server(ctx), cy, (mono() - t0) * 1000);
 	} else {
 		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
@@ -230,26 +146,16 @@ static int run_run(cli *c)
 	return cli_exit(rc);
 }
 
-/* The seed's adaptive interval: building, jobs pending, idle. */
+/* The seed's adaptive interval (cs_cycle_interval). */
 static int next_interval(cli *c)
 {
 	cs_opts o = {c->dir, c->server, c->db};
 	cs_ctx *ctx = NULL;
-	cs_rows *r = NULL;
-	long long n = 300;
-	if (!cs_open(&ctx, &o) &&
-	    !cs_select(ctx, &r, "SELECT CASE WHEN (SELECT status FROM servers WHERE id=?1) = 'building'"
-				" THEN 1 WHEN EXISTS(SELECT 1 FROM jobs WHERE status='queued') THEN 2"
-				" ELSE 3 END", cs_server(ctx), NULL) &&
-	    cs_rows_next(r) == 1) {
-		const char *k = cs_rows_text(r, 0);
-		n = !strcmp(k, "1") ? cs_config_num(ctx, "interval.building", 30)
-		    : !strcmp(k, "2") ? cs_config_num(ctx, "interval.pending", 60)
-				      : cs_config_num(ctx, "interval.idle", 300);
-	}
-	cs_rows_free(r);
+	int n = 300;
+	if (!cs_open(&ctx, &o))
+		n = cs_cycle_interval(ctx);
 	cs_close(ctx);
-	return n < 1 ? 1 : n > 86400 ? 86400 : (int)n;
+	return n;
 }
 
 /* Listen for commands to serve (cli/serve.c), unless told not to or the

@@ -49,17 +49,16 @@ static int run_init(cli *c)
 	rc = cli_has(c, "--adopt") ? cs_init_adopt(&ctx, c->args[0], c->args[1], &o, &auth)
 				   : cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
 	if (!rc) {
+		const char *const f[] = {"server", c->server, NULL};
 		cs_rows *r = NULL;
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
 		printf("initialized '%s' as %s\n", c->args[1], c->server);
 		/* Two clones must not share a server id (health: duplicate). */
-		if (!rc && !cs_select(ctx, &r, "SELECT datetime(heartbeat_at, 'unixepoch') FROM servers"
-					       " WHERE id = ?1 AND heartbeat_at IS NOT NULL", c->server, NULL) &&
-		    cs_rows_next(r) == 1)
+		if (!rc && !cs_list(ctx, &r, "server_heartbeat", f) && cs_rows_next(r) == 1)
 			fprintf(stderr, "coordsync: warning: server %s already has a heartbeat on the remote"
 				" (%s UTC): if the clone that wrote it still runs, stop it; two clones must"
-				" not use one server id\n", c->server, cs_rows_text(r, 0));
+				" not use one server id\n", c->server, cs_rows_text(r, 1));
 		cs_rows_free(r);
 		rc = report_sync(c, ctx, "sync", rc, &st);
 	} else {
@@ -135,23 +134,12 @@ static int run_query(cli *c)
 
 static int run_info(cli *c)
 {
-	static const char *const sql =
-		"SELECT (SELECT value FROM meta WHERE key='remote_head') AS remote_head,"
-		" (SELECT datetime(value, 'unixepoch') FROM meta WHERE key='last_import') AS last_import,"
-		" (SELECT count(*) FROM jobs) AS jobs,"
-		" (SELECT count(*) FROM jobs WHERE status='queued') AS queued,"
-		" (SELECT count(*) FROM jobs WHERE status='running') AS running,"
-		" (SELECT count(*) FROM locks) AS locks,"
-		" (SELECT count(*) FROM messages) AS messages,"
-		" (SELECT count(*) FROM servers) AS servers,"
-		" (SELECT group_concat(path || ': ' || error, '; ') FROM files WHERE error IS NOT NULL)"
-		" AS bad_files";
 	cs_rows *r = NULL;
 	cs_ctx *ctx;
 	int rc;
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (!(rc = cs_select(ctx, &r, sql, NULL, NULL)) && (rc = cs_rows_next(r)) == 1) {
+	if (!(rc = cs_list(ctx, &r, "clone_info", NULL)) && (rc = cs_rows_next(r)) == 1) {
 		const char *keys[] = {"clone", "mirror", "server"};
 		const char *vals[] = {cs_workdir(ctx), cs_dbpath(ctx), cs_server(ctx)};
 		printf(c->json ? "{" : "");

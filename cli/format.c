@@ -298,7 +298,9 @@ static void print_table(FILE *out, grid *g)
 	free(w);
 }
 
-int cli_print_rows(FILE *out, cs_rows *r, int fmt)
+/* cli_print_rows; for FMT_OBJECT, the object has one more member, key with
+ * the JSON number num, when key is not NULL. */
+static int print_rows(FILE *out, cs_rows *r, int fmt, const char *key, const char *num)
 {
 	int n = cs_rows_columns(r), rc, count = 0, one = fmt == FMT_OBJECT;
 	grid g = {NULL, 0, 0, n};
@@ -374,6 +376,11 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 					cli_json_string(out, t);
 			}
 		}
+		if (one && key) {
+			fputs(n ? ", " : "", out);
+			cli_json_string(out, key);
+			fprintf(out, ": %s", num);
+		}
 		if (fmt == FMT_JSON)
 			fputc('}', out);
 		else if (fmt == FMT_HTML)
@@ -396,16 +403,53 @@ int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 	return rc < 0 ? rc : CS_OK;
 }
 
-int cli_show(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, int fmt)
+int cli_print_rows(FILE *out, cs_rows *r, int fmt)
 {
-	return cli_show2(c, ctx, sql, bind1, NULL, fmt);
+	return print_rows(out, r, fmt, NULL, NULL);
 }
 
-int cli_show2(cli *c, cs_ctx *ctx, const char *sql, const char *bind1, const char *bind2, int fmt)
+int cli_print_object(FILE *out, cs_rows *r, const char *key, long long num)
+{
+	char n[24];
+	snprintf(n, sizeof n, "%lld", num);
+	return print_rows(out, r, FMT_OBJECT, key, n);
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+int cli_exit(int rc)
+{
+	switch (rc) {
+	case CS_OK: return EXIT_OK;
+	case CS_EINVAL: return EXIT_USAGE;
+	case CS_EREFUSED: return EXIT_REFUSED;
+	default: return EXIT_ERR;
+	}
+}
+
+/* Errors and notices quote remote text: escaped (cli_put_text). */
+int cli_fail(cs_ctx *ctx, int rc)
+{
+	fprintf(stderr, "coordsync: ");
+	cli_put_text(stderr, cs_errmsg(ctx));
+	fputc('\n', stderr);
+	return cli_exit(rc);
+}
+
+void cli_notice(const char *msg, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "coordsync: ");
+	cli_put_text(stderr, msg);
+	fputc('\n', stderr);
+}
+
+/* ---- lists ------------------------------------------------------------- */
+
+int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt)
 {
 	cs_rows *r = NULL;
-	int rc = cs_select(ctx, &r, sql, bind1, bind2);
-	(void)c;
+	int rc = cs_list(ctx, &r, name, filters);
 	if (!rc)
 		rc = cli_print_rows(stdout, r, fmt);
 	cs_rows_free(r);

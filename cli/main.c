@@ -1,4 +1,5 @@
-/* coordsync: entry point, global options, the command table and --help. */
+/* coordsync: entry point, parsing the command line, --help and the helpers
+ * commands share (the command table is table.c, errors and output format.c). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -9,18 +10,6 @@
 #include <sys/time.h>
 #include "cli.h"
 #include "tls.h"
-
-static const cli_opt global_opts[] = {
-	{"-C", 's', "DIR", "run as if started in DIR (the clone)"},
-	{"--server", 's', "ID", "this server's id (default: coordsync.server in the clone)"},
-	{"--db", 's', "FILE", "the mirror database (default: DIR/.git/coordsync/mirror.db)"},
-	{"--json", 'f', NULL, "machine-readable output"},
-	{NULL, 0, NULL, NULL}};
-
-static const cli_cmd *const groups[] = {cli_sync_cmds, cli_lock_cmds, cli_job_cmds,
-					cli_msg_cmds, cli_status_cmds, cli_demo_cmds,
-					cli_health_cmds, cli_report_cmds, cli_run_cmds,
-					cli_outbox_cmds, NULL};
 
 /* ---- help -------------------------------------------------------------- */
 
@@ -47,7 +36,7 @@ static void cmd_help(FILE *f, const cli_cmd *cmd)
 		print_opts(f, cmd->opts);
 	}
 	fprintf(f, "\nglobal options:\n");
-	print_opts(f, global_opts);
+	print_opts(f, cli_global_opts);
 	fprintf(f, "  %-22s %s\n", "--help", "show this help");
 	if (cmd->flags & CLI_SERVED)
 		fprintf(f, "\nWhile `coordsync daemon` runs on the clone, it runs this command for you\n"
@@ -59,11 +48,11 @@ static void main_help(FILE *f)
 	fprintf(f, "usage: coordsync [global options] COMMAND [options] [args]\n\n"
 		   "A SQLite mirror of a git repository of JSON coordination files.\n\n"
 		   "commands:\n");
-	for (int g = 0; groups[g]; g++)
-		for (const cli_cmd *c = groups[g]; c->name; c++)
+	for (int g = 0; cli_groups[g]; g++)
+		for (const cli_cmd *c = cli_groups[g]; c->name; c++)
 			fprintf(f, "  %-16s %s\n", c->name, c->summary);
 	fprintf(f, "\nglobal options:\n");
-	print_opts(f, global_opts);
+	print_opts(f, cli_global_opts);
 	fprintf(f, "\nexit status: 0 ok, 1 error, 2 usage or invalid input, 3 refused decision\n"
 		   "'coordsync COMMAND --help' describes a command.\n");
 }
@@ -114,20 +103,6 @@ static int parse_days(const char *s, long long *out)
 		return -1;
 	*out = sec / 86400;
 	return 0;
-}
-
-/* Match argv[i] against a table; handles "--name=value" and "--name value". */
-static const cli_opt *match(const cli_opt *tab, const char *arg, const char **inl)
-{
-	*inl = NULL;
-	for (const cli_opt *o = tab; o && o->name; o++) {
-		size_t n = strlen(o->name);
-		if (!strncmp(arg, o->name, n) && (arg[n] == 0 || (arg[n] == '=' && o->kind != 'f'))) {
-			*inl = arg[n] == '=' ? arg + n + 1 : NULL;
-			return o;
-		}
-	}
-	return NULL;
 }
 
 /* The value of option o: inline ("--ttl=5") or the next argument.  Prints
@@ -184,7 +159,7 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 			cmd_help(stdout, cmd);
 			return -1;
 		}
-		if (!(o = match(cmd->opts, a, &inl)) && (o = match(global_opts, a, &inl)))
+		if (!(o = cli_match(cmd->opts, a, &inl)) && (o = cli_match(cli_global_opts, a, &inl)))
 			global = 1;
 		if (!o)
 			return cli_usage(c, "unknown option '%s'", a);
@@ -218,67 +193,44 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 	return 0;
 }
 
+/* The index of option name in the command's table.  A name the command
+ * does not declare is a bug of the command's code (a typo would read as
+ * "not given"): it stops the process at once, naming it. */
 static int opt_index(const cli *c, const char *name)
 {
-	for (int k = 0; c->cmd->opts && c->cmd->opts[k].name; k++)
+	for (int k = 0; c->cmd && c->cmd->opts && c->cmd->opts[k].name; k++)
 		if (!strcmp(c->cmd->opts[k].name, name))
 			return k;
-	return -1;
+	fprintf(stderr, "coordsync: internal error: command '%s' looked up option '%s', which it"
+			" does not declare\n", c->cmd ? c->cmd->name : "(none)", name);
+	abort();
 }
 
 const char *cli_str(const cli *c, const char *name)
 {
 	int k = opt_index(c, name);
-	return k >= 0 && c->set[k] ? c->val[k] : NULL;
+	return c->set[k] ? c->val[k] : NULL;
 }
 
 long long cli_num(const cli *c, const char *name, long long dflt)
 {
 	int k = opt_index(c, name);
-	return k >= 0 && c->set[k] ? c->num[k] : dflt;
+	return c->set[k] ? c->num[k] : dflt;
 }
 
 int cli_has(const cli *c, const char *name)
 {
-	int k = opt_index(c, name);
-	return k >= 0 && c->set[k];
+	return c->set[opt_index(c, name)];
 }
 
 int cli_multi(const cli *c, const char *name, const char *const **out)
 {
 	int k = opt_index(c, name);
-	*out = k >= 0 ? c->multi[k] : NULL;
-	return k >= 0 ? c->nmulti[k] : 0;
+	*out = c->multi[k];
+	return c->nmulti[k];
 }
 
 /* ---- shared helpers ---------------------------------------------------- */
-
-int cli_exit(int rc)
-{
-	switch (rc) {
-	case CS_OK: return EXIT_OK;
-	case CS_EINVAL: return EXIT_USAGE;
-	case CS_EREFUSED: return EXIT_REFUSED;
-	default: return EXIT_ERR;
-	}
-}
-
-/* Errors and notices quote remote text: escaped (cli_put_text). */
-int cli_fail(cs_ctx *ctx, int rc)
-{
-	fprintf(stderr, "coordsync: ");
-	cli_put_text(stderr, cs_errmsg(ctx));
-	fputc('\n', stderr);
-	return cli_exit(rc);
-}
-
-void cli_notice(const char *msg, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "coordsync: ");
-	cli_put_text(stderr, msg);
-	fputc('\n', stderr);
-}
 
 int cli_open(cli *c, cs_ctx **ctx)
 {
@@ -316,56 +268,6 @@ void cli_deadline(int seconds)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* The command argv[i] (and argv[i + 1]) names, longest match first:
- * "lock acquire" before "lock".  *used is the number of words. */
-static const cli_cmd *lookup(int argc, char **argv, int i, int *used)
-{
-	size_t n = strlen(argv[i]);
-	for (int g = 0; groups[g]; g++)
-		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++) {
-			if (strncmp(cmd->name, argv[i], n))
-				continue;
-			if (cmd->name[n] == ' ' && i + 1 < argc && !strcmp(cmd->name + n + 1, argv[i + 1]))
-				return *used = 2, cmd;
-			if (!cmd->name[n])
-				return *used = 1, cmd;
-		}
-	return NULL;
-}
-
-const cli_cmd *cli_find(int argc, char **argv)
-{
-	int i = 1, used;
-	while (i < argc && argv[i][0] == '-') {
-		const char *inl;
-		const cli_opt *o = match(global_opts, argv[i], &inl);
-		if (!o)
-			return NULL;
-		i += o->kind != 'f' && !inl ? 2 : 1;
-	}
-	return i < argc ? lookup(argc, argv, i, &used) : NULL;
-}
-
-/* List the commands of group name on f (or only count them when f is
- * NULL); returns how many there are. */
-static int group_list(FILE *f, const char *name)
-{
-	size_t n = strlen(name);
-	int shown = 0;
-	for (int g = 0; groups[g]; g++)
-		for (const cli_cmd *cmd = groups[g]; cmd->name; cmd++)
-			if (!strncmp(cmd->name, name, n) && cmd->name[n] == ' ') {
-				if (f && !shown)
-					fprintf(f, "coordsync %s commands:\n", name);
-				if (f)
-					fprintf(f, "  %-16s %s\n", cmd->name, cmd->summary);
-				shown++;
-			}
-	return shown;
-}
-
-int cli_in_daemon;
-
 int cli_parse(cli *cp, int argc, char **argv)
 {
 	const cli_cmd *cmd;
@@ -377,7 +279,7 @@ int cli_parse(cli *cp, int argc, char **argv)
 	/* Global options before the command. */
 	while (i < argc && argv[i][0] == '-') {
 		const char *inl, *v = NULL;
-		const cli_opt *o = match(global_opts, argv[i], &inl);
+		const cli_opt *o = cli_match(cli_global_opts, argv[i], &inl);
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			main_help(stdout);
 			return -1;
@@ -391,7 +293,7 @@ int cli_parse(cli *cp, int argc, char **argv)
 			/* The command is not known yet: the first word after that
 			 * names one, and health's usage errors exit 3. */
 			for (int j = i + 1; j < argc; j++)
-				if ((cmd = lookup(argc, argv, j, &used)))
+				if ((cmd = cli_lookup(argc, argv, j, &used)))
 					return cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : EXIT_USAGE;
 			return EXIT_USAGE;
 		}
@@ -404,7 +306,7 @@ int cli_parse(cli *cp, int argc, char **argv)
 		main_help(stderr);
 		return EXIT_USAGE;
 	}
-	if ((cmd = lookup(argc, argv, i, &used))) {
+	if ((cmd = cli_lookup(argc, argv, i, &used))) {
 		int rc = parse(&c, cmd, argc, argv, i + used);
 		if (rc)
 			return rc < 0 ? -1 : cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : rc;
@@ -417,10 +319,10 @@ int cli_parse(cli *cp, int argc, char **argv)
 		int help = i + 1 < argc && (!strcmp(argv[i + 1], "--help") || !strcmp(argv[i + 1], "-h"));
 		/* With --help the list is the answer (stdout, 0); otherwise it
 		 * goes with the usage error to stderr. */
-		if (group_list(NULL, argv[i])) {
+		if (cli_group_list(NULL, argv[i])) {
 			if (!help && i + 1 < argc)
 				cli_usage(NULL, "unknown command '%s %s'", argv[i], argv[i + 1]);
-			group_list(help ? stdout : stderr, argv[i]);
+			cli_group_list(help ? stdout : stderr, argv[i]);
 			return help ? -1 : EXIT_USAGE;
 		}
 	}

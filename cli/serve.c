@@ -37,6 +37,8 @@
 #include <unistd.h>
 #include "cli.h"
 
+int cli_in_daemon;
+
 #define SERVE_MAGIC "coordsync-serve 1"
 #define SERVE_NAME "serve.sock"
 #define SERVE_MAX 65536          /* bytes in a request */

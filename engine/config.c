@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include "cs_int.h"
+#include "query_int.h"
 
 /* What a setting's text must be.  Numbers are parsed strictly: a value
  * that is not of its form is an error naming the key, the value and the
@@ -327,6 +328,5 @@ int cs_config_list(cs_ctx *ctx, cs_rows **out)
 		free(v);
 	}
 	sqlite3_finalize(ins);
-	return rc ? rc : cs_select(ctx, out, "SELECT key, value, source, help FROM temp.config_view",
-				   NULL, NULL);
+	return rc ? rc : query_fixed(ctx, out, "SELECT key, value, source, help FROM temp.config_view");
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 #include "cs_int.h"
 #include "query_int.h"
+#include "embedded.h"
 
 struct cs_rows {
 	cs_ctx *ctx;
@@ -170,7 +171,112 @@ int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
 	return CS_OK;
 }
 
-int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1, const char *bind2)
+/* ---- the named lists of queries/ ------------------------------------------ */
+
+/* Whether name is a view of queries/ (queries/NAME.sql is embedded). */
+static int list_known(const char *name)
+{
+	size_t n = strlen(name);
+	for (const cs_embedded *e = cs_embedded_queries; e->name; e++)
+		if (strlen(e->name) == n + 4 && !strncmp(e->name, name, n) && !strcmp(e->name + n, ".sql"))
+			return 1;
+	return 0;
+}
+
+/* s as an SQL identifier: in double quotes, a quote doubled. */
+static void put_ident(sbuf *b, const char *s)
+{
+	sb_putc(b, '"');
+	for (; *s; s++) {
+		if (*s == '"')
+			sb_putc(b, '"');
+		sb_putc(b, *s);
+	}
+	sb_putc(b, '"');
+}
+
+/* The statement for list name with filters (pairs column, value): the
+ * view's columns but those whose name starts with '_', where each filter
+ * column equals ?N.  The names come from the view itself, never from the
+ * caller's text: a filter column the view lacks is CS_EINVAL. */
+static int list_sql(cs_rows *r, const char *name, const char *const *filters, char **out)
+{
+	sbuf b = {0};
+	sqlite3_stmt *st = NULL;
+	int rc, n, first = 1;
+
+	*out = NULL;
+	sb_puts(&b, "SELECT * FROM ");
+	put_ident(&b, name);
+	if (!(*out = sb_detach(&b)))
+		return cs_err_oom(r->ctx);
+	rc = query_check(r->ctx, r->own, *out, &st);
+	free(*out);
+	*out = NULL;
+	if (rc)
+		return rc;
+	n = sqlite3_column_count(st);
+	sb_puts(&b, "SELECT ");
+	for (int i = 0; i < n; i++) {
+		const char *c = sqlite3_column_name(st, i);
+		if (c[0] == '_')
+			continue;
+		sb_puts(&b, first ? "" : ", ");
+		put_ident(&b, c);
+		first = 0;
+	}
+	sb_puts(&b, " FROM ");
+	put_ident(&b, name);
+	for (int k = 0; filters && filters[2 * k] && !rc; k++) {
+		int have = 0;
+		for (int i = 0; i < n; i++)
+			have |= !strcmp(sqlite3_column_name(st, i), filters[2 * k]);
+		if (!have)
+			rc = cs_err(r->ctx, CS_EINVAL, "list '%s' has no column '%s'", name,
+				    filters[2 * k]);
+		sb_puts(&b, k ? " AND " : " WHERE ");
+		put_ident(&b, filters[2 * k]);
+		sb_printf(&b, " = ?%d", k + 1);
+	}
+	sqlite3_finalize(st);
+	if (first && !rc)
+		rc = cs_err(r->ctx, CS_EINVAL, "list '%s' has no column to show", name);
+	if (!rc && !(*out = sb_detach(&b)))
+		rc = cs_err_oom(r->ctx);
+	sb_free(&b);
+	return rc;
+}
+
+int cs_list(cs_ctx *ctx, cs_rows **out, const char *name, const char *const *filters)
+{
+	cs_rows *r = NULL;
+	char *sql = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!list_known(name))
+		return cs_err(ctx, CS_EINVAL, "no list '%s' in queries/", name);
+	if ((rc = query_open(ctx, &r)))
+		return rc;
+	query_lock_down(r, 1);
+	if ((rc = list_sql(r, name, filters, &sql)) || (rc = query_prepare(r, sql)))
+		goto done;
+	for (int k = 0; filters && filters[2 * k] && !rc; k++)
+		if (sqlite3_bind_text(r->st, k + 1, filters[2 * k + 1], -1, SQLITE_TRANSIENT) !=
+		    SQLITE_OK)
+			rc = cs_err_db(ctx, r->own);
+done:
+	free(sql);
+	if (rc)
+		cs_rows_free(r);
+	else
+		*out = r;
+	return rc;
+}
+
+/* ---- coordsync's own statements on the handle's connection --------------- */
+
+int query_fixed(cs_ctx *ctx, cs_rows **out, const char *sql)
 {
 	cs_rows *r = calloc(1, sizeof *r);
 	int rc;
@@ -178,11 +284,7 @@ int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1, co
 	if (!r)
 		return cs_err_oom(ctx);
 	r->ctx = ctx;
-	if ((rc = db_prepare(ctx, &r->st, sql)) ||
-	    (bind1 && sqlite3_bind_text(r->st, 1, bind1, -1, SQLITE_TRANSIENT) != SQLITE_OK &&
-	     (rc = cs_err_db(ctx, ctx->db))) ||
-	    (bind2 && sqlite3_bind_text(r->st, 2, bind2, -1, SQLITE_TRANSIENT) != SQLITE_OK &&
-	     (rc = cs_err_db(ctx, ctx->db)))) {
+	if ((rc = db_prepare(ctx, &r->st, sql))) {
 		cs_rows_free(r);
 		return rc;
 	}

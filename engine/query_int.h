@@ -21,5 +21,9 @@ void query_lock_down(cs_rows *r, int on);
 int query_check(cs_ctx *ctx, sqlite3 *db, const char *sql, sqlite3_stmt **out);
 /* query_check into the cursor's own statement. */
 int query_prepare(cs_rows *r, const char *sql);
+/* A cursor over sql, a fixed statement of the engine's own, prepared on
+ * ctx's own (writable) connection: for what only that connection sees
+ * (config.c's temp table).  Free with cs_rows_free. */
+int query_fixed(cs_ctx *ctx, cs_rows **out, const char *sql);
 
 #endif

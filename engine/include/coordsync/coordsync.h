@@ -195,10 +195,13 @@ int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql);
 /* The seconds a query or report may run (coordsync.query.timeout). */
 int cs_query_timeout(const cs_ctx *ctx);
 
-/* The same for coordsync's own fixed statements (views, info, lists), with
- * up to two text parameters ?1 and ?2 (NULL binds NULL). */
-int cs_select(cs_ctx *ctx, cs_rows **out, const char *sql, const char *bind1,
-	      const char *bind2);
+/* The rows of list name, a view of queries/ (queries/NAME.sql: lock_list,
+ * job_list, msg_inbox...), on a separate read-only connection as cs_query.
+ * filters: NULL, or pairs column, value ending in NULL: only the rows whose
+ * column equals the value (bound as text).  Columns whose name starts with
+ * '_' filter but are not shown.  CS_EINVAL for a name that is no view of
+ * queries/ or a column the view lacks. */
+int cs_list(cs_ctx *ctx, cs_rows **out, const char *name, const char *const *filters);
 
 /* 1 and a row, 0 at the end, or a negative code (message on the ctx). */
 int cs_rows_next(cs_rows *rows);
@@ -337,5 +340,7 @@ int cs_autoreply(cs_ctx *ctx, int *replied, int *marked, char **log);
  * another coordsync keeps it.  Held until cs_close. */
 #define CS_EBUSY -5
 int cs_lock(cs_ctx *ctx, int wait);
+
+#include "coordsync/cycle.h"
 
 #endif

@@ -1,0 +1,9 @@
+-- lock_list: every lock as `lock list` shows it
+-- state: held, expired (past expires_at but not yet cleaned up) or free.
+DROP VIEW IF EXISTS lock_list;
+CREATE VIEW lock_list AS
+SELECT name, locked_by, datetime(locked_at, 'unixepoch') AS locked_at,
+       datetime(expires_at, 'unixepoch') AS expires_at, fence,
+       CASE WHEN locked_by IS NULL THEN 'free'
+            WHEN expires_at < unixepoch('now') THEN 'expired' ELSE 'held' END AS state
+FROM locks ORDER BY name;

@@ -1,0 +1,7 @@
+-- server_heartbeat: each server with a heartbeat on the remote and its time (UTC)
+-- `init` warns when its server id has one already: two clones must not
+-- share an id.
+DROP VIEW IF EXISTS server_heartbeat;
+CREATE VIEW server_heartbeat AS
+SELECT id AS server, datetime(heartbeat_at, 'unixepoch') AS heartbeat
+FROM servers WHERE heartbeat_at IS NOT NULL ORDER BY id;
