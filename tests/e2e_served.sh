@@ -51,42 +51,9 @@ ok "a caller that timed out while its claim waited: no claim is made (the job st
 start_git_daemon
 wait_for "$GITD_BASE/r.git"
 PROXY_PORT=$(free_port)
-: >"$T/pushes"
-python3 - "$PROXY_PORT" "${GITD_BASE##*:}" 4 "$T/pushes" <<'PY' 2>"$T/proxy.err" &
-import socket, sys, threading, time
-listen, upstream, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-marker = sys.argv[4]
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    try:
-        b.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-def serve(c):
-    first = c.recv(65536)
-    if b"git-receive-pack" in first:
-        with open(marker, "a") as f:
-            f.write("push\n")        # a push has begun
-        time.sleep(delay)            # a slow push
-    u = socket.create_connection(("127.0.0.1", upstream))
-    u.sendall(first)
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-    pipe(c, u)
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", listen))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
+: >"$T/p.log"
+echo "delay-push 4" >"$T/p.mode"
+python3 "$TESTS_DIR/stall_proxy.py" "$PROXY_PORT" "${GITD_BASE##*:}" "$T/p.mode" "$T/p.log" 2>"$T/proxy.err" &
 BG_PIDS+=("$!")
 wait_for "git://127.0.0.1:$PROXY_PORT/r.git"
 cs init "git://127.0.0.1:$PROXY_PORT/r.git" "$T/p" --server build3 >/dev/null
@@ -96,9 +63,9 @@ start_daemon "$T/p" "$T/d2.err"
 # has begun (the proxy says so), kill the caller as timeout(1) would.
 caller_leaves_mid_push() {
   local before pid rc
-  before=$(wc -l <"$T/pushes")
+  before=$(grep -c pushing "$T/p.log" || true)
   "$COORDSYNC" "$@" >/dev/null 2>&1 & pid=$!
-  poll_until 20 eval '[ "$(wc -l <"$T/pushes")" -gt '"$before"' ]' || fail "no push from: $*"
+  poll_until 20 eval '[ "$(grep -c pushing "$T/p.log" || true)" -gt '"$before"' ]' || fail "no push from: $*"
   kill -TERM "$pid"
   set +e; wait "$pid"; rc=$?; set -e
   [ $rc = 143 ] || fail "the caller was not killed mid-push (exit $rc): $*"
