@@ -95,10 +95,11 @@ cs_int.h 99
 
 BANNED='strcpy strcat strncpy sprintf vsprintf gets strtok atoi atol atoll atof'
 
-root=${1:-$(dirname "$0")/..}
+self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+root=${1:-$(dirname "$self")/..}
 [ -d "$root/engine" ] || { echo "checksrc.sh: no engine/ in $root" >&2; exit 2; }
 export LAYERS BANNED
-cd "$root" && exec perl -x "$0" engine/*.c engine/*.h engine/include/coordsync/*.h cli/*.c cli/*.h
+cd "$root" && exec perl -x "$self" engine/*.c engine/*.h engine/include/coordsync/*.h cli/*.c cli/*.h
 exit 2
 
 #!perl
