@@ -19,7 +19,6 @@ N=0 FAULTS=0 OPS_RUN=0 DOUBLE=0 LOST=0 DUP=0
 # The steps after which the killed run's commit is on the remote.
 lands() { [ "$1" = after-push ] || [ "$1" = after-mirror ]; }
 
-rhead() { git --git-dir="$1" rev-parse refs/heads/main; }
 
 # snapshot CLONE: what the mirror holds of jobs, locks, messages and servers.
 snapshot() {

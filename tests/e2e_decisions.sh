@@ -6,8 +6,6 @@ mkremote r
 cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 cs init "$T/r.git" "$T/b" --server build2 >/dev/null
 A=(-C "$T/a"); B=(-C "$T/b")
-commits() { git --git-dir="$T/r.git" rev-list --count HEAD; }
-remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
 # intact WHEN: build1's mirror passes SQLite's integrity check
 intact() {
   local r

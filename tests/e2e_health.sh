@@ -12,8 +12,6 @@ cs init "$T/r.git" "$T/b" --server build2 >/dev/null
 worktree w "$T/r.git"
 A=(-C "$T/a"); B=(-C "$T/b"); W="$T/w"
 
-# Times as the seed writes them, SEC seconds ago (negative: ahead).
-ago() { date -u -d "@$(( $(date +%s) - $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
 # wedit FILE PYTHON: edit a JSON file of build3's checkout (d is its content);
 # commit it at $WHEN (epoch seconds) when set, else now
 wedit() {

@@ -12,8 +12,6 @@ cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 cs init "$T/r.git" "$T/b" --server build2 >/dev/null
 worktree w "$T/r.git"
 A=(-C "$T/a"); B=(-C "$T/b"); W="$T/w"
-commits() { git --git-dir="$T/r.git" rev-list --count main; }
-ago() { date -u -d "@$(( $(date +%s) - $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
 # wput PATH PYTHON-EXPR [COMMIT-SECONDS-AGO]: build3 writes a file
 wput() {
   git -C "$W" pull -q --rebase origin main

@@ -15,11 +15,6 @@ mkremote r
 cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 A=(-C "$T/a")
 cs "${A[@]}" heartbeat   # build1 is a known server: messages go to it
-# copies RDIR SUBJECT: how many messages with SUBJECT are at the remote head
-copies() {
-  git --git-dir="$1" show refs/heads/main:coordination/messages.json |
-    python3 -c 'import json,sys; print(sum(m["subject"] == sys.argv[1] for m in json.load(sys.stdin)["messages"]))' "$2"
-}
 
 # ---- 1. a slow push and --defer ---------------------------------------------------
 # A proxy in front of git daemon that holds a receive-pack (push) connection

@@ -10,7 +10,6 @@
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/netlib.sh"
 
-rhead() { git --git-dir="$1" rev-parse refs/heads/main; }
 # fence CLONE LOCK: acquire LOCK for 60 s and print its fence.
 fence() {
   cs --json -C "$1" lock acquire "$2" --ttl 60 |

@@ -16,8 +16,6 @@ finish() {
   [ ${#BUGS[@]} = 0 ] || { printf 'FAIL: %s\n' "${BUGS[@]}" >&2; exit 1; }
   done_testing
 }
-commits() { git --git-dir="$T/r.git" rev-list --count HEAD; }
-remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
 # run_a [ARGS]: coordsync run on build1's clone; stdout in $OUT, stderr in $ERR
 run_a() { run_rc 0 "$@"; }
 run_rc() {  # run_rc RC [ARGS]: the same, expecting exit status RC

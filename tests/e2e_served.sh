@@ -17,20 +17,13 @@ import json, sys
 j = [j for j in json.load(sys.stdin)["jobs"] if j["id"] == sys.argv[1]][0]
 print(j["status"], j.get("attempts", 0), j.get("fence", 0), j.get("error") or "-")' "$2"
 }
-# start_daemon CLONE LOG: a daemon serving CLONE, once its first cycle is done
-start_daemon() {
-  "$COORDSYNC" -C "$1" daemon --interval 3600 2>"$2" & dpid=$!
-  BG_PIDS+=("$dpid")
-  poll_until 30 test -S "$1/.git/coordsync/serve.sock" || fail "no socket"
-  poll_until 30 grep -q '^coordsync run server=' "$2" || fail "no first cycle: $(cat "$2")"
-}
 
 # ---- 1. the caller goes away while the claim waits for the clone's lock ------------
 mkremote r
 cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 cs init "$T/r.git" "$T/b" --server build2 >/dev/null
 COORDSYNC_NO_DAEMON=1 cs -C "$T/a" job add --id s1 >/dev/null
-start_daemon "$T/a" "$T/d1.err"
+start_serving "$T/a" "$T/d1.err"
 # Another coordsync holds the clone's lock for 4 s (here: flock itself).
 flock "$T/a/.git/coordsync/lock" sleep 4 & hpid=$!
 BG_PIDS+=("$hpid")
@@ -58,7 +51,7 @@ BG_PIDS+=("$!")
 wait_for "git://127.0.0.1:$PROXY_PORT/r.git"
 cs init "git://127.0.0.1:$PROXY_PORT/r.git" "$T/p" --server build3 >/dev/null
 COORDSYNC_NO_DAEMON=1 cs -C "$T/p" job add --id s2 >/dev/null
-start_daemon "$T/p" "$T/d2.err"
+start_serving "$T/p" "$T/d2.err"
 # caller_leaves_mid_push CMD...: run CMD through the daemon; once its push
 # has begun (the proxy says so), kill the caller as timeout(1) would.
 caller_leaves_mid_push() {
