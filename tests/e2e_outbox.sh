@@ -6,10 +6,7 @@
 # table), so this also shows such intents are moved into outbox.db.
 . "$TESTS_DIR/lib.sh"
 
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
-A=(-C "$T/a")
+two_clones
 cs "${A[@]}" heartbeat && cs -C "$T/b" heartbeat   # health: a fleet of two live servers
 MIRROR="$T/a/.git/coordsync/mirror.db"
 

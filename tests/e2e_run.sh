@@ -4,11 +4,9 @@
 # never one's own), logs push with rotation, compaction into monthly
 # archives (every record still in the mirror's history), and config sources.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 worktree w "$T/r.git"
-A=(-C "$T/a"); B=(-C "$T/b"); W="$T/w"
+W="$T/w"
 # A known engine bug: report it, go on, and fail at the end.
 BUGS=()
 later() { echo "FAIL (continuing): $*" >&2; BUGS+=("$*"); }

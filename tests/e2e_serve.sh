@@ -4,10 +4,7 @@
 # stopped or killed daemon, a busy one and hostile requests never lose or
 # double a decision; the daemon counts what it served and removes its socket.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
-A=(-C "$T/a")
+two_clones
 SOCK="$T/a/.git/coordsync/serve.sock"
 served() { sed -n 's/.*cycles\{0,1\}, \([0-9]*\) commands\{0,1\} served.*/\1/p' "$T/d.err" | tail -1; }
 stop_daemon() {

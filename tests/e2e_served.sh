@@ -19,9 +19,7 @@ print(j["status"], j.get("attempts", 0), j.get("fence", 0), j.get("error") or "-
 }
 
 # ---- 1. the caller goes away while the claim waits for the clone's lock ------------
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 COORDSYNC_NO_DAEMON=1 cs -C "$T/a" job add --id s1 >/dev/null
 start_serving "$T/a" "$T/d1.err"
 # Another coordsync holds the clone's lock for 4 s (here: flock itself).

@@ -3,11 +3,8 @@
 # tests/soak_history.sh), each as a deterministic case.
 . "$TESTS_DIR/lib.sh"
 
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 cs -C "$T/a" heartbeat && cs -C "$T/b" heartbeat
-A=(-C "$T/a")
 show() { git --git-dir="$T/r.git" show "refs/heads/main:$1" 2>/dev/null; }
 
 # ---- 1. a deferred intent keeps the identity it was recorded with ------------

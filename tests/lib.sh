@@ -33,6 +33,15 @@ expect_rc() {
 # mkremote NAME: an empty bare repository $T/NAME.git
 mkremote() { git init -q --bare "$T/$1.git"; }
 
+# two_clones: the bare remote $T/r.git, cloned by build1 at $T/a and by
+# build2 at $T/b; A and B are their -C options.
+two_clones() {
+  mkremote r
+  cs init "$T/r.git" "$T/a" --server build1 >/dev/null
+  cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+  A=(-C "$T/a"); B=(-C "$T/b")
+}
+
 # worktree NAME REMOTE: a git CLI clone playing another server
 worktree() { git clone -q "$2" "$T/$1" 2>/dev/null; }
 
