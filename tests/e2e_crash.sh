@@ -153,11 +153,7 @@ done
 ok "local remote: killed at each of ${#STEPS[@]} steps, every run after recovered by itself"
 
 # ---- git://: the steps around the push ------------------------------------------
-mkremote g
-git --git-dir="$T/g.git" config daemon.receivepack true
-start_git_daemon
-URL="$GITD_BASE/g.git"
-wait_for "$URL"
+git_remote g
 cs init "$URL" "$T/ga" --server build1 >/dev/null
 cs init "$URL" "$T/gb" --server build2 >/dev/null
 cs init "$URL" "$T/gv" --server build9 >/dev/null

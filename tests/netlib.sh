@@ -32,6 +32,16 @@ start_git_daemon() {
   GITD_BASE="git://127.0.0.1:$port"
 }
 
+# git_remote NAME: the bare remote $T/NAME.git behind a git daemon started
+# here (start_git_daemon), once it answers; URL is its git:// URL.
+git_remote() {
+  mkremote "$1"
+  git --git-dir="$T/$1.git" config daemon.receivepack true
+  start_git_daemon
+  URL="$GITD_BASE/$1.git"
+  wait_for "$URL"
+}
+
 # start_http USER TOKEN [USER TOKEN...]: lighttpd on 127.0.0.1 running git
 # http-backend (CGI) for the repositories in $T, basic auth required for
 # every request, fetch and push alike: each USER with its TOKEN (coordsync's
