@@ -5,8 +5,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "fault.h"
 
+#ifdef CS_TEST_HOOKS
 int cs_fault_on;
 static char fault_step[64];
 static int fault_stop;
@@ -52,3 +53,4 @@ void cs_fault_hit(const char *step)
 	cs_fault_on = 0;      /* once: a stopped process goes on when continued */
 	raise(fault_stop ? SIGSTOP : SIGKILL);
 }
+#endif

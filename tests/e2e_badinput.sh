@@ -12,8 +12,6 @@ S="$T/s2"
 C1="$T/c1"
 DB="$C1/.git/coordsync/mirror.db"
 
-# run_err CMD...: run CMD, stdout in $T/out, stderr in $T/err, status in $RC.
-run_err() { set +e; "$@" >"$T/out" 2>"$T/err"; RC=$?; set -e; }
 
 # put PATH PYTHON-EXPR: write raw bytes (a Python bytes/str expression) as
 # file PATH in the git-CLI server's clone.

@@ -15,7 +15,6 @@ R="$T/r.git"
 G="$T/a/.git"
 TRACK="$G/refs/remotes/origin/main.lock"
 BRANCH="$G/refs/heads/main.lock"
-rhead() { git --git-dir="$R" rev-parse refs/heads/main; }
 N=0
 move() { N=$((N + 1)); cs -C "$T/b" job add --id "J$N" >/dev/null; }
 # closed_lock PATH [AGE]: a lock as a killed writer leaves it (the new id

@@ -19,7 +19,6 @@ N=0 FAULTS=0 OPS_RUN=0 DOUBLE=0 LOST=0 DUP=0
 # The steps after which the killed run's commit is on the remote.
 lands() { [ "$1" = after-push ] || [ "$1" = after-mirror ]; }
 
-rhead() { git --git-dir="$1" rev-parse refs/heads/main; }
 
 # snapshot CLONE: what the mirror holds of jobs, locks, messages and servers.
 snapshot() {
@@ -154,11 +153,7 @@ done
 ok "local remote: killed at each of ${#STEPS[@]} steps, every run after recovered by itself"
 
 # ---- git://: the steps around the push ------------------------------------------
-mkremote g
-git --git-dir="$T/g.git" config daemon.receivepack true
-start_git_daemon
-URL="$GITD_BASE/g.git"
-wait_for "$URL"
+git_remote g
 cs init "$URL" "$T/ga" --server build1 >/dev/null
 cs init "$URL" "$T/gb" --server build2 >/dev/null
 cs init "$URL" "$T/gv" --server build9 >/dev/null

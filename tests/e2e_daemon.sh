@@ -4,12 +4,8 @@
 # SIGINT stop it with exit 0 and nothing lost; --max-cycles stops it by
 # itself; the adaptive interval follows coordsync.interval.*.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
-A=(-C "$T/a")
+two_clones
 LOCK="$T/a/.git/coordsync/lock"
-remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
 cycles_in() { grep -c '^coordsync run server=build1 ' "$1" || true; }
 # daemon_stopped PID SEC: wait at most SEC seconds for PID to exit
 daemon_stopped() { poll_until "$2" eval "! kill -0 $1 2>/dev/null"; }

@@ -2,12 +2,7 @@
 # Decisions through the real binary: locks, jobs, messages, status,
 # heartbeats, deferred intents, and two processes on one clone.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
-A=(-C "$T/a"); B=(-C "$T/b")
-commits() { git --git-dir="$T/r.git" rev-list --count HEAD; }
-remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
+two_clones
 # intact WHEN: build1's mirror passes SQLite's integrity check
 intact() {
   local r

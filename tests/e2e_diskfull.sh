@@ -89,7 +89,6 @@ outcome() {
     *) fail "exit $RC on a full disk (expected 0 or 1): $OUT" ;;
   esac
 }
-rhead() { git --git-dir="$T/r.git" rev-parse refs/heads/main; }
 job_of() {
   git --git-dir="$T/r.git" show refs/heads/main:coordination/jobs.json |
     python3 -c 'import json,sys; print(*[j["status"] + " " + str(j["assigned_to"]) for j in json.load(sys.stdin)["jobs"] if j["id"] == sys.argv[1]])' "$1"

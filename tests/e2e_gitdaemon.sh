@@ -3,11 +3,7 @@
 # on 127.0.0.1.  Concurrent claims from several servers take each job once.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/netlib.sh"
-mkremote r
-git --git-dir="$T/r.git" config daemon.receivepack true
-start_git_daemon
-URL="$GITD_BASE/r.git"
-wait_for "$URL"
+git_remote r
 for s in 1 2 3; do cs init "$URL" "$T/c$s" --server "build$s" >/dev/null; done
 ok "init over git:// (an empty remote is seeded)"
 for i in $(seq 1 24); do echo "q$i"; done | while read -r id; do

@@ -6,14 +6,10 @@
 # failed posts retried by the next run.
 . "$TESTS_DIR/lib.sh"
 export NO_PROXY='*' no_proxy='*'
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 worktree w "$T/r.git"
-A=(-C "$T/a"); B=(-C "$T/b"); W="$T/w"
+W="$T/w"
 
-# Times as the seed writes them, SEC seconds ago (negative: ahead).
-ago() { date -u -d "@$(( $(date +%s) - $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
 # wedit FILE PYTHON: edit a JSON file of build3's checkout (d is its content);
 # commit it at $WHEN (epoch seconds) when set, else now
 wedit() {

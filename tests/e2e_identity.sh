@@ -7,13 +7,9 @@
 # the ones before it only for the checks that say so), e.g. to see each
 # defect fail on an older binary.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 worktree w "$T/r.git"
-A=(-C "$T/a"); B=(-C "$T/b"); W="$T/w"
-commits() { git --git-dir="$T/r.git" rev-list --count main; }
-ago() { date -u -d "@$(( $(date +%s) - $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
+W="$T/w"
 # wput PATH PYTHON-EXPR [COMMIT-SECONDS-AGO]: build3 writes a file
 wput() {
   git -C "$W" pull -q --rebase origin main

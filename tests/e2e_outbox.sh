@@ -6,17 +6,9 @@
 # table), so this also shows such intents are moved into outbox.db.
 . "$TESTS_DIR/lib.sh"
 
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
-A=(-C "$T/a")
+two_clones
 cs "${A[@]}" heartbeat && cs -C "$T/b" heartbeat   # health: a fleet of two live servers
 MIRROR="$T/a/.git/coordsync/mirror.db"
-# copies RDIR SUBJECT: how many messages with SUBJECT are at the remote head
-copies() {
-  git --git-dir="$1" show refs/heads/main:coordination/messages.json |
-    python3 -c 'import json,sys; print(sum(m["subject"] == sys.argv[1] for m in json.load(sys.stdin)["messages"]))' "$2"
-}
 
 # ---- 1. a poisoned intent -----------------------------------------------------
 # What an older coordsync (or a broken one) left: a message intent with no

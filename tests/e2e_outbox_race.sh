@@ -15,11 +15,6 @@ mkremote r
 cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 A=(-C "$T/a")
 cs "${A[@]}" heartbeat   # build1 is a known server: messages go to it
-# copies RDIR SUBJECT: how many messages with SUBJECT are at the remote head
-copies() {
-  git --git-dir="$1" show refs/heads/main:coordination/messages.json |
-    python3 -c 'import json,sys; print(sum(m["subject"] == sys.argv[1] for m in json.load(sys.stdin)["messages"]))' "$2"
-}
 
 # ---- 1. a slow push and --defer ---------------------------------------------------
 # A proxy in front of git daemon that holds a receive-pack (push) connection
@@ -28,38 +23,8 @@ copies() {
 start_git_daemon
 wait_for "$GITD_BASE/r.git"
 PROXY_PORT=$(free_port)
-python3 - "$PROXY_PORT" "${GITD_BASE##*:}" 12 <<'PY' 2>"$T/proxy.err" &
-import socket, sys, threading, time
-listen, upstream, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    try:
-        b.shutdown(socket.SHUT_WR)   # pass the half-close on
-    except OSError:
-        pass
-def serve(c):
-    first = c.recv(65536)
-    if b"git-receive-pack" in first:
-        time.sleep(delay)            # the slow push
-    u = socket.create_connection(("127.0.0.1", upstream))
-    u.sendall(first)
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-    pipe(c, u)
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", listen))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
+echo "delay-push 12" >"$T/p.mode"
+python3 "$TESTS_DIR/stall_proxy.py" "$PROXY_PORT" "${GITD_BASE##*:}" "$T/p.mode" "$T/p.log" 2>"$T/proxy.err" &
 BG_PIDS+=("$!")
 wait_for "git://127.0.0.1:$PROXY_PORT/r.git"
 cs init "git://127.0.0.1:$PROXY_PORT/r.git" "$T/s" --server build3 >/dev/null

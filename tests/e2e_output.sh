@@ -15,8 +15,6 @@ W="$T/w"
 C1="$T/c1"
 A=(-C "$C1")
 
-# run_err CMD...: run CMD, stdout in $T/out, stderr in $T/err, status in $RC.
-run_err() { set +e; "$@" >"$T/out" 2>"$T/err"; RC=$?; set -e; }
 
 # safe FILE [html]: FILE is printable text: valid UTF-8, no control
 # character but the line feed, no C1 control, U+2028/9, bidi control or BOM.

@@ -9,10 +9,7 @@
 # history then shows no two holders at once.
 . "$TESTS_DIR/lib.sh"
 export COORDSYNC_LOCKDELAY=1
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
-A=(-C "$T/a"); B=(-C "$T/b")
+two_clones
 OPS_RUN=0 FAULTS=0
 
 # stopped CMD...: start CMD in the background, wait until it has stopped

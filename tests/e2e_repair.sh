@@ -14,7 +14,6 @@
 . "$TESTS_DIR/lib.sh"
 
 R="$T/r.git"
-rhead() { git --git-dir="$R" rev-parse refs/heads/main; }
 # same_as_remote PATH: build1's checkout of PATH holds the remote head's.
 same_as_remote() {
   git --git-dir="$R" show "refs/heads/main:$1" > "$T/want"

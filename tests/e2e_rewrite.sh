@@ -10,7 +10,6 @@
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/netlib.sh"
 
-rhead() { git --git-dir="$1" rev-parse refs/heads/main; }
 # fence CLONE LOCK: acquire LOCK for 60 s and print its fence.
 fence() {
   cs --json -C "$1" lock acquire "$2" --ttl 60 |
@@ -120,11 +119,7 @@ echo "$OUT" | grep -q "branch deleted" && fail "health still reports the deleted
 ok "deleted branch: refused (nothing re-seeded), health CRITICAL; the branch back, all is well"
 
 # ---- over git:// -------------------------------------------------------------------------
-mkremote g
-git --git-dir="$T/g.git" config daemon.receivepack true
-start_git_daemon
-URL="$GITD_BASE/g.git"
-wait_for "$URL"
+git_remote g
 cs init "$URL" "$T/ga" --server build1 >/dev/null
 cs -C "$T/ga" job add --id N1 >/dev/null
 GOLD=$(rhead "$T/g.git")

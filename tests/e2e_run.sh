@@ -4,11 +4,9 @@
 # never one's own), logs push with rotation, compaction into monthly
 # archives (every record still in the mirror's history), and config sources.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 worktree w "$T/r.git"
-A=(-C "$T/a"); B=(-C "$T/b"); W="$T/w"
+W="$T/w"
 # A known engine bug: report it, go on, and fail at the end.
 BUGS=()
 later() { echo "FAIL (continuing): $*" >&2; BUGS+=("$*"); }
@@ -16,8 +14,6 @@ finish() {
   [ ${#BUGS[@]} = 0 ] || { printf 'FAIL: %s\n' "${BUGS[@]}" >&2; exit 1; }
   done_testing
 }
-commits() { git --git-dir="$T/r.git" rev-list --count HEAD; }
-remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
 # run_a [ARGS]: coordsync run on build1's clone; stdout in $OUT, stderr in $ERR
 run_a() { run_rc 0 "$@"; }
 run_rc() {  # run_rc RC [ARGS]: the same, expecting exit status RC

@@ -4,20 +4,8 @@
 # stopped or killed daemon, a busy one and hostile requests never lose or
 # double a decision; the daemon counts what it served and removes its socket.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
-A=(-C "$T/a")
+two_clones
 SOCK="$T/a/.git/coordsync/serve.sock"
-remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
-start_daemon() {
-  : >"$T/d.err"
-  "$COORDSYNC" "${A[@]}" daemon --interval 3600 2>>"$T/d.err" & dpid=$!
-  BG_PIDS+=("$dpid")
-  poll_until 20 test -S "$SOCK" || fail "no socket at $SOCK"
-  # the socket appears before the first cycle ends; serving starts after it
-  poll_until 20 grep -q '^coordsync run server=build1 ' "$T/d.err" || fail "no first cycle"
-}
 served() { sed -n 's/.*cycles\{0,1\}, \([0-9]*\) commands\{0,1\} served.*/\1/p' "$T/d.err" | tail -1; }
 stop_daemon() {
   kill -TERM "$dpid"
@@ -25,7 +13,7 @@ stop_daemon() {
   wait "$dpid" || fail "daemon exit $?"
 }
 
-start_daemon
+start_serving "$T/a" "$T/d.err"
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode $(stat -c %a "$SOCK")"
 ok "the daemon listens at .git/coordsync/serve.sock, mode 0600"
 
@@ -150,11 +138,11 @@ n=$(served)
 [ "$n" -ge 15 ] || fail "the daemon served $n commands"
 ok "SIGTERM removes the socket; the daemon served $n commands"
 
-start_daemon
+start_serving "$T/a" "$T/d.err"
 kill -KILL "$dpid"; wait "$dpid" 2>/dev/null || true
 [ -S "$SOCK" ] || fail "expected a stale socket"
 cs "${A[@]}" job add --id k1 >/dev/null || fail "job add beside a stale socket"
-start_daemon
+start_serving "$T/a" "$T/d.err"
 cs "${A[@]}" job list | grep -q k1 || fail "k1 lost"
 COORDSYNC_NO_DAEMON=1 cs "${A[@]}" job add --id k2 >/dev/null
 # another program than the daemon's (as after an upgrade): it runs by itself

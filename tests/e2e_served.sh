@@ -17,20 +17,11 @@ import json, sys
 j = [j for j in json.load(sys.stdin)["jobs"] if j["id"] == sys.argv[1]][0]
 print(j["status"], j.get("attempts", 0), j.get("fence", 0), j.get("error") or "-")' "$2"
 }
-# start_daemon CLONE LOG: a daemon serving CLONE, once its first cycle is done
-start_daemon() {
-  "$COORDSYNC" -C "$1" daemon --interval 3600 2>"$2" & dpid=$!
-  BG_PIDS+=("$dpid")
-  poll_until 30 test -S "$1/.git/coordsync/serve.sock" || fail "no socket"
-  poll_until 30 grep -q '^coordsync run server=' "$2" || fail "no first cycle: $(cat "$2")"
-}
 
 # ---- 1. the caller goes away while the claim waits for the clone's lock ------------
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 COORDSYNC_NO_DAEMON=1 cs -C "$T/a" job add --id s1 >/dev/null
-start_daemon "$T/a" "$T/d1.err"
+start_serving "$T/a" "$T/d1.err"
 # Another coordsync holds the clone's lock for 4 s (here: flock itself).
 flock "$T/a/.git/coordsync/lock" sleep 4 & hpid=$!
 BG_PIDS+=("$hpid")
@@ -51,54 +42,21 @@ ok "a caller that timed out while its claim waited: no claim is made (the job st
 start_git_daemon
 wait_for "$GITD_BASE/r.git"
 PROXY_PORT=$(free_port)
-: >"$T/pushes"
-python3 - "$PROXY_PORT" "${GITD_BASE##*:}" 4 "$T/pushes" <<'PY' 2>"$T/proxy.err" &
-import socket, sys, threading, time
-listen, upstream, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-marker = sys.argv[4]
-def pipe(a, b):
-    try:
-        while True:
-            d = a.recv(65536)
-            if not d:
-                break
-            b.sendall(d)
-    except OSError:
-        pass
-    try:
-        b.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-def serve(c):
-    first = c.recv(65536)
-    if b"git-receive-pack" in first:
-        with open(marker, "a") as f:
-            f.write("push\n")        # a push has begun
-        time.sleep(delay)            # a slow push
-    u = socket.create_connection(("127.0.0.1", upstream))
-    u.sendall(first)
-    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
-    pipe(c, u)
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", listen))
-s.listen(16)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
+: >"$T/p.log"
+echo "delay-push 4" >"$T/p.mode"
+python3 "$TESTS_DIR/stall_proxy.py" "$PROXY_PORT" "${GITD_BASE##*:}" "$T/p.mode" "$T/p.log" 2>"$T/proxy.err" &
 BG_PIDS+=("$!")
 wait_for "git://127.0.0.1:$PROXY_PORT/r.git"
 cs init "git://127.0.0.1:$PROXY_PORT/r.git" "$T/p" --server build3 >/dev/null
 COORDSYNC_NO_DAEMON=1 cs -C "$T/p" job add --id s2 >/dev/null
-start_daemon "$T/p" "$T/d2.err"
+start_serving "$T/p" "$T/d2.err"
 # caller_leaves_mid_push CMD...: run CMD through the daemon; once its push
 # has begun (the proxy says so), kill the caller as timeout(1) would.
 caller_leaves_mid_push() {
   local before pid rc
-  before=$(wc -l <"$T/pushes")
+  before=$(grep -c pushing "$T/p.log" || true)
   "$COORDSYNC" "$@" >/dev/null 2>&1 & pid=$!
-  poll_until 20 eval '[ "$(wc -l <"$T/pushes")" -gt '"$before"' ]' || fail "no push from: $*"
+  poll_until 20 eval '[ "$(grep -c pushing "$T/p.log" || true)" -gt '"$before"' ]' || fail "no push from: $*"
   kill -TERM "$pid"
   set +e; wait "$pid"; rc=$?; set -e
   [ $rc = 143 ] || fail "the caller was not killed mid-push (exit $rc): $*"

@@ -3,11 +3,8 @@
 # tests/soak_history.sh), each as a deterministic case.
 . "$TESTS_DIR/lib.sh"
 
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 cs -C "$T/a" heartbeat && cs -C "$T/b" heartbeat
-A=(-C "$T/a")
 show() { git --git-dir="$T/r.git" show "refs/heads/main:$1" 2>/dev/null; }
 
 # ---- 1. a deferred intent keeps the identity it was recorded with ------------
@@ -46,17 +43,13 @@ ok "the clone's own deferred status still goes to its own file"
 # them alone, so six deferred messages needed six more cycles and the final
 # syncs did not deliver them.  The suspects still go out one per commit,
 # but one sync now pushes them all.
-copies() {
-  show coordination/messages.json |
-    python3 -c 'import json,sys; print(sum(m["subject"] == sys.argv[1] for m in json.load(sys.stdin)["messages"]))' "$1"
-}
 expect_rc 0 cs "${A[@]}" sync      # build2 is a known recipient
 for i in 1 2 3 4; do expect_rc 0 cs "${A[@]}" msg send build2 --subject "drain-$i" --defer; done
 for i in 1 2; do expect_rc 137 env COORDSYNC_FAULT=outbox "$COORDSYNC" "${A[@]}" sync; done
 before=$(git --git-dir="$T/r.git" rev-list --count refs/heads/main)
 expect_rc 0 cs "${A[@]}" sync
 for i in 1 2 3 4; do
-  [ "$(copies "drain-$i")" = 1 ] || fail "drain-$i is on the remote $(copies "drain-$i") times after one sync: $OUT"
+  [ "$(copies "$T/r.git" "drain-$i")" = 1 ] || fail "drain-$i is on the remote $(copies "$T/r.git" "drain-$i") times after one sync: $OUT"
 done
 after=$(git --git-dir="$T/r.git" rev-list --count refs/heads/main)
 [ $((after - before)) -ge 4 ] || fail "the suspect intents did not go out one per commit ($before -> $after)"

@@ -13,63 +13,18 @@
 #   - a key file (init --ssh-key, coordsync.remote.sshkey) instead of the
 #     agent: mode 0644 refused, a refused key given up after 3 tries;
 #   - no agent, and sshd down: exit 1 with a clear message.
-# sshd needs /run/sshd when started as root (its privilege separation
-# directory, normally made by the service unit); the test makes it.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/netlib.sh"
 # The sanitizer build: libgit2 1.5.1 leaks on every ssh connection; see
 # tests/lsan_ssh.supp.  (Harmless for a build without sanitizers.)
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$TESTS_DIR/lsan_ssh.supp:fast_unwind_on_malloc=0"
 
-S="$T/ssh"
-mkdir -p "$S" "$HOME/.ssh"
-chmod 700 "$S" "$HOME/.ssh"
-ssh-keygen -q -t ed25519 -N '' -C host -f "$S/host"
+start_sshd 'git-shell -c \"$SSH_ORIGINAL_COMMAND\"' \
+  "# high enough that the client's own limit is what stops it" "MaxAuthTries 20"
 ssh-keygen -q -t ed25519 -N '' -C other-host -f "$S/other-host"
-ssh-keygen -q -t ed25519 -N '' -C coordsync -f "$S/key"
 ssh-keygen -q -t ed25519 -N '' -C stranger -f "$S/stranger"
-printf 'restrict,command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"" %s\n' "$(cat "$S/key.pub")" \
-  >"$S/authorized_keys"
-port=$(free_port)
-user=$(id -un)
-cat >"$S/sshd_config" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $S/host
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin prohibit-password
-AllowUsers $user
-# the test's files live under a temp directory of any mode
-StrictModes no
-# high enough that the client's own limit is what stops it
-MaxAuthTries 20
-LogLevel VERBOSE
-EOF
-if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
-  mkdir -p -m 0755 /run/sshd
-fi
-/usr/sbin/sshd -t -f "$S/sshd_config" || fail "sshd rejects $S/sshd_config"
-# -e: log to stderr, appended to sshd.log
-/usr/sbin/sshd -D -e -f "$S/sshd_config" 2>>"$S/sshd.log" &
-SSHD_PID=$!
-BG_PIDS+=("$SSHD_PID")
-ssh-agent -D -a "$S/agent.sock" >/dev/null &
-BG_PIDS+=($!)
-export SSH_AUTH_SOCK="$S/agent.sock"
-for i in $(seq 1 50); do
-  [ -S "$SSH_AUTH_SOCK" ] && grep -q "Server listening" "$S/sshd.log" && break
-  sleep 0.1
-done
-ssh-add -q "$S/key" 2>/dev/null || fail "ssh-add"
 mkremote r
 URL="ssh://$user@127.0.0.1:$port$T/r.git"
-logins() { count "Accepted publickey for $user" "$S/sshd.log"; }
-refusals() { count "Failed publickey for $user" "$S/sshd.log"; }
 ok "sshd on 127.0.0.1:$port (user $user, git-shell key), ssh-agent with the key"
 
 # ---- host keys ---------------------------------------------------------------

@@ -4,9 +4,7 @@
 # lock alone while a process has it open or while it is younger than
 # coordsync.stalelock, and removes it, saying so, once it is provably stale.
 . "$TESTS_DIR/lib.sh"
-mkremote r
-cs init "$T/r.git" "$T/a" --server build1 >/dev/null
-cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+two_clones
 LOCK="$T/r.git/refs/heads/main.lock"
 head() { git --git-dir="$T/r.git" rev-parse refs/heads/main; }
 job_status() {

@@ -20,19 +20,6 @@
 . "$TESTS_DIR/netlib.sh"
 
 OUTLOG="$T/outputs.log"
-# tcs N SECS ARGS...: coordsync ARGS (under timeout 60) must exit N within
-# SECS seconds; output in $OUT, time taken in $TOOK.
-tcs() {
-  local want=$1 max=$2 t0 ms; shift 2
-  t0=${EPOCHREALTIME/./}
-  expect_rc "$want" timeout 60 "$COORDSYNC" "$@"
-  ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
-  TOOK=$((ms / 1000)).$((ms % 1000 / 100))
-  printf '%s\n' "$OUT" >>"$OUTLOG"
-  [ "$ms" -lt $((max * 1000)) ] || fail "took $TOOK s (bound $max s): coordsync $* -- $OUT"
-}
-# has TEXT: the last output contains TEXT (fixed string)
-has() { grep -qF -- "$1" <<<"$OUT" || fail "expected '$1' in: $OUT"; }
 
 # start_proxy NAME TARGET_PORT: a stall proxy; sets PORT_<NAME>, mode file $T/NAME.mode
 start_proxy() {

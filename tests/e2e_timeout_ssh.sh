@@ -15,11 +15,7 @@
 . "$TESTS_DIR/netlib.sh"
 export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$TESTS_DIR/lsan_ssh.supp:fast_unwind_on_malloc=0"
 
-S="$T/ssh"
-mkdir -p "$S" "$HOME/.ssh"
-chmod 700 "$S" "$HOME/.ssh"
-ssh-keygen -q -t ed25519 -N '' -C host -f "$S/host"
-ssh-keygen -q -t ed25519 -N '' -C coordsync -f "$S/key"
+start_sshd "$T/ssh/gate"
 cat >"$S/gate" <<EOF
 #!/bin/sh
 # the key's forced command: git-shell, unless the test says to say nothing
@@ -30,52 +26,9 @@ esac
 exec git-shell -c "\$SSH_ORIGINAL_COMMAND"
 EOF
 chmod +x "$S/gate"
-printf 'restrict,command="%s" %s\n' "$S/gate" "$(cat "$S/key.pub")" >"$S/authorized_keys"
-port=$(free_port)
-user=$(id -un)
-cat >"$S/sshd_config" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $S/host
-PidFile $S/sshd.pid
-AuthorizedKeysFile $S/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-PermitRootLogin prohibit-password
-AllowUsers $user
-StrictModes no
-LogLevel VERBOSE
-EOF
-if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
-  mkdir -p -m 0755 /run/sshd
-fi
-/usr/sbin/sshd -t -f "$S/sshd_config" || fail "sshd rejects $S/sshd_config"
-/usr/sbin/sshd -D -e -f "$S/sshd_config" 2>>"$S/sshd.log" &
-BG_PIDS+=($!)
-ssh-agent -D -a "$S/agent.sock" >/dev/null &
-BG_PIDS+=($!)
-export SSH_AUTH_SOCK="$S/agent.sock"
-poll_until 10 eval '[ -S "$SSH_AUTH_SOCK" ] && grep -q "Server listening" "$S/sshd.log"' ||
-  fail "no sshd or agent"
-ssh-add -q "$S/key" 2>/dev/null || fail "ssh-add"
-echo "[127.0.0.1]:$port $(cat "$S/host.pub")" >"$HOME/.ssh/known_hosts"
 mkremote r
 URL="ssh://$user@127.0.0.1:$port$T/r.git"
 SHOWN="ssh://127.0.0.1:$port$T/r.git"
-
-# tcs N SECS ARGS...: coordsync ARGS (under timeout 60) must exit N within SECS s
-tcs() {
-  local want=$1 max=$2 t0 ms; shift 2
-  t0=${EPOCHREALTIME/./}
-  expect_rc "$want" timeout 60 "$COORDSYNC" "$@"
-  ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
-  TOOK=$((ms / 1000)).$((ms % 1000 / 100))
-  [ "$ms" -lt $((max * 1000)) ] || fail "took $TOOK s (bound $max s): coordsync $* -- $OUT"
-}
-has() { grep -qF -- "$1" <<<"$OUT" || fail "expected '$1' in: $OUT"; }
-logins() { count "Accepted publickey for $user" "$S/sshd.log"; }
 
 tcs 0 30 init "$URL" "$T/c" --server build1
 git -C "$T/c" config coordsync.timeout.stall 2s

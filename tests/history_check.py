@@ -52,16 +52,13 @@ import tempfile
 import threading
 import time
 
+from proclib import (Failure, add_run_args, catch_signals, git, run_env, run_start,
+                     san_marker)
+
 SERVERS = ["build1", "build2", "build3"]
 LOCKS = ["L1", "L2"]
 CMD_TIMEOUT = 45
-SAN_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-               "double free", "free(): invalid", "corrupted size", "corruption")
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
-
-
-class Failure(Exception):
-    pass
 
 
 # ---- a loopback TCP proxy that can stall -------------------------------------------
@@ -146,17 +143,7 @@ class Run:
         self.counter = 0
         self.rewind = None           # (old head, target, t_rewind, t_accepted)
         self.final_errors = {}       # clone -> why its last final sync failed
-        self.env = dict(os.environ)
-        self.env.update(GIT_AUTHOR_NAME="tester", GIT_AUTHOR_EMAIL="tester@example.invalid",
-                        GIT_COMMITTER_NAME="tester", GIT_COMMITTER_EMAIL="tester@example.invalid",
-                        GIT_CONFIG_NOSYSTEM="1", HOME=os.path.join(root, "home"),
-                        COORDSYNC_NO_DAEMON="1")
-        os.makedirs(self.env["HOME"], exist_ok=True)
-        # a sanitizer build: libgit2's known pcre2 leak (tests/lsan.supp) is not ours
-        supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
-        if "suppressions=" not in self.env.get("LSAN_OPTIONS", ""):
-            self.env["LSAN_OPTIONS"] = ":".join(filter(None, [self.env.get("LSAN_OPTIONS"),
-                                                               f"suppressions={supp}"]))
+        self.env = run_env(root)
         self.faketime = os.path.exists(FAKETIME_LIB) and not self.sanitized()
         self.daemon = None
         self.proxy = None
@@ -214,10 +201,10 @@ class Run:
 
     def check_exit(self, rec):
         what = f"coordsync {' '.join(rec['args'])} on {rec['clone']}"
-        for m in SAN_MARKERS:
-            if m in rec["err"]:
-                self.failures.append(f"crash: {what} reported '{m}': {rec['err'][-2000:]}")
-                return
+        m = san_marker(rec["err"])
+        if m:
+            self.failures.append(f"crash: {what} reported '{m}': {rec['err'][-2000:]}")
+            return
         if rec.get("timeout"):
             self.failures.append(f"hang: {what} did not end in {CMD_TIMEOUT} s "
                                  f"(started {rec['start']:.1f})")
@@ -229,11 +216,7 @@ class Run:
             self.failures.append(f"exit: {what} exited {rec['rc']}: {rec['err'][-500:]}")
 
     def git(self, *args, check=True):
-        p = subprocess.run(["timeout", "60", "git"] + list(args), capture_output=True,
-                           env=self.env)
-        if check and p.returncode != 0:
-            raise Failure(f"git {' '.join(args)}: {p.stderr.decode(errors='replace')}")
-        return p.stdout.decode("utf-8", "replace")
+        return git(args, self.env, check=check)
 
     # ---- set-up and tear-down --------------------------------------------------------------
 
@@ -694,30 +677,16 @@ def run_seed(binary, seed, seconds, workers, keep, verbose, rewind_mode):
     return True
 
 
-def on_signal(signum, _frame):
-    """SIGTERM (timeout, ctest) or SIGHUP: unwind, so that the finally
-    clauses stop what this run started."""
-    raise SystemExit(128 + signum)
-
-
 def main():
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    catch_signals()
     ap = argparse.ArgumentParser(description="Jepsen-style history checker for coordsync")
-    ap.add_argument("--coordsync", default=os.environ.get("COORDSYNC"))
-    ap.add_argument("--seed", type=int, default=None)
+    add_run_args(ap)
     ap.add_argument("--seconds", type=float, default=40, help="length of the faulty phase")
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--minutes", type=float, default=0, help="soak: new seeds until then")
     ap.add_argument("--rewind", choices=["auto", "on", "off"], default="on",
                     help="the rewind phase: on (default), off, or auto (only when accept-history exists)")
-    ap.add_argument("--keep", action="store_true")
-    ap.add_argument("-v", "--verbose", action="store_true")
     o = ap.parse_args()
-    if not o.coordsync:
-        ap.error("--coordsync BIN (or COORDSYNC) is required")
-    seed = o.seed if o.seed is not None else int(time.time()) % 100000
-    end = time.time() + o.minutes * 60
+    seed, end = run_start(ap, o)
     n = 0
     ok = True
     while True:

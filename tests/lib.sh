@@ -33,6 +33,15 @@ expect_rc() {
 # mkremote NAME: an empty bare repository $T/NAME.git
 mkremote() { git init -q --bare "$T/$1.git"; }
 
+# two_clones: the bare remote $T/r.git, cloned by build1 at $T/a and by
+# build2 at $T/b; A and B are their -C options.
+two_clones() {
+  mkremote r
+  cs init "$T/r.git" "$T/a" --server build1 >/dev/null
+  cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+  A=(-C "$T/a"); B=(-C "$T/b")
+}
+
 # worktree NAME REMOTE: a git CLI clone playing another server
 worktree() { git clone -q "$2" "$T/$1" 2>/dev/null; }
 
@@ -65,5 +74,47 @@ poll_until() {
   for _ in $(seq 1 $((sec * 10))); do "$@" && return 0; sleep 0.1; done
   return 1
 }
+
+# run_err CMD...: run CMD, stdout in $T/out, stderr in $T/err, status in $RC.
+run_err() { set +e; "$@" >"$T/out" 2>"$T/err"; RC=$?; set -e; }
+
+# rhead [RDIR]: the main branch of the bare remote RDIR (default $T/r.git).
+rhead() { git --git-dir="${1:-$T/r.git}" rev-parse refs/heads/main; }
+# remote_json PATH: the file PATH at the head of $T/r.git.
+remote_json() { git --git-dir="$T/r.git" show "HEAD:$1"; }
+# commits: how many commits main of $T/r.git has.
+commits() { git --git-dir="$T/r.git" rev-list --count main; }
+# copies RDIR SUBJECT: how many messages with SUBJECT are at the remote head
+copies() {
+  git --git-dir="$1" show refs/heads/main:coordination/messages.json |
+    python3 -c 'import json,sys; print(sum(m["subject"] == sys.argv[1] for m in json.load(sys.stdin)["messages"]))' "$2"
+}
+# ago SEC: a time as the seed writes it, SEC seconds ago (negative: ahead).
+ago() { date -u -d "@$(( $(date +%s) - $1 ))" +%Y-%m-%dT%H:%M:%SZ; }
+
+# start_serving CLONE LOG: `coordsync daemon` serving CLONE (its pid in
+# dpid, its stderr to LOG), once its socket is there and its first cycle is
+# done (the socket appears before the first cycle ends; serving starts after).
+start_serving() {
+  "$COORDSYNC" -C "$1" daemon --interval 3600 2>"$2" & dpid=$!
+  BG_PIDS+=("$dpid")
+  poll_until 30 test -S "$1/.git/coordsync/serve.sock" || fail "no socket at $1/.git/coordsync/serve.sock"
+  poll_until 30 grep -q '^coordsync run server=' "$2" || fail "no first cycle: $(cat "$2")"
+}
+
+# tcs N SECS ARGS...: coordsync ARGS (under timeout 60) must exit N within
+# SECS seconds; output in $OUT (and appended to $OUTLOG when that is set),
+# time taken in $TOOK.
+tcs() {
+  local want=$1 max=$2 t0 ms; shift 2
+  t0=${EPOCHREALTIME/./}
+  expect_rc "$want" timeout 60 "$COORDSYNC" "$@"
+  ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+  TOOK=$((ms / 1000)).$((ms % 1000 / 100))
+  [ -z "${OUTLOG:-}" ] || printf '%s\n' "$OUT" >>"$OUTLOG"
+  [ "$ms" -lt $((max * 1000)) ] || fail "took $TOOK s (bound $max s): coordsync $* -- $OUT"
+}
+# has TEXT: the last output contains TEXT (fixed string)
+has() { grep -qF -- "$1" <<<"$OUT" || fail "expected '$1' in: $OUT"; }
 
 done_testing() { echo "$PASS passed, 0 failed"; }

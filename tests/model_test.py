@@ -33,12 +33,14 @@ import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+
+from proclib import (Failure, add_run_args, catch_signals, git, run_env, run_start,
+                     san_marker)
 
 SERVERS = ["build1", "build2", "build3"]
 RESERVED = ["coordination", "all", "docs"]
@@ -48,13 +50,6 @@ WRITES_AS_SERVER = {"job add", "job claim", "job done", "job fail", "job cancel"
                     "lock acquire", "lock release", "lock renew", "lock cleanup", "msg send",
                     "msg read", "msg archive", "status set", "heartbeat", "run", "logs push"}
 CMD_TIMEOUT = 60
-SAN_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-               "UndefinedBehaviorSanitizer", "double free", "free(): invalid",
-               "malloc(): ", "corrupted size", "corruption", "stack smashing detected")
-
-
-class Failure(Exception):
-    """A check that did not hold."""
 
 
 # ---- values: valid, extreme and hostile ------------------------------------------
@@ -111,17 +106,7 @@ class Harness:
         self.hostile = None  # (path, blob, previous text or None, table)
         self.resync = set()  # tables the model adopts from the remote next check
         self.fresh_cache = None  # ((remote head, hostile), (tables, skip)) of the last fresh clone
-        self.env = dict(os.environ)
-        self.env.update(GIT_AUTHOR_NAME="tester", GIT_AUTHOR_EMAIL="tester@example.invalid",
-                        GIT_COMMITTER_NAME="tester", GIT_COMMITTER_EMAIL="tester@example.invalid",
-                        GIT_CONFIG_NOSYSTEM="1", HOME=os.path.join(root, "home"),
-                        COORDSYNC_NO_DAEMON="1")
-        os.makedirs(self.env["HOME"], exist_ok=True)
-        # a sanitizer build: libgit2's known pcre2 leak (tests/lsan.supp) is not ours
-        supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lsan.supp")
-        if "suppressions=" not in self.env.get("LSAN_OPTIONS", ""):
-            self.env["LSAN_OPTIONS"] = ":".join(filter(None, [self.env.get("LSAN_OPTIONS"),
-                                                               f"suppressions={supp}"]))
+        self.env = run_env(root)
 
     # ---- processes ---------------------------------------------------------------
 
@@ -140,9 +125,9 @@ class Harness:
                           f"{-rc if rc < 0 else rc - 128}; stderr: {err[-2000:]}")
         if rc == 124:
             raise Failure(f"crash: coordsync {shell(args)} hung for {timeout} s")
-        for m in SAN_MARKERS:
-            if m in err:
-                raise Failure(f"crash: coordsync {shell(args)} reported '{m}': {err[-3000:]}")
+        m = san_marker(err)
+        if m:
+            raise Failure(f"crash: coordsync {shell(args)} reported '{m}': {err[-3000:]}")
         if check_exit and rc not in (0, 1, 2, 3):
             raise Failure(f"exit: coordsync {shell(args)} exited {rc}: {err[-1000:]}")
         return rc, out, err
@@ -151,11 +136,7 @@ class Harness:
         return self.run(["-C", self.clones[clone]] + args, **kw)
 
     def git(self, *args, cwd=None, check=True):
-        p = subprocess.run(["timeout", "60", "git"] + list(args), cwd=cwd or self.writer,
-                           capture_output=True, env=self.env)
-        if check and p.returncode != 0:
-            raise Failure(f"setup: git {' '.join(args)}: {p.stderr.decode(errors='replace')}")
-        return p.stdout.decode("utf-8", "replace")
+        return git(args, self.env, cwd=cwd or self.writer, check=check, what="setup: git")
 
     def query(self, clone_dir, sql):
         """Rows of SQL in CLONE_DIR's mirror, read directly with SQLite (a
@@ -798,31 +779,17 @@ def run_seed(binary, seed, steps, keep, verbose, skip_checks):
     return True
 
 
-def on_signal(signum, _frame):
-    """SIGTERM (timeout, ctest) or SIGHUP: unwind, so that the finally
-    clauses stop what this run started."""
-    raise SystemExit(128 + signum)
-
-
 def main():
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    catch_signals()
     ap = argparse.ArgumentParser(description="model-based random test of coordsync")
-    ap.add_argument("--coordsync", default=os.environ.get("COORDSYNC"))
-    ap.add_argument("--seed", type=int, default=None)
+    add_run_args(ap, keep_help="keep the temp directory")
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--seeds", type=int, default=1, help="run this many seeds from --seed")
-    ap.add_argument("--minutes", type=float, default=0, help="soak: new seeds until then")
-    ap.add_argument("--keep", action="store_true", help="keep the temp directory")
     ap.add_argument("--skip-check", action="append", default=[], choices=["identity", "import"],
                     help="do not fail on this check (identity: reserved and unknown ids; "
                          "import: a fresh clone refuses a file)")
-    ap.add_argument("-v", "--verbose", action="store_true")
     o = ap.parse_args()
-    if not o.coordsync:
-        ap.error("--coordsync BIN (or COORDSYNC) is required")
-    seed = o.seed if o.seed is not None else int(time.time()) % 100000
-    end = time.time() + o.minutes * 60
+    seed, end = run_start(ap, o)
     n = 0
     while True:
         if not run_seed(o.coordsync, seed + n, o.steps, o.keep, o.verbose, o.skip_check):

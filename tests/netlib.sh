@@ -32,6 +32,16 @@ start_git_daemon() {
   GITD_BASE="git://127.0.0.1:$port"
 }
 
+# git_remote NAME: the bare remote $T/NAME.git behind a git daemon started
+# here (start_git_daemon), once it answers; URL is its git:// URL.
+git_remote() {
+  mkremote "$1"
+  git --git-dir="$T/$1.git" config daemon.receivepack true
+  start_git_daemon
+  URL="$GITD_BASE/$1.git"
+  wait_for "$URL"
+}
+
 # start_http USER TOKEN [USER TOKEN...]: lighttpd on 127.0.0.1 running git
 # http-backend (CGI) for the repositories in $T, basic auth required for
 # every request, fetch and push alike: each USER with its TOKEN (coordsync's
@@ -95,6 +105,63 @@ EOF
   HTTP_BASE="$scheme://127.0.0.1:$port/git"
   HTTP_TESTER_BASE="$scheme://tester:tester-pw@127.0.0.1:$port/git"
 }
+
+# start_sshd COMMAND [LINE...]: OpenSSH's sshd on 127.0.0.1 on a free port,
+# with a host key made here, and ssh-agent holding the client key, whose
+# authorized_keys entry runs only COMMAND (the text of command="...": it
+# gets the client's command in $SSH_ORIGINAL_COMMAND).  Each LINE is added
+# to sshd_config.  Keys, config and sshd.log (sshd's log, -e) are in
+# S=$T/ssh; sets port, user (the login), SSHD_PID and SSH_AUTH_SOCK, and
+# writes ~/.ssh/known_hosts with the host key.  sshd needs /run/sshd when
+# started as root (its privilege separation directory, normally made by the
+# service unit); this makes it.
+start_sshd() {
+  local cmd=$1 line; shift
+  S="$T/ssh"
+  mkdir -p "$S" "$HOME/.ssh"
+  chmod 700 "$S" "$HOME/.ssh"
+  ssh-keygen -q -t ed25519 -N '' -C host -f "$S/host"
+  ssh-keygen -q -t ed25519 -N '' -C coordsync -f "$S/key"
+  printf 'restrict,command="%s" %s\n' "$cmd" "$(cat "$S/key.pub")" >"$S/authorized_keys"
+  port=$(free_port)
+  user=$(id -un)
+  cat >"$S/sshd_config" <<EOF
+Port $port
+ListenAddress 127.0.0.1
+HostKey $S/host
+PidFile $S/sshd.pid
+AuthorizedKeysFile $S/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+AllowUsers $user
+# the test's files live under a temp directory of any mode
+StrictModes no
+LogLevel VERBOSE
+EOF
+  for line in "$@"; do echo "$line" >>"$S/sshd_config"; done
+  if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
+    mkdir -p -m 0755 /run/sshd
+  fi
+  /usr/sbin/sshd -t -f "$S/sshd_config" || fail "sshd rejects $S/sshd_config"
+  /usr/sbin/sshd -D -e -f "$S/sshd_config" 2>>"$S/sshd.log" &
+  SSHD_PID=$!
+  BG_PIDS+=("$SSHD_PID")
+  ssh-agent -D -a "$S/agent.sock" >/dev/null &
+  BG_PIDS+=($!)
+  export SSH_AUTH_SOCK="$S/agent.sock"
+  poll_until 10 eval '[ -S "$SSH_AUTH_SOCK" ] && grep -q "Server listening" "$S/sshd.log"' ||
+    fail "no sshd or agent"
+  ssh-add -q "$S/key" 2>/dev/null || fail "ssh-add"
+  echo "[127.0.0.1]:$port $(cat "$S/host.pub")" >"$HOME/.ssh/known_hosts"
+}
+
+# logins, refusals: how many times sshd (start_sshd) let the key in, and
+# refused a key.
+logins() { count "Accepted publickey for $user" "$S/sshd.log"; }
+refusals() { count "Failed publickey for $user" "$S/sshd.log"; }
 
 # count PATTERN FILE: lines of FILE matching the extended regex PATTERN.
 count() { grep -cE -- "$1" "$2" 2>/dev/null || true; }

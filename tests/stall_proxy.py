@@ -13,14 +13,20 @@ connection is read from MODE_FILE when the connection is accepted:
                forward nothing more either way
   stall-push   forward until the client starts sending its pack ("PACK"),
                then forward nothing more either way
+  delay-push SECONDS
+               a connection whose request is a push (git://, its first
+               bytes name git-receive-pack) is held SECONDS before it is
+               forwarded, then forwarded as "pass"; others pass at once
 A stalled connection stays open, reading and dropping the client's bytes,
 until the client closes it.  LOG_FILE gets one line per connection:
-"MODE accepted" and, when it stalled, "MODE stalled".  The proxy runs until
+"MODE accepted" and, when it stalled, "MODE stalled" (a held push:
+"delay-push pushing", written when the push begins).  The proxy runs until
 it is killed (the test's BG_PIDS trap).
 """
 import socket
 import sys
 import threading
+import time
 
 listen_port, target_port = int(sys.argv[1]), int(sys.argv[2])
 mode_file, log_file = sys.argv[3], sys.argv[4]
@@ -47,14 +53,25 @@ def serve(client):
             mode = f.read().strip() or "pass"
     except OSError:
         mode = "pass"
+    mode, _, arg = mode.partition(" ")
     log(mode + " accepted")
     if mode == "silent":
         drain(client)
         client.close()
         return
+    first = b""
+    if mode == "delay-push":
+        try:
+            first = client.recv(65536)
+        except OSError:
+            first = b""
+        if b"git-receive-pack" in first:
+            log(mode + " pushing")     # a push has begun
+            time.sleep(float(arg))     # the slow push
     try:
         target = socket.create_connection(("127.0.0.1", target_port), timeout=10)
         target.settimeout(None)
+        target.sendall(first)
     except OSError:
         client.close()
         return
