@@ -1,5 +1,5 @@
 /*
- * coordsync: the CA-certificate hook.  A program that keeps libgit2's
+ * coordsync/tls.h: the CA-certificate hook.  A program that keeps libgit2's
  * global set-up from loading the CA certificates (coordsync's own does, to
  * spare the commands that never speak TLS the parse of the system's
  * bundle) tells the engine through this hook where the set-up would have
@@ -9,6 +9,8 @@
  */
 #ifndef COORDSYNC_TLS_H
 #define COORDSYNC_TLS_H
+
+#include "coordsync/common.h"
 
 typedef struct cs_tls_hook {
 	/* Told 1 just before the engine runs libgit2's global set-up
