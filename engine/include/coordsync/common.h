@@ -27,7 +27,7 @@
  * cs_health), is used by one thread at a time: the engine takes no lock of
  * its own on it.  Different handles may be used on different threads at
  * once, within these process-wide limits:
- * - libgit2's global set-up: every handle (cs_open, cs_init...) and every
+ * - libgit2's global set-up: every handle (cs_open, cs_clone...) and every
  *   cs_hold takes a reference on it (git_libgit2_init, counted by libgit2),
  *   and cs_close and cs_release drop it.  Each new handle also sets two of
  *   libgit2's process-wide options, which a program using libgit2 itself
@@ -40,7 +40,7 @@
  *   may move to another thread between calls.
  * - The time bounds on the network (coordsync.timeout.*) are one watchdog
  *   for the process: two transfers with a remote through libgit2 (a clone,
- *   a fetch or a push, which cs_init*, cs_sync, cs_rebuild,
+ *   a fetch or a push, which cs_clone*, cs_sync, cs_rebuild,
  *   cs_accept_history, every decision, cs_compact, cs_logs_push, cs_cycle
  *   and cs_health_check with sync may run) must not overlap on two threads.
  *   coordsync's own program runs every handle on one thread.

@@ -6,7 +6,7 @@
  * the parts it uses; each is self-contained.
  *   coordsync/common.h   return codes, cs_ctx, cs_opts; ownership and
  *                        threading rules; ids, times, durations
- *   coordsync/handle.h   cs_open, cs_init, cs_close, accessors, the
+ *   coordsync/handle.h   cs_open, cs_clone, cs_close, accessors, the
  *                        clone's lock, cs_hold, notices, abort
  *   coordsync/tls.h      the CA-certificate hook of a program
  *   coordsync/sync.h     cs_sync, cs_rebuild, mirror repair, new history

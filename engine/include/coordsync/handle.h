@@ -1,6 +1,6 @@
 /*
  * coordsync/handle.h: the handle.  Open a clone (cs_open) or make one
- * (cs_init), read where it is, take its lock, and close it (cs_close);
+ * (cs_clone), read where it is, take its lock, and close it (cs_close);
  * hold the libraries' set-up across handles (cs_hold); hear what the engine
  * did on its own (notices) and let a decision stop when its caller is gone
  * (abort).  The conventions of coordsync/common.h hold here.
@@ -33,7 +33,7 @@ int cs_open_unchecked(cs_ctx **out, const cs_opts *opts);
  * mirror; cs_sync then imports the state.  On success *out is a handle open
  * on the new clone, as cs_open's; *out as for cs_open, closed with
  * cs_close (the clone stays).  The command-line's `init`. */
-int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts);
+int cs_clone(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts);
 
 /* How to log in to an http(s) or ssh remote (docs/OPERATIONS.md); NULL
  * members: the environment's COORDSYNC_REMOTE_USER, _TOKEN_FILE, _SSH_KEY.
@@ -44,15 +44,15 @@ typedef struct cs_remote_auth {
 	const char *ssh_key;     /* ssh private key, mode 0600; default ssh-agent */
 } cs_remote_auth;
 
-/* cs_init, logging in with auth while cloning, and recording what it gives
+/* cs_clone, logging in with auth while cloning, and recording what it gives
  * in the clone's config (coordsync.remote.user, and .tokenfile and .sshkey
  * as absolute paths) for every later fetch and push. */
-int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+int cs_clone_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
 		  const cs_remote_auth *auth);
 /* A clone refuses (CS_EREFUSED, and removes the clone it made) a remote that
  * is not empty but has no coordination/ directory; this one adopts it
  * instead, adding coordination/ on top of its files in one commit. */
-int cs_init_adopt(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+int cs_clone_adopt(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
 		   const cs_remote_auth *auth);
 
 /* Create an empty bare repository at path whose default branch is main:

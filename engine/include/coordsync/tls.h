@@ -27,7 +27,7 @@ typedef struct cs_tls_hook {
 
 /* Make a copy of *hook (NULL: none) the engine's hook.  Call it once,
  * before any other call of the engine, from one thread: the hook is
- * process-wide, and its functions are called from inside cs_open, cs_init,
+ * process-wide, and its functions are called from inside cs_open, cs_clone,
  * cs_hold, cs_create_remote and the calls that reach a remote. */
 void cs_tls_hook_set(const cs_tls_hook *hook);
 
