@@ -29,10 +29,13 @@
  * once, within these process-wide limits:
  * - libgit2's global set-up: every handle (cs_open, cs_clone...) and every
  *   cs_hold takes a reference on it (git_libgit2_init, counted by libgit2),
- *   and cs_close and cs_release drop it.  Each new handle also sets two of
- *   libgit2's process-wide options, which a program using libgit2 itself
- *   shares: strict hash verification off, and blobs of up to 8 MiB kept in
- *   its object cache.
+ *   and cs_close and cs_release drop it.  The engine also changes libgit2
+ *   for the whole process, which a program using libgit2 itself shares:
+ *   each set-up registers coordsync's socket stream as libgit2's standard
+ *   one (git_stream_register: the time bounds below); each new handle turns
+ *   strict hash verification off and keeps blobs of up to 8 MiB in the
+ *   object cache; the first transfer over http(s) after a set-up sets the
+ *   CA locations (GIT_SSL_CAINFO's, or the TLS hook's).
  * - cs_hold's keeper of file versions is per thread: the handles a thread
  *   opens while it holds share its keeper, which is counted without atomics,
  *   so those handles are used and closed on that thread, and cs_release is

@@ -3,6 +3,8 @@
  * coordsync.KEY; an environment variable overrides one (see `coordsync
  * config`); flags override both.  The conventions of coordsync/common.h
  * hold here.
+ *
+ * Threads: a handle is one thread's at a time (coordsync/common.h).
  */
 #ifndef COORDSYNC_CONFIG_H
 #define COORDSYNC_CONFIG_H

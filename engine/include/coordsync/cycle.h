@@ -8,6 +8,9 @@
  *
  * Lifetimes: a cs_cycle_result is the caller's struct, filled in; its
  * `failed` points to a static string, and `error` is a copy.
+ *
+ * Threads: a handle is one thread's at a time, and a cycle transfers with
+ * the remote (coordsync/common.h).
  */
 #ifndef COORDSYNC_CYCLE_H
 #define COORDSYNC_CYCLE_H

@@ -7,6 +7,10 @@
  * strings, alert_error) is the caller's, valid until cs_health_free, which
  * frees it all; it holds no pointer into the handle, so it may outlive
  * cs_close.  opts and its strings are read during the call only.
+ *
+ * Threads: a handle is one thread's at a time; cs_health_check with sync
+ * transfers with a remote (coordsync/common.h).  A cs_health may be read and
+ * freed on any thread.
  */
 #ifndef COORDSYNC_HEALTH_H
 #define COORDSYNC_HEALTH_H

@@ -5,8 +5,12 @@
  * Each call here is a decision: one SQLite transaction, one commit and one
  * push (a compare-and-swap on the remote branch), retried on a refused push
  * (cs_set_retries).  It takes the clone's lock (waiting up to a minute;
- * CS_EBUSY), asks the handle's abort function (coordsync/handle.h), and
- * pushes: what coordsync/common.h says of transfers with a remote holds.
+ * CS_EBUSY) and asks the handle's abort function (coordsync/handle.h)
+ * when it begins and before it pushes.
+ *
+ * Threads: a handle is one thread's at a time, and two calls that transfer
+ * with a remote (these do) must not run at once on two threads of a
+ * process (coordsync/common.h).
  */
 #ifndef COORDSYNC_JOBS_H
 #define COORDSYNC_JOBS_H
@@ -28,8 +32,9 @@ int cs_job_cancel(cs_ctx *ctx, const char *id);
  * job is queued again with why as its error, the attempt stays counted and
  * the fence rises.  CS_EREFUSED when the job is not running here. */
 int cs_job_requeue(cs_ctx *ctx, const char *id, const char *why);
-/* Queue again the jobs running for longer than older_than seconds;
- * *rescued counts them. */
+/* Queue again the running jobs whose claim (and holder's heartbeat, if it
+ * has one) stayed unchanged for older_than seconds, as this host watched
+ * them; the fence rises.  *rescued counts them. */
 int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued);
 
 #endif

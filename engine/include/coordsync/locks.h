@@ -6,8 +6,12 @@
  * Each call here is a decision: one SQLite transaction, one commit and one
  * push (a compare-and-swap on the remote branch), retried on a refused push
  * (cs_set_retries).  It takes the clone's lock (waiting up to a minute;
- * CS_EBUSY), asks the handle's abort function (coordsync/handle.h), and
- * pushes: what coordsync/common.h says of transfers with a remote holds.
+ * CS_EBUSY) and asks the handle's abort function (coordsync/handle.h)
+ * when it begins and before it pushes.
+ *
+ * Threads: a handle is one thread's at a time, and two calls that transfer
+ * with a remote (these do) must not run at once on two threads of a
+ * process (coordsync/common.h).
  */
 #ifndef COORDSYNC_LOCKS_H
 #define COORDSYNC_LOCKS_H

@@ -5,6 +5,10 @@
  *
  * Each call is a decision as coordsync/jobs.h describes one: a transaction,
  * one commit and one push, under the clone's lock.
+ *
+ * Threads: a handle is one thread's at a time, and two calls that transfer
+ * with a remote (these do) must not run at once on two threads of a
+ * process (coordsync/common.h).
  */
 #ifndef COORDSYNC_MAINT_H
 #define COORDSYNC_MAINT_H

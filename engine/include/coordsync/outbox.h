@@ -4,6 +4,8 @@
  * apply is set aside (error set) and skipped until retried.  The
  * conventions of coordsync/common.h hold here; these calls touch only the
  * outbox, never the remote.
+ *
+ * Threads: a handle is one thread's at a time (coordsync/common.h).
  */
 #ifndef COORDSYNC_OUTBOX_H
 #define COORDSYNC_OUTBOX_H

@@ -10,6 +10,8 @@
  * Lifetimes: the rows are read and freed as coordsync/query.h says of
  * cs_query's (a read-only connection of their own, cs_rows_free before
  * cs_close); opts is read during the call only.
+ *
+ * Threads: a handle is one thread's at a time (coordsync/common.h).
  */
 #ifndef COORDSYNC_REPORT_H
 #define COORDSYNC_REPORT_H

@@ -5,9 +5,12 @@
  * coordsync/common.h hold here.
  *
  * Each call takes the clone's lock (waiting up to a minute; CS_EBUSY) and
- * holds it until cs_close, and fetches or pushes: what coordsync/common.h
- * says of transfers with a remote holds.  Statistics are filled into the
- * caller's struct; it holds no pointer.
+ * holds it until cs_close, and fetches or pushes.  Statistics are filled
+ * into the caller's struct; it holds no pointer.
+ *
+ * Threads: a handle is one thread's at a time, and two calls that transfer
+ * with a remote (these do) must not run at once on two threads of a
+ * process (coordsync/common.h).
  */
 #ifndef COORDSYNC_SYNC_H
 #define COORDSYNC_SYNC_H
