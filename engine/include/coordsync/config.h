@@ -30,8 +30,8 @@ int cs_config_check(cs_ctx *ctx);
  * source whose value does not parse, and a URL's password shows as ***.
  * Unlike a query's, these rows read a temporary table on the handle's own
  * connection to the mirror: free them (cs_rows_free) before the next call
- * on the handle other than the cs_rows_* ones.  *out is set only on
- * success: initialise it to NULL. */
+ * on the handle other than the cs_rows_* ones.  On failure *out may be
+ * left as it was (unlike cs_query's): initialise it to NULL. */
 int cs_config_list(cs_ctx *ctx, cs_rows **out);
 
 #endif
