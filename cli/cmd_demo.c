@@ -49,7 +49,7 @@ static int run_demo(cli *c)
 		cs_opts o = {NULL, names[i], NULL};
 		/* The first heartbeat makes the server known to the others (a
 		 * message to it is accepted from then on). */
-		if ((rc = cs_init(&s[i], remote, i ? d2 : d1, &o)) || (rc = cs_sync(s[i], &st)) ||
+		if ((rc = cs_clone(&s[i], remote, i ? d2 : d1, &o)) || (rc = cs_sync(s[i], &st)) ||
 		    (rc = cs_heartbeat(s[i], 0))) {
 			step(s[i], rc, "init");
 			goto done;

@@ -46,8 +46,8 @@ static int run_init(cli *c)
 	if (cs_reserved_id(c->server))
 		return cli_usage(c, "server id '%s' is reserved: it names a directory of the"
 				 " repository's shared layout or a recipient", c->server);
-	rc = cli_has(c, "--adopt") ? cs_init_adopt(&ctx, c->args[0], c->args[1], &o, &auth)
-				   : cs_init_auth(&ctx, c->args[0], c->args[1], &o, &auth);
+	rc = cli_has(c, "--adopt") ? cs_clone_adopt(&ctx, c->args[0], c->args[1], &o, &auth)
+				   : cs_clone_auth(&ctx, c->args[0], c->args[1], &o, &auth);
 	if (!rc) {
 		const char *const f[] = {"server", c->server, NULL};
 		cs_rows *r = NULL;

@@ -319,9 +319,9 @@ static void remove_tree(const char *path)
 	nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int cs_init(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts)
+int cs_clone(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts)
 {
-	return cs_init_auth(out, url, dir, opts, NULL);
+	return cs_clone_auth(out, url, dir, opts, NULL);
 }
 
 static int init_clone(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
@@ -412,14 +412,14 @@ done:
 	return rc;
 }
 
-int cs_init_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
-		 const cs_remote_auth *auth)
+int cs_clone_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		  const cs_remote_auth *auth)
 {
 	return init_clone(out, url, dir, opts, auth, 0);
 }
 
-int cs_init_adopt(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
-		  const cs_remote_auth *auth)
+int cs_clone_adopt(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
+		   const cs_remote_auth *auth)
 {
 	return init_clone(out, url, dir, opts, auth, 1);
 }

@@ -53,7 +53,7 @@ static cs_ctx *clone_as(const char *server, const char *sub)
 	cs_ctx *ctx = NULL;
 	cs_sync_stats st;
 	snprintf(path, sizeof path, "%s/%s", dir, sub);
-	CHECK(cs_init(&ctx, remote, path, &o) == 0);
+	CHECK(cs_clone(&ctx, remote, path, &o) == 0);
 	CHECK(cs_sync(ctx, &st) == 0);
 	return ctx;
 }

@@ -1,13 +1,22 @@
 /*
  * coordsync/cycle.h: the unattended cycle (`run`, each turn of `daemon`) as
- * one call, and the interval the daemon waits between two.  Included by
- * coordsync.h.  Like the rest of the API, nothing here prints: the cycle's
- * log lines go to the caller's function, in order.
+ * one call, and the interval the daemon waits between two.  The
+ * conventions of coordsync/common.h hold here.  Like the rest of the API,
+ * nothing here prints: the cycle's log lines go to the caller's function,
+ * in order, on the calling thread, during cs_cycle (a callback as
+ * coordsync/common.h says: it makes no call on the handle).
+ *
+ * Lifetimes: a cs_cycle_result is the caller's struct, filled in; its
+ * `failed` points to a static string, and `error` is a copy.
+ *
+ * Threads: a handle is one thread's at a time, and a cycle transfers with
+ * the remote (coordsync/common.h).
  */
 #ifndef COORDSYNC_CYCLE_H
 #define COORDSYNC_CYCLE_H
 
-#include "coordsync/coordsync.h"
+#include "coordsync/common.h"
+#include "coordsync/sync.h"
 
 /* The levels of a cycle's log line, most severe first (as syslog's). */
 enum { CS_LOG_ERR, CS_LOG_WARNING, CS_LOG_NOTICE, CS_LOG_INFO };

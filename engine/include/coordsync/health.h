@@ -1,12 +1,21 @@
 /*
- * coordsync health: checks of the fleet as the mirror shows it, and their
- * alerts.  Part of coordsync.h, which includes it; the conventions there
- * (return codes, messages on the handle, who frees what) hold here.
+ * coordsync/health.h: checks of the fleet as the mirror shows it, and their
+ * alerts.  The conventions of coordsync/common.h (return codes, messages on
+ * the handle, who frees what, threads) hold here.
+ *
+ * Lifetimes: a cs_health and everything it points to (problems, their
+ * strings, alert_error) is the caller's, valid until cs_health_free, which
+ * frees it all; it holds no pointer into the handle, so it may outlive
+ * cs_close.  opts and its strings are read during the call only.
+ *
+ * Threads: a handle is one thread's at a time; cs_health_check with sync
+ * transfers with a remote (coordsync/common.h).  A cs_health may be read and
+ * freed on any thread.
  */
 #ifndef COORDSYNC_HEALTH_H
 #define COORDSYNC_HEALTH_H
 
-typedef struct cs_ctx cs_ctx;
+#include "coordsync/common.h"
 
 /* Checks of the fleet as the mirror shows it (docs/HEALTH.md), graded as a
  * monitoring plugin grades them, and alerts posted over HTTP(S) once per
@@ -64,7 +73,9 @@ typedef struct cs_health {
 /* Run every check; with opts->alert_url, post new problems and recoveries.
  * CS_EINVAL for a bad option, URL or token file (checked before anything
  * else runs); CS_ERROR when the mirror cannot be read.  A failed post is
- * not an error: see (*out)->pending.  Free *out with cs_health_free. */
+ * not an error: see (*out)->pending.  *out: the caller's, freed with
+ * cs_health_free; NULL on failure.  With opts->sync it fetches first and
+ * takes the clone's lock, as cs_sync does (coordsync/sync.h). */
 int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts);
 void cs_health_free(cs_health *h);   /* NULL-safe */
 

@@ -1,5 +1,5 @@
 /*
- * coordsync: the CA-certificate hook.  A program that keeps libgit2's
+ * coordsync/tls.h: the CA-certificate hook.  A program that keeps libgit2's
  * global set-up from loading the CA certificates (coordsync's own does, to
  * spare the commands that never speak TLS the parse of the system's
  * bundle) tells the engine through this hook where the set-up would have
@@ -9,6 +9,8 @@
  */
 #ifndef COORDSYNC_TLS_H
 #define COORDSYNC_TLS_H
+
+#include "coordsync/common.h"
 
 typedef struct cs_tls_hook {
 	/* Told 1 just before the engine runs libgit2's global set-up
@@ -25,7 +27,7 @@ typedef struct cs_tls_hook {
 
 /* Make a copy of *hook (NULL: none) the engine's hook.  Call it once,
  * before any other call of the engine, from one thread: the hook is
- * process-wide, and its functions are called from inside cs_open, cs_init,
+ * process-wide, and its functions are called from inside cs_open, cs_clone,
  * cs_hold, cs_create_remote and the calls that reach a remote. */
 void cs_tls_hook_set(const cs_tls_hook *hook);
 

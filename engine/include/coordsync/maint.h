@@ -1,0 +1,36 @@
+/*
+ * coordsync/maint.h: upkeep of the repository: archiving old records
+ * (cs_compact) and pushing rotated log files (cs_logs_push).  The
+ * conventions of coordsync/common.h hold here.
+ *
+ * Each call is a decision as coordsync/jobs.h describes one: a transaction,
+ * one commit and one push, under the clone's lock.
+ *
+ * Threads: a handle is one thread's at a time, and two calls that transfer
+ * with a remote (these do) must not run at once on two threads of a
+ * process (coordsync/common.h).
+ */
+#ifndef COORDSYNC_MAINT_H
+#define COORDSYNC_MAINT_H
+
+#include "coordsync/common.h"
+
+/* Move done, failed and cancelled jobs and read messages older than
+ * older_than days into coordination/archive/YYYY-MM/{jobs,messages}.json in
+ * one commit.  The mirror's history keeps every record.  *jobs and
+ * *messages count what moved. */
+int cs_compact(cs_ctx *ctx, int older_than_days, int *jobs, int *messages);
+
+typedef struct cs_logs_opts {
+	int keep_files;          /* newest files kept per server */
+	long long keep_bytes;    /* bytes kept per server */
+	long long max_file;      /* larger files are refused */
+} cs_logs_opts;
+/* Put files (n paths, read during the call) into <server>/logs/ in one
+ * commit, then rotate: by name, newest (greatest) first, keep what fits
+ * keep_files and keep_bytes; the files pushed are always kept.  *removed
+ * counts rotated-out files. */
+int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opts *o,
+		 int *removed);
+
+#endif
