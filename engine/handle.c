@@ -42,9 +42,13 @@ void cs_hold(void)
 		held = texts_keeper_new();
 }
 
+/* A release without a hold of this thread's does nothing: it must not drop
+ * a libgit2 reference some other holder took. */
 void cs_release(void)
 {
-	if (holds && !--holds) {
+	if (!holds)
+		return;
+	if (!--holds) {
 		texts_keeper_unref(held);
 		held = NULL;
 	}

@@ -165,6 +165,22 @@ static void test_outbox(cs_ctx *a, cs_ctx *b)
 	free(id);
 }
 
+/* A cs_release without a hold of this thread changes nothing.  It used to
+ * drop a libgit2 reference it never took: a few of them shut libgit2 down
+ * under the open handles. */
+static void test_release(cs_ctx *a)
+{
+	int n0 = git_libgit2_init(), n1;
+	git_libgit2_shutdown();
+	for (int i = 0; i < n0; i++)
+		cs_release();
+	n1 = git_libgit2_init();
+	git_libgit2_shutdown();
+	CHECK(n1 == n0);
+	if (n1 == n0)
+		CHECK(cs_sync(a, &(cs_sync_stats){0}) == 0);
+}
+
 int main(void)
 {
 	char err[256];
@@ -182,6 +198,7 @@ int main(void)
 	CHECK(cs_sync(b, &(cs_sync_stats){0}) == 0);
 	test_decisions(a, b);
 	test_outbox(a, b);
+	test_release(a);
 	cs_close(a);
 	cs_close(b);
 	git_libgit2_shutdown();

@@ -93,7 +93,8 @@ int cs_lock(cs_ctx *ctx, int wait);
  * same thread: the keeper of them is the calling thread's, shared by the
  * handles that thread opens while it holds, and freed when the last of
  * those handles and the hold are gone.  Holds nest: each cs_hold is matched
- * by one cs_release, on the same thread.  A long-lived process (the daemon
+ * by one cs_release, on the same thread; a cs_release with no hold of its
+ * thread does nothing.  A long-lived process (the daemon
  * serving commands) calls cs_hold once and cs_release at exit. */
 void cs_hold(void);
 void cs_release(void);
