@@ -113,7 +113,7 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 		cs_close(ctx);
 		return CS_EINVAL;
 	}
-	if ((rc = cs_lock(ctx, wait)) == CS_EBUSY) {
+	if ((rc = cs_clone_lock(ctx, wait)) == CS_EBUSY) {
 		*busy = 1;
 		cs_close(ctx);
 		return CS_OK;

@@ -83,8 +83,7 @@ void cs_close(cs_ctx *ctx)
 	git_remote_free(ctx->origin);
 	git_repository_free(ctx->local);
 	git_repository_free(ctx->repo);
-	if (ctx->lockfd >= 0)
-		close(ctx->lockfd);
+	cs_clone_unlock(ctx);
 	if (ctx->mirrorfd >= 0)
 		close(ctx->mirrorfd);
 	free(ctx->workdir);
@@ -308,10 +307,10 @@ int cs_open_unchecked(cs_ctx **out, const cs_opts *opts)
 
 int cs_lock_clone(cs_ctx *ctx)
 {
-	return cs_lock(ctx, 60);
+	return cs_clone_lock(ctx, 60);
 }
 
-int cs_lock(cs_ctx *ctx, int wait)
+int cs_clone_lock(cs_ctx *ctx, int wait)
 {
 	char *path;
 	if (ctx->lockfd >= 0)
@@ -331,6 +330,14 @@ int cs_lock(cs_ctx *ctx, int wait)
 	close(ctx->lockfd);
 	ctx->lockfd = -1;
 	return cs_err(ctx, CS_EBUSY, "another coordsync holds this clone's lock");
+}
+
+void cs_clone_unlock(cs_ctx *ctx)
+{
+	if (ctx && ctx->lockfd >= 0) {
+		close(ctx->lockfd);
+		ctx->lockfd = -1;
+	}
 }
 
 /* ---- a decision's edits ----------------------------------------------------- */

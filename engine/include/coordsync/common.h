@@ -80,7 +80,7 @@
 #define CS_EINVAL   -2   /* invalid input from the caller */
 #define CS_EREFUSED -3   /* a decision was refused: lock held, nothing queued */
 #define CS_ENOTFOUND -4  /* no such job, lock or message */
-#define CS_EBUSY    -5   /* another coordsync holds the clone's lock (cs_lock) */
+#define CS_EBUSY    -5   /* another coordsync holds the clone's lock (cs_clone_lock) */
 
 /* The handle: one clone and its mirror (coordsync/handle.h). */
 typedef struct cs_ctx cs_ctx;

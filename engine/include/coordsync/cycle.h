@@ -50,7 +50,7 @@ typedef struct cs_cycle_result {
 } cs_cycle_result;
 
 /* One complete cycle on an open clone whose lock the caller holds
- * (cs_lock): sync; heartbeat (with the cycle's deferred intents, or on its
+ * (cs_clone_lock): sync; heartbeat (with the cycle's deferred intents, or on its
  * own when the sync failed); auto-reply (coordsync.autoreply); lock
  * cleanup; rescue; compact; a second sync that pushes what was deferred;
  * health and alerts.  Steps after a failed one still run where they can:

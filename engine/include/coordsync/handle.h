@@ -79,9 +79,12 @@ const char *cs_gitdir(const cs_ctx *ctx);   /* the clone's .git/, with a trailin
 
 /* Take the clone's lock (an flock on .git/coordsync/lock), waiting at most
  * wait seconds: CS_EBUSY when another coordsync keeps it, also another
- * handle of this process.  Held until cs_close; a second call on a handle
- * that holds it is CS_OK at once.  Decisions and syncs take it themselves. */
-int cs_lock(cs_ctx *ctx, int wait);
+ * handle of this process.  Held until cs_clone_unlock or cs_close; a second call
+ * on a handle that holds it is CS_OK at once.  Decisions and syncs take it
+ * themselves and keep it, so that no other coordsync decides on this clone
+ * between two of them: cs_clone_unlock gives it back (NULL-safe). */
+int cs_clone_lock(cs_ctx *ctx, int wait);
+void cs_clone_unlock(cs_ctx *ctx);
 
 /* ---- the process's set-up -------------------------------------------- */
 
