@@ -297,6 +297,7 @@ static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s, const repo
 		}
 		if (rc)
 			break;
+		/* checksrc: allow sql-format: a name user_load checked (cs_valid_id) */
 		sb_printf(&b, "CREATE TEMP VIEW \"%s\" AS\n", u->name);
 		sb_puts(&b, u->sql);
 		sb_putc(&b, '\n');
@@ -321,6 +322,7 @@ static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s, const repo
 	if (rc)
 		return rc;
 	query_lock_down(r, 1);
+	/* checksrc: allow sql-format: a name user_load checked */
 	snprintf(sql, sizeof sql, "SELECT * FROM temp.\"%s\"", target->name);
 	if ((rc = query_check(ctx, db, sql, &st))) {
 		snprintf(why, sizeof why, "%s", ctx->err);
@@ -450,6 +452,7 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 	query_lock_down(r, 1);
 
 	/* Which filter columns the view has. */
+	/* checksrc: allow sql-format: name passed cs_valid_id above */
 	sb_printf(&b, "SELECT * FROM \"%s\"", name);
 	if (!(sql = sb_detach(&b))) {
 		rc = cs_err_oom(ctx);
@@ -485,6 +488,7 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 		const char *add = !strcmp(timecol, "hour") ? "3600" : !strcmp(timecol, "day") ? "86400" : "0";
 		const char *mod = !strcmp(timecol, "hour") ? "+1 hour" : !strcmp(timecol, "day") ? "+1 day"
 												  : "+0 seconds";
+		/* checksrc: allow sql-format: timecols[] and fixed text */
 		sb_printf(&b, " WHERE (CASE WHEN typeof(\"%s\") IN ('integer', 'real') THEN \"%s\" + %s"
 			      " ELSE unixepoch(\"%s\", '%s') END) %s :since",
 			  timecol, timecol, add, timecol, mod, strcmp(timecol, "time") ? ">" : ">=");
