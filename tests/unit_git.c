@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "cred.h"
+#include "transport.h"
 #include "tree.h"
 #include "texts.h"
 #include "util.h"
@@ -31,6 +32,16 @@ static void test_origin(void)
 		{"ssh://git@git.example.com:2222/srv/coord.git", "ssh://git.example.com:2222", 0},
 		{"git@git.example.com:fleet/coord.git", "git.example.com", 0},
 		{"git://127.0.0.1:9418/r.git", "git://127.0.0.1:9418", 0},
+		/* scp-like with an IPv6 literal: the host, brackets and all */
+		{"[::1]:r.git", "[::1]", 0},
+		{"git@[2001:db8::1]:fleet/r.git", "[2001:db8::1]", 0},
+		/* local: the path */
+		{"/srv/coord.git", "/srv/coord.git", 0},
+		{"file:///srv/coord.git", "/srv/coord.git", 0},
+		/* malformed: no token goes to it, and nothing of it is shown */
+		{"http://alice:s3cret@/r", "(an invalid URL)", 1},
+		{"https://alice:s3cret@h:99999/r", "(an invalid URL)", 1},
+		{"http://[::1/r", "(an invalid URL)", 1},
 	};
 	char out[256];
 
@@ -43,6 +54,26 @@ static void test_origin(void)
 	/* A short buffer is cut, never overrun. */
 	gx_url_origin("https://git.example.com/r", out, 9);
 	CHECK_STR(out, "https://");
+}
+
+/* The other URL checks of the git layer, on the same parser. */
+static void test_url_checks(void)
+{
+	char *p;
+	CHECK(cred_url_has_password("https://alice:s3cret@git.example.com/r"));
+	CHECK(cred_url_has_password("http://u:@h/r"));
+	CHECK(!cred_url_has_password("https://alice@git.example.com/r"));
+	CHECK(!cred_url_has_password("https://git.example.com/r?x=a:b@c"));
+	CHECK(!cred_url_has_password("alice:s3cret@host:r.git") &&
+	      !cred_url_has_password("/srv/a:b@c"));
+	CHECK((p = gx_local_path("/srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
+	free(p);
+	CHECK((p = gx_local_path("file:///srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
+	free(p);
+	CHECK((p = gx_local_path("./a:b")) && !strcmp(p, "./a:b"));
+	free(p);
+	CHECK(!gx_local_path("host:r.git") && !gx_local_path("[::1]:r.git"));
+	CHECK(!gx_local_path("https://h/r") && !gx_local_path("FILE:///x") && !gx_local_path(""));
 }
 
 /* ---- the tree writer ---------------------------------------------------- */
@@ -335,6 +366,7 @@ static void test_tree(void)
 int main(void)
 {
 	test_origin();
+	test_url_checks();
 	test_tree();
 	return t_done();
 }
