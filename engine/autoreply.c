@@ -92,12 +92,12 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		return rc;
 	}
 	if ((rc = db_prepare(ctx, &st,
-			     "SELECT id, from_server, type, subject FROM messages"
-			     " WHERE (to_server = :s OR (to_server = 'all' AND from_server IS NOT :s))"
-			     " AND from_server IS NOT :s AND CASE WHEN to_server = 'all' THEN"
-			     "   NOT (coalesce(read, 0) AND read_by IS NULL) AND NOT EXISTS(SELECT 1"
-			     "   FROM json_each(coalesce(read_by, '[]')) WHERE value = :s)"
-			     " ELSE NOT coalesce(read, 0) END ORDER BY timestamp, ord")) ||
+			     /* unread by this server (message_unread: the one rule;
+			      * '' for a server no message or heartbeat names yet) */
+			     "SELECT m.id, m.from_server, m.type, m.subject FROM message_unread u"
+			     " JOIN messages m ON m.id = u.id"
+			     " WHERE u.server = coalesce((SELECT id FROM message_servers WHERE id = :s), '')"
+			     " AND m.from_server IS NOT :s ORDER BY m.timestamp, m.ord")) ||
 	    (rc = db_bind_text(ctx, st, ":s", ctx->server)))
 		goto done;
 	/* Collect first: the loop below writes to the table being read. */
