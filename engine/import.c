@@ -699,7 +699,7 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 	for (size_t i = 0, n = git_tree_entrycount(tree); i < n && !rc; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		const char *name = git_tree_entry_name(e);
-		if (git_tree_entry_type(e) != GIT_OBJECT_TREE || !cs_valid_server_id(name))
+		if (!kinds_server_dir(e))
 			continue;
 		for (const kind *k = cs_kinds; k->path && !rc; k++) {
 			if (k->top)

@@ -63,6 +63,11 @@ const kind cs_kinds[] = {
 	{"heartbeat.json", NULL, 0, "servers", "id", NULL, "heartbeat_json", "heartbeat_dirty", "heartbeat", heartbeat_fields},
 	{NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
+int kinds_server_dir(const git_tree_entry *e)
+{
+	return git_tree_entry_type(e) == GIT_OBJECT_TREE && cs_valid_server_id(git_tree_entry_name(e));
+}
+
 /* ---- parsing ------------------------------------------------------------- */
 
 cJSON *json_parse_span(const char *s, size_t start, size_t end, size_t *err_at)

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "identity.h"
 #include "json_int.h"
+#include "kinds.h"
 #include "ops.h"
 #include "outbox.h"
 #include "msgs.h"
@@ -49,7 +50,7 @@ static int known_server(cs_ctx *ctx, const char *id)
 	git_error_clear();
 	git_commit_free(c);
 	if ((ctx->base || own) && (e = git_tree_entry_byname(ctx->base ? ctx->base : own, id)))
-		yes = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+		yes = kinds_server_dir(e);
 	git_tree_free(own);
 	return yes;
 }

@@ -1,10 +1,11 @@
 /* Unit tests for the remote URL checks of the credential code (cred.c):
  * the origin put in messages, and when a token would go over plain http;
- * and for the tree writer (tree.c) and the keeper of versions (texts.c), on
- * a repository in a temp directory. */
+ * and for the tree writer (tree.c), the keeper of versions (texts.c) and
+ * the server-directory rule (kinds.c), on a repository in a temp directory. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "cred.h"
+#include "kinds.h"
 #include "transport.h"
 #include "tree.h"
 #include "texts.h"
@@ -340,6 +341,44 @@ static void test_keeper(void)
 	CHECK(texts_keeper_ref(NULL) == NULL);
 }
 
+/* The server-directory rule (kinds_server_dir) on a commit's top tree: a
+ * tree named by a valid server id; not a file, not a reserved name. */
+static void test_server_dir(void)
+{
+	static const struct {
+		const char *name;
+		int tree, server;
+	} cases[] = {
+		{"build1", 1, 1}, {"web-2.eu", 1, 1}, {"coordination", 1, 0}, {"docs", 1, 0},
+		{"Docs", 1, 0}, {"all", 1, 0}, {"a..b", 1, 0}, {"x y", 1, 0},
+		{"build2", 0, 0}, {"README.md", 0, 0},
+	};
+	git_treebuilder *tb = NULL, *sub = NULL;
+	git_oid blob, subtree, top;
+	git_tree *t = NULL;
+
+	CHECK(git_blob_create_from_buffer(&blob, repo, "{}\n", 3) == 0);
+	CHECK(git_treebuilder_new(&sub, repo, NULL) == 0);
+	CHECK(git_treebuilder_insert(NULL, sub, "heartbeat.json", &blob, GIT_FILEMODE_BLOB) == 0);
+	CHECK(git_treebuilder_write(&subtree, sub) == 0);
+	CHECK(git_treebuilder_new(&tb, repo, NULL) == 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		CHECK(git_treebuilder_insert(NULL, tb, cases[i].name, cases[i].tree ? &subtree : &blob,
+					     cases[i].tree ? GIT_FILEMODE_TREE : GIT_FILEMODE_BLOB) == 0);
+	CHECK(git_treebuilder_write(&top, tb) == 0);
+	CHECK(git_tree_lookup(&t, repo, &top) == 0);
+	for (size_t i = 0; t && i < sizeof cases / sizeof cases[0]; i++) {
+		const git_tree_entry *e = git_tree_entry_byname(t, cases[i].name);
+		CHECK(e != NULL);
+		if (e && kinds_server_dir(e) != cases[i].server)
+			fprintf(stderr, "server dir: %s\n", cases[i].name);
+		CHECK(e && kinds_server_dir(e) == cases[i].server);
+	}
+	git_tree_free(t);
+	git_treebuilder_free(sub);
+	git_treebuilder_free(tb);
+}
+
 static void test_tree(void)
 {
 	char tmpl[512];
@@ -354,6 +393,7 @@ static void test_tree(void)
 	test_tree_single();
 	test_tree_many();
 	test_keeper();
+	test_server_dir();
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	{
