@@ -7,7 +7,6 @@
 #include <time.h>
 #include "cli.h"
 
-static const char *const status_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 static const char *const alert_names[] = {NULL, "sent", "earlier", "pending"};
 
 #define SUMMARY_MAX 5   /* problems named on the status line */
@@ -24,7 +23,7 @@ static void put_line(FILE *f, const char *s)
 
 static void status_line(FILE *f, const cs_health *h)
 {
-	fprintf(f, "COORDSYNC %s - ", status_names[h->status & 3]);
+	fprintf(f, "COORDSYNC %s - ", cs_health_status_name(h->status));
 	if (!h->nproblems) {
 		fprintf(f, "%d server%s, no problems", h->servers, h->servers == 1 ? "" : "s");
 		return;
@@ -44,8 +43,8 @@ static void json_problem(const cs_problem *p, int cleared)
 	cli_json_string(stdout, p->key);
 	printf(", \"check\": ");
 	cli_json_string(stdout, p->check);
-	printf(", \"severity\": \"%s\", \"server\": ", cleared ? "ok" : p->severity == CS_HEALTH_CRITICAL
-								? "critical" : "warning");
+	printf(", \"severity\": \"%s\", \"server\": ",
+	       cleared ? "ok" : cs_health_severity_name(p->severity));
 	if (p->server)
 		cli_json_string(stdout, p->server);
 	else
@@ -73,7 +72,7 @@ static void json_problem(const cs_problem *p, int cleared)
 
 static void print_json(const cs_health *h, const char *alert)
 {
-	printf("{\"status\": \"%s\", \"exit\": %d, \"summary\": ", status_names[h->status & 3],
+	printf("{\"status\": \"%s\", \"exit\": %d, \"summary\": ", cs_health_status_name(h->status),
 	       h->status);
 	{
 		char *buf = NULL;
@@ -115,7 +114,7 @@ static void print_text(const cs_health *h)
 	printf("\n");
 	for (int i = 0; i < h->nproblems; i++) {
 		const cs_problem *p = &h->problems[i];
-		printf("%-8s ", status_names[p->severity & 3]);
+		printf("%-8s ", cs_health_status_name(p->severity));
 		cli_put_text(stdout, p->message);
 		if (p->alert == CS_ALERT_SENT)
 			printf(" (alert sent)");

@@ -73,7 +73,6 @@ static void log_line(int level, const char *line, void *arg)
 /* The cycle's one line, key=value for log parsers. */
 static void log_cycle(const char *server, const cycle *cy, double ms)
 {
-	static const char *const hs[] = {"ok", "warning", "critical", "unknown"};
 	logmsg(cy->failed ? LOG_ERR : LOG_INFO,
 	       "coordsync run server=%s result=%s head=%.12s imported=%d records=%ld failed_files=%d"
 	       " intents=%d"
@@ -82,7 +81,8 @@ static void log_cycle(const char *server, const cycle *cy, double ms)
 	       server ? server : "-", cy->failed ? "error" : "ok",
 	       cy->st.head[0] ? cy->st.head : "-", cy->st.files_imported, cy->st.records_imported,
 	       cy->st.files_failed, cy->intents, cy->replied, cy->marked, cy->released, cy->rescued, cy->jobs_archived,
-	       cy->msgs_archived, cy->health >= 0 && cy->health <= 3 ? hs[cy->health] : "-",
+	       cy->msgs_archived, cy->health >= CS_HEALTH_OK && cy->health <= CS_HEALTH_UNKNOWN
+		       ? cs_health_severity_name(cy->health) : "-",
 	       cy->alerts, ms, cy->failed ? " step=\"" : "", cy->failed ? cy->failed : "",
 	       cy->failed ? "\"" : "");
 }

@@ -42,17 +42,17 @@ static int load_rules(cs_ctx *ctx, cJSON **out)
 		goto done;
 	}
 	cJSON_ArrayForEach(r, rules) {
-		const char *act = cJSON_GetStringValue(cJSON_GetObjectItem(r, "action"));
-		const cJSON *rep = cJSON_GetObjectItem(r, "reply");
-		if (!cJSON_GetStringValue(cJSON_GetObjectItem(r, "contains")) || !act ||
+		const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "action"));
+		const cJSON *rep = cJSON_GetObjectItemCaseSensitive(r, "reply");
+		if (!cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "contains")) || !act ||
 		    (strcmp(act, "reply") && strcmp(act, "mark")) ||
-		    (!strcmp(act, "reply") && !cJSON_GetStringValue(cJSON_GetObjectItem(rep, "subject")))) {
+		    (!strcmp(act, "reply") && !cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "subject")))) {
 			rc = cs_err(ctx, CS_ERROR, "docs/auto_reply_rules.json: each rule needs \"contains\","
 				    " \"action\" reply or mark, and a reply with a subject");
 			goto done;
 		}
 	}
-	*out = cJSON_DetachItemFromObject(doc, "rules");
+	*out = cJSON_DetachItemFromObjectCaseSensitive(doc, "rules");
 done:
 	cJSON_Delete(doc);
 	free(text);
@@ -92,12 +92,12 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		return rc;
 	}
 	if ((rc = db_prepare(ctx, &st,
-			     "SELECT id, from_server, type, subject FROM messages"
-			     " WHERE (to_server = :s OR (to_server = 'all' AND from_server IS NOT :s))"
-			     " AND from_server IS NOT :s AND CASE WHEN to_server = 'all' THEN"
-			     "   NOT (coalesce(read, 0) AND read_by IS NULL) AND NOT EXISTS(SELECT 1"
-			     "   FROM json_each(coalesce(read_by, '[]')) WHERE value = :s)"
-			     " ELSE NOT coalesce(read, 0) END ORDER BY timestamp, ord")) ||
+			     /* unread by this server (message_unread: the one rule;
+			      * '' for a server no message or heartbeat names yet) */
+			     "SELECT m.id, m.from_server, m.type, m.subject FROM message_unread u"
+			     " JOIN messages m ON m.id = u.id"
+			     " WHERE u.server = coalesce((SELECT id FROM message_servers WHERE id = :s), '')"
+			     " AND m.from_server IS NOT :s ORDER BY m.timestamp, m.ord")) ||
 	    (rc = db_bind_text(ctx, st, ":s", ctx->server)))
 		goto done;
 	/* Collect first: the loop below writes to the table being read. */
@@ -124,8 +124,8 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		const cJSON *r, *hit = NULL;
 		sbuf ignored = {0};
 		cJSON_ArrayForEach(r, a->rules) {
-			const char *want = cJSON_GetStringValue(cJSON_GetObjectItem(r, "type"));
-			if (contains_ci(subject, cJSON_GetStringValue(cJSON_GetObjectItem(r, "contains"))) &&
+			const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "type"));
+			if (contains_ci(subject, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "contains"))) &&
 			    (!want || (type && !strcmp(want, type)))) {
 				hit = r;
 				break;
@@ -133,9 +133,9 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		}
 		if (!hit)
 			continue;       /* no rule: stays unread */
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(hit, "action")), "reply")) {
-			const cJSON *rep = cJSON_GetObjectItem(hit, "reply");
-			const char *rt = cJSON_GetStringValue(cJSON_GetObjectItem(rep, "type"));
+		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hit, "action")), "reply")) {
+			const cJSON *rep = cJSON_GetObjectItemCaseSensitive(hit, "reply");
+			const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "type"));
 			char *rid = cs_uuid();
 			cJSON *in = cJSON_CreateObject();
 			if (!rid || !in || !from || !cs_valid_server_id(from)) {
@@ -151,10 +151,10 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			cJSON_AddStringToObject(in, "to", from);
 			cJSON_AddStringToObject(in, "type", rt ? rt : "info");
 			cJSON_AddStringToObject(in, "subject",
-						cJSON_GetStringValue(cJSON_GetObjectItem(rep, "subject")));
-			if (cJSON_GetStringValue(cJSON_GetObjectItem(rep, "body")))
+						cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "subject")));
+			if (cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "body")))
 				cJSON_AddStringToObject(in, "body",
-							cJSON_GetStringValue(cJSON_GetObjectItem(rep, "body")));
+							cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "body")));
 			cJSON_AddStringToObject(in, "in_reply_to", id);
 			rc = ob_apply_msg(ctx, in, ops_now());
 			cJSON_Delete(in);

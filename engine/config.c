@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include "cs_int.h"
+#include "secret.h"
 #include "query_int.h"
 
 /* What a setting's text must be.  Numbers are parsed strictly: a value
@@ -249,24 +250,20 @@ int cs_config_check(cs_ctx *ctx)
 }
 
 /* url with the password of its user info ("scheme://user:PASSWORD@host")
- * replaced by "***"; malloc'd. */
+ * replaced by "***"; one secret_url_parse refuses is not shown at all (it
+ * may hold a password the parser cannot find); malloc'd. */
 static char *mask_url(const char *url)
 {
-	const char *scheme = strstr(url, "://"), *at, *colon, *end;
+	secret_url u;
 	sbuf b = {0};
-	if (!scheme)
+	if (secret_url_parse(&u, url))
+		return strdup("(an invalid URL)");
+	if (u.form != SECRET_URL_SCHEME || !u.password)
 		return strdup(url);
-	end = scheme + 3 + strcspn(scheme + 3, "/?#");
-	at = NULL;
-	for (const char *p = scheme + 3; p < end; p++)
-		if (*p == '@')
-			at = p;      /* the last '@' before the path ends the user info */
-	colon = at ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
-	if (!colon)
-		return strdup(url);
-	sb_put(&b, url, (size_t)(colon + 1 - url));
+	/* the user, its ':', then from the '@' that ends the user info */
+	sb_put(&b, url, (size_t)(u.user.p + u.user.n + 1 - url));
 	sb_puts(&b, "***");
-	sb_puts(&b, at);
+	sb_puts(&b, u.host.p - 1);
 	return sb_detach(&b);
 }
 

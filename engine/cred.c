@@ -6,6 +6,7 @@
 #include <strings.h>
 #include "ctx.h"
 #include "cred.h"
+#include "secret.h"
 #include "cs_int.h"   /* the secret files (health.c), until they have their header */
 
 /* ---- credentials ---------------------------------------------------------- */
@@ -18,34 +19,30 @@
 
 int gx_url_origin(const char *url, char *out, size_t len)
 {
-	const char *sep = strstr(url, "://");
-	const char *host = sep ? sep + 3 : url, *end;
-	size_t hn;
+	secret_url u;
 
-	end = host + strcspn(host, sep ? "/?#" : "/");
-	for (const char *p = host; p < end; p++)
-		if (*p == '@')
-			host = p + 1;          /* past user[:password]@ */
-	if (!sep)
-		end = host + strcspn(host, ":/");
-	snprintf(out, len, "%.*s%s%.*s", sep ? (int)(sep - url) : 0, url, sep ? "://" : "",
-		 (int)(end - host), host);
-	if (!sep || sep - url != 4 || strncasecmp(url, "http", 4))
+	if (secret_url_parse(&u, url)) {
+		snprintf(out, len, "(an invalid URL)");
+		return 1;              /* no token goes to it */
+	}
+	if (u.form == SECRET_URL_LOCAL) {
+		snprintf(out, len, "%.*s", (int)u.path.n, u.path.p ? u.path.p : "");
 		return 0;
-	hn = *host == '[' ? strcspn(host, "]") + 1 : strcspn(host, ":/?#");
-	return !cs_host_loopback(host, hn);
+	}
+	if (u.form == SECRET_URL_SCP) {
+		snprintf(out, len, "%.*s", (int)u.host.n, u.host.p);
+		return 0;
+	}
+	snprintf(out, len, "%.*s://%.*s%s%.*s", (int)u.scheme.n, u.scheme.p, (int)u.host.n, u.host.p,
+		 u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
+	return u.scheme.n == 4 && !strncasecmp(u.scheme.p, "http", 4) &&
+	       !cs_host_loopback(u.host.p, u.host.n);
 }
 
 int cred_url_has_password(const char *url)
 {
-	const char *sep = strstr(url, "://"), *host, *at = NULL;
-	if (!sep)
-		return 0;
-	host = sep + 3;
-	for (const char *p = host; *p && !strchr("/?#", *p); p++)
-		if (*p == '@')
-			at = p;
-	return at && memchr(host, ':', (size_t)(at - host)) != NULL;
+	secret_url u;
+	return !secret_url_parse(&u, url) && u.form == SECRET_URL_SCHEME && u.password;
 }
 
 /* The value given to init, else the setting key; malloc'd or NULL. */

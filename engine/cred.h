@@ -19,11 +19,14 @@ typedef struct cred_state {
  * error (GIT_EUSER). */
 int cred_cb(git_credential **out, const char *url, const char *url_user,
 	    unsigned int allowed, void *payload);
-/* "scheme://host[:port]" of a remote URL, without user or password, into
- * out: the only part of it put in a message.  Returns 1 when url is plain
- * http to a host that is not a loopback address. */
+/* "scheme://host[:port]" of a remote URL (an scp-like one's host, a local
+ * one's path), without user or password, into out: the only part of it put
+ * in a message.  Returns 1 when url is plain http to a host that is not a
+ * loopback address, or not a valid URL (out then says so): no token goes
+ * to it.  The URL is parsed by secret_url_parse. */
 int gx_url_origin(const char *url, char *out, size_t len);
-/* 1 when url carries a password (scheme://user:password@host/...). */
+/* 1 when url carries a password (scheme://user:password@host/...); a URL
+ * secret_url_parse refuses carries none. */
 int cred_url_has_password(const char *url);
 
 #endif

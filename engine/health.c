@@ -303,10 +303,8 @@ static void row_lock(hrun *r, sqlite3_stmt *st, hfind *f)
 	say(f, "lock %s held by %s expired %.0fs ago", name, by, ago);
 }
 
-/* Unread messages per server, with `msg inbox`'s meaning of unread: a
- * direct message whose flag is not set; a broadcast from another server
- * that this one is not in read_by for (unless a seed tool set the flag and
- * no read_by). */
+/* Unread messages per server, with `msg inbox`'s meaning of unread: the
+ * view message_unread (queries/message_unread.sql) holds the rule. */
 static int bind_backlog(hrun *r, sqlite3_stmt *st)
 {
 	return db_bind_real(r->ctx, st, ":old", r->c->now - r->c->o.backlog_age);
@@ -475,11 +473,8 @@ static const hcheck checks[] = {
 		 " WHERE locked_by IS NOT NULL AND expires_at < :t"
 		 " ORDER BY name", bind_locks, row_lock},
 	{"backlog", "SELECT f.id, count(*), sum(m.timestamp < :old), min(m.timestamp)"
-		    " FROM fleet_ids f JOIN messages m ON"
-		    "  (m.to_server = f.id AND NOT coalesce(m.read, 0)) OR"
-		    "  (m.to_server = 'all' AND m.from_server IS NOT f.id AND"
-		    "   NOT (coalesce(m.read, 0) AND m.read_by IS NULL) AND"
-		    "   NOT EXISTS(SELECT 1 FROM json_each(coalesce(m.read_by, '[]')) WHERE value = f.id))"
+		    " FROM fleet_ids f JOIN message_unread u ON u.server = f.id"
+		    " JOIN messages m ON m.id = u.id"
 		    " WHERE f.id NOT IN (SELECT value FROM json_each(:ignore))"
 		    " GROUP BY f.id ORDER BY f.id", bind_backlog, row_backlog},
 	{"skew", "SELECT server, skew, commit_id FROM server_history h"

@@ -667,11 +667,11 @@ static int process_servers(walk *w, git_tree *pt, git_tree *t)
 	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
 		const git_tree_entry *te = git_tree_entry_byindex(t, i), *pe;
 		const char *name = git_tree_entry_name(te);
-		if (git_tree_entry_type(te) != GIT_OBJECT_TREE)
+		if (!kinds_server_dir(te))
 			continue;
 		if ((pe = match_entry(pt, &cur, te)))
 			in_t[cur] = 1;
-		if (same_object(pe, te) || !cs_valid_server_id(name))
+		if (same_object(pe, te))
 			continue;
 		for (const kind *k = cs_kinds; k->path && !rc; k++) {
 			if (k->top)
@@ -684,8 +684,7 @@ static int process_servers(walk *w, git_tree *pt, git_tree *t)
 	for (size_t i = 0; i < np && !rc; i++) {
 		const git_tree_entry *pe = git_tree_entry_byindex(pt, i);
 		const char *name = git_tree_entry_name(pe);
-		if (in_t[i] || git_tree_entry_type(pe) != GIT_OBJECT_TREE ||
-		    git_tree_entry_byname(t, name) || !cs_valid_server_id(name))
+		if (in_t[i] || !kinds_server_dir(pe) || git_tree_entry_byname(t, name))
 			continue;
 		for (const kind *k = cs_kinds; k->path && !rc; k++) {
 			if (k->top)

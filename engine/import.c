@@ -26,10 +26,12 @@ static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan
 			continue;
 		if (sqlite3_extended_errcode(ctx->db) != SQLITE_CONSTRAINT_UNIQUE)
 			return cs_err_db(ctx, ctx->db);
+		/* checksrc: allow sql-format: the column and table are the kind table's */
 		snprintf(sql, sizeof sql, "SELECT %s FROM %s GROUP BY 1 HAVING count(*) > 1 LIMIT 1",
 			 k->key_col, k->table);
 		if ((rc = db_text(ctx, &dup, sql, NULL)))
 			break;
+		/* checksrc: allow sql-format: the table and column are the kind table's */
 		snprintf(sql, sizeof sql, "SELECT max(ord) FROM %s WHERE %s=:a", k->table, k->key_col);
 		if (dup && !(rc = db_int(ctx, &ord, sql, dup)))
 			rc = kinds_file_err(ctx, k->path, s, ord < (long long)sc->n ? sc->m[ord].val.start : 0,
@@ -340,17 +342,19 @@ static int delta_apply(cs_ctx *ctx, const kind *k, const char *s, const jscan *s
 	int rc;
 
 	*done = 0;
+	/* checksrc: allow sql-format: the table is the kind table's */
 	snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", k->table);
 	if ((rc = db_int(ctx, &nold, sql, NULL)) || (size_t)nold != a + n + (sc->n - c))
 		return rc;
-	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE ord >= %zu AND ord < %zu", k->table, a,
-		 a + n);
-	if ((rc = db_exec(ctx, sql)))
+	/* checksrc: allow sql-format: the table is the kind table's */
+	snprintf(sql, sizeof sql, "DELETE FROM %s WHERE ord >= :a AND ord < :b", k->table);
+	if ((rc = DB_RUN(ctx, sql, DB_INT(":a", (long long)a), DB_INT(":b", (long long)(a + n)))) < 0)
 		return rc;
 	if (c - a != n) {
-		snprintf(sql, sizeof sql, "UPDATE %s SET ord = ord + %ld WHERE ord >= %zu", k->table,
-			 (long)(c - a) - (long)n, a + n);
-		if ((rc = db_exec(ctx, sql)))
+		/* checksrc: allow sql-format: the table is the kind table's */
+		snprintf(sql, sizeof sql, "UPDATE %s SET ord = ord + :d WHERE ord >= :a", k->table);
+		if ((rc = DB_RUN(ctx, sql, DB_INT(":d", (long long)(c - a) - (long long)n),
+				 DB_INT(":a", (long long)(a + n)))) < 0)
 			return rc;
 	}
 	if (!(rc = kinds_prepare_insert(ctx, k, &st)) && !(rc = insert_records(ctx, k, st, s, sc, a, c)))
@@ -434,6 +438,7 @@ static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, 
 	}
 	if (have_delta && ((rc = delta_apply(ctx, k, s, sc, &d, &done)) || done))
 		goto fences;
+	/* checksrc: allow sql-format: the table is the kind table's */
 	snprintf(del, sizeof del, "DELETE FROM %s", k->table);
 	if ((rc = db_exec(ctx, del)) ||
 	    (sc->n > BULK_RECORDS && (rc = db_indexes_drop(ctx, k->table, &ix))) ||
@@ -644,12 +649,14 @@ static int forget_path(cs_ctx *ctx, const char *path)
 
 	for (const kind *k = cs_kinds; k->path && !rc; k++) {
 		if (k->top && !strcmp(k->path, path)) {
+			/* checksrc: allow sql-format: the table is the kind table's */
 			snprintf(sql, sizeof sql, "DELETE FROM %s", k->table);
 			rc = db_exec(ctx, sql);
 		} else if (!k->top && slash && !strcmp(slash + 1, k->path)) {
 			char *server = strndup(path, (size_t)(slash - path));
 			if (!server)
 				return cs_err_oom(ctx);
+			/* checksrc: allow sql-format: the columns are the kind table's */
 			snprintf(sql, sizeof sql, "UPDATE servers SET %s=NULL", k->json_col);
 			for (const field *f = k->fields; f->key; f++)
 				snprintf(sql + strlen(sql), sizeof sql - strlen(sql), ", %s=NULL", f->col);
@@ -692,7 +699,7 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 	for (size_t i = 0, n = git_tree_entrycount(tree); i < n && !rc; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
 		const char *name = git_tree_entry_name(e);
-		if (git_tree_entry_type(e) != GIT_OBJECT_TREE || !cs_valid_server_id(name))
+		if (!kinds_server_dir(e))
 			continue;
 		for (const kind *k = cs_kinds; k->path && !rc; k++) {
 			if (k->top)

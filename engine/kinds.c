@@ -63,6 +63,11 @@ const kind cs_kinds[] = {
 	{"heartbeat.json", NULL, 0, "servers", "id", NULL, "heartbeat_json", "heartbeat_dirty", "heartbeat", heartbeat_fields},
 	{NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}};
 
+int kinds_server_dir(const git_tree_entry *e)
+{
+	return git_tree_entry_type(e) == GIT_OBJECT_TREE && cs_valid_server_id(git_tree_entry_name(e));
+}
+
 /* ---- parsing ------------------------------------------------------------- */
 
 cJSON *json_parse_span(const char *s, size_t start, size_t end, size_t *err_at)
@@ -270,6 +275,7 @@ int kinds_prepare_insert(cs_ctx *ctx, const kind *k, sqlite3_stmt **st)
 	sbuf b = {0};
 	int n = 0, rc;
 	char *sql;
+	/* checksrc: allow sql-format: the table and columns are the kind table's */
 	sb_printf(&b, "INSERT INTO %s(%s", k->table, k->key_col);
 	for (const field *f = k->fields; f->key; f++, n++)
 		sb_printf(&b, ", %s", f->col);

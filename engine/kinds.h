@@ -35,6 +35,11 @@ typedef struct kind {
 
 extern const kind cs_kinds[];
 
+/* 1 when e, an entry at the top of a commit's tree, is a server's directory:
+ * a tree named by a valid server id (cs_valid_server_id: coordination/,
+ * docs/, all/ ... are none). */
+int kinds_server_dir(const git_tree_entry *e);
+
 /* ---- a record's values ---------------------------------------------------- */
 /* A record is imported in two steps: kinds_record_parse reads its text into
  * the values the INSERT binds, kinds_row_insert binds and steps them. */

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "identity.h"
 #include "json_int.h"
+#include "kinds.h"
 #include "ops.h"
 #include "outbox.h"
 #include "msgs.h"
@@ -49,7 +50,7 @@ static int known_server(cs_ctx *ctx, const char *id)
 	git_error_clear();
 	git_commit_free(c);
 	if ((ctx->base || own) && (e = git_tree_entry_byname(ctx->base ? ctx->base : own, id)))
-		yes = git_tree_entry_type(e) == GIT_OBJECT_TREE;
+		yes = kinds_server_dir(e);
 	git_tree_free(own);
 	return yes;
 }
@@ -76,7 +77,7 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	cJSON *copy;
 	int rc;
 	if (a->check_to &&
-	    (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(a->payload, "to")))))
+	    (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a->payload, "to")))))
 		return rc;
 	if (!(copy = cJSON_Duplicate(a->payload, 1)) || !cJSON_AddTrueToObject(copy, "direct")) {
 		cJSON_Delete(copy);
@@ -101,7 +102,7 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 	else if (!defer)
 		rc = cs_decide(ctx, intent_fn, &a);
 	else if (check_to &&
-		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItem(payload, "to")))))
+		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to")))))
 		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */
 	else if (!cJSON_AddStringToObject(payload, "server", ctx->server) ||
 		 !(text = cJSON_PrintUnformatted(payload)))

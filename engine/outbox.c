@@ -522,6 +522,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");   /* coordsync's own */
 	ops_add_time(set, "timestamp", at);
+	/* checksrc: allow sql-format: col is one of two fixed names */
 	snprintf(sql, sizeof sql, "SELECT %s FROM servers WHERE id=:a", col);
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
 		return rc;
@@ -554,11 +555,11 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 
 int ob_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 {
-	const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(in, "id"));
-	const char *to = cJSON_GetStringValue(cJSON_GetObjectItem(in, "to"));
-	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(in, "type"));
-	const char *subject = cJSON_GetStringValue(cJSON_GetObjectItem(in, "subject"));
-	const char *body = cJSON_GetStringValue(cJSON_GetObjectItem(in, "body"));
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "id"));
+	const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "to"));
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "type"));
+	const char *subject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "subject"));
+	const char *body = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "body"));
 	cJSON *o;
 	char *text;
 	long long have;
@@ -581,9 +582,9 @@ int ob_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 		cJSON_AddNullToObject(o, "body");
 	ops_add_time(o, "timestamp", at);
 	cJSON_AddFalseToObject(o, "read");
-	if (cJSON_GetStringValue(cJSON_GetObjectItem(in, "in_reply_to")))
+	if (cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "in_reply_to")))
 		cJSON_AddStringToObject(o, "in_reply_to",
-					cJSON_GetStringValue(cJSON_GetObjectItem(in, "in_reply_to")));
+					cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "in_reply_to")));
 	text = ops_render(o, 4);
 	cJSON_Delete(o);
 	if (!text)
@@ -682,14 +683,14 @@ int ob_apply(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 
 static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 {
-	double at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
-	int direct = cJSON_IsTrue(cJSON_GetObjectItem(p, "direct"));
+	double at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "at"));
+	int direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "direct"));
 	cJSON *set;
 	int rc;
 	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
 		return cs_err(ctx, CS_ERROR, "malformed %s intent: no valid time 'at'", kind);
 	if (!strcmp(kind, "msg")) {
-		const char *to = cJSON_GetStringValue(cJSON_GetObjectItem(p, "to"));
+		const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "to"));
 		rc = ob_apply_msg(ctx, p, at);
 		sb_printf(msg, "Message from %s to %s", ctx->server, to ? to : "?");
 		return rc;
@@ -777,7 +778,7 @@ int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **ou
 		cJSON_Delete(p);
 		return cs_err(ctx, CS_ERROR, "an intent is not a JSON object");
 	}
-	at = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "at"));
+	at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "at"));
 	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
 		rc = cs_err(ctx, CS_ERROR, "malformed intent: no valid time 'at'");
 	else if (!(rc = intent_set(ctx, p, &set))) {

@@ -19,6 +19,7 @@
 #include "shared.h"
 #include "proc.h"
 #include "cred.h"
+#include "secret.h"
 #include "tree.h"
 #include "transport.h"
 
@@ -63,9 +64,11 @@ void gx_init(void)
 static int gx_tls_ready(cs_ctx *ctx, const char *url)
 {
 	const char *ca = getenv("GIT_SSL_CAINFO"), *file = NULL, *dir = NULL;
+	secret_url u;
 
-	if (tls_loaded || !url || strncasecmp(url, "http", 4) ||
-	    (strncmp(url + 4, "://", 3) && strncasecmp(url + 4, "s://", 4)))
+	if (tls_loaded || secret_url_parse(&u, url) || u.form != SECRET_URL_SCHEME ||
+	    !((u.scheme.n == 4 && !strncasecmp(u.scheme.p, "http", 4)) ||
+	      (u.scheme.n == 5 && !strncasecmp(u.scheme.p, "https", 5))))
 		return CS_OK;
 	if (ca && *ca) {
 		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL)) {
@@ -115,12 +118,17 @@ int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth
 /* ---- errors naming the remote ---------------------------------------------- */
 
 /* url as shown in messages: without a user or password ("https://u:t@h/r"
- * becomes "https://h/r"), truncated to fit out. */
+ * becomes "https://h/r"; one secret_url_parse refuses is not shown at all),
+ * truncated to fit out. */
 static void url_shown(const char *url, char *out, size_t n)
 {
-	const char *sep = strstr(url, "://"), *at, *slash;
-	if (sep && (at = strchr(sep + 3, '@')) && (!(slash = strchr(sep + 3, '/')) || at < slash))
-		snprintf(out, n, "%.*s%s", (int)(sep + 3 - url), url, at + 1);
+	secret_url u;
+	if (secret_url_parse(&u, url))
+		snprintf(out, n, "(an invalid URL)");
+	else if (u.form == SECRET_URL_SCHEME)
+		snprintf(out, n, "%.*s://%.*s%s%.*s%.*s", (int)u.scheme.n, u.scheme.p, (int)u.host.n,
+			 u.host.p, u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "",
+			 (int)u.path.n, u.path.p);
 	else
 		snprintf(out, n, "%s", url);
 }
@@ -218,16 +226,10 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 
 char *gx_local_path(const char *url)
 {
-	const char *colon, *slash;
-	if (!strncmp(url, "file://", 7))
-		return strdup(url + 7);
-	if (strstr(url, "://"))
-		return NULL;
-	colon = strchr(url, ':');
-	slash = strchr(url, '/');
-	if (colon && (!slash || colon < slash))
-		return NULL;           /* scp-like host:path */
-	return strdup(url);
+	secret_url u;
+	if (secret_url_parse(&u, url) || u.form != SECRET_URL_LOCAL)
+		return NULL;           /* scp-like host:path, a scheme's, or invalid */
+	return strndup(u.path.p, u.path.n);
 }
 
 /* Object copies between two repositories on this machine: the clone and a

@@ -1,4 +1,5 @@
 -- clone_info: the mirror's head, last import, record counts and files in error, as `info` shows
+-- internal: a list of the CLI (cs_list), not a report
 DROP VIEW IF EXISTS clone_info;
 CREATE VIEW clone_info AS
 SELECT (SELECT value FROM meta WHERE key='remote_head') AS remote_head,

@@ -1,4 +1,5 @@
 -- job_list: every job as `job list` shows it, by status, priority and age
+-- internal: a list of the CLI (cs_list), not a report
 -- Times are UTC.  `job list --status S` filters on status, `job claim
 -- --json` on id.
 DROP VIEW IF EXISTS job_list;

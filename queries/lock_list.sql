@@ -1,4 +1,5 @@
 -- lock_list: every lock as `lock list` shows it
+-- internal: a list of the CLI (cs_list), not a report
 -- state: held, expired (past expires_at but not yet cleaned up) or free.
 DROP VIEW IF EXISTS lock_list;
 CREATE VIEW lock_list AS

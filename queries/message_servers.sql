@@ -1,4 +1,5 @@
 -- message_servers: every server the messages can concern: the fleet, each one they name, and ''
+-- internal: a part of the unread rule the views and the engine read, not a report
 -- The fleet (fleet_ids), and every server named by a message: a direct
 -- recipient, a sender, or one in a broadcast's read_by.  The id '' (no
 -- server's: an id is never empty) stands for every server the mirror does

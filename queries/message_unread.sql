@@ -1,4 +1,5 @@
 -- message_unread: each message and each server that has not read it yet (the one rule)
+-- internal: a part of the unread rule the views and the engine read, not a report
 -- A direct message is unread by its recipient while its read flag is not
 -- set.  A broadcast (to 'all') is unread by every server of message_servers
 -- other than its sender that is not in its read_by, unless a seed tool

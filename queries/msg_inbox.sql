@@ -1,4 +1,5 @@
 -- msg_inbox: each server's messages as `msg inbox` shows them, oldest first
+-- internal: a list of the CLI (cs_list), not a report
 -- The messages to a server (direct, or a broadcast from another server),
 -- for every server of message_servers ('' for one the mirror does not name).
 -- _server is the recipient; _state is 'unread' when message_unread has the

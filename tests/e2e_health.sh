@@ -128,6 +128,21 @@ expect_rc 0 cs "${A[@]}" query "SELECT id FROM messages WHERE to_server='build1'
 for id in $(tail -n +2 <<<"$OUT"); do cs "${A[@]}" msg read "$id"; done
 health 0
 ok "messages read: exit 0"
+# A broadcast is unread by every other server of the fleet until each reads it
+# (the view message_unread, as msg inbox has it), never by its sender.
+b1=$(cs "${B[@]}" msg send all --subject "to everyone" | tail -1)
+cs "${B[@]}" msg send all --subject "to everyone again" >/dev/null
+health 1 --backlog-count 1
+grep -q "build1 has 2 unread messages" <<<"$OUT" || fail "$OUT"
+grep -q "build3 has 2 unread messages" <<<"$OUT" || fail "$OUT"
+grep -q "build2 has" <<<"$OUT" && fail "a broadcast unread by its sender: $OUT"
+cs "${A[@]}" msg read "$b1"
+health 1 --backlog-count 1
+grep -q "build1 has" <<<"$OUT" && fail "a broadcast build1 read is unread: $OUT"
+grep -q "build3 has 2 unread messages" <<<"$OUT" || fail "$OUT"
+wedit coordination/messages.json "d['messages'] = [m for m in d['messages'] if m['to'] != 'all']"
+health 0
+ok "a broadcast counts for each other server until it reads it, never for its sender"
 
 # ---- clock skew ------------------------------------------------------------------------
 beat3 200 0

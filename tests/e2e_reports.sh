@@ -66,10 +66,15 @@ for d in a b c; do cs -C "$T/$d" sync >/dev/null; done
 ok "activity: 3 servers, jobs, locks, messages, heartbeats, status"
 
 # ---- the list ------------------------------------------------------------------
+# The reports: the views of queries/ but the internal ones ("-- internal:"
+# among their leading comment lines: the CLI's lists and parts of others).
+REPORTS=$(grep -L '^-- internal:' "$QUERIES"/*.sql)
+INTERNAL=$(grep -l '^-- internal:' "$QUERIES"/*.sql)
+[ "$(wc -w <<<"$INTERNAL")" -ge 11 ] || fail "internal views: $INTERNAL"
 expect_rc 0 cs "${A[@]}" report --list
 LIST=$OUT
 n=0
-for f in "$QUERIES"/*.sql; do
+for f in $REPORTS; do
   name=$(basename "$f" .sql)
   grep -Eq "^$name( |\$)" <<<"$LIST" || fail "report --list lacks $name: $LIST"
   n=$((n + 1))
@@ -77,13 +82,21 @@ done
 [ "$(wc -l <<<"$LIST")" -eq "$n" ] || fail "report --list has $(wc -l <<<"$LIST") lines for $n views"
 grep -Eq '^overview +the headline figures' <<<"$LIST" || fail "description: $LIST"
 ok "report --list: every embedded report, one a line, name first, then its description"
+for f in $INTERNAL; do
+  name=$(basename "$f" .sql)
+  grep -Eq "^$name( |\$)" <<<"$LIST" && fail "report --list shows the internal $name: $LIST"
+  expect_rc 1 cs "${A[@]}" report "$name"
+  grep -q "no report '$name'" <<<"$OUT" || fail "report $name: $OUT"
+done
+expect_rc 0 cs "${A[@]}" lock list
+ok "the internal views (lock_list, msg_inbox, message_unread ...) are no reports: not listed, not run"
 expect_rc 0 cs "${A[@]}" --json report --list
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert all(x["source"]=="builtin" for x in d) and len(d)==int(sys.argv[2]), d' "$OUT" "$n"
 ok "report --list --json"
 
 # ---- every report in every format ---------------------------------------------
 mkdir -p "$T/out"
-for f in "$QUERIES"/*.sql; do
+for f in $REPORTS; do
   name=$(basename "$f" .sql)
   for fmt in table csv json md html; do
     expect_rc 0 cs "${A[@]}" report "$name" --format "$fmt" -o "$T/out/$name.$fmt"

@@ -275,6 +275,14 @@ grep -q '^coordsync: auto-reply: docs/auto_reply_rules.json: each rule needs' <<
 git -C "$W" revert --no-edit HEAD >/dev/null && wpush
 run_a
 ok "a bad rules file: exit 1, result=error step=\"auto-reply\" naming it; the heartbeat still goes out"
+# JSON member names are case-sensitive: "Action" is not "action".
+git -C "$W" pull -q --rebase origin main
+echo '{"rules": [{"contains": "x", "Action": "mark"}]}' >"$W/docs/auto_reply_rules.json"
+wcommit "rules with a capitalised member name"
+expect_rc 1 cs "${A[@]}" msg autoreply
+grep -q 'docs/auto_reply_rules.json: each rule needs' <<<"$OUT" || fail "\"Action\" taken for \"action\": $OUT"
+git -C "$W" revert --no-edit HEAD >/dev/null && wpush
+ok "a rule's member names are case-sensitive (\"Action\" is no action)"
 git -C "$W" pull -q --rebase origin main
 echo '{"jobs": [' >"$W/coordination/jobs.json"
 wcommit "broken jobs"

@@ -1,10 +1,12 @@
 /* Unit tests for the remote URL checks of the credential code (cred.c):
  * the origin put in messages, and when a token would go over plain http;
- * and for the tree writer (tree.c) and the keeper of versions (texts.c), on
- * a repository in a temp directory. */
+ * and for the tree writer (tree.c), the keeper of versions (texts.c) and
+ * the server-directory rule (kinds.c), on a repository in a temp directory. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "cred.h"
+#include "kinds.h"
+#include "transport.h"
 #include "tree.h"
 #include "texts.h"
 #include "util.h"
@@ -31,6 +33,16 @@ static void test_origin(void)
 		{"ssh://git@git.example.com:2222/srv/coord.git", "ssh://git.example.com:2222", 0},
 		{"git@git.example.com:fleet/coord.git", "git.example.com", 0},
 		{"git://127.0.0.1:9418/r.git", "git://127.0.0.1:9418", 0},
+		/* scp-like with an IPv6 literal: the host, brackets and all */
+		{"[::1]:r.git", "[::1]", 0},
+		{"git@[2001:db8::1]:fleet/r.git", "[2001:db8::1]", 0},
+		/* local: the path */
+		{"/srv/coord.git", "/srv/coord.git", 0},
+		{"file:///srv/coord.git", "/srv/coord.git", 0},
+		/* malformed: no token goes to it, and nothing of it is shown */
+		{"http://alice:s3cret@/r", "(an invalid URL)", 1},
+		{"https://alice:s3cret@h:99999/r", "(an invalid URL)", 1},
+		{"http://[::1/r", "(an invalid URL)", 1},
 	};
 	char out[256];
 
@@ -43,6 +55,26 @@ static void test_origin(void)
 	/* A short buffer is cut, never overrun. */
 	gx_url_origin("https://git.example.com/r", out, 9);
 	CHECK_STR(out, "https://");
+}
+
+/* The other URL checks of the git layer, on the same parser. */
+static void test_url_checks(void)
+{
+	char *p;
+	CHECK(cred_url_has_password("https://alice:s3cret@git.example.com/r"));
+	CHECK(cred_url_has_password("http://u:@h/r"));
+	CHECK(!cred_url_has_password("https://alice@git.example.com/r"));
+	CHECK(!cred_url_has_password("https://git.example.com/r?x=a:b@c"));
+	CHECK(!cred_url_has_password("alice:s3cret@host:r.git") &&
+	      !cred_url_has_password("/srv/a:b@c"));
+	CHECK((p = gx_local_path("/srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
+	free(p);
+	CHECK((p = gx_local_path("file:///srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
+	free(p);
+	CHECK((p = gx_local_path("./a:b")) && !strcmp(p, "./a:b"));
+	free(p);
+	CHECK(!gx_local_path("host:r.git") && !gx_local_path("[::1]:r.git"));
+	CHECK(!gx_local_path("https://h/r") && !gx_local_path("FILE:///x") && !gx_local_path(""));
 }
 
 /* ---- the tree writer ---------------------------------------------------- */
@@ -309,6 +341,44 @@ static void test_keeper(void)
 	CHECK(texts_keeper_ref(NULL) == NULL);
 }
 
+/* The server-directory rule (kinds_server_dir) on a commit's top tree: a
+ * tree named by a valid server id; not a file, not a reserved name. */
+static void test_server_dir(void)
+{
+	static const struct {
+		const char *name;
+		int tree, server;
+	} cases[] = {
+		{"build1", 1, 1}, {"web-2.eu", 1, 1}, {"coordination", 1, 0}, {"docs", 1, 0},
+		{"Docs", 1, 0}, {"all", 1, 0}, {"a..b", 1, 0}, {"x y", 1, 0},
+		{"build2", 0, 0}, {"README.md", 0, 0},
+	};
+	git_treebuilder *tb = NULL, *sub = NULL;
+	git_oid blob, subtree, top;
+	git_tree *t = NULL;
+
+	CHECK(git_blob_create_from_buffer(&blob, repo, "{}\n", 3) == 0);
+	CHECK(git_treebuilder_new(&sub, repo, NULL) == 0);
+	CHECK(git_treebuilder_insert(NULL, sub, "heartbeat.json", &blob, GIT_FILEMODE_BLOB) == 0);
+	CHECK(git_treebuilder_write(&subtree, sub) == 0);
+	CHECK(git_treebuilder_new(&tb, repo, NULL) == 0);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		CHECK(git_treebuilder_insert(NULL, tb, cases[i].name, cases[i].tree ? &subtree : &blob,
+					     cases[i].tree ? GIT_FILEMODE_TREE : GIT_FILEMODE_BLOB) == 0);
+	CHECK(git_treebuilder_write(&top, tb) == 0);
+	CHECK(git_tree_lookup(&t, repo, &top) == 0);
+	for (size_t i = 0; t && i < sizeof cases / sizeof cases[0]; i++) {
+		const git_tree_entry *e = git_tree_entry_byname(t, cases[i].name);
+		CHECK(e != NULL);
+		if (e && kinds_server_dir(e) != cases[i].server)
+			fprintf(stderr, "server dir: %s\n", cases[i].name);
+		CHECK(e && kinds_server_dir(e) == cases[i].server);
+	}
+	git_tree_free(t);
+	git_treebuilder_free(sub);
+	git_treebuilder_free(tb);
+}
+
 static void test_tree(void)
 {
 	char tmpl[512];
@@ -323,6 +393,7 @@ static void test_tree(void)
 	test_tree_single();
 	test_tree_many();
 	test_keeper();
+	test_server_dir();
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	{
@@ -335,6 +406,7 @@ static void test_tree(void)
 int main(void)
 {
 	test_origin();
+	test_url_checks();
 	test_tree();
 	return t_done();
 }
