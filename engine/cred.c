@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 #include "ctx.h"
+#include "secret.h"
 #include "cred.h"
-#include "cs_int.h"   /* the secret files (health.c), until they have their header */
 
 /* ---- credentials ---------------------------------------------------------- */
 

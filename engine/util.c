@@ -10,7 +10,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <uuid/uuid.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
 
 /* ---- errors ---------------------------------------------------------- */
 

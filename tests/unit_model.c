@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "cs_int.h"
+#include "util.h"
+#include "db.h"
+#include "import.h"
+#include "export.h"
 #include "test.h"
 
 static cs_ctx *ctx;
