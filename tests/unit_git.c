@@ -4,10 +4,11 @@
  * a repository in a temp directory. */
 #include <stdlib.h>
 #include <unistd.h>
+#include "ctx.h"
+#include "util.h"
 #include "cred.h"
 #include "tree.h"
 #include "texts.h"
-#include "util.h"
 #include "test.h"
 
 static void test_origin(void)

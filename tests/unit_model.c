@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
+#include "ctx.h"
 #include "util.h"
 #include "db.h"
 #include "import.h"

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "ctx.h"
 #include "json_int.h"
 #include "db.h"
 #include "import.h"
