@@ -8,11 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "alert.h"
-#include "db.h"
-#include "json.h"
-#include "secret.h"
+#include "ctx.h"
 #include "util.h"
+#include "json.h"
+#include "db.h"
+#include "secret.h"
+#include "alert.h"
 
 /* ---- libcurl, opened when an alert is set up ------------------------------- */
 /* Only alerts use libcurl, and linking it would load some twenty more

@@ -2,12 +2,12 @@
  * messages in one decision. */
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"     /* cs_decide, cs_base_read: not cut from it yet */
 #include "ctx.h"
 #include "util.h"
-#include "db.h"
 #include "json_int.h"
-#include "ops.h"
+#include "db.h"
+#include "values.h"
+#include "decide.h"
 #include "outbox.h"
 #include "msgs.h"
 

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "db.h"
+#include "clock.h"
 
 /* This boot's id, read once per process ("" when /proc does not have it:
  * then every watch is of one unnamed boot, which is what a host without

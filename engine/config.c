@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "db.h"
 #include "secret.h"
-#include "query_int.h"
+#include "config.h"
 
 /* What a setting's text must be.  Numbers are parsed strictly: a value
  * that is not of its form is an error naming the key, the value and the
@@ -296,7 +298,7 @@ static char *shown(const setting *s, char *v, int *bad)
 	return strdup(num);
 }
 
-int cs_config_list(cs_ctx *ctx, cs_rows **out)
+int config_view(cs_ctx *ctx)
 {
 	sqlite3_stmt *ins = NULL;
 	int rc;
@@ -325,5 +327,5 @@ int cs_config_list(cs_ctx *ctx, cs_rows **out)
 		free(v);
 	}
 	sqlite3_finalize(ins);
-	return rc ? rc : query_fixed(ctx, out, "SELECT key, value, source, help FROM temp.config_view");
+	return rc;
 }

@@ -5,9 +5,8 @@
 #include <string.h>
 #include <strings.h>
 #include "ctx.h"
-#include "cred.h"
 #include "secret.h"
-#include "cs_int.h"   /* the secret files (health.c), until they have their header */
+#include "cred.h"
 
 /* ---- credentials ---------------------------------------------------------- */
 

@@ -69,7 +69,7 @@ struct cs_ctx {
 #define CS_ERETRY -100   /* internal: the push was refused, decide again */
 #define CS_ETOOBIG -101  /* internal: a file is over ctx->max_file */
 
-/* ---- errors (util.c) ------------------------------------------------- */
+/* ---- errors (ctx.c) -------------------------------------------------- */
 int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int cs_err_git(cs_ctx *ctx, const char *what);   /* CS_ERROR, libgit2's text */

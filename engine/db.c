@@ -2,8 +2,10 @@
  * prepare, bind by name, step, one-shot scalars, transactions, migrations. */
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
 #include "embedded.h"
+#include "db.h"
 
 /* Apply every embedded schema/NNN_*.sql whose number is above the current
  * PRAGMA user_version, each in its own transaction. */

@@ -8,7 +8,11 @@
 #include "util.h"
 #include "fault.h"
 #include "db.h"
-#include "cs_int.h"   /* gx_* and model_* until git.c and model.c have headers */
+#include "tree.h"
+#include "texts.h"
+#include "transport.h"
+#include "worktree.h"
+#include "export.h"
 #include "handle.h"
 #include "mirror.h"
 #include "decide.h"

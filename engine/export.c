@@ -4,11 +4,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "json.h"
 #include "json_int.h"
+#include "embedded.h"
+#include "db.h"
+#include "texts.h"
 #include "kinds.h"
 #include "export.h"
-#include "embedded.h"
 
 /* ---- export --------------------------------------------------------------- */
 

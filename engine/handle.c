@@ -15,7 +15,10 @@
 #include "util.h"
 #include "fault.h"
 #include "db.h"
-#include "cs_int.h"   /* gx_* until git.c has its header */
+#include "tree.h"
+#include "texts.h"
+#include "transport.h"
+#include "worktree.h"
 #include "handle.h"
 
 /* ---- handles ------------------------------------------------------------- */

@@ -4,13 +4,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "alert.h"
-#include "clock.h"
-#include "cs_int.h"     /* cs_lock_clone, until sync.c has its header */
-#include "db.h"
-#include "identity.h"
-#include "json.h"
+#include "ctx.h"
 #include "util.h"
+#include "json.h"
+#include "db.h"
+#include "clock.h"
+#include "secret.h"
+#include "identity.h"
+#include "handle.h"
+#include "alert.h"
 
 /* The options with their defaults filled in, and the run's clock. */
 typedef struct hcfg {

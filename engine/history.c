@@ -6,9 +6,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "json.h"
 #include "json_int.h"
+#include "db.h"
+#include "tree.h"
+#include "texts.h"
 #include "kinds.h"
+#include "history.h"
 
 /* ---- file versions --------------------------------------------------------- */
 

@@ -8,7 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "db.h"
+#include "identity.h"
 
 /* The file is "UUID INODE\n": the inode it was written at.  A copy of the
  * clone (cp -r, an image of the machine) has the file at another inode,

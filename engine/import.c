@@ -5,8 +5,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "json.h"
 #include "json_int.h"
+#include "db.h"
+#include "tree.h"
+#include "texts.h"
 #include "kinds.h"
 #include "import.h"
 

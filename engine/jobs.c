@@ -4,13 +4,15 @@
  * one push. */
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"     /* cs_decide, model_add: not cut from it yet */
 #include "ctx.h"
 #include "util.h"
-#include "clock.h"
-#include "db.h"
 #include "json_int.h"
-#include "ops.h"
+#include "db.h"
+#include "clock.h"
+#include "kinds.h"
+#include "values.h"
+#include "export.h"
+#include "decide.h"
 
 typedef struct job_arg {
 	const char *id;

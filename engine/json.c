@@ -2,9 +2,11 @@
  * elements without building a tree, and write values the way Python's
  * json.dump(obj, f, indent=2) does, so that files the seed's tools wrote
  * change only where a record changed. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "util.h"
+#include "json.h"
 #include "json_int.h"
 
 size_t json_skip_ws(const char *s, size_t len, size_t i)
@@ -266,7 +268,7 @@ static const unsigned char special[256] = {
 };
 
 /* Whatever this accepts less than before, bump JSON_TEXT_CHECK_VERSION
- * (cs_int.h): mirrors trust that a file which passed it still does. */
+ * (json.h): mirrors trust that a file which passed it still does. */
 size_t json_text_check(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -516,4 +518,17 @@ char *json_string_value(const char *s, jspan sp)
 		}
 	}
 	return sb_detach(&b);
+}
+
+/* ---- parsing into cJSON (json_int.h) ------------------------------------ */
+
+cJSON *json_parse_span(const char *s, size_t start, size_t end, size_t *err_at)
+{
+	const char *stop = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(s + start, end - start, &stop, 0);
+	if (v && stop == s + end)
+		return v;
+	cJSON_Delete(v);
+	*err_at = stop && stop >= s + start && stop <= s + end ? (size_t)(stop - s) : start;
+	return NULL;
 }

@@ -1,4 +1,4 @@
-/* JSON helpers that take cJSON values; kept apart so that only the modules
+/* JSON helpers that take cJSON values (json.c); kept apart so that only the modules
  * that parse include cJSON. */
 #ifndef CS_JSON_INT_H
 #define CS_JSON_INT_H
@@ -13,6 +13,4 @@ void json_put_value(sbuf *b, const cJSON *v, int indent, int step);
  * trailing garbage).
  * On error returns NULL and *err_at is the failing offset. */
 cJSON *json_parse_span(const char *s, size_t start, size_t end, size_t *err_at);
-/* A time from JSON: epoch seconds or an ISO-8601 string.  0 or -1. */
-int model_time_value(const cJSON *v, double *out);
 #endif

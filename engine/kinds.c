@@ -6,9 +6,9 @@
 #include <string.h>
 #include "ctx.h"
 #include "util.h"
-#include "db.h"
 #include "json.h"
 #include "json_int.h"
+#include "db.h"
 #include "kinds.h"
 
 /* ---- the record kinds --------------------------------------------------- */
@@ -69,17 +69,6 @@ int kinds_server_dir(const git_tree_entry *e)
 }
 
 /* ---- parsing ------------------------------------------------------------- */
-
-cJSON *json_parse_span(const char *s, size_t start, size_t end, size_t *err_at)
-{
-	const char *stop = NULL;
-	cJSON *v = cJSON_ParseWithLengthOpts(s + start, end - start, &stop, 0);
-	if (v && stop == s + end)
-		return v;
-	cJSON_Delete(v);
-	*err_at = stop && stop >= s + start && stop <= s + end ? (size_t)(stop - s) : start;
-	return NULL;
-}
 
 static int name_cmp(const void *a, const void *b)
 {

@@ -6,6 +6,7 @@
 #include "ctx.h"
 #include "util.h"
 #include "json.h"
+#include "json_int.h"
 
 enum { F_TEXT, F_INT, F_BOOL, F_ISO, F_EPOCH, F_JSON };
 
@@ -84,6 +85,9 @@ typedef struct text_job {
 	int nul;            /* the text holds a NUL byte */
 	size_t bad;         /* else the first byte json_text_check refuses, or to */
 } text_job;
+
+/* A time from JSON: epoch seconds or an ISO-8601 string.  0 or -1. */
+int model_time_value(const cJSON *v, double *out);
 
 /* Set an error "PATH:LINE:COL: what" for offset off of text s; returns
  * CS_ERROR. */

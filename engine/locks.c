@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "cs_int.h"     /* cs_decide, model_add: not cut from it yet */
 #include "ctx.h"
 #include "util.h"
-#include "clock.h"
-#include "db.h"
 #include "json_int.h"
-#include "ops.h"
+#include "db.h"
+#include "clock.h"
+#include "values.h"
+#include "export.h"
+#include "decide.h"
 
 typedef struct lock_arg {
 	const char *name;

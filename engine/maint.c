@@ -3,7 +3,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "db.h"
+#include "export.h"
+#include "decide.h"
 
 /* ---- compaction ------------------------------------------------------------ */
 

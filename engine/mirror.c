@@ -10,11 +10,12 @@
 #include "ctx.h"
 #include "util.h"
 #include "fault.h"
-#include "clock.h"
 #include "db.h"
+#include "clock.h"
+#include "transport.h"
+#include "import.h"
 #include "history.h"
 #include "identity.h"
-#include "cs_int.h"   /* gx_* and model_* until git.c and model.c have headers */
 #include "handle.h"
 #include "mirror.h"
 

@@ -2,14 +2,14 @@
  * decision or deferred to the outbox (outbox.h, which applies both). */
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"     /* cs_decide: not cut from it yet */
 #include "ctx.h"
 #include "util.h"
-#include "db.h"
-#include "identity.h"
 #include "json_int.h"
+#include "db.h"
 #include "kinds.h"
-#include "ops.h"
+#include "values.h"
+#include "identity.h"
+#include "decide.h"
 #include "outbox.h"
 #include "msgs.h"
 

@@ -44,7 +44,9 @@
 #include <sys/socket.h>
 #include <linux/tcp.h>
 #include <git2/sys/stream.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "net.h"
 
 #define NET_SLOTS 16            /* connections of one operation at once */
 #define NET_TICK_MS 100         /* the watchdog's look */

@@ -25,14 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cs_int.h"     /* cs_decide, model_*: not cut from it yet */
 #include "ctx.h"
 #include "util.h"
 #include "fault.h"
-#include "db.h"
-#include "identity.h"
+#include "json.h"
 #include "json_int.h"
-#include "ops.h"
+#include "db.h"
+#include "values.h"
+#include "export.h"
+#include "identity.h"
+#include "decide.h"
 #include "outbox.h"
 
 static const char *const ob_schema =

@@ -4,9 +4,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include "cs_int.h"
-#include "query_int.h"
+#include "ctx.h"
+#include "util.h"
 #include "embedded.h"
+#include "db.h"
+#include "config.h"
+#include "query_int.h"
 
 struct cs_rows {
 	cs_ctx *ctx;
@@ -290,6 +293,14 @@ int query_fixed(cs_ctx *ctx, cs_rows **out, const char *sql)
 	}
 	*out = r;
 	return CS_OK;
+}
+
+/* The settings (config.c) as rows: a temp table that config_view fills, so
+ * the one formatter renders it like any query. */
+int cs_config_list(cs_ctx *ctx, cs_rows **out)
+{
+	int rc = config_view(ctx);
+	return rc ? rc : query_fixed(ctx, out, "SELECT key, value, source, help FROM temp.config_view");
 }
 
 int cs_query_timeout(const cs_ctx *ctx)

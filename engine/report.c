@@ -7,8 +7,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
 #include "embedded.h"
+#include "db.h"
 #include "query_int.h"
 
 #define USER_SQL_MAX (1u << 20)   /* largest user view file we read */

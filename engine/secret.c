@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "ctx.h"
 #include "secret.h"
 
 #define TOKEN_MAX 4096

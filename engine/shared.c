@@ -15,7 +15,10 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "net.h"
+#include "shared.h"
 
 extern char **environ;
 

@@ -9,11 +9,16 @@
 #include <unistd.h>
 #include "ctx.h"
 #include "util.h"
-#include "db.h"
 #include "embedded.h"
-#include "cs_int.h"   /* gx_*, the secret files and the outbox flush, until they have headers */
+#include "db.h"
+#include "secret.h"
+#include "tree.h"
+#include "texts.h"
+#include "transport.h"
+#include "worktree.h"
 #include "handle.h"
 #include "mirror.h"
+#include "outbox.h"
 
 /* ---- sync and rebuild ---------------------------------------------------------- */
 

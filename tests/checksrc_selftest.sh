@@ -69,7 +69,7 @@ cat >"$work/engine/util.c" <<'EOF'
 #include <string.h>
 #include "cli.h"
 EOF
-cat >"$work/engine/model.c" <<'EOF'
+cat >"$work/engine/import.c" <<'EOF'
 #include "nowhere.h"
 EOF
 cat >"$work/engine/stray.c" <<'EOF'
@@ -85,7 +85,7 @@ cat >"$work/cli/cmd_bad.c" <<'EOF'
 static const char *q =
 	"SELECT id FROM jobs";
 EOF
-cat >"$work/engine/ops.c" <<'EOF'
+cat >"$work/engine/locks.c" <<'EOF'
 #include "db.h"
 static void f(char *b, size_t n, long long id)
 {
@@ -107,12 +107,12 @@ static void f(char *d, const char *s, cJSON *o)
 EOF
 expect='engine/db.c:2: layer:
 engine/util.c:2: layer:
-engine/model.c:1: layer:
+engine/import.c:1: layer:
 engine/stray.c:1: layer:
 engine/include/coordsync/extra.h:2: layer:
 cli/cmd_bad.c:2: layer:
 cli/cmd_bad.c:4: sql-in-cli:
-engine/ops.c:4: sql-format:
+engine/locks.c:4: sql-format:
 engine/json.c:4: banned:
 engine/json.c:5: banned:
 engine/json.c:6: banned:

@@ -4,12 +4,13 @@
  * the server-directory rule (kinds.c), on a repository in a temp directory. */
 #include <stdlib.h>
 #include <unistd.h>
+#include "ctx.h"
+#include "util.h"
 #include "cred.h"
 #include "kinds.h"
 #include "transport.h"
 #include "tree.h"
 #include "texts.h"
-#include "util.h"
 #include "test.h"
 
 static void test_origin(void)

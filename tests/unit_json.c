@@ -1,8 +1,10 @@
 /* Unit tests of the JSON text layer: spans, Python-compatible writing,
  * record patching, times and ids. */
 #include <stdlib.h>
-#include "cs_int.h"
+#include "util.h"
+#include "json.h"
 #include "json_int.h"
+#include "export.h"
 #include "test.h"
 
 static void test_members(void)

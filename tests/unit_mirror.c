@@ -2,7 +2,8 @@
  * repository that the test writes to with libgit2 (playing another server). */
 #include <stdlib.h>
 #include <unistd.h>
-#include "cs_int.h"
+#include "db.h"
+#include "tree.h"
 #include "test.h"
 
 static char dir[256], remote[300];

@@ -7,7 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "cs_int.h"
+#include "ctx.h"
+#include "util.h"
+#include "db.h"
+#include "import.h"
+#include "export.h"
 #include "test.h"
 
 static cs_ctx *ctx;

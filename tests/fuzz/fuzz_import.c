@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cs_int.h"
+#include "ctx.h"
 #include "json_int.h"
+#include "db.h"
+#include "import.h"
+#include "export.h"
 #include "fuzz.h"
 
 static const char *const paths[] = {"coordination/jobs.json", "coordination/locks.json",

@@ -18,8 +18,10 @@
  *     passes it or refuses it (CS_EREFUSED). */
 #include <stdlib.h>
 #include <string.h>
-#include "cs_int.h"
+#include "json.h"
 #include "json_int.h"
+#include "export.h"
+#include "outbox.h"
 #include "fuzz.h"
 
 static const char *const files[] = {

@@ -9,7 +9,8 @@
  *     parses is written back unchanged. */
 #include <math.h>
 #include <string.h>
-#include "cs_int.h"
+#include "coordsync/coordsync.h"
+#include "util.h"
 #include "fuzz.h"
 
 static int canonical(const char *s)

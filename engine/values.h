@@ -1,7 +1,8 @@
-/* Helpers shared by the decision modules (locks.c, jobs.c, msgs.c,
- * outbox.c, autoreply.c), defined in ops_helpers.c. */
-#ifndef CS_OPS_H
-#define CS_OPS_H
+/* Record values (values.c): the times, record texts, --set values and
+ * names that the decisions (locks.c, jobs.c, msgs.c, autoreply.c) and the
+ * outbox write, kept exact as the importer reads them. */
+#ifndef CS_VALUES_H
+#define CS_VALUES_H
 
 #include "ctx.h"
 #include "json_int.h"

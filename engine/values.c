@@ -1,5 +1,6 @@
-/* Helpers shared by the decisions (ops.h): times, record texts and --set
- * values, kept exact as the importer reads them. */
+/* Record values the decisions and the outbox write (values.h): times,
+ * record texts, --set values and names, kept exact as the importer reads
+ * them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,7 @@
 #include "util.h"
 #include "json.h"
 #include "json_int.h"
-#include "ops.h"
+#include "values.h"
 
 double ops_now(void)
 {
