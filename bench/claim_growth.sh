@@ -286,7 +286,7 @@ if ct:
     print()
 
 if cg:
-    FUNCS = ["model_export", "gx_blob_write", "history_update", "gx_commit_push", "gx_update_local", "git_libgit2_init"]
+    FUNCS = ["export_edits", "texts_blob_write", "history_update", "transport_commit_push", "worktree_move", "git_libgit2_init"]
     def incl(path):
         """Total and inclusive Ir of FUNCS from one callgrind output file."""
         try:
@@ -309,9 +309,9 @@ if cg:
     print("Instructions (user space, callgrind, one claim and one renew per size after the timed "
           "runs; millions). The renew is a decision that leaves jobs.json alone, so claim − renew "
           "is what rewriting jobs.json costs. The engine columns are inclusive counts within the "
-          "claim: `model_export` is the export of every dirty file, of which `gx_blob_write` is "
+          "claim: `export_edits` is the export of every dirty file, of which `texts_blob_write` is "
           "hashing and deflating the new blob; `history_update` the history walk; "
-          "`gx_commit_push` commit and push; `gx_update_local` "
+          "`transport_commit_push` commit and push; `worktree_move` "
           "the working tree and index; `git_libgit2_init` libgit2's start-up.")
     print()
     print("| jobs | claim | renew | claim − renew | " + " | ".join("`%s`" % f for f in FUNCS) + " |")

@@ -365,7 +365,7 @@ if g:
           "for I/O are not counted): empty process %.2fM, git2init %.1fM." % (
               (ir("empty.noop") or 0) / 1e6, g / 1e6))
     print()
-    FUNCS = ["model_import_tree", "history_update", "gx_update_local", "inflate"]
+    FUNCS = ["import_tree", "history_update", "worktree_move", "inflate"]
     print("| case | coordsync sync, M instructions | / git2init | above git2init, M | "
           + " | ".join("`%s`" % f for f in FUNCS) + " |")
     print("|---|---:|---:|---:|" + "---:|" * len(FUNCS))
@@ -380,8 +380,8 @@ if g:
             print("| %s | n/a | | |%s" % (c, " |" * len(FUNCS)))
     print()
     print("The last columns are inclusive counts within the sync (millions): "
-          "`model_import_tree` the import, `history_update` the history walk, "
-          "`gx_update_local` the working tree and index, `inflate` zlib reading "
+          "`import_tree` the import, `history_update` the history walk, "
+          "`worktree_move` the working tree and index, `inflate` zlib reading "
           "objects (within the others); – : not called.")
     print()
 

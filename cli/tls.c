@@ -13,11 +13,11 @@
  * mbedtls_x509_crt_parse_file (_parse_path for a directory), and this
  * program defines both, so libgit2's call lands here first.  Inside the
  * engine's git_libgit2_init (the hook's setup) they only note the location;
- * the engine's gx_tls_ready asks for it (the hook's ca_locations) and hands
+ * the engine's transport_tls_ready asks for it (the hook's ca_locations) and hands
  * it back to libgit2 (GIT_OPT_SET_SSL_CERT_LOCATIONS, which parses through
  * mbedTLS itself) before the first clone, fetch or push over http:// or
  * https://.  Until then libgit2's CA chain is empty, so a TLS connection
- * that got past gx_tls_ready would fail verification, never skip it.  A
+ * that got past transport_tls_ready would fail verification, never skip it.  A
  * libgit2 built with OpenSSL never calls these; other callers reach mbedTLS
  * unchanged. */
 struct mbedtls_x509_crt;

@@ -48,12 +48,12 @@ static int curl_open(cs_ctx *ctx)
 	if (cu.lib)
 		return CS_OK;
 	if (!(lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)))
-		return cs_err(ctx, CS_ERROR, "alerts need libcurl (libcurl.so.4): %s", dlerror());
+		return ctx_err(ctx, CS_ERROR, "alerts need libcurl (libcurl.so.4): %s", dlerror());
 	for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
 		void *f = dlsym(lib, fns[i].name);
 		if (!f) {
 			dlclose(lib);
-			return cs_err(ctx, CS_ERROR, "libcurl.so.4 lacks %s", fns[i].name);
+			return ctx_err(ctx, CS_ERROR, "libcurl.so.4 lacks %s", fns[i].name);
 		}
 		memcpy((char *)&cu + fns[i].off, &f, sizeof f);
 	}
@@ -70,7 +70,7 @@ int alert_open(cs_ctx *ctx)
 	if ((rc = curl_open(ctx)))
 		return rc;
 	if (cu.global_init(CURL_GLOBAL_DEFAULT))
-		return cs_err(ctx, CS_ERROR, "cannot start libcurl");
+		return ctx_err(ctx, CS_ERROR, "cannot start libcurl");
 	return CS_OK;
 }
 
@@ -135,15 +135,15 @@ int alert_url_check(cs_ctx *ctx, const char *url, char *origin, size_t len, int 
 	if (secret_url_parse(&u, url) || u.form != SECRET_URL_SCHEME ||
 	    !((u.scheme.n == 4 && !strncasecmp(u.scheme.p, "http", 4)) ||
 	      (u.scheme.n == 5 && !strncasecmp(u.scheme.p, "https", 5))))
-		return cs_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
+		return ctx_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
 	if (u.user.p)
-		return cs_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
+		return ctx_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
 	for (size_t i = 0; i <= u.scheme.n; i++)      /* lower case, as libcurl says it */
 		scheme[i] = i < u.scheme.n ? (char)(u.scheme.p[i] | 0x20) : 0;
 	snprintf(origin, len, "%s://%.*s%s%.*s", scheme, (int)u.host.n, u.host.p,
 		 u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
 	alert_printable(origin);
-	*plain = u.scheme.n == 4 && !cs_host_loopback(u.host.p, u.host.n);
+	*plain = u.scheme.n == 4 && !secret_host_loopback(u.host.p, u.host.n);
 	return CS_OK;
 }
 
@@ -181,12 +181,12 @@ static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *tok
 	long total = (long)timeout * 1000L, conn = total < 5000 ? total : 5000;
 
 	if (!(ps->curl = cu.easy_init()))
-		return cs_err(ctx, CS_ERROR, "cannot start libcurl");
+		return ctx_err(ctx, CS_ERROR, "cannot start libcurl");
 	if (!(s = cu.slist_append(NULL, "Content-Type: application/json")))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	ps->hdr = s;
 	if (!(s = cu.slist_append(ps->hdr, "Expect:")))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (token) {
 		sbuf auth = {0};
 		sb_puts(&auth, "Authorization: Bearer ");
@@ -196,7 +196,7 @@ static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *tok
 			explicit_bzero(auth.p, auth.n);
 		sb_free(&auth);
 		if (!s)
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 	}
 	ps->errbuf[0] = 0;
 	if (cu.easy_setopt(ps->curl, CURLOPT_URL, url) ||
@@ -217,7 +217,7 @@ static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *tok
 	    cu.easy_setopt(ps->curl, CURLOPT_USERAGENT, "coordsync/0.1.0") ||
 	    cu.easy_setopt(ps->curl, CURLOPT_WRITEFUNCTION, discard) ||
 	    cu.easy_setopt(ps->curl, CURLOPT_ERRORBUFFER, ps->errbuf))
-		return cs_err(ctx, CS_ERROR, "cannot set up libcurl for the alert");
+		return ctx_err(ctx, CS_ERROR, "cannot set up libcurl for the alert");
 	return CS_OK;
 }
 
@@ -232,11 +232,11 @@ static int post(cs_ctx *ctx, poster *ps, const char *body, size_t len)
 	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDS, body);
 	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	if ((cc = cu.easy_perform(ps->curl)) != CURLE_OK)
-		return cs_err(ctx, CS_ERROR, "cannot post alert to '%s': %s", ps->origin,
+		return ctx_err(ctx, CS_ERROR, "cannot post alert to '%s': %s", ps->origin,
 			      ps->errbuf[0] ? ps->errbuf : cu.easy_strerror(cc));
 	cu.easy_getinfo(ps->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code > 299)
-		return cs_err(ctx, CS_ERROR, "cannot post alert to '%s': HTTP %ld", ps->origin, code);
+		return ctx_err(ctx, CS_ERROR, "cannot post alert to '%s': HTTP %ld", ps->origin, code);
 	return CS_OK;
 }
 
@@ -273,10 +273,10 @@ static char *alert_json(const cs_ctx *ctx, const cs_problem *p, int recovery, do
 	}
 	sb_puts(&b, ", \"values\": ");
 	sb_puts(&b, recovery ? "{}" : p->values);
-	cs_time_iso(p->first_seen, iso);
+	util_time_iso(p->first_seen, iso);
 	sb_puts(&b, ", \"first_seen\": ");
 	json_put_string(&b, iso);
-	cs_time_iso(now, iso);
+	util_time_iso(now, iso);
 	sb_puts(&b, ", \"time\": ");
 	json_put_string(&b, iso);
 	sb_puts(&b, ", \"reporter\": ");
@@ -326,7 +326,7 @@ int alert_state(cs_ctx *ctx, cs_health *h, double now)
 	}
 	sb_putc(&keys, ']');
 	if (!(kj = sb_detach(&keys)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if ((rc = db_begin(ctx)))
 		goto done;
 	for (int i = 0; i < h->nproblems; i++) {
@@ -348,7 +348,7 @@ int alert_state(cs_ctx *ctx, cs_health *h, double now)
 			goto done;
 		if ((rc = db_step(ctx, st)) != SQLITE_ROW) {
 			if (rc == SQLITE_DONE)
-				rc = cs_err(ctx, CS_ERROR, "internal: no alert row for '%s'", p->key);
+				rc = ctx_err(ctx, CS_ERROR, "internal: no alert row for '%s'", p->key);
 			goto done;
 		}
 		p->first_seen = sqlite3_column_double(st, 0);
@@ -366,12 +366,12 @@ int alert_state(cs_ctx *ctx, cs_health *h, double now)
 		const char *key = col_text(st, 0), *colon = strchr(key, ':');
 		const char *server = (const char *)sqlite3_column_text(st, 2);
 		if (!p) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			goto done;
 		}
 		p->key = strdup(key);
 		p->check = colon ? strndup(key, (size_t)(colon - key)) : strdup(key);
-		p->server = cs_strdup(server);
+		p->server = util_strdup(server);
 		p->message = strdup(col_text(st, 3));
 		p->values = strdup("{}");
 		p->severity = strcmp(col_text(st, 1), "critical") ? CS_HEALTH_WARNING
@@ -379,7 +379,7 @@ int alert_state(cs_ctx *ctx, cs_health *h, double now)
 		p->first_seen = sqlite3_column_double(st, 4);
 		p->alert = CS_ALERT_PENDING;
 		if (!p->key || !p->check || !p->message || !p->values || (server && !p->server)) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			goto done;
 		}
 	}
@@ -415,7 +415,7 @@ int alert_post(cs_ctx *ctx, cs_health *h, const char *url, int timeout, double n
 	if ((rc = poster_init(ctx, &ps, url, token, timeout))) {
 		failed = 1;
 		if (!(h->alert_error = strdup(ctx->err)))
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 		else
 			rc = CS_OK;
 	}
@@ -432,14 +432,14 @@ int alert_post(cs_ctx *ctx, cs_health *h, const char *url, int timeout, double n
 				continue;
 			}
 			if (!(body = alert_json(ctx, p, pass, now))) {
-				rc = cs_err_oom(ctx);
+				rc = ctx_err_oom(ctx);
 				break;
 			}
 			if (post(ctx, &ps, body, strlen(body))) {
 				failed = 1;
 				h->pending++;
 				if (!(h->alert_error = strdup(ctx->err)))
-					rc = cs_err_oom(ctx);
+					rc = ctx_err_oom(ctx);
 			} else {
 				p->alert = CS_ALERT_SENT;
 				h->sent++;

@@ -33,12 +33,12 @@ static int load_rules(cs_ctx *ctx, cJSON **out)
 	int rc;
 
 	*out = NULL;
-	if ((rc = cs_base_read(ctx, "docs/auto_reply_rules.json", &text, &len)) || !text)
+	if ((rc = decide_base_read(ctx, "docs/auto_reply_rules.json", &text, &len)) || !text)
 		return rc;      /* no rules: nothing to do */
 	doc = cJSON_ParseWithLength(text, len);
 	rules = cJSON_GetObjectItemCaseSensitive(doc, "rules");
 	if (!cJSON_IsArray(rules)) {
-		rc = cs_err(ctx, CS_ERROR, "docs/auto_reply_rules.json: expected {\"rules\": [...]}");
+		rc = ctx_err(ctx, CS_ERROR, "docs/auto_reply_rules.json: expected {\"rules\": [...]}");
 		goto done;
 	}
 	cJSON_ArrayForEach(r, rules) {
@@ -47,7 +47,7 @@ static int load_rules(cs_ctx *ctx, cJSON **out)
 		if (!cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "contains")) || !act ||
 		    (strcmp(act, "reply") && strcmp(act, "mark")) ||
 		    (!strcmp(act, "reply") && !cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "subject")))) {
-			rc = cs_err(ctx, CS_ERROR, "docs/auto_reply_rules.json: each rule needs \"contains\","
+			rc = ctx_err(ctx, CS_ERROR, "docs/auto_reply_rules.json: each rule needs \"contains\","
 				    " \"action\" reply or mark, and a reply with a subject");
 			goto done;
 		}
@@ -109,7 +109,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		}
 		if (!m || !pending || !cJSON_AddItemToArray(pending, m)) {
 			cJSON_Delete(m);
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			break;
 		}
 	}
@@ -136,13 +136,13 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hit, "action")), "reply")) {
 			const cJSON *rep = cJSON_GetObjectItemCaseSensitive(hit, "reply");
 			const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "type"));
-			char *rid = cs_uuid();
+			char *rid = util_uuid();
 			cJSON *in = cJSON_CreateObject();
 			if (!rid || !in || !from || !cs_valid_server_id(from)) {
 				free(rid);
 				cJSON_Delete(in);
 				if (!rid || !in) {
-					rc = cs_err_oom(ctx);
+					rc = ctx_err_oom(ctx);
 					break;
 				}
 				continue;   /* a sender we cannot address (or "all") */
@@ -156,7 +156,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				cJSON_AddStringToObject(in, "body",
 							cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "body")));
 			cJSON_AddStringToObject(in, "in_reply_to", id);
-			rc = ob_apply_msg(ctx, in, ops_now());
+			rc = outbox_apply_msg(ctx, in, values_now());
 			cJSON_Delete(in);
 			if (!rc) {
 				a->replied++;
@@ -196,7 +196,7 @@ done:
 int cs_autoreply(cs_ctx *ctx, int *replied, int *marked, char **log)
 {
 	reply_arg a = {NULL, 0, 0, {0}};
-	int rc = cs_decide(ctx, reply_fn, &a);
+	int rc = decide_run(ctx, reply_fn, &a);
 	*replied = rc ? 0 : a.replied;
 	*marked = rc ? 0 : a.marked;
 	*log = rc ? NULL : sb_detach(&a.log);

@@ -33,11 +33,11 @@ static const char *boot_id(void)
 	return id;
 }
 
-int cs_clock_boot(cs_ctx *ctx, cs_boot *out)
+int clock_boot(cs_ctx *ctx, clock_reading *out)
 {
 	struct timespec ts;
 	if (clock_gettime(CLOCK_BOOTTIME, &ts))
-		return cs_err(ctx, CS_ERROR, "cannot read the boot clock: %s", strerror(errno));
+		return ctx_err(ctx, CS_ERROR, "cannot read the boot clock: %s", strerror(errno));
 	out->now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
 	out->id = boot_id();
 	return CS_OK;
@@ -45,14 +45,14 @@ int cs_clock_boot(cs_ctx *ctx, cs_boot *out)
 
 /* Run one statement with :now (wall), :boot and :bid bound, those of them
  * it names. */
-static int run_timed(cs_ctx *ctx, const char *sql, const cs_boot *b)
+static int run_timed(cs_ctx *ctx, const char *sql, const clock_reading *b)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 	if ((rc = db_prepare(ctx, &st, sql)))
 		return rc;
 	if ((sqlite3_bind_parameter_index(st, ":now") &&
-	     (rc = db_bind_real(ctx, st, ":now", cs_now()))) ||
+	     (rc = db_bind_real(ctx, st, ":now", util_now()))) ||
 	    (sqlite3_bind_parameter_index(st, ":boot") &&
 	     (rc = db_bind_real(ctx, st, ":boot", b->now))) ||
 	    (sqlite3_bind_parameter_index(st, ":bid") &&
@@ -64,7 +64,7 @@ done:
 	return rc;
 }
 
-int cs_clock_note(cs_ctx *ctx)
+int clock_note(cs_ctx *ctx)
 {
 	static const char *const sql[] = {
 		/* a changed holder, fence or expiry, or another boot: a new watch */
@@ -87,21 +87,21 @@ int cs_clock_note(cs_ctx *ctx)
 		" WHERE watch.state IS NOT excluded.state OR watch.boot_id IS NOT excluded.boot_id",
 		"DELETE FROM watch WHERE (kind, key) NOT IN (SELECT kind, key FROM watch_state)",
 	};
-	cs_boot b;
+	clock_reading b;
 	int rc;
-	if ((rc = cs_clock_boot(ctx, &b)))
+	if ((rc = clock_boot(ctx, &b)))
 		return rc;
 	for (size_t i = 0; i < sizeof sql / sizeof *sql && !rc; i++)
 		rc = run_timed(ctx, sql[i], &b);
 	return rc;
 }
 
-int cs_clock_renote(cs_ctx *ctx)
+int clock_renote(cs_ctx *ctx)
 {
 	sqlite3_stmt *st = NULL;
-	cs_boot b;
+	clock_reading b;
 	int rc, other = 0;
-	if ((rc = cs_clock_boot(ctx, &b)) ||
+	if ((rc = clock_boot(ctx, &b)) ||
 	    (rc = db_prepare(ctx, &st, "SELECT EXISTS(SELECT 1 FROM lock_seen WHERE boot_id IS NOT :bid"
 				       " OR seen_boot IS NULL) OR EXISTS(SELECT 1 FROM watch WHERE"
 				       " boot_id IS NOT :bid)")) ||
@@ -117,7 +117,7 @@ done:
 	sqlite3_finalize(st);
 	if (rc || !other || (rc = db_begin(ctx)))
 		return rc;
-	if ((rc = cs_clock_note(ctx))) {
+	if ((rc = clock_note(ctx))) {
 		db_rollback(ctx);
 		return rc;
 	}

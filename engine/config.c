@@ -208,11 +208,11 @@ static int config_int(cs_ctx *ctx, git_config *snap, const char *key, long long 
 	int rc = CS_OK;
 
 	if (!s || s->kind == K_TEXT || s->kind == K_URL)
-		return cs_err(ctx, CS_ERROR, "internal: 'coordsync.%s' is not a number setting", key);
+		return ctx_err(ctx, CS_ERROR, "internal: 'coordsync.%s' is not a number setting", key);
 	v = lookup_in(ctx, snap, s, src, sizeof src);
 	if (parse_value(s, v, out)) {
 		expected(s, form, sizeof form);
-		rc = cs_err(ctx, CS_EINVAL, "invalid setting coordsync.%s '%s' (from %s): expected %s",
+		rc = ctx_err(ctx, CS_EINVAL, "invalid setting coordsync.%s '%s' (from %s): expected %s",
 			    key, v ? v : "", src, form);
 	}
 	free(v);

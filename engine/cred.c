@@ -16,7 +16,7 @@
  * server (and its lockout rules) with a password it refused. */
 #define CRED_TRIES 3
 
-int gx_url_origin(const char *url, char *out, size_t len)
+int cred_url_origin(const char *url, char *out, size_t len)
 {
 	secret_url u;
 
@@ -35,7 +35,7 @@ int gx_url_origin(const char *url, char *out, size_t len)
 	snprintf(out, len, "%.*s://%.*s%s%.*s", (int)u.scheme.n, u.scheme.p, (int)u.host.n, u.host.p,
 		 u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
 	return u.scheme.n == 4 && !strncasecmp(u.scheme.p, "http", 4) &&
-	       !cs_host_loopback(u.host.p, u.host.n);
+	       !secret_host_loopback(u.host.p, u.host.n);
 }
 
 int cred_url_has_password(const char *url)
@@ -70,13 +70,13 @@ static int cred_token(cred_state *cs, git_credential **out, const char *user,
 	int rc;
 
 	if (!file)
-		rc = cs_err(ctx, CS_EINVAL, "'%s' asks for a password: put the token in a file of mode"
+		rc = ctx_err(ctx, CS_EINVAL, "'%s' asks for a password: put the token in a file of mode"
 			    " 0600 and name it in coordsync.remote.tokenfile", origin);
 	else if (plain)
-		rc = cs_err(ctx, CS_EINVAL, "refusing to send the token of '%s' over plain http to"
+		rc = ctx_err(ctx, CS_EINVAL, "refusing to send the token of '%s' over plain http to"
 			    " '%s': use https", file, origin);
 	else
-		rc = cs_token_read(ctx, file, &token);
+		rc = secret_token_read(ctx, file, &token);
 	free(file);
 	if (rc)
 		return cred_fail(ctx);
@@ -95,7 +95,7 @@ static int cred_ssh(cred_state *cs, git_credential **out, const char *user)
 
 	if (!key)
 		return git_credential_ssh_key_from_agent(out, user);
-	if (cs_secret_check(cs->ctx, "ssh key", key))
+	if (secret_check(cs->ctx, "ssh key", key))
 		rc = cred_fail(cs->ctx);
 	else
 		rc = git_credential_ssh_key_new(out, user, NULL, key, NULL);
@@ -109,11 +109,11 @@ int cred_cb(git_credential **out, const char *url, const char *url_user,
 	cred_state *cs = payload;
 	cs_ctx *ctx = cs->ctx;
 	char origin[256], *user;
-	int plain = gx_url_origin(url, origin, sizeof origin), rc;
+	int plain = cred_url_origin(url, origin, sizeof origin), rc;
 
 	user = url_user && *url_user ? strdup(url_user) : CRED_SETTING(cs, user, "remote.user");
 	if (!user && !(user = strdup("git"))) {
-		cs_err_oom(ctx);
+		ctx_err_oom(ctx);
 		return cred_fail(ctx);
 	}
 	/* ssh asks for the user name first when the URL has none: no try. */
@@ -125,10 +125,10 @@ int cred_cb(git_credential **out, const char *url, const char *url_user,
 	if (ctx->cred_refused || ++cs->tries > CRED_TRIES) {
 		ctx->cred_refused = 1;
 		if (allowed & GIT_CREDENTIAL_SSH_KEY)
-			cs_err(ctx, CS_ERROR, "'%s' refused the ssh key %d times; giving up (check"
+			ctx_err(ctx, CS_ERROR, "'%s' refused the ssh key %d times; giving up (check"
 			       " coordsync.remote.sshkey, or the keys in ssh-agent)", origin, CRED_TRIES);
 		else
-			cs_err(ctx, CS_ERROR, "'%s' refused the credentials %d times; giving up (check"
+			ctx_err(ctx, CS_ERROR, "'%s' refused the credentials %d times; giving up (check"
 			       " coordsync.remote.user and the token in coordsync.remote.tokenfile)",
 			       origin, CRED_TRIES);
 		free(user);

@@ -24,7 +24,7 @@ int cred_cb(git_credential **out, const char *url, const char *url_user,
  * in a message.  Returns 1 when url is plain http to a host that is not a
  * loopback address, or not a valid URL (out then says so): no token goes
  * to it.  The URL is parsed by secret_url_parse. */
-int gx_url_origin(const char *url, char *out, size_t len);
+int cred_url_origin(const char *url, char *out, size_t len);
 /* 1 when url carries a password (scheme://user:password@host/...); a URL
  * secret_url_parse refuses carries none. */
 int cred_url_has_password(const char *url);

@@ -11,15 +11,15 @@
 
 /* The largest coordination file read, by default (coordsync.maxfilesize):
  * 100k jobs are about 28 MB. */
-#define CS_MAX_BLOB ((long long)64 << 20)
-#define CS_MAX_KV 32                /* --set pairs per command */
+#define CTX_MAX_BLOB ((long long)64 << 20)
+#define CTX_MAX_KV 32                /* --set pairs per command */
 
 /* A change to a file that is not a mirrored record (logs, archives). */
-typedef struct cs_tree_edit {
+typedef struct tree_edit {
 	char *path;
 	git_oid blob;
 	int remove;
-} cs_tree_edit;
+} tree_edit;
 
 struct cs_ctx {
 	char err[1024];
@@ -27,10 +27,10 @@ struct cs_ctx {
 	git_remote *origin;  /* looked up once: each lookup leaks in libgit2 1.5 */
 	git_repository *local;  /* origin, when it is a path on this machine */
 	int local_checked;      /* ... and whether that was looked at yet */
-	int local_shared;       /* its core.sharedRepository (gx_shared_mode) */
-	char local_hooks[4096]; /* its hooks directory (gx_hooks_dir) */
+	int local_shared;       /* its core.sharedRepository (shared_mode) */
+	char local_hooks[4096]; /* its hooks directory (shared_hooks_dir) */
 	long import_rows;       /* rows written by imports so far */
-	struct cs_text **texts; /* versions of files at hand (gx_text_get) */
+	struct texts_version **texts; /* versions of files at hand (texts_get) */
 	size_t ntexts;
 	unsigned long text_tick;  /* ... and a clock of their use */
 	struct texts_keeper *keeper;  /* its holder's kept versions (cs_hold), or NULL */
@@ -49,7 +49,7 @@ struct cs_ctx {
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */
 	int mirrorfd;       /* shared flock on DBPATH.lock while the mirror is open, or -1 */
 	int in_txn;
-	cs_tree_edit *edits;  /* queued by a decision, applied after its export */
+	tree_edit *edits;  /* queued by a decision, applied after its export */
 	size_t nedits;
 	git_tree *base;       /* during a decision: the remote tree it decides on */
 	cs_notice_fn notice;  /* cs_set_notice */
@@ -57,7 +57,7 @@ struct cs_ctx {
 	int cred_refused;     /* the remote refused our credentials: do not try again */
 	cs_abort_fn abort_fn; /* cs_set_abort: asked before a decision pushes */
 	void *abort_arg;
-	int malformed;        /* SQLite said the mirror is malformed (cs_err_db) */
+	int malformed;        /* SQLite said the mirror is malformed (ctx_err_db) */
 	char malformed_why[128];  /* ... and what it said */
 	int accept_history;   /* cs_accept_history: import a head that is no descendant */
 	int net_down;         /* a remote operation timed out: do not try again (net.c) */
@@ -66,16 +66,16 @@ struct cs_ctx {
 };
 
 /* Internal return codes, never seen outside the engine. */
-#define CS_ERETRY -100   /* internal: the push was refused, decide again */
-#define CS_ETOOBIG -101  /* internal: a file is over ctx->max_file */
+#define CTX_ERETRY -100   /* internal: the push was refused, decide again */
+#define CTX_ETOOBIG -101  /* internal: a file is over ctx->max_file */
 
 /* ---- errors (ctx.c) -------------------------------------------------- */
-int cs_err(cs_ctx *ctx, int code, const char *fmt, ...)
+int ctx_err(cs_ctx *ctx, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int cs_err_git(cs_ctx *ctx, const char *what);   /* CS_ERROR, libgit2's text */
-int cs_err_db(cs_ctx *ctx, sqlite3 *db);         /* CS_ERROR, sqlite's text */
-int cs_err_oom(cs_ctx *ctx);
+int ctx_err_git(cs_ctx *ctx, const char *what);   /* CS_ERROR, libgit2's text */
+int ctx_err_db(cs_ctx *ctx, sqlite3 *db);         /* CS_ERROR, sqlite's text */
+int ctx_err_oom(cs_ctx *ctx);
 /* Tell the operator through the notice callback, if any. */
-void cs_notice(cs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ctx_notice(cs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

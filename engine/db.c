@@ -15,7 +15,7 @@ static int db_migrate(cs_ctx *ctx)
 	int rc;
 	if ((rc = db_int(ctx, &have, "PRAGMA user_version", NULL)))
 		return rc;
-	for (const cs_embedded *e = cs_embedded_schema; e->name; e++) {
+	for (const embedded_file *e = embedded_schema; e->name; e++) {
 		long long v = strtoll(e->name, NULL, 10);
 		char pragma[64];
 		if (v <= have)
@@ -25,7 +25,7 @@ static int db_migrate(cs_ctx *ctx)
 			return rc;
 		if ((rc = db_exec(ctx, e->text)) || (rc = db_exec(ctx, pragma))) {
 			db_rollback(ctx);
-			return cs_err(ctx, rc, "migration %s: %s", e->name, ctx->err);
+			return ctx_err(ctx, rc, "migration %s: %s", e->name, ctx->err);
 		}
 		if ((rc = db_commit(ctx)))
 			return rc;
@@ -41,7 +41,7 @@ static int db_views(cs_ctx *ctx)
 	unsigned long long h = 1469598103934665603ULL;
 	char hex[32], *have = NULL;
 	int rc;
-	for (const cs_embedded *e = cs_embedded_queries; e->name; e++)
+	for (const embedded_file *e = embedded_queries; e->name; e++)
 		for (size_t i = 0; i < e->len; i++)
 			h = (h ^ (unsigned char)e->text[i]) * 1099511628211ULL;
 	snprintf(hex, sizeof hex, "%016llx", h);
@@ -54,9 +54,9 @@ static int db_views(cs_ctx *ctx)
 	free(have);
 	if ((rc = db_begin(ctx)))
 		return rc;
-	for (const cs_embedded *e = cs_embedded_queries; e->name && !rc; e++)
+	for (const embedded_file *e = embedded_queries; e->name && !rc; e++)
 		if ((rc = db_exec(ctx, e->text)))
-			cs_err(ctx, rc, "queries/%s: %s", e->name, ctx->err);
+			ctx_err(ctx, rc, "queries/%s: %s", e->name, ctx->err);
 	if (!rc && !(rc = db_meta_set(ctx, "views", hex)))
 		return db_commit(ctx);
 	db_rollback(ctx);
@@ -68,7 +68,7 @@ int db_open(cs_ctx *ctx, const char *path, int how)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (how & DB_CREATE ? SQLITE_OPEN_CREATE : 0);
 	int rc;
 	if (sqlite3_open_v2(path, &ctx->db, flags, NULL) != SQLITE_OK) {
-		rc = cs_err(ctx, CS_ERROR, "cannot open mirror '%s': %s", path,
+		rc = ctx_err(ctx, CS_ERROR, "cannot open mirror '%s': %s", path,
 			    ctx->db ? sqlite3_errmsg(ctx->db) : "out of memory");
 		sqlite3_close(ctx->db);
 		ctx->db = NULL;
@@ -93,14 +93,14 @@ int db_open(cs_ctx *ctx, const char *path, int how)
 int db_exec(cs_ctx *ctx, const char *sql)
 {
 	if (sqlite3_exec(ctx->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return cs_err_db(ctx, ctx->db);
+		return ctx_err_db(ctx, ctx->db);
 	return CS_OK;
 }
 
 int db_prepare(cs_ctx *ctx, sqlite3_stmt **out, const char *sql)
 {
 	if (sqlite3_prepare_v2(ctx->db, sql, -1, out, NULL) != SQLITE_OK)
-		return cs_err_db(ctx, ctx->db);
+		return ctx_err_db(ctx, ctx->db);
 	return CS_OK;
 }
 
@@ -108,7 +108,7 @@ static int bind_index(cs_ctx *ctx, sqlite3_stmt *st, const char *name)
 {
 	int i = sqlite3_bind_parameter_index(st, name);
 	if (i == 0)
-		cs_err(ctx, CS_ERROR, "internal: no parameter '%s' in: %s", name, sqlite3_sql(st));
+		ctx_err(ctx, CS_ERROR, "internal: no parameter '%s' in: %s", name, sqlite3_sql(st));
 	return i;
 }
 
@@ -118,7 +118,7 @@ static int bind_index(cs_ctx *ctx, sqlite3_stmt *st, const char *name)
 		if (!i_)                                            \
 			return CS_ERROR;                            \
 		if ((call) != SQLITE_OK)                            \
-			return cs_err_db(ctx, sqlite3_db_handle(st)); \
+			return ctx_err_db(ctx, sqlite3_db_handle(st)); \
 	} while (0)
 
 int db_bind_text(cs_ctx *ctx, sqlite3_stmt *st, const char *name, const char *v)
@@ -152,7 +152,7 @@ int db_step(cs_ctx *ctx, sqlite3_stmt *st)
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
 		return rc;
-	return cs_err_db(ctx, sqlite3_db_handle(st));
+	return ctx_err_db(ctx, sqlite3_db_handle(st));
 }
 
 int db_run_binds(cs_ctx *ctx, const char *sql, const db_bind *b, int n)
@@ -197,7 +197,7 @@ int db_text(cs_ctx *ctx, char **out, const char *sql, const char *a)
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 		rc = CS_OK;
 		if (t && !(*out = strdup(t)))
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 	} else if (rc == SQLITE_DONE) {
 		rc = CS_OK;
 	}
@@ -281,7 +281,7 @@ int db_indexes_drop(cs_ctx *ctx, const char *table, db_indexes *ix)
 		char **n = realloc(ix->sql, (size_t)(ix->n + 1) * sizeof *n);
 		if (!n || !(n[ix->n] = strdup((const char *)sqlite3_column_text(st, 1)))) {
 			ix->sql = n ? n : ix->sql;
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			goto done;
 		}
 		ix->sql = n;
@@ -290,7 +290,7 @@ int db_indexes_drop(cs_ctx *ctx, const char *table, db_indexes *ix)
 	}
 	if (rc != SQLITE_DONE)
 		goto done;
-	rc = drop.oom ? cs_err_oom(ctx) : drop.n ? db_exec(ctx, drop.p) : CS_OK;
+	rc = drop.oom ? ctx_err_oom(ctx) : drop.n ? db_exec(ctx, drop.p) : CS_OK;
 done:
 	sb_free(&drop);
 	sqlite3_finalize(st);

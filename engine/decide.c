@@ -31,7 +31,7 @@ static int import_pushed(cs_ctx *ctx, const git_oid *commit, const git_oid *tree
 	int rc;
 
 	if (git_tree_lookup(&tree, ctx->repo, tree_id))
-		return cs_err_git(ctx, "cannot read the pushed tree");
+		return ctx_err_git(ctx, "cannot read the pushed tree");
 	rc = mirror_import_commit(ctx, tree, commit, &st, 0, 1, 0);
 	git_tree_free(tree);
 	return rc;
@@ -39,14 +39,14 @@ static int import_pushed(cs_ctx *ctx, const git_oid *commit, const git_oid *tree
 
 static int edit_add(cs_ctx *ctx, const char *path, const git_oid *blob)
 {
-	cs_tree_edit *e = realloc(ctx->edits, (ctx->nedits + 1) * sizeof *e);
+	tree_edit *e = realloc(ctx->edits, (ctx->nedits + 1) * sizeof *e);
 	if (!e)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	ctx->edits = e;
 	e += ctx->nedits;
 	memset(e, 0, sizeof *e);
 	if (!(e->path = strdup(path)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (blob)
 		git_oid_cpy(&e->blob, blob);
 	e->remove = !blob;
@@ -54,14 +54,14 @@ static int edit_add(cs_ctx *ctx, const char *path, const git_oid *blob)
 	return CS_OK;
 }
 
-int cs_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
+int decide_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
 {
 	git_oid blob;
-	int rc = gx_blob_write(ctx, path, data, len, &blob);
+	int rc = texts_blob_write(ctx, path, data, len, &blob);
 	return rc ? rc : edit_add(ctx, path, &blob);
 }
 
-int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
+int decide_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
 {
 	git_tree_entry *e = NULL;
 	git_blob *b = NULL;
@@ -70,15 +70,15 @@ int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if (!ctx->base)
-		return cs_err(ctx, CS_ERROR, "internal: no decision in progress");
+		return ctx_err(ctx, CS_ERROR, "internal: no decision in progress");
 	if (git_tree_entry_bypath(&e, ctx->base, path)) {
 		git_error_clear();
 		return CS_OK;
 	}
-	if ((rc = gx_blob_lookup(ctx, &b, git_tree_entry_id(e), path)))
-		rc = rc == CS_ETOOBIG ? CS_ERROR : rc;
+	if ((rc = tree_blob_lookup(ctx, &b, git_tree_entry_id(e), path)))
+		rc = rc == CTX_ETOOBIG ? CS_ERROR : rc;
 	else if (!(*out = malloc((size_t)git_blob_rawsize(b) + 1)))
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 	else {
 		*len = (size_t)git_blob_rawsize(b);
 		memcpy(*out, git_blob_rawcontent(b), *len);
@@ -89,26 +89,26 @@ int cs_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
 	return rc;
 }
 
-int cs_edit_remove(cs_ctx *ctx, const char *path)
+int decide_edit_remove(cs_ctx *ctx, const char *path)
 {
 	return edit_add(ctx, path, NULL);
 }
 
 /* The decision's tree, the one place its changes are applied: the files
- * whose records it changed (model_export's edits) and then the files it
- * queued (cs_edit_put, cs_edit_remove), in one tree_apply on top of base.
+ * whose records it changed (export_edits's edits) and then the files it
+ * queued (decide_edit_put, decide_edit_remove), in one tree_apply on top of base.
  * *tree is the result; *changed is 1 when it differs from base. */
 static int decide_apply(cs_ctx *ctx, git_tree *base, git_oid *tree, int *changed)
 {
-	cs_tree_edit *ex = NULL, *all = NULL;
+	tree_edit *ex = NULL, *all = NULL;
 	size_t nex = 0;
 	int rc;
 
 	*changed = 0;
-	if ((rc = model_export(ctx, base, &ex, &nex)))
+	if ((rc = export_edits(ctx, base, &ex, &nex)))
 		goto done;
 	if (!(all = malloc((nex + ctx->nedits + 1) * sizeof *all))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	/* Shallow copies: the paths stay with ex and ctx->edits. */
@@ -137,17 +137,17 @@ static int aborted(cs_ctx *ctx)
 {
 	if (!ctx->abort_fn || !ctx->abort_fn(ctx->abort_arg))
 		return CS_OK;
-	return cs_err(ctx, CS_ERROR, "the caller went away before the decision was pushed;"
+	return ctx_err(ctx, CS_ERROR, "the caller went away before the decision was pushed;"
 		      " nothing was decided");
 }
 
-static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
+static int decide(cs_ctx *ctx, decide_fn fn, void *arg)
 {
 	int rc = CS_OK;
 
 	if (!ctx->server)
-		return cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
-	if ((rc = aborted(ctx)) || (rc = cs_lock_clone(ctx)))
+		return ctx_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
+	if ((rc = aborted(ctx)) || (rc = handle_lock_clone(ctx)))
 		return rc;
 	ctx->retries = 0;
 	ctx->pushed[0] = 0;
@@ -156,12 +156,12 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		git_oid head, tree_id, commit;
 		git_tree *tree = NULL;
 		sbuf msg = {0};
-		int empty, changed = 0, turn = gx_turn_begin(ctx);
+		int empty, changed = 0, turn = transport_turn_begin(ctx);
 
 		if ((rc = mirror_refresh(ctx, &head, &empty, &tree, &st, 0, 0)) ||
-		    (empty && (rc = cs_err(ctx, CS_ERROR,
+		    (empty && (rc = ctx_err(ctx, CS_ERROR,
 					  "the remote is empty; run 'coordsync init' first")))) {
-			gx_turn_end(turn);
+			transport_turn_end(turn);
 			return rc;
 		}
 		handle_edits_clear(ctx);
@@ -170,7 +170,7 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			goto next;
 		if ((rc = fn(ctx, arg, &msg)))
 			goto next;
-		CS_FAULT("after-decide");
+		FAULT_AT("after-decide");
 		if ((rc = decide_apply(ctx, tree, &tree_id, &changed)))
 			goto next;
 		/* Nothing to write, or the same tree again (a status rewritten
@@ -180,7 +180,7 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			goto next;
 		}
 		if (msg.oom || !msg.n) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			goto next;
 		}
 		if ((rc = aborted(ctx)))
@@ -193,16 +193,16 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 		 * the output (the job claimed, the fence) is in arg already. */
 		db_rollback(ctx);
 		if (!sqlite3_get_autocommit(ctx->db)) {
-			rc = cs_err(ctx, CS_ERROR, "cannot end the mirror's transaction before the push");
+			rc = ctx_err(ctx, CS_ERROR, "cannot end the mirror's transaction before the push");
 			goto next;
 		}
-		rc = gx_commit_push(ctx, &tree_id, &head, msg.p, &commit);
-		gx_turn_end(turn);
+		rc = transport_commit_push(ctx, &tree_id, &head, msg.p, &commit);
+		transport_turn_end(turn);
 		turn = -1;
 		if (!rc) {
 			char hex[GIT_OID_HEXSZ + 1];
 			git_oid_tostr(hex, sizeof hex, &commit);
-			CS_FAULT("after-push");
+			FAULT_AT("after-push");
 			/* The mirror catches up with the pushed commit the way it takes
 			 * in any head: the import of the files the decision wrote (their
 			 * bytes are at hand) and the history walk.  Its lock_fences
@@ -210,8 +210,8 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 			 * only when pushed, and by the next import if killed here. */
 			if (!(rc = import_pushed(ctx, &commit, &tree_id))) {
 				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
-				CS_FAULT("after-mirror");
-				rc = gx_update_local(ctx, &commit);
+				FAULT_AT("after-mirror");
+				rc = worktree_move(ctx, &commit);
 			}
 			if (rc) {
 				/* The decision is on the remote, and that is what counts:
@@ -219,20 +219,20 @@ static int decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
 				 * intent, still in the outbox, is applied again as a
 				 * no-op).  So it succeeded, with a word to the operator. */
 				db_rollback(ctx);
-				cs_notice(ctx, "the decision is on the remote (commit %.12s) but this clone"
+				ctx_notice(ctx, "the decision is on the remote (commit %.12s) but this clone"
 					  " could not record it: %s; the next sync catches up", hex, ctx->err);
 				memcpy(ctx->pushed, hex, sizeof ctx->pushed);
 				rc = CS_OK;
 			}
 		}
 next:
-		gx_turn_end(turn);
+		transport_turn_end(turn);
 		ctx->base = NULL;
 		if (rc)
 			db_rollback(ctx);
 		sb_free(&msg);
 		git_tree_free(tree);
-		if (rc != CS_ERETRY) {
+		if (rc != CTX_ERETRY) {
 			handle_edits_clear(ctx);
 			return rc;
 		}
@@ -243,7 +243,7 @@ next:
 	{
 		char last[sizeof ctx->err];
 		memcpy(last, ctx->err, sizeof last);
-		return cs_err(ctx, CS_ERROR, "gave up after %d attempts; the last refusal: %s",
+		return ctx_err(ctx, CS_ERROR, "gave up after %d attempts; the last refusal: %s",
 			      ctx->max_attempts, last);
 	}
 }
@@ -251,9 +251,9 @@ next:
 /* The versions of files a decision, a sync or a rebuild read are dropped at
  * its end: a daemon does not keep 30 MB files between its cycles (with
  * cs_hold it keeps those of up to 8 MiB for the next handle, texts_keeper). */
-int cs_decide(cs_ctx *ctx, cs_decide_fn fn, void *arg)
+int decide_run(cs_ctx *ctx, decide_fn fn, void *arg)
 {
 	int rc = decide(ctx, fn, arg);
-	gx_texts_free(ctx);
+	texts_free(ctx);
 	return rc;
 }

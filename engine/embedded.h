@@ -3,15 +3,15 @@
 #define CS_EMBEDDED_H
 #include <stddef.h>
 
-typedef struct cs_embedded {
+typedef struct embedded_file {
 	const char *name;   /* file name, e.g. "001_mirror.sql" */
 	const char *text;   /* contents, NUL-terminated */
 	size_t len;
-} cs_embedded;
+} embedded_file;
 
 /* Each array is sorted by name and ends with a zeroed entry. */
-extern const cs_embedded cs_embedded_schema[];
-extern const cs_embedded cs_embedded_queries[];
-extern const cs_embedded cs_embedded_templates[];
+extern const embedded_file embedded_schema[];
+extern const embedded_file embedded_queries[];
+extern const embedded_file embedded_templates[];
 
 #endif

@@ -89,12 +89,12 @@ static int field_text(cs_ctx *ctx, sqlite3_stmt *st, int c, const field *f, cons
 	case F_ISO:
 	case F_EPOCH: {
 		double v = floor(sqlite3_column_double(st, c));
-		if (cur && !model_time_value(cur, &d) && floor(d) == v)
+		if (cur && !kinds_time_value(cur, &d) && floor(d) == v)
 			break;
 		if (f->type == F_EPOCH) {
 			sb_printf(b, "%lld", (long long)v);
 		} else {
-			cs_time_iso(v, iso);
+			util_time_iso(v, iso);
 			json_put_string(b, iso);
 		}
 		break;
@@ -103,12 +103,12 @@ static int field_text(cs_ctx *ctx, sqlite3_stmt *st, int c, const field *f, cons
 		cJSON *v = cJSON_Parse((const char *)sqlite3_column_text(st, c));
 		char *a = NULL, *x = NULL;
 		if (!v)
-			return cs_err(ctx, CS_ERROR, "column '%s' holds invalid JSON", f->col);
+			return ctx_err(ctx, CS_ERROR, "column '%s' holds invalid JSON", f->col);
 		a = cur ? cJSON_PrintUnformatted(cur) : NULL;
 		x = cJSON_PrintUnformatted(v);
 		if (!x) {
 			cJSON_Delete(v);
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		}
 		if (!a || strcmp(a, x))
 			json_put_value(b, v, indent, step);
@@ -117,10 +117,10 @@ static int field_text(cs_ctx *ctx, sqlite3_stmt *st, int c, const field *f, cons
 		cJSON_Delete(v);
 	}
 	}
-	return b->oom ? cs_err_oom(ctx) : CS_OK;
+	return b->oom ? ctx_err_oom(ctx) : CS_OK;
 }
 
-int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
+int export_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
 		int n, char **out)
 {
 	size_t len = strlen(orig), end, err_at;
@@ -135,11 +135,11 @@ int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *co
 	for (int i = 0; i < n; i++)
 		for (int j = i + 1; j < n; j++)
 			if (!strcmp(keys[i], keys[j]))
-				return cs_err(ctx, CS_EINVAL, "a patch cannot set '%s' twice", keys[i]);
+				return ctx_err(ctx, CS_EINVAL, "a patch cannot set '%s' twice", keys[i]);
 	if (json_members(orig, len, 0, '{', &sc, &end, &err_at))
-		return cs_err(ctx, CS_ERROR, "internal: record is not an object");
+		return ctx_err(ctx, CS_ERROR, "internal: record is not an object");
 	if (!(ed = calloc((size_t)n + 1, sizeof *ed))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	multiline = strchr(orig, '\n') != NULL;
@@ -188,10 +188,10 @@ int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *co
 	}
 	for (size_t i = 0; i < ned; i++)
 		if (!ed[i].text)
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 	apply_edits(&res, orig, len, ed, ned);
 	if (!rc && !(*out = sb_detach(&res)))
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 done:
 	free(ed);
 	sb_free(&ins);
@@ -218,7 +218,7 @@ static int export_check(cs_ctx *ctx, const kind *k, const char *key, const char 
 
 	kinds_check_run(&j);
 	if (j.bad < len)
-		return cs_err(ctx, CS_EREFUSED, "refusing to write %s '%s': its text would not"
+		return ctx_err(ctx, CS_EREFUSED, "refusing to write %s '%s': its text would not"
 			      " import (%s at byte %zu)", k->noun, key ? key : "?",
 			      (unsigned char)text[j.bad] < 0x20 ? "a control character" : "an invalid"
 			      " number, \\u0000 or UTF-8 sequence", j.bad);
@@ -226,24 +226,24 @@ static int export_check(cs_ctx *ctx, const kind *k, const char *key, const char 
 	b.rows = &r;
 	b.cap = 1;
 	if (kinds_record_parse(k, text, sp, k->key_json ? NULL : key, 0, &b))
-		rc = b.failed == 2 ? cs_err_oom(ctx)
-				   : cs_err(ctx, CS_EREFUSED, "refusing to write %s '%s': the fleet's"
+		rc = b.failed == 2 ? ctx_err_oom(ctx)
+				   : ctx_err(ctx, CS_EREFUSED, "refusing to write %s '%s': the fleet's"
 					    " importers would refuse it: %s", k->noun, key ? key : "?",
 					    b.err);
 	sb_free(&b.str);
 	return rc;
 }
 
-int model_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text)
+int export_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text)
 {
 	const char *name = strrchr(path, '/');
 	name = name ? name + 1 : path;
-	for (const kind *k = cs_kinds; k->path; k++) {
+	for (const kind *k = kinds_table; k->path; k++) {
 		const char *kn = strrchr(k->path, '/');
 		if (!strcmp(kn ? kn + 1 : k->path, name))
 			return export_check(ctx, k, key, text);
 	}
-	return cs_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
+	return ctx_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
 }
 
 /* The record text orig with k's fields set from columns col0.. of st.
@@ -262,7 +262,7 @@ static int patch_record(cs_ctx *ctx, const kind *k, const char *key, const char 
 	if (!(o = json_parse_span(orig, 0, len, &err_at)) || !cJSON_IsObject(o)) {
 		/* A decision made a record no importer reads: the invariant says why. */
 		if (!(rc = export_check(ctx, k, key, orig)))
-			rc = cs_err(ctx, CS_ERROR, "internal: stored %s record is not an object", k->noun);
+			rc = ctx_err(ctx, CS_ERROR, "internal: stored %s record is not an object", k->noun);
 		goto done;
 	}
 	{
@@ -284,15 +284,15 @@ static int patch_record(cs_ctx *ctx, const kind *k, const char *key, const char 
 			continue;
 		keys[n] = f->key;
 		if (!(vals[n++] = sb_detach(&v))) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			n--;
 			goto done;
 		}
 	}
 	if (n)
-		rc = model_patch(ctx, orig, keys, vals, n, out);
+		rc = export_patch(ctx, orig, keys, vals, n, out);
 	else if (!(*out = strdup(orig)))
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 	if (!rc && (rc = export_check(ctx, k, key, *out))) {
 		free(*out);
 		*out = NULL;
@@ -308,7 +308,7 @@ static const char *template_text(const char *path)
 {
 	const char *name = strrchr(path, '/');
 	name = name ? name + 1 : path;
-	for (const cs_embedded *e = cs_embedded_templates; e->name; e++)
+	for (const embedded_file *e = embedded_templates; e->name; e++)
 		if (!strcmp(e->name, name))
 			return e->text;
 	return NULL;
@@ -327,7 +327,7 @@ static int check_writable(cs_ctx *ctx, const char *path, const git_oid *base_blo
 		goto done;
 	git_oid_tostr(id, sizeof id, base_blob);
 	if (!have || strcmp(have, id))
-		rc = cs_err(ctx, CS_ERROR, "refusing to write '%s': its current version did not import%s%s",
+		rc = ctx_err(ctx, CS_ERROR, "refusing to write '%s': its current version did not import%s%s",
 			    path, err ? ": " : "", err ? err : "");
 done:
 	free(have);
@@ -337,7 +337,7 @@ done:
 
 /* The file edits an export hands back, one per file it wrote. */
 typedef struct file_edits {
-	cs_tree_edit *e;
+	tree_edit *e;
 	size_t n;
 } file_edits;
 
@@ -345,19 +345,19 @@ typedef struct file_edits {
  * the edit that puts it in the tree to fe. */
 static int put_file(cs_ctx *ctx, file_edits *fe, const char *path, const char *data, size_t len)
 {
-	cs_tree_edit *e;
+	tree_edit *e;
 	git_oid blob;
 	char id[GIT_OID_HEXSZ + 1];
 	int rc;
-	if ((rc = gx_blob_write(ctx, path, data, len, &blob)))
+	if ((rc = texts_blob_write(ctx, path, data, len, &blob)))
 		return rc;
 	if (!(e = realloc(fe->e, (fe->n + 1) * sizeof *e)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	fe->e = e;
 	e += fe->n;
 	memset(e, 0, sizeof *e);
 	if (!(e->path = strdup(path)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	git_oid_cpy(&e->blob, &blob);
 	fe->n++;
 	git_oid_tostr(id, sizeof id, &blob);
@@ -378,7 +378,7 @@ static int prepare_dirty(cs_ctx *ctx, const kind *k, sqlite3_stmt **st)
 	sb_printf(&b, " FROM %s WHERE %s ORDER BY %s", k->table, k->dirty_col,
 		  k->top ? "ord" : k->key_col);
 	if (!(sql = sb_detach(&b)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	rc = db_prepare(ctx, st, sql);
 	free(sql);
 	return rc;
@@ -407,7 +407,7 @@ static int grow_edits(cs_ctx *ctx, edit **ed, size_t *cap, size_t want)
 	if (want <= *cap)
 		return CS_OK;
 	if (!(ne = realloc(*ed, (*cap ? *cap * 2 : 16) * sizeof *ne)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	*ed = ne;
 	*cap = *cap ? *cap * 2 : 16;
 	return CS_OK;
@@ -448,11 +448,11 @@ static int append_edit(cs_ctx *ctx, const kind *k, const char *s, size_t len, js
 	out->start = sc->n ? sc->m[sc->n - 1].val.end : top.start + 1;
 	out->end = sc->n ? sc->m[sc->n - 1].val.end : top.end - 1;
 	if (!(out->text = sb_detach(&app)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	return CS_OK;
 }
 
-int model_add(cs_ctx *ctx, const char *table, const char *name, const char *text)
+int export_add(cs_ctx *ctx, const char *table, const char *name, const char *text)
 {
 	const kind *k = NULL;
 	sqlite3_stmt *st = NULL;
@@ -460,11 +460,11 @@ int model_add(cs_ctx *ctx, const char *table, const char *name, const char *text
 	char sql[128];
 	int rc;
 
-	for (const kind *x = cs_kinds; x->path; x++)
+	for (const kind *x = kinds_table; x->path; x++)
 		if (x->top && !strcmp(x->table, table))
 			k = x;
 	if (!k)
-		return cs_err(ctx, CS_ERROR, "internal: no table '%s'", table);
+		return ctx_err(ctx, CS_ERROR, "internal: no table '%s'", table);
 	if ((rc = kinds_prepare_insert(ctx, k, &st)) ||
 	    (rc = kinds_import_record(ctx, k, k->path, st, text, sp, name, -1)))
 		goto done;
@@ -476,7 +476,7 @@ done:
 	return rc;
 }
 
-int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
+int export_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 		 char *const *texts, size_t n, char **out)
 {
 	const kind *k = NULL;
@@ -489,11 +489,11 @@ int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 	int rc;
 
 	name = name ? name + 1 : path;
-	for (const kind *x = cs_kinds; x->path; x++)
+	for (const kind *x = kinds_table; x->path; x++)
 		if (x->top && !strcmp(strrchr(x->path, '/') + 1, name))
 			k = x;
 	if (!k || k->container != '[')
-		return cs_err(ctx, CS_ERROR, "internal: cannot append to '%s'", path);
+		return ctx_err(ctx, CS_ERROR, "internal: cannot append to '%s'", path);
 	tmp = *k;
 	tmp.path = path;       /* for messages */
 	if (!s) {
@@ -504,7 +504,7 @@ int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 	    !(rc = append_edit(ctx, &tmp, s, len, top, &sc, NULL, texts, n, &ed))) {
 		apply_edits(&res, s, len, &ed, 1);
 		if (!(*out = sb_detach(&res)))
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 	}
 	jscan_free(&sc);
 	return rc;
@@ -525,7 +525,7 @@ static int remove_records(cs_ctx *ctx, const kind *k, const jscan *sc, jspan top
 	int rc;
 	qsort(rm, nrm, sizeof *rm, long_cmp);
 	if ((size_t)rm[nrm - 1] >= sc->n)
-		return cs_err(ctx, CS_ERROR, "mirror is out of step with '%s'; run 'coordsync rebuild'",
+		return ctx_err(ctx, CS_ERROR, "mirror is out of step with '%s'; run 'coordsync rebuild'",
 			      k->path);
 	for (size_t r = 0; r < nrm;) {
 		size_t i = (size_t)rm[r], j = i;
@@ -546,7 +546,7 @@ static int remove_records(cs_ctx *ctx, const kind *k, const jscan *sc, jspan top
 			(*ed)[*ned].end = top.end - 1;
 		}
 		if (!((*ed)[(*ned)++].text = strdup("")))
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 	}
 	return CS_OK;
 }
@@ -571,7 +571,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 {
 	sqlite3_stmt *st = NULL;
 	git_tree_entry *e = NULL;
-	cs_text *bt = NULL;
+	texts_version *bt = NULL;
 	const char *s;
 	size_t len;
 	jspan top;
@@ -593,8 +593,8 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 	/* The base is the version this decision's import just read (and
 	 * listed): it is at hand. */
 	if (!git_tree_entry_bypath(&e, base, k->path)) {
-		if ((rc = gx_text_get(ctx, &bt, git_tree_entry_id(e), k->path))) {
-			rc = rc == CS_ETOOBIG ? CS_ERROR : rc;
+		if ((rc = texts_get(ctx, &bt, git_tree_entry_id(e), k->path))) {
+			rc = rc == CTX_ETOOBIG ? CS_ERROR : rc;
 			goto done;
 		}
 		s = bt->p;
@@ -620,7 +620,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 		if (sqlite3_column_int(st, 3) == DIRTY_REMOVE) {
 			long *n = realloc(rm, (nrm + 1) * sizeof *n);
 			if (!n) {
-				rc = cs_err_oom(ctx);
+				rc = ctx_err_oom(ctx);
 				goto done;
 			}
 			rm = n;
@@ -641,7 +641,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 			if ((size_t)ord >= scp->n || scp->m[ord].val.end - scp->m[ord].val.start != strlen(orig) ||
 			    memcmp(s + scp->m[ord].val.start, orig, strlen(orig))) {
 				free(text);
-				rc = cs_err(ctx, CS_ERROR,
+				rc = ctx_err(ctx, CS_ERROR,
 					    "mirror is out of step with '%s'; run 'coordsync rebuild'", k->path);
 				goto done;
 			}
@@ -660,7 +660,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 				newt = b;
 			if (!a || !b || !(newk[nnew] = strdup(key))) {
 				free(text);
-				rc = cs_err_oom(ctx);
+				rc = ctx_err_oom(ctx);
 				goto done;
 			}
 			newt[nnew++] = text;
@@ -679,7 +679,7 @@ static int export_shared(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 	apply_edits(&out, s, len, ed, ned);
 	ned = 0;
 	if (out.oom) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	rc = put_file(ctx, fe, k->path, out.p, out.n);
@@ -698,7 +698,7 @@ done:
 	free(newt);
 	sb_free(&out);
 	jscan_free(&sc);
-	gx_text_release(ctx, bt);
+	texts_release(ctx, bt);
 	git_tree_entry_free(e);
 	sqlite3_finalize(st);
 	return rc;
@@ -721,7 +721,7 @@ static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 		char *text = NULL;
 		sbuf file = {0};
 		if (!cs_valid_id(id) || !orig) {
-			rc = cs_err(ctx, CS_EINVAL, "invalid server id '%s'", id);
+			rc = ctx_err(ctx, CS_EINVAL, "invalid server id '%s'", id);
 			break;
 		}
 		snprintf(path, sizeof path, "%s/%s", id, k->path);
@@ -733,7 +733,7 @@ static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 		sb_puts(&file, text);
 		sb_putc(&file, '\n');
 		if (file.oom)
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 		if (!rc && !(rc = store_record(ctx, k, id, text, 0)))
 			rc = put_file(ctx, fe, path, file.p, file.n);
 		free(text);
@@ -745,13 +745,13 @@ static int export_server(cs_ctx *ctx, const kind *k, git_tree *base, file_edits 
 	return rc == SQLITE_DONE ? CS_OK : rc;
 }
 
-int model_export(cs_ctx *ctx, git_tree *base, cs_tree_edit **out, size_t *n)
+int export_edits(cs_ctx *ctx, git_tree *base, tree_edit **out, size_t *n)
 {
 	file_edits fe = {NULL, 0};
 	int rc = CS_OK;
 	*out = NULL;
 	*n = 0;
-	for (const kind *k = cs_kinds; k->path && !rc; k++)
+	for (const kind *k = kinds_table; k->path && !rc; k++)
 		rc = k->top ? export_shared(ctx, k, base, &fe) : export_server(ctx, k, base, &fe);
 	if (rc) {
 		export_edits_free(fe.e, fe.n);
@@ -762,7 +762,7 @@ int model_export(cs_ctx *ctx, git_tree *base, cs_tree_edit **out, size_t *n)
 	return CS_OK;
 }
 
-void export_edits_free(cs_tree_edit *e, size_t n)
+void export_edits_free(tree_edit *e, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(e[i].path);

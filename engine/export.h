@@ -9,26 +9,26 @@
  * dirty marks.  *out is the n edits that put the blobs in the tree (none
  * removes), in the order to apply them; the caller applies them (one tree
  * writer) and frees them with export_edits_free.  On error *out is NULL. */
-int model_export(cs_ctx *ctx, git_tree *base, cs_tree_edit **out, size_t *n);
-void export_edits_free(cs_tree_edit *e, size_t n);   /* NULL-safe */
+int export_edits(cs_ctx *ctx, git_tree *base, tree_edit **out, size_t *n);
+void export_edits_free(tree_edit *e, size_t n);   /* NULL-safe */
 
 /* orig (a JSON object's text) with members keys[i] set to the JSON texts
  * vals[i]: existing members are replaced in place, others appended in the
  * object's own layout; all other bytes are kept.  *out is malloc'd. */
-int model_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
+int export_patch(cs_ctx *ctx, const char *orig, const char *const *keys, char *const *vals,
 		int n, char **out);
 
 /* The export's invariant for one record text of the file at path (its
  * kind: jobs.json, ..., status.json): 0, or CS_EREFUSED saying what the
  * importer would refuse.  key: a lock's name or a server's id. */
-int model_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text);
+int export_check_record(cs_ctx *ctx, const char *path, const char *key, const char *text);
 
 /* A new record of table (jobs, locks, messages) from its text, typed as an
  * import types it, to be appended by the next export.  name is the lock's
  * name (the key of a locks.json member); NULL for the others. */
-int model_add(cs_ctx *ctx, const char *table, const char *name, const char *text);
+int export_add(cs_ctx *ctx, const char *table, const char *name, const char *text);
 /* The text of a jobs.json- or messages.json-shaped file at path (s NULL:
  * the template) with n records appended in its layout.  *out is malloc'd. */
-int model_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
+int export_append(cs_ctx *ctx, const char *path, const char *s, size_t len,
 		 char *const *texts, size_t n, char **out);
 #endif

@@ -8,7 +8,7 @@
 #include "fault.h"
 
 #ifdef CS_TEST_HOOKS
-int cs_fault_on;
+int fault_on;
 static char fault_step[64];
 static int fault_stop;
 
@@ -19,7 +19,7 @@ static const char *const steps[] = {"fetch-ref", "import", "after-import", "afte
 				    "checkout-journal", "checkout-tmp", "checkout-file",
 				    "checkout-index", "checkout-ref", NULL};
 
-void cs_fault_init(void)
+void fault_init(void)
 {
 	static int done;
 	const char *v = getenv("COORDSYNC_FAULT");
@@ -38,19 +38,19 @@ void cs_fault_init(void)
 	fault_stop = !strcmp(v + n, ":stop");
 	for (int i = 0; steps[i]; i++)
 		if (!strcmp(steps[i], fault_step))
-			cs_fault_on = 1;
+			fault_on = 1;
 }
 
-int cs_fault_armed(const char *step)
+int fault_armed(const char *step)
 {
-	return cs_fault_on && !strcmp(step, fault_step);
+	return fault_on && !strcmp(step, fault_step);
 }
 
-void cs_fault_hit(const char *step)
+void fault_hit(const char *step)
 {
-	if (!cs_fault_armed(step))
+	if (!fault_armed(step))
 		return;
-	cs_fault_on = 0;      /* once: a stopped process goes on when continued */
+	fault_on = 0;      /* once: a stopped process goes on when continued */
 	raise(fault_stop ? SIGSTOP : SIGKILL);
 }
 #endif

@@ -40,7 +40,7 @@ static _Thread_local int holds;
 
 void cs_hold(void)
 {
-	gx_init();
+	transport_init();
 	if (!holds++)
 		held = texts_keeper_new();
 }
@@ -81,7 +81,7 @@ void cs_close(cs_ctx *ctx)
 	db_rollback(ctx);
 	sqlite3_close(ctx->db);
 	handle_edits_clear(ctx);
-	gx_texts_free(ctx);
+	texts_free(ctx);
 	texts_keeper_unref(ctx->keeper);
 	git_remote_free(ctx->origin);
 	git_repository_free(ctx->local);
@@ -107,11 +107,11 @@ cs_ctx *handle_new(void)
 	ctx->mirrorfd = -1;
 	ctx->max_attempts = 60;
 	ctx->lock_delay = 5;
-	cs_fault_init();
-	ctx->max_file = CS_MAX_BLOB;
+	fault_init();
+	ctx->max_file = CTX_MAX_BLOB;
 	ctx->query_seconds = 30;
 	ctx->keeper = texts_keeper_ref(held);
-	gx_init();
+	transport_init();
 	/* Objects come from our own clone; re-hashing every 30 MB blob on each
 	 * read doubles the cost of an import for no gain in safety here. */
 	git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
@@ -190,18 +190,18 @@ int handle_mirror_lock(cs_ctx *ctx, int op, int wait_ms)
 	char *path;
 	if (ctx->mirrorfd < 0) {
 		if (!(path = handle_join(ctx->dbpath, ".lock")))
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		ctx->mirrorfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		free(path);
 		if (ctx->mirrorfd < 0)
-			return cs_err(ctx, CS_ERROR, "cannot open '%s.lock': %s", ctx->dbpath,
+			return ctx_err(ctx, CS_ERROR, "cannot open '%s.lock': %s", ctx->dbpath,
 				      strerror(errno));
 	}
 	if (!flock_wait(ctx->mirrorfd, op, wait_ms))
 		return CS_OK;
 	if (errno == EWOULDBLOCK)
 		return CS_EBUSY;
-	return cs_err(ctx, CS_ERROR, "cannot lock '%s.lock': %s", ctx->dbpath, strerror(errno));
+	return ctx_err(ctx, CS_ERROR, "cannot lock '%s.lock': %s", ctx->dbpath, strerror(errno));
 }
 
 /* CS_OK when the repository open on ctx is a coordsync clone: its own git
@@ -227,7 +227,7 @@ static int is_clone(cs_ctx *ctx)
 	git_error_clear();
 	if (yes)
 		return CS_OK;
-	return cs_err(ctx, CS_ERROR, "'%s' is not a coordsync clone (its git config has no"
+	return ctx_err(ctx, CS_ERROR, "'%s' is not a coordsync clone (its git config has no"
 		      " coordsync.branch); make one with 'coordsync init URL DIR --server ID'",
 		      ctx->workdir);
 }
@@ -242,42 +242,42 @@ static int open_clone(cs_ctx **out, const cs_opts *opts, int unchecked)
 	if (!ctx)
 		return CS_ERROR;
 	if (git_repository_open_ext(&ctx->repo, dir, 0, NULL))
-		return cs_err_git(ctx, "not a coordsync clone");
+		return ctx_err_git(ctx, "not a coordsync clone");
 	if (git_repository_is_bare(ctx->repo))
-		return cs_err(ctx, CS_EINVAL, "'%s' is a bare repository, not a clone", dir);
-	if ((rc = gx_fast_writes(ctx, ctx->repo)))
+		return ctx_err(ctx, CS_EINVAL, "'%s' is a bare repository, not a clone", dir);
+	if ((rc = tree_fast_writes(ctx, ctx->repo)))
 		return rc;
-	ctx->workdir = cs_strdup(git_repository_workdir(ctx->repo));
-	ctx->gitdir = cs_strdup(git_repository_path(ctx->repo));
+	ctx->workdir = util_strdup(git_repository_workdir(ctx->repo));
+	ctx->gitdir = util_strdup(git_repository_path(ctx->repo));
 	if (!ctx->workdir || !ctx->gitdir)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	/* Only a clone made by init (or set up as one) is used: any other git
 	 * repository is left as it was, without a mirror created in it. */
 	if ((rc = is_clone(ctx)))
 		return rc;
-	ctx->server = opts && opts->server ? cs_strdup(opts->server) : cs_config_get(ctx, "server");
+	ctx->server = opts && opts->server ? util_strdup(opts->server) : cs_config_get(ctx, "server");
 	ctx->branch = cs_config_get(ctx, "branch");
 	if (!unchecked && (rc = cs_config_check(ctx)))
 		return rc;
 	ctx->lock_delay = (int)cs_config_num(ctx, "lockdelay", 5);
 	cs_set_retries(ctx, (int)cs_config_num(ctx, "retries", 60));
-	ctx->max_file = cs_config_num(ctx, "maxfilesize", CS_MAX_BLOB);
+	ctx->max_file = cs_config_num(ctx, "maxfilesize", CTX_MAX_BLOB);
 	ctx->query_seconds = (int)cs_config_num(ctx, "query.timeout", 30);
 	if (!ctx->branch)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (ctx->server && !cs_valid_id(ctx->server))
-		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", ctx->server);
+		return ctx_err(ctx, CS_EINVAL, "invalid server id '%s'", ctx->server);
 	if (ctx->server && cs_reserved_id(ctx->server) && !unchecked)
-		return cs_err(ctx, CS_EINVAL, "server id '%s' is reserved: it names a directory of the"
+		return ctx_err(ctx, CS_EINVAL, "server id '%s' is reserved: it names a directory of the"
 			      " repository's shared layout or a recipient (see docs/RELIABILITY.md)",
 			      ctx->server);
 	if (opts && opts->db) {
 		ctx->dbpath = strdup(opts->db);
 	} else {
 		if (!(dbdir = handle_join(ctx->gitdir, "coordsync")))
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		if (mkdir(dbdir, 0755) && errno != EEXIST) {
-			rc = cs_err(ctx, CS_ERROR, "cannot create '%s': %s", dbdir, strerror(errno));
+			rc = ctx_err(ctx, CS_ERROR, "cannot create '%s': %s", dbdir, strerror(errno));
 			free(dbdir);
 			return rc;
 		}
@@ -285,9 +285,9 @@ static int open_clone(cs_ctx **out, const cs_opts *opts, int unchecked)
 		ctx->dbpath = handle_join(ctx->gitdir, "coordsync/mirror.db");
 	}
 	if (!ctx->dbpath)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if ((rc = handle_mirror_lock(ctx, LOCK_SH, 60000)) == CS_EBUSY)
-		return cs_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror; waited 60 s");
+		return ctx_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror; waited 60 s");
 	if (!rc && (rc = db_open(ctx, ctx->dbpath, DB_CREATE)) && ctx->malformed) {
 		/* Left for cs_mirror_repair, cs_sync or cs_rebuild to set aside. */
 		sqlite3_close(ctx->db);
@@ -308,7 +308,7 @@ int cs_open_unchecked(cs_ctx **out, const cs_opts *opts)
 
 /* ---- the clone's lock ----------------------------------------------------- */
 
-int cs_lock_clone(cs_ctx *ctx)
+int handle_lock_clone(cs_ctx *ctx)
 {
 	return cs_clone_lock(ctx, 60);
 }
@@ -319,20 +319,20 @@ int cs_clone_lock(cs_ctx *ctx, int wait)
 	if (ctx->lockfd >= 0)
 		return CS_OK;
 	if (!(path = handle_join(ctx->gitdir, "coordsync/lock")))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	ctx->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	free(path);
 	if (ctx->lockfd < 0)
-		return cs_err(ctx, CS_ERROR, "cannot open the clone's lock file: %s", strerror(errno));
+		return ctx_err(ctx, CS_ERROR, "cannot open the clone's lock file: %s", strerror(errno));
 	/* Another coordsync on this clone finishes its decision in well under a
 	 * minute; decisions wait that long at most. */
 	if (!flock_wait(ctx->lockfd, LOCK_EX, wait * 1000)) {
-		gx_clone_locks_clear(ctx);   /* no coordsync writes the clone now */
+		worktree_locks_clear(ctx);   /* no coordsync writes the clone now */
 		return CS_OK;
 	}
 	close(ctx->lockfd);
 	ctx->lockfd = -1;
-	return cs_err(ctx, CS_EBUSY, "another coordsync holds this clone's lock");
+	return ctx_err(ctx, CS_EBUSY, "another coordsync holds this clone's lock");
 }
 
 void cs_clone_unlock(cs_ctx *ctx)
@@ -347,7 +347,7 @@ void cs_clone_unlock(cs_ctx *ctx)
 
 void handle_edits_clear(cs_ctx *ctx)
 {
-	gx_texts_clear(ctx);
+	texts_clear(ctx);
 	for (size_t i = 0; i < ctx->nedits; i++)
 		free(ctx->edits[i].path);
 	free(ctx->edits);

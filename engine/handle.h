@@ -23,9 +23,9 @@ unsigned handle_random(cs_ctx *ctx);
 /* Take the clone's process lock (flock on gitdir/coordsync/lock), waiting
  * up to a minute; held until cs_close.  CS_EBUSY when another process kept
  * it. */
-int cs_lock_clone(cs_ctx *ctx);
-/* Drop the edits a decision queued (cs_edit_put, cs_edit_remove) and the
- * blobs it wrote (gx_texts_clear). */
+int handle_lock_clone(cs_ctx *ctx);
+/* Drop the edits a decision queued (decide_edit_put, decide_edit_remove) and the
+ * blobs it wrote (texts_clear). */
 void handle_edits_clear(cs_ctx *ctx);
 
 #endif

@@ -74,16 +74,16 @@ static int add_problem(cs_ctx *ctx, cs_health *h, const char *check, const char 
 		sb_free(&key);
 		sb_free(&msg);
 		sb_free(&val);
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	}
 	p->key = sb_detach(&key);
 	p->message = sb_detach(&msg);
 	p->values = sb_detach(&val);
-	p->check = cs_strdup(check);
-	p->server = cs_strdup(server);
+	p->check = util_strdup(check);
+	p->server = util_strdup(server);
 	p->severity = severity;
 	if (!p->key || !p->message || !p->values || !p->check || (server && !p->server))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (severity > h->status)
 		h->status = severity;
 	return CS_OK;
@@ -131,7 +131,7 @@ static void put_str(sbuf *b, const char *k, const char *v)
 static void put_time(sbuf *b, const char *k, double t)
 {
 	char iso[32];
-	cs_time_iso(t, iso);
+	util_time_iso(t, iso);
 	put_str(b, k, iso);
 }
 
@@ -152,7 +152,7 @@ typedef struct hrun {
 	cs_ctx *ctx;
 	cs_health *h;
 	const hcfg *c;
-	cs_boot boot;         /* heartbeats: this host's boot clock */
+	clock_reading boot;         /* heartbeats: this host's boot clock */
 	char mine[37];        /* duplicates: this clone's instance id */
 	sbuf ahead;           /* order skew: the servers reported for skew */
 } hrun;
@@ -220,7 +220,7 @@ static void row_file(hrun *r, sqlite3_stmt *st, hfind *f)
 static int bind_heartbeats(hrun *r, sqlite3_stmt *st)
 {
 	int rc;
-	if ((rc = cs_clock_boot(r->ctx, &r->boot)) ||
+	if ((rc = clock_boot(r->ctx, &r->boot)) ||
 	    (rc = db_bind_real(r->ctx, st, ":boot", r->boot.now)))
 		return rc;
 	return db_bind_text(r->ctx, st, ":bid", r->boot.id);
@@ -392,7 +392,7 @@ static int bind_order_skew(hrun *r, sqlite3_stmt *st)
 		}
 	sb_putc(&r->ahead, ']');
 	if (r->ahead.oom)
-		return cs_err_oom(r->ctx);
+		return ctx_err_oom(r->ctx);
 	if ((rc = db_bind_text(r->ctx, st, ":ahead", r->ahead.p)))
 		return rc;
 	return bind_skew(r, st);
@@ -427,7 +427,7 @@ static int bind_duplicates(hrun *r, sqlite3_stmt *st)
 	double window = 2.0 * r->c->o.max_age < 600 ? 600 : 2.0 * r->c->o.max_age;
 	int rc;
 
-	if ((rc = cs_instance(ctx, r->mine, 0)) ||
+	if ((rc = identity_instance(ctx, r->mine, 0)) ||
 	    (rc = db_bind_real(ctx, st, ":since", r->c->now - window)))
 		return rc;
 	return ctx->server ? db_bind_text(ctx, st, ":me", ctx->server) : db_bind_null(ctx, st, ":me");
@@ -620,9 +620,9 @@ static int fill_opts(cs_ctx *ctx, hcfg *c, const cs_health_opts *in)
 		c->o.alert_timeout = 10;
 	if (c->o.max_age < 0 || c->o.stuck < 0 || c->o.backlog_age < 0 || c->o.backlog_count < 0 ||
 	    c->o.max_skew < 0 || c->o.alert_timeout < 0 || c->o.alert_timeout > 60)
-		return cs_err(ctx, CS_EINVAL, "health limits must be positive (the alert timeout at most 60 s)");
+		return ctx_err(ctx, CS_EINVAL, "health limits must be positive (the alert timeout at most 60 s)");
 	if (c->o.token_file && !c->o.alert_url)
-		return cs_err(ctx, CS_EINVAL, "a token file is for --alert");
+		return ctx_err(ctx, CS_EINVAL, "a token file is for --alert");
 	sb_putc(&ig, '[');
 	for (int i = 0; i < c->o.nignore; i++) {
 		if (i)
@@ -631,8 +631,8 @@ static int fill_opts(cs_ctx *ctx, hcfg *c, const cs_health_opts *in)
 	}
 	sb_putc(&ig, ']');
 	if (!(c->ignore = sb_detach(&ig)))
-		return cs_err_oom(ctx);
-	c->now = cs_now();
+		return ctx_err_oom(ctx);
+	c->now = util_now();
 	return CS_OK;
 }
 
@@ -652,19 +652,19 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 			goto done;
 		curl_up = 1;
 		if ((rc = alert_url_check(ctx, c.o.alert_url, origin, sizeof origin, &plain)) ||
-		    (c.o.token_file && (rc = cs_token_read(ctx, c.o.token_file, &token))))
+		    (c.o.token_file && (rc = secret_token_read(ctx, c.o.token_file, &token))))
 			goto done;
 		if (token && plain) {
-			rc = cs_err(ctx, CS_EINVAL, "refusing to send the token over plain http to '%s':"
+			rc = ctx_err(ctx, CS_EINVAL, "refusing to send the token over plain http to '%s':"
 						    " use https (or a loopback address)", origin);
 			goto done;
 		}
 		/* Two runs at once must not both post the same alert. */
-		if ((rc = cs_lock_clone(ctx)))
+		if ((rc = handle_lock_clone(ctx)))
 			goto done;
 	}
 	if (!(h = calloc(1, sizeof *h))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if (c.o.sync) {
@@ -680,7 +680,7 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 					      "sync failed: %s", err)))
 				goto done;
 		}
-		c.now = cs_now();
+		c.now = util_now();
 	}
 	for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
 		if ((rc = run_check(ctx, h, &c, &checks[i])))

@@ -25,7 +25,7 @@ typedef struct fver {
 	const kind *k;
 	char server[65];     /* per-server files: the directory */
 	git_blob *obj;       /* per-server files: keeps s alive */
-	cs_text *t;          /* the version when held (shared files: with its
+	texts_version *t;          /* the version when held (shared files: with its
 				records); NULL while not read, or over the size limit */
 	const char *s;
 	size_t len;
@@ -51,7 +51,7 @@ static void fver_clear(walk *w, fver *f)
 {
 	char *path = f->path;
 	git_blob_free(f->obj);
-	gx_text_release(w->ctx, f->t);
+	texts_release(w->ctx, f->t);
 	memset(f, 0, sizeof *f);
 	f->path = path;
 }
@@ -69,7 +69,7 @@ static void set_version(walk *w, fver *f, const git_oid *id, const kind *k, cons
 
 /* A version over the size limit is not read: it reads as empty, which no
  * scan accepts (the import reports it, and its message stays).  A shared
- * file's version comes through gx_text_get: the import of this sync read
+ * file's version comes through texts_get: the import of this sync read
  * the newest one already, and listed its records. */
 static int need_text(walk *w, fver *f)
 {
@@ -79,19 +79,19 @@ static int need_text(walk *w, fver *f)
 		return CS_OK;
 	memcpy(saved, w->ctx->err, sizeof saved);
 	if (f->k->top) {
-		if (!(rc = gx_text_get(w->ctx, &f->t, &f->id, f->k->path))) {
+		if (!(rc = texts_get(w->ctx, &f->t, &f->id, f->k->path))) {
 			f->s = f->t->p;
 			f->len = f->t->n;
 		}
-	} else if ((f->t = gx_text_hold(w->ctx, &f->id))) {
+	} else if ((f->t = texts_hold(w->ctx, &f->id))) {
 		f->s = f->t->p;   /* a blob this decision wrote */
 		f->len = f->t->n;
 		return CS_OK;
-	} else if (!(rc = gx_blob_lookup(w->ctx, &f->obj, &f->id, f->k->path))) {
+	} else if (!(rc = tree_blob_lookup(w->ctx, &f->obj, &f->id, f->k->path))) {
 		f->s = git_blob_rawcontent(f->obj);
 		f->len = (size_t)git_blob_rawsize(f->obj);
 	}
-	if (rc == CS_ETOOBIG) {
+	if (rc == CTX_ETOOBIG) {
 		memcpy(w->ctx->err, saved, sizeof saved);
 		f->s = "";
 		f->len = 0;
@@ -102,7 +102,7 @@ static int need_text(walk *w, fver *f)
 
 /* List a shared file's records into t, unless listed already.  -1 when the
  * version is not usable (or was not read: over the size limit). */
-static int scan_full(cs_text *t, const kind *k)
+static int scan_full(texts_version *t, const kind *k)
 {
 	jscan top = {0};
 	size_t err;
@@ -144,7 +144,7 @@ static size_t rec_start(int obj, const jscan *sc, size_t i)
  * cannot be shown.  Either side may be the older: a listing of x and the
  * same bytes around a middle that parses to the same boundary make a
  * listing of y, whichever way the change went. */
-static int scan_delta(const cs_text *x, const cs_text *y, int obj, jscan *out, jspan *ytop,
+static int scan_delta(const texts_version *x, const texts_version *y, int obj, jscan *out, jspan *ytop,
 		      size_t *a, size_t *bx, size_t *by)
 {
 	size_t p, q, m = x->sc.n, i0 = 0, i1, at, stop, end, err;
@@ -190,7 +190,7 @@ static int scan_delta(const cs_text *x, const cs_text *y, int obj, jscan *out, j
 
 /* scan_delta from x to y, keeping y's listing when it had none (a listing
  * it had is the same: a parse of the same bytes). */
-static int derive(cs_text *x, cs_text *y, int obj, size_t *a, size_t *bx, size_t *by)
+static int derive(texts_version *x, texts_version *y, int obj, size_t *a, size_t *bx, size_t *by)
 {
 	jscan tmp = {0};
 	jspan top;
@@ -228,7 +228,7 @@ static void recs_free(rec *r, size_t n)
 
 /* Parse records [from, to) of t, a version of a k file.  Records that do
  * not parse are left out (the import reports them; history only observes). */
-static rec *parse_recs(const cs_text *t, const kind *k, size_t from, size_t to, size_t *n)
+static rec *parse_recs(const texts_version *t, const kind *k, size_t from, size_t to, size_t *n)
 {
 	rec *r = calloc(to > from ? to - from : 1, sizeof *r);
 	size_t j = 0, err;
@@ -271,7 +271,7 @@ static int bind_time(sqlite3_stmt *st, int i, const cJSON *o, const char *key)
 {
 	double d;
 	const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-	if (v && !model_time_value(v, &d))
+	if (v && !kinds_time_value(v, &d))
 		return sqlite3_bind_double(st, i, d);
 	return sqlite3_bind_null(st, i);
 }
@@ -304,7 +304,7 @@ static int step(walk *w, sqlite3_stmt *st, int brc)
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
-		return cs_err_db(w->ctx, w->ctx->db);
+		return ctx_err_db(w->ctx, w->ctx->db);
 	w->rows++;
 	return CS_OK;
 }
@@ -358,7 +358,7 @@ static int record_change(walk *w, const kind *k, const char *key, const rec *old
 		else if (now)
 			ev = "renew";
 		else if (was)
-			ev = eo && !model_time_value(eo, &exp_old) && w->when > exp_old ? "expire" : "release";
+			ev = eo && !kinds_time_value(eo, &exp_old) && w->when > exp_old ? "expire" : "release";
 		else
 			return CS_OK;   /* free before and after: nothing happened */
 		st = w->ins[H_LOCK];
@@ -386,7 +386,7 @@ static int diff_recs(walk *w, const kind *k, rec *o, size_t no, rec *n, size_t n
 	while (cap < no * 2 + 2)
 		cap *= 2;
 	if (!(slot = malloc(cap * sizeof *slot)))
-		return cs_err_oom(w->ctx);
+		return ctx_err_oom(w->ctx);
 	for (size_t i = 0; i < cap; i++)
 		slot[i] = (size_t)-1;
 	for (size_t i = 0; i < no; i++) {
@@ -441,7 +441,7 @@ static int added_from_table(walk *w, const kind *k)
 	int i = !strcmp(k->table, "jobs") ? 0 : !strcmp(k->table, "messages") ? 1 : 2, rc;
 	if ((rc = db_prepare(w->ctx, &st, sql[i])))
 		return rc;
-	rc = bind_commit(w, st, 1) ? cs_err_db(w->ctx, w->ctx->db) : db_step(w->ctx, st);
+	rc = bind_commit(w, st, 1) ? ctx_err_db(w->ctx, w->ctx->db) : db_step(w->ctx, st);
 	if (rc == SQLITE_DONE) {
 		w->rows += sqlite3_changes(w->ctx->db);
 		rc = CS_OK;
@@ -470,7 +470,7 @@ static int diff_shared(walk *w, const kind *k, fver *old, fver *nw, int *usable)
 {
 	size_t a = 0, ob = 0, nb = 0, no = 0, nn = 0;
 	int obj = k->container == '{', known = 0, rc;
-	cs_text *ot, *nt;
+	texts_version *ot, *nt;
 	rec *ro = NULL, *rn = NULL;
 
 	*usable = 1;
@@ -504,10 +504,10 @@ static int diff_shared(walk *w, const kind *k, fver *old, fver *nw, int *usable)
 		nb = nt ? nt->sc.n : 0;
 	}
 	if (ot && !(ro = parse_recs(ot, k, a, ob, &no)))
-		return cs_err_oom(w->ctx);
+		return ctx_err_oom(w->ctx);
 	if (nt && !(rn = parse_recs(nt, k, a, nb, &nn))) {
 		recs_free(ro, no);
-		return cs_err_oom(w->ctx);
+		return ctx_err_oom(w->ctx);
 	}
 	rc = diff_recs(w, k, ro, no, rn, nn);
 	recs_free(ro, no);
@@ -535,7 +535,7 @@ static int diff_server(walk *w, const kind *k, fver *nw, const char *server,
 			return CS_OK;   /* unusable: the import reports it */
 		}
 		ts = cJSON_GetObjectItemCaseSensitive(o, "timestamp");
-		has_t = ts && !model_time_value(ts, &t);
+		has_t = ts && !kinds_time_value(ts, &t);
 	}
 	b = bind_str(st, 1, server) || bind_str(st, 2, k->noun) ||
 	    bind_str(st, 3, change) ||
@@ -596,7 +596,7 @@ static int process_path(walk *w, git_tree *pt, git_tree *t, const char *path, co
 	if ((!pe && !e) || (pe && e && !git_oid_cmp(git_tree_entry_id(pe), git_tree_entry_id(e))))
 		goto done;
 	if (!(last = slot_for(w, path))) {
-		rc = cs_err_oom(w->ctx);
+		rc = ctx_err_oom(w->ctx);
 		goto done;
 	}
 	/* The old side: the last good version the walk saw, else the parent's. */
@@ -668,7 +668,7 @@ static int process_servers(walk *w, git_tree *pt, git_tree *t)
 	int rc = CS_OK;
 
 	if (np && !in_t)
-		return cs_err_oom(w->ctx);
+		return ctx_err_oom(w->ctx);
 	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
 		const git_tree_entry *te = git_tree_entry_byindex(t, i), *pe;
 		const char *name = git_tree_entry_name(te);
@@ -678,7 +678,7 @@ static int process_servers(walk *w, git_tree *pt, git_tree *t)
 			in_t[cur] = 1;
 		if (same_object(pe, te))
 			continue;
-		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+		for (const kind *k = kinds_table; k->path && !rc; k++) {
 			if (k->top)
 				continue;
 			snprintf(path, sizeof path, "%s/%s", name, k->path);
@@ -691,7 +691,7 @@ static int process_servers(walk *w, git_tree *pt, git_tree *t)
 		const char *name = git_tree_entry_name(pe);
 		if (in_t[i] || !kinds_server_dir(pe) || git_tree_entry_byname(t, name))
 			continue;
-		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+		for (const kind *k = kinds_table; k->path && !rc; k++) {
 			if (k->top)
 				continue;
 			snprintf(path, sizeof path, "%s/%s", name, k->path);
@@ -723,14 +723,14 @@ static int process_commit(walk *w, git_commit *c, long seq)
 	}
 	if (git_commit_tree(&t, c) ||
 	    (pid && !pt && (git_commit_parent(&parent, c, 0) || git_commit_tree(&pt, parent)))) {
-		rc = cs_err_git(w->ctx, "cannot read commit");
+		rc = ctx_err_git(w->ctx, "cannot read commit");
 		goto done;
 	}
 	/* The shared files all live in coordination/: the same tree id there
 	 * means none of them changed. */
 	if (!same_object(pt ? git_tree_entry_byname(pt, "coordination") : NULL,
 			 git_tree_entry_byname(t, "coordination")))
-		for (const kind *k = cs_kinds; k->path && !rc; k++)
+		for (const kind *k = kinds_table; k->path && !rc; k++)
 			if (k->top)
 				rc = process_path(w, pt, t, k->path, k, NULL);
 	if (!rc)
@@ -792,7 +792,7 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows)
 	if (rc || (rc = db_prepare(ctx, &seen, "SELECT 1 FROM history_commits WHERE commit_id=:a")))
 		goto done;
 	if (git_revwalk_new(&rw, ctx->repo) || git_revwalk_push(rw, head)) {
-		rc = cs_err_git(ctx, "cannot walk history");
+		rc = ctx_err_git(ctx, "cannot walk history");
 		goto done;
 	}
 	git_revwalk_sorting(rw, GIT_SORT_TOPOLOGICAL | GIT_SORT_REVERSE);
@@ -817,7 +817,7 @@ int history_update(cs_ctx *ctx, const git_oid *head, long *rows)
 		if (rc != SQLITE_DONE)
 			break;
 		if (git_commit_lookup(&c, ctx->repo, &id)) {
-			rc = cs_err_git(ctx, "cannot read commit");
+			rc = ctx_err_git(ctx, "cannot read commit");
 			break;
 		}
 		rc = process_commit(&w, c, (long)++seq);

@@ -47,25 +47,25 @@ static int read_instance(const char *path, char out[37])
 
 static int write_instance(cs_ctx *ctx, const char *path, char out[37])
 {
-	char tmp[4200], line[80], *id = cs_uuid();
+	char tmp[4200], line[80], *id = util_uuid();
 	struct stat sb;
 	int fd = -1, rc = CS_OK, len;
 
 	if (!id)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (snprintf(tmp, sizeof tmp, "%.4096s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp) {
 		free(id);
-		return cs_err(ctx, CS_ERROR, "path too long: '%s'", path);
+		return ctx_err(ctx, CS_ERROR, "path too long: '%s'", path);
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 || fstat(fd, &sb)) {
-		rc = cs_err(ctx, CS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
+		rc = ctx_err(ctx, CS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
 		goto done;
 	}
 	len = snprintf(line, sizeof line, "%s %llu\n", id, (unsigned long long)sb.st_ino);
 	if (write(fd, line, (size_t)len) != len || fsync(fd))
-		rc = cs_err(ctx, CS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
+		rc = ctx_err(ctx, CS_ERROR, "cannot write '%s': %s", tmp, strerror(errno));
 	else if (link(tmp, path))     /* never replaces an id another process made */
-		rc = errno == EEXIST ? CS_OK : cs_err(ctx, CS_ERROR, "cannot create '%s': %s", path,
+		rc = errno == EEXIST ? CS_OK : ctx_err(ctx, CS_ERROR, "cannot create '%s': %s", path,
 						       strerror(errno));
 done:
 	if (fd >= 0)
@@ -73,31 +73,31 @@ done:
 	unlink(tmp);
 	free(id);
 	if (!rc && read_instance(path, out))
-		rc = cs_err(ctx, CS_ERROR, "cannot read the instance id in '%s'", path);
+		rc = ctx_err(ctx, CS_ERROR, "cannot read the instance id in '%s'", path);
 	return rc;
 }
 
-int cs_instance(cs_ctx *ctx, char out[37], int create)
+int identity_instance(cs_ctx *ctx, char out[37], int create)
 {
 	char path[4096];
 	int rc;
 
 	out[0] = 0;
 	if (snprintf(path, sizeof path, "%scoordsync/instance", ctx->gitdir) >= (int)sizeof path)
-		return cs_err(ctx, CS_ERROR, "path too long: '%s'", ctx->gitdir);
+		return ctx_err(ctx, CS_ERROR, "path too long: '%s'", ctx->gitdir);
 	if (!read_instance(path, out) || !create)
 		return CS_OK;
 	/* None, or a copy's (its inode differs), or damaged: a new id.  A
 	 * copy's file is removed first; link() then creates it or finds the
 	 * one a concurrent process just made. */
 	if (!access(path, F_OK) && unlink(path) && errno != ENOENT)
-		return cs_err(ctx, CS_ERROR, "cannot replace '%s': %s", path, strerror(errno));
+		return ctx_err(ctx, CS_ERROR, "cannot replace '%s': %s", path, strerror(errno));
 	if ((rc = write_instance(ctx, path, out)))
 		return rc;
 	return CS_OK;
 }
 
-int cs_note_instances(cs_ctx *ctx)
+int identity_note_instances(cs_ctx *ctx)
 {
 	static const char sql[] =
 		"INSERT INTO heartbeat_instances(server, instance, changed_at)"
@@ -115,9 +115,9 @@ int cs_note_instances(cs_ctx *ctx)
 	char mine[37];
 	int rc;
 
-	if ((rc = cs_instance(ctx, mine, 0)))
+	if ((rc = identity_instance(ctx, mine, 0)))
 		return rc;
-	if (!(rc = db_prepare(ctx, &st, sql)) && !(rc = db_bind_real(ctx, st, ":now", cs_now())) &&
+	if (!(rc = db_prepare(ctx, &st, sql)) && !(rc = db_bind_real(ctx, st, ":now", util_now())) &&
 	    !(rc = ctx->server ? db_bind_text(ctx, st, ":me", ctx->server)
 			       : db_bind_null(ctx, st, ":me")) &&
 	    !(rc = mine[0] ? db_bind_text(ctx, st, ":mine", mine) : db_bind_null(ctx, st, ":mine")))

@@ -8,10 +8,10 @@
 /* This clone's instance id (a UUID, in gitdir/coordsync/instance) into out;
  * with create, one is made when there is none (or the file is a copy's, at
  * another inode); without, out is "" then. */
-int cs_instance(cs_ctx *ctx, char out[37], int create);
+int identity_instance(cs_ctx *ctx, char out[37], int create);
 /* Record in heartbeat_instances (schema/005) the instance id of every
  * server's heartbeat as the mirror holds it now, noting changes, flips back
  * and this clone's own id replaced.  Inside the caller's transaction. */
-int cs_note_instances(cs_ctx *ctx);
+int identity_note_instances(cs_ctx *ctx);
 
 #endif

@@ -30,7 +30,7 @@ static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan
 		if (sqlite3_exec(ctx->db, ix->sql[i], NULL, NULL, NULL) == SQLITE_OK)
 			continue;
 		if (sqlite3_extended_errcode(ctx->db) != SQLITE_CONSTRAINT_UNIQUE)
-			return cs_err_db(ctx, ctx->db);
+			return ctx_err_db(ctx, ctx->db);
 		/* checksrc: allow sql-format: the column and table are the kind table's */
 		snprintf(sql, sizeof sql, "SELECT %s FROM %s GROUP BY 1 HAVING count(*) > 1 LIMIT 1",
 			 k->key_col, k->table);
@@ -42,7 +42,7 @@ static int indexes_create(cs_ctx *ctx, const kind *k, const char *s, const jscan
 			rc = kinds_file_err(ctx, k->path, s, ord < (long long)sc->n ? sc->m[ord].val.start : 0,
 				      "duplicate %s '%s'", k->noun, dup);
 		else if (!rc)
-			rc = cs_err_db(ctx, ctx->db);
+			rc = ctx_err_db(ctx, ctx->db);
 		free(dup);
 	}
 	return rc;
@@ -234,7 +234,7 @@ static int insert_threaded(cs_ctx *ctx, const kind *k, sqlite3_stmt *st, const c
 	p.to = to;
 	for (i = 0; i < PIPE_BATCHES; i++) {
 		if (!(p.b[i].rows = malloc(BATCH_ROWS * sizeof *p.b[i].rows))) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			goto done;
 		}
 		p.b[i].cap = BATCH_ROWS;
@@ -270,7 +270,7 @@ static int insert_records(cs_ctx *ctx, const kind *k, sqlite3_stmt *st, const ch
 	int rc = CS_OK, ran = 0;
 
 	if (arena_use(1))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (to - from >= PIPE_MIN)
 		rc = insert_threaded(ctx, k, st, s, sc, from, to, &ran);
 	memset(&b, 0, sizeof b);
@@ -386,8 +386,8 @@ static int delta_apply(cs_ctx *ctx, const kind *k, const char *s, const jscan *s
  * as old was and passes as old did: the first failure, if any, lies in
  * [r0, r1), at the same offset.  ot_checked must hold for this check, not
  * an older one: see JSON_TEXT_CHECK_VERSION. */
-static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, cs_text *nt,
-			 cs_text *ot, int ot_checked)
+static int import_shared(cs_ctx *ctx, const kind *k, const char *s, size_t len, texts_version *nt,
+			 texts_version *ot, int ot_checked)
 {
 	sqlite3_stmt *st = NULL;
 	db_indexes ix = {NULL, 0};
@@ -492,7 +492,7 @@ static int import_server(cs_ctx *ctx, const kind *k, const char *path, const cha
  * a per-server file, server is its directory).  An error names path.  For a
  * shared file, nt, ot and ot_checked are import_shared's. */
 static int import_text(cs_ctx *ctx, const kind *k, const char *path, const char *server,
-		       const char *s, size_t len, cs_text *nt, cs_text *ot, int ot_checked)
+		       const char *s, size_t len, texts_version *nt, texts_version *ot, int ot_checked)
 {
 	int rc;
 	if (k->top)
@@ -502,14 +502,14 @@ static int import_text(cs_ctx *ctx, const kind *k, const char *path, const char 
 	return import_server(ctx, k, path, server, s, len);
 }
 
-int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len)
+int import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len)
 {
 	const char *slash = strrchr(path, '/');
 	char server[65];
 	const kind *k = NULL;
 	int rc;
 
-	for (const kind *x = cs_kinds; x->path && !k; x++)
+	for (const kind *x = kinds_table; x->path && !k; x++)
 		if (x->top ? !strcmp(x->path, path)
 			   : slash && !strcmp(slash + 1, x->path) && strchr(path, '/') == slash)
 			k = x;
@@ -520,7 +520,7 @@ int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len
 			k = NULL;
 	}
 	if (!k)
-		return cs_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
+		return ctx_err(ctx, CS_EINVAL, "'%s' is not a coordination file", path);
 	if ((rc = db_exec(ctx, "SAVEPOINT import_file")))
 		return rc;
 	if ((rc = import_text(ctx, k, path, server, s, len, NULL, NULL, 0))) {
@@ -541,7 +541,7 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	const git_tree_entry *e = NULL;
 	git_tree_entry *owned = NULL;
 	git_blob *blob = NULL;
-	cs_text *nt = NULL, *ot = NULL;
+	texts_version *nt = NULL, *ot = NULL;
 	git_oid oldid;
 	char id[GIT_OID_HEXSZ + 1], key[300], mark[64];
 	char *have = NULL, *bad = NULL, *checked = NULL;
@@ -576,7 +576,7 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	}
 	if (git_tree_entry_type(e) != GIT_OBJECT_BLOB ||
 	    git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
-		rc = cs_err(ctx, CS_ERROR, "'%s' is not a file (%s)", path,
+		rc = ctx_err(ctx, CS_ERROR, "'%s' is not a file (%s)", path,
 			    git_tree_entry_type(e) == GIT_OBJECT_BLOB ? "a symbolic link"
 			    : git_tree_entry_type(e) == GIT_OBJECT_TREE ? "a directory" : "a submodule");
 		goto record_bad;
@@ -585,9 +585,9 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	 * remembered as a bad blob: with a higher limit it may import.  A
 	 * shared file's versions are kept for the rest of the sync (the
 	 * history walk and the working tree read them too). */
-	rc = k->top ? gx_text_get(ctx, &nt, git_tree_entry_id(e), path)
-		    : gx_blob_lookup(ctx, &blob, git_tree_entry_id(e), path);
-	if (rc == CS_ETOOBIG) {
+	rc = k->top ? texts_get(ctx, &nt, git_tree_entry_id(e), path)
+		    : tree_blob_lookup(ctx, &blob, git_tree_entry_id(e), path);
+	if (rc == CTX_ETOOBIG) {
 		id[0] = 0;
 		goto record_bad;
 	}
@@ -602,7 +602,7 @@ static int import_path(cs_ctx *ctx, git_tree *tree, const kind *k, const char *p
 	if (k->top && !force && have && !git_oid_fromstr(&oldid, have)) {
 		char saved[sizeof ctx->err];
 		memcpy(saved, ctx->err, sizeof saved);
-		if (gx_text_get(ctx, &ot, &oldid, path))
+		if (texts_get(ctx, &ot, &oldid, path))
 			memcpy(ctx->err, saved, sizeof saved);   /* then import it whole */
 		else if (!(rc = db_text(ctx, &checked, "SELECT value FROM meta WHERE key=:a", key))) {
 			snprintf(mark, sizeof mark, "%d %s", JSON_TEXT_CHECK_VERSION, have);
@@ -638,8 +638,8 @@ done:
 	free(bad);
 	free(checked);
 	git_blob_free(blob);
-	gx_text_release(ctx, nt);
-	gx_text_release(ctx, ot);
+	texts_release(ctx, nt);
+	texts_release(ctx, ot);
 	git_tree_entry_free(owned);
 	return rc;
 }
@@ -652,7 +652,7 @@ static int forget_path(cs_ctx *ctx, const char *path)
 	char sql[160];
 	int rc = CS_OK;
 
-	for (const kind *k = cs_kinds; k->path && !rc; k++) {
+	for (const kind *k = kinds_table; k->path && !rc; k++) {
 		if (k->top && !strcmp(k->path, path)) {
 			/* checksrc: allow sql-format: the table is the kind table's */
 			snprintf(sql, sizeof sql, "DELETE FROM %s", k->table);
@@ -660,7 +660,7 @@ static int forget_path(cs_ctx *ctx, const char *path)
 		} else if (!k->top && slash && !strcmp(slash + 1, k->path)) {
 			char *server = strndup(path, (size_t)(slash - path));
 			if (!server)
-				return cs_err_oom(ctx);
+				return ctx_err_oom(ctx);
 			/* checksrc: allow sql-format: the columns are the kind table's */
 			snprintf(sql, sizeof sql, "UPDATE servers SET %s=NULL", k->json_col);
 			for (const field *f = k->fields; f->key; f++)
@@ -684,7 +684,7 @@ static int forget_path(cs_ctx *ctx, const char *path)
 	return rc;
 }
 
-int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int force)
+int import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int force)
 {
 	char firsterr[sizeof ctx->err] = "";
 	char path[256];
@@ -693,7 +693,7 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 	int rc = CS_OK;
 
 	/* Shared files. */
-	for (const kind *k = cs_kinds; k->path && !rc; k++) {
+	for (const kind *k = kinds_table; k->path && !rc; k++) {
 		if (!k->top)
 			continue;
 		rc = import_path(ctx, tree, k, k->path, NULL, stats, force, firsterr,
@@ -706,7 +706,7 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 		const char *name = git_tree_entry_name(e);
 		if (!kinds_server_dir(e))
 			continue;
-		for (const kind *k = cs_kinds; k->path && !rc; k++) {
+		for (const kind *k = kinds_table; k->path && !rc; k++) {
 			if (k->top)
 				continue;
 			snprintf(path, sizeof path, "%s/%s", name, k->path);
@@ -728,7 +728,7 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 			char **ng = realloc(gone, (ngone + 1) * sizeof *ng);
 			if (!ng || !(ng[ngone] = strdup(p))) {
 				gone = ng ? ng : gone;
-				rc = cs_err_oom(ctx);
+				rc = ctx_err_oom(ctx);
 				break;
 			}
 			gone = ng;
@@ -748,6 +748,6 @@ int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *stats, int for
 	/* Files that failed do not fail the pass: the caller commits what did
 	 * import and reports stats->files_failed with this message. */
 	if (!rc && stats->files_failed)
-		cs_err(ctx, CS_ERROR, "%s", firsterr);
+		ctx_err(ctx, CS_ERROR, "%s", firsterr);
 	return rc;
 }

@@ -8,12 +8,12 @@
  * files table's (all of them with force).  A file that fails keeps its last
  * good rows and is counted in st->files_failed; the pass then leaves the
  * first failure's message on ctx but returns CS_OK. */
-int model_import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force);
+int import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force);
 /* Import s[0, len) as the file at path (coordination/jobs.json, ..., or
  * SERVER/status.json), without git: the checks and the import a sync runs,
  * in a savepoint, so a file that fails leaves the rows as they were.  For
  * the fuzzers; CS_EINVAL for a path that is not a coordination file. */
-int model_import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len);
+int import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len);
 
 /* cJSON's allocator.  An import parses with cJSON from an arena of the
  * thread that parses.  cJSON's hooks are process-wide, so the first import

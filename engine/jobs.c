@@ -1,6 +1,6 @@
 /* The job decisions: add, claim, done, fail, requeue, cancel and rescue.
- * Each is a cs_decide_fn: SQL over the freshly imported mirror that marks
- * the records it changes dirty; cs_decide turns that into one commit and
+ * Each is a decide_fn: SQL over the freshly imported mirror that marks
+ * the records it changes dirty; decide_run turns that into one commit and
  * one push. */
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +45,8 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 		for (int i = 0; job_lifecycle[i]; i++)
 			if (!strcmp(k, job_lifecycle[i]))
 				return !strcmp(k, "id")
-					       ? cs_err(ctx, CS_EINVAL, "use --id to set a job's id")
-					       : cs_err(ctx, CS_EINVAL, "--set '%s': a job's %s is set by"
+					       ? ctx_err(ctx, CS_EINVAL, "use --id to set a job's id")
+					       : ctx_err(ctx, CS_EINVAL, "--set '%s': a job's %s is set by"
 							" its life (claim, done, fail, rescue), not by job add",
 							k, k);
 		if (strcmp(k, "priority") && strcmp(k, "max_attempts") && strcmp(k, "run_after"))
@@ -54,9 +54,9 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 		/* A raw item is a number: its text as given. */
 		v = cJSON_IsRaw(it) ? cJSON_Parse(it->valuestring) : cJSON_Duplicate(it, 1);
 		if (!v)
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		if (!strcmp(k, "run_after")) {
-			ok = cJSON_IsNull(v) || !model_time_value(v, &d);
+			ok = cJSON_IsNull(v) || !kinds_time_value(v, &d);
 		} else {
 			long long lo = strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX;
 			long long hi = strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX;
@@ -69,10 +69,10 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 			sbuf b = {0};
 			json_put_value(&b, it, 0, 0);
 			if (!strcmp(k, "run_after"))
-				rc = cs_err(ctx, CS_EINVAL, "--set 'run_after': %s is not a time"
+				rc = ctx_err(ctx, CS_EINVAL, "--set 'run_after': %s is not a time"
 					    " (ISO-8601 or epoch seconds, years 1 to 9999)", b.p ? b.p : "?");
 			else
-				rc = cs_err(ctx, CS_EINVAL, "--set '%s': %s is not an integer from %d to %d",
+				rc = ctx_err(ctx, CS_EINVAL, "--set '%s': %s is not an integer from %d to %d",
 					    k, b.p ? b.p : "?", strcmp(k, "priority") ? 1 : -JOB_PRIORITY_MAX,
 					    strcmp(k, "priority") ? JOB_MAX_ATTEMPTS_MAX : JOB_PRIORITY_MAX);
 			sb_free(&b);
@@ -85,20 +85,20 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	job_arg *a = p;
-	double now = ops_now();
+	double now = values_now();
 	cJSON *o = cJSON_CreateObject(), *set = NULL;
 	char *text = NULL;
 	long long n;
 	int rc;
 
 	if (!o)
-		return cs_err_oom(ctx);
-	if ((rc = ops_kv_object(ctx, a->kv, a->nkv, &set)) || (rc = job_kv_check(ctx, set)))
+		return ctx_err_oom(ctx);
+	if ((rc = values_kv_object(ctx, a->kv, a->nkv, &set)) || (rc = job_kv_check(ctx, set)))
 		goto done;
 	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM jobs WHERE id=:a", a->out_id)))
 		goto done;
 	if (n) {
-		rc = cs_err(ctx, CS_EREFUSED, "job '%s' already exists", a->out_id);
+		rc = ctx_err(ctx, CS_EREFUSED, "job '%s' already exists", a->out_id);
 		goto done;
 	}
 	cJSON_AddStringToObject(o, "id", a->out_id);
@@ -106,7 +106,7 @@ static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	cJSON_AddNullToObject(o, "assigned_to");
 	if (!cJSON_GetObjectItemCaseSensitive(set, "priority"))
 		cJSON_AddNumberToObject(o, "priority", a->priority);
-	ops_add_time(o, "created_at", now);
+	values_add_time(o, "created_at", now);
 	cJSON_AddNullToObject(o, "started_at");
 	cJSON_AddNumberToObject(o, "attempts", 0);
 	if (!cJSON_GetObjectItemCaseSensitive(set, "max_attempts"))
@@ -116,13 +116,13 @@ static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		cJSON *it = cJSON_DetachItemViaPointer(set, set->child);
 		cJSON_AddItemToObject(o, it->string, it);
 	}
-	if (!(text = ops_render(o, 4))) {
-		rc = cs_err_oom(ctx);
+	if (!(text = values_render(o, 4))) {
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	/* The columns come from the record itself, so --set priority=3 and the
 	 * like are typed, and checked, as an import would type them. */
-	if (!(rc = model_add(ctx, "jobs", NULL, text)))
+	if (!(rc = export_add(ctx, "jobs", NULL, text)))
 		sb_printf(msg, "Job %s added by %s", a->out_id, ctx->server);
 done:
 	free(text);
@@ -134,7 +134,7 @@ done:
 static int job_claim_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	job_arg *a = p;
-	double now = ops_now();
+	double now = values_now();
 	int rc;
 
 	free(a->out_id);
@@ -156,12 +156,12 @@ static int job_claim_fn(cs_ctx *ctx, void *p, sbuf *msg)
 					     " error IS NOT NULL", "coordination/jobs.json")))
 			return rc;
 		if (err) {
-			rc = cs_err(ctx, CS_ERROR, "cannot claim: 'coordination/jobs.json' does not"
+			rc = ctx_err(ctx, CS_ERROR, "cannot claim: 'coordination/jobs.json' does not"
 				    " import: %s", err);
 			free(err);
 			return rc;
 		}
-		return cs_err(ctx, CS_EREFUSED, "no queued job");
+		return ctx_err(ctx, CS_EREFUSED, "no queued job");
 	}
 	rc = DB_RUN(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
 			 " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
@@ -176,7 +176,7 @@ static int job_claim_fn(cs_ctx *ctx, void *p, sbuf *msg)
 static int job_rescue_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	job_arg *a = p;
-	cs_boot boot;
+	clock_reading boot;
 	int rc;
 
 	/* Stale means quiet for older_than seconds by evidence this host
@@ -186,7 +186,7 @@ static int job_rescue_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	 * two other clocks went on that long after them (watch_quiet).
 	 * A clone that has watched nothing yet and has no such commits
 	 * waits older_than seconds of its own. */
-	if ((rc = cs_clock_boot(ctx, &boot)))
+	if ((rc = clock_boot(ctx, &boot)))
 		return rc;
 	rc = DB_RUN(ctx, "UPDATE jobs SET status='queued', assigned_to=NULL, started_at=NULL,"
 			 " fence=coalesce(fence, 0) + 1, dirty=1"
@@ -218,7 +218,7 @@ static int job_find(cs_ctx *ctx, const char *id, char **cur)
 				    " WHERE id=:a", id)))
 		return rc;
 	if (!*cur)
-		return cs_err(ctx, CS_ENOTFOUND, "no job '%s'", id);
+		return ctx_err(ctx, CS_ENOTFOUND, "no job '%s'", id);
 	return CS_OK;
 }
 
@@ -236,7 +236,7 @@ static int job_held(cs_ctx *ctx, const char *id)
 	rc = DB_RUN(ctx, "SELECT 1 FROM jobs WHERE id=:i AND status='running' AND assigned_to=:s",
 			DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
 	if (rc == 0)
-		rc = cs_err(ctx, CS_EREFUSED, "job '%s' is not running on %s (it is %s)", id,
+		rc = ctx_err(ctx, CS_EREFUSED, "job '%s' is not running on %s (it is %s)", id,
 			    ctx->server, cur);
 	free(cur);
 	return rc < 0 ? rc : CS_OK;
@@ -245,7 +245,7 @@ static int job_held(cs_ctx *ctx, const char *id)
 static int job_cancel_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	job_arg *a = p;
-	double now = ops_now();
+	double now = values_now();
 	char *cur = NULL;
 	int rc;
 
@@ -255,7 +255,7 @@ static int job_cancel_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			 " WHERE id=:i AND status IN ('queued', 'running')",
 			DB_REAL(":t", now), DB_TEXT(":i", a->id));
 	if (rc == 0)
-		rc = cs_err(ctx, CS_EREFUSED, "cannot cancel '%s': it is %s", a->id, cur);
+		rc = ctx_err(ctx, CS_EREFUSED, "cannot cancel '%s': it is %s", a->id, cur);
 	else if (rc > 0)
 		sb_printf(msg, "Job %s cancelled by %s", a->id, ctx->server);
 	free(cur);
@@ -285,7 +285,7 @@ static int job_finish(cs_ctx *ctx, job_arg *a, const char *sql)
 	int rc;
 	if ((rc = job_held(ctx, a->id)))
 		return rc;
-	rc = DB_RUN(ctx, sql, DB_REAL(":t", ops_now()), DB_TEXT(":x", a->text),
+	rc = DB_RUN(ctx, sql, DB_REAL(":t", values_now()), DB_TEXT(":x", a->text),
 		    DB_TEXT(":i", a->id));
 	return rc < 0 ? rc : CS_OK;
 }
@@ -326,14 +326,14 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 	job_arg a = {NULL, NULL, priority, 1, 0, kv, n, NULL, 0};
 	int rc;
 	*id_out = NULL;
-	if (id && (rc = ops_check_name(ctx, "job id", id)))
+	if (id && (rc = values_check_name(ctx, "job id", id)))
 		return rc;
-	if (!(a.out_id = id ? strdup(id) : cs_uuid()))
-		return cs_err_oom(ctx);
+	if (!(a.out_id = id ? strdup(id) : util_uuid()))
+		return ctx_err_oom(ctx);
 	/* The --set list is checked before any work (and again in job_add_fn). */
 	{
 		cJSON *set = NULL;
-		if (!(rc = ops_kv_object(ctx, kv, n, &set)))
+		if (!(rc = values_kv_object(ctx, kv, n, &set)))
 			rc = job_kv_check(ctx, set);
 		cJSON_Delete(set);
 		if (rc) {
@@ -341,7 +341,7 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 			return rc;
 		}
 	}
-	rc = cs_decide(ctx, job_add_fn, &a);
+	rc = decide_run(ctx, job_add_fn, &a);
 	if (rc)
 		free(a.out_id);
 	else
@@ -352,7 +352,7 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 int cs_job_claim(cs_ctx *ctx, char **id_out)
 {
 	job_arg a = {NULL, NULL, 0, 0, 0, NULL, 0, NULL, 0};
-	int rc = cs_decide(ctx, job_claim_fn, &a);
+	int rc = decide_run(ctx, job_claim_fn, &a);
 	*id_out = NULL;
 	if (rc)
 		free(a.out_id);
@@ -361,12 +361,12 @@ int cs_job_claim(cs_ctx *ctx, char **id_out)
 	return rc;
 }
 
-static int job_op(cs_ctx *ctx, cs_decide_fn fn, const char *id, const char *text)
+static int job_op(cs_ctx *ctx, decide_fn fn, const char *id, const char *text)
 {
 	job_arg a = {id, text, 0, 0, 0, NULL, 0, NULL, 0};
 	if (!id || !*id)
-		return cs_err(ctx, CS_EINVAL, "missing job id");
-	return cs_decide(ctx, fn, &a);
+		return ctx_err(ctx, CS_EINVAL, "missing job id");
+	return decide_run(ctx, fn, &a);
 }
 
 int cs_job_done(cs_ctx *ctx, const char *id, const char *result)
@@ -392,7 +392,7 @@ int cs_job_cancel(cs_ctx *ctx, const char *id)
 int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued)
 {
 	job_arg a = {NULL, NULL, 0, 0, older_than, NULL, 0, NULL, 0};
-	int rc = cs_decide(ctx, job_rescue_fn, &a);
+	int rc = decide_run(ctx, job_rescue_fn, &a);
 	*rescued = a.count;
 	return rc;
 }

@@ -55,7 +55,7 @@ static const field heartbeat_fields[] = {
 	{"timestamp", "heartbeat_at", F_ISO},
 	{NULL, NULL, 0}};
 
-const kind cs_kinds[] = {
+const kind kinds_table[] = {
 	{"coordination/jobs.json", "jobs", '[', "jobs", "id", "id", "json", "dirty", "job", job_fields},
 	{"coordination/locks.json", "locks", '{', "locks", "name", NULL, "json", "dirty", "lock", lock_fields},
 	{"coordination/messages.json", "messages", '[', "messages", "id", "id", "json", "dirty", "message", msg_fields},
@@ -114,17 +114,17 @@ int kinds_file_err(cs_ctx *ctx, const char *path, const char *s, size_t off,
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
 	json_linecol(s, off, &line, &col);
-	return cs_err(ctx, CS_ERROR, "%s:%d:%d: %s", path, line, col, what);
+	return ctx_err(ctx, CS_ERROR, "%s:%d:%d: %s", path, line, col, what);
 }
 
-int model_time_value(const cJSON *v, double *out)
+int kinds_time_value(const cJSON *v, double *out)
 {
 	if (cJSON_IsNumber(v)) {
 		*out = v->valuedouble;
-		return *out >= CS_TIME_MIN && *out <= CS_TIME_MAX ? 0 : -1;
+		return *out >= UTIL_TIME_MIN && *out <= UTIL_TIME_MAX ? 0 : -1;
 	}
 	if (cJSON_IsString(v))
-		return cs_time_parse(v->valuestring, out);
+		return util_time_parse(v->valuestring, out);
 	return -1;
 }
 
@@ -182,7 +182,7 @@ void kinds_batch_clear(batch *b)
 /* The error that stopped b's parse, on ctx, as kinds_import_record reports it. */
 int kinds_batch_err(cs_ctx *ctx, const char *path, const char *s, const batch *b)
 {
-	return b->failed == 2 ? cs_err_oom(ctx) : kinds_file_err(ctx, path, s, b->err_at, "%s", b->err);
+	return b->failed == 2 ? ctx_err_oom(ctx) : kinds_file_err(ctx, path, s, b->err_at, "%s", b->err);
 }
 
 /* Text t as value v, copied into b's strings.  -1 when out of memory. */
@@ -241,7 +241,7 @@ static int field_value(batch *b, rval *v, const field *f, const cJSON *o)
 		return 0;
 	case F_ISO:
 	case F_EPOCH:
-		if (model_time_value(x, &v->d))
+		if (kinds_time_value(x, &v->d))
 			return -1;
 		v->type = SQLITE_FLOAT;
 		return 0;
@@ -278,7 +278,7 @@ int kinds_prepare_insert(cs_ctx *ctx, const kind *k, sqlite3_stmt **st)
 			sb_printf(&b, ", %s=excluded.%s", f->col, f->col);
 	}
 	if (!(sql = sb_detach(&b)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	rc = db_prepare(ctx, st, sql);
 	free(sql);
 	return rc;
@@ -378,14 +378,14 @@ int kinds_row_insert(cs_ctx *ctx, const kind *k, const char *path, sqlite3_stmt 
 				    SQLITE_STATIC) ||
 	    (k->top && sqlite3_bind_int64(st, n + 2, r->ord))) {
 		sqlite3_clear_bindings(st);
-		return cs_err_db(ctx, ctx->db);
+		return ctx_err_db(ctx, ctx->db);
 	}
 	rc = sqlite3_step(st);
 	sqlite3_clear_bindings(st);   /* nothing may point into b once it is reused */
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 		return kinds_file_err(ctx, path, s, r->sp.start, "duplicate %s '%.*s'", k->noun,
 				(int)r->v[0].len, b->str.p + r->v[0].off);
-	return rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ctx->db);
+	return rc == SQLITE_DONE ? CS_OK : ctx_err_db(ctx, ctx->db);
 }
 
 /* Insert one record whose text is s[sp.start, sp.end); keytext as for
@@ -435,13 +435,13 @@ int kinds_scan_file(cs_ctx *ctx, const kind *k, const char *s, size_t len, jspan
 			return kinds_file_err(ctx, k->path, s, i, "invalid JSON");
 		i = json_skip_ws(s, len, i + 1);
 		if (!(name = json_string_value(s, key)))
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		match = !strcmp(name, k->top);
 		free(name);
 		if (match && !found) {
 			if (json_members(s, len, i, k->container, sc, &end, &err_at)) {
 				if (err_at == (size_t)-1)
-					return cs_err_oom(ctx);
+					return ctx_err_oom(ctx);
 				if (err_at == i)
 					return kinds_file_err(ctx, k->path, s, i, "'%s' must be %s", k->top,
 							k->container == '[' ? "an array" : "an object");
@@ -491,7 +491,7 @@ int kinds_text_verdict(cs_ctx *ctx, const char *path, const text_job *j)
 	const char *s = j->s;
 	size_t bad = j->bad;
 	if (j->nul)
-		return cs_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
+		return ctx_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
 	if (bad < j->to)
 		return kinds_file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
 				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
@@ -524,7 +524,7 @@ int kinds_file_row(cs_ctx *ctx, const char *path, const char *blob, const char *
 	    !(rc = db_bind_text(ctx, st, ":b", blob)) &&
 	    !(rc = db_bind_text(ctx, st, ":e", error)) &&
 	    !(rc = db_bind_text(ctx, st, ":x", bad_blob)) &&
-	    !(rc = blob ? db_bind_real(ctx, st, ":t", cs_now()) : db_bind_null(ctx, st, ":t")) &&
+	    !(rc = blob ? db_bind_real(ctx, st, ":t", util_now()) : db_bind_null(ctx, st, ":t")) &&
 	    (rc = db_step(ctx, st)) == SQLITE_DONE)
 		rc = CS_OK;
 	sqlite3_finalize(st);

@@ -34,7 +34,7 @@ typedef struct kind {
 	const field *fields;
 } kind;
 
-extern const kind cs_kinds[];
+extern const kind kinds_table[];
 
 /* 1 when e, an entry at the top of a commit's tree, is a server's directory:
  * a tree named by a valid server id (cs_valid_server_id: coordination/,
@@ -87,7 +87,7 @@ typedef struct text_job {
 } text_job;
 
 /* A time from JSON: epoch seconds or an ISO-8601 string.  0 or -1. */
-int model_time_value(const cJSON *v, double *out);
+int kinds_time_value(const cJSON *v, double *out);
 
 /* Set an error "PATH:LINE:COL: what" for offset off of text s; returns
  * CS_ERROR. */

@@ -1,6 +1,6 @@
 /* The lock decisions: acquire, renew, release and cleanup.  Each is a
- * cs_decide_fn: SQL over the freshly imported mirror that marks the records
- * it changes dirty; cs_decide turns that into one commit and one push. */
+ * decide_fn: SQL over the freshly imported mirror that marks the records
+ * it changes dirty; decide_run turns that into one commit and one push. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +37,13 @@ static int lock_read(cs_ctx *ctx, lock_arg *a, lock_state *s)
 {
 	sqlite3_stmt *st = NULL;
 	const char *holder = NULL;
-	cs_boot boot;
+	clock_reading boot;
 	int rc;
 
 	memset(s, 0, sizeof *s);
-	s->now = ops_now();
+	s->now = values_now();
 	s->watched = -1;
-	if ((rc = cs_clock_boot(ctx, &boot)))
+	if ((rc = clock_boot(ctx, &boot)))
 		return rc;
 	if ((rc = db_prepare(ctx, &st, "SELECT locked_by, expires_at, max(coalesce(fence, 0),"
 				       " coalesce((SELECT fence FROM lock_fences f WHERE f.name=l.name), 0)),"
@@ -68,7 +68,7 @@ static int lock_read(cs_ctx *ctx, lock_arg *a, lock_state *s)
 	}
 	rc = CS_OK;
 	if (holder && !(s->holder = strdup(holder))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if (a->info) {
@@ -106,7 +106,7 @@ static int lock_fence_next(cs_ctx *ctx, lock_arg *a, lock_state *s)
 	if (seen > s->fence)
 		s->fence = seen;
 	if (s->fence >= 9007199254740991LL)   /* 2^53 - 1: JSON's last exact integer */
-		return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': its fence %lld is at the limit",
+		return ctx_err(ctx, CS_EREFUSED, "cannot lock '%s': its fence %lld is at the limit",
 			      a->name, s->fence);
 	s->fence++;
 	return CS_OK;
@@ -123,16 +123,16 @@ static int lock_grant(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
 		cJSON *o = cJSON_CreateObject();
 		char *text;
 		if (!o)
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		cJSON_AddStringToObject(o, "locked_by", ctx->server);
 		cJSON_AddNumberToObject(o, "locked_at", now);
 		cJSON_AddNumberToObject(o, "expires_at", now + a->ttl);
 		cJSON_AddNumberToObject(o, "fence", (double)s->fence);
-		text = ops_render(o, 4);
+		text = values_render(o, 4);
 		cJSON_Delete(o);
 		if (!text)
-			return cs_err_oom(ctx);
-		rc = model_add(ctx, "locks", a->name, text);
+			return ctx_err_oom(ctx);
+		rc = export_add(ctx, "locks", a->name, text);
 		free(text);
 	} else {
 		rc = DB_RUN(ctx, "UPDATE locks SET locked_by=:s, locked_at=CASE WHEN :m THEN"
@@ -180,13 +180,13 @@ static int lock_may_acquire(cs_ctx *ctx, lock_arg *a, lock_state *s)
 {
 	if (!s->mine && !s->free_now) {
 		char iso[32];
-		cs_time_iso(s->expires, iso);
+		util_time_iso(s->expires, iso);
 		if (s->expires + ctx->lock_delay < s->now)
-			return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
+			return ctx_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
 				      " clock, but this server has watched that grant for less than its"
 				      " lease (free here in %.0fs): clocks may differ", a->name, s->holder,
 				      iso, ceil(s->watched < 0 ? s->lease + ctx->lock_delay : s->wait_watch));
-		return cs_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
+		return ctx_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
 			      s->holder, iso);
 	}
 	return s->mine ? CS_OK : lock_fence_next(ctx, a, s);
@@ -196,7 +196,7 @@ static int lock_may_acquire(cs_ctx *ctx, lock_arg *a, lock_state *s)
 static int lock_may_renew(cs_ctx *ctx, lock_arg *a, lock_state *s)
 {
 	if (!s->mine)
-		return cs_err(ctx, CS_EREFUSED, "cannot renew '%s': %s%s", a->name,
+		return ctx_err(ctx, CS_EREFUSED, "cannot renew '%s': %s%s", a->name,
 			      s->holder ? "held by " : "not held by ", s->holder ? s->holder : ctx->server);
 	return CS_OK;
 }
@@ -205,10 +205,10 @@ static int lock_may_release(cs_ctx *ctx, lock_arg *a, lock_state *s)
 {
 	int rc = CS_OK;
 	if (!s->mine) {
-		rc = cs_err(ctx, CS_EREFUSED, "cannot release '%s': %s", a->name,
+		rc = ctx_err(ctx, CS_EREFUSED, "cannot release '%s': %s", a->name,
 			    s->holder ? "held by another server" : "not held");
 		if (s->holder)
-			cs_err(ctx, CS_EREFUSED, "cannot release '%s': held by %s", a->name, s->holder);
+			ctx_err(ctx, CS_EREFUSED, "cannot release '%s': held by %s", a->name, s->holder);
 	}
 	return rc;
 }
@@ -241,11 +241,11 @@ static int lock_release_fn(cs_ctx *ctx, void *p, sbuf *msg)
 static int lock_cleanup_fn(cs_ctx *ctx, void *p, sbuf *msg)
 {
 	lock_arg *a = p;
-	double now = ops_now();
-	cs_boot boot;
+	double now = values_now();
+	clock_reading boot;
 	int rc;
 
-	if ((rc = cs_clock_boot(ctx, &boot)))
+	if ((rc = clock_boot(ctx, &boot)))
 		return rc;
 	rc = DB_RUN(ctx, "UPDATE locks SET locked_by=NULL, locked_at=NULL, expires_at=NULL,"
 			 " dirty=1 WHERE locked_by IS NOT NULL AND expires_at < :t AND"
@@ -265,18 +265,18 @@ static int lock_cleanup_fn(cs_ctx *ctx, void *p, sbuf *msg)
 int cs_lock_acquire(cs_ctx *ctx, const char *name, int ttl, int wait, cs_lock_info *info)
 {
 	lock_arg a = {name, ttl, info, 0};
-	double deadline = cs_mono() + (wait > 0 ? wait : 0);
+	double deadline = util_mono() + (wait > 0 ? wait : 0);
 	int rc;
-	if ((rc = ops_check_name(ctx, "lock name", name)))
+	if ((rc = values_check_name(ctx, "lock name", name)))
 		return rc;
 	if (ttl <= 0)
-		return cs_err(ctx, CS_EINVAL, "--ttl must be positive");
+		return ctx_err(ctx, CS_EINVAL, "--ttl must be positive");
 	for (;;) {
-		rc = cs_decide(ctx, lock_acquire_fn, &a);
-		if (rc != CS_EREFUSED || cs_mono() >= deadline)
+		rc = decide_run(ctx, lock_acquire_fn, &a);
+		if (rc != CS_EREFUSED || util_mono() >= deadline)
 			return rc;
 		/* Poll: at most once a second, as the seed's min(5, ttl/10). */
-		double left = deadline - cs_mono();
+		double left = deadline - util_mono();
 		double step = left < 1 ? left : 1;
 		struct timespec ts = {(time_t)step, (long)((step - floor(step)) * 1e9)};
 		nanosleep(&ts, NULL);
@@ -287,24 +287,24 @@ int cs_lock_renew(cs_ctx *ctx, const char *name, int ttl, cs_lock_info *info)
 {
 	lock_arg a = {name, ttl, info, 0};
 	int rc;
-	if ((rc = ops_check_name(ctx, "lock name", name)))
+	if ((rc = values_check_name(ctx, "lock name", name)))
 		return rc;
-	return cs_decide(ctx, lock_renew_fn, &a);
+	return decide_run(ctx, lock_renew_fn, &a);
 }
 
 int cs_lock_release(cs_ctx *ctx, const char *name)
 {
 	lock_arg a = {name, 0, NULL, 0};
 	int rc;
-	if ((rc = ops_check_name(ctx, "lock name", name)))
+	if ((rc = values_check_name(ctx, "lock name", name)))
 		return rc;
-	return cs_decide(ctx, lock_release_fn, &a);
+	return decide_run(ctx, lock_release_fn, &a);
 }
 
 int cs_lock_cleanup(cs_ctx *ctx, int *released)
 {
 	lock_arg a = {NULL, 0, NULL, 0};
-	int rc = cs_decide(ctx, lock_cleanup_fn, &a);
+	int rc = decide_run(ctx, lock_cleanup_fn, &a);
 	*released = a.released;
 	return rc;
 }

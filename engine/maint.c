@@ -47,15 +47,15 @@ static int archive(cs_ctx *ctx, const char *table, const char *file,
 			char **x = realloc(texts, (n + 1) * sizeof *x);
 			if (!x || !(x[n] = strdup((const char *)sqlite3_column_text(rows, 0)))) {
 				texts = x ? x : texts;
-				rc = cs_err_oom(ctx);
+				rc = ctx_err_oom(ctx);
 				break;
 			}
 			texts = x;
 			n++;
 		}
-		if (rc == SQLITE_DONE && !(rc = cs_base_read(ctx, path, &base, &len)) &&
-		    !(rc = model_append(ctx, path, base, len, texts, n, &text)))
-			rc = cs_edit_put(ctx, path, text, strlen(text));
+		if (rc == SQLITE_DONE && !(rc = decide_base_read(ctx, path, &base, &len)) &&
+		    !(rc = export_append(ctx, path, base, len, texts, n, &text)))
+			rc = decide_edit_put(ctx, path, text, strlen(text));
 		*count += (int)n;
 		for (size_t i = 0; i < n; i++)
 			free(texts[i]);
@@ -99,9 +99,9 @@ int cs_compact(cs_ctx *ctx, int older_than_days, int *jobs, int *messages)
 	compact_arg a = {0, 0, 0};
 	int rc;
 	if (older_than_days < 0)
-		return cs_err(ctx, CS_EINVAL, "--older-than must not be negative");
-	a.cutoff = cs_now() - older_than_days * 86400.0;
-	rc = cs_decide(ctx, compact_fn, &a);
+		return ctx_err(ctx, CS_EINVAL, "--older-than must not be negative");
+	a.cutoff = util_now() - older_than_days * 86400.0;
+	rc = decide_run(ctx, compact_fn, &a);
 	*jobs = a.jobs;
 	*messages = a.messages;
 	return rc;
@@ -148,7 +148,7 @@ static int logs_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	a->removed = 0;
 	t = ctx->base;
 	if (git_repository_odb(&odb, ctx->repo)) {
-		rc = cs_err_git(ctx, "odb");
+		rc = ctx_err_git(ctx, "odb");
 		goto done;
 	}
 	snprintf(path, sizeof path, "%s/logs", ctx->server);
@@ -156,7 +156,7 @@ static int logs_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	    !git_tree_lookup(&dir, ctx->repo, git_tree_entry_id(e))) {
 		size_t n = git_tree_entrycount(dir);
 		if (!(h = calloc(n + (size_t)a->n + 1, sizeof *h))) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			goto done;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -170,14 +170,14 @@ static int logs_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			h[nh++].size = sz;
 		}
 	} else if (!(h = calloc((size_t)a->n + 1, sizeof *h))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	git_error_clear();
 	for (int i = 0; i < a->n && !rc; i++) {
 		size_t j;
 		snprintf(path, sizeof path, "%s/logs/%s", ctx->server, a->f[i].name);
-		rc = cs_edit_put(ctx, path, a->f[i].data, a->f[i].len);
+		rc = decide_edit_put(ctx, path, a->f[i].data, a->f[i].len);
 		for (j = 0; j < nh && strcmp(h[j].name, a->f[i].name); j++)
 			;
 		if (j == nh)
@@ -203,7 +203,7 @@ static int logs_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			continue;
 		}
 		snprintf(path, sizeof path, "%s/logs/%s", ctx->server, h[i].name);
-		rc = cs_edit_remove(ctx, path);
+		rc = decide_edit_remove(ctx, path);
 		a->removed++;
 	}
 	sb_printf(msg, "%s: Upload %d log files", ctx->server, a->n);
@@ -222,16 +222,16 @@ int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opt
 	int rc = CS_OK;
 	*removed = 0;
 	if (n <= 0)
-		return cs_err(ctx, CS_EINVAL, "no files to push");
+		return ctx_err(ctx, CS_EINVAL, "no files to push");
 	if (!(a.f = calloc((size_t)n, sizeof *a.f)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	for (int i = 0; i < n && !rc; i++) {
 		const char *base = strrchr(files[i], '/');
 		FILE *f;
 		long sz;
 		base = base ? base + 1 : files[i];
 		if (!cs_valid_id(base)) {
-			rc = cs_err(ctx, CS_EINVAL, "invalid log file name '%s': use 1-64 of [A-Za-z0-9._-]",
+			rc = ctx_err(ctx, CS_EINVAL, "invalid log file name '%s': use 1-64 of [A-Za-z0-9._-]",
 				    base);
 			break;
 		}
@@ -240,7 +240,7 @@ int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opt
 		 * leave one, so neither is pushed. */
 		for (int k = 0; k < i; k++)
 			if (!strcmp(a.f[k].name, base)) {
-				rc = cs_err(ctx, CS_EINVAL, "two files named '%s' ('%s' and '%s'):"
+				rc = ctx_err(ctx, CS_EINVAL, "two files named '%s' ('%s' and '%s'):"
 					    " SERVER/logs/ keeps one file per name", base, files[k],
 					    files[i]);
 				break;
@@ -248,25 +248,25 @@ int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opt
 		if (rc)
 			break;
 		if (!(f = fopen(files[i], "rb"))) {
-			rc = cs_err(ctx, CS_EINVAL, "cannot read '%s': %s", files[i], strerror(errno));
+			rc = ctx_err(ctx, CS_EINVAL, "cannot read '%s': %s", files[i], strerror(errno));
 			break;
 		}
 		if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
-			rc = cs_err(ctx, CS_EINVAL, "cannot read '%s'", files[i]);
+			rc = ctx_err(ctx, CS_EINVAL, "cannot read '%s'", files[i]);
 		} else if (sz > o->max_file) {
-			rc = cs_err(ctx, CS_EINVAL, "'%s' is %ld bytes, over the %lld byte limit"
+			rc = ctx_err(ctx, CS_EINVAL, "'%s' is %ld bytes, over the %lld byte limit"
 				    " (coordsync.logs.maxfile)", files[i], sz, o->max_file);
 		} else if (!(a.f[i].data = malloc((size_t)sz + 1))) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 		} else if (fread(a.f[i].data, 1, (size_t)sz, f) != (size_t)sz) {
-			rc = cs_err(ctx, CS_EINVAL, "cannot read '%s'", files[i]);
+			rc = ctx_err(ctx, CS_EINVAL, "cannot read '%s'", files[i]);
 		} else {
 			a.f[i].len = (size_t)sz;
 		}
 		fclose(f);
 	}
 	if (!rc)
-		rc = cs_decide(ctx, logs_fn, &a);
+		rc = decide_run(ctx, logs_fn, &a);
 	*removed = a.removed;
 	for (int i = 0; i < n; i++)
 		free(a.f[i].data);

@@ -49,8 +49,8 @@ int mirror_replace(cs_ctx *ctx, sqlite3 *fresh, const char *tmp)
 				unlink(p);
 			free(p);
 		}
-		if (cs_replace_file(tmp, ctx->dbpath))
-			rc = cs_err(ctx, CS_ERROR, "cannot replace '%s': %s", ctx->dbpath,
+		if (util_replace_file(tmp, ctx->dbpath))
+			rc = ctx_err(ctx, CS_ERROR, "cannot replace '%s': %s", ctx->dbpath,
 				    strerror(errno));
 		if (!rc && !(rc = db_open(ctx, ctx->dbpath, 0)))
 			rc = handle_mirror_lock(ctx, LOCK_SH, 0);
@@ -59,14 +59,14 @@ int mirror_replace(cs_ctx *ctx, sqlite3 *fresh, const char *tmp)
 	if (rc != CS_EBUSY || (rc = handle_mirror_lock(ctx, LOCK_SH, 60000))) {
 		sqlite3_close(fresh);
 		unlink(tmp);
-		return rc == CS_EBUSY ? cs_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror") : rc;
+		return rc == CS_EBUSY ? ctx_err(ctx, CS_EBUSY, "a rebuild is replacing the mirror") : rc;
 	}
 	if (!(b = sqlite3_backup_init(ctx->db, "main", fresh, "main"))) {
-		rc = cs_err_db(ctx, ctx->db);
+		rc = ctx_err_db(ctx, ctx->db);
 	} else {
 		rc = sqlite3_backup_step(b, -1);
 		sqlite3_backup_finish(b);
-		rc = rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ctx->db);
+		rc = rc == SQLITE_DONE ? CS_OK : ctx_err_db(ctx, ctx->db);
 	}
 	sqlite3_close(fresh);
 	unlink(tmp);
@@ -147,7 +147,7 @@ static int history_check(cs_ctx *ctx, const git_oid *head)
 		st = NULL;
 		db_meta_set(ctx, "history_rewrite", msg);
 	}
-	rc = cs_err(ctx, CS_ERROR, "%s", msg);
+	rc = ctx_err(ctx, CS_ERROR, "%s", msg);
 	goto done;
 ok:
 	if (flag && !ctx->in_txn) {
@@ -172,19 +172,19 @@ int mirror_import_commit(cs_ctx *ctx, git_tree *tree, const git_oid *head, cs_sy
 	int rc;
 
 	git_oid_tostr(hex, sizeof hex, head);
-	snprintf(now, sizeof now, "%.3f", cs_now());
+	snprintf(now, sizeof now, "%.3f", util_now());
 	if ((rc = db_begin(ctx)))
 		return rc;
-	if ((rc = model_import_tree(ctx, tree, st, force)) ||
+	if ((rc = import_tree(ctx, tree, st, force)) ||
 	    (history && (rc = history_update(ctx, head, &st->history_rows))) ||
-	    (rc = cs_clock_note(ctx)) || (rc = cs_note_instances(ctx)) ||
+	    (rc = clock_note(ctx)) || (rc = identity_note_instances(ctx)) ||
 	    (!st->files_failed && (rc = db_meta_set(ctx, "remote_head", hex))) ||
 	    (rc = db_meta_set(ctx, "last_import", now)) || (rc = db_meta_set(ctx, "last_head", hex))) {
 		db_rollback(ctx);
 		return rc;
 	}
 	if (fault)
-		CS_FAULT("import");
+		FAULT_AT("import");
 	return db_commit(ctx);
 }
 
@@ -200,23 +200,23 @@ int mirror_refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 	int rc;
 
 	*tree = NULL;
-	if ((rc = gx_fetch(ctx, head, empty)))
+	if ((rc = transport_fetch(ctx, head, empty)))
 		return rc;
 	if (*empty && ctx->accept_history)
-		return cs_err(ctx, CS_ERROR, "nothing to accept: the remote branch '%s' does not exist;"
+		return ctx_err(ctx, CS_ERROR, "nothing to accept: the remote branch '%s' does not exist;"
 			      " push it back (this clone's '%s' has it)", ctx->branch, ctx->branch);
 	if (!ctx->accept_history && (rc = history_check(ctx, *empty ? NULL : head)))
 		return rc;
 	if (*empty) {
 		st->head[0] = 0;
-		CS_FAULT("after-import");
+		FAULT_AT("after-import");
 		return CS_OK;
 	}
 	git_oid_tostr(hex, sizeof hex, head);
 	snprintf(st->head, sizeof st->head, "%s", hex);
 	if (git_commit_lookup(&c, ctx->repo, head) || git_commit_tree(tree, c)) {
 		git_commit_free(c);
-		return cs_err_git(ctx, "cannot read remote head");
+		return ctx_err_git(ctx, "cannot read remote head");
 	}
 	git_commit_free(c);
 	if ((rc = db_text(ctx, &seen, "SELECT value FROM meta WHERE key='remote_head'", NULL)))
@@ -227,14 +227,14 @@ int mirror_refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		 * imported this head and left its history to walk. */
 		if (history && (rc = history_catch_up(ctx, head, hex, st)))
 			return rc;
-		if ((rc = cs_clock_renote(ctx)))     /* watches of an earlier boot */
+		if ((rc = clock_renote(ctx)))     /* watches of an earlier boot */
 			return rc;
-		CS_FAULT("after-import");
+		FAULT_AT("after-import");
 		return CS_OK;
 	}
 	free(seen);
 	if (!(rc = mirror_import_commit(ctx, *tree, head, st, force, history, 1)))
-		CS_FAULT("after-import");
+		FAULT_AT("after-import");
 	return rc;
 }
 
@@ -268,13 +268,13 @@ int mirror_set_aside(cs_ctx *ctx)
 	int rc;
 
 	snprintf(why, sizeof why, "%s", ctx->malformed_why[0] ? ctx->malformed_why : ctx->err);
-	if ((rc = cs_lock_clone(ctx)))
+	if ((rc = handle_lock_clone(ctx)))
 		return rc;
 	db_rollback(ctx);
 	sqlite3_close(ctx->db);
 	ctx->db = NULL;
 	if ((rc = handle_mirror_lock(ctx, LOCK_EX, 10000)) == CS_EBUSY) {
-		rc = cs_err(ctx, CS_EBUSY, "cannot set aside the malformed mirror '%s': another"
+		rc = ctx_err(ctx, CS_EBUSY, "cannot set aside the malformed mirror '%s': another"
 			    " process has it open", ctx->dbpath);
 		goto done;
 	}
@@ -286,11 +286,11 @@ int mirror_set_aside(cs_ctx *ctx)
 	sb_printf(&p, "%s-wal", ctx->dbpath);
 	sb_printf(&q, "%s-wal", aside.p ? aside.p : "");
 	if (aside.oom || p.oom || q.oom) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if (rename(ctx->dbpath, aside.p) || (rename(p.p, q.p) && errno != ENOENT)) {
-		rc = cs_err(ctx, CS_ERROR, "cannot set aside the malformed mirror '%s': %s",
+		rc = ctx_err(ctx, CS_ERROR, "cannot set aside the malformed mirror '%s': %s",
 			    ctx->dbpath, strerror(errno));
 		goto done;
 	}
@@ -316,14 +316,14 @@ int mirror_set_aside(cs_ctx *ctx)
 		sqlite3_exec(ctx->db, "DETACH old", NULL, NULL, NULL);
 	}
 	ctx->malformed = 0;
-	cs_notice(ctx, "the mirror '%s' is malformed (%s): set aside as '%s'; a new mirror is"
+	ctx_notice(ctx, "the mirror '%s' is malformed (%s): set aside as '%s'; a new mirror is"
 		  " built from git%s%s", ctx->dbpath, why, aside.p,
 		  lost.n ? "; could not save: " : ", with the deferred intents, fences, lock"
 		  " watches and alerts of the old one", lost.n ? lost.p : "");
 done:
 	sqlite3_finalize(st);
 	if (ctx->mirrorfd >= 0 && handle_mirror_lock(ctx, LOCK_SH, 60000) && !rc)
-		rc = cs_err(ctx, CS_ERROR, "cannot lock '%s.lock'", ctx->dbpath);
+		rc = ctx_err(ctx, CS_ERROR, "cannot lock '%s.lock'", ctx->dbpath);
 	if (rc && !ctx->db) {
 		/* Not set aside: the handle keeps a connection to the file, whose
 		 * statements fail (rather than a NULL one). */

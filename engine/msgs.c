@@ -65,7 +65,7 @@ static int check_recipient(cs_ctx *ctx, const char *to)
 	if ((rc = known_server(ctx, to)) < 0)
 		return rc;
 	if (!rc)
-		return cs_err(ctx, CS_EINVAL, "unknown recipient '%s': no server directory or heartbeat"
+		return ctx_err(ctx, CS_EINVAL, "unknown recipient '%s': no server directory or heartbeat"
 			      " on the remote%s (a typo?); --force sends it anyway", to,
 			      ctx->base ? "" : " as of this clone's last sync");
 	return CS_OK;
@@ -81,9 +81,9 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		return rc;
 	if (!(copy = cJSON_Duplicate(a->payload, 1)) || !cJSON_AddTrueToObject(copy, "direct")) {
 		cJSON_Delete(copy);
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	}
-	rc = ob_apply(ctx, a->kind, copy, msg);
+	rc = outbox_apply(ctx, a->kind, copy, msg);
 	cJSON_Delete(copy);
 	return rc;
 }
@@ -98,19 +98,19 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 	char *text;
 	int rc = CS_OK;
 	if (!ctx->server)
-		rc = cs_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
+		rc = ctx_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
 	else if (!defer)
-		rc = cs_decide(ctx, intent_fn, &a);
+		rc = decide_run(ctx, intent_fn, &a);
 	else if (check_to &&
 		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to")))))
 		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */
 	else if (!cJSON_AddStringToObject(payload, "server", ctx->server) ||
 		 !(text = cJSON_PrintUnformatted(payload)))
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 	else {
 		/* The outbox file, not the mirror: it waits for no decision's
 		 * push and no rebuild replaces it (outbox.c). */
-		rc = ob_add(ctx, kind, text);
+		rc = outbox_add(ctx, kind, text);
 		cJSON_free(text);
 	}
 	cJSON_Delete(payload);
@@ -120,7 +120,7 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
 {
 	cJSON *p;
-	int rc = ob_status_payload(ctx, status, kv, n, &p);
+	int rc = outbox_status_payload(ctx, status, kv, n, &p);
 	return rc ? rc : intent(ctx, "status", p, defer, 0);
 }
 
@@ -134,15 +134,15 @@ int cs_heartbeat(cs_ctx *ctx, int defer)
 	if (!p || !set || !cJSON_AddItemToObject(p, "set", set)) {
 		cJSON_Delete(p);
 		cJSON_Delete(set);
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	}
-	if (ctx->server && (rc = cs_instance(ctx, inst, 1))) {
+	if (ctx->server && (rc = identity_instance(ctx, inst, 1))) {
 		cJSON_Delete(p);
 		return rc;
 	}
 	if (ctx->server)
 		cJSON_AddStringToObject(set, "instance", inst);
-	cJSON_AddNumberToObject(p, "at", ops_now());
+	cJSON_AddNumberToObject(p, "at", values_now());
 	return intent(ctx, "heartbeat", p, defer, 0);
 }
 
@@ -158,16 +158,16 @@ int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 	for (int i = 0; types[i]; i++)
 		ok |= type && !strcmp(type, types[i]);
 	if (!ok)
-		return cs_err(ctx, CS_EINVAL, "message type must be info, warning, error or request");
+		return ctx_err(ctx, CS_EINVAL, "message type must be info, warning, error or request");
 	if (!to || (strcmp(to, "all") && !cs_valid_id(to)))
-		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s'", to ? to : "");
+		return ctx_err(ctx, CS_EINVAL, "invalid recipient '%s'", to ? to : "");
 	if (strcmp(to, "all") && cs_reserved_id(to))
-		return cs_err(ctx, CS_EINVAL, "invalid recipient '%s': a reserved name, not a server", to);
+		return ctx_err(ctx, CS_EINVAL, "invalid recipient '%s': a reserved name, not a server", to);
 	if (!subject || !*subject)
-		return cs_err(ctx, CS_EINVAL, "missing subject");
-	if (!(id = cs_uuid()) || !(p = cJSON_CreateObject())) {
+		return ctx_err(ctx, CS_EINVAL, "missing subject");
+	if (!(id = util_uuid()) || !(p = cJSON_CreateObject())) {
 		free(id);
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	}
 	cJSON_AddStringToObject(p, "id", id);
 	cJSON_AddStringToObject(p, "to", to);
@@ -175,7 +175,7 @@ int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 	cJSON_AddStringToObject(p, "subject", subject);
 	if (body)
 		cJSON_AddStringToObject(p, "body", body);
-	cJSON_AddNumberToObject(p, "at", ops_now());
+	cJSON_AddNumberToObject(p, "at", values_now());
 	if ((rc = intent(ctx, "msg", p, defer & CS_DEFER, !(defer & CS_FORCE))))
 		free(id);
 	else
@@ -191,7 +191,7 @@ int msgs_read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	if ((rc = db_text(ctx, &to, "SELECT to_server FROM messages WHERE id=:a", id)))
 		return rc;
 	if (!to)
-		return cs_err(ctx, CS_ENOTFOUND, "no message '%s'", id);
+		return ctx_err(ctx, CS_ENOTFOUND, "no message '%s'", id);
 	if (!strcmp(to, ctx->server)) {
 		rc = DB_RUN(ctx, "UPDATE messages SET read=1, dirty=1 WHERE id=:i AND NOT"
 				 " coalesce(read, 0)", DB_TEXT(":i", id));
@@ -216,7 +216,7 @@ int msgs_read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 					 " AND f.id != :s AND f.id NOT IN (SELECT value FROM json_each(read_by)))",
 					DB_TEXT(":i", id), DB_TEXT(":s", ctx->server));
 	} else {
-		rc = cs_err(ctx, CS_EREFUSED, "message '%s' is for %s, not %s", id, to, ctx->server);
+		rc = ctx_err(ctx, CS_EREFUSED, "message '%s' is for %s, not %s", id, to, ctx->server);
 	}
 	free(to);
 	if (rc >= 0)
@@ -227,6 +227,6 @@ int msgs_read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 int cs_msg_read(cs_ctx *ctx, const char *id)
 {
 	if (!id || !*id)
-		return cs_err(ctx, CS_EINVAL, "missing message id");
-	return cs_decide(ctx, msgs_read_fn, (void *)id);
+		return ctx_err(ctx, CS_EINVAL, "missing message id");
+	return decide_run(ctx, msgs_read_fn, (void *)id);
 }

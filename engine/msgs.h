@@ -6,7 +6,7 @@
 #include "ctx.h"
 #include "util.h"
 
-/* The decision (a cs_decide_fn) that marks message p (its id, a const
+/* The decision (a decide_fn) that marks message p (its id, a const
  * char *) read by this server: its read flag when it is for this server,
  * read_by when it is for all.  CS_ENOTFOUND for no such message,
  * CS_EREFUSED for a message to another server.  auto-reply runs it inside

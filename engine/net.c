@@ -16,8 +16,8 @@
  *                     layout.  libssh2 reads and writes the descriptor
  *                     itself, which is why progress is the kernel's count.
  *
- * The bounds, for one remote operation at a time (gx_net_begin ..
- * gx_net_end; coordsync does its git work on one thread):
+ * The bounds, for one remote operation at a time (net_begin ..
+ * net_end; coordsync does its git work on one thread):
  *   connect  each connection's connect(), non-blocking and polled;
  *   stall    no byte received from the remote, nor any of ours
  *            acknowledged by it, on any of the operation's connections
@@ -27,7 +27,7 @@
  * A watchdog thread runs during an operation only.  It looks every 100 ms
  * and ends a stalled or overlong operation by shutting its sockets down:
  * whatever blocks on them (a recv in libgit2 or mbedTLS, libssh2's poll)
- * returns at once, libgit2 fails the operation, and gx_net_end names the
+ * returns at once, libgit2 fails the operation, and net_end names the
  * bound that fired in place of libgit2's "early EOF".  Name resolution is
  * not bounded here: getaddrinfo follows the resolver's own timeouts
  * (resolv.conf, 5 s per try by default). */
@@ -76,15 +76,15 @@ static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int armed;                  /* an operation is under way */
-	int stop;                   /* gx_net_end: the watchdog leaves */
+	int stop;                   /* net_end: the watchdog leaves */
 	int fired;                  /* NET_*: the bound that ended it */
 	int connecting;             /* connects under way (their own bound) */
 	double start, last;         /* monotonic: begin, last progress */
 	long long connect_s, stall_s, total_s;
 	net_slot slot[NET_SLOTS];
 } net = {.mu = PTHREAD_MUTEX_INITIALIZER, .connect_s = 10, .stall_s = 15, .total_s = 30};
-/* net.cv is set up by gx_net_begin, on the monotonic clock, and destroyed
- * by gx_net_end. */
+/* net.cv is set up by net_begin, on the monotonic clock, and destroyed
+ * by net_end. */
 
 static pthread_t net_thread;
 
@@ -99,7 +99,7 @@ static int bound_get(cs_ctx *ctx, const char *name, long long *out)
 	return cs_config_int(ctx, key, out);
 }
 
-int gx_net_bound(cs_ctx *ctx, const char *name, long long *out)
+int net_bound(cs_ctx *ctx, const char *name, long long *out)
 {
 	return bound_get(ctx, name, out);
 }
@@ -117,7 +117,7 @@ static int slot_add(net_stream *st)
 			net.slot[i].seen = 0;
 			rc = 0;
 		}
-	net.last = cs_mono();          /* a connection made is progress */
+	net.last = util_mono();          /* a connection made is progress */
 	pthread_mutex_unlock(&net.mu);
 	return rc;
 }
@@ -141,7 +141,7 @@ static int connect_wait(int fd, double deadline)
 	int n, err = 0;
 
 	for (;;) {
-		double left = deadline - cs_mono();
+		double left = deadline - util_mono();
 		if (left <= 0)
 			return ETIMEDOUT;
 		n = poll(&p, 1, (int)(left * 1000) + 1);
@@ -170,7 +170,7 @@ static int ns_connect(git_stream *stream)
 		return -1;
 	}
 	pthread_mutex_lock(&net.mu);
-	now = cs_mono();
+	now = util_mono();
 	deadline = now + (double)net.connect_s;
 	total_end = net.armed ? net.start + (double)net.total_s : deadline;
 	bound = total_end < deadline ? NET_TOTAL : NET_CONNECT;
@@ -193,7 +193,7 @@ static int ns_connect(git_stream *stream)
 			break;
 		close(fd);
 		fd = -1;
-		if (err == ETIMEDOUT && cs_mono() >= deadline)
+		if (err == ETIMEDOUT && util_mono() >= deadline)
 			fired = bound;
 	}
 	freeaddrinfo(res);
@@ -298,7 +298,7 @@ static int ns_new(git_stream **out, const char *host, const char *port)
 	return 0;
 }
 
-void gx_net_register(void)
+void net_register(void)
 {
 	static git_stream_registration reg = {GIT_STREAM_VERSION, ns_new, NULL};
 	if (git_stream_register(GIT_STREAM_STANDARD, &reg))
@@ -328,7 +328,7 @@ static void *watch(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&net.mu);
 	while (!net.stop) {
-		double now = cs_mono();
+		double now = util_mono();
 		int open = 0;
 		for (int i = 0; i < NET_SLOTS; i++) {
 			unsigned long long n;
@@ -366,13 +366,13 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-int gx_net_begin(cs_ctx *ctx, const char *step)
+int net_begin(cs_ctx *ctx, const char *step)
 {
 	long long c, s, t;
 	int rc;
 
 	if (ctx->net_down)
-		return cs_err(ctx, CS_ERROR, "%s skipped: the remote timed out earlier in this"
+		return ctx_err(ctx, CS_ERROR, "%s skipped: the remote timed out earlier in this"
 			      " command: %s", step, ctx->net_down_msg);
 	if ((rc = bound_get(ctx, "connect", &c)) || (rc = bound_get(ctx, "stall", &s)) ||
 	    (rc = bound_get(ctx, "total", &t)))
@@ -382,7 +382,7 @@ int gx_net_begin(cs_ctx *ctx, const char *step)
 		if ((rc = pthread_condattr_init(&ca)) ||
 		    (rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) ||
 		    (rc = pthread_cond_init(&net.cv, &ca)))
-			return cs_err(ctx, CS_ERROR, "%s: cannot start the network watchdog: %s", step,
+			return ctx_err(ctx, CS_ERROR, "%s: cannot start the network watchdog: %s", step,
 				      strerror(rc));
 		pthread_condattr_destroy(&ca);
 	}
@@ -390,7 +390,7 @@ int gx_net_begin(cs_ctx *ctx, const char *step)
 	net.connect_s = c;
 	net.stall_s = s;
 	net.total_s = t;
-	net.start = net.last = cs_mono();
+	net.start = net.last = util_mono();
 	net.fired = NET_NONE;
 	net.stop = 0;
 	net.armed = 1;
@@ -398,13 +398,13 @@ int gx_net_begin(cs_ctx *ctx, const char *step)
 	if ((rc = pthread_create(&net_thread, NULL, watch, NULL))) {
 		net.armed = 0;
 		pthread_cond_destroy(&net.cv);
-		return cs_err(ctx, CS_ERROR, "%s: cannot start the network watchdog: %s", step,
+		return ctx_err(ctx, CS_ERROR, "%s: cannot start the network watchdog: %s", step,
 			      strerror(rc));
 	}
 	return CS_OK;
 }
 
-int gx_net_end(cs_ctx *ctx, const char *step, const char *url, int failed)
+int net_end(cs_ctx *ctx, const char *step, const char *url, int failed)
 {
 	long long c, s, t;
 	int fired;
@@ -426,15 +426,15 @@ int gx_net_end(cs_ctx *ctx, const char *step, const char *url, int failed)
 	if (!failed || !fired)
 		return CS_OK;
 	if (fired == NET_CONNECT)
-		cs_err(ctx, CS_ERROR, "connect timed out: remote '%s' (%s): no connection within"
+		ctx_err(ctx, CS_ERROR, "connect timed out: remote '%s' (%s): no connection within"
 		       " %llds (coordsync.timeout.connect)", url, step, c);
 	else if (fired == NET_STALL)
-		cs_err(ctx, CS_ERROR, "%s timed out: remote '%s': nothing received for %llds"
+		ctx_err(ctx, CS_ERROR, "%s timed out: remote '%s': nothing received for %llds"
 		       " (coordsync.timeout.stall)%s", step, url, s,
 		       strcmp(step, "push") ? "" : "; the push may have reached the remote: the next"
 		       " sync tells");
 	else
-		cs_err(ctx, CS_ERROR, "%s timed out: remote '%s': not done after %llds"
+		ctx_err(ctx, CS_ERROR, "%s timed out: remote '%s': not done after %llds"
 		       " (coordsync.timeout.total)%s", step, url, t,
 		       strcmp(step, "push") ? "" : "; the push may have reached the remote: the next"
 		       " sync tells");

@@ -37,7 +37,7 @@
 #include "decide.h"
 #include "outbox.h"
 
-static const char *const ob_schema =
+static const char *const outbox_schema =
 	"CREATE TABLE IF NOT EXISTS outbox("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" kind TEXT NOT NULL,"          /* status, heartbeat, msg */
@@ -49,7 +49,7 @@ static const char *const ob_schema =
 
 /* The outbox file of ctx's mirror: outbox.db beside mirror.db, or, for a
  * mirror given by another name (--db FILE), FILE.outbox.  Caller frees. */
-static char *ob_path(cs_ctx *ctx)
+static char *outbox_path(cs_ctx *ctx)
 {
 	const char *base = strrchr(ctx->dbpath, '/');
 	size_t dir = base ? (size_t)(base - ctx->dbpath) + 1 : 0;
@@ -66,21 +66,21 @@ static char *ob_path(cs_ctx *ctx)
 
 /* Open the outbox; with create, make it (and its table) when missing.
  * Without create, a missing file gives *out NULL and CS_OK: no intents. */
-static int ob_open(cs_ctx *ctx, sqlite3 **out, int create)
+static int outbox_open(cs_ctx *ctx, sqlite3 **out, int create)
 {
-	char *path = ob_path(ctx);
+	char *path = outbox_path(ctx);
 	int rc = CS_OK;
 
 	*out = NULL;
 	if (!path)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (!create && access(path, F_OK)) {
 		free(path);
 		return CS_OK;
 	}
 	if (sqlite3_open_v2(path, out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		rc = cs_err(ctx, CS_ERROR, "cannot open the outbox '%s': %s", path,
+		rc = ctx_err(ctx, CS_ERROR, "cannot open the outbox '%s': %s", path,
 			    *out ? sqlite3_errmsg(*out) : "out of memory");
 		goto fail;
 	}
@@ -91,8 +91,8 @@ static int ob_open(cs_ctx *ctx, sqlite3 **out, int create)
 	 * loss, hence synchronous=FULL. */
 	if (sqlite3_exec(*out, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 NULL) != SQLITE_OK ||
-	    sqlite3_exec(*out, ob_schema, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, *out);   /* names the file on a full disk */
+	    sqlite3_exec(*out, outbox_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = ctx_err_db(ctx, *out);   /* names the file on a full disk */
 		goto fail;
 	}
 	free(path);
@@ -106,20 +106,20 @@ fail:
 
 /* Run sql on ob with up to two binds: ":i" (integer, when i is not -1) and
  * ":e" (text).  The rows changed, or a negative code. */
-static int ob_exec(cs_ctx *ctx, sqlite3 *ob, const char *sql, long long i, const char *e)
+static int outbox_exec(cs_ctx *ctx, sqlite3 *ob, const char *sql, long long i, const char *e)
 {
 	sqlite3_stmt *st = NULL;
 	int rc, k;
 	if (sqlite3_prepare_v2(ob, sql, -1, &st, NULL) != SQLITE_OK)
-		return cs_err_db(ctx, ob);
+		return ctx_err_db(ctx, ob);
 	if ((k = sqlite3_bind_parameter_index(st, ":i")))
 		sqlite3_bind_int64(st, k, i);
 	if ((k = sqlite3_bind_parameter_index(st, ":e")))
 		sqlite3_bind_text(st, k, e, -1, SQLITE_TRANSIENT);
 	if ((k = sqlite3_bind_parameter_index(st, ":t")))
-		sqlite3_bind_double(st, k, cs_now());
+		sqlite3_bind_double(st, k, util_now());
 	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? sqlite3_changes(ob) : cs_err_db(ctx, ob);
+	rc = rc == SQLITE_DONE ? sqlite3_changes(ob) : ctx_err_db(ctx, ob);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -128,7 +128,7 @@ static int ob_exec(cs_ctx *ctx, sqlite3 *ob, const char *sql, long long i, const
  * into the outbox file.  Copied first, then deleted from the mirror: a crash
  * between the two copies them again, and a copy of an intent already there
  * (same kind and payload) is skipped, so none is lost or doubled. */
-static int ob_migrate(cs_ctx *ctx, sqlite3 *ob)
+static int outbox_migrate(cs_ctx *ctx, sqlite3 *ob)
 {
 	sqlite3_stmt *st = NULL, *ins = NULL;
 	long long n = 0, last = 0;
@@ -137,13 +137,13 @@ static int ob_migrate(cs_ctx *ctx, sqlite3 *ob)
 	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM outbox", NULL)) || !n)
 		return rc;
 	if (sqlite3_exec(ob, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return cs_err_db(ctx, ob);
+		return ctx_err_db(ctx, ob);
 	if ((rc = db_prepare(ctx, &st, "SELECT seq, kind, payload, created_at FROM outbox ORDER BY seq")))
 		goto done;
 	if (sqlite3_prepare_v2(ob, "INSERT INTO outbox(kind, payload, created_at) SELECT ?1, ?2, ?3"
 			       " WHERE NOT EXISTS(SELECT 1 FROM outbox WHERE kind=?1 AND payload=?2)",
 			       -1, &ins, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
@@ -152,7 +152,7 @@ static int ob_migrate(cs_ctx *ctx, sqlite3 *ob)
 		sqlite3_bind_text(ins, 2, (const char *)sqlite3_column_text(st, 2), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_double(ins, 3, sqlite3_column_double(st, 3));
 		if (sqlite3_step(ins) != SQLITE_DONE) {
-			rc = cs_err_db(ctx, ob);
+			rc = ctx_err_db(ctx, ob);
 			goto done;
 		}
 		last = sqlite3_column_int64(st, 0);
@@ -162,7 +162,7 @@ static int ob_migrate(cs_ctx *ctx, sqlite3 *ob)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (sqlite3_exec(ob, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	if (!(rc = db_prepare(ctx, &st, "DELETE FROM outbox WHERE seq <= :l")) &&
@@ -178,10 +178,10 @@ done:
 
 /* Open the outbox, creating it, with any intents left in the mirror moved
  * in. */
-static int ob_ready(cs_ctx *ctx, sqlite3 **ob)
+static int outbox_ready(cs_ctx *ctx, sqlite3 **ob)
 {
-	int rc = ob_open(ctx, ob, 1);
-	if (!rc && (rc = ob_migrate(ctx, *ob))) {
+	int rc = outbox_open(ctx, ob, 1);
+	if (!rc && (rc = outbox_migrate(ctx, *ob))) {
 		sqlite3_close(*ob);
 		*ob = NULL;
 	}
@@ -190,40 +190,40 @@ static int ob_ready(cs_ctx *ctx, sqlite3 **ob)
 
 /* The same for reading and editing: no outbox file is made where there are
  * no intents (*ob NULL, CS_OK). */
-static int ob_existing(cs_ctx *ctx, sqlite3 **ob)
+static int outbox_existing(cs_ctx *ctx, sqlite3 **ob)
 {
 	long long legacy;
 	int rc;
 	*ob = NULL;
 	if ((rc = db_int(ctx, &legacy, "SELECT count(*) FROM outbox", NULL)))
 		return rc;
-	return legacy ? ob_ready(ctx, ob) : ob_open(ctx, ob, 0);
+	return legacy ? outbox_ready(ctx, ob) : outbox_open(ctx, ob, 0);
 }
 
-int ob_add(cs_ctx *ctx, const char *kind, const char *payload)
+int outbox_add(cs_ctx *ctx, const char *kind, const char *payload)
 {
 	sqlite3 *ob;
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = ob_open(ctx, &ob, 1)))
+	if ((rc = outbox_open(ctx, &ob, 1)))
 		return rc;
 	if (sqlite3_prepare_v2(ob, "INSERT INTO outbox(kind, payload, created_at) VALUES(?1, ?2, ?3)",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 	} else {
 		sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, payload, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 3, cs_now());
+		sqlite3_bind_double(st, 3, util_now());
 		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = cs_err_db(ctx, ob);
+			rc = ctx_err_db(ctx, ob);
 	}
 	sqlite3_finalize(st);
 	sqlite3_close(ob);
 	return rc;
 }
 
-void ob_free(ob_intent *it, int n)
+void outbox_intents_free(outbox_intent *it, int n)
 {
 	for (int i = 0; it && i < n; i++) {
 		free(it[i].kind);
@@ -235,22 +235,22 @@ void ob_free(ob_intent *it, int n)
 
 #define OB_DEATHS 3
 
-int ob_pending(cs_ctx *ctx, ob_intent **out, int *n)
+int outbox_pending(cs_ctx *ctx, outbox_intent **out, int *n)
 {
 	sqlite3 *ob;
 	sqlite3_stmt *st = NULL;
-	ob_intent *it = NULL;
+	outbox_intent *it = NULL;
 	int rc, cap = 0;
 	long long alone = 0, waiting;
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = ob_existing(ctx, &ob)) || !ob)
+	if ((rc = outbox_existing(ctx, &ob)) || !ob)
 		return rc;
 	/* Nothing pending (the usual case): no write at all. */
 	if (sqlite3_prepare_v2(ob, "SELECT count(*) FROM outbox WHERE error IS NULL", -1, &st,
 			       NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	waiting = sqlite3_column_int64(st, 0);
@@ -262,65 +262,65 @@ int ob_pending(cs_ctx *ctx, ob_intent **out, int *n)
 	 * flush alone the oldest that did so twice.  All in one short write,
 	 * with the count of this flush added. */
 	if (sqlite3_exec(ob, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
-	if ((rc = ob_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t, tries=0 WHERE error IS NULL"
+	if ((rc = outbox_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t, tries=0 WHERE error IS NULL"
 				   " AND tries >= 3", -1, "coordsync died 3 times while pushing this intent"
 				   " (a crash, or killed); set aside so that the others go out")) < 0)
 		goto done;
 	if (rc > 0)
-		cs_notice(ctx, "%d deferred intent%s set aside: coordsync died 3 times while pushing"
+		ctx_notice(ctx, "%d deferred intent%s set aside: coordsync died 3 times while pushing"
 			  " %s (see `coordsync outbox list`)", rc, rc == 1 ? "" : "s",
 			  rc == 1 ? "it" : "them");
 	if (sqlite3_prepare_v2(ob, "SELECT min(seq) FROM outbox WHERE error IS NULL AND tries >= 2",
 			       -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	alone = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
-	if ((rc = ob_exec(ctx, ob, alone ? "UPDATE outbox SET tries=tries + 1 WHERE seq=:i"
+	if ((rc = outbox_exec(ctx, ob, alone ? "UPDATE outbox SET tries=tries + 1 WHERE seq=:i"
 					 : "UPDATE outbox SET tries=tries + 1 WHERE error IS NULL",
 			  alone, NULL)) < 0)
 		goto done;
 	if (sqlite3_exec(ob, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	if (sqlite3_prepare_v2(ob, "SELECT seq, kind, payload FROM outbox WHERE error IS NULL"
 			       " AND (?1 = 0 OR seq = ?1) ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, alone);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*n == cap) {
-			ob_intent *g = realloc(it, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *g);
+			outbox_intent *g = realloc(it, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *g);
 			if (!g) {
-				rc = cs_err_oom(ctx);
+				rc = ctx_err_oom(ctx);
 				goto done;
 			}
 			it = g;
 		}
 		memset(&it[*n], 0, sizeof *it);
 		it[*n].seq = sqlite3_column_int64(st, 0);
-		it[*n].kind = cs_strdup((const char *)sqlite3_column_text(st, 1));
-		it[*n].payload = cs_strdup((const char *)sqlite3_column_text(st, 2));
+		it[*n].kind = util_strdup((const char *)sqlite3_column_text(st, 1));
+		it[*n].payload = util_strdup((const char *)sqlite3_column_text(st, 2));
 		if (!it[(*n)++].payload) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			goto done;
 		}
 	}
-	rc = rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ob);
+	rc = rc == SQLITE_DONE ? CS_OK : ctx_err_db(ctx, ob);
 done:
 	sqlite3_finalize(st);
 	if (sqlite3_get_autocommit(ob) == 0)
 		sqlite3_exec(ob, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(ob);
 	if (rc) {
-		ob_free(it, *n);
+		outbox_intents_free(it, *n);
 		it = NULL;
 		*n = 0;
 	}
@@ -328,28 +328,28 @@ done:
 	return rc;
 }
 
-int ob_settle(cs_ctx *ctx, ob_intent *it, int n)
+int outbox_settle(cs_ctx *ctx, outbox_intent *it, int n)
 {
 	sqlite3 *ob;
 	int rc;
 
-	if ((rc = ob_open(ctx, &ob, 1)))
+	if ((rc = outbox_open(ctx, &ob, 1)))
 		return rc;
 	if (sqlite3_exec(ob, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	for (int i = 0; i < n && rc >= 0; i++) {
 		if (it[i].state > 0)
-			rc = ob_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", it[i].seq, NULL);
+			rc = outbox_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", it[i].seq, NULL);
 		else if (it[i].state < 0)
-			rc = ob_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t, tries=0 WHERE seq=:i",
+			rc = outbox_exec(ctx, ob, "UPDATE outbox SET error=:e, failed_at=:t, tries=0 WHERE seq=:i",
 				     it[i].seq, it[i].error ? it[i].error : "failed to apply");
 		else    /* the flush came back: it did not die on this one */
-			rc = ob_exec(ctx, ob, "UPDATE outbox SET tries=0 WHERE seq=:i", it[i].seq, NULL);
+			rc = outbox_exec(ctx, ob, "UPDATE outbox SET tries=0 WHERE seq=:i", it[i].seq, NULL);
 	}
 	if (rc >= 0 && sqlite3_exec(ob, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 	if (sqlite3_get_autocommit(ob) == 0)
 		sqlite3_exec(ob, "ROLLBACK", NULL, NULL, NULL);
 	rc = rc < 0 ? rc : CS_OK;
@@ -366,11 +366,11 @@ int cs_outbox_list(cs_ctx *ctx, cs_intent_fn fn, void *arg)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if ((rc = ob_existing(ctx, &ob)) || !ob)
+	if ((rc = outbox_existing(ctx, &ob)) || !ob)
 		return rc;
 	if (sqlite3_prepare_v2(ob, "SELECT seq, kind, payload, created_at, error, failed_at"
 			       " FROM outbox ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 		goto done;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -380,7 +380,7 @@ int cs_outbox_list(cs_ctx *ctx, cs_intent_fn fn, void *arg)
 		if ((rc = fn(&in, arg)))
 			goto done;
 	}
-	rc = rc == SQLITE_DONE ? CS_OK : cs_err_db(ctx, ob);
+	rc = rc == SQLITE_DONE ? CS_OK : ctx_err_db(ctx, ob);
 done:
 	sqlite3_finalize(st);
 	sqlite3_close(ob);
@@ -393,13 +393,13 @@ int cs_outbox_retry(cs_ctx *ctx, long long id, int *n)
 	int rc;
 
 	*n = 0;
-	if ((rc = ob_existing(ctx, &ob)))
+	if ((rc = outbox_existing(ctx, &ob)))
 		return rc;
 	if (!ob)
-		return id > 0 ? cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id) : CS_OK;
-	rc = id > 0 ? ob_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL WHERE seq=:i"
+		return id > 0 ? ctx_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id) : CS_OK;
+	rc = id > 0 ? outbox_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL WHERE seq=:i"
 				       " AND error IS NOT NULL", id, NULL)
-		    : ob_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL"
+		    : outbox_exec(ctx, ob, "UPDATE outbox SET error=NULL, failed_at=NULL"
 				       " WHERE error IS NOT NULL", -1, NULL);
 	if (rc >= 0)
 		*n = rc;
@@ -413,9 +413,9 @@ int cs_outbox_retry(cs_ctx *ctx, long long id, int *n)
 				have = sqlite3_column_int64(st, 0);
 		}
 		sqlite3_finalize(st);
-		rc = have ? cs_err(ctx, CS_EREFUSED, "intent %lld is not set aside; it goes out"
+		rc = have ? ctx_err(ctx, CS_EREFUSED, "intent %lld is not set aside; it goes out"
 				   " with the next sync", id)
-			  : cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
+			  : ctx_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
 	}
 	sqlite3_close(ob);
 	return rc < 0 ? rc : CS_OK;
@@ -426,13 +426,13 @@ int cs_outbox_drop(cs_ctx *ctx, long long id)
 	sqlite3 *ob;
 	int rc;
 
-	if ((rc = ob_existing(ctx, &ob)))
+	if ((rc = outbox_existing(ctx, &ob)))
 		return rc;
 	if (!ob)
-		return cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
-	rc = ob_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", id, NULL);
+		return ctx_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
+	rc = outbox_exec(ctx, ob, "DELETE FROM outbox WHERE seq=:i", id, NULL);
 	if (rc == 0)
-		rc = cs_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
+		rc = ctx_err(ctx, CS_ENOTFOUND, "no intent %lld in the outbox", id);
 	sqlite3_close(ob);
 	return rc < 0 ? rc : CS_OK;
 }
@@ -449,14 +449,14 @@ int cs_outbox_count(cs_ctx *ctx, long long *pending, long long *held)
 	 * pending until the next sync moves them. */
 	if ((rc = db_int(ctx, &legacy, "SELECT count(*) FROM outbox", NULL)))
 		return rc;
-	if ((rc = ob_open(ctx, &ob, 0)) || !ob) {
+	if ((rc = outbox_open(ctx, &ob, 0)) || !ob) {
 		*pending = legacy;
 		return rc;
 	}
 	if (sqlite3_prepare_v2(ob, "SELECT count(*) FILTER (WHERE error IS NULL),"
 			       " count(*) FILTER (WHERE error IS NOT NULL) FROM outbox", -1, &st,
 			       NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
-		rc = cs_err_db(ctx, ob);
+		rc = ctx_err_db(ctx, ob);
 	} else {
 		*pending = sqlite3_column_int64(st, 0) + legacy;
 		*held = sqlite3_column_int64(st, 1);
@@ -472,33 +472,33 @@ int cs_outbox_count(cs_ctx *ctx, long long *pending, long long *held)
  * changes nothing twice. */
 
 /* The text of a server file: cur (NULL: none yet) with the members of set.
- * Members it has are replaced in place, others appended (model_patch). */
+ * Members it has are replaced in place, others appended (export_patch). */
 static int server_file_text(cs_ctx *ctx, const char *cur, const cJSON *set, char **text)
 {
-	const char *keys[CS_MAX_KV + 2];
-	char *vals[CS_MAX_KV + 2];
+	const char *keys[CTX_MAX_KV + 2];
+	char *vals[CTX_MAX_KV + 2];
 	int n = 0, rc = CS_OK;
 	const cJSON *it;
 
 	*text = NULL;
 	if (!cur)
-		return (*text = ops_render(set, 0)) ? CS_OK : cs_err_oom(ctx);
+		return (*text = values_render(set, 0)) ? CS_OK : ctx_err_oom(ctx);
 	cJSON_ArrayForEach(it, set) {
 		sbuf b = {0};
-		if (n == CS_MAX_KV + 2) {
-			rc = cs_err(ctx, CS_ERROR, "an intent sets more than %d members", CS_MAX_KV + 1);
+		if (n == CTX_MAX_KV + 2) {
+			rc = ctx_err(ctx, CS_ERROR, "an intent sets more than %d members", CTX_MAX_KV + 1);
 			break;
 		}
 		json_put_value(&b, it, 2, 2);
 		keys[n] = it->string;
 		if (!(vals[n++] = sb_detach(&b))) {
 			n--;
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			break;
 		}
 	}
 	if (!rc)
-		rc = model_patch(ctx, cur, keys, vals, n, text);
+		rc = export_patch(ctx, cur, keys, vals, n, text);
 	for (int i = 0; i < n; i++)
 		free(vals[i]);
 	return rc;
@@ -523,7 +523,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 			return rc < 0 ? rc : CS_OK;   /* 1: the file is newer */
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");   /* coordsync's own */
-	ops_add_time(set, "timestamp", at);
+	values_add_time(set, "timestamp", at);
 	/* checksrc: allow sql-format: col is one of two fixed names */
 	snprintf(sql, sizeof sql, "SELECT %s FROM servers WHERE id=:a", col);
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
@@ -531,7 +531,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 	rc = server_file_text(ctx, cur, set, &text);
 	/* The export checks it again; here an intent that breaks it fails alone. */
 	if (!rc)
-		rc = model_check_record(ctx, heartbeat ? "heartbeat.json" : "status.json", ctx->server,
+		rc = export_check_record(ctx, heartbeat ? "heartbeat.json" : "status.json", ctx->server,
 					text);
 	free(cur);
 	if (rc) {
@@ -544,7 +544,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 				 " heartbeat_at=:t, heartbeat_json=:j, heartbeat_dirty=1",
 				DB_TEXT(":s", ctx->server), DB_REAL(":t", at), DB_TEXT(":j", text));
 		if (rc >= 0)
-			rc = cs_note_instances(ctx);   /* this clone's own id, as written */
+			rc = identity_note_instances(ctx);   /* this clone's own id, as written */
 	} else
 		rc = DB_RUN(ctx, "INSERT INTO servers(id, status, status_at, status_json, status_dirty)"
 				 " VALUES(:s, json_extract(:j, '$.status'), :t, :j, 1)"
@@ -555,7 +555,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 	return rc < 0 ? rc : CS_OK;
 }
 
-int ob_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
+int outbox_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 {
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "id"));
 	const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "to"));
@@ -568,11 +568,11 @@ int ob_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	int rc;
 
 	if (!id || !to || !type || !subject)
-		return cs_err(ctx, CS_ERROR, "malformed message intent");
+		return ctx_err(ctx, CS_ERROR, "malformed message intent");
 	if ((rc = db_int(ctx, &have, "SELECT count(*) FROM messages WHERE id=:a", id)) || have)
 		return rc;       /* already delivered */
 	if (!(o = cJSON_CreateObject()))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	cJSON_AddStringToObject(o, "id", id);
 	cJSON_AddStringToObject(o, "from", ctx->server);
 	cJSON_AddStringToObject(o, "to", to);
@@ -582,16 +582,16 @@ int ob_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 		cJSON_AddStringToObject(o, "body", body);
 	else
 		cJSON_AddNullToObject(o, "body");
-	ops_add_time(o, "timestamp", at);
+	values_add_time(o, "timestamp", at);
 	cJSON_AddFalseToObject(o, "read");
 	if (cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "in_reply_to")))
 		cJSON_AddStringToObject(o, "in_reply_to",
 					cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "in_reply_to")));
-	text = ops_render(o, 4);
+	text = values_render(o, 4);
 	cJSON_Delete(o);
 	if (!text)
-		return cs_err_oom(ctx);
-	rc = model_add(ctx, "messages", NULL, text);
+		return ctx_err_oom(ctx);
+	rc = export_add(ctx, "messages", NULL, text);
 	free(text);
 	return rc;
 }
@@ -601,7 +601,7 @@ int ob_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 static int names_utf8(const cJSON *o)
 {
 	for (const cJSON *it = o ? o->child : NULL; it; it = it->next)
-		if ((it->string && !ops_utf8_ok(it->string)) || !names_utf8(it))
+		if ((it->string && !values_utf8_ok(it->string)) || !names_utf8(it))
 			return 0;
 	return 1;
 }
@@ -621,35 +621,35 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	if (!sj) {
 		*set = cJSON_DetachItemFromObjectCaseSensitive(p, "set");
 		if (!*set && !(*set = cJSON_CreateObject()))
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 	} else if (!cJSON_IsObject(sj)) {
-		return cs_err(ctx, CS_ERROR, "malformed intent: 'set_json' is not an object");
+		return ctx_err(ctx, CS_ERROR, "malformed intent: 'set_json' is not an object");
 	} else if (!(*set = cJSON_CreateObject())) {
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	} else {
 		for (const cJSON *it = sj->child; it && !rc; it = it->next) {
 			const char *t = cJSON_GetStringValue(it);
-			cJSON *v = t && it->string ? ops_exact_parse(t) : NULL;
+			cJSON *v = t && it->string ? values_exact_parse(t) : NULL;
 			if (!v) {
-				rc = cs_err(ctx, CS_ERROR, "malformed intent: the value of '%s' is not"
+				rc = ctx_err(ctx, CS_ERROR, "malformed intent: the value of '%s' is not"
 					    " one JSON value", it->string ? it->string : "");
 				break;
 			}
 			if (!cJSON_AddItemToObject(*set, it->string, v)) {
 				cJSON_Delete(v);
-				rc = cs_err_oom(ctx);
+				rc = ctx_err_oom(ctx);
 			}
 		}
 	}
 	if (!rc && !cJSON_IsObject(*set))
-		rc = cs_err(ctx, CS_ERROR, "malformed intent: 'set' is not an object");
-	if (!rc && cJSON_GetArraySize(*set) > CS_MAX_KV + 1)   /* --set and the status */
-		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets more than %d members",
-			    CS_MAX_KV + 1);
+		rc = ctx_err(ctx, CS_ERROR, "malformed intent: 'set' is not an object");
+	if (!rc && cJSON_GetArraySize(*set) > CTX_MAX_KV + 1)   /* --set and the status */
+		rc = ctx_err(ctx, CS_ERROR, "malformed intent: it sets more than %d members",
+			    CTX_MAX_KV + 1);
 	if (!rc && !names_utf8(*set))
-		rc = cs_err(ctx, CS_ERROR, "malformed intent: a member name is not valid UTF-8");
-	if (!rc && (dup = ops_twice(*set)))
-		rc = cs_err(ctx, CS_ERROR, "malformed intent: it sets '%s' twice", dup);
+		rc = ctx_err(ctx, CS_ERROR, "malformed intent: a member name is not valid UTF-8");
+	if (!rc && (dup = values_twice(*set)))
+		rc = ctx_err(ctx, CS_ERROR, "malformed intent: it sets '%s' twice", dup);
 	if (rc) {
 		cJSON_Delete(*set);
 		*set = NULL;
@@ -665,7 +665,7 @@ static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg);
  * recorded it (its "server", the command's --server), not as the clone's
  * server that happens to flush it; an intent written before it recorded
  * one is applied as ctx->server. */
-int ob_apply(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
+int outbox_apply(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 {
 	cJSON *who = cJSON_GetObjectItemCaseSensitive(p, "server");
 	const char *id = cJSON_GetStringValue(who);
@@ -675,7 +675,7 @@ int ob_apply(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 	if (!who || (own && id && !strcmp(id, own)))
 		return apply_intent_as(ctx, kind, p, msg);
 	if (!id || !cs_valid_id(id) || cs_reserved_id(id))
-		return cs_err(ctx, CS_ERROR, "malformed %s intent: invalid server id '%s'", kind,
+		return ctx_err(ctx, CS_ERROR, "malformed %s intent: invalid server id '%s'", kind,
 			      id ? id : "");
 	ctx->server = (char *)id;
 	rc = apply_intent_as(ctx, kind, p, msg);
@@ -689,11 +689,11 @@ static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 	int direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "direct"));
 	cJSON *set;
 	int rc;
-	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
-		return cs_err(ctx, CS_ERROR, "malformed %s intent: no valid time 'at'", kind);
+	if (!(at >= UTIL_TIME_MIN && at <= UTIL_TIME_MAX))
+		return ctx_err(ctx, CS_ERROR, "malformed %s intent: no valid time 'at'", kind);
 	if (!strcmp(kind, "msg")) {
 		const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "to"));
-		rc = ob_apply_msg(ctx, p, at);
+		rc = outbox_apply_msg(ctx, p, at);
 		sb_printf(msg, "Message from %s to %s", ctx->server, to ? to : "?");
 		return rc;
 	}
@@ -713,38 +713,38 @@ static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 /* The payload of a status intent: STATUS and the --set list, each value as
  * its JSON text in "set_json" (a string), so the outbox, which parses the
  * payload again, keeps numbers' digits; and "at", now. */
-int ob_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n,
+int outbox_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n,
 		      cJSON **out)
 {
 	cJSON *p = NULL, *set = NULL, *sj = NULL;
 	int rc;
 	*out = NULL;
 	if (!status || !*status)
-		return cs_err(ctx, CS_EINVAL, "missing status");
-	if ((rc = ops_kv_object(ctx, kv, n, &set)))
+		return ctx_err(ctx, CS_EINVAL, "missing status");
+	if ((rc = values_kv_object(ctx, kv, n, &set)))
 		return rc;
 	if (cJSON_GetObjectItemCaseSensitive(set, "status"))
-		rc = cs_err(ctx, CS_EINVAL, "--set 'status' collides with the STATUS argument");
+		rc = ctx_err(ctx, CS_EINVAL, "--set 'status' collides with the STATUS argument");
 	else if (cJSON_GetObjectItemCaseSensitive(set, "timestamp"))
-		rc = cs_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
+		rc = ctx_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
 	else if (!(p = cJSON_CreateObject()) || !(sj = cJSON_AddObjectToObject(p, "set_json")))
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 	if (!rc) {
 		sbuf b = {0};
 		json_put_string(&b, status);
-		if (b.oom || !ops_utf8_ok(status) || !cJSON_AddStringToObject(sj, "status", b.p))
-			rc = b.oom ? cs_err_oom(ctx) : cs_err(ctx, CS_EINVAL, "status is not valid UTF-8");
+		if (b.oom || !values_utf8_ok(status) || !cJSON_AddStringToObject(sj, "status", b.p))
+			rc = b.oom ? ctx_err_oom(ctx) : ctx_err(ctx, CS_EINVAL, "status is not valid UTF-8");
 		sb_free(&b);
 	}
 	for (const cJSON *it = set->child; it && !rc; it = it->next) {
 		sbuf b = {0};
 		json_put_value(&b, it, 0, 0);
 		if (b.oom || !cJSON_AddStringToObject(sj, it->string, b.p))
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 		sb_free(&b);
 	}
-	if (!rc && !cJSON_AddNumberToObject(p, "at", ops_now()))
-		rc = cs_err_oom(ctx);
+	if (!rc && !cJSON_AddNumberToObject(p, "at", values_now()))
+		rc = ctx_err_oom(ctx);
 	cJSON_Delete(set);
 	if (rc)
 		cJSON_Delete(p);
@@ -753,24 +753,24 @@ int ob_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, in
 	return rc;
 }
 
-int ops_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n, char **out)
+int outbox_status_text(cs_ctx *ctx, const char *status, const char *const *kv, int n, char **out)
 {
 	cJSON *p;
-	int rc = ob_status_payload(ctx, status, kv, n, &p);
+	int rc = outbox_status_payload(ctx, status, kv, n, &p);
 	*out = NULL;
 	if (rc)
 		return rc;
 	{
 		char *t = cJSON_PrintUnformatted(p);
 		if (!t || !(*out = strdup(t)))
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 		cJSON_free(t);
 	}
 	cJSON_Delete(p);
 	return rc;
 }
 
-int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **out)
+int outbox_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **out)
 {
 	cJSON *p = cJSON_Parse(payload), *set = NULL;
 	double at;
@@ -778,15 +778,15 @@ int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **ou
 	*out = NULL;
 	if (!cJSON_IsObject(p)) {
 		cJSON_Delete(p);
-		return cs_err(ctx, CS_ERROR, "an intent is not a JSON object");
+		return ctx_err(ctx, CS_ERROR, "an intent is not a JSON object");
 	}
 	at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "at"));
-	if (!(at >= CS_TIME_MIN && at <= CS_TIME_MAX))
-		rc = cs_err(ctx, CS_ERROR, "malformed intent: no valid time 'at'");
+	if (!(at >= UTIL_TIME_MIN && at <= UTIL_TIME_MAX))
+		rc = ctx_err(ctx, CS_ERROR, "malformed intent: no valid time 'at'");
 	else if (!(rc = intent_set(ctx, p, &set))) {
 		/* as apply_server_file does */
 		cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");
-		ops_add_time(set, "timestamp", at);
+		values_add_time(set, "timestamp", at);
 		rc = server_file_text(ctx, cur, set, out);
 	}
 	cJSON_Delete(set);
@@ -797,7 +797,7 @@ int ops_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **ou
 /* ---- the flush --------------------------------------------------------------- */
 
 typedef struct flush_arg {
-	ob_intent *it;
+	outbox_intent *it;
 	int n;
 	int count;          /* applied in the last attempt */
 } flush_arg;
@@ -811,7 +811,7 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 
 	a->count = 0;
 	for (int i = 0; i < a->n && !rc; i++) {
-		ob_intent *in = &a->it[i];
+		outbox_intent *in = &a->it[i];
 		cJSON *pl = cJSON_Parse(in->payload);
 		sbuf one = {0};
 		int bad;
@@ -822,17 +822,17 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		if ((rc = db_exec(ctx, "SAVEPOINT intent")))
 			break;
 		if (!pl)
-			bad = cs_err(ctx, CS_ERROR, "intent %lld is not JSON", in->seq);
+			bad = ctx_err(ctx, CS_ERROR, "intent %lld is not JSON", in->seq);
 		else if (!in->kind || (strcmp(in->kind, "msg") && strcmp(in->kind, "status") &&
 				       strcmp(in->kind, "heartbeat")))
-			bad = cs_err(ctx, CS_ERROR, "intent %lld has an unknown kind '%s'", in->seq,
+			bad = ctx_err(ctx, CS_ERROR, "intent %lld has an unknown kind '%s'", in->seq,
 				     in->kind ? in->kind : "");
 		else
-			bad = ob_apply(ctx, in->kind, pl, &one);
+			bad = outbox_apply(ctx, in->kind, pl, &one);
 		cJSON_Delete(pl);
 		if (bad) {
 			in->state = -1;
-			in->error = cs_strdup(ctx->err);
+			in->error = util_strdup(ctx->err);
 			if ((rc = db_exec(ctx, "ROLLBACK TO intent; RELEASE intent")))
 				break;
 			sb_free(&one);
@@ -840,7 +840,7 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		}
 		if ((rc = db_exec(ctx, "RELEASE intent")))
 			break;
-		CS_FAULT("outbox");
+		FAULT_AT("outbox");
 		if (!a->count)
 			sb_put(msg, one.p, one.n);
 		sb_free(&one);
@@ -859,7 +859,7 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 /* Intents are deleted from the outbox file after the push that carries
  * them: a crash in between applies them again, which changes nothing.
  * One flush runs up to OB_FLUSH_ROUNDS decisions: after coordsync died
- * twice while pushing, ob_pending hands out one suspect intent at a time,
+ * twice while pushing, outbox_pending hands out one suspect intent at a time,
  * and a single decision would leave every other pending intent for later
  * cycles, one intent a cycle (history checker, seed 3: a burst of kill -9
  * left six deferred messages to a sync each).  The rounds end when the
@@ -873,41 +873,41 @@ static int flush_round(cs_ctx *ctx, int *delivered, int *any)
 
 	*delivered = 0;
 	*any = 0;
-	if ((rc = ob_pending(ctx, &a.it, &a.n)) || !a.n)
+	if ((rc = outbox_pending(ctx, &a.it, &a.n)) || !a.n)
 		goto done;
 	*any = 1;
-	if ((rc = cs_decide(ctx, outbox_fn, &a))) {
+	if ((rc = decide_run(ctx, outbox_fn, &a))) {
 		/* Nothing went out: all stay pending, and this flush came back. */
 		char saved[sizeof ctx->err];
 		memcpy(saved, ctx->err, sizeof saved);
 		for (int i = 0; i < a.n; i++)
 			a.it[i].state = 0;
-		ob_settle(ctx, a.it, a.n);
+		outbox_settle(ctx, a.it, a.n);
 		memcpy(ctx->err, saved, sizeof saved);
 		goto done;
 	}
 	for (int i = 0; i < a.n; i++)
 		if (a.it[i].state < 0)
-			cs_notice(ctx, "deferred %s intent %lld set aside: %s (see `coordsync outbox"
+			ctx_notice(ctx, "deferred %s intent %lld set aside: %s (see `coordsync outbox"
 				  " list`)", a.it[i].kind ? a.it[i].kind : "?", a.it[i].seq,
 				  a.it[i].error ? a.it[i].error : "");
 	/* The decision is on the remote, and that is what counts: an outbox
 	 * that cannot be written now (a full disk) is settled by the next
 	 * sync, which applies the delivered intents again as no-ops; this
 	 * flush then stops (another round would push them again). */
-	if (ob_settle(ctx, a.it, a.n)) {
-		cs_notice(ctx, "the deferred intents are on the remote but the outbox could not"
+	if (outbox_settle(ctx, a.it, a.n)) {
+		ctx_notice(ctx, "the deferred intents are on the remote but the outbox could not"
 			  " record it: %s; the next sync applies them again, changing nothing",
 			  ctx->err);
 		*any = 0;
 	}
 	*delivered = a.count;
 done:
-	ob_free(a.it, a.n);
+	outbox_intents_free(a.it, a.n);
 	return rc;
 }
 
-int cs_outbox_flush(cs_ctx *ctx, int *delivered)
+int outbox_flush(cs_ctx *ctx, int *delivered)
 {
 	int rc = CS_OK, any = 1, n;
 

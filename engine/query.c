@@ -21,7 +21,7 @@ struct cs_rows {
 
 static int progress(void *p)
 {
-	return cs_mono() > ((cs_rows *)p)->deadline;
+	return util_mono() > ((cs_rows *)p)->deadline;
 }
 
 /* Reads only.  PRAGMAs are allowed from a short list of ones that only
@@ -95,10 +95,10 @@ int query_open(cs_ctx *ctx, cs_rows **out)
 
 	*out = NULL;
 	if (!r)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	r->ctx = ctx;
 	if (sqlite3_open_v2(ctx->dbpath, &r->own, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, r->own);
+		rc = ctx_err_db(ctx, r->own);
 		cs_rows_free(r);
 		return rc;
 	}
@@ -109,7 +109,7 @@ int query_open(cs_ctx *ctx, cs_rows **out)
 	sqlite3_limit(r->own, SQLITE_LIMIT_LENGTH,
 		      ctx->max_file > 0 && ctx->max_file < 0x7fffffff ? (int)ctx->max_file : 0x7fffffff);
 	sqlite3_limit(r->own, SQLITE_LIMIT_ATTACHED, 0);
-	r->deadline = cs_mono() + ctx->query_seconds;
+	r->deadline = util_mono() + ctx->query_seconds;
 	sqlite3_progress_handler(r->own, 1000, progress, r);
 	*out = r;
 	return CS_OK;
@@ -130,19 +130,19 @@ int query_check(cs_ctx *ctx, sqlite3 *db, const char *sql, sqlite3_stmt **out)
 
 	*out = NULL;
 	if (sqlite3_prepare_v2(db, sql, -1, out, &tail) != SQLITE_OK) {
-		rc = cs_err(ctx, CS_EINVAL, "query refused: %s", sqlite3_errmsg(db));
+		rc = ctx_err(ctx, CS_EINVAL, "query refused: %s", sqlite3_errmsg(db));
 		goto fail;
 	}
 	if (!*out) {
-		rc = cs_err(ctx, CS_EINVAL, "query is empty");
+		rc = ctx_err(ctx, CS_EINVAL, "query is empty");
 		goto fail;
 	}
 	if (tail && !only_space(tail)) {
-		rc = cs_err(ctx, CS_EINVAL, "query refused: one statement only");
+		rc = ctx_err(ctx, CS_EINVAL, "query refused: one statement only");
 		goto fail;
 	}
 	if (!sqlite3_stmt_readonly(*out)) {
-		rc = cs_err(ctx, CS_EINVAL, "query refused: the mirror is read-only here");
+		rc = ctx_err(ctx, CS_EINVAL, "query refused: the mirror is read-only here");
 		goto fail;
 	}
 	return CS_OK;
@@ -180,7 +180,7 @@ int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
 static int list_known(const char *name)
 {
 	size_t n = strlen(name);
-	for (const cs_embedded *e = cs_embedded_queries; e->name; e++)
+	for (const embedded_file *e = embedded_queries; e->name; e++)
 		if (strlen(e->name) == n + 4 && !strncmp(e->name, name, n) && !strcmp(e->name + n, ".sql"))
 			return 1;
 	return 0;
@@ -212,7 +212,7 @@ static int list_sql(cs_rows *r, const char *name, const char *const *filters, ch
 	sb_puts(&b, "SELECT * FROM ");
 	put_ident(&b, name);
 	if (!(*out = sb_detach(&b)))
-		return cs_err_oom(r->ctx);
+		return ctx_err_oom(r->ctx);
 	rc = query_check(r->ctx, r->own, *out, &st);
 	free(*out);
 	*out = NULL;
@@ -235,7 +235,7 @@ static int list_sql(cs_rows *r, const char *name, const char *const *filters, ch
 		for (int i = 0; i < n; i++)
 			have |= !strcmp(sqlite3_column_name(st, i), filters[2 * k]);
 		if (!have)
-			rc = cs_err(r->ctx, CS_EINVAL, "list '%s' has no column '%s'", name,
+			rc = ctx_err(r->ctx, CS_EINVAL, "list '%s' has no column '%s'", name,
 				    filters[2 * k]);
 		sb_puts(&b, k ? " AND " : " WHERE ");
 		put_ident(&b, filters[2 * k]);
@@ -243,9 +243,9 @@ static int list_sql(cs_rows *r, const char *name, const char *const *filters, ch
 	}
 	sqlite3_finalize(st);
 	if (first && !rc)
-		rc = cs_err(r->ctx, CS_EINVAL, "list '%s' has no column to show", name);
+		rc = ctx_err(r->ctx, CS_EINVAL, "list '%s' has no column to show", name);
 	if (!rc && !(*out = sb_detach(&b)))
-		rc = cs_err_oom(r->ctx);
+		rc = ctx_err_oom(r->ctx);
 	sb_free(&b);
 	return rc;
 }
@@ -258,7 +258,7 @@ int cs_list(cs_ctx *ctx, cs_rows **out, const char *name, const char *const *fil
 
 	*out = NULL;
 	if (!list_known(name))
-		return cs_err(ctx, CS_EINVAL, "no list '%s' in queries/", name);
+		return ctx_err(ctx, CS_EINVAL, "no list '%s' in queries/", name);
 	if ((rc = query_open(ctx, &r)))
 		return rc;
 	query_lock_down(r, 1);
@@ -267,7 +267,7 @@ int cs_list(cs_ctx *ctx, cs_rows **out, const char *name, const char *const *fil
 	for (int k = 0; filters && filters[2 * k] && !rc; k++)
 		if (sqlite3_bind_text(r->st, k + 1, filters[2 * k + 1], -1, SQLITE_TRANSIENT) !=
 		    SQLITE_OK)
-			rc = cs_err_db(ctx, r->own);
+			rc = ctx_err_db(ctx, r->own);
 done:
 	free(sql);
 	if (rc)
@@ -285,7 +285,7 @@ int query_fixed(cs_ctx *ctx, cs_rows **out, const char *sql)
 	int rc;
 	*out = NULL;
 	if (!r)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	r->ctx = ctx;
 	if ((rc = db_prepare(ctx, &r->st, sql))) {
 		cs_rows_free(r);
@@ -316,9 +316,9 @@ int cs_rows_next(cs_rows *r)
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc == SQLITE_INTERRUPT)
-		return cs_err(r->ctx, CS_ERROR, "query took longer than %d s (coordsync.query.timeout)",
+		return ctx_err(r->ctx, CS_ERROR, "query took longer than %d s (coordsync.query.timeout)",
 			      r->ctx->query_seconds);
-	return cs_err(r->ctx, rc == SQLITE_AUTH ? CS_EINVAL : CS_ERROR, "sqlite: %s",
+	return ctx_err(r->ctx, rc == SQLITE_AUTH ? CS_EINVAL : CS_ERROR, "sqlite: %s",
 		      sqlite3_errmsg(sqlite3_db_handle(r->st)));
 }
 

@@ -85,7 +85,7 @@ static int set_add(cs_ctx *ctx, report_set *s, const char *name, size_t namelen,
 	if (namelen >= sizeof r->name) {
 		free(path);
 		free(sql);
-		return cs_err(ctx, CS_EINVAL, "report name too long");
+		return ctx_err(ctx, CS_EINVAL, "report name too long");
 	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 32;
@@ -93,7 +93,7 @@ static int set_add(cs_ctx *ctx, report_set *s, const char *name, size_t namelen,
 		if (!nr) {
 			free(path);
 			free(sql);
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		}
 		s->r = nr;
 		s->cap = cap;
@@ -107,7 +107,7 @@ static int set_add(cs_ctx *ctx, report_set *s, const char *name, size_t namelen,
 	if (!(r->desc = describe(r->name, text))) {
 		free(path);
 		free(sql);
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	}
 	s->n++;
 	return CS_OK;
@@ -132,7 +132,7 @@ static int internal_view(const char *text)
 static int builtin_load(cs_ctx *ctx, report_set *s)
 {
 	int rc = CS_OK;
-	for (const cs_embedded *e = cs_embedded_queries; e->name && !rc; e++) {
+	for (const embedded_file *e = embedded_queries; e->name && !rc; e++) {
 		size_t n = strlen(e->name);
 		if (n > 4 && !strcmp(e->name + n - 4, ".sql") &&
 		    !(rc = set_add(ctx, s, e->name, n - 4, e->text, NULL, NULL)))
@@ -159,8 +159,8 @@ static int user_dir(cs_ctx *ctx, const char *dir, char **out)
 	*out = NULL;
 	if (dir) {
 		if (!*dir)
-			return cs_err(ctx, CS_EINVAL, "empty queries directory");
-		return (*out = strdup(dir)) ? CS_OK : cs_err_oom(ctx);
+			return ctx_err(ctx, CS_EINVAL, "empty queries directory");
+		return (*out = strdup(dir)) ? CS_OK : ctx_err_oom(ctx);
 	}
 	if (ctx->repo && !git_repository_config_snapshot(&cfg, ctx->repo) &&
 	    !git_config_get_path(&buf, cfg, "coordsync.queries") && buf.ptr && *buf.ptr) {
@@ -190,18 +190,18 @@ static int read_text(cs_ctx *ctx, const char *path, char **out)
 	int rc = CS_OK;
 	*out = NULL;
 	if (!f)
-		return cs_err(ctx, CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
+		return ctx_err(ctx, CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
 	if (!(buf = malloc(USER_SQL_MAX + 1))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	n = fread(buf, 1, USER_SQL_MAX + 1, f);
 	if (ferror(f))
-		rc = cs_err(ctx, CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
+		rc = ctx_err(ctx, CS_EINVAL, "cannot read '%s': %s", path, strerror(errno));
 	else if (n > USER_SQL_MAX)
-		rc = cs_err(ctx, CS_EINVAL, "'%s' is larger than %u bytes", path, USER_SQL_MAX);
+		rc = ctx_err(ctx, CS_EINVAL, "'%s' is larger than %u bytes", path, USER_SQL_MAX);
 	else if (memchr(buf, 0, n))
-		rc = cs_err(ctx, CS_EINVAL, "'%s' holds a NUL byte", path);
+		rc = ctx_err(ctx, CS_EINVAL, "'%s' holds a NUL byte", path);
 	if (!rc) {
 		buf[n] = 0;
 		*out = buf;
@@ -223,7 +223,7 @@ static int user_load(cs_ctx *ctx, report_set *s, const char *dir)
 	size_t first = s->n;
 	int rc = CS_OK;
 	if (!d)
-		return cs_err(ctx, CS_EINVAL, "cannot read queries directory '%s': %s", dir,
+		return ctx_err(ctx, CS_EINVAL, "cannot read queries directory '%s': %s", dir,
 			      strerror(errno));
 	while (!rc && (errno = 0, de = readdir(d))) {
 		size_t n = strlen(de->d_name);
@@ -233,19 +233,19 @@ static int user_load(cs_ctx *ctx, report_set *s, const char *dir)
 		if (n <= 4 || strcmp(de->d_name + n - 4, ".sql") || de->d_name[0] == '.')
 			continue;
 		if (n - 4 >= sizeof name) {
-			rc = cs_err(ctx, CS_EINVAL, "user view '%s': name too long", de->d_name);
+			rc = ctx_err(ctx, CS_EINVAL, "user view '%s': name too long", de->d_name);
 			break;
 		}
 		memcpy(name, de->d_name, n - 4);
 		name[n - 4] = 0;
 		if (!cs_valid_id(name)) {
-			rc = cs_err(ctx, CS_EINVAL, "user view '%s/%s': '%s' is not a valid report name",
+			rc = ctx_err(ctx, CS_EINVAL, "user view '%s/%s': '%s' is not a valid report name",
 				    dir, de->d_name, name);
 			break;
 		}
 		for (size_t i = 0; i < first && !rc; i++)
 			if (!strcasecmp(s->r[i].name, name))
-				rc = cs_err(ctx, CS_EINVAL, "user view '%s/%s': '%s' is a built-in report",
+				rc = ctx_err(ctx, CS_EINVAL, "user view '%s/%s': '%s' is a built-in report",
 					    dir, de->d_name, s->r[i].name);
 		if (rc)
 			break;
@@ -254,7 +254,7 @@ static int user_load(cs_ctx *ctx, report_set *s, const char *dir)
 			sb_putc(&b, '/');
 		sb_puts(&b, de->d_name);
 		if (!(path = sb_detach(&b))) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			break;
 		}
 		if (stat(path, &stt) || !S_ISREG(stt.st_mode)) {
@@ -268,7 +268,7 @@ static int user_load(cs_ctx *ctx, report_set *s, const char *dir)
 		rc = set_add(ctx, s, name, strlen(name), text, path, text);
 	}
 	if (!rc && errno)
-		rc = cs_err(ctx, CS_ERROR, "cannot read queries directory '%s': %s", dir,
+		rc = ctx_err(ctx, CS_ERROR, "cannot read queries directory '%s': %s", dir,
 			    strerror(errno));
 	closedir(d);
 	if (!rc)
@@ -299,14 +299,14 @@ static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s, const repo
 		if (sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_master WHERE name = ?1"
 					   " COLLATE NOCASE", -1, &st, NULL) != SQLITE_OK ||
 		    sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC) != SQLITE_OK) {
-			rc = cs_err_db(ctx, db);
+			rc = ctx_err_db(ctx, db);
 			break;
 		}
 		if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			rc = cs_err(ctx, CS_EINVAL, "user view '%s': the mirror has a table or view of"
+			rc = ctx_err(ctx, CS_EINVAL, "user view '%s': the mirror has a table or view of"
 				    " that name", u->path);
 		else if (rc != SQLITE_DONE)
-			rc = cs_err_db(ctx, db);
+			rc = ctx_err_db(ctx, db);
 		else
 			rc = CS_OK;
 		sqlite3_finalize(st);
@@ -322,17 +322,17 @@ static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s, const repo
 		sb_puts(&b, u->sql);
 		sb_putc(&b, '\n');
 		if (!(create = sb_detach(&b))) {
-			rc = cs_err_oom(ctx);
+			rc = ctx_err_oom(ctx);
 			break;
 		}
 		if (sqlite3_prepare_v2(db, create, -1, &st, &tail) != SQLITE_OK || !st)
-			rc = cs_err(ctx, CS_EINVAL, "user view '%s' must be one SELECT: %s", u->path,
+			rc = ctx_err(ctx, CS_EINVAL, "user view '%s' must be one SELECT: %s", u->path,
 				    st ? sqlite3_errmsg(db) : "empty");
 		else if (tail && tail[strspn(tail, " \t\r\n;")])
-			rc = cs_err(ctx, CS_EINVAL, "user view '%s' must be one SELECT: it has more"
+			rc = ctx_err(ctx, CS_EINVAL, "user view '%s' must be one SELECT: it has more"
 				    " than one statement", u->path);
 		else if (sqlite3_step(st) != SQLITE_DONE)
-			rc = cs_err(ctx, CS_EINVAL, "user view '%s': %s", u->path, sqlite3_errmsg(db));
+			rc = ctx_err(ctx, CS_EINVAL, "user view '%s': %s", u->path, sqlite3_errmsg(db));
 		sqlite3_finalize(st);
 		st = NULL;
 		free(create);
@@ -346,7 +346,7 @@ static int user_install(cs_ctx *ctx, cs_rows *r, const report_set *s, const repo
 	snprintf(sql, sizeof sql, "SELECT * FROM temp.\"%s\"", target->name);
 	if ((rc = query_check(ctx, db, sql, &st))) {
 		snprintf(why, sizeof why, "%s", ctx->err);
-		cs_err(ctx, rc, "user view '%s': %s", target->path, why);
+		ctx_err(ctx, rc, "user view '%s': %s", target->path, why);
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -376,10 +376,10 @@ static int since_parse(cs_ctx *ctx, const char *s, double *out)
 	const char *u;
 	char *end;
 	if (k > 0 && k <= 9 && k + 1 == n && (u = strchr(units, s[k]))) {
-		*out = cs_now() - strtod(s, NULL) * seconds[u - units];
+		*out = util_now() - strtod(s, NULL) * seconds[u - units];
 		return CS_OK;
 	}
-	if (k == 4 && s[4] == '-' && !cs_time_parse(s, out))
+	if (k == 4 && s[4] == '-' && !util_time_parse(s, out))
 		return CS_OK;
 	if (k > 0) {
 		errno = 0;
@@ -387,7 +387,7 @@ static int since_parse(cs_ctx *ctx, const char *s, double *out)
 		if (!*end && !errno)
 			return CS_OK;
 	}
-	return cs_err(ctx, CS_EINVAL, "cannot read time '%s' (ISO-8601, epoch seconds, or 30m, 24h,"
+	return ctx_err(ctx, CS_EINVAL, "cannot read time '%s' (ISO-8601, epoch seconds, or 30m, 24h,"
 		      " 7d, 2w)", s);
 }
 
@@ -407,7 +407,7 @@ int cs_report_list(cs_ctx *ctx, cs_rows **out, const cs_report_opts *opts)
 				       " source TEXT)", NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(query_db(r), "INSERT INTO temp.reports VALUES(:n, :d, :s)", -1,
 			       &st, NULL) != SQLITE_OK) {
-		rc = cs_err_db(ctx, query_db(r));
+		rc = ctx_err_db(ctx, query_db(r));
 		goto done;
 	}
 	for (size_t i = 0; i < s.n; i++) {
@@ -449,7 +449,7 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 
 	*out = NULL;
 	if (!name || !cs_valid_id(name))
-		return cs_err(ctx, CS_EINVAL, "invalid report name '%s'", name ? name : "");
+		return ctx_err(ctx, CS_EINVAL, "invalid report name '%s'", name ? name : "");
 	if (since && (rc = since_parse(ctx, since, &t)))
 		return rc;
 	/* A built-in report needs no user views: a broken file of the user's
@@ -461,7 +461,7 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 		if ((rc = load_all(ctx, &s, opts)))
 			goto done;
 		if (!(rep = find(&s, name))) {
-			rc = cs_err(ctx, CS_ENOTFOUND, "no report '%s' (see report --list)", name);
+			rc = ctx_err(ctx, CS_ENOTFOUND, "no report '%s' (see report --list)", name);
 			goto done;
 		}
 	}
@@ -477,7 +477,7 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 	/* checksrc: allow sql-format: name passed cs_valid_id above */
 	sb_printf(&b, "SELECT * FROM \"%s\"", name);
 	if (!(sql = sb_detach(&b))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if ((rc = query_check(ctx, query_db(r), sql, &st)))
@@ -492,12 +492,12 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 	sqlite3_finalize(st);
 	st = NULL;
 	if (since && !timecol) {
-		rc = cs_err(ctx, CS_EINVAL, "report '%s' has no time, hour or day column: --since"
+		rc = ctx_err(ctx, CS_EINVAL, "report '%s' has no time, hour or day column: --since"
 			    " does not apply", name);
 		goto done;
 	}
 	if (server && !hasserver) {
-		rc = cs_err(ctx, CS_EINVAL, "report '%s' has no server column: --server does not"
+		rc = ctx_err(ctx, CS_EINVAL, "report '%s' has no server column: --server does not"
 			    " apply", name);
 		goto done;
 	}
@@ -519,7 +519,7 @@ int cs_report(cs_ctx *ctx, cs_rows **out, const char *name, const cs_report_opts
 		sb_printf(&b, " %s \"server\" = :server", since ? "AND" : "WHERE");
 	free(sql);
 	if (!(sql = sb_detach(&b))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if ((rc = query_prepare(r, sql)) ||

@@ -14,7 +14,7 @@
 
 /* ---- secret files ------------------------------------------------------- */
 
-int cs_host_loopback(const char *host, size_t n)
+int secret_host_loopback(const char *host, size_t n)
 {
 	if (n == 9 && !strncasecmp(host, "localhost", 9))
 		return 1;
@@ -36,22 +36,22 @@ static int secret_fd_check(cs_ctx *ctx, int fd, const char *what, const char *pa
 	struct stat sb;
 
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode))
-		return cs_err(ctx, CS_EINVAL, "%s '%s' is not a regular file", what, path);
+		return ctx_err(ctx, CS_EINVAL, "%s '%s' is not a regular file", what, path);
 	if (sb.st_uid != geteuid())
-		return cs_err(ctx, CS_EINVAL, "%s '%s' is owned by uid %u, not by this user (uid %u)",
+		return ctx_err(ctx, CS_EINVAL, "%s '%s' is owned by uid %u, not by this user (uid %u)",
 			      what, path, (unsigned)sb.st_uid, (unsigned)geteuid());
 	if (sb.st_mode & 077)
-		return cs_err(ctx, CS_EINVAL, "%s '%s' has mode %04o: it must be 0600 (chmod 600)",
+		return ctx_err(ctx, CS_EINVAL, "%s '%s' has mode %04o: it must be 0600 (chmod 600)",
 			      what, path, (unsigned)(sb.st_mode & 07777));
 	return CS_OK;
 }
 
-int cs_secret_check(cs_ctx *ctx, const char *what, const char *path)
+int secret_check(cs_ctx *ctx, const char *what, const char *path)
 {
 	int fd, rc;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return cs_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
+		return ctx_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
 	rc = secret_fd_check(ctx, fd, what, path);
 	close(fd);
 	return rc;
@@ -61,7 +61,7 @@ int cs_secret_check(cs_ctx *ctx, const char *what, const char *path)
  * file that passes secret_fd_check, holding one line of printable ASCII.
  * Messages name the file, never its content.  *out is wiped and freed by
  * the caller. */
-int cs_token_read(cs_ctx *ctx, const char *path, char **out)
+int secret_token_read(cs_ctx *ctx, const char *path, char **out)
 {
 	char buf[TOKEN_MAX + 2];
 	size_t len = 0, start = 0;
@@ -69,7 +69,7 @@ int cs_token_read(cs_ctx *ctx, const char *path, char **out)
 
 	*out = NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
-		return cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path, strerror(errno));
+		return ctx_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path, strerror(errno));
 	if ((rc = secret_fd_check(ctx, fd, "token file", path)))
 		goto done;
 	while (len < sizeof buf - 1) {
@@ -77,7 +77,7 @@ int cs_token_read(cs_ctx *ctx, const char *path, char **out)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = cs_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path,
+			rc = ctx_err(ctx, CS_EINVAL, "cannot read token file '%s': %s", path,
 				    strerror(errno));
 			goto done;
 		}
@@ -86,7 +86,7 @@ int cs_token_read(cs_ctx *ctx, const char *path, char **out)
 		len += (size_t)n;
 	}
 	if (len > TOKEN_MAX) {
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is over %d bytes", path, TOKEN_MAX);
+		rc = ctx_err(ctx, CS_EINVAL, "token file '%s' is over %d bytes", path, TOKEN_MAX);
 		goto done;
 	}
 	while (len && strchr(" \t\r\n", buf[len - 1]))
@@ -96,14 +96,14 @@ int cs_token_read(cs_ctx *ctx, const char *path, char **out)
 	buf[len] = 0;
 	for (size_t i = start; i < len; i++)
 		if (buf[i] < 0x21 || buf[i] > 0x7e) {
-			rc = cs_err(ctx, CS_EINVAL, "token file '%s' must hold one token of printable ASCII",
+			rc = ctx_err(ctx, CS_EINVAL, "token file '%s' must hold one token of printable ASCII",
 				    path);
 			goto done;
 		}
 	if (start == len)
-		rc = cs_err(ctx, CS_EINVAL, "token file '%s' is empty", path);
+		rc = ctx_err(ctx, CS_EINVAL, "token file '%s' is empty", path);
 	else if (!(*out = strdup(buf + start)))
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 done:
 	explicit_bzero(buf, sizeof buf);
 	close(fd);

@@ -10,13 +10,13 @@
 /* The one token in path, a regular file of this user with mode 0600 or
  * stricter; errors name the file, never its content.  The caller wipes
  * (explicit_bzero) and frees *out. */
-int cs_token_read(cs_ctx *ctx, const char *path, char **out);
+int secret_token_read(cs_ctx *ctx, const char *path, char **out);
 /* 1 when the n bytes of host name a loopback address (localhost, 127.x.y.z,
  * [::1]), where a secret may go over plain http. */
-int cs_host_loopback(const char *host, size_t n);
+int secret_host_loopback(const char *host, size_t n);
 /* CS_OK when path is a regular file of this user with mode 0600 or
  * stricter; else CS_EINVAL with a message naming it as what ("ssh key"). */
-int cs_secret_check(cs_ctx *ctx, const char *what, const char *path);
+int secret_check(cs_ctx *ctx, const char *what, const char *path);
 
 /* ---- the URL parser (secret.c) ------------------------------------------- */
 /* n bytes at p, inside the parsed URL (not NUL-terminated); p is NULL for a

@@ -31,7 +31,7 @@ extern char **environ;
 #define GX_SHARED_GROUP 0660
 #define GX_SHARED_ALL 0664
 
-int gx_shared_mode(git_repository *r)
+int shared_mode(git_repository *r)
 {
 	git_config *cfg = NULL;
 	git_buf v = {0};
@@ -67,7 +67,7 @@ done:
 	return mode;
 }
 
-int gx_shared_fix(int shared, const char *path)
+int shared_fix(int shared, const char *path)
 {
 	struct stat sb;
 	int mode, tweak;
@@ -107,7 +107,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void gx_hooks_dir(git_repository *r, char *out, size_t n)
+void shared_hooks_dir(git_repository *r, char *out, size_t n)
 {
 	git_config *cfg = NULL;
 	git_buf dir = {0};
@@ -170,7 +170,7 @@ static char **hook_env(void)
 	return env;
 }
 
-int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *name,
+int shared_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *name,
 		const char *input, const char *const *args, sbuf *out, int *status)
 {
 	char *path = hook_path(dir, name), **env = NULL;
@@ -186,18 +186,18 @@ int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *nam
 		out->p[0] = 0;
 	if (!path)
 		return CS_OK;
-	if ((rc = gx_net_bound(ctx, "total", &bound)))
+	if ((rc = net_bound(ctx, "total", &bound)))
 		goto done;
 	argv[na++] = path;
 	for (int i = 0; args && args[i] && na < 7; i++)
 		argv[na++] = args[i];
 	argv[na] = NULL;
 	if (!(env = hook_env())) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if (pipe2(in, O_CLOEXEC) || pipe2(o, O_CLOEXEC) || (pid = fork()) < 0) {
-		rc = cs_err(ctx, CS_ERROR, "cannot run the remote's %s hook '%s': %s", name, path,
+		rc = ctx_err(ctx, CS_ERROR, "cannot run the remote's %s hook '%s': %s", name, path,
 			    strerror(errno));
 		goto done;
 	}
@@ -216,7 +216,7 @@ int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *nam
 	/* The input is one line per ref: within a pipe's buffer, so this never
 	 * blocks; a hook that exits without reading it is no error. */
 	if (input && *input && write(in[1], input, strlen(input)) < 0 && errno != EPIPE)
-		rc = cs_err(ctx, CS_ERROR, "cannot write to the remote's %s hook: %s", name,
+		rc = ctx_err(ctx, CS_ERROR, "cannot write to the remote's %s hook: %s", name,
 			    strerror(errno));
 	close(in[1]);
 	in[1] = -1;
@@ -250,7 +250,7 @@ int gx_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char *nam
 	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
 		;
 	if (killed)
-		rc = cs_err(ctx, CS_ERROR, "the remote's %s hook '%s' did not finish within %llds"
+		rc = ctx_err(ctx, CS_ERROR, "the remote's %s hook '%s' did not finish within %llds"
 			    " (coordsync.timeout.total); killed", name, path, bound);
 	else if (!rc)
 		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + (WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);

@@ -43,11 +43,11 @@ static int sync_once(cs_ctx *ctx, cs_sync_stats *st)
 	int empty, rc;
 
 	memset(st, 0, sizeof *st);
-	if ((rc = cs_lock_clone(ctx)))
+	if ((rc = handle_lock_clone(ctx)))
 		return rc;
 	rc = mirror_refresh(ctx, &head, &empty, &tree, st, 0, 1);
-	if (!rc && !empty && (local_behind(ctx, &head) || gx_checkout_pending(ctx)))
-		rc = gx_update_local(ctx, &head);
+	if (!rc && !empty && (local_behind(ctx, &head) || worktree_pending(ctx)))
+		rc = worktree_move(ctx, &head);
 	if (!rc && !empty) {
 		/* Deferred intents go out even while some file is broken (they
 		 * touch their own files); the broken file stays the error. */
@@ -55,7 +55,7 @@ static int sync_once(cs_ctx *ctx, cs_sync_stats *st)
 		int failed = st->files_failed;
 		memcpy(saved, ctx->err, sizeof saved);
 		ctx->pushed[0] = 0;
-		rc = cs_outbox_flush(ctx, &st->intents_pushed);
+		rc = outbox_flush(ctx, &st->intents_pushed);
 		st->retries = st->intents_pushed ? ctx->retries : 0;
 		if (failed) {
 			memcpy(ctx->err, saved, sizeof saved);
@@ -84,7 +84,7 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	 * imports everything, as a rebuild does. */
 	if ((rc = sync_once(ctx, st)) && ctx->malformed && !(rc = mirror_set_aside(ctx)))
 		rc = sync_once(ctx, st);
-	gx_texts_free(ctx);
+	texts_free(ctx);
 	return rc;
 }
 
@@ -97,10 +97,10 @@ static int rebuild(cs_ctx *ctx, cs_sync_stats *st)
 	int empty, rc;
 
 	memset(st, 0, sizeof *st);
-	if ((rc = cs_lock_clone(ctx)))
+	if ((rc = handle_lock_clone(ctx)))
 		return rc;
 	if (!(tmp = handle_join(ctx->dbpath, ".rebuild")))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	unlink(tmp);
 	ctx->db = NULL;
 	if ((rc = db_open(ctx, tmp, DB_CREATE | DB_BULK)) ||
@@ -114,7 +114,7 @@ static int rebuild(cs_ctx *ctx, cs_sync_stats *st)
 	free(tmp);
 	git_tree_free(tree);
 	if (!rc && !empty)
-		rc = gx_update_local(ctx, &head);
+		rc = worktree_move(ctx, &head);
 	return rc ? rc : st->files_failed ? CS_ERROR : CS_OK;
 fail:
 	sqlite3_close(ctx->db);
@@ -135,7 +135,7 @@ int cs_rebuild(cs_ctx *ctx, cs_sync_stats *st)
 	ctx->malformed = 0;
 	if ((rc = rebuild(ctx, st)) && ctx->malformed && !(rc = mirror_set_aside(ctx)))
 		rc = rebuild(ctx, st);
-	gx_texts_free(ctx);
+	texts_free(ctx);
 	return rc;
 }
 
@@ -149,7 +149,7 @@ int cs_accept_history(cs_ctx *ctx, cs_sync_stats *st)
 	ctx->accept_history = 1;
 	rc = rebuild(ctx, st);
 	ctx->accept_history = 0;
-	gx_texts_free(ctx);
+	texts_free(ctx);
 	return rc;
 }
 
@@ -160,7 +160,7 @@ static int config_set(cs_ctx *ctx, const char *key, const char *value)
 	git_config *cfg = NULL;
 	int rc = CS_OK;
 	if (git_repository_config(&cfg, ctx->repo) || git_config_set_string(cfg, key, value))
-		rc = cs_err_git(ctx, "cannot write git config");
+		rc = ctx_err_git(ctx, "cannot write git config");
 	git_config_free(cfg);
 	return rc;
 }
@@ -179,27 +179,27 @@ static int seed_remote(cs_ctx *ctx, const git_oid *parent)
 	memset(&tree, 0, sizeof tree);
 	if (parent && (git_commit_lookup(&pc, ctx->repo, parent) || git_commit_tree(&t, pc))) {
 		git_commit_free(pc);
-		return cs_err_git(ctx, "cannot read the remote head");
+		return ctx_err_git(ctx, "cannot read the remote head");
 	}
 	git_commit_free(pc);
-	for (const cs_embedded *e = cs_embedded_templates; e->name && !rc; e++) {
+	for (const embedded_file *e = embedded_templates; e->name && !rc; e++) {
 		snprintf(path, sizeof path, "coordination/%s", e->name);
 		if (git_blob_create_from_buffer(&blob, ctx->repo, e->text, e->len))
-			return cs_err_git(ctx, "cannot write blob");
-		rc = gx_tree_put(ctx, t, path, &blob, &tree);
+			return ctx_err_git(ctx, "cannot write blob");
+		rc = tree_put(ctx, t, path, &blob, &tree);
 		git_tree_free(t);
 		t = NULL;
 		if (!rc && git_tree_lookup(&t, ctx->repo, &tree))
-			rc = cs_err_git(ctx, "cannot read tree");
+			rc = ctx_err_git(ctx, "cannot read tree");
 	}
 	git_tree_free(t);
 	if (rc)
 		return rc;
-	rc = gx_commit_push(ctx, &tree, parent, parent ? "Add coordination/ (adopted by coordsync)"
+	rc = transport_commit_push(ctx, &tree, parent, parent ? "Add coordination/ (adopted by coordsync)"
 			   : "Initialize coordination repository", &commit);
-	if (rc == CS_ERETRY && parent)
-		return cs_err(ctx, CS_ERROR, "the remote moved while init adopted it; run init again");
-	return rc == CS_ERETRY ? CS_OK : rc;   /* someone else seeded it first */
+	if (rc == CTX_ERETRY && parent)
+		return ctx_err(ctx, CS_ERROR, "the remote moved while init adopted it; run init again");
+	return rc == CTX_ERETRY ? CS_OK : rc;   /* someone else seeded it first */
 }
 
 /* The branch to coordinate on: the remote's default branch. */
@@ -207,7 +207,7 @@ static char *remote_branch(cs_ctx *ctx, const char *url)
 {
 	git_reference *head = NULL;
 	git_repository *r = NULL;
-	char *local = gx_local_path(url), *b = NULL;
+	char *local = transport_local_path(url), *b = NULL;
 	if (!git_repository_head(&head, ctx->repo)) {
 		const char *n = git_reference_shorthand(head);
 		b = strdup(n);
@@ -238,7 +238,7 @@ static int check_no_branches(cs_ctx *ctx, const char *url, const char *branch)
 	int rc = CS_OK;
 
 	if (git_branch_iterator_new(&it, ctx->repo, GIT_BRANCH_REMOTE))
-		return cs_err_git(ctx, "cannot list the remote's branches");
+		return ctx_err_git(ctx, "cannot list the remote's branches");
 	while (!git_branch_next(&ref, &type, it)) {
 		const char *n = git_reference_shorthand(ref);
 		if (!strncmp(n, "origin/", 7) && strcmp(n + 7, "HEAD"))
@@ -248,9 +248,9 @@ static int check_no_branches(cs_ctx *ctx, const char *url, const char *branch)
 	git_error_clear();
 	git_branch_iterator_free(it);
 	if (names.oom)
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 	else if (names.n)
-		rc = cs_err(ctx, CS_EREFUSED, "the remote '%s' names '%s' as its default branch, which"
+		rc = ctx_err(ctx, CS_EREFUSED, "the remote '%s' names '%s' as its default branch, which"
 			    " has no commits, but it has other branches (%s): point its HEAD at the"
 			    " fleet's branch (git symbolic-ref HEAD refs/heads/NAME in the remote)"
 			    " and run init again", url, branch, names.p);
@@ -259,18 +259,18 @@ static int check_no_branches(cs_ctx *ctx, const char *url, const char *branch)
 }
 
 /* The absolute path of a secret file given to init (what: "token file" or
- * "ssh key"), once it is known to be safe (cs_secret_check) and, for a
- * token, readable (cs_token_read); *out is malloc'd. */
+ * "ssh key"), once it is known to be safe (secret_check) and, for a
+ * token, readable (secret_token_read); *out is malloc'd. */
 static int init_secret(cs_ctx *ctx, const char *what, const char *path, char **out)
 {
 	char *token = NULL;
 	int rc;
 
 	if (!(*out = realpath(path, NULL)))
-		return cs_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
+		return ctx_err(ctx, CS_EINVAL, "cannot read %s '%s': %s", what, path, strerror(errno));
 	if (strcmp(what, "token file"))
-		rc = cs_secret_check(ctx, what, *out);
-	else if (!(rc = cs_token_read(ctx, *out, &token))) {
+		rc = secret_check(ctx, what, *out);
+	else if (!(rc = secret_token_read(ctx, *out, &token))) {
 		explicit_bzero(token, strlen(token));
 		free(token);
 	}
@@ -294,15 +294,15 @@ static int check_layout(cs_ctx *ctx, const git_oid *id, const char *url, int all
 
 	*adopt = 0;
 	if (git_commit_lookup(&c, ctx->repo, id) || git_commit_tree(&t, c)) {
-		rc = cs_err_git(ctx, "cannot read the remote head");
+		rc = ctx_err_git(ctx, "cannot read the remote head");
 	} else if ((e = git_tree_entry_byname(t, "coordination")) &&
 		   git_tree_entry_type(e) == GIT_OBJECT_TREE) {
 		rc = CS_OK;
 	} else if (allowed) {
 		*adopt = 1;
 	} else {
-		/* url holds no password: gx_clone refused such a URL. */
-		rc = cs_err(ctx, CS_EREFUSED, "'%s' is not empty and has no coordination/ directory:"
+		/* url holds no password: transport_clone refused such a URL. */
+		rc = ctx_err(ctx, CS_EREFUSED, "'%s' is not empty and has no coordination/ directory:"
 			    " not a coordination repository; pass --adopt to add coordination/ to it",
 			    url);
 	}
@@ -343,13 +343,13 @@ static int init_clone(cs_ctx **out, const char *url, const char *dir, const cs_o
 	if (!(*out = ctx = handle_new()))
 		return CS_ERROR;
 	if (!o.server || !cs_valid_id(o.server))
-		return cs_err(ctx, CS_EINVAL, "invalid server id '%s'", o.server ? o.server : "");
+		return ctx_err(ctx, CS_EINVAL, "invalid server id '%s'", o.server ? o.server : "");
 	if (cs_reserved_id(o.server))
-		return cs_err(ctx, CS_EINVAL, "server id '%s' is reserved: it names a directory of the"
+		return ctx_err(ctx, CS_EINVAL, "server id '%s' is reserved: it names a directory of the"
 			      " repository's shared layout or a recipient (see docs/RELIABILITY.md)",
 			      o.server);
 	if (!dir || !*dir)
-		return cs_err(ctx, CS_EINVAL, "missing directory");
+		return ctx_err(ctx, CS_EINVAL, "missing directory");
 	if (auth && auth->token_file &&
 	    (rc = init_secret(ctx, "token file", auth->token_file, &token_file)))
 		goto done;
@@ -360,24 +360,24 @@ static int init_clone(cs_ctx **out, const char *url, const char *dir, const cs_o
 	{
 		/* A local remote that is not there: say so, not libgit2's
 		 * "unsupported URL protocol". */
-		char *local = gx_local_path(url);
+		char *local = transport_local_path(url);
 		struct stat sb;
 		if (local && stat(local, &sb))
-			rc = cs_err(ctx, CS_ERROR, "cannot clone '%s': no such repository (%s)", local,
+			rc = ctx_err(ctx, CS_ERROR, "cannot clone '%s': no such repository (%s)", local,
 				    strerror(errno));
 		free(local);
 		if (rc)
 			goto done;
 		created = stat(dir, &sb) != 0;
 	}
-	if ((rc = gx_clone(ctx, url, dir, &a)))
+	if ((rc = transport_clone(ctx, url, dir, &a)))
 		goto done;
 	if (git_repository_open(&ctx->repo, dir)) {
-		rc = cs_err_git(ctx, "cannot open the new clone");
+		rc = ctx_err_git(ctx, "cannot open the new clone");
 		goto done;
 	}
 	if (!(branch = remote_branch(ctx, url))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	snprintf(ref, sizeof ref, "refs/remotes/origin/%s", branch);

@@ -13,13 +13,13 @@
  * working tree update of one sync all read the same one or two versions of
  * jobs.json, and libgit2 caches no blob over 8 MiB (sync.c), so each read
  * inflated 30 MB again.  The versions live here, by blob id, with what was
- * learnt about them (cs_text).  Memory stays bounded: per path, at most two
+ * learnt about them (texts_version).  Memory stays bounded: per path, at most two
  * versions read from git are kept when no one holds them, the newest used;
- * blobs the current decision wrote stay until gx_texts_clear. */
+ * blobs the current decision wrote stay until texts_clear. */
 
 #define TEXTS_PER_PATH 2
 
-static void text_free(cs_text *t)
+static void text_free(texts_version *t)
 {
 	if (!t)
 		return;
@@ -45,7 +45,7 @@ static void texts_trim(cs_ctx *ctx, const char *path, size_t keep)
 	for (;;) {
 		size_t count = 0, victim = (size_t)-1;
 		for (size_t i = 0; i < ctx->ntexts; i++) {
-			cs_text *t = ctx->texts[i];
+			texts_version *t = ctx->texts[i];
 			if (t->written || !t->path || strcmp(t->path, path))
 				continue;
 			count++;
@@ -68,13 +68,13 @@ static void texts_trim(cs_ctx *ctx, const char *path, size_t keep)
 #define KEEP_MAX ((size_t)8 << 20)
 struct texts_keeper {
 	int refs;
-	cs_text **v;
+	texts_version **v;
 	size_t n;
 	unsigned long tick;
 };
 
 /* The index of blob id as path (NULL: any path) in v[0, n), or n. */
-static size_t text_index(cs_text **v, size_t n, const git_oid *id, const char *path)
+static size_t text_index(texts_version **v, size_t n, const git_oid *id, const char *path)
 {
 	size_t i;
 	for (i = 0; i < n; i++)
@@ -84,9 +84,9 @@ static size_t text_index(cs_text **v, size_t n, const git_oid *id, const char *p
 }
 
 /* Hand t, which no one holds, to the keeper k (NULL: none), or free it. */
-static void keep_put(texts_keeper *k, cs_text *t)
+static void keep_put(texts_keeper *k, texts_version *t)
 {
-	cs_text **v;
+	texts_version **v;
 	size_t i, count = 0, oldest = (size_t)-1;
 
 	if (!k || t->refs || !t->path || t->n > KEEP_MAX)
@@ -154,11 +154,11 @@ void texts_keeper_unref(texts_keeper *k)
  * back from the keeper when it has it.  A listing belongs to the kind of
  * file it was made for: two coordination files with the same bytes (one
  * file holding both "jobs" and "messages", say) are two entries. */
-static cs_text *text_find(cs_ctx *ctx, const git_oid *id, const char *path)
+static texts_version *text_find(cs_ctx *ctx, const git_oid *id, const char *path)
 {
 	size_t i = text_index(ctx->texts, ctx->ntexts, id, path);
 	texts_keeper *k = ctx->keeper;
-	cs_text **v;
+	texts_version **v;
 	if (i < ctx->ntexts)
 		return ctx->texts[i];
 	if (!k || (i = text_index(k->v, k->n, id, path)) == k->n ||
@@ -172,9 +172,9 @@ static cs_text *text_find(cs_ctx *ctx, const git_oid *id, const char *path)
 }
 
 /* A new entry for id at path, appended to the table; NULL on oom. */
-static cs_text *text_add(cs_ctx *ctx, const git_oid *id, const char *path)
+static texts_version *text_add(cs_ctx *ctx, const git_oid *id, const char *path)
 {
-	cs_text **v, *t = calloc(1, sizeof *t);
+	texts_version **v, *t = calloc(1, sizeof *t);
 	if (!t || !(t->path = strdup(path)) ||
 	    !(v = realloc(ctx->texts, (ctx->ntexts + 1) * sizeof *v))) {
 		text_free(t);
@@ -187,9 +187,9 @@ static cs_text *text_add(cs_ctx *ctx, const git_oid *id, const char *path)
 	return t;
 }
 
-int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path)
+int texts_get(cs_ctx *ctx, texts_version **out, const git_oid *id, const char *path)
 {
-	cs_text *t = text_find(ctx, id, path);
+	texts_version *t = text_find(ctx, id, path);
 	git_blob *b = NULL;
 	int rc;
 
@@ -198,11 +198,11 @@ int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path)
 		/* Make room first: a history walk holds one version while it
 		 * reads the next, and an older one need not be in memory too. */
 		texts_trim(ctx, path, TEXTS_PER_PATH - 1);
-		if ((rc = gx_blob_lookup(ctx, &b, id, path)))
+		if ((rc = tree_blob_lookup(ctx, &b, id, path)))
 			return rc;
 		if (!(t = text_add(ctx, id, path))) {
 			git_blob_free(b);
-			return cs_err_oom(ctx);
+			return ctx_err_oom(ctx);
 		}
 		t->obj = b;
 		t->p = git_blob_rawcontent(b);
@@ -214,9 +214,9 @@ int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path)
 	return CS_OK;
 }
 
-cs_text *gx_text_hold(cs_ctx *ctx, const git_oid *id)
+texts_version *texts_hold(cs_ctx *ctx, const git_oid *id)
 {
-	cs_text *t = text_find(ctx, id, NULL);
+	texts_version *t = text_find(ctx, id, NULL);
 	if (t) {
 		t->refs++;
 		t->used = ++ctx->text_tick;
@@ -224,7 +224,7 @@ cs_text *gx_text_hold(cs_ctx *ctx, const git_oid *id)
 	return t;
 }
 
-void gx_text_release(cs_ctx *ctx, cs_text *t)
+void texts_release(cs_ctx *ctx, texts_version *t)
 {
 	if (!t)
 		return;
@@ -233,17 +233,17 @@ void gx_text_release(cs_ctx *ctx, cs_text *t)
 		texts_trim(ctx, t->path, TEXTS_PER_PATH);
 }
 
-int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out)
+int texts_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out)
 {
-	cs_text *t;
+	texts_version *t;
 	if (git_blob_create_from_buffer(out, ctx->repo, data, len))
-		return cs_err_git(ctx, "cannot write blob");
+		return ctx_err_git(ctx, "cannot write blob");
 	if (text_find(ctx, out, path))
 		return CS_OK;
 	if (!(t = text_add(ctx, out, path)) || !(t->copy = malloc(len ? len : 1))) {
 		if (t)
 			text_drop(ctx, ctx->ntexts - 1);
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	}
 	memcpy(t->copy, data, len);
 	t->p = t->copy;
@@ -252,19 +252,19 @@ int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, g
 	return CS_OK;
 }
 
-const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len)
+const char *texts_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len)
 {
-	cs_text *t = text_find(ctx, id, NULL);
+	texts_version *t = text_find(ctx, id, NULL);
 	if (!t)
 		return NULL;
 	*len = t->n;
 	return t->p;
 }
 
-void gx_texts_clear(cs_ctx *ctx)
+void texts_clear(cs_ctx *ctx)
 {
 	for (size_t i = ctx->ntexts; i-- > 0;) {
-		cs_text *t = ctx->texts[i];
+		texts_version *t = ctx->texts[i];
 		if (!t->written)
 			continue;
 		/* Held, or kept for the next handle (the base of the next
@@ -280,7 +280,7 @@ void gx_texts_clear(cs_ctx *ctx)
 				texts_trim(ctx, ctx->texts[i]->path, TEXTS_PER_PATH);
 }
 
-void gx_texts_free(cs_ctx *ctx)
+void texts_free(cs_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->ntexts; i++)
 		keep_put(ctx->keeper, ctx->texts[i]);

@@ -11,7 +11,7 @@
  * with what they learnt about it.  Held versions are counted (refs). */
 #define TEXT_LISTED 1   /* sc and top list its records (history's scan) */
 #define TEXT_STRICT 2   /* ... and the import's scan (scan_file) accepted it */
-typedef struct cs_text {
+typedef struct texts_version {
 	git_oid id;
 	char *path;          /* the file it was read or written as */
 	const char *p;       /* its bytes */
@@ -19,34 +19,34 @@ typedef struct cs_text {
 	git_blob *obj;       /* holds p, for a version read from git */
 	char *copy;          /* holds p, for a blob this process wrote */
 	int refs;
-	int written;         /* written by the current decision: kept until gx_texts_clear */
+	int written;         /* written by the current decision: kept until texts_clear */
 	unsigned long used;  /* when it was last handed out */
 	int checked;         /* passed the import's text check, whole */
 	int scan;            /* 0, TEXT_LISTED or TEXT_STRICT */
 	jscan sc;            /* a shared file's records */
 	jspan top;           /* ... and their container, bracket to bracket */
-} cs_text;
-/* The version id of the shared file path, read through gx_blob_lookup
- * (CS_ETOOBIG over the limit) unless at hand.  Held by the caller until
- * gx_text_release; per path, at most two unheld versions read from git
+} texts_version;
+/* The version id of the shared file path, read through tree_blob_lookup
+ * (CTX_ETOOBIG over the limit) unless at hand.  Held by the caller until
+ * texts_release; per path, at most two unheld versions read from git
  * stay.  Entries are per blob and path: a listing is of one kind of file. */
-int gx_text_get(cs_ctx *ctx, cs_text **out, const git_oid *id, const char *path);
-/* Blob id, held, when it is at hand (written, or read by gx_text_get); else
+int texts_get(cs_ctx *ctx, texts_version **out, const git_oid *id, const char *path);
+/* Blob id, held, when it is at hand (written, or read by texts_get); else
  * NULL, and nothing is read. */
-cs_text *gx_text_hold(cs_ctx *ctx, const git_oid *id);
-void gx_text_release(cs_ctx *ctx, cs_text *t);   /* NULL-safe */
-/* Write a blob and keep its bytes until gx_texts_clear: the history walk
+texts_version *texts_hold(cs_ctx *ctx, const git_oid *id);
+void texts_release(cs_ctx *ctx, texts_version *t);   /* NULL-safe */
+/* Write a blob and keep its bytes until texts_clear: the history walk
  * and the working tree update read them back without inflating. */
-int gx_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out);
-/* The bytes of blob id when at hand (written, or read by gx_text_get), or
- * NULL; valid until the next gx_text_* or gx_texts_* call. */
-const char *gx_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
-void gx_texts_clear(cs_ctx *ctx);   /* drops the blobs the decision wrote */
+int texts_blob_write(cs_ctx *ctx, const char *path, const char *data, size_t len, git_oid *out);
+/* The bytes of blob id when at hand (written, or read by texts_get), or
+ * NULL; valid until the next texts_* or texts_* call. */
+const char *texts_blob_text(cs_ctx *ctx, const git_oid *id, size_t *len);
+void texts_clear(cs_ctx *ctx);   /* drops the blobs the decision wrote */
 /* Drops everything: at the end of a sync, a decision or a rebuild, so that a
  * long-running process does not keep big files between them; with a keeper
  * (ctx->keeper), versions of up to 8 MiB go to it instead, where the next
  * handle that points at it finds them. */
-void gx_texts_free(cs_ctx *ctx);
+void texts_free(cs_ctx *ctx);
 
 /* The versions a holder (cs_hold) keeps for its handles between them:
  * created by the holder, pointed at by each handle it opens, used by one

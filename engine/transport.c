@@ -28,13 +28,13 @@
 /* A program may keep libgit2's set-up from parsing the system's CA bundle,
  * which costs every command, for the few that speak TLS: coordsync's does
  * (cli/tls.c says how and why) and registers a hook (coordsync/tls.h) that
- * is told when gx_init runs git_libgit2_init and hands back where the
- * bundle is; gx_tls_ready loads it before the first clone, fetch or push
+ * is told when transport_init runs git_libgit2_init and hands back where the
+ * bundle is; transport_tls_ready loads it before the first clone, fetch or push
  * over http:// or https://.  Until then libgit2's CA chain is empty, so a
- * TLS connection that got past gx_tls_ready would fail verification, never
+ * TLS connection that got past transport_tls_ready would fail verification, never
  * skip it.  Without a hook, libgit2 loads the CA certificates itself. */
 static cs_tls_hook tls_hook;      /* cs_tls_hook_set's; zeroes: none */
-static int tls_loaded;            /* gx_tls_ready ran since libgit2's set-up */
+static int tls_loaded;            /* transport_tls_ready ran since libgit2's set-up */
 
 void cs_tls_hook_set(const cs_tls_hook *hook)
 {
@@ -44,13 +44,13 @@ void cs_tls_hook_set(const cs_tls_hook *hook)
 		memset(&tls_hook, 0, sizeof tls_hook);
 }
 
-void gx_init(void)
+void transport_init(void)
 {
 	if (tls_hook.setup)
 		tls_hook.setup(1, tls_hook.arg);
 	if (git_libgit2_init() == 1) {
 		tls_loaded = 0;     /* libgit2's set-up ran (again) */
-		gx_net_register();  /* its shutdown dropped the stream */
+		net_register();  /* its shutdown dropped the stream */
 	}
 	if (tls_hook.setup)
 		tls_hook.setup(0, tls_hook.arg);
@@ -58,10 +58,10 @@ void gx_init(void)
 
 /* Before libgit2 connects to url: if it is http:// or https:// (the only
  * transports that speak TLS; http for a redirect to https), load the CA
- * certificates gx_init left out: GIT_SSL_CAINFO's file when set (git's
+ * certificates transport_init left out: GIT_SSL_CAINFO's file when set (git's
  * variable, for a server with a private CA), else the system's (where the
  * hook says they are). */
-static int gx_tls_ready(cs_ctx *ctx, const char *url)
+static int transport_tls_ready(cs_ctx *ctx, const char *url)
 {
 	const char *ca = getenv("GIT_SSL_CAINFO"), *file = NULL, *dir = NULL;
 	secret_url u;
@@ -74,12 +74,12 @@ static int gx_tls_ready(cs_ctx *ctx, const char *url)
 		if (git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, ca, NULL)) {
 			char what[PATH_MAX + 64];
 			snprintf(what, sizeof what, "cannot load GIT_SSL_CAINFO '%s'", ca);
-			return cs_err_git(ctx, what);
+			return ctx_err_git(ctx, what);
 		}
 	} else if (tls_hook.ca_locations) {
 		tls_hook.ca_locations(&file, &dir, tls_hook.arg);
 		if ((file || dir) && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir))
-			return cs_err_git(ctx, "cannot load the system's CA certificates");
+			return ctx_err_git(ctx, "cannot load the system's CA certificates");
 	}
 	tls_loaded = 1;
 	return CS_OK;
@@ -89,7 +89,7 @@ static int gx_tls_ready(cs_ctx *ctx, const char *url)
 
 static void url_shown(const char *url, char *out, size_t n);
 
-int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth)
+int transport_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth)
 {
 	git_clone_options co;
 	git_repository *repo = NULL;
@@ -98,19 +98,19 @@ int gx_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth
 	int rc = CS_OK, e;
 
 	if (cred_url_has_password(url))
-		return cs_err(ctx, CS_EINVAL, "the remote URL holds a password: give the URL without"
+		return ctx_err(ctx, CS_EINVAL, "the remote URL holds a password: give the URL without"
 			      " it and the token in a file of mode 0600 (--token-file FILE)");
-	if ((rc = gx_tls_ready(ctx, url)))
+	if ((rc = transport_tls_ready(ctx, url)))
 		return rc;
 	git_clone_options_init(&co, GIT_CLONE_OPTIONS_VERSION);
 	co.fetch_opts.callbacks.credentials = cred_cb;
 	co.fetch_opts.callbacks.payload = &cs;
-	if ((rc = gx_net_begin(ctx, "clone")))
+	if ((rc = net_begin(ctx, "clone")))
 		return rc;
 	e = git_clone(&repo, url, dir, &co);
 	url_shown(url, shown, sizeof shown);
-	if (!(rc = gx_net_end(ctx, "clone", shown, e)) && e)
-		rc = cs_err_git(ctx, "clone failed");
+	if (!(rc = net_end(ctx, "clone", shown, e)) && e)
+		rc = ctx_err_git(ctx, "clone failed");
 	git_repository_free(repo);
 	return rc;
 }
@@ -140,16 +140,16 @@ static int remote_err(cs_ctx *ctx, git_remote *remote, const char *what)
 {
 	const git_error *e = git_error_last();
 	const char *url = git_remote_url(remote);
-	char shown[512], *local = gx_local_path(url);
+	char shown[512], *local = transport_local_path(url);
 	struct stat sb;
 	int rc;
 
 	url_shown(url, shown, sizeof shown);
 	if (local && stat(local, &sb))
-		rc = cs_err(ctx, CS_ERROR, "%s failed: remote '%s' is not there: %s", what, shown,
+		rc = ctx_err(ctx, CS_ERROR, "%s failed: remote '%s' is not there: %s", what, shown,
 			    strerror(errno));
 	else
-		rc = cs_err(ctx, CS_ERROR, "%s failed: remote '%s': %s", what, shown,
+		rc = ctx_err(ctx, CS_ERROR, "%s failed: remote '%s': %s", what, shown,
 			    e && e->message ? e->message : "unknown libgit2 error");
 	free(local);
 	return rc;
@@ -159,10 +159,10 @@ static int remote_err(cs_ctx *ctx, git_remote *remote, const char *what)
 
 /* libgit2 1.5.1 leaks a pcre2 match block on every remote lookup (its
  * regexp wrapper; fixed upstream in libgit2 PR #6382), so look it up once. */
-int gx_origin(cs_ctx *ctx, git_remote **out)
+int transport_origin(cs_ctx *ctx, git_remote **out)
 {
 	if (!ctx->origin && git_remote_lookup(&ctx->origin, ctx->repo, "origin"))
-		return cs_err_git(ctx, "no remote 'origin'");
+		return ctx_err_git(ctx, "no remote 'origin'");
 	*out = ctx->origin;
 	return CS_OK;
 }
@@ -170,7 +170,7 @@ int gx_origin(cs_ctx *ctx, git_remote **out)
 static int local_remote(cs_ctx *ctx, const char *what, git_repository **out);
 static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty);
 
-int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
+int transport_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 {
 	git_remote *remote = NULL;
 	git_repository *lr = NULL;
@@ -181,20 +181,20 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	*empty = 0;
-	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, "fetch", &lr)))
+	if ((rc = transport_origin(ctx, &remote)) || (rc = local_remote(ctx, "fetch", &lr)))
 		return rc;
-	if (lr && (rc = fetch_local(ctx, lr, head, empty)) != CS_ERETRY)
+	if (lr && (rc = fetch_local(ctx, lr, head, empty)) != CTX_ERETRY)
 		return rc;
-	if ((rc = gx_tls_ready(ctx, git_remote_url(remote))))
+	if ((rc = transport_tls_ready(ctx, git_remote_url(remote))))
 		return rc;    /* else too far behind for a copy: libgit2 fetches */
 	fo.callbacks.credentials = cred_cb;
 	fo.callbacks.payload = &cs;
 	fo.update_fetchhead = 0;
-	if ((rc = gx_net_begin(ctx, "fetch")))
+	if ((rc = net_begin(ctx, "fetch")))
 		return rc;
 	e = git_remote_fetch(remote, NULL, &fo, NULL);
 	url_shown(git_remote_url(remote), shown, sizeof shown);
-	if ((rc = gx_net_end(ctx, "fetch", shown, e)))
+	if ((rc = net_end(ctx, "fetch", shown, e)))
 		return rc;
 	if (e)
 		return remote_err(ctx, remote, "fetch");
@@ -224,7 +224,7 @@ int gx_fetch(cs_ctx *ctx, git_oid *head, int *empty)
 
 /* ---- push ----------------------------------------------------------------------- */
 
-char *gx_local_path(const char *url)
+char *transport_local_path(const char *url)
 {
 	secret_url u;
 	if (secret_url_parse(&u, url) || u.form != SECRET_URL_LOCAL)
@@ -239,7 +239,7 @@ typedef struct xfer {
 	git_repository *from, *to;
 	git_odb *src, *dst;
 	long copied;             /* objects written to dst */
-	int shared;              /* dst's core.sharedRepository (gx_shared_mode) */
+	int shared;              /* dst's core.sharedRepository (shared_mode) */
 } xfer;
 
 /* Give object id, just written to x's destination, and its directory the
@@ -255,12 +255,12 @@ static int shared_object(xfer *x, const git_oid *id)
 		return CS_OK;
 	git_oid_tostr(hex, sizeof hex, id);
 	n = (size_t)snprintf(path, sizeof path, "%sobjects/%.2s", git_repository_path(x->to), hex);
-	if (!gx_shared_fix(x->shared, path)) {
+	if (!shared_fix(x->shared, path)) {
 		snprintf(path + n, sizeof path - n, "/%s", hex + 2);
-		if (!gx_shared_fix(x->shared, path))
+		if (!shared_fix(x->shared, path))
 			return CS_OK;
 	}
-	return cs_err(x->ctx, CS_ERROR, "cannot set the shared permissions of '%s': %s", path,
+	return ctx_err(x->ctx, CS_ERROR, "cannot set the shared permissions of '%s': %s", path,
 		      strerror(errno));
 }
 
@@ -284,7 +284,7 @@ static int copy_loose(xfer *x, const git_oid *id)
 	snprintf(dst, sizeof dst, "%sobjects/%.2s", to, hex);
 	if (mkdir(dst, 0755) && errno != EEXIST) {
 		fclose(in);
-		return cs_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno)), -1;
+		return ctx_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno)), -1;
 	}
 	snprintf(dst, sizeof dst, "%sobjects/%.2s/%s", to, hex, hex + 2);
 	snprintf(tmp, sizeof tmp, "%s.coordsync-%ld", dst, (long)getpid());
@@ -304,7 +304,7 @@ static int copy_loose(xfer *x, const git_oid *id)
 		rc = -1;
 	if (rc < 0) {
 		unlink(tmp);
-		cs_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno));
+		ctx_err(x->ctx, CS_ERROR, "cannot write object: %s: %s", dst, strerror(errno));
 	} else {
 		x->copied++;
 		if (shared_object(x, id))
@@ -323,7 +323,7 @@ static int copy_object(xfer *x, const git_oid *id, git_object_t type)
 		return done < 0 ? CS_ERROR : CS_OK;
 	if (git_odb_read(&o, x->src, id) ||
 	    git_odb_write(&w, x->dst, git_odb_object_data(o), git_odb_object_size(o), type))
-		rc = cs_err_git(x->ctx, "cannot copy object");
+		rc = ctx_err_git(x->ctx, "cannot copy object");
 	else if (!(rc = shared_object(x, id)))
 		x->copied++;
 	git_odb_object_free(o);
@@ -340,7 +340,7 @@ static int copy_tree(xfer *x, const git_oid *id)
 	if (git_odb_exists(x->dst, id))
 		return CS_OK;
 	if (git_tree_lookup(&t, x->from, id))
-		return cs_err_git(x->ctx, "cannot read tree");
+		return ctx_err_git(x->ctx, "cannot read tree");
 	for (size_t i = 0, n = git_tree_entrycount(t); i < n && !rc; i++) {
 		const git_tree_entry *e = git_tree_entry_byindex(t, i);
 		const git_oid *eid = git_tree_entry_id(e);
@@ -356,7 +356,7 @@ static int copy_tree(xfer *x, const git_oid *id)
 }
 
 /* Copy commit id with its tree and every ancestor that dst lacks, oldest
- * first: a commit in dst always has its whole history there.  CS_ERETRY
+ * first: a commit in dst always has its whole history there.  CTX_ERETRY
  * when more than max commits are missing (the caller fetches instead). */
 static int copy_commits(xfer *x, const git_oid *id, size_t max)
 {
@@ -367,7 +367,7 @@ static int copy_commits(xfer *x, const git_oid *id, size_t max)
 	if (git_odb_exists(x->dst, id))
 		return CS_OK;
 	if (!(todo = malloc((max + 1) * sizeof *todo)) || !(stack = malloc((max + 1) * sizeof *stack))) {
-		rc = cs_err_oom(x->ctx);
+		rc = ctx_err_oom(x->ctx);
 		goto done;
 	}
 	cap = max + 1;
@@ -382,17 +382,17 @@ static int copy_commits(xfer *x, const git_oid *id, size_t max)
 		if (seen || git_odb_exists(x->dst, &cur))
 			continue;
 		if (ntodo == max) {
-			rc = CS_ERETRY;
+			rc = CTX_ERETRY;
 			break;
 		}
 		git_oid_cpy(&todo[ntodo++], &cur);
 		if (git_commit_lookup(&c, x->from, &cur)) {
-			rc = cs_err_git(x->ctx, "cannot read commit");
+			rc = ctx_err_git(x->ctx, "cannot read commit");
 			break;
 		}
 		for (unsigned p = 0; p < git_commit_parentcount(c) && !rc; p++) {
 			if (nstack == cap)
-				rc = CS_ERETRY;
+				rc = CTX_ERETRY;
 			else
 				git_oid_cpy(&stack[nstack++], git_commit_parent_id(c, p));
 		}
@@ -402,7 +402,7 @@ static int copy_commits(xfer *x, const git_oid *id, size_t max)
 	for (size_t i = ntodo; i-- > 0 && !rc;) {
 		git_commit *c = NULL;
 		if (git_commit_lookup(&c, x->from, &todo[i]))
-			rc = cs_err_git(x->ctx, "cannot read commit");
+			rc = ctx_err_git(x->ctx, "cannot read commit");
 		else if (!(rc = copy_tree(x, git_commit_tree_id(c))))
 			rc = copy_object(x, &todo[i], GIT_OBJECT_COMMIT);
 		git_commit_free(c);
@@ -423,15 +423,15 @@ static int local_remote(cs_ctx *ctx, const char *what, git_repository **out)
 
 	*out = NULL;
 	if (!ctx->local_checked) {
-		if ((rc = gx_origin(ctx, &remote)))
+		if ((rc = transport_origin(ctx, &remote)))
 			return rc;
-		if ((path = gx_local_path(git_remote_url(remote)))) {
+		if ((path = transport_local_path(git_remote_url(remote)))) {
 			if (git_repository_open_ext(&ctx->local, path, GIT_REPOSITORY_OPEN_NO_SEARCH,
 						    NULL))
 				rc = remote_err(ctx, remote, what);
-			else if (!(rc = gx_fast_writes(ctx, ctx->local))) {
-				ctx->local_shared = gx_shared_mode(ctx->local);
-				gx_hooks_dir(ctx->local, ctx->local_hooks, sizeof ctx->local_hooks);
+			else if (!(rc = tree_fast_writes(ctx, ctx->local))) {
+				ctx->local_shared = shared_mode(ctx->local);
+				shared_hooks_dir(ctx->local, ctx->local_hooks, sizeof ctx->local_hooks);
 			}
 			free(path);
 			if (rc) {
@@ -454,7 +454,7 @@ static int xfer_open(cs_ctx *ctx, xfer *x, git_repository *from, git_repository 
 	x->to = to;
 	x->shared = to == ctx->local ? ctx->local_shared : 0;
 	if (git_repository_odb(&x->src, from) || git_repository_odb(&x->dst, to))
-		return cs_err_git(ctx, "cannot open object databases");
+		return ctx_err_git(ctx, "cannot open object databases");
 	return CS_OK;
 }
 
@@ -471,7 +471,7 @@ static void xfer_close(xfer *x)
  * push is still the compare-and-swap (other tools do not take this lock),
  * and a turn that does not come within a few seconds is not waited for.
  * Returns the lock's descriptor, or -1 when there is none to take. */
-int gx_turn_begin(cs_ctx *ctx)
+int transport_turn_begin(cs_ctx *ctx)
 {
 	git_repository *r = NULL;
 	struct timespec ts = {0, 1000 * 1000};
@@ -485,7 +485,7 @@ int gx_turn_begin(cs_ctx *ctx)
 	snprintf(path, sizeof path, "%scoordsync-turn", git_repository_path(r));
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666)) < 0)
 		return -1;   /* a read-only remote: nothing to queue on */
-	gx_shared_fix(ctx->local_shared, path);   /* the group's deciders take turns too */
+	shared_fix(ctx->local_shared, path);   /* the group's deciders take turns too */
 	for (int i = 0; i < 3000; i++) {
 		if (!flock(fd, LOCK_EX | LOCK_NB))
 			return fd;
@@ -497,7 +497,7 @@ int gx_turn_begin(cs_ctx *ctx)
 	return -1;
 }
 
-void gx_turn_end(int fd)
+void transport_turn_end(int fd)
 {
 	if (fd >= 0)
 		close(fd);   /* releases the lock */
@@ -506,7 +506,7 @@ void gx_turn_end(int fd)
 /* A fetch from a local remote: read its branch and copy what the clone
  * lacks as loose files.  libgit2's local transport would build a pack with
  * deltas and index it again, several times the work for the few objects a
- * decision adds.  CS_ERETRY when too far behind (the caller fetches). */
+ * decision adds.  CTX_ERETRY when too far behind (the caller fetches). */
 static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty)
 {
 	git_transaction *tx = NULL;
@@ -535,13 +535,13 @@ static int fetch_local(cs_ctx *ctx, git_repository *r, git_oid *head, int *empty
 	 * first, a step a fault test can stop at (as a kill inside libgit2's
 	 * ref write would). */
 	if (git_transaction_new(&tx, ctx->repo) || git_transaction_lock_ref(tx, name)) {
-		rc = cs_err_git(ctx, "cannot record the fetched head");
+		rc = ctx_err_git(ctx, "cannot record the fetched head");
 		goto done;
 	}
-	CS_FAULT("fetch-ref");
+	FAULT_AT("fetch-ref");
 	if (git_transaction_set_target(tx, name, head, NULL, "coordsync: fetch") ||
 	    git_transaction_commit(tx))
-		rc = cs_err_git(ctx, "cannot record the fetched head");
+		rc = ctx_err_git(ctx, "cannot record the fetched head");
 done:
 	xfer_close(&x);
 	git_transaction_free(tx);
@@ -557,7 +557,7 @@ done:
  * among them, keep it open while they hold it) and it is older than
  * coordsync.stalelock seconds (git's own writers close it before renaming
  * it into place, but hold it for milliseconds: git waits only
- * core.filesRefLockTimeout, 100 ms, for such a lock).  Returns CS_ERETRY,
+ * core.filesRefLockTimeout, 100 ms, for such a lock).  Returns CTX_ERETRY,
  * with the reason as the message when the lock is left alone, so that the
  * decision loop tries again and reports the reason if it gives up. */
 static int ref_lock_check(cs_ctx *ctx, git_repository *r, const char *name)
@@ -570,20 +570,20 @@ static int ref_lock_check(cs_ctx *ctx, git_repository *r, const char *name)
 
 	snprintf(lock, sizeof lock, "%s%s.lock", git_repository_path(r), name);
 	if (lstat(lock, &sb) || !realpath(lock, real))   /* gone already, or not ours */
-		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: %s", name,
+		return ctx_err(ctx, CTX_ERETRY, "remote branch '%s' is locked: %s", name,
 			      git_error_last() ? git_error_last()->message : "");
 	age = (long long)(time(NULL) - sb.st_mtime);
 	if ((pid = proc_open_by(real)) > 0) {
 		proc_name(pid, comm, sizeof comm);
-		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' is open in process"
+		return ctx_err(ctx, CTX_ERETRY, "remote branch '%s' is locked: '%s' is open in process"
 			      " %ld (%s) on this machine; left alone", name, lock, pid, comm);
 	}
 	if (pid < 0)
-		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' (%llds old); /proc"
+		return ctx_err(ctx, CTX_ERETRY, "remote branch '%s' is locked: '%s' (%llds old); /proc"
 			      " cannot be read to tell whether a process holds it: remove it by hand"
 			      " once no git runs on the remote", name, lock, age);
 	if (bound <= 0 || age < bound)
-		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' is %llds old and open"
+		return ctx_err(ctx, CTX_ERETRY, "remote branch '%s' is locked: '%s' is %llds old and open"
 			      " in no process on this machine; %s", name, lock, age,
 			      bound <= 0 ? "coordsync.stalelock is 0: remove it by hand if it is stale"
 					 : "it is removed as stale once older than coordsync.stalelock");
@@ -593,18 +593,18 @@ static int ref_lock_check(cs_ctx *ctx, git_repository *r, const char *name)
 	snprintf(aside, sizeof aside, "%scoordsync-stale-lock.%ld", git_repository_path(r),
 		 (long)getpid());
 	if (rename(lock, aside))
-		return cs_err(ctx, CS_ERETRY, "cannot remove the stale lock '%s': %s", lock,
+		return ctx_err(ctx, CTX_ERETRY, "cannot remove the stale lock '%s': %s", lock,
 			      strerror(errno));
 	if (lstat(aside, &moved) || moved.st_ino != sb.st_ino || moved.st_dev != sb.st_dev) {
 		if (link(aside, lock) && errno != EEXIST)
-			cs_notice(ctx, "could not put back '%s': %s", lock, strerror(errno));
+			ctx_notice(ctx, "could not put back '%s': %s", lock, strerror(errno));
 		unlink(aside);
-		return cs_err(ctx, CS_ERETRY, "remote branch '%s' is locked: '%s' changed", name, lock);
+		return ctx_err(ctx, CTX_ERETRY, "remote branch '%s' is locked: '%s' changed", name, lock);
 	}
 	unlink(aside);
-	cs_notice(ctx, "removed the stale lock '%s' (%llds old, open in no process on this"
+	ctx_notice(ctx, "removed the stale lock '%s' (%llds old, open in no process on this"
 		  " machine), left by a writer killed during a push", lock, age);
-	return cs_err(ctx, CS_ERETRY, "removed the stale lock '%s'", lock);
+	return ctx_err(ctx, CTX_ERETRY, "removed the stale lock '%s'", lock);
 }
 
 /* ---- the push: the remote's hooks, a local push, a smart push ------------------- */
@@ -641,13 +641,13 @@ static int hook(cs_ctx *ctx, git_repository *r, const char *name, const char *in
 	sbuf out = {0};
 	int rc, st;
 
-	if (!(rc = gx_hook_run(ctx, r, ctx->local_hooks, name, input, args, &out, &st))) {
+	if (!(rc = shared_hook_run(ctx, r, ctx->local_hooks, name, input, args, &out, &st))) {
 		const char *text = hook_text(&out);
 		if (refuse && st > 0)
-			rc = cs_err(ctx, CS_ERROR, "push refused by the remote's %s hook (exit %d)%s%s",
+			rc = ctx_err(ctx, CS_ERROR, "push refused by the remote's %s hook (exit %d)%s%s",
 				    name, st, *text ? ": " : "", text);
 		else if (*text)
-			cs_notice(ctx, "remote %s hook: %s", name, text);
+			ctx_notice(ctx, "remote %s hook: %s", name, text);
 	}
 	sb_free(&out);
 	return rc;
@@ -673,7 +673,7 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 	uargs[0] = name;
 	if ((rc = xfer_open(ctx, &x, ctx->repo, r)) || (rc = copy_commits(&x, commit, 100000)))
 		goto done;
-	CS_FAULT("mid-push");     /* objects copied, branch not moved */
+	FAULT_AT("mid-push");     /* objects copied, branch not moved */
 	git_oid_tostr(newhex, sizeof newhex, commit);
 	if (parent)
 		git_oid_tostr(oldhex, sizeof oldhex, parent);
@@ -688,7 +688,7 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 	else
 		e = git_reference_create(&ref, r, name, commit, 0, msg);
 	if (e == GIT_EMODIFIED || e == GIT_EEXISTS)
-		rc = cs_err(ctx, CS_ERETRY, "remote branch '%s' moved: another server pushed first",
+		rc = ctx_err(ctx, CTX_ERETRY, "remote branch '%s' moved: another server pushed first",
 			    name);
 	else if (e == GIT_ELOCKED)
 		rc = ref_lock_check(ctx, r, name);
@@ -696,7 +696,7 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 		char what[PATH_MAX + 300];
 		snprintf(what, sizeof what, "push failed: cannot move '%s' in the remote '%s'", name,
 			 git_repository_path(r));
-		rc = cs_err_git(ctx, what);
+		rc = ctx_err_git(ctx, what);
 	}
 	/* The branch moved, and that is what counts: a permission not set is
 	 * told, not a failed push. */
@@ -711,18 +711,18 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 			for (const char *sl = log ? name : strchr(name, '/'); sl; sl = strchr(sl + 1, '/')) {
 				snprintf(path, sizeof path, "%s%.*s%.*s", gd, sl == name ? 4 : (int)strlen(pre),
 					 pre, (int)(sl - name), name);
-				if (gx_shared_fix(x.shared, path))
-					cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+				if (shared_fix(x.shared, path))
+					ctx_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
 						  strerror(errno));
 			}
 			snprintf(path, sizeof path, "%s%s%s", gd, pre, name);
-			if (gx_shared_fix(x.shared, path))
-				cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+			if (shared_fix(x.shared, path))
+				ctx_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
 					  strerror(errno));
 		}
 		snprintf(path, sizeof path, "%slogs/HEAD", gd);   /* HEAD names the branch */
-		if (gx_shared_fix(x.shared, path))
-			cs_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
+		if (shared_fix(x.shared, path))
+			ctx_notice(ctx, "cannot set the shared permissions of '%s': %s", path,
 				  strerror(errno));
 	}
 	/* The branch moved: the hooks after it cannot undo that, and their
@@ -731,7 +731,7 @@ static int push_local(cs_ctx *ctx, git_repository *r, const git_oid *commit,
 		const char *pargs[2] = {name, NULL};
 		if (hook(ctx, r, "post-receive", line, NULL, 0) ||
 		    hook(ctx, r, "post-update", NULL, pargs, 0)) {
-			cs_notice(ctx, "%s", ctx->err);
+			ctx_notice(ctx, "%s", ctx->err);
 			rc = CS_OK;
 		}
 	}
@@ -761,7 +761,7 @@ static int push_progress_cb(unsigned int current, unsigned int total, size_t byt
 	(void)total;
 	(void)bytes;
 	(void)payload;
-	cs_fault_hit("mid-push");
+	fault_hit("mid-push");
 	return 0;
 }
 
@@ -783,39 +783,39 @@ static int push_smart(cs_ctx *ctx, git_remote *remote, const git_oid *commit)
 	git_strarray arr = {specs, 1};
 	int e, rc = CS_OK;
 
-	if ((rc = gx_tls_ready(ctx, git_remote_pushurl(remote) ? git_remote_pushurl(remote)
+	if ((rc = transport_tls_ready(ctx, git_remote_pushurl(remote) ? git_remote_pushurl(remote)
 							       : git_remote_url(remote))))
 		return rc;
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	/* libgit2 1.5 pushes ref names only, not raw ids. */
 	if (git_reference_create(&tmp, ctx->repo, "refs/coordsync/outgoing", commit, 1, "push"))
-		return cs_err_git(ctx, "cannot create push ref");
+		return ctx_err_git(ctx, "cannot create push ref");
 	snprintf(spec, sizeof spec, "refs/coordsync/outgoing:refs/heads/%s", ctx->branch);
 	po.callbacks.push_update_reference = push_ref_cb;
 	po.callbacks.credentials = cred_push_cb;
 	po.callbacks.payload = &ps;
-	if (cs_fault_armed("mid-push"))
+	if (fault_armed("mid-push"))
 		po.callbacks.push_transfer_progress = push_progress_cb;
-	if ((rc = gx_net_begin(ctx, "push")))
+	if ((rc = net_begin(ctx, "push")))
 		goto done;
 	e = git_remote_push(remote, &arr, &po);
 	url_shown(git_remote_pushurl(remote) ? git_remote_pushurl(remote) : git_remote_url(remote),
 		  shown, sizeof shown);
-	if ((rc = gx_net_end(ctx, "push", shown, e)))
+	if ((rc = net_end(ctx, "push", shown, e)))
 		;
 	else if (e == GIT_ENONFASTFORWARD)
-		rc = cs_err(ctx, CS_ERETRY, "push refused: not a fast-forward");
+		rc = ctx_err(ctx, CTX_ERETRY, "push refused: not a fast-forward");
 	else if (e)
 		rc = remote_err(ctx, remote, "push");
 	else if (ps.status[0])
-		rc = cs_err(ctx, CS_ERETRY, "push refused: %s", ps.status);
+		rc = ctx_err(ctx, CTX_ERETRY, "push refused: %s", ps.status);
 done:
 	git_reference_delete(tmp);
 	git_reference_free(tmp);
 	return rc;
 }
 
-int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, const char *msg,
+int transport_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, const char *msg,
 		   git_oid *commit)
 {
 	git_signature *sig = NULL;
@@ -831,16 +831,16 @@ int gx_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, c
 	if (git_signature_now(&sig, ctx->server ? ctx->server : "coordsync", email) ||
 	    git_tree_lookup(&tree, ctx->repo, tree_id) ||
 	    (parent && git_commit_lookup(&pc, ctx->repo, parent))) {
-		rc = cs_err_git(ctx, "cannot prepare commit");
+		rc = ctx_err_git(ctx, "cannot prepare commit");
 		goto done;
 	}
 	if (git_commit_create(commit, ctx->repo, NULL, sig, sig, NULL, msg, tree, parent ? 1 : 0,
 			      (const git_commit **)&pc)) {
-		rc = cs_err_git(ctx, "cannot create commit");
+		rc = ctx_err_git(ctx, "cannot create commit");
 		goto done;
 	}
-	CS_FAULT("after-commit");
-	if ((rc = gx_origin(ctx, &remote)) || (rc = local_remote(ctx, "push", &lr)))
+	FAULT_AT("after-commit");
+	if ((rc = transport_origin(ctx, &remote)) || (rc = local_remote(ctx, "push", &lr)))
 		goto done;
 	if (lr)
 		rc = push_local(ctx, lr, commit, parent, msg);
@@ -869,7 +869,7 @@ int cs_create_remote(const char *path, char *msg, size_t msglen)
 	git_repository *r = NULL;
 	int rc = CS_OK;
 
-	gx_init();
+	transport_init();
 	git_repository_init_options_init(&o, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
 	o.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH |
 		  GIT_REPOSITORY_INIT_NO_REINIT;

@@ -36,14 +36,14 @@ static int apply_run(cs_ctx *ctx, git_treebuilder *bld, const char *name, const 
 		return CS_OK;      /* nothing to remove below a file, or nothing */
 	if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
 	    git_tree_lookup(&sub, ctx->repo, git_tree_entry_id(e)))
-		return cs_err_git(ctx, name);
+		return ctx_err_git(ctx, name);
 	rc = apply_level(ctx, sub, run, k, &subid, &empty);
 	git_tree_free(sub);
 	if (rc)
 		return rc;
 	if (empty ? git_treebuilder_get(bld, name) && git_treebuilder_remove(bld, name)
 		  : git_treebuilder_insert(NULL, bld, name, &subid, GIT_FILEMODE_TREE) != 0)
-		return cs_err_git(ctx, name);
+		return ctx_err_git(ctx, name);
 	return CS_OK;
 }
 
@@ -60,9 +60,9 @@ static int apply_level(cs_ctx *ctx, git_tree *base, const tree_item *items, size
 	int rc = CS_OK;
 
 	if (git_treebuilder_new(&bld, ctx->repo, base))
-		return cs_err_git(ctx, "treebuilder");
+		return ctx_err_git(ctx, "treebuilder");
 	if (n && (!(run = malloc(n * sizeof *run)) || !(done = calloc(n, 1)))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -80,7 +80,7 @@ static int apply_level(cs_ctx *ctx, git_tree *base, const tree_item *items, size
 				continue;
 			/* A directory's name, or one to remove, must fit name. */
 			if (it && len >= sizeof name && (it->rest[len] || !it->blob)) {
-				rc = cs_err(ctx, CS_EINVAL, "path too long: '%s'", it->rest);
+				rc = ctx_err(ctx, CS_EINVAL, "path too long: '%s'", it->rest);
 				break;
 			}
 			if (it && it->rest[len] == '/') {
@@ -101,12 +101,12 @@ static int apply_level(cs_ctx *ctx, git_tree *base, const tree_item *items, size
 							       GIT_FILEMODE_BLOB) != 0
 				     : git_treebuilder_get(bld, it->rest) &&
 					       git_treebuilder_remove(bld, it->rest))
-				rc = cs_err_git(ctx, it->rest);
+				rc = ctx_err_git(ctx, it->rest);
 		}
 	}
 	*empty = git_treebuilder_entrycount(bld) == 0;
 	if (!rc && git_treebuilder_write(out, bld))
-		rc = cs_err_git(ctx, "cannot write tree");
+		rc = ctx_err_git(ctx, "cannot write tree");
 done:
 	free(run);
 	free(done);
@@ -114,13 +114,13 @@ done:
 	return rc;
 }
 
-int tree_apply(cs_ctx *ctx, git_tree *base, const cs_tree_edit *edits, size_t n, git_oid *out)
+int tree_apply(cs_ctx *ctx, git_tree *base, const tree_edit *edits, size_t n, git_oid *out)
 {
 	tree_item *items = n ? malloc(n * sizeof *items) : NULL;
 	int rc, empty;
 
 	if (n && !items)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	for (size_t i = 0; i < n; i++) {
 		items[i].rest = edits[i].path;
 		items[i].blob = edits[i].remove ? NULL : &edits[i].blob;
@@ -130,7 +130,7 @@ int tree_apply(cs_ctx *ctx, git_tree *base, const cs_tree_edit *edits, size_t n,
 	return rc;
 }
 
-int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
+int tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
 		git_oid *out)
 {
 	tree_item it = {path, blob};
@@ -138,7 +138,7 @@ int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *bl
 	return apply_level(ctx, base, &it, 1, out, &empty);
 }
 
-int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out)
+int tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out)
 {
 	tree_item it = {path, NULL};
 	int empty;
@@ -156,27 +156,27 @@ int tree_object_header(cs_ctx *ctx, const git_oid *id, size_t *size, git_object_
 	return rc;
 }
 
-int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path)
+int tree_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path)
 {
 	git_object_t type;
 	size_t size = 0;
 
 	*out = NULL;
 	if (tree_object_header(ctx, id, &size, &type))
-		return cs_err_git(ctx, path);
+		return ctx_err_git(ctx, path);
 	if (type != GIT_OBJECT_BLOB)
-		return cs_err(ctx, CS_ERROR, "'%s' is not a file", path);
+		return ctx_err(ctx, CS_ERROR, "'%s' is not a file", path);
 	if ((unsigned long long)size > (unsigned long long)ctx->max_file)
-		return cs_err(ctx, CS_ETOOBIG, "%s: %zu bytes is over the %lld byte limit"
+		return ctx_err(ctx, CTX_ETOOBIG, "%s: %zu bytes is over the %lld byte limit"
 			      " (coordsync.maxfilesize); not read", path, size, ctx->max_file);
 	if (git_blob_lookup(out, ctx->repo, id))
-		return cs_err_git(ctx, path);
+		return ctx_err_git(ctx, path);
 	return CS_OK;
 }
 
 /* ---- fast object writes ------------------------------------------------------------- */
 
-int gx_fast_writes(cs_ctx *ctx, git_repository *repo)
+int tree_fast_writes(cs_ctx *ctx, git_repository *repo)
 {
 	git_odb *odb = NULL;
 	git_odb_backend *be = NULL;
@@ -191,13 +191,13 @@ int gx_fast_writes(cs_ctx *ctx, git_repository *repo)
 	 * repacked by git gc anyway.  A second loose backend with a higher
 	 * priority takes the writes; reads find objects through either. */
 	if (!(dir = malloc(n)))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	snprintf(dir, n, "%sobjects", gitdir);
 	if (git_repository_odb(&odb, repo) || git_odb_backend_loose(&be, dir, 1, 0, 0, 0) ||
 	    git_odb_add_backend(odb, be, 10)) {
 		if (be && be->free)
 			be->free(be);
-		rc = cs_err_git(ctx, "cannot set up the object database");
+		rc = ctx_err_git(ctx, "cannot set up the object database");
 	}
 	free(dir);
 	git_odb_free(odb);

@@ -10,22 +10,22 @@
  * one), or removes path (a file or a whole directory; nothing when it is
  * not there), and a directory left empty goes.  CS_EINVAL for a directory
  * name, or a name to remove, over 255 bytes. */
-int tree_apply(cs_ctx *ctx, git_tree *base, const cs_tree_edit *edits, size_t n, git_oid *out);
+int tree_apply(cs_ctx *ctx, git_tree *base, const tree_edit *edits, size_t n, git_oid *out);
 /* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
-int gx_tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
+int tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
 		git_oid *out);
 /* The tree of base without path (and without directories left empty). */
-int gx_tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out);
+int tree_remove(cs_ctx *ctx, git_tree *base, const char *path, git_oid *out);
 /* The size and type of object id from its header, without inflating the
  * object: a file far over the limit costs nothing to refuse.  -1 with
  * libgit2's error set when the object cannot be read. */
 int tree_object_header(cs_ctx *ctx, const git_oid *id, size_t *size, git_object_t *type);
 /* Look up blob id, the file at path, refusing it from the object's header,
  * before anything is read or inflated, when it is over ctx->max_file:
- * CS_ETOOBIG with a message naming path, its size and the limit.  *out
+ * CTX_ETOOBIG with a message naming path, its size and the limit.  *out
  * belongs to the caller (git_blob_free). */
-int gx_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path);
+int tree_blob_lookup(cs_ctx *ctx, git_blob **out, const git_oid *id, const char *path);
 /* Write repo's new loose objects at zlib's fastest level. */
-int gx_fast_writes(cs_ctx *ctx, git_repository *repo);
+int tree_fast_writes(cs_ctx *ctx, git_repository *repo);
 
 #endif

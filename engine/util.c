@@ -109,21 +109,21 @@ void sb_free(sbuf *b)
 	b->oom = 0;
 }
 
-char *cs_strdup(const char *s)
+char *util_strdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
 /* ---- time ---------------------------------------------------------------- */
 
-double cs_now(void)
+double util_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-double cs_mono(void)
+double util_mono(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -151,8 +151,8 @@ static int leap(int y)
 /* Accepts YYYY-MM-DD[(T| )HH:MM[:SS[.frac]]][Z|±HH[[:]MM]].  No zone means
  * UTC, which is what the seed's tools write.  The date must exist (a leap
  * second, :60, is taken as the next second), and the result must lie in
- * years 1 to 9999 (CS_TIME_MIN, CS_TIME_MAX). */
-int cs_time_parse(const char *s, double *out)
+ * years 1 to 9999 (UTIL_TIME_MIN, UTIL_TIME_MAX). */
+int util_time_parse(const char *s, double *out)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int y, mo, d, h = 0, mi = 0, sec = 0, zh = 0, zm = 0, sign = 1;
@@ -205,7 +205,7 @@ int cs_time_parse(const char *s, double *out)
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
 	t = (double)timegm(&tm) + frac - sign * (zh * 3600.0 + zm * 60.0);
-	if (!(t >= CS_TIME_MIN && t <= CS_TIME_MAX))
+	if (!(t >= UTIL_TIME_MIN && t <= UTIL_TIME_MAX))
 		return -1;
 	*out = t;
 	return 0;
@@ -217,7 +217,7 @@ int cs_parse_time(const char *s, double *out)
 	double t;
 	if (!s || !*s)
 		return -1;
-	if (!cs_time_parse(s, out))
+	if (!util_time_parse(s, out))
 		return 0;
 	/* Epoch seconds, in decimal: strtod alone would take hex, "inf" and
 	 * leading blanks too. */
@@ -225,7 +225,7 @@ int cs_parse_time(const char *s, double *out)
 		return -1;
 	errno = 0;
 	t = strtod(s, &end);
-	if (end == s || *end || errno || !(t >= CS_TIME_MIN && t <= CS_TIME_MAX))
+	if (end == s || *end || errno || !(t >= UTIL_TIME_MIN && t <= UTIL_TIME_MAX))
 		return -1;
 	*out = t;
 	return 0;
@@ -233,13 +233,13 @@ int cs_parse_time(const char *s, double *out)
 
 /* t rounded down to the second, as YYYY-MM-DDTHH:MM:SSZ; "" outside years
  * 1 to 9999 (and for NaN). */
-void cs_time_iso(double t, char out[32])
+void util_time_iso(double t, char out[32])
 {
 	struct tm tm;
 	time_t s;
 	char buf[80];   /* what the compiler reckons %d can take */
 	out[0] = 0;
-	if (!(t >= CS_TIME_MIN && t <= CS_TIME_MAX))
+	if (!(t >= UTIL_TIME_MIN && t <= UTIL_TIME_MAX))
 		return;
 	s = (time_t)floor(t);
 	if (!gmtime_r(&s, &tm))
@@ -251,7 +251,7 @@ void cs_time_iso(double t, char out[32])
 		memcpy(out, buf, strlen(buf) + 1);
 }
 
-char *cs_uuid(void)
+char *util_uuid(void)
 {
 	uuid_t u;
 	char *s = malloc(37);
@@ -374,7 +374,7 @@ int cs_duration_parse(const char *text, long long *out_seconds)
  * working tree (a 29 MB jobs.json at 100k jobs) needs that.  Anything else
  * at path, or no swap on this file system: rename().  Returns 0, or -1 with
  * errno set. */
-int cs_replace_file(const char *tmp, const char *path)
+int util_replace_file(const char *tmp, const char *path)
 {
 	struct stat st;
 

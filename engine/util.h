@@ -18,16 +18,16 @@ char *sb_detach(sbuf *b);   /* NUL-terminated; caller frees; NULL on oom */
 void sb_free(sbuf *b);
 
 /* ---- time (util.c) ---------------------------------------------------- */
-double cs_now(void);                          /* wall clock, epoch seconds */
-double cs_mono(void);                         /* CLOCK_MONOTONIC, seconds: for intervals */
+double util_now(void);                          /* wall clock, epoch seconds */
+double util_mono(void);                         /* CLOCK_MONOTONIC, seconds: for intervals */
 /* Times are epoch seconds within years 1 to 9999: anything else in a file
  * is refused rather than carried into casts and date arithmetic. */
-#define CS_TIME_MIN -62135596800.0   /* 0001-01-01T00:00:00Z */
-#define CS_TIME_MAX 253402300799.0   /* 9999-12-31T23:59:59Z */
-int cs_time_parse(const char *s, double *out); /* ISO-8601; 0 ok, -1 bad */
-void cs_time_iso(double t, char out[32]);     /* YYYY-MM-DDTHH:MM:SSZ */
-char *cs_strdup(const char *s);
-int cs_replace_file(const char *tmp, const char *path);   /* 0, or -1 and errno */
-char *cs_uuid(void);                          /* new random uuid, caller frees */
+#define UTIL_TIME_MIN -62135596800.0   /* 0001-01-01T00:00:00Z */
+#define UTIL_TIME_MAX 253402300799.0   /* 9999-12-31T23:59:59Z */
+int util_time_parse(const char *s, double *out); /* ISO-8601; 0 ok, -1 bad */
+void util_time_iso(double t, char out[32]);     /* YYYY-MM-DDTHH:MM:SSZ */
+char *util_strdup(const char *s);
+int util_replace_file(const char *tmp, const char *path);   /* 0, or -1 and errno */
+char *util_uuid(void);                          /* new random uuid, caller frees */
 
 #endif

@@ -10,29 +10,29 @@
 #include "json_int.h"
 #include "values.h"
 
-double ops_now(void)
+double values_now(void)
 {
-	return floor(cs_now());
+	return floor(util_now());
 }
 
 /* Text of a new record (obj) in the seed's layout at the given indent. */
-char *ops_render(const cJSON *obj, int indent)
+char *values_render(const cJSON *obj, int indent)
 {
 	sbuf b = {0};
 	json_put_value(&b, obj, indent, 2);
 	return sb_detach(&b);
 }
 
-void ops_add_time(cJSON *o, const char *key, double t)
+void values_add_time(cJSON *o, const char *key, double t)
 {
 	char iso[32];
-	cs_time_iso(t, iso);
+	util_time_iso(t, iso);
 	cJSON_AddStringToObject(o, key, iso);
 }
 
 /* Whether s is valid UTF-8: json_put_string would write any other byte as
  * U+FFFD, so two different keys could become one. */
-int ops_utf8_ok(const char *s)
+int values_utf8_ok(const char *s)
 {
 	sbuf b = {0};
 	int ok;
@@ -90,7 +90,7 @@ done:
 
 /* Text t as one JSON value for exact_value, or NULL: it must pass the
  * importer's text check and parse as exactly one value. */
-cJSON *ops_exact_parse(const char *t)
+cJSON *values_exact_parse(const char *t)
 {
 	size_t len = strlen(t), err_at;
 	cJSON *v;
@@ -112,14 +112,14 @@ static int kv_value(cs_ctx *ctx, const char *key, const char *val, cJSON **out)
 	while (e > s && strchr(" \t\r\n", val[e - 1]))
 		e--;
 	if (!(t = strndup(val + s, e - s)))
-		return cs_err_oom(ctx);
-	*out = ops_exact_parse(t);
+		return ctx_err_oom(ctx);
+	*out = values_exact_parse(t);
 	free(t);
 	if (*out)
 		return CS_OK;
-	if (!ops_utf8_ok(val))
-		return cs_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
-	return (*out = cJSON_CreateString(val)) ? CS_OK : cs_err_oom(ctx);
+	if (!values_utf8_ok(val))
+		return ctx_err(ctx, CS_EINVAL, "--set '%s': the value is not valid UTF-8", key);
+	return (*out = cJSON_CreateString(val)) ? CS_OK : ctx_err_oom(ctx);
 }
 
 /* "KEY=VALUE" as member KEY of o (kv_value).  A KEY that o already has is
@@ -131,30 +131,30 @@ static int add_kv(cs_ctx *ctx, cJSON *o, const char *kv)
 	cJSON *v;
 	int rc;
 	if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key)
-		return cs_err(ctx, CS_EINVAL, "expected KEY=VALUE, not '%s'", kv);
+		return ctx_err(ctx, CS_EINVAL, "expected KEY=VALUE, not '%s'", kv);
 	memcpy(key, kv, (size_t)(eq - kv));
 	key[eq - kv] = 0;
-	if (!ops_utf8_ok(key))
-		return cs_err(ctx, CS_EINVAL, "--set: the key '%s' is not valid UTF-8", key);
+	if (!values_utf8_ok(key))
+		return ctx_err(ctx, CS_EINVAL, "--set: the key '%s' is not valid UTF-8", key);
 	if (cJSON_GetObjectItemCaseSensitive(o, key))
-		return cs_err(ctx, CS_EINVAL, "--set '%s' is given twice", key);
+		return ctx_err(ctx, CS_EINVAL, "--set '%s' is given twice", key);
 	if ((rc = kv_value(ctx, key, eq + 1, &v)))
 		return rc;
 	if (!cJSON_AddItemToObject(o, key, v)) {
 		cJSON_Delete(v);
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	}
 	return CS_OK;
 }
 
 /* All of kv[0, n) as a new object *out (add_kv). */
-int ops_kv_object(cs_ctx *ctx, const char *const *kv, int n, cJSON **out)
+int values_kv_object(cs_ctx *ctx, const char *const *kv, int n, cJSON **out)
 {
 	int rc = CS_OK;
-	if (n > CS_MAX_KV)
-		return cs_err(ctx, CS_EINVAL, "at most %d --set", CS_MAX_KV);
+	if (n > CTX_MAX_KV)
+		return ctx_err(ctx, CS_EINVAL, "at most %d --set", CTX_MAX_KV);
 	if (!(*out = cJSON_CreateObject()))
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	for (int i = 0; i < n && !rc; i++)
 		rc = add_kv(ctx, *out, kv[i]);
 	if (rc) {
@@ -165,7 +165,7 @@ int ops_kv_object(cs_ctx *ctx, const char *const *kv, int n, cJSON **out)
 }
 
 /* The first member name o holds twice, or NULL. */
-const char *ops_twice(const cJSON *o)
+const char *values_twice(const cJSON *o)
 {
 	for (const cJSON *a = o ? o->child : NULL; a; a = a->next)
 		for (const cJSON *b = a->next; b; b = b->next)
@@ -174,10 +174,10 @@ const char *ops_twice(const cJSON *o)
 	return NULL;
 }
 
-int ops_check_name(cs_ctx *ctx, const char *what, const char *name)
+int values_check_name(cs_ctx *ctx, const char *what, const char *name)
 {
 	if (!cs_valid_id(name))
-		return cs_err(ctx, CS_EINVAL, "invalid %s '%s': use 1-64 of [A-Za-z0-9._-], no leading dot",
+		return ctx_err(ctx, CS_EINVAL, "invalid %s '%s': use 1-64 of [A-Za-z0-9._-], no leading dot",
 			      what, name ? name : "");
 	return CS_OK;
 }

@@ -91,12 +91,12 @@ static int clone_lock_remove(cs_ctx *ctx, const clone_lock *l)
 
 	snprintf(aside, sizeof aside, "%scoordsync/stale-lock.%ld", ctx->gitdir, (long)getpid());
 	if (rename(l->path, aside)) {
-		cs_notice(ctx, "cannot remove the stale lock '%s': %s", l->path, strerror(errno));
+		ctx_notice(ctx, "cannot remove the stale lock '%s': %s", l->path, strerror(errno));
 		return -1;
 	}
 	if (lstat(aside, &moved) || !clone_lock_same(l, &moved)) {
 		if (link(aside, l->path) && errno != EEXIST)
-			cs_notice(ctx, "could not put back '%s': %s", l->path, strerror(errno));
+			ctx_notice(ctx, "could not put back '%s': %s", l->path, strerror(errno));
 		unlink(aside);
 		return -1;
 	}
@@ -104,7 +104,7 @@ static int clone_lock_remove(cs_ctx *ctx, const clone_lock *l)
 	return 0;
 }
 
-void gx_clone_locks_clear(cs_ctx *ctx)
+void worktree_locks_clear(cs_ctx *ctx)
 {
 	static const char *const top[] = {"HEAD.lock", "FETCH_HEAD.lock", "packed-refs.lock",
 					  "config.lock", NULL};
@@ -133,14 +133,14 @@ void gx_clone_locks_clear(cs_ctx *ctx)
 			continue;          /* gone already */
 		} else if ((pid = proc_open_by(real)) > 0) {
 			proc_name(pid, comm, sizeof comm);
-			cs_notice(ctx, "'%s' is open in process %ld (%s) on this machine; left alone:"
+			ctx_notice(ctx, "'%s' is open in process %ld (%s) on this machine; left alone:"
 				  " what must write it fails until it is gone", l[i].path, pid, comm);
 		} else if (pid < 0) {
-			cs_notice(ctx, "'%s' is there (%llds old) and /proc cannot be read to tell whether"
+			ctx_notice(ctx, "'%s' is there (%llds old) and /proc cannot be read to tell whether"
 				  " a process holds it; left alone: remove it by hand once no git works in"
 				  " the clone", l[i].path, age);
 		} else if (bound <= 0) {
-			cs_notice(ctx, "'%s' is %llds old and open in no process on this machine;"
+			ctx_notice(ctx, "'%s' is %llds old and open in no process on this machine;"
 				  " coordsync.stalelock is 0: remove it by hand if it is stale",
 				  l[i].path, age);
 		} else {
@@ -172,7 +172,7 @@ void gx_clone_locks_clear(cs_ctx *ctx)
 		if (l[i].young && (!realpath(l[i].path, real) || proc_open_by(real) != 0))
 			continue;
 		if (!clone_lock_remove(ctx, &l[i]))
-			cs_notice(ctx, "removed the stale lock '%s' (%llds old, open in no process on this"
+			ctx_notice(ctx, "removed the stale lock '%s' (%llds old, open in no process on this"
 				  " machine%s), left by a coordsync or git killed while it wrote the clone",
 				  l[i].path, age, l[i].young ? ", unchanged for 2 s" : "");
 	}
@@ -291,7 +291,7 @@ static int index_put(cs_ctx *ctx, git_index *index, const char *path, const git_
 
 	if (!(f->flags & GIT_DIFF_FLAG_EXISTS)) {
 		if (git_index_remove_bypath(index, path))
-			return cs_err_git(ctx, "cannot update the index");
+			return ctx_err_git(ctx, "cannot update the index");
 		return CS_OK;
 	}
 	memset(&ie, 0, sizeof ie);
@@ -310,7 +310,7 @@ static int index_put(cs_ctx *ctx, git_index *index, const char *path, const git_
 		ie.gid = (uint32_t)st->st_gid;
 	}
 	if (git_index_add(index, &ie))
-		return cs_err_git(ctx, "cannot update the index");
+		return ctx_err_git(ctx, "cannot update the index");
 	return CS_OK;
 }
 
@@ -327,9 +327,9 @@ static int put_worktree_file(cs_ctx *ctx, git_index *index, char *full, const ch
 	FILE *out;
 	int rc = CS_OK, bad;
 
-	if (!(data = gx_blob_text(ctx, &f->id, &len))) {
+	if (!(data = texts_blob_text(ctx, &f->id, &len))) {
 		if (git_blob_lookup(&b, ctx->repo, &f->id))
-			return cs_err_git(ctx, path);
+			return ctx_err_git(ctx, path);
 		data = git_blob_rawcontent(b);
 		len = (size_t)git_blob_rawsize(b);
 	}
@@ -337,28 +337,28 @@ static int put_worktree_file(cs_ctx *ctx, git_index *index, char *full, const ch
 	     slash = strchr(slash + 1, '/')) {
 		*slash = 0;
 		if (mkdir(full, 0755) && errno != EEXIST)
-			rc = cs_err(ctx, CS_ERROR, "cannot create %s: %s", full, strerror(errno));
+			rc = ctx_err(ctx, CS_ERROR, "cannot create %s: %s", full, strerror(errno));
 		*slash = '/';
 		if (rc)
 			goto done;
 	}
 	snprintf(tmp, sizeof tmp, "%s.coordsync-%ld", full, (long)getpid());
 	if (!(out = fopen(tmp, "wb"))) {
-		rc = cs_err(ctx, CS_ERROR, "cannot write %s: %s", tmp, strerror(errno));
+		rc = ctx_err(ctx, CS_ERROR, "cannot write %s: %s", tmp, strerror(errno));
 		goto done;
 	}
 	bad = (fwrite(data, 1, len, out) != len) | fclose(out) ||
 	      chmod(tmp, f->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
 	if (!bad) {
-		CS_FAULT("checkout-tmp");
-		bad = cs_replace_file(tmp, full) || lstat(full, &st);
+		FAULT_AT("checkout-tmp");
+		bad = util_replace_file(tmp, full) || lstat(full, &st);
 	}
 	if (bad) {
-		rc = cs_err(ctx, CS_ERROR, "cannot write %s: %s", full, strerror(errno));
+		rc = ctx_err(ctx, CS_ERROR, "cannot write %s: %s", full, strerror(errno));
 		unlink(tmp);
 		goto done;
 	}
-	CS_FAULT("checkout-file");
+	FAULT_AT("checkout-file");
 	rc = index_put(ctx, index, path, f, &st);
 done:
 	git_blob_free(b);
@@ -406,7 +406,7 @@ static char *journal_path(cs_ctx *ctx)
 	return sb_detach(&p);
 }
 
-int gx_checkout_pending(cs_ctx *ctx)
+int worktree_pending(cs_ctx *ctx)
 {
 	char *p = journal_path(ctx);
 	int there = p && !access(p, F_OK);
@@ -436,13 +436,13 @@ static int journal_write(cs_ctx *ctx, git_diff *diff, int *wrote)
 	if (!b.n && !b.oom)
 		goto done;
 	if (b.oom || !(path = journal_path(ctx))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (*wrote ? O_APPEND : O_TRUNC),
 		       0644)) < 0 ||
 	    write(fd, b.p, b.n) != (ssize_t)b.n) {
-		rc = cs_err(ctx, CS_ERROR, "cannot write '%s': %s", path, strerror(errno));
+		rc = ctx_err(ctx, CS_ERROR, "cannot write '%s': %s", path, strerror(errno));
 		goto done;
 	}
 	*wrote = 1;
@@ -527,17 +527,17 @@ static int checkout_repair(cs_ctx *ctx, git_index *index, git_tree *head)
 	FILE *in = NULL;
 
 	if (!jp)
-		return cs_err_oom(ctx);
+		return ctx_err_oom(ctx);
 	if (!(in = fopen(jp, "rb"))) {
 		if (errno != ENOENT)
-			rc = cs_err(ctx, CS_ERROR, "cannot read '%s': %s", jp, strerror(errno));
+			rc = ctx_err(ctx, CS_ERROR, "cannot read '%s': %s", jp, strerror(errno));
 		goto done;
 	}
 	/* A journal lists the files of one update: a few lines. */
 	if (fstat(fileno(in), &st) || st.st_size > (1 << 24) ||
 	    !(text = calloc(1, (size_t)st.st_size + 1)) ||
 	    fread(text, 1, (size_t)st.st_size, in) != (size_t)st.st_size) {
-		rc = cs_err(ctx, CS_ERROR, "cannot read '%s'", jp);
+		rc = ctx_err(ctx, CS_ERROR, "cannot read '%s'", jp);
 		goto done;
 	}
 	for (char *line = text, *nl; !rc && (nl = strchr(line, '\n')); line = nl + 1) {
@@ -591,13 +591,13 @@ parsed:
 		} else {
 			fixed++;
 			if (unlink(full) && errno != ENOENT)
-				rc = cs_err(ctx, CS_ERROR, "cannot remove %s: %s", full, strerror(errno));
+				rc = ctx_err(ctx, CS_ERROR, "cannot remove %s: %s", full, strerror(errno));
 			else
 				rc = index_put(ctx, index, path, &f, NULL);
 		}
 	}
 	if (!rc)
-		cs_notice(ctx, "repaired a working-tree update that was cut short: %d file%s of"
+		ctx_notice(ctx, "repaired a working-tree update that was cut short: %d file%s of"
 			  " coordsync's brought back to HEAD, %d hand edit%s kept", fixed,
 			  fixed == 1 ? "" : "s", kept, kept == 1 ? "" : "s");
 done:
@@ -623,7 +623,7 @@ static void index_lock_clear(cs_ctx *ctx)
 	    (ls.st_mtim.tv_sec > js.st_mtim.tv_sec ||
 	     (ls.st_mtim.tv_sec == js.st_mtim.tv_sec && ls.st_mtim.tv_nsec >= js.st_mtim.tv_nsec)) &&
 	    realpath(lock, real) && proc_open_by(real) == 0 && !unlink(lock))
-		cs_notice(ctx, "removed '%s', left by a working-tree update that was cut short", lock);
+		ctx_notice(ctx, "removed '%s', left by a working-tree update that was cut short", lock);
 	free(jp);
 }
 
@@ -648,20 +648,20 @@ static int index_open(cs_ctx *ctx, git_index **out, git_tree *head)
 	sb_puts(&b, ctx->gitdir);
 	sb_puts(&b, "index.damaged");
 	if (!(path = sb_detach(&a)) || !(aside = sb_detach(&b))) {
-		rc = cs_err_oom(ctx);
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
 	if (rename(path, aside) && errno != ENOENT) {
-		rc = cs_err(ctx, CS_ERROR, "cannot set aside the damaged index '%s': %s", path,
+		rc = ctx_err(ctx, CS_ERROR, "cannot set aside the damaged index '%s': %s", path,
 			    strerror(errno));
 		goto done;
 	}
 	if ((!*out && git_repository_index(out, ctx->repo)) || git_index_read(*out, 1) ||
 	    (head && git_index_read_tree(*out, head))) {
-		rc = cs_err_git(ctx, "cannot rebuild the index");
+		rc = ctx_err_git(ctx, "cannot rebuild the index");
 		goto done;
 	}
-	cs_notice(ctx, "the index '%s' was damaged (%s): set aside as '%s' and rebuilt from HEAD",
+	ctx_notice(ctx, "the index '%s' was damaged (%s): set aside as '%s' and rebuilt from HEAD",
 		  path, why, aside);
 done:
 	sb_free(&a);
@@ -684,19 +684,19 @@ static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to, int *journ
 
 	if ((rc = index_open(ctx, &index, from)))
 		goto done;
-	if (gx_checkout_pending(ctx)) {
+	if (worktree_pending(ctx)) {
 		*journaled = 1;
 		index_lock_clear(ctx);
 		if ((rc = checkout_repair(ctx, index, from)))
 			goto done;
 	}
 	if (git_diff_tree_to_tree(&diff, ctx->repo, from, to, NULL)) {
-		rc = cs_err_git(ctx, "cannot compare trees");
+		rc = ctx_err_git(ctx, "cannot compare trees");
 		goto done;
 	}
 	if ((rc = journal_write(ctx, diff, journaled)))
 		goto done;
-	CS_FAULT("checkout-journal");
+	FAULT_AT("checkout-journal");
 	/* Removals first: a file that becomes a directory, or the reverse,
 	 * needs its old self gone before its new self is written. */
 	for (size_t k = 0, n = git_diff_num_deltas(diff); k < 2 * n && !rc; k++) {
@@ -728,7 +728,7 @@ static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to, int *journ
 		if (d->status != GIT_DELTA_DELETED) {
 			rc = put_worktree_file(ctx, index, full, path, &d->new_file);
 		} else if (unlink(full) && errno != ENOENT) {
-			rc = cs_err(ctx, CS_ERROR, "cannot remove %s: %s", full, strerror(errno));
+			rc = ctx_err(ctx, CS_ERROR, "cannot remove %s: %s", full, strerror(errno));
 		} else if (!(rc = index_put(ctx, index, path, &d->new_file, NULL))) {
 			char *slash = strrchr(full, '/');
 			if (slash && slash > full + strlen(ctx->workdir)) {
@@ -738,9 +738,9 @@ static int worktree_update(cs_ctx *ctx, git_tree *from, git_tree *to, int *journ
 		}
 	}
 	if (!rc)
-		CS_FAULT("checkout-index");
+		FAULT_AT("checkout-index");
 	if (!rc && git_index_write(index))
-		rc = cs_err_git(ctx, "cannot write the index");
+		rc = ctx_err_git(ctx, "cannot write the index");
 done:
 	git_diff_free(diff);
 	git_index_free(index);
@@ -760,7 +760,7 @@ static int head_names(git_repository *repo, const char *name)
 	return same;
 }
 
-int gx_update_local(cs_ctx *ctx, const git_oid *head)
+int worktree_move(cs_ctx *ctx, const git_oid *head)
 {
 	git_reference *ref = NULL;
 	git_commit *old = NULL, *c = NULL;
@@ -771,7 +771,7 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 
 	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
 	if (git_commit_lookup(&c, ctx->repo, head) || git_commit_tree(&tree, c)) {
-		rc = cs_err_git(ctx, "cannot read commit");
+		rc = ctx_err_git(ctx, "cannot read commit");
 		goto done;
 	}
 	/* From the local branch's tree; with none yet, from nothing. */
@@ -781,10 +781,10 @@ int gx_update_local(cs_ctx *ctx, const git_oid *head)
 	git_error_clear();
 	if ((rc = worktree_update(ctx, base, tree, &journaled)))
 		goto done;
-	CS_FAULT("checkout-ref");
+	FAULT_AT("checkout-ref");
 	if (git_reference_create(&ref, ctx->repo, name, head, 1, "coordsync: sync") ||
 	    (!head_names(ctx->repo, name) && git_repository_set_head(ctx->repo, name)))
-		rc = cs_err_git(ctx, "cannot update local branch");
+		rc = ctx_err_git(ctx, "cannot update local branch");
 	else if (journaled)
 		journal_remove(ctx);
 done:

@@ -21,7 +21,7 @@
 #              never into the text.
 #   banned     a call of a function in BANNED below.  strncpy is banned too:
 #              it does not terminate a string it truncates and pads the rest
-#              with NULs; memcpy with a length checked, snprintf or cs_strdup
+#              with NULs; memcpy with a length checked, snprintf or util_strdup
 #              say what is meant.
 #   cjson-case a cJSON member lookup that ignores case (cJSON_GetObjectItem,
 #              cJSON_HasObjectItem, cJSON_DetachItemFromObject,

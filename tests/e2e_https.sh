@@ -2,7 +2,7 @@
 # e2e_https: coordsync over https://: git http-backend behind lighttpd on
 # 127.0.0.1 with a self-signed certificate (tests/netlib.sh).  libgit2's CA
 # certificates are loaded only for an http(s) remote (engine/git.c,
-# gx_tls_ready).  Checks:
+# transport_tls_ready).  Checks:
 #   - without GIT_SSL_CAINFO the server's certificate is refused: exit 1,
 #     a certificate error, nothing cloned;
 #   - with GIT_SSL_CAINFO naming the certificate: init, job add and claim

@@ -5,7 +5,7 @@
 #include "db.h"
 #include "test.h"
 
-/* A failed migration says which one and SQLite's reason.  cs_err used to
+/* A failed migration says which one and SQLite's reason.  ctx_err used to
  * format ctx->err into itself ("migration %s: %s", ..., ctx->err), so the
  * reason came out as garbage. */
 static void migration_error(const char *dir)
@@ -33,21 +33,21 @@ static void migration_error(const char *dir)
 	free(ctx);
 }
 
-/* cs_err may take ctx->err as an argument, whatever its length. */
+/* ctx_err may take ctx->err as an argument, whatever its length. */
 static void err_wraps_itself(void)
 {
 	cs_ctx *ctx = calloc(1, sizeof *ctx);
 	char want[sizeof ctx->err];
 
-	cs_err(ctx, CS_ERROR, "inner reason");
-	CHECK(cs_err(ctx, CS_EINVAL, "outer: %s", ctx->err) == CS_EINVAL);
+	ctx_err(ctx, CS_ERROR, "inner reason");
+	CHECK(ctx_err(ctx, CS_EINVAL, "outer: %s", ctx->err) == CS_EINVAL);
 	CHECK_STR(ctx->err, "outer: inner reason");
 	memset(ctx->err, 'x', sizeof ctx->err - 1);
 	ctx->err[sizeof ctx->err - 1] = 0;
 	memcpy(want, "w: ", 3);
 	memcpy(want + 3, ctx->err, sizeof want - 4);
 	want[sizeof want - 1] = 0;
-	cs_err(ctx, CS_ERROR, "w: %s", ctx->err);
+	ctx_err(ctx, CS_ERROR, "w: %s", ctx->err);
 	CHECK_STR(ctx->err, want);
 	free(ctx);
 }

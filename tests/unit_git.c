@@ -48,13 +48,13 @@ static void test_origin(void)
 	char out[256];
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int plain = gx_url_origin(cases[i].url, out, sizeof out);
+		int plain = cred_url_origin(cases[i].url, out, sizeof out);
 		CHECK_STR(out, cases[i].origin);
 		CHECK(plain == cases[i].plain);
 		CHECK(!strstr(out, "s3cret") && !strchr(out, '@'));
 	}
 	/* A short buffer is cut, never overrun. */
-	gx_url_origin("https://git.example.com/r", out, 9);
+	cred_url_origin("https://git.example.com/r", out, 9);
 	CHECK_STR(out, "https://");
 }
 
@@ -68,14 +68,14 @@ static void test_url_checks(void)
 	CHECK(!cred_url_has_password("https://git.example.com/r?x=a:b@c"));
 	CHECK(!cred_url_has_password("alice:s3cret@host:r.git") &&
 	      !cred_url_has_password("/srv/a:b@c"));
-	CHECK((p = gx_local_path("/srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
+	CHECK((p = transport_local_path("/srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
 	free(p);
-	CHECK((p = gx_local_path("file:///srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
+	CHECK((p = transport_local_path("file:///srv/coord.git")) && !strcmp(p, "/srv/coord.git"));
 	free(p);
-	CHECK((p = gx_local_path("./a:b")) && !strcmp(p, "./a:b"));
+	CHECK((p = transport_local_path("./a:b")) && !strcmp(p, "./a:b"));
 	free(p);
-	CHECK(!gx_local_path("host:r.git") && !gx_local_path("[::1]:r.git"));
-	CHECK(!gx_local_path("https://h/r") && !gx_local_path("FILE:///x") && !gx_local_path(""));
+	CHECK(!transport_local_path("host:r.git") && !transport_local_path("[::1]:r.git"));
+	CHECK(!transport_local_path("https://h/r") && !transport_local_path("FILE:///x") && !transport_local_path(""));
 }
 
 /* ---- the tree writer ---------------------------------------------------- */
@@ -143,9 +143,9 @@ static git_oid tree_seq(const git_oid *base, const char *const *ops)
 		if (ops[i][0] == '+') {
 			git_oid b = blob_of(eq + 1);
 			snprintf(path, sizeof path, "%.*s", (int)(eq - ops[i] - 1), ops[i] + 1);
-			CHECK(gx_tree_put(&tctx, t, path, &b, &next) == 0);
+			CHECK(tree_put(&tctx, t, path, &b, &next) == 0);
 		} else {
-			CHECK(gx_tree_remove(&tctx, t, ops[i] + 1, &next) == 0);
+			CHECK(tree_remove(&tctx, t, ops[i] + 1, &next) == 0);
 		}
 		git_tree_free(t);
 		cur = next;
@@ -163,7 +163,7 @@ static git_oid empty_tree(void)
 	return id;
 }
 
-/* What gx_tree_put and gx_tree_remove promise, one edit at a time. */
+/* What tree_put and tree_remove promise, one edit at a time. */
 static void test_tree_single(void)
 {
 	static const char *const base_ops[] = {
@@ -177,35 +177,35 @@ static void test_tree_single(void)
 		   "logs/2026/12/a.log=A\nlogs/2026/12/b.log=B\nlogs/x.log=X\ntop=T\n");
 	CHECK(git_tree_lookup(&t, repo, &base) == 0);
 	/* A put on no tree at all. */
-	CHECK(gx_tree_put(&tctx, NULL, "a/b/c", &b, &id) == 0);
+	CHECK(tree_put(&tctx, NULL, "a/b/c", &b, &id) == 0);
 	check_tree(&id, "a/b/c=N\n");
 	/* A file replaced, a file below a file (which becomes a directory), a
 	 * file over a directory. */
-	CHECK(gx_tree_put(&tctx, t, "top", &b, &id) == 0);
+	CHECK(tree_put(&tctx, t, "top", &b, &id) == 0);
 	check_tree(&id, "coordination/jobs.json=J\ncoordination/locks.json=L\n"
 		   "logs/2026/12/a.log=A\nlogs/2026/12/b.log=B\nlogs/x.log=X\ntop=N\n");
-	CHECK(gx_tree_put(&tctx, t, "top/in", &b, &id) == 0);
+	CHECK(tree_put(&tctx, t, "top/in", &b, &id) == 0);
 	check_tree(&id, "coordination/jobs.json=J\ncoordination/locks.json=L\n"
 		   "logs/2026/12/a.log=A\nlogs/2026/12/b.log=B\nlogs/x.log=X\ntop/in=N\n");
-	CHECK(gx_tree_put(&tctx, t, "logs/2026", &b, &id) == 0);
+	CHECK(tree_put(&tctx, t, "logs/2026", &b, &id) == 0);
 	check_tree(&id, "coordination/jobs.json=J\ncoordination/locks.json=L\n"
 		   "logs/2026=N\nlogs/x.log=X\ntop=T\n");
 	/* Removing what is not there changes nothing. */
-	CHECK(gx_tree_remove(&tctx, t, "nothere", &id) == 0);
+	CHECK(tree_remove(&tctx, t, "nothere", &id) == 0);
 	CHECK(!git_oid_cmp(&id, &base));
-	CHECK(gx_tree_remove(&tctx, t, "logs/2025/12/a.log", &id) == 0);
+	CHECK(tree_remove(&tctx, t, "logs/2025/12/a.log", &id) == 0);
 	CHECK(!git_oid_cmp(&id, &base));
-	CHECK(gx_tree_remove(&tctx, t, "top/x", &id) == 0);
+	CHECK(tree_remove(&tctx, t, "top/x", &id) == 0);
 	CHECK(!git_oid_cmp(&id, &base));
 	/* A removal takes the directories it leaves empty with it, a
 	 * directory goes whole. */
-	CHECK(gx_tree_remove(&tctx, t, "logs/2026/12/a.log", &id) == 0);
+	CHECK(tree_remove(&tctx, t, "logs/2026/12/a.log", &id) == 0);
 	check_tree(&id, "coordination/jobs.json=J\ncoordination/locks.json=L\n"
 		   "logs/2026/12/b.log=B\nlogs/x.log=X\ntop=T\n");
-	CHECK(gx_tree_remove(&tctx, t, "logs/x.log", &id) == 0);
+	CHECK(tree_remove(&tctx, t, "logs/x.log", &id) == 0);
 	check_tree(&id, "coordination/jobs.json=J\ncoordination/locks.json=L\n"
 		   "logs/2026/12/a.log=A\nlogs/2026/12/b.log=B\ntop=T\n");
-	CHECK(gx_tree_remove(&tctx, t, "logs", &id) == 0);
+	CHECK(tree_remove(&tctx, t, "logs", &id) == 0);
 	check_tree(&id, "coordination/jobs.json=J\ncoordination/locks.json=L\ntop=T\n");
 	{
 		static const char *const ops[] = {"-logs/2026/12/a.log", "-logs/2026/12/b.log", NULL};
@@ -222,8 +222,8 @@ static void test_tree_single(void)
 	memset(longname, 'x', sizeof longname - 1);
 	longname[sizeof longname - 1] = 0;
 	longname[290] = '/';   /* a directory name over 255 bytes */
-	CHECK(gx_tree_put(&tctx, t, longname, &b, &id) == CS_EINVAL);
-	CHECK(gx_tree_remove(&tctx, t, longname, &id) == CS_EINVAL);
+	CHECK(tree_put(&tctx, t, longname, &b, &id) == CS_EINVAL);
+	CHECK(tree_remove(&tctx, t, longname, &id) == CS_EINVAL);
 	git_tree_free(t);
 }
 
@@ -231,7 +231,7 @@ static void test_tree_single(void)
  * same tree as applying them one at a time. */
 static void tree_many(const git_oid *base, const char *const *ops, git_oid *out)
 {
-	cs_tree_edit ed[16];
+	tree_edit ed[16];
 	git_tree *t = NULL;
 	git_oid seq = tree_seq(base, ops);
 	size_t n = 0;
@@ -296,7 +296,7 @@ static void test_tree_many(void)
 		/* A file's name may be long; one to remove may not (as one at a
 		 * time: the removal is refused, and so the whole). */
 		char longname[300];
-		cs_tree_edit ed[2];
+		tree_edit ed[2];
 		memset(longname, 'x', sizeof longname - 1);
 		longname[sizeof longname - 1] = 0;
 		memset(ed, 0, sizeof ed);
@@ -326,15 +326,15 @@ static void test_keeper(void)
 	a.keeper = texts_keeper_ref(k1);
 	b.keeper = texts_keeper_ref(k1);
 	c.keeper = texts_keeper_ref(k2);
-	CHECK(gx_blob_write(&a, "coordination/jobs.json", "[1]", 3, &id) == 0);
-	CHECK((p = gx_blob_text(&a, &id, &n)) && n == 3 && !memcmp(p, "[1]", 3));
-	gx_texts_free(&a);   /* to k1 */
-	CHECK(!gx_blob_text(&c, &id, &n));   /* k2's handle: not there */
+	CHECK(texts_blob_write(&a, "coordination/jobs.json", "[1]", 3, &id) == 0);
+	CHECK((p = texts_blob_text(&a, &id, &n)) && n == 3 && !memcmp(p, "[1]", 3));
+	texts_free(&a);   /* to k1 */
+	CHECK(!texts_blob_text(&c, &id, &n));   /* k2's handle: not there */
 	texts_keeper_unref(k2);
 	texts_keeper_unref(k1);   /* the holder lets go; a and b still point at it */
-	CHECK((p = gx_blob_text(&b, &id, &n)) && n == 3 && !memcmp(p, "[1]", 3));
-	gx_texts_free(&b);
-	gx_texts_free(&c);
+	CHECK((p = texts_blob_text(&b, &id, &n)) && n == 3 && !memcmp(p, "[1]", 3));
+	texts_free(&b);
+	texts_free(&c);
 	texts_keeper_unref(a.keeper);
 	texts_keeper_unref(b.keeper);
 	texts_keeper_unref(c.keeper);   /* the last: frees k2 */

@@ -91,18 +91,18 @@ static void test_patch(void)
 	char *out = NULL;
 
 	/* Multi-line: replaced in place, new member last with the same indent. */
-	CHECK(model_patch(ctx, "{\n      \"id\": \"a\",\n      \"status\": \"queued\"\n    }", keys,
+	CHECK(export_patch(ctx, "{\n      \"id\": \"a\",\n      \"status\": \"queued\"\n    }", keys,
 			  vals, 2, &out) == 0);
 	CHECK_STR(out, "{\n      \"id\": \"a\",\n      \"status\": \"running\",\n      \"new\": 1\n    }");
 	free(out);
 	/* One line stays one line. */
-	CHECK(model_patch(ctx, "{\"id\": \"a\", \"status\": null}", keys, vals, 2, &out) == 0);
+	CHECK(export_patch(ctx, "{\"id\": \"a\", \"status\": null}", keys, vals, 2, &out) == 0);
 	CHECK_STR(out, "{\"id\": \"a\", \"status\": \"running\", \"new\": 1}");
 	free(out);
-	CHECK(model_patch(ctx, "{}", keys, vals, 1, &out) == 0);
+	CHECK(export_patch(ctx, "{}", keys, vals, 1, &out) == 0);
 	CHECK_STR(out, "{\"status\": \"running\"}");
 	free(out);
-	CHECK(model_patch(ctx, "[1]", keys, vals, 1, &out) != 0);
+	CHECK(export_patch(ctx, "[1]", keys, vals, 1, &out) != 0);
 	free(ctx);
 }
 
@@ -110,18 +110,18 @@ static void test_time(void)
 {
 	double t;
 	char iso[32];
-	CHECK(cs_time_parse("2026-01-02T03:04:05Z", &t) == 0 && t == 1767323045.0);
-	CHECK(cs_time_parse("2026-01-02T03:04:05.5Z", &t) == 0 && t == 1767323045.5);
-	CHECK(cs_time_parse("2026-01-02T05:04:05+02:00", &t) == 0 && t == 1767323045.0);
-	CHECK(cs_time_parse("2026-01-02T01:04:05-0200", &t) == 0 && t == 1767323045.0);
-	CHECK(cs_time_parse("2026-01-02 03:04:05", &t) == 0 && t == 1767323045.0);
-	CHECK(cs_time_parse("2026-01-02", &t) == 0 && t == 1767312000.0);
-	CHECK(cs_time_parse("2026-01-02T03:04:05.123456", &t) == 0);
-	CHECK(cs_time_parse("yesterday", &t) == -1);
-	CHECK(cs_time_parse("2026-13-02T03:04:05Z", &t) == -1);
-	CHECK(cs_time_parse("2026-01-02T03:04:05Zjunk", &t) == -1);
-	CHECK(cs_time_parse("", &t) == -1);
-	cs_time_iso(1767323045.9, iso);
+	CHECK(util_time_parse("2026-01-02T03:04:05Z", &t) == 0 && t == 1767323045.0);
+	CHECK(util_time_parse("2026-01-02T03:04:05.5Z", &t) == 0 && t == 1767323045.5);
+	CHECK(util_time_parse("2026-01-02T05:04:05+02:00", &t) == 0 && t == 1767323045.0);
+	CHECK(util_time_parse("2026-01-02T01:04:05-0200", &t) == 0 && t == 1767323045.0);
+	CHECK(util_time_parse("2026-01-02 03:04:05", &t) == 0 && t == 1767323045.0);
+	CHECK(util_time_parse("2026-01-02", &t) == 0 && t == 1767312000.0);
+	CHECK(util_time_parse("2026-01-02T03:04:05.123456", &t) == 0);
+	CHECK(util_time_parse("yesterday", &t) == -1);
+	CHECK(util_time_parse("2026-13-02T03:04:05Z", &t) == -1);
+	CHECK(util_time_parse("2026-01-02T03:04:05Zjunk", &t) == -1);
+	CHECK(util_time_parse("", &t) == -1);
+	util_time_iso(1767323045.9, iso);
 	CHECK_STR(iso, "2026-01-02T03:04:05Z");
 }
 
@@ -136,7 +136,7 @@ static void test_ids(void)
 	CHECK(!cs_valid_id(long65) && !cs_valid_id("") && !cs_valid_id(NULL));
 	CHECK(!cs_valid_id(".hidden") && !cs_valid_id("..") && !cs_valid_id("a/b"));
 	CHECK(!cs_valid_id("a..b") && !cs_valid_id("a b") && !cs_valid_id("\xc3\xa9"));
-	char *u = cs_uuid();
+	char *u = util_uuid();
 	CHECK(u && strlen(u) == 36 && u[14] == '4');
 	free(u);
 }

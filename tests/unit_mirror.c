@@ -28,7 +28,7 @@ static void remote_put(const char *path, const char *data)
 		CHECK(git_commit_tree(&tree, head) == 0);
 	}
 	CHECK(git_blob_create_from_buffer(&blob, r, data, strlen(data)) == 0);
-	CHECK(gx_tree_put(&fake, tree, path, &blob, &tid) == 0);
+	CHECK(tree_put(&fake, tree, path, &blob, &tid) == 0);
 	git_tree_free(tree);
 	CHECK(git_tree_lookup(&tree, r, &tid) == 0);
 	CHECK(git_signature_now(&sig, "other", "other@example.invalid") == 0);

@@ -1,7 +1,7 @@
 /* Unit tests of import and export on buffers, on a real SQLite mirror file:
- * model_import_buffer of each kind of file, good and bad, with the rows it
- * leaves and the messages it refuses with; model_patch, model_append and
- * model_check_record, and a round trip (what export writes, import reads). */
+ * import_buffer of each kind of file, good and bad, with the rows it
+ * leaves and the messages it refuses with; export_patch, export_append and
+ * export_check_record, and a round trip (what export writes, import reads). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ static cs_ctx *mirror_open(char *path, size_t size)
 	}
 	close(fd);
 	c->lockfd = -1;
-	c->max_file = CS_MAX_BLOB;
+	c->max_file = CTX_MAX_BLOB;
 	c->query_seconds = 30;
 	if (db_open(c, path, DB_CREATE) != CS_OK) {
 		fprintf(stderr, "%s\n", c->err);
@@ -54,7 +54,7 @@ static void mirror_close(cs_ctx *c, const char *path)
 static int import(const char *path, const char *s)
 {
 	ctx->err[0] = 0;
-	return model_import_buffer(ctx, path, s, strlen(s));
+	return import_buffer(ctx, path, s, strlen(s));
 }
 
 /* The first column of the first row of sql as text ("" for NULL or no row). */
@@ -132,7 +132,7 @@ static void test_jobs(void)
 		"coordination/jobs.json:1:20: control character");
 	refused(p, "{\"jobs\": [{\"id\": \"j3\",}]}", JOBS_ROWS,
 		"coordination/jobs.json:1:23: invalid JSON");
-	CHECK(model_import_buffer(ctx, p, "{\"jobs\": []}\0", 13) == CS_ERROR);
+	CHECK(import_buffer(ctx, p, "{\"jobs\": []}\0", 13) == CS_ERROR);
 	CHECK_STR(ctx->err, "coordination/jobs.json: contains a NUL byte");
 	/* A good version replaces every row. */
 	CHECK(import(p, "{\"jobs\": [{\"id\": \"j9\", \"max_attempts\": 1}]}") == CS_OK);
@@ -218,22 +218,22 @@ static void test_servers(void)
 
 static void test_check_record(void)
 {
-	CHECK(model_check_record(ctx, "coordination/jobs.json", NULL,
+	CHECK(export_check_record(ctx, "coordination/jobs.json", NULL,
 				 "{\"id\": \"j1\", \"priority\": 3}") == CS_OK);
-	CHECK(model_check_record(ctx, "coordination/jobs.json", "j1",
+	CHECK(export_check_record(ctx, "coordination/jobs.json", "j1",
 				 "{\"id\": \"j1\", \"priority\": 1.5}") == CS_EREFUSED);
 	CHECK_STR(ctx->err, "refusing to write job 'j1': the fleet's importers would refuse it:"
 		  " job 'j1': 'priority' must be an integer or null");
-	CHECK(model_check_record(ctx, "coordination/jobs.json", "j1",
+	CHECK(export_check_record(ctx, "coordination/jobs.json", "j1",
 				 "{\"id\": \"j1\", \"error\": \"a\x01\"}") == CS_EREFUSED);
 	CHECK_STR(ctx->err, "refusing to write job 'j1': its text would not import (a control"
 		  " character at byte 24)");
-	CHECK(model_check_record(ctx, "coordination/locks.json", "deploy", "{\"fence\": 1}") == CS_OK);
-	CHECK(model_check_record(ctx, "coordination/locks.json", "", "{\"fence\": 1}") == CS_EREFUSED);
-	CHECK(model_check_record(ctx, "build2/status.json", "build2", "{\"status\": \"up\"}") == CS_OK);
-	CHECK(model_check_record(ctx, "build2/heartbeat.json", "build2", "{\"timestamp\": true}") ==
+	CHECK(export_check_record(ctx, "coordination/locks.json", "deploy", "{\"fence\": 1}") == CS_OK);
+	CHECK(export_check_record(ctx, "coordination/locks.json", "", "{\"fence\": 1}") == CS_EREFUSED);
+	CHECK(export_check_record(ctx, "build2/status.json", "build2", "{\"status\": \"up\"}") == CS_OK);
+	CHECK(export_check_record(ctx, "build2/heartbeat.json", "build2", "{\"timestamp\": true}") ==
 	      CS_EREFUSED);
-	CHECK(model_check_record(ctx, "coordination/other.json", "x", "{}") == CS_EINVAL);
+	CHECK(export_check_record(ctx, "coordination/other.json", "x", "{}") == CS_EINVAL);
 }
 
 static void test_patch(void)
@@ -241,22 +241,22 @@ static void test_patch(void)
 	const char *keys[2] = {"status", "status"};
 	char *vals[2] = {"\"a\"", "\"b\""};
 	char *out = NULL;
-	CHECK(model_patch(ctx, "{\"id\": \"j1\"}", keys, vals, 2, &out) == CS_EINVAL);
+	CHECK(export_patch(ctx, "{\"id\": \"j1\"}", keys, vals, 2, &out) == CS_EINVAL);
 	CHECK_STR(ctx->err, "a patch cannot set 'status' twice");
 	CHECK(out == NULL);
 	/* A patched record passes the export's check and imports. */
 	keys[1] = "priority";
 	vals[1] = "7";
-	CHECK(model_patch(ctx, "{\"id\": \"j5\", \"priority\": 1, \"note\": \"\\u00e9\"}", keys, vals,
+	CHECK(export_patch(ctx, "{\"id\": \"j5\", \"priority\": 1, \"note\": \"\\u00e9\"}", keys, vals,
 			  2, &out) == CS_OK);
 	CHECK_STR(out, "{\"id\": \"j5\", \"priority\": 7, \"note\": \"\\u00e9\", \"status\": \"a\"}");
-	CHECK(model_check_record(ctx, "coordination/jobs.json", "j5", out) == CS_OK);
+	CHECK(export_check_record(ctx, "coordination/jobs.json", "j5", out) == CS_OK);
 	free(out);
 	/* A value no importer reads is refused by the check. */
 	vals[1] = "-1";
 	keys[1] = "attempts";
-	CHECK(model_patch(ctx, "{\"id\": \"j5\"}", keys, vals, 2, &out) == CS_OK);
-	CHECK(model_check_record(ctx, "coordination/jobs.json", "j5", out) == CS_EREFUSED);
+	CHECK(export_patch(ctx, "{\"id\": \"j5\"}", keys, vals, 2, &out) == CS_OK);
+	CHECK(export_check_record(ctx, "coordination/jobs.json", "j5", out) == CS_EREFUSED);
 	free(out);
 }
 
@@ -267,12 +267,12 @@ static void test_append(void)
 	char *out = NULL;
 
 	/* On the template: the result is a jobs file the importer reads. */
-	CHECK(model_append(ctx, "coordination/jobs.json", NULL, 0, texts, 2, &out) == CS_OK);
+	CHECK(export_append(ctx, "coordination/jobs.json", NULL, 0, texts, 2, &out) == CS_OK);
 	CHECK(out && import("coordination/jobs.json", out) == CS_OK);
 	CHECK_STR(q(JOBS_ROWS), "n1|queued|-|-|0;n2|-|-|-|1");
 	free(out);
 	/* In the file's own layout, after its last record. */
-	CHECK(model_append(ctx, "coordination/jobs.json", multi, strlen(multi), texts, 2, &out) ==
+	CHECK(export_append(ctx, "coordination/jobs.json", multi, strlen(multi), texts, 2, &out) ==
 	      CS_OK);
 	CHECK_STR(out, "{\n  \"jobs\": [\n    {\"id\": \"a\"},\n"
 		  "    {\"id\": \"n1\", \"status\": \"queued\"},\n    {\"id\": \"n2\"}\n  ]\n}\n");
@@ -280,11 +280,11 @@ static void test_append(void)
 	CHECK_STR(q(JOBS_ROWS), "a|-|-|-|0;n1|queued|-|-|1;n2|-|-|-|2");
 	free(out);
 	/* One line stays one line; an empty list is filled. */
-	CHECK(model_append(ctx, "x/messages.json", "{\"messages\": []}", 16, texts + 1, 1, &out) ==
+	CHECK(export_append(ctx, "x/messages.json", "{\"messages\": []}", 16, texts + 1, 1, &out) ==
 	      CS_OK);
 	CHECK_STR(out, "{\"messages\": [{\"id\": \"n2\"}]}");
 	free(out);
-	CHECK(model_append(ctx, "coordination/messages.json", "{\"messages\": [{\"id\": \"m\"}]}", 27,
+	CHECK(export_append(ctx, "coordination/messages.json", "{\"messages\": [{\"id\": \"m\"}]}", 27,
 			   texts + 1, 1, &out) == CS_OK);
 	CHECK_STR(out, "{\"messages\": [{\"id\": \"m\"}, {\"id\": \"n2\"}]}");
 	CHECK(out && import("coordination/messages.json", out) == CS_OK);
@@ -292,11 +292,11 @@ static void test_append(void)
 	free(out);
 	/* Not to a broken file, nor to locks (an object). */
 	out = NULL;
-	CHECK(model_append(ctx, "coordination/jobs.json", "{\"jobs\": 1}", 11, texts, 1, &out) ==
+	CHECK(export_append(ctx, "coordination/jobs.json", "{\"jobs\": 1}", 11, texts, 1, &out) ==
 	      CS_ERROR);
 	CHECK_STR(ctx->err, "coordination/jobs.json:1:10: 'jobs' must be an array");
 	CHECK(out == NULL);
-	CHECK(model_append(ctx, "coordination/locks.json", "{\"locks\": {}}", 13, texts, 1, &out) ==
+	CHECK(export_append(ctx, "coordination/locks.json", "{\"locks\": {}}", 13, texts, 1, &out) ==
 	      CS_ERROR);
 	CHECK_STR(ctx->err, "internal: cannot append to 'coordination/locks.json'");
 }
@@ -304,17 +304,17 @@ static void test_append(void)
 static void test_add(void)
 {
 	CHECK(import("coordination/jobs.json", "{\"jobs\": [{\"id\": \"a\"}]}") == CS_OK);
-	CHECK(model_add(ctx, "jobs", NULL, "{\"id\": \"b\", \"priority\": 5}") == CS_OK);
+	CHECK(export_add(ctx, "jobs", NULL, "{\"id\": \"b\", \"priority\": 5}") == CS_OK);
 	CHECK_STR(q("SELECT group_concat(id || '|' || ifnull(priority, '-') || '|' || ord || '|' ||"
 		    " dirty, ';') FROM (SELECT * FROM jobs ORDER BY id)"), "a|-|0|0;b|5|-1|1");
-	CHECK(model_add(ctx, "jobs", NULL, "{\"id\": \"c\", \"priority\": \"x\"}") == CS_ERROR);
+	CHECK(export_add(ctx, "jobs", NULL, "{\"id\": \"c\", \"priority\": \"x\"}") == CS_ERROR);
 	CHECK_STR(ctx->err, "coordination/jobs.json:1:1: job 'c': 'priority' must be an integer or"
 		  " null");
-	CHECK(model_add(ctx, "jobs", NULL, "{\"id\": \"a\"}") == CS_ERROR);
+	CHECK(export_add(ctx, "jobs", NULL, "{\"id\": \"a\"}") == CS_ERROR);
 	CHECK_STR(ctx->err, "coordination/jobs.json:1:1: duplicate job 'a'");
-	CHECK(model_add(ctx, "locks", "web", "{\"locked_by\": \"b1\", \"fence\": 1}") == CS_OK);
+	CHECK(export_add(ctx, "locks", "web", "{\"locked_by\": \"b1\", \"fence\": 1}") == CS_OK);
 	CHECK_STR(q("SELECT locked_by || '|' || dirty FROM locks WHERE name='web'"), "b1|1");
-	CHECK(model_add(ctx, "servers", NULL, "{}") == CS_ERROR);
+	CHECK(export_add(ctx, "servers", NULL, "{}") == CS_ERROR);
 	CHECK_STR(ctx->err, "internal: no table 'servers'");
 	CHECK_STR(q("SELECT count(*) FROM jobs"), "2");
 }
@@ -335,9 +335,9 @@ static void *import_run(void *arg)
 	char path[4096];
 	cs_ctx *c = mirror_open(path, sizeof path);
 	for (int r = 0; r < 12; r++) {
-		int ok = model_import_buffer(c, "coordination/jobs.json", big_jobs, strlen(big_jobs)) ==
+		int ok = import_buffer(c, "coordination/jobs.json", big_jobs, strlen(big_jobs)) ==
 			 CS_OK &&
-			 model_import_buffer(c, "build3/status.json", "{\"status\": \"up\"}", 16) == CS_OK;
+			 import_buffer(c, "build3/status.json", "{\"status\": \"up\"}", 16) == CS_OK;
 		im->rounds_ok += ok;
 		if (!ok)
 			fprintf(stderr, "import: %s\n", c->err);

@@ -120,11 +120,11 @@ static void test_urls(void)
 
 static void test_loopback(void)
 {
-	CHECK(cs_host_loopback("localhost", 9) && cs_host_loopback("LocalHost", 9));
-	CHECK(cs_host_loopback("[::1]", 5) && cs_host_loopback("127.0.0.1", 9));
-	CHECK(cs_host_loopback("127.1.2.3", 9));
-	CHECK(!cs_host_loopback("127.example.com", 15) && !cs_host_loopback("10.0.0.1", 8));
-	CHECK(!cs_host_loopback("localhost.example.com", 21) && !cs_host_loopback("[::2]", 5));
+	CHECK(secret_host_loopback("localhost", 9) && secret_host_loopback("LocalHost", 9));
+	CHECK(secret_host_loopback("[::1]", 5) && secret_host_loopback("127.0.0.1", 9));
+	CHECK(secret_host_loopback("127.1.2.3", 9));
+	CHECK(!secret_host_loopback("127.example.com", 15) && !secret_host_loopback("10.0.0.1", 8));
+	CHECK(!secret_host_loopback("localhost.example.com", 21) && !secret_host_loopback("[::2]", 5));
 }
 
 /* Write s into dir/name with mode; returns the path (static buffer). */
@@ -155,44 +155,44 @@ static void test_tokens(void)
 		return;
 	}
 	p = put(tmpl, "ok", "  s3cret-token\n", 0600);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_OK);
+	CHECK(secret_token_read(ctx, p, &tok) == CS_OK);
 	CHECK_STR(tok, "s3cret-token");
 	free(tok);
 	tok = NULL;
-	CHECK(cs_secret_check(ctx, "ssh key", p) == CS_OK);
+	CHECK(secret_check(ctx, "ssh key", p) == CS_OK);
 	p = put(tmpl, "ro", "t\n", 0400);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_OK && tok && !strcmp(tok, "t"));
+	CHECK(secret_token_read(ctx, p, &tok) == CS_OK && tok && !strcmp(tok, "t"));
 	free(tok);
 	tok = NULL;
 	/* group or others may read it: refused, naming the mode, not the token */
 	p = put(tmpl, "open", "s3cret\n", 0644);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_EINVAL && !tok);
+	CHECK(secret_token_read(ctx, p, &tok) == CS_EINVAL && !tok);
 	CHECK(strstr(ctx->err, "has mode 0644: it must be 0600") && !strstr(ctx->err, "s3cret"));
-	CHECK(cs_secret_check(ctx, "ssh key", p) == CS_EINVAL);
+	CHECK(secret_check(ctx, "ssh key", p) == CS_EINVAL);
 	CHECK(strstr(ctx->err, "ssh key '") == ctx->err);
 	p = put(tmpl, "group", "s3cret\n", 0640);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_EINVAL);
+	CHECK(secret_token_read(ctx, p, &tok) == CS_EINVAL);
 	/* empty, blank, two tokens, control characters, too big */
 	p = put(tmpl, "empty", "", 0600);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "is empty"));
+	CHECK(secret_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "is empty"));
 	p = put(tmpl, "blank", " \n\t\n", 0600);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "is empty"));
+	CHECK(secret_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "is empty"));
 	p = put(tmpl, "two", "a b\n", 0600);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "printable ASCII"));
+	CHECK(secret_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "printable ASCII"));
 	CHECK(!strstr(ctx->err, "a b"));
 	p = put(tmpl, "ctl", "a\001b\n", 0600);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "printable ASCII"));
+	CHECK(secret_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "printable ASCII"));
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = 0;
 	p = put(tmpl, "big", big, 0600);
-	CHECK(cs_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "is over 4096 bytes"));
+	CHECK(secret_token_read(ctx, p, &tok) == CS_EINVAL && strstr(ctx->err, "is over 4096 bytes"));
 	/* not a regular file; not there */
-	CHECK(cs_token_read(ctx, tmpl, &tok) == CS_EINVAL && strstr(ctx->err, "not a regular file"));
-	CHECK(cs_secret_check(ctx, "ssh key", tmpl) == CS_EINVAL);
+	CHECK(secret_token_read(ctx, tmpl, &tok) == CS_EINVAL && strstr(ctx->err, "not a regular file"));
+	CHECK(secret_check(ctx, "ssh key", tmpl) == CS_EINVAL);
 	CHECK(strstr(ctx->err, "not a regular file") != NULL);
 	snprintf(big, sizeof big, "%s/none", tmpl);
-	CHECK(cs_token_read(ctx, big, &tok) == CS_EINVAL && strstr(ctx->err, "cannot read token file"));
-	CHECK(cs_secret_check(ctx, "ssh key", big) == CS_EINVAL && strstr(ctx->err, "cannot read ssh key"));
+	CHECK(secret_token_read(ctx, big, &tok) == CS_EINVAL && strstr(ctx->err, "cannot read token file"));
+	CHECK(secret_check(ctx, "ssh key", big) == CS_EINVAL && strstr(ctx->err, "cannot read ssh key"));
 	CHECK(!tok);
 	{
 		static const char *const names[] = {"ok", "ro", "open", "group", "empty", "blank",

@@ -1,5 +1,5 @@
 /* Fuzz harness for the JSON importer: the input is a coordination file,
- * imported by the same code a sync runs (model_import_buffer: the text
+ * imported by the same code a sync runs (import_buffer: the text
  * checks, the scan, cJSON per record, the typed columns) into a real SQLite
  * mirror in a temporary file.  An input may start with a path line
  * ("coordination/locks.json\n", "build2/status.json\n", ...); otherwise it
@@ -81,7 +81,7 @@ static void setup(void)
 	close(fd);
 	FUZZ_CHECK((ctx = calloc(1, sizeof *ctx)) != NULL, "out of memory");
 	ctx->lockfd = -1;
-	ctx->max_file = CS_MAX_BLOB;
+	ctx->max_file = CTX_MAX_BLOB;
 	ctx->query_seconds = 30;
 	FUZZ_CHECK(db_open(ctx, dbpath, DB_CREATE) == CS_OK, "%s", ctx->err);
 	atexit(cleanup);
@@ -106,7 +106,7 @@ static void check_patch(const char *key, const char *text)
 	const char *status;
 	int added;
 	FUZZ_CHECK(before && cJSON_IsObject(before), "record '%s' is not an object: %s", key, text);
-	FUZZ_CHECK(model_patch(ctx, text, keys, vals, 2, &out) == CS_OK, "patch of '%s': %s", key,
+	FUZZ_CHECK(export_patch(ctx, text, keys, vals, 2, &out) == CS_OK, "patch of '%s': %s", key,
 		   ctx->err);
 	after = json_parse_span(out, 0, strlen(out), &err);
 	FUZZ_CHECK(after && cJSON_IsObject(after), "patched '%s' does not parse: %s", key, out);
@@ -177,10 +177,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	FUZZ_CHECK(db_begin(ctx) == CS_OK, "%s", ctx->err);
-	FUZZ_CHECK(model_import_buffer(ctx, paths[k], good[k], strlen(good[k])) == CS_OK,
+	FUZZ_CHECK(import_buffer(ctx, paths[k], good[k], strlen(good[k])) == CS_OK,
 		   "the good %s: %s", paths[k], ctx->err);
 	before = rows_text(k);
-	rc = model_import_buffer(ctx, paths[k], s, len);
+	rc = import_buffer(ctx, paths[k], s, len);
 	if (rc) {
 		after = rows_text(k);
 		FUZZ_CHECK(strstr(ctx->err, paths[k]) || !strcmp(ctx->err, "out of memory"),

@@ -1,7 +1,7 @@
 /* Fuzz harness for the value path: a --set list or an intent payload
  * applied to a server's file, as `status set` and the outbox apply it
- * (ops_status_payload, ops_intent_text, model_patch), then checked by the
- * export's invariant (model_check_record: what the importer checks).
+ * (outbox_status_text, outbox_intent_text, export_patch), then checked by the
+ * export's invariant (export_check_record: what the importer checks).
  *
  * Input: byte 0 picks the file the intent is applied to (bits 0-1: none
  * yet, a multi-line file, a one-line file, "{}") and the mode (bit 7).
@@ -104,16 +104,16 @@ static void command_line(const char *cur, char *text)
 			if (!strncmp(kv[j], kv[i], kl + 1))
 				dup = 1;
 	}
-	rc = ops_status_payload(ctx, status, kv, n, &payload);
+	rc = outbox_status_text(ctx, status, kv, n, &payload);
 	FUZZ_CHECK(rc == CS_OK || rc == CS_EINVAL, "status set: code %d: %s", rc, ctx->err);
 	if (rc)
 		return;
 	FUZZ_CHECK(!dup, "a key twice or 'status' was taken: %s", payload);
-	rc = ops_intent_text(ctx, payload, cur, &out);
+	rc = outbox_intent_text(ctx, payload, cur, &out);
 	FUZZ_CHECK(rc == CS_OK, "the intent of a valid command does not apply: %s: %s", ctx->err,
 		   payload);
 	check_members_once(out);
-	rc = model_check_record(ctx, "build2/status.json", "build2", out);
+	rc = export_check_record(ctx, "build2/status.json", "build2", out);
 	FUZZ_CHECK(rc == CS_OK, "the importer would refuse %s: %s", out, ctx->err);
 	{
 		cJSON *p = cJSON_Parse(payload);
@@ -138,13 +138,13 @@ static void command_line(const char *cur, char *text)
 static void outbox_entry(const char *cur, const char *payload)
 {
 	char *out = NULL;
-	int rc = ops_intent_text(ctx, payload, cur, &out);
+	int rc = outbox_intent_text(ctx, payload, cur, &out);
 	if (rc) {
 		FUZZ_CHECK(!out && ctx->err[0], "an error without a message, or with a result");
 		return;
 	}
 	check_members_once(out);
-	rc = model_check_record(ctx, "build2/heartbeat.json", "build2", out);
+	rc = export_check_record(ctx, "build2/heartbeat.json", "build2", out);
 	FUZZ_CHECK(rc == CS_OK || rc == CS_EREFUSED, "invariant: code %d: %s", rc, ctx->err);
 	free(out);
 }

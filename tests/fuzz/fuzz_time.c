@@ -1,5 +1,5 @@
-/* Fuzz harness for the time parsers (engine/util.c): cs_time_parse (ISO-8601)
- * and cs_parse_time (that or epoch seconds), and the writer cs_time_iso.
+/* Fuzz harness for the time parsers (engine/util.c): util_time_parse (ISO-8601)
+ * and cs_parse_time (that or epoch seconds), and the writer util_time_iso.
  * Properties, for any input:
  *   - a parsed time lies in years 1 to 9999, and both parsers agree;
  *   - parse(format(t)) == floor(t) for every time in range, parsed or
@@ -28,13 +28,13 @@ static void round_trip(double t, const char *from)
 {
 	char iso[32];
 	double back;
-	cs_time_iso(t, iso);
-	if (!(t >= CS_TIME_MIN && t <= CS_TIME_MAX)) {
+	util_time_iso(t, iso);
+	if (!(t >= UTIL_TIME_MIN && t <= UTIL_TIME_MAX)) {
 		FUZZ_CHECK(!iso[0], "%.17g (from '%s') written as '%s'", t, from, iso);
 		return;
 	}
 	FUZZ_CHECK(iso[0], "%.17g (from '%s') not written", t, from);
-	FUZZ_CHECK(!cs_time_parse(iso, &back), "'%s' (from %.17g) does not parse", iso, t);
+	FUZZ_CHECK(!util_time_parse(iso, &back), "'%s' (from %.17g) does not parse", iso, t);
 	FUZZ_CHECK(back == floor(t), "'%s' reads %.17g, not floor(%.17g)", iso, back, t);
 }
 
@@ -50,17 +50,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(s, data, n);
 	s[n] = 0;
-	if (!cs_time_parse(s, &t)) {
-		FUZZ_CHECK(t >= CS_TIME_MIN && t <= CS_TIME_MAX, "'%s' reads %.17g", s, t);
+	if (!util_time_parse(s, &t)) {
+		FUZZ_CHECK(t >= UTIL_TIME_MIN && t <= UTIL_TIME_MAX, "'%s' reads %.17g", s, t);
 		FUZZ_CHECK(!cs_parse_time(s, &t2) && t2 == t, "parsers disagree on '%s'", s);
 		round_trip(t, s);
 		if (canonical(s)) {
-			cs_time_iso(t, iso);
+			util_time_iso(t, iso);
 			FUZZ_CHECK(!strcmp(iso, s), "'%s' written back as '%s'", s, iso);
 		}
 	}
 	if (!cs_parse_time(s, &t)) {
-		FUZZ_CHECK(t >= CS_TIME_MIN && t <= CS_TIME_MAX, "'%s' reads %.17g", s, t);
+		FUZZ_CHECK(t >= UTIL_TIME_MIN && t <= UTIL_TIME_MAX, "'%s' reads %.17g", s, t);
 		round_trip(t, s);
 	}
 	return 0;
