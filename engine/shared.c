@@ -1,4 +1,4 @@
-/* What git's own push does for a local remote that coordsync's push (git.c,
+/* What git's own push does for a local remote that coordsync's push (transport.c,
  * push_local) must do too: give what it writes the permissions of the
  * remote's core.sharedRepository, and run the remote's receive hooks
  * (pre-receive, update, post-receive, post-update).  libgit2 1.5 does

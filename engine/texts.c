@@ -11,7 +11,7 @@
 /* ---- versions of coordination files ------------------------------------------------ */
 /* Big files are what costs: the import, the export, the history walk and the
  * working tree update of one sync all read the same one or two versions of
- * jobs.json, and libgit2 caches no blob over 8 MiB (sync.c), so each read
+ * jobs.json, and libgit2 caches no blob over 8 MiB (handle.c), so each read
  * inflated 30 MB again.  The versions live here, by blob id, with what was
  * learnt about them (texts_version).  Memory stays bounded: per path, at most two
  * versions read from git are kept when no one holds them, the newest used;

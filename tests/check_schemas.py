@@ -172,7 +172,7 @@ TIMES = [json.dumps(t) for t in TIME_STRINGS] + [
 SOME_TIMES = ["\"2026-01-02T03:04:05Z\"", "\"2026-02-30\"", "1.5", "253402300800", "true", "null"]
 
 # Each kind: the file, a way to put one record in it, a record that both
-# accept, and the fields the importer types (engine/model.c's kind table).
+# accept, and the fields the importer types (engine/kinds.c's kind table).
 KINDS = {
     "jobs": ("coordination/jobs.json", lambda r: {"jobs": [r]},
              {"id": "j1", "status": "queued", "priority": 1, "created_at": "2026-01-02T03:04:05Z"},

@@ -164,7 +164,7 @@ CASES
 
 # ---- errors deep in a large file ------------------------------------------------------
 # Above a few thousand records an import parses on a second thread while it
-# inserts (model.c): the error must be the one a record-by-record import
+# inserts (import.c): the error must be the one a record-by-record import
 # reports, at the first bad record, with the rows before it rolled back; and
 # the text of a large file is checked on a second thread beside its scan.
 

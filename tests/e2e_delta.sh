@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # An import after another server changed a shared file replaces only the
-# records that differ (engine/model.c import_delta).  Drive 80 random edits
+# records that differ (engine/import.c import_shared).  Drive 80 random edits
 # of jobs.json, locks.json and messages.json with the git CLI -- records
 # changed, inserted, deleted and moved, at the start, middle and end, blank
 # lines and key order changed, other top-level members added -- and after
@@ -237,7 +237,7 @@ expect_rc 0 cs -C "$T/c1" sync
 ok "300 commits behind a local remote: one sync (libgit2's fetch) imports them, exit 0"
 
 # The text check of a new version covers only the records that differ when
-# the version the rows hold passed it (engine/model.c import_shared): a bad
+# the version the rows hold passed it (engine/import.c import_shared): a bad
 # byte in a changed record -- first, middle or last, each kind the check
 # knows -- is reported with the message, line and column a whole check (a
 # rebuild) gives, the last good rows stay, and the fixed file imports.

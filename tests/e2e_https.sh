@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e_https: coordsync over https://: git http-backend behind lighttpd on
 # 127.0.0.1 with a self-signed certificate (tests/netlib.sh).  libgit2's CA
-# certificates are loaded only for an http(s) remote (engine/git.c,
+# certificates are loaded only for an http(s) remote (cli/tls.c and engine/transport.c,
 # transport_tls_ready).  Checks:
 #   - without GIT_SSL_CAINFO the server's certificate is refused: exit 1,
 #     a certificate error, nothing cloned;
