@@ -37,28 +37,11 @@ static int import_pushed(cs_ctx *ctx, const git_oid *commit, const git_oid *tree
 	return rc;
 }
 
-static int edit_add(cs_ctx *ctx, const char *path, const git_oid *blob)
-{
-	tree_edit *e = realloc(ctx->edits, (ctx->nedits + 1) * sizeof *e);
-	if (!e)
-		return ctx_err_oom(ctx);
-	ctx->edits = e;
-	e += ctx->nedits;
-	memset(e, 0, sizeof *e);
-	if (!(e->path = strdup(path)))
-		return ctx_err_oom(ctx);
-	if (blob)
-		git_oid_cpy(&e->blob, blob);
-	e->remove = !blob;
-	ctx->nedits++;
-	return CS_OK;
-}
-
 int decide_edit_put(cs_ctx *ctx, const char *path, const char *data, size_t len)
 {
 	git_oid blob;
 	int rc = texts_blob_write(ctx, path, data, len, &blob);
-	return rc ? rc : edit_add(ctx, path, &blob);
+	return rc ? rc : tree_edit_add(ctx, &ctx->edits, &ctx->nedits, path, &blob);
 }
 
 int decide_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
@@ -91,7 +74,7 @@ int decide_base_read(cs_ctx *ctx, const char *path, char **out, size_t *len)
 
 int decide_edit_remove(cs_ctx *ctx, const char *path)
 {
-	return edit_add(ctx, path, NULL);
+	return tree_edit_add(ctx, &ctx->edits, &ctx->nedits, path, NULL);
 }
 
 /* The decision's tree, the one place its changes are applied: the files
@@ -120,7 +103,7 @@ static int decide_apply(cs_ctx *ctx, git_tree *base, git_oid *tree, int *changed
 		*changed = git_oid_cmp(tree, git_tree_id(base)) != 0;
 done:
 	free(all);
-	export_edits_free(ex, nex);
+	tree_edits_free(ex, nex);
 	return rc;
 }
 

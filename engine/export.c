@@ -10,6 +10,7 @@
 #include "json_int.h"
 #include "embedded.h"
 #include "db.h"
+#include "tree.h"
 #include "texts.h"
 #include "kinds.h"
 #include "export.h"
@@ -345,21 +346,12 @@ typedef struct file_edits {
  * the edit that puts it in the tree to fe. */
 static int put_file(cs_ctx *ctx, file_edits *fe, const char *path, const char *data, size_t len)
 {
-	tree_edit *e;
 	git_oid blob;
 	char id[GIT_OID_HEXSZ + 1];
 	int rc;
-	if ((rc = texts_blob_write(ctx, path, data, len, &blob)))
+	if ((rc = texts_blob_write(ctx, path, data, len, &blob)) ||
+	    (rc = tree_edit_add(ctx, &fe->e, &fe->n, path, &blob)))
 		return rc;
-	if (!(e = realloc(fe->e, (fe->n + 1) * sizeof *e)))
-		return ctx_err_oom(ctx);
-	fe->e = e;
-	e += fe->n;
-	memset(e, 0, sizeof *e);
-	if (!(e->path = strdup(path)))
-		return ctx_err_oom(ctx);
-	git_oid_cpy(&e->blob, &blob);
-	fe->n++;
 	git_oid_tostr(id, sizeof id, &blob);
 	return kinds_file_row(ctx, path, id, NULL, NULL);
 }
@@ -754,17 +746,10 @@ int export_edits(cs_ctx *ctx, git_tree *base, tree_edit **out, size_t *n)
 	for (const kind *k = kinds_table; k->path && !rc; k++)
 		rc = k->top ? export_shared(ctx, k, base, &fe) : export_server(ctx, k, base, &fe);
 	if (rc) {
-		export_edits_free(fe.e, fe.n);
+		tree_edits_free(fe.e, fe.n);
 		return rc;
 	}
 	*out = fe.e;
 	*n = fe.n;
 	return CS_OK;
-}
-
-void export_edits_free(tree_edit *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(e[i].path);
-	free(e);
 }

@@ -8,9 +8,8 @@
  * change being read from base (the tree decided on), and clear the records'
  * dirty marks.  *out is the n edits that put the blobs in the tree (none
  * removes), in the order to apply them; the caller applies them (one tree
- * writer) and frees them with export_edits_free.  On error *out is NULL. */
+ * writer) and frees them with tree_edits_free.  On error *out is NULL. */
 int export_edits(cs_ctx *ctx, git_tree *base, tree_edit **out, size_t *n);
-void export_edits_free(tree_edit *e, size_t n);   /* NULL-safe */
 
 /* orig (a JSON object's text) with members keys[i] set to the JSON texts
  * vals[i]: existing members are replaced in place, others appended in the

@@ -348,9 +348,7 @@ void cs_clone_unlock(cs_ctx *ctx)
 void handle_edits_clear(cs_ctx *ctx)
 {
 	texts_clear(ctx);
-	for (size_t i = 0; i < ctx->nedits; i++)
-		free(ctx->edits[i].path);
-	free(ctx->edits);
+	tree_edits_free(ctx->edits, ctx->nedits);
 	ctx->edits = NULL;
 	ctx->nedits = 0;
 }

@@ -203,3 +203,28 @@ int tree_fast_writes(cs_ctx *ctx, git_repository *repo)
 	git_odb_free(odb);
 	return rc;
 }
+
+int tree_edit_add(cs_ctx *ctx, tree_edit **edits, size_t *n, const char *path,
+		  const git_oid *blob)
+{
+	tree_edit *e = realloc(*edits, (*n + 1) * sizeof *e);
+	if (!e)
+		return ctx_err_oom(ctx);
+	*edits = e;
+	e += *n;
+	memset(e, 0, sizeof *e);
+	if (!(e->path = strdup(path)))
+		return ctx_err_oom(ctx);
+	if (blob)
+		git_oid_cpy(&e->blob, blob);
+	e->remove = !blob;
+	(*n)++;
+	return CS_OK;
+}
+
+void tree_edits_free(tree_edit *edits, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(edits[i].path);
+	free(edits);
+}

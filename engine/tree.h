@@ -11,6 +11,12 @@
  * not there), and a directory left empty goes.  CS_EINVAL for a directory
  * name, or a name to remove, over 255 bytes. */
 int tree_apply(cs_ctx *ctx, git_tree *base, const tree_edit *edits, size_t n, git_oid *out);
+/* Append to the list (*edits, *n) an edit that puts blob at path, or, blob
+ * NULL, removes path; the list owns its paths.  tree_edits_free frees it
+ * (NULL-safe). */
+int tree_edit_add(cs_ctx *ctx, tree_edit **edits, size_t *n, const char *path,
+		  const git_oid *blob);
+void tree_edits_free(tree_edit *edits, size_t n);
 /* The tree of base (NULL: empty tree) with path set to blob; *out is its id. */
 int tree_put(cs_ctx *ctx, git_tree *base, const char *path, const git_oid *blob,
 		git_oid *out);
