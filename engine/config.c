@@ -80,7 +80,10 @@ static const setting settings[] = {
 	{"timeout.stall", "COORDSYNC_TIMEOUT_STALL", "15", K_SECONDS, 1, DAY,
 	 "a fetch, push or clone that moves no byte this long fails (s)"},
 	{"timeout.total", "COORDSYNC_TIMEOUT_TOTAL", "30", K_SECONDS, 1, DAY,
-	 "bound on one fetch, push or clone over the network (s)"},
+	 "bound on one fetch, push or clone over the network, and on a signing program (s)"},
+	{"verify", "COORDSYNC_VERIFY", "off", K_TEXT, 0, 0,
+	 "signatures of fetched commits: off, warn, or require (gpg's keyring,"
+	 " gpg.ssh.allowedSignersFile)"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL}};
 
 static const setting *find(const char *key)

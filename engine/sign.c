@@ -425,3 +425,196 @@ done:
 	free(key);
 	return rc;
 }
+
+/* ---- checking a signature -------------------------------------------------------- */
+
+/* The text after "[GNUPG:] WORD " on a status line of out, up to its line
+ * end, into buf; NULL when there is no such line. */
+static const char *status_line(sbuf *out, const char *word, char *buf, size_t n)
+{
+	const char *p = out->p, *end = out->p + out->n;
+	size_t wl = strlen(word);
+
+	for (; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
+		if ((size_t)(e - p) > 9 + wl && !strncmp(p, "[GNUPG:] ", 9) && !strncmp(p + 9, word, wl) &&
+		    p[9 + wl] == ' ') {
+			size_t k = 0;
+			for (const char *s = p + 10 + wl; s < e && k + 1 < n; s++)
+				buf[k++] = (unsigned char)*s < 0x20 ? ' ' : *s;
+			buf[k] = 0;
+			return buf;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return NULL;
+}
+
+/* "KEYID USER ID" of a GOODSIG-like line as "USER ID (key KEYID)". */
+static void key_and_uid(const char *line, char *signer, size_t n)
+{
+	const char *sp = strchr(line, ' ');
+	if (sp)
+		snprintf(signer, n, "%s (key %.*s)", sp + 1, (int)(sp - line), line);
+	else
+		snprintf(signer, n, "key %s", line);
+}
+
+/* gpg --keyid-format=long --status-fd=1 --verify SIGFILE -, as git runs it. */
+static int verify_gpg(cs_ctx *ctx, git_config *cfg, const char *sigfile, const git_buf *data,
+		      int *state, char *signer, size_t n)
+{
+	char *prog = git_conf(cfg, "gpg.openpgp.program");
+	const char *argv[7];
+	sbuf out = {0}, err = {0};
+	char line[512], why[512];
+	int st, rc;
+
+	if (!prog)
+		prog = git_conf(cfg, "gpg.program");
+	argv[0] = prog ? prog : "gpg";
+	argv[1] = "--keyid-format=long";
+	argv[2] = "--status-fd=1";
+	argv[3] = "--verify";
+	argv[4] = sigfile;
+	argv[5] = "-";
+	argv[6] = NULL;
+	if ((rc = run(ctx, argv, data->ptr, data->size, &out, &err, &st)))
+		goto done;
+	if (status_line(&out, "GOODSIG", line, sizeof line)) {
+		key_and_uid(line, signer, n);
+		*state = st ? SIGN_BAD : SIGN_GOOD;
+	} else if (status_line(&out, "BADSIG", line, sizeof line)) {
+		key_and_uid(line, signer, n);
+		*state = SIGN_BAD;
+	} else if (status_line(&out, "EXPKEYSIG", line, sizeof line) ||
+		   status_line(&out, "EXPSIG", line, sizeof line) ||
+		   status_line(&out, "REVKEYSIG", line, sizeof line)) {
+		key_and_uid(line, signer, n);
+		snprintf(signer + strlen(signer), n - strlen(signer), ": expired or revoked");
+		*state = SIGN_BAD;
+	} else if (status_line(&out, "NO_PUBKEY", line, sizeof line)) {
+		snprintf(signer, n, "key %s, not in the keyring of '%s'", line, argv[0]);
+		*state = SIGN_UNKNOWN;
+	} else {
+		snprintf(signer, n, "'%s' cannot check it (exit %d)%s%s", argv[0], st,
+			 *said(&err, why, sizeof why) ? ": " : "", why);
+		*state = SIGN_BAD;
+	}
+done:
+	free(prog);
+	sb_free(&out);
+	sb_free(&err);
+	return rc;
+}
+
+/* The key of "Good "git" signature [for P] with KEY" in out, or NULL. */
+static const char *ssh_key(sbuf *out, char *buf, size_t n)
+{
+	const char *w = out->p ? strstr(out->p, " with ") : NULL;
+	size_t k = 0;
+	if (!w)
+		return NULL;
+	for (w += 6; *w && *w != '\n' && k + 1 < n; w++)
+		buf[k++] = *w;
+	buf[k] = 0;
+	return buf;
+}
+
+/* ssh-keygen -Y find-principals, then -Y verify with the principal found,
+ * against gpg.ssh.allowedSignersFile, as git runs them; a key no principal
+ * has is named from -Y check-novalidate. */
+static int verify_ssh(cs_ctx *ctx, git_config *cfg, const char *sigfile, const git_buf *data,
+		      int *state, char *signer, size_t n)
+{
+	char *prog = git_conf(cfg, "gpg.ssh.program"), *conf = git_conf(cfg, "gpg.ssh.allowedSignersFile");
+	char *allowed = conf_path(conf), principal[256] = "", key[256], why[512];
+	const char *p = prog ? prog : "ssh-keygen";
+	sbuf out = {0}, err = {0};
+	int st, rc;
+
+	if (allowed) {
+		const char *argv[] = {p, "-Y", "find-principals", "-f", allowed, "-s", sigfile, NULL};
+		if ((rc = run(ctx, argv, NULL, 0, &out, &err, &st)))
+			goto done;
+		if (!st && out.p) {
+			size_t k = 0;
+			for (const char *s = out.p; *s && *s != '\n' && k + 1 < sizeof principal; s++)
+				principal[k++] = *s;
+			principal[k] = 0;
+		}
+	}
+	out.n = err.n = 0;
+	if (out.p)
+		out.p[0] = 0;
+	if (err.p)
+		err.p[0] = 0;
+	if (principal[0]) {
+		const char *argv[] = {p, "-Y", "verify", "-n", "git", "-f", allowed, "-I", principal,
+				      "-s", sigfile, NULL};
+		if ((rc = run(ctx, argv, data->ptr, data->size, &out, &err, &st)))
+			goto done;
+		snprintf(signer, n, "%s (%s)", principal, ssh_key(&out, key, sizeof key) ? key : "ssh key");
+		*state = st ? SIGN_BAD : SIGN_GOOD;
+		if (st)
+			snprintf(signer + strlen(signer), n - strlen(signer), ": %s",
+				 said(&err, why, sizeof why));
+	} else {
+		const char *argv[] = {p, "-Y", "check-novalidate", "-n", "git", "-s", sigfile, NULL};
+		if ((rc = run(ctx, argv, data->ptr, data->size, &out, &err, &st)))
+			goto done;
+		if (st || !ssh_key(&out, key, sizeof key)) {
+			snprintf(signer, n, "an ssh signature that does not verify: %s",
+				 said(&err, why, sizeof why));
+			*state = SIGN_BAD;
+		} else {
+			snprintf(signer, n, "%s, %s", key, allowed ? "in no principal of"
+				 " gpg.ssh.allowedSignersFile" : "and gpg.ssh.allowedSignersFile is not set");
+			*state = SIGN_UNKNOWN;
+		}
+	}
+done:
+	free(prog);
+	free(conf);
+	free(allowed);
+	sb_free(&out);
+	sb_free(&err);
+	return rc;
+}
+
+int sign_verify(cs_ctx *ctx, const git_oid *id, int *state, char *signer, size_t n)
+{
+	git_buf sig = {0}, data = {0};
+	git_config *cfg = NULL;
+	char sigfile[4096] = "";
+	int e, rc = CS_OK;
+
+	*state = SIGN_NONE;
+	snprintf(signer, n, "not signed");
+	if ((e = git_commit_extract_signature(&sig, &data, ctx->repo, (git_oid *)id, NULL))) {
+		if (e == GIT_ENOTFOUND) {
+			git_error_clear();
+			return CS_OK;
+		}
+		return ctx_err_git(ctx, "cannot read commit");
+	}
+	if (git_repository_config_snapshot(&cfg, ctx->repo))
+		git_error_clear();
+	if ((rc = temp_file(ctx, sigfile, sizeof sigfile, sig.ptr, sig.size)))
+		goto done;
+	if (!strncmp(sig.ptr, "-----BEGIN PGP SIGNATURE-----", 29))
+		rc = verify_gpg(ctx, cfg, sigfile, &data, state, signer, n);
+	else if (!strncmp(sig.ptr, "-----BEGIN SSH SIGNATURE-----", 29))
+		rc = verify_ssh(ctx, cfg, sigfile, &data, state, signer, n);
+	else {
+		*state = SIGN_BAD;
+		snprintf(signer, n, "a signature of a kind not checked (neither openpgp nor ssh)");
+	}
+done:
+	if (sigfile[0])
+		unlink(sigfile);
+	git_config_free(cfg);
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	return rc;
+}

@@ -102,3 +102,106 @@ git -C "$T/a" config --unset gpg.format
 cs -C "$T/a" lock acquire web >/dev/null
 git --git-dir="$T/s.git" verify-commit main 2>/dev/null || fail "after the failures"
 ok "an unsupported gpg.format is named; the next decision is signed"
+
+# ---- verification on import: coordsync.verify ---------------------------------------
+# Another GnuPG home holds a key the verifier does not know; a third ssh key
+# is in no principal of the allowed signers.
+export GNUPGHOME2="$T/gnupg2"
+mkdir -m 700 "$GNUPGHOME2"
+GNUPGHOME="$GNUPGHOME2" gpg --batch --passphrase '' --quick-gen-key 'Mallory <m@example.invalid>' \
+  ed25519 sign never 2>/dev/null
+trap 'rc=$?; gpgconf --kill all >/dev/null 2>&1 || true
+      GNUPGHOME="$GNUPGHOME2" gpgconf --kill all >/dev/null 2>&1 || true
+      [ $rc -ne 0 ] && echo "FAILED in $T (kept)" >&2 || rm -rf "$T"; exit $rc' EXIT
+ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/ssh3"
+git config --global user.signingkey "$FPR"
+mkremote v
+cs init "$T/v.git" "$T/va" --server build3 >/dev/null
+cs init "$T/v.git" "$T/vc" --server build4 >/dev/null
+git -C "$T/vc" config coordsync.verify require
+worktree w "$T/v.git"
+W=(git -C "$T/w")
+vhead() { cs -C "$T/vc" query "SELECT value FROM meta WHERE key='last_head'" --format csv | tail -1; }
+remote_head() { git --git-dir="$T/v.git" rev-parse main; }
+
+"${W[@]}" commit -q -S --allow-empty -m 'signed with gpg'
+"${W[@]}" -c gpg.format=ssh -c user.signingkey="$T/ssh2" commit -q -S --allow-empty -m 'signed with ssh'
+"${W[@]}" push -q origin main
+run_err cs -C "$T/vc" sync
+[ $RC -eq 0 ] || fail "require, good signatures: $RC $(cat "$T/err")"
+[ "$(vhead)" = "$(remote_head)" ] || fail "not imported"
+expect_rc 0 cs -C "$T/vc" health
+ok "require: commits signed with a keyring key (gpg) and an allowed signer (ssh) are imported"
+
+good=$(remote_head)
+"${W[@]}" commit -q --no-gpg-sign --allow-empty -m 'unsigned'
+"${W[@]}" push -q origin main
+bad=$(remote_head)
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] || fail "require, unsigned: exit $RC"
+grep -q "commit ${bad:0:12} (author tester <tester@example.invalid>) is not signed" "$T/err" ||
+  fail "message: $(cat "$T/err")"
+[ "$(vhead)" = "$good" ] || fail "the mirror moved to $(vhead)"
+ok "require: an unsigned commit is not imported, the message names it"
+run_err cs -C "$T/vc" lock acquire deploy2
+[ $RC -eq 1 ] && grep -q "is not signed" "$T/err" || fail "decision: $RC $(cat "$T/err")"
+[ "$(remote_head)" = "$bad" ] || fail "a decision was pushed"
+expect_rc 2 cs -C "$T/vc" health
+echo "$OUT" | grep -q "CRITICAL.*${bad:0:12}.*is not signed" || fail "health: $OUT"
+ok "require: a decision is refused and health is CRITICAL"
+run_err cs -C "$T/va" sync
+[ $RC -eq 0 ] || fail "verify off: $(cat "$T/err")"
+ok "off (the default): the same commit is imported"
+
+git -C "$T/vc" config coordsync.verify warn
+run_err cs -C "$T/vc" sync
+[ $RC -eq 0 ] && grep -q "${bad:0:12}.*is not signed.*imported (coordsync.verify=warn)" "$T/err" ||
+  fail "warn: $RC $(cat "$T/err")"
+[ "$(vhead)" = "$bad" ] || fail "warn: not imported"
+expect_rc 0 cs -C "$T/vc" health
+ok "warn: imported with a notice naming it; health clears"
+
+git -C "$T/vc" config coordsync.verify require
+GNUPGHOME="$GNUPGHOME2" "${W[@]}" -c user.signingkey=m@example.invalid commit -q -S --allow-empty \
+  -m 'signed by a stranger'
+"${W[@]}" push -q origin main
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] && grep -q "is signed by an unknown key: key [0-9A-F]*, not in the keyring" "$T/err" ||
+  fail "unknown gpg key: $RC $(cat "$T/err")"
+[ "$(vhead)" = "$bad" ] || fail "the mirror moved"
+ok "require: a commit signed by a gpg key not in the keyring is refused, naming the key"
+COORDSYNC_VERIFY=warn cs -C "$T/vc" sync >/dev/null 2>&1
+
+"${W[@]}" -c gpg.format=ssh -c user.signingkey="$T/ssh3" commit -q -S --allow-empty -m 'ssh stranger'
+"${W[@]}" push -q origin main
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] && grep -q "is signed by an unknown key: ED25519 key SHA256:.*in no principal" "$T/err" ||
+  fail "unknown ssh key: $RC $(cat "$T/err")"
+ok "require: a commit signed by an ssh key no allowed signer has is refused, naming the key"
+COORDSYNC_VERIFY=warn cs -C "$T/vc" sync >/dev/null 2>&1
+
+# A signed commit whose text was changed after signing (same signature).
+"${W[@]}" commit -q -S --allow-empty -m 'deploy v1'
+forged=$("${W[@]}" cat-file commit HEAD | sed 's/^deploy v1$/deploy v2/' |
+         "${W[@]}" hash-object -t commit -w --stdin)
+"${W[@]}" push -q origin "$forged:refs/heads/main"
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] && grep -q "commit ${forged:0:12} .*has a bad signature: Build One" "$T/err" ||
+  fail "forged: $RC $(cat "$T/err")"
+ok "require: a commit whose signature does not match its text is refused"
+
+# The bad commit is checked below a good one on top: every new commit is.
+"${W[@]}" fetch -q origin && "${W[@]}" reset -q --hard origin/main
+"${W[@]}" commit -q -S --allow-empty -m 'good on top'
+"${W[@]}" push -q origin main
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] && grep -q "${forged:0:12}" "$T/err" || fail "buried: $RC $(cat "$T/err")"
+git -C "$T/vc" config coordsync.verify off
+expect_rc 0 cs -C "$T/vc" sync
+expect_rc 0 cs -C "$T/vc" health
+ok "a bad commit under a good one is found; off imports and clears health"
+git -C "$T/vc" config coordsync.verify sometimes
+run_err cs -C "$T/vc" sync
+[ $RC -eq 2 ] && grep -q "coordsync.verify is 'sometimes': off, warn or require" "$T/err" ||
+  fail "bad setting: $RC $(cat "$T/err")"
+ok "an unknown coordsync.verify is a usage error"
