@@ -84,6 +84,8 @@ static const setting settings[] = {
 	{"verify", "COORDSYNC_VERIFY", "off", K_TEXT, 0, 0,
 	 "signatures of fetched commits: off, warn, or require (gpg's keyring,"
 	 " gpg.ssh.allowedSignersFile)"},
+	{"verify.max", "COORDSYNC_VERIFY_MAX", "1000", K_COUNT, 1, 1000000,
+	 "most new commits one sync checks; more is refused under require, a notice under warn"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL}};
 
 static const setting *find(const char *key)

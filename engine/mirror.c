@@ -161,9 +161,6 @@ done:
 	return rc;
 }
 
-/* The most new first-parent commits whose signatures a sync checks. */
-#define VERIFY_MAX 1000
-
 /* Record (msg) or clear (NULL) a refusal for health (meta
  * signature_refused), outside any transaction, as history_check does. */
 static void signature_note(cs_ctx *ctx, const char *msg)
@@ -181,12 +178,13 @@ static void signature_note(cs_ctx *ctx, const char *msg)
 
 /* coordsync.verify: check the signature of each new first-parent commit,
  * from head back to the head this mirror last imported or pushed (a new
- * mirror: the head alone), at most VERIFY_MAX of them.  Under `require` a
- * commit not signed by a trusted key (sign_verify) refuses the whole
- * import, CS_ERROR naming the commit and its signer, kept for health until
- * a sync passes; so does a run of more than VERIFY_MAX new commits, which
- * cannot all be checked.  Under `warn` each such commit is a notice (the
- * first five, then their count).  `off`: nothing is checked. */
+ * mirror: the head alone), at most coordsync.verify.max of them.  Under
+ * `require` a commit not signed by a trusted key (sign_verify) refuses the
+ * whole import, CS_ERROR naming the commit and its signer, kept for health
+ * until a sync passes; so does a run of more new commits than the bound,
+ * which cannot all be checked.  Under `warn` each such commit is a notice
+ * (the first five, then their count), and beyond the bound only the newest
+ * are checked.  `off`: nothing is checked. */
 static int signature_check(cs_ctx *ctx, const git_oid *head)
 {
 	char *mode = cs_config_get(ctx, "verify"), *b = NULL;
@@ -194,7 +192,7 @@ static int signature_check(cs_ctx *ctx, const git_oid *head)
 	git_oid base, cur = *head;
 	git_commit *c = NULL;
 	int rc = CS_OK, require, known = 0, warned = 0;
-	long count = 0;
+	long long count = 0, max;
 
 	if (!mode || !strcmp(mode, "off")) {
 		signature_note(ctx, NULL);
@@ -205,6 +203,8 @@ static int signature_check(cs_ctx *ctx, const git_oid *head)
 		goto done;
 	}
 	require = !strcmp(mode, "require");
+	if ((rc = cs_config_int(ctx, "verify.max", &max)))
+		goto done;
 	if ((rc = db_text(ctx, &b, "SELECT coalesce((SELECT value FROM meta WHERE key='last_head'),"
 			      " (SELECT value FROM meta WHERE key='remote_head'))", NULL)))
 		goto done;
@@ -218,16 +218,17 @@ static int signature_check(cs_ctx *ctx, const git_oid *head)
 		int state;
 		if (known && !git_oid_cmp(&cur, &base))
 			break;
-		if (count == VERIFY_MAX) {
+		if (count == max) {
 			if (require)
-				snprintf(msg, sizeof msg, "more than %d new commits up to %.12s: their"
-					 " signatures were not all checked (coordsync.verify=require):"
-					 " nothing was imported or decided; check them (git verify-commit),"
-					 " then sync once with coordsync.verify=warn to take them in",
-					 VERIFY_MAX, git_oid_tostr_s(head));
+				snprintf(msg, sizeof msg, "more than %lld new commits up to %.12s"
+					 " (coordsync.verify.max): their signatures were not all checked"
+					 " (coordsync.verify=require): nothing was imported or decided;"
+					 " check them (git verify-commit), then raise coordsync.verify.max"
+					 " or sync once with coordsync.verify=warn", max,
+					 git_oid_tostr_s(head));
 			else
-				ctx_notice(ctx, "only the newest %d new commits' signatures were checked"
-					   " (coordsync.verify=warn)", VERIFY_MAX);
+				ctx_notice(ctx, "only the newest %lld new commits' signatures were checked"
+					   " (coordsync.verify.max; coordsync.verify=warn)", max);
 			break;
 		}
 		count++;

@@ -205,3 +205,36 @@ run_err cs -C "$T/vc" sync
 [ $RC -eq 2 ] && grep -q "coordsync.verify is 'sometimes': off, warn or require" "$T/err" ||
   fail "bad setting: $RC $(cat "$T/err")"
 ok "an unknown coordsync.verify is a usage error"
+
+# ---- more new commits than coordsync.verify.max ----------------------------------
+git -C "$T/vc" config coordsync.verify require
+git -C "$T/vc" config coordsync.verify.max 2
+"${W[@]}" fetch -q origin && "${W[@]}" reset -q --hard origin/main
+for i in 1 2 3; do "${W[@]}" commit -q -S --allow-empty -m "signed $i"; done
+"${W[@]}" push -q origin main
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] && grep -q "more than 2 new commits .*(coordsync.verify.max)" "$T/err" ||
+  fail "bound: $RC $(cat "$T/err")"
+COORDSYNC_VERIFY=warn run_err cs -C "$T/vc" sync
+[ $RC -eq 0 ] && grep -q "only the newest 2 new commits" "$T/err" || fail "bound, warn: $RC $(cat "$T/err")"
+git -C "$T/vc" config coordsync.verify.max 3
+"${W[@]}" fetch -q origin && "${W[@]}" reset -q --hard origin/main
+for i in 4 5 6; do "${W[@]}" commit -q -S --allow-empty -m "signed $i"; done
+"${W[@]}" push -q origin main
+expect_rc 0 cs -C "$T/vc" sync
+ok "coordsync.verify.max: more new commits are refused under require, a notice under warn"
+
+# ---- ssh: a public key given literally, its private key in ssh-agent (-U) ----------
+eval "$(ssh-agent -s -a "$T/agent.sock")" >/dev/null
+trap 'rc=$?; kill "$SSH_AGENT_PID" 2>/dev/null || true; gpgconf --kill all >/dev/null 2>&1 || true
+      GNUPGHOME="$GNUPGHOME2" gpgconf --kill all >/dev/null 2>&1 || true
+      [ $rc -ne 0 ] && echo "FAILED in $T (kept)" >&2 || rm -rf "$T"; exit $rc' EXIT
+ssh-add -q "$T/ssh2" 2>/dev/null
+git -C "$T/b" config --unset gpg.ssh.program
+git -C "$T/b" config user.signingkey "key::$(cat "$T/ssh2.pub")"
+cs -C "$T/b" lock acquire literal1 >/dev/null
+git --git-dir="$T/s.git" verify-commit main 2>/dev/null || fail "key:: literal"
+git -C "$T/b" config user.signingkey "$(cat "$T/ssh2.pub")"
+cs -C "$T/b" lock acquire literal2 >/dev/null
+git --git-dir="$T/s.git" verify-commit main 2>/dev/null || fail "ssh- literal"
+ok "ssh: a literal public key (key::, ssh-) signs through ssh-agent"
