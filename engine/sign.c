@@ -275,7 +275,7 @@ static int sign_ssh(cs_ctx *ctx, const char *prog, const char *key, const char *
 		    sbuf *sig)
 {
 	char data[4096] = "", keyfile[4096] = "", sigpath[4200] = "", why[512];
-	const char *argv[9];
+	const char *argv[10];
 	sbuf out = {0}, err = {0};
 	char *path = NULL;
 	int st, rc, na = 0, literal = !strncmp(key, "ssh-", 4) || !strncmp(key, "key::", 5);
