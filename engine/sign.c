@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -428,8 +429,8 @@ done:
 
 /* ---- checking a signature -------------------------------------------------------- */
 
-/* The text after "[GNUPG:] WORD " on a status line of out, up to its line
- * end, into buf; NULL when there is no such line. */
+/* The text after "[GNUPG:] WORD" on a status line of out (after its space),
+ * up to its line end, into buf; NULL when there is no such line. */
 static const char *status_line(sbuf *out, const char *word, char *buf, size_t n)
 {
 	const char *p = out->p, *end = out->p + out->n;
@@ -437,8 +438,8 @@ static const char *status_line(sbuf *out, const char *word, char *buf, size_t n)
 
 	for (; p && p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
-		if ((size_t)(e - p) > 9 + wl && !strncmp(p, "[GNUPG:] ", 9) && !strncmp(p + 9, word, wl) &&
-		    p[9 + wl] == ' ') {
+		if ((size_t)(e - p) >= 9 + wl && !strncmp(p, "[GNUPG:] ", 9) && !strncmp(p + 9, word, wl) &&
+		    (p + 9 + wl == e || p[9 + wl] == ' ')) {
 			size_t k = 0;
 			for (const char *s = p + 10 + wl; s < e && k + 1 < n; s++)
 				buf[k++] = (unsigned char)*s < 0x20 ? ' ' : *s;
@@ -448,6 +449,22 @@ static const char *status_line(sbuf *out, const char *word, char *buf, size_t n)
 		p = nl ? nl + 1 : end;
 	}
 	return NULL;
+}
+
+/* gpg's trust levels, lowest first, as git names them (gpg.minTrustLevel)
+ * and gpg reports them (TRUST_<NAME> status lines). */
+static const char *const trust_names[] = {"undefined", "never", "marginal", "fully", "ultimate",
+					  NULL};
+static const char *const trust_status[] = {"TRUST_UNDEFINED", "TRUST_NEVER", "TRUST_MARGINAL",
+					   "TRUST_FULLY", "TRUST_ULTIMATE", NULL};
+
+/* The level of a trust name (any case), or -1. */
+static int trust_level(const char *name)
+{
+	for (int i = 0; name && trust_names[i]; i++)
+		if (!strcasecmp(name, trust_names[i]))
+			return i;
+	return -1;
 }
 
 /* "KEYID USER ID" of a GOODSIG-like line as "USER ID (key KEYID)". */
@@ -462,7 +479,7 @@ static void key_and_uid(const char *line, char *signer, size_t n)
 
 /* gpg --keyid-format=long --status-fd=1 --verify SIGFILE -, as git runs it. */
 static int verify_gpg(cs_ctx *ctx, git_config *cfg, const char *sigfile, const git_buf *data,
-		      int *state, char *signer, size_t n)
+		      int *state, int *trust, char *signer, size_t n)
 {
 	char *prog = git_conf(cfg, "gpg.openpgp.program");
 	const char *argv[7];
@@ -484,6 +501,10 @@ static int verify_gpg(cs_ctx *ctx, git_config *cfg, const char *sigfile, const g
 	if (status_line(&out, "GOODSIG", line, sizeof line)) {
 		key_and_uid(line, signer, n);
 		*state = st ? SIGN_BAD : SIGN_GOOD;
+		*trust = 0;
+		for (int i = 0; trust_status[i]; i++)
+			if (status_line(&out, trust_status[i], line, sizeof line))
+				*trust = i;
 	} else if (status_line(&out, "BADSIG", line, sizeof line)) {
 		key_and_uid(line, signer, n);
 		*state = SIGN_BAD;
@@ -525,8 +546,9 @@ static const char *ssh_key(sbuf *out, char *buf, size_t n)
  * against gpg.ssh.allowedSignersFile, as git runs them; a key no principal
  * has is named from -Y check-novalidate. */
 static int verify_ssh(cs_ctx *ctx, git_config *cfg, const char *sigfile, const git_buf *data,
-		      int *state, char *signer, size_t n)
+		      int *state, int *trust, char *signer, size_t n)
 {
+	char *rconf = git_conf(cfg, "gpg.ssh.revocationFile"), *revoked = conf_path(rconf);
 	char *prog = git_conf(cfg, "gpg.ssh.program"), *conf = git_conf(cfg, "gpg.ssh.allowedSignersFile");
 	char *allowed = conf_path(conf), principal[256] = "", key[256], why[512];
 	const char *p = prog ? prog : "ssh-keygen";
@@ -551,11 +573,12 @@ static int verify_ssh(cs_ctx *ctx, git_config *cfg, const char *sigfile, const g
 		err.p[0] = 0;
 	if (principal[0]) {
 		const char *argv[] = {p, "-Y", "verify", "-n", "git", "-f", allowed, "-I", principal,
-				      "-s", sigfile, NULL};
+				      "-s", sigfile, revoked ? "-r" : NULL, revoked, NULL};
 		if ((rc = run(ctx, argv, data->ptr, data->size, &out, &err, &st)))
 			goto done;
 		snprintf(signer, n, "%s (%s)", principal, ssh_key(&out, key, sizeof key) ? key : "ssh key");
 		*state = st ? SIGN_BAD : SIGN_GOOD;
+		*trust = 3;   /* git's: a principal of the allowed signers is fully trusted */
 		if (st)
 			snprintf(signer + strlen(signer), n - strlen(signer), ": %s",
 				 said(&err, why, sizeof why));
@@ -577,6 +600,8 @@ done:
 	free(prog);
 	free(conf);
 	free(allowed);
+	free(rconf);
+	free(revoked);
 	sb_free(&out);
 	sb_free(&err);
 	return rc;
@@ -586,8 +611,8 @@ int sign_verify(cs_ctx *ctx, const git_oid *id, int *state, char *signer, size_t
 {
 	git_buf sig = {0}, data = {0};
 	git_config *cfg = NULL;
-	char sigfile[4096] = "";
-	int e, rc = CS_OK;
+	char sigfile[4096] = "", *min = NULL;
+	int e, rc = CS_OK, trust = 0, want = 0;
 
 	*state = SIGN_NONE;
 	snprintf(signer, n, "not signed");
@@ -603,14 +628,26 @@ int sign_verify(cs_ctx *ctx, const git_oid *id, int *state, char *signer, size_t
 	if ((rc = temp_file(ctx, sigfile, sizeof sigfile, sig.ptr, sig.size)))
 		goto done;
 	if (!strncmp(sig.ptr, "-----BEGIN PGP SIGNATURE-----", 29))
-		rc = verify_gpg(ctx, cfg, sigfile, &data, state, signer, n);
+		rc = verify_gpg(ctx, cfg, sigfile, &data, state, &trust, signer, n);
 	else if (!strncmp(sig.ptr, "-----BEGIN SSH SIGNATURE-----", 29))
-		rc = verify_ssh(ctx, cfg, sigfile, &data, state, signer, n);
+		rc = verify_ssh(ctx, cfg, sigfile, &data, state, &trust, signer, n);
 	else {
 		*state = SIGN_BAD;
 		snprintf(signer, n, "a signature of a kind not checked (neither openpgp nor ssh)");
 	}
+	/* gpg.minTrustLevel, as git verify-commit applies it. */
+	if (!rc && *state == SIGN_GOOD && (min = git_conf(cfg, "gpg.minTrustLevel"))) {
+		if ((want = trust_level(min)) < 0) {
+			rc = ctx_err(ctx, CS_EINVAL, "gpg.minTrustLevel is '%s': undefined, never,"
+				    " marginal, fully or ultimate", min);
+		} else if (trust < want) {
+			*state = SIGN_UNKNOWN;
+			snprintf(signer + strlen(signer), n - strlen(signer), ", trusted '%s', below"
+				 " gpg.minTrustLevel '%s'", trust_names[trust], trust_names[want]);
+		}
+	}
 done:
+	free(min);
 	if (sigfile[0])
 		unlink(sigfile);
 	git_config_free(cfg);

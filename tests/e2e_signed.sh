@@ -224,6 +224,33 @@ for i in 4 5 6; do "${W[@]}" commit -q -S --allow-empty -m "signed $i"; done
 expect_rc 0 cs -C "$T/vc" sync
 ok "coordsync.verify.max: more new commits are refused under require, a notice under warn"
 
+# ---- trust as git takes it: gpg.minTrustLevel, gpg.ssh.revocationFile ------------
+# A key in the keyring is trusted, as by git verify-commit; gpg.minTrustLevel
+# asks for more (Mallory's imported key has no owner trust: "undefined").
+GNUPGHOME="$GNUPGHOME2" gpg --export m@example.invalid 2>/dev/null | gpg --batch --import 2>/dev/null
+"${W[@]}" fetch -q origin && "${W[@]}" reset -q --hard origin/main
+GNUPGHOME="$GNUPGHOME2" "${W[@]}" -c user.signingkey=m@example.invalid commit -q -S --allow-empty \
+  -m 'Mallory, now in the keyring'
+"${W[@]}" push -q origin main
+git -C "$T/vc" config gpg.minTrustLevel marginal
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] && grep -q "unknown key: Mallory .*trusted 'undefined', below gpg.minTrustLevel 'marginal'" \
+  "$T/err" || fail "minTrustLevel: $RC $(cat "$T/err")"
+git -C "$T/vc" config --unset gpg.minTrustLevel
+expect_rc 0 cs -C "$T/vc" sync
+ok "gpg.minTrustLevel: a key below it is refused; a key in the keyring is enough without it"
+git -C "$T/vc" config gpg.ssh.revocationFile "$T/ssh2.pub"
+"${W[@]}" -c gpg.format=ssh -c user.signingkey="$T/ssh2" commit -q -S --allow-empty -m 'revoked key'
+"${W[@]}" push -q origin main
+run_err cs -C "$T/vc" sync
+[ $RC -eq 1 ] && grep -q "has a bad signature: build2@example.invalid" "$T/err" ||
+  fail "revoked: $RC $(cat "$T/err")"
+git --git-dir="$T/v.git" -c gpg.ssh.revocationFile="$T/ssh2.pub" verify-commit main 2>/dev/null &&
+  fail "git accepts the revoked key"
+git -C "$T/vc" config --unset gpg.ssh.revocationFile
+expect_rc 0 cs -C "$T/vc" sync
+ok "gpg.ssh.revocationFile: a revoked ssh key is refused, as by git verify-commit"
+
 # ---- ssh: a public key given literally, its private key in ssh-agent (-U) ----------
 eval "$(ssh-agent -s -a "$T/agent.sock")" >/dev/null
 trap 'rc=$?; kill "$SSH_AGENT_PID" 2>/dev/null || true; gpgconf --kill all >/dev/null 2>&1 || true
