@@ -80,7 +80,12 @@ static const setting settings[] = {
 	{"timeout.stall", "COORDSYNC_TIMEOUT_STALL", "15", K_SECONDS, 1, DAY,
 	 "a fetch, push or clone that moves no byte this long fails (s)"},
 	{"timeout.total", "COORDSYNC_TIMEOUT_TOTAL", "30", K_SECONDS, 1, DAY,
-	 "bound on one fetch, push or clone over the network (s)"},
+	 "bound on one fetch, push or clone over the network, and on a signing program (s)"},
+	{"verify", "COORDSYNC_VERIFY", "off", K_TEXT, 0, 0,
+	 "signatures of fetched commits: off, warn, or require (gpg's keyring,"
+	 " gpg.ssh.allowedSignersFile)"},
+	{"verify.max", "COORDSYNC_VERIFY_MAX", "1000", K_COUNT, 1, 1000000,
+	 "most new commits one sync checks; more is refused under require, a notice under warn"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL}};
 
 static const setting *find(const char *key)

@@ -13,6 +13,7 @@
 #include "db.h"
 #include "clock.h"
 #include "transport.h"
+#include "sign.h"
 #include "import.h"
 #include "history.h"
 #include "identity.h"
@@ -160,6 +161,123 @@ done:
 	return rc;
 }
 
+/* Record (msg) or clear (NULL) a refusal for health (meta
+ * signature_refused), outside any transaction, as history_check does. */
+static void signature_note(cs_ctx *ctx, const char *msg)
+{
+	char *had = NULL;
+	if (ctx->in_txn || db_text(ctx, &had, "SELECT value FROM meta WHERE key='signature_refused'",
+				   NULL))
+		return;
+	if (msg && (!had || strcmp(had, msg)))
+		db_meta_set(ctx, "signature_refused", msg);
+	else if (!msg && had)
+		db_exec(ctx, "DELETE FROM meta WHERE key='signature_refused'");
+	free(had);
+}
+
+/* coordsync.verify: check the signature of each new first-parent commit,
+ * from head back to the head this mirror last imported or pushed (a new
+ * mirror: the head alone), at most coordsync.verify.max of them.  Under
+ * `require` a commit not signed by a trusted key (sign_verify) refuses the
+ * whole import, CS_ERROR naming the commit and its signer, kept for health
+ * until a sync passes; so does a run of more new commits than the bound,
+ * which cannot all be checked.  Under `warn` each such commit is a notice
+ * (the first five, then their count), and beyond the bound only the newest
+ * are checked.  `off`: nothing is checked. */
+static int signature_check(cs_ctx *ctx, const git_oid *head)
+{
+	char *mode = cs_config_get(ctx, "verify"), *b = NULL;
+	char hex[GIT_OID_HEXSZ + 1], signer[600], msg[1000] = "", name[256];
+	git_oid base, cur = *head;
+	git_commit *c = NULL;
+	int rc = CS_OK, require, known = 0, warned = 0;
+	long long count = 0, max;
+
+	if (!mode || !strcmp(mode, "off")) {
+		signature_note(ctx, NULL);
+		goto done;
+	}
+	if (strcmp(mode, "warn") && strcmp(mode, "require")) {
+		rc = ctx_err(ctx, CS_EINVAL, "coordsync.verify is '%s': off, warn or require", mode);
+		goto done;
+	}
+	require = !strcmp(mode, "require");
+	if ((rc = cs_config_int(ctx, "verify.max", &max)))
+		goto done;
+	if ((rc = db_text(ctx, &b, "SELECT coalesce((SELECT value FROM meta WHERE key='last_head'),"
+			      " (SELECT value FROM meta WHERE key='remote_head'))", NULL)))
+		goto done;
+	snprintf(name, sizeof name, "refs/heads/%s", ctx->branch);
+	if (b && !git_oid_fromstr(&base, b))
+		known = 1;
+	else if (!git_reference_name_to_id(&base, ctx->repo, name) && git_oid_cmp(&base, head))
+		known = 1;   /* a new mirror: the clone's branch, when the head is new to it */
+	git_error_clear();
+	for (;;) {
+		int state;
+		if (known && !git_oid_cmp(&cur, &base))
+			break;
+		if (count == max) {
+			if (require)
+				snprintf(msg, sizeof msg, "more than %lld new commits up to %.12s"
+					 " (coordsync.verify.max): their signatures were not all checked"
+					 " (coordsync.verify=require): nothing was imported or decided;"
+					 " check them (git verify-commit), then raise coordsync.verify.max"
+					 " or sync once with coordsync.verify=warn", max,
+					 git_oid_tostr_s(head));
+			else
+				ctx_notice(ctx, "only the newest %lld new commits' signatures were checked"
+					   " (coordsync.verify.max; coordsync.verify=warn)", max);
+			break;
+		}
+		count++;
+		if ((rc = sign_verify(ctx, &cur, &state, signer, sizeof signer)))
+			goto done;
+		if (git_commit_lookup(&c, ctx->repo, &cur)) {
+			rc = ctx_err_git(ctx, "cannot read commit");
+			goto done;
+		}
+		git_oid_tostr(hex, sizeof hex, &cur);
+		if (state != SIGN_GOOD) {
+			const git_signature *a = git_commit_author(c);
+			char what[700];
+			if (state == SIGN_NONE)
+				snprintf(what, sizeof what, "is not signed");
+			else
+				snprintf(what, sizeof what, "%s: %s", state == SIGN_UNKNOWN ?
+					 "is signed by an unknown key" : "has a bad signature", signer);
+			if (require) {
+				snprintf(msg, sizeof msg, "commit %.12s (author %s <%s>) %s"
+					 " (coordsync.verify=require): nothing was imported or decided;"
+					 " the mirror stays at its last good head", hex,
+					 a ? a->name : "?", a ? a->email : "?", what);
+				break;
+			}
+			if (warned++ < 5)
+				ctx_notice(ctx, "commit %.12s (author %s <%s>) %s; imported"
+					   " (coordsync.verify=warn)", hex, a ? a->name : "?",
+					   a ? a->email : "?", what);
+		}
+		if (!known || !git_commit_parentcount(c))
+			break;
+		git_oid_cpy(&cur, git_commit_parent_id(c, 0));
+		git_commit_free(c);
+		c = NULL;
+	}
+	if (warned > 5)
+		ctx_notice(ctx, "%d new commits in all were not signed by a trusted key"
+			   " (coordsync.verify=warn)", warned);
+	signature_note(ctx, msg[0] ? msg : NULL);
+	if (msg[0])
+		rc = ctx_err(ctx, CS_ERROR, "%s", msg);
+done:
+	git_commit_free(c);
+	free(mode);
+	free(b);
+	return rc;
+}
+
 /* Bring the mirror to head (its tree) in one transaction: import the files
  * whose blob changed (force: all), walk the history to it (history), note
  * the watches and instances, and record the head.  remote_head only while
@@ -206,6 +324,8 @@ int mirror_refresh(cs_ctx *ctx, git_oid *head, int *empty, git_tree **tree, cs_s
 		return ctx_err(ctx, CS_ERROR, "nothing to accept: the remote branch '%s' does not exist;"
 			      " push it back (this clone's '%s' has it)", ctx->branch, ctx->branch);
 	if (!ctx->accept_history && (rc = history_check(ctx, *empty ? NULL : head)))
+		return rc;
+	if (!*empty && (rc = signature_check(ctx, head)))
 		return rc;
 	if (*empty) {
 		st->head[0] = 0;

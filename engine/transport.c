@@ -21,6 +21,7 @@
 #include "cred.h"
 #include "secret.h"
 #include "tree.h"
+#include "sign.h"
 #include "transport.h"
 
 /* ---- set-up, and CA certificates loaded when a remote needs them ---------- */
@@ -818,27 +819,21 @@ done:
 int transport_commit_push(cs_ctx *ctx, const git_oid *tree_id, const git_oid *parent, const char *msg,
 		   git_oid *commit)
 {
-	git_signature *sig = NULL;
 	git_tree *tree = NULL;
 	git_commit *pc = NULL;
 	git_remote *remote = NULL;
 	git_reference *ref = NULL;
-	char email[128], name[256];
+	char name[256];
 	git_repository *lr = NULL;
 	int rc = CS_OK;
 
-	snprintf(email, sizeof email, "%s@coordsync", ctx->server ? ctx->server : "unknown");
-	if (git_signature_now(&sig, ctx->server ? ctx->server : "coordsync", email) ||
-	    git_tree_lookup(&tree, ctx->repo, tree_id) ||
+	if (git_tree_lookup(&tree, ctx->repo, tree_id) ||
 	    (parent && git_commit_lookup(&pc, ctx->repo, parent))) {
 		rc = ctx_err_git(ctx, "cannot prepare commit");
 		goto done;
 	}
-	if (git_commit_create(commit, ctx->repo, NULL, sig, sig, NULL, msg, tree, parent ? 1 : 0,
-			      (const git_commit **)&pc)) {
-		rc = ctx_err_git(ctx, "cannot create commit");
+	if ((rc = sign_commit(ctx, commit, tree, pc, msg)))
 		goto done;
-	}
 	FAULT_AT("after-commit");
 	if ((rc = transport_origin(ctx, &remote)) || (rc = local_remote(ctx, "push", &lr)))
 		goto done;
@@ -857,7 +852,6 @@ done:
 	git_reference_free(ref);
 	git_commit_free(pc);
 	git_tree_free(tree);
-	git_signature_free(sig);
 	return rc;
 }
 

@@ -14,8 +14,9 @@ int transport_origin(cs_ctx *ctx, git_remote **out);
 int transport_clone(cs_ctx *ctx, const char *url, const char *dir, const cs_remote_auth *auth);
 /* Fetch origin; *head is the remote branch's commit, or *empty is set. */
 int transport_fetch(cs_ctx *ctx, git_oid *head, int *empty);
-/* Commit tree on parent (NULL: a root commit), authored by the server, and
- * push it as a compare-and-swap: the remote branch must still be parent.
+/* Commit tree on parent (NULL: a root commit), authored and signed as
+ * sign_commit says (sign.h), and push it as a compare-and-swap: the
+ * remote branch must still be parent.
  * Returns CTX_ERETRY when another server moved it first. */
 int transport_commit_push(cs_ctx *ctx, const git_oid *tree, const git_oid *parent,
 		   const char *msg, git_oid *commit);

@@ -56,6 +56,7 @@ cred.h 2
 tree.h 2
 texts.h 2
 transport.h 2
+sign.h 2
 worktree.h 2
 
 kinds.h 3
