@@ -120,6 +120,33 @@ assert got == [("coordination/jobs.json", 2, 3), ("coordination/jobs.json", 4, 3
 PY
 ok "several problems in 6 files: all 7 listed, one line each, in order (and in --json)"
 
+# ---- what a sync refuses before it reads: links, directories, files over the limit ----
+
+E="$T/entries"
+mkdir -p "$E/coordination" "$E/build2"
+git -C "$E" init -q
+echo '{"jobs": []}' >"$T/jobs-target.json"
+ln -s "$T/jobs-target.json" "$E/coordination/jobs.json"
+mkdir "$E/coordination/locks.json"
+python3 -c 'print("{\"messages\": [" + ", ".join("{\"id\": \"m%d\"}" % i for i in range(200)) + "]}")' \
+  >"$E/coordination/messages.json"
+git -C "$E" config coordsync.maxfilesize 1000
+printf '{"server": "build2"}\n' >"$E/build2/status.json"
+expect_rc 2 cs -C "$E" validate
+has "coordination/jobs.json:1:1: not a file (a symbolic link)"
+has "coordination/locks.json:1:1: not a file (a directory)"
+has "coordination/messages.json:1:1: 3105 bytes is over the 1000 byte limit (coordsync.maxfilesize)"
+[ "$(lines ':1:1: ')" = 3 ] || fail "3 problems expected: $OUT"
+git -C "$E" add coordination/jobs.json coordination/messages.json build2/status.json
+expect_rc 2 cs -C "$E" validate --staged
+has "coordination/jobs.json:1:1: not a file (a symbolic link)"
+has "3105 bytes is over the 1000 byte limit"
+has "coordsync: 2 problems in the coordination files staged for commit"
+git -C "$E" config coordsync.maxfilesize 4000
+expect_rc 2 cs -C "$E" validate --staged
+has "coordsync: 1 problem in the coordination files staged for commit"
+ok "a symbolic link, a directory, a file over coordsync.maxfilesize: refused as a sync refuses them, in the tree and in the index"
+
 # ---- parity with sync ---------------------------------------------------------------------
 # Round after round the git-CLI server pushes one case for each path (the
 # hostile corpus, then a few files a sync accepts) and the clone syncs;
@@ -243,7 +270,16 @@ expect_rc 0 cs -C "$T/h2" validate --install-hook --force
 has "pre-commit.orig"
 cmp -s "$T/other-hook" "$T/h2/.git/hooks/pre-commit.orig" || fail "the other hook was not kept"
 grep -q "validate --staged" "$T/h2/.git/hooks/pre-commit" || fail "--force did not install"
-ok "--install-hook installs, keeps an identical hook, refuses another one unless --force (kept as .orig)"
+# core.hooksPath is where git looks, so that is where it goes.
+mkdir -p "$T/h3/coordination" && git -C "$T/h3" init -q && git -C "$T/h3" config core.hooksPath .githooks
+expect_rc 0 cs -C "$T/h3" --json validate --install-hook
+python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d == {"hook": sys.argv[2], "action": "installed"}, d' \
+  "$OUT" "$T/h3/.githooks/pre-commit"
+printf '{"jobs": [{"id": 1}]}\n' >"$T/h3/coordination/jobs.json"
+git -C "$T/h3" add coordination/jobs.json
+expect_rc 1 git -C "$T/h3" commit -qm "bad, under core.hooksPath"
+has "coordination/jobs.json:1:11: a job needs a string 'id'"
+ok "--install-hook installs, keeps an identical hook, refuses another one unless --force (kept as .orig); core.hooksPath"
 
 head0=$(git -C "$S" rev-parse HEAD)
 # A bad edit made with plain git is blocked.
