@@ -46,8 +46,10 @@ int cs_validate_open(cs_ctx **out, const char *dir, int need_repo)
 		ctx->gitdir = util_strdup(git_repository_path(ctx->repo));
 		if ((wd && !ctx->workdir) || !ctx->gitdir)
 			return ctx_err_oom(ctx);
-		ctx->max_file = cs_config_num(ctx, "maxfilesize", CTX_MAX_BLOB);
 	}
+	/* A file a sync would not read for its size is refused here too. */
+	if ((rc = cs_config_int(ctx, "maxfilesize", &ctx->max_file)))
+		return rc;
 	if ((rc = db_open(ctx, ":memory:", DB_CREATE)))
 		return rc;
 	return CS_OK;
@@ -135,40 +137,52 @@ static int too_big(cs_ctx *ctx, report *r, const char *name, unsigned long long 
 }
 
 /* The kind path (coordination/jobs.json, SERVER/status.json) file names by
- * its last two components, into kp; 0, or -1 when it names none. */
+ * its last two components once "." and ".." are taken out (a relative one
+ * from the current directory: "jobs.json" in coordination/), into kp; 0,
+ * or -1 when it names none. */
 static int kind_path(const char *file, char *kp, size_t size)
 {
-	size_t n = strlen(file);
-	const char *last, *prev;
-	while (n > 1 && file[n - 1] == '/')
-		n--;
-	last = file + n;
-	while (last > file && last[-1] != '/')
-		last--;
-	if (last == file)
+	char cwd[4096], *slash;
+	const char *from[2] = {file, NULL}, **part = NULL;
+	size_t *len = NULL, n = 0, cap = 2;
+	int ok;
+	/* The components, of the current directory (when file is relative)
+	 * and then of file, on a stack: ".." pops one. */
+	if (file[0] != '/' && getcwd(cwd, sizeof cwd))
+		from[0] = cwd, from[1] = file;
+	for (int i = 0; i < 2 && from[i]; i++)
+		for (const char *c = from[i]; *c; c++)
+			cap += *c == '/';
+	if (!(part = malloc(cap * sizeof *part)) || !(len = malloc(cap * sizeof *len))) {
+		free(part);
 		return -1;
-	prev = last - 1;
-	while (prev > file && prev[-1] == '/')
-		prev--;
-	while (prev > file && prev[-1] != '/')
-		prev--;
-	if ((size_t)(file + n - prev) >= size)
-		return -1;
-	/* prev .. last - 1 is the directory, maybe with several slashes */
-	{
-		size_t dl = (size_t)(last - prev);
-		while (dl > 0 && prev[dl - 1] == '/')
-			dl--;
-		snprintf(kp, size, "%.*s/%.*s", (int)dl, prev, (int)(file + n - last), last);
 	}
+	for (int i = 0; i < 2 && from[i]; i++)
+		for (const char *c = from[i]; *c;) {
+			size_t m = strcspn(c, "/");
+			if (m == 2 && !strncmp(c, "..", 2))
+				n -= n > 0;
+			else if (m && !(m == 1 && *c == '.') && n < cap)
+				part[n] = c, len[n++] = m;
+			c += m + (c[m] == '/');
+		}
+	if (n < 2 || len[n - 2] + len[n - 1] + 2 > size) {
+		free(part);
+		free(len);
+		return -1;
+	}
+	snprintf(kp, size, "%.*s/%.*s", (int)len[n - 2], part[n - 2], (int)len[n - 1], part[n - 1]);
+	free(part);
+	free(len);
+	slash = strchr(kp, '/');
 	for (const kind *k = kinds_table; k->path; k++) {
-		const char *slash = strchr(kp, '/');
 		if (k->top ? !strcmp(k->path, kp) : !strcmp(slash + 1, k->path)) {
-			char server[65];
 			if (k->top)
 				return 0;
-			snprintf(server, sizeof server, "%.*s", (int)(slash - kp), kp);
-			return (size_t)(slash - kp) < sizeof server && cs_valid_server_id(server) ? 0 : -1;
+			*slash = 0;
+			ok = cs_valid_server_id(kp);
+			*slash = '/';
+			return ok ? 0 : -1;
 		}
 	}
 	return -1;
@@ -203,7 +217,9 @@ static int read_file(const char *path, long long max, char **out, size_t *len)
 		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0)
+			goto done;
+		if (n == 0)
 			break;
 		got += (size_t)n;
 	}
@@ -234,8 +250,12 @@ static int check_path(cs_ctx *ctx, report *r, const char *fspath, const char *na
 	if (rc == 1)
 		return too_big(ctx, r, name, len);
 	if (rc < 0) {
-		snprintf(msg, sizeof msg, "%s", errno == EISDIR ? "not a file (a directory)"
-				  : errno == ENOMEM ? "out of memory" : strerror(errno));
+		int e = errno;
+		if (e == ENOMEM)
+			return ctx_err_oom(ctx);
+		if (e == EISDIR)
+			return problem(ctx, r, name, NULL, "not a file (a directory)");
+		snprintf(msg, sizeof msg, "cannot read: %s", strerror(e));
 		return problem(ctx, r, name, NULL, msg);
 	}
 	rc = check_text(ctx, r, name, kpath, s, len);

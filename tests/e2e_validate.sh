@@ -47,7 +47,16 @@ cp "$S/build2/"*.json "$L/build2/"
 ( cd "$T/nowhere" && expect_rc 1 cs validate && grep -q "name the files to check" <<<"$OUT" ) ||
   fail "no files and no repository must say to name the files"
 [ ! -e "$L/.git" ] && [ ! -e "$T/nowhere/.git" ] || fail "validate created a repository"
-ok "files outside any repository are checked without one; no files and no repository is an error"
+# A relative path names its kind from the current directory too.
+( cd "$L/coordination" && expect_rc 0 cs validate jobs.json ./locks.json ../build2/status.json \
+    ../coordination/../build2/heartbeat.json ) || fail "relative paths"
+( cd "$T/nowhere" && expect_rc 2 cs validate "$L/coordination/jobs.json" "$L/coordination/gone.json" "$L/build2/nothere.json" \
+    "$L/coordination/../build2/heartbeat.json" "$L/build9/status.json" &&
+  grep -qF "$L/coordination/gone.json:1:1: not a coordination file" <<<"$OUT" &&
+  grep -qF "$L/build2/nothere.json:1:1: not a coordination file" <<<"$OUT" &&
+  grep -qF "$L/build9/status.json:1:1: cannot read: No such file or directory" <<<"$OUT" &&
+  grep -qF "coordsync: 3 problems" <<<"$OUT" ) || fail "missing and unknown files: $OUT"
+ok "files outside any repository are checked without one (relative paths too); no files and no repository is an error"
 
 # ---- each kind of problem --------------------------------------------------------------
 
