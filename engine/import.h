@@ -17,12 +17,13 @@ int import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len);
 /* A problem import_check found: msg is "PATH:LINE:COL: what", as the
  * import's error would be.  Nonzero stops the check. */
 typedef int (*import_problem_fn)(cs_ctx *ctx, const char *msg, void *arg);
-/* import_buffer of s[0, len) as path (a file that passes leaves its rows,
- * as there), listing every problem rather than the first: import_buffer's error goes to fn first; then, for a shared file
- * whose text and structure pass, the error of each other record that fails
- * on its own (types, times, duplicate ids), in file order.  CS_OK exactly
- * when import_buffer is; else CS_ERROR with its message on ctx (or the
- * code of an operational failure: out of memory, SQLite). */
+/* import_buffer of s[0, len) as path, listing every problem rather than
+ * the first (a file that passes leaves its rows, as import_buffer does).
+ * import_buffer's error goes to fn first; then, for a shared file whose
+ * text and structure pass, the error of each other record that fails on
+ * its own (types, times, duplicate ids), in file order.  CS_OK exactly when
+ * import_buffer is; else CS_ERROR with its message on ctx (or the code of
+ * an operational failure: out of memory, SQLite). */
 int import_check(cs_ctx *ctx, const char *path, const char *s, size_t len, import_problem_fn fn,
 		 void *arg);
 

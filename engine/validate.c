@@ -1,7 +1,8 @@
 /* Validate: coordination files checked by the importer itself on a scratch
- * mirror in memory (import_buffer, in a transaction rolled back after each
- * file), so that validate and sync cannot disagree; the files of a working
- * tree or of an index; the pre-commit hook that runs the check. */
+ * mirror in memory (import_check: import_buffer's verdict and every
+ * record's problem, in a transaction rolled back after each file), so that
+ * validate and sync cannot disagree; the files of a working tree or of an
+ * index; the pre-commit hook that runs the check. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

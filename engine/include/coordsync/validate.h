@@ -35,11 +35,13 @@ typedef int (*cs_file_problem_fn)(const cs_file_problem *p, void *arg);
 int cs_validate_open(cs_ctx **out, const char *dir, int need_repo);
 
 /* Check the file at file (a path on this machine), read as the
- * coordination file its last two components name (coordination/jobs.json
- * ... or SERVER/status.json, SERVER/heartbeat.json).  Each problem goes to
- * fn and is counted in *problems.  CS_OK when the check ran (problems or
- * none); CS_ERROR when it could not run (out of memory, fn stopped it). */
-int cs_validate_file(cs_ctx *ctx, const char *file, int *problems, cs_file_problem_fn fn, void *arg);
+ * coordination file its last two components name once "." and ".." are
+ * resolved from the current directory (coordination/jobs.json ... or
+ * SERVER/status.json, SERVER/heartbeat.json).  Each problem goes to fn and
+ * is counted in *problems.  CS_OK when the check ran (problems or none);
+ * CS_ERROR when it could not run (out of memory, fn stopped it). */
+int cs_validate_file(cs_ctx *ctx, const char *file, int *problems, cs_file_problem_fn fn,
+		     void *arg);
 
 /* Check every coordination file of the repository's working tree
  * (coordination/jobs.json, locks.json, messages.json and SERVER/status.json,
