@@ -531,6 +531,74 @@ int import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len)
 	return db_exec(ctx, "RELEASE import_file");
 }
 
+/* What import_check goes on with after import_buffer refused a shared
+ * file: every record on its own, each error but the first (said already)
+ * to fn.  Only for a file whose text and structure pass. */
+static int check_records(cs_ctx *ctx, const kind *k, const char *s, size_t len,
+			 const char *first, import_problem_fn fn, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	jscan sc = {0};
+	jspan top;
+	row r;
+	batch b;
+	char del[64];
+	int rc;
+
+	memset(&b, 0, sizeof b);
+	b.rows = &r;
+	b.cap = 1;
+	if (kinds_text_check(ctx, k->path, s, 0, len) || kinds_scan_file(ctx, k, s, len, &top, &sc)) {
+		jscan_free(&sc);
+		return CS_OK;   /* the file as a whole: the first error is all there is */
+	}
+	if ((rc = db_exec(ctx, "SAVEPOINT import_check")))
+		goto done;
+	/* checksrc: allow sql-format: the table is the kind table's */
+	snprintf(del, sizeof del, "DELETE FROM %s", k->table);
+	if ((rc = db_exec(ctx, del)) || (rc = kinds_prepare_insert(ctx, k, &st)) ||
+	    (rc = arena_use(1) ? ctx_err_oom(ctx) : CS_OK))
+		goto rollback;
+	for (size_t i = 0; i < sc.n && !rc; i++) {
+		int bad;
+		kinds_batch_clear(&b);
+		bad = parse_member(k, s, &sc, i, &b) ? kinds_batch_err(ctx, k->path, s, &b)
+						     : kinds_row_insert(ctx, k, k->path, st, s, &b, &r);
+		if (bad && !strcmp(ctx->err, "out of memory"))
+			rc = bad;
+		else if (bad && strcmp(ctx->err, first) && fn(ctx, ctx->err, arg))
+			rc = CS_ERROR;
+	}
+	arena_use(0);
+rollback:
+	sqlite3_finalize(st);
+	db_exec(ctx, "ROLLBACK TO import_check");
+	db_exec(ctx, "RELEASE import_check");
+done:
+	sb_free(&b.str);
+	jscan_free(&sc);
+	return rc;
+}
+
+int import_check(cs_ctx *ctx, const char *path, const char *s, size_t len, import_problem_fn fn,
+		 void *arg)
+{
+	char first[sizeof ctx->err];
+	const kind *k = NULL;
+	int rc = import_buffer(ctx, path, s, len);
+	if (rc == CS_OK || !strcmp(ctx->err, "out of memory"))
+		return rc;
+	snprintf(first, sizeof first, "%s", ctx->err);
+	if (fn(ctx, first, arg))
+		return ctx_err(ctx, CS_ERROR, "%s", first);
+	for (const kind *x = kinds_table; x->path && !k; x++)
+		if (x->top && !strcmp(x->path, path))
+			k = x;
+	if (k && (rc = check_records(ctx, k, s, len, first, fn, arg)))
+		return rc;
+	return ctx_err(ctx, CS_ERROR, "%s", first);
+}
+
 /* Import one file if its blob changed.  A file that fails keeps its last
  * good rows (a savepoint undoes the partial import); the failure is kept in
  * files.error and counted. */

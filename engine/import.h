@@ -14,6 +14,18 @@ int import_tree(cs_ctx *ctx, git_tree *tree, cs_sync_stats *st, int force);
  * in a savepoint, so a file that fails leaves the rows as they were.  For
  * the fuzzers; CS_EINVAL for a path that is not a coordination file. */
 int import_buffer(cs_ctx *ctx, const char *path, const char *s, size_t len);
+/* A problem import_check found: msg is "PATH:LINE:COL: what", as the
+ * import's error would be.  Nonzero stops the check. */
+typedef int (*import_problem_fn)(cs_ctx *ctx, const char *msg, void *arg);
+/* import_buffer of s[0, len) as path, listing every problem rather than
+ * the first (a file that passes leaves its rows, as import_buffer does).
+ * import_buffer's error goes to fn first; then, for a shared file whose
+ * text and structure pass, the error of each other record that fails on
+ * its own (types, times, duplicate ids), in file order.  CS_OK exactly when
+ * import_buffer is; else CS_ERROR with its message on ctx (or the code of
+ * an operational failure: out of memory, SQLite). */
+int import_check(cs_ctx *ctx, const char *path, const char *s, size_t len, import_problem_fn fn,
+		 void *arg);
 
 /* cJSON's allocator.  An import parses with cJSON from an arena of the
  * thread that parses.  cJSON's hooks are process-wide, so the first import

@@ -74,6 +74,7 @@ decide.h 5
 outbox.h 6
 
 sync 7
+validate 7
 
 locks 8
 jobs 8

@@ -53,7 +53,7 @@ declare -A args=(
   ["status set"]="idle" [heartbeat]="" [demo]="$T/demo" [health]="" [report]="fleet"
   [run]="" [daemon]="--max-cycles 1 --no-serve" [config]="" [compact]="--older-than 30"
   ["logs push"]="$T/x.log" ["msg autoreply"]="" ["outbox list"]="" ["outbox retry"]="--all"
-  ["outbox drop"]="none"
+  ["outbox drop"]="none" [validate]="--staged"
 )
 for cmd in "${cmds[@]}"; do
   if [ "$cmd" = init ]; then

@@ -397,6 +397,90 @@ static void test_concurrent(void)
 	free(big_jobs);
 }
 
+/* ---- import_check: every problem, the verdict import_buffer's ---------- */
+
+static char listed[4096];
+static int nlisted, stop_after;
+
+static int list_problem(cs_ctx *c, const char *msg, void *arg)
+{
+	(void)c, (void)arg;
+	snprintf(listed + strlen(listed), sizeof listed - strlen(listed), "%s%s", nlisted ? "\n" : "",
+		 msg);
+	return ++nlisted == stop_after;
+}
+
+/* import_check of s at path: its code; listed holds the problems. */
+static int check_all(const char *path, const char *s, size_t len)
+{
+	listed[0] = 0;
+	nlisted = 0;
+	ctx->err[0] = 0;
+	return import_check(ctx, path, s, len, list_problem, NULL);
+}
+
+static void test_check(void)
+{
+	const char *p = "coordination/jobs.json";
+	const char *bad = "{\"jobs\": [\n  {\"id\": \"a\", \"priority\": \"high\"},\n  {\"id\": \"b\"},\n"
+			  "  {\"id\": \"b\"},\n  {\"id\": \"c\", \"created_at\": \"soon\"},\n  {\"id\": 5}\n]}\n";
+	sbuf big = {0};
+	char before[4096];
+
+	CHECK(import(p, "{\"jobs\": [{\"id\": \"keep\"}]}") == CS_OK);
+	snprintf(before, sizeof before, "%s", q(JOBS_ROWS));
+	CHECK(check_all(p, bad, strlen(bad)) == CS_ERROR);
+	CHECK_STR(listed, "coordination/jobs.json:2:3: job 'a': 'priority' must be an integer or null\n"
+			  "coordination/jobs.json:4:3: duplicate job 'b'\n"
+			  "coordination/jobs.json:5:3: job 'c': 'created_at' must be a time (epoch seconds"
+			  " or ISO-8601) or null\n"
+			  "coordination/jobs.json:6:3: a job needs a string 'id'");
+	/* The verdict and the message are import_buffer's; the rows stay. */
+	CHECK_STR(ctx->err, "coordination/jobs.json:2:3: job 'a': 'priority' must be an integer or null");
+	CHECK_STR(q(JOBS_ROWS), before);
+	CHECK(import(p, bad) == CS_ERROR);
+	CHECK_STR(ctx->err, "coordination/jobs.json:2:3: job 'a': 'priority' must be an integer or null");
+	/* A file whose text fails has that one problem. */
+	CHECK(check_all(p, "{\"jobs\": [{\"id\": \"a\", \"priority\": \"x\"},, ]}", 43) == CS_ERROR);
+	CHECK(nlisted == 1);
+	CHECK_STR(listed, "coordination/jobs.json:1:40: invalid JSON");
+	CHECK(check_all(p, "{\"jobs\": []}\0", 13) == CS_ERROR);
+	CHECK_STR(listed, "coordination/jobs.json: contains a NUL byte");
+	/* A callback that says stop stops. */
+	stop_after = 2;
+	CHECK(check_all(p, bad, strlen(bad)) == CS_ERROR);
+	CHECK(nlisted == 2);
+	stop_after = 0;
+	/* Locks, keyed by member name, and a per-server file. */
+	CHECK(check_all("coordination/locks.json", "{\"locks\": {\"A\": {\"fence\": -1},"
+			" \"B\": {\"locked_by\": 7}, \"C\": {}}}", 63) == CS_ERROR);
+	CHECK_STR(listed, "coordination/locks.json:1:17: lock 'A': 'fence' must be an integer from 0"
+			  " to 2^53-1, or null\n"
+			  "coordination/locks.json:1:37: lock 'B': 'locked_by' must be a string or null");
+	CHECK(check_all("build2/status.json", "{\"status\": 1}", 13) == CS_ERROR);
+	CHECK(nlisted == 1);
+	/* A good file: CS_OK, nothing listed, rows as import_buffer leaves them. */
+	CHECK(check_all(p, "{\"jobs\": [{\"id\": \"n1\"}, {\"id\": \"n2\"}]}", 38) == CS_OK);
+	CHECK(nlisted == 0);
+	CHECK_STR(q("SELECT group_concat(id) FROM (SELECT id FROM jobs ORDER BY ord)"), "n1,n2");
+	/* A file large enough for the import's second thread: the same first
+	 * error, then the others. */
+	sb_puts(&big, "{\"jobs\": [");
+	for (int i = 0; i < 6000; i++)
+		sb_printf(&big, "%s{\"id\": \"j%d\", \"priority\": %s}", i ? ",\n" : "\n", i % 3000,
+			  i == 4000 ? "\"x\"" : "1");
+	sb_puts(&big, "\n]}\n");
+	CHECK(!big.oom);
+	CHECK(check_all(p, big.p, big.n) == CS_ERROR);
+	CHECK(nlisted == 3000);
+	CHECK(!strncmp(listed, "coordination/jobs.json:4002:1: job 'j1000': 'priority' must be an"
+			       " integer or null\ncoordination/jobs.json:3002:1: duplicate job 'j0'\n"
+			       "coordination/jobs.json:3003:1: duplicate job 'j1'\n", 160));
+	CHECK(import_buffer(ctx, p, big.p, big.n) == CS_ERROR);
+	CHECK(!strncmp(listed, ctx->err, strlen(ctx->err)) && listed[strlen(ctx->err)] == '\n');
+	sb_free(&big);
+}
+
 int main(void)
 {
 	ctx = mirror_open(dbpath, sizeof dbpath);
@@ -409,6 +493,7 @@ int main(void)
 	test_append();
 	test_add();
 	test_concurrent();
+	test_check();
 	mirror_close(ctx, dbpath);
 	return t_done();
 }

@@ -45,5 +45,6 @@
 #include "coordsync/config.h"
 #include "coordsync/maint.h"
 #include "coordsync/cycle.h"
+#include "coordsync/validate.h"
 
 #endif
