@@ -192,6 +192,25 @@ static int seed_remote(cs_ctx *ctx, const git_oid *parent)
 		if (!rc && git_tree_lookup(&t, ctx->repo, &tree))
 			rc = ctx_err_git(ctx, "cannot read tree");
 	}
+	/* The remote's docs/ (the default auto-reply rules), unless an adopted
+	 * remote has its own. */
+	for (const embedded_file *e = embedded_docs; e->name && !rc; e++) {
+		git_tree_entry *have = NULL;
+		snprintf(path, sizeof path, "docs/%s", e->name);
+		if (t && !git_tree_entry_bypath(&have, t, path)) {
+			git_tree_entry_free(have);
+			continue;
+		}
+		git_error_clear();
+		if (git_blob_create_from_buffer(&blob, ctx->repo, e->text, e->len))
+			rc = ctx_err_git(ctx, "cannot write blob");
+		if (!rc)
+			rc = tree_put(ctx, t, path, &blob, &tree);
+		git_tree_free(t);
+		t = NULL;
+		if (!rc && git_tree_lookup(&t, ctx->repo, &tree))
+			rc = ctx_err_git(ctx, "cannot read tree");
+	}
 	git_tree_free(t);
 	if (rc)
 		return rc;
