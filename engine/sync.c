@@ -19,6 +19,7 @@
 #include "handle.h"
 #include "mirror.h"
 #include "outbox.h"
+#include "msglog.h"
 
 /* ---- sync and rebuild ---------------------------------------------------------- */
 
@@ -84,6 +85,14 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	 * imports everything, as a rebuild does. */
 	if ((rc = sync_once(ctx, st)) && ctx->malformed && !(rc = mirror_set_aside(ctx)))
 		rc = sync_once(ctx, st);
+	if (!rc || st->files_failed) {
+		/* The messages that arrived, in the message log (msglog.c); a log
+		 * that cannot be written is a notice, and the sync's error stays. */
+		char saved[sizeof ctx->err];
+		memcpy(saved, ctx->err, sizeof saved);
+		msglog_notice(ctx, msglog_received(ctx));
+		memcpy(ctx->err, saved, sizeof saved);
+	}
 	texts_free(ctx);
 	return rc;
 }

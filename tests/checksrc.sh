@@ -73,6 +73,7 @@ decide.h 5
 outbox.h 6
 
 sync 7
+msglog.h 7
 
 locks 8
 jobs 8
