@@ -21,7 +21,13 @@ assert by["request"]["action"] == "reply" and by["request"]["reply"]["subject"],
 assert all(by[t]["action"] == "mark" for t in ("info", "warning", "error")), by
 assert all(r["contains"] == "" for r in rules), rules
 PY
-ok "init ships docs/auto_reply_rules.json with a rule per message type, in the seed's layout"
+python3 - "$T/rules" "${TESTS_DIR:-$(dirname "$0")}/../coordination/schema/auto_reply_rules.schema.json" <<'PY' ||
+import json, sys
+from jsonschema import Draft202012Validator
+Draft202012Validator(json.load(open(sys.argv[2]))).validate(json.load(open(sys.argv[1])))
+PY
+  fail "the shipped rules do not validate against auto_reply_rules.schema.json"
+ok "init ships docs/auto_reply_rules.json with a rule per message type, in the seed's layout and schema"
 
 cs "${B[@]}" heartbeat >/dev/null
 declare -A ID

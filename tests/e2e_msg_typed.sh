@@ -67,5 +67,12 @@ ok "--defer carries typed fields through the outbox"
 cs init "$T/r.git" "$T/c" --server build3 >/dev/null
 [ "$(cs -C "$T/c" query --format csv "SELECT count(*) FROM files WHERE error IS NOT NULL")" = "$(printf 'count(*)\n0')" ] ||
   fail "a fresh clone refused a file"
-ok "a fresh clone imports the typed messages"
+remote_json coordination/messages.json >"$T/messages.json"
+python3 - "$T/messages.json" "${TESTS_DIR:-$(dirname "$0")}/../coordination/schema/messages.schema.json" <<'PY' ||
+import json, sys
+from jsonschema import Draft202012Validator
+Draft202012Validator(json.load(open(sys.argv[2]))).validate(json.load(open(sys.argv[1])))
+PY
+  fail "messages.json with typed fields does not validate against messages.schema.json"
+ok "a fresh clone imports the typed messages, and the file validates against its schema"
 done_testing
