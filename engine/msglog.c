@@ -106,15 +106,37 @@ static int log_append(cs_ctx *ctx, const char *path, const sbuf *text)
 
 /* ---- the line ------------------------------------------------------------------ */
 
+/* The code point of the UTF-8 sequence at s, its length in *len; -1 and
+ * *len = 1 when s does not start a valid, shortest-form sequence. */
+static long utf8_at(const unsigned char *s, int *len)
+{
+	int n = *s < 0x80 ? 1 : (*s & 0xE0) == 0xC0 ? 2 : (*s & 0xF0) == 0xE0 ? 3 : (*s & 0xF8) == 0xF0 ? 4 : 0;
+	long cp = n == 1 ? *s : n == 2 ? (*s & 0x1F) : n == 3 ? (*s & 0x0F) : (*s & 0x07);
+	*len = 1;
+	if (!n)
+		return -1;
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return -1;
+	*len = n;
+	return cp;
+}
+
 /* " key=value": remote text is data, so a value is written bare only when
  * it is printable ASCII without '"' or a space (an id, a server, a type,
- * JSON text without spaces) and quote is 0; else in double quotes, with
- * \" \\ \n \r \t and \xNN for other control bytes (C0, DEL, and the C1
- * controls' UTF-8 bytes C2 80..9F as \xC2\xNN). */
+ * JSON text without spaces) and quote is 0; else in double quotes, escaped
+ * as the command line escapes text (cli/format.c): \" \\ \n \r \t; other
+ * C0 controls, DEL and bytes that are not UTF-8 as \xNN; C1 controls and
+ * the characters that move lines or reorder text as \uXXXX. */
 static void put_kv(sbuf *b, const char *key, const char *v, int quote)
 {
 	const unsigned char *s = (const unsigned char *)(v ? v : "");
-	int bare = !quote && *s && *s != '"';
+	int bare = !quote && *s && *s != '"', len;
 	for (const unsigned char *p = s; bare && *p; p++)
 		bare = *p > 0x20 && *p < 0x7f;
 	sb_printf(b, " %s=", key);
@@ -123,22 +145,24 @@ static void put_kv(sbuf *b, const char *key, const char *v, int quote)
 		return;
 	}
 	sb_putc(b, '"');
-	for (const unsigned char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sb_printf(b, "\\%c", *p);
-		else if (*p == '\n')
+	for (const unsigned char *p = s; *p; p += len) {
+		long cp = utf8_at(p, &len);
+		if (cp == '"' || cp == '\\')
+			sb_printf(b, "\\%c", (int)cp);
+		else if (cp == '\n')
 			sb_puts(b, "\\n");
-		else if (*p == '\r')
+		else if (cp == '\r')
 			sb_puts(b, "\\r");
-		else if (*p == '\t')
+		else if (cp == '\t')
 			sb_puts(b, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
+		else if (cp < 0 || cp < 0x20 || cp == 0x7f)
 			sb_printf(b, "\\x%02X", *p);
-		else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-			sb_printf(b, "\\xC2\\x%02X", p[1]);
-			p++;
-		} else
-			sb_putc(b, (char)*p);
+		else if ((cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 || cp == 0x200E ||
+			 cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
+			 (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF)
+			sb_printf(b, "\\u%04lX", cp);
+		else
+			sb_put(b, (const char *)p, (size_t)len);
 	}
 	sb_putc(b, '"');
 }

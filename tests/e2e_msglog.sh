@@ -37,10 +37,17 @@ grep -Eqx "$ISO marked id=$w from=build1 type=warning subject=\"disk \\\\\"full\
 grep -Eqx "$ISO replied id=$r from=build1 type=request subject=\"hello\" reply=[0-9a-f-]{36}" "$AL" || fail "replied: $(cat "$AL")"
 ok "the auto-reply log has a line per reply sent and per message marked"
 
+u=$(cs "${A[@]}" msg send build2 --subject $'evil\u202eright\u0085next\ttab')
+cs "${B[@]}" sync >/dev/null
+grep -Fq "received id=$u from=build1 to=build2 type=info sent=" "$ML" &&
+  grep -Fq 'subject="evil\u202Eright\u0085next\ttab"' "$ML" || fail "invisible characters: $(cat -A "$ML")"
+[ "$(wc -l <"$ML")" = 3 ] || fail "message log: $(cat "$ML")"
+ok "a reordering character, a C1 control and a tab are escaped (\\uXXXX, \\t)"
+
 cs "${B[@]}" run >/dev/null 2>&1
 cs "${B[@]}" rebuild >/dev/null
 cs "${B[@]}" sync >/dev/null
-[ "$(wc -l <"$ML")" = 2 ] && [ "$(wc -l <"$AL")" = 2 ] || fail "logged again: $(cat "$ML" "$AL")"
+[ "$(wc -l <"$ML")" = 3 ] && [ "$(wc -l <"$AL")" = 3 ] || fail "logged again: $(cat "$ML" "$AL")"
 cs "${A[@]}" sync >/dev/null
 grep -Eq "^$ISO received id=[0-9a-f-]{36} from=build2 to=build1 type=info sent=$ISO subject=\"ack\"" \
   "$T/a/.git/coordsync/build-messages-build1.log" || fail "build1's log: $(cat "$T/a/.git/coordsync/build-messages-build1.log")"
