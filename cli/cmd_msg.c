@@ -5,6 +5,8 @@
 
 static int run_send(cli *c)
 {
+	const char *const *kv;
+	int n = cli_multi(c, "--set", &kv);
 	char *id = NULL;
 	cs_ctx *ctx;
 	int rc;
@@ -12,8 +14,8 @@ static int run_send(cli *c)
 		return cli_usage(c, "msg send needs --subject");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	rc = cs_msg_send(ctx, &id, c->args[0], cli_str(c, "--type") ? cli_str(c, "--type") : "info",
-			 cli_str(c, "--subject"), cli_str(c, "--body"),
+	rc = cs_msg_send_set(ctx, &id, c->args[0], cli_str(c, "--type") ? cli_str(c, "--type") : "info",
+			 cli_str(c, "--subject"), cli_str(c, "--body"), kv, n,
 			 (cli_has(c, "--defer") ? CS_DEFER : 0) | (cli_has(c, "--force") ? CS_FORCE : 0));
 	if (!rc)
 		printf("%s\n", id);
@@ -70,6 +72,8 @@ static const cli_opt send_opts[] = {
 	{"--type", 's', "TYPE", "info, warning, error or request (default info)"},
 	{"--subject", 's', "TEXT", "the subject line (required)"},
 	{"--body", 's', "TEXT", "the message body"},
+	{"--set", 'm', "KEY=VALUE", "a typed field of the message; VALUE is JSON if it parses, else a"
+	 " string"},
 	{"--defer", 'f', NULL, "queue it; the next sync pushes it"},
 	{"--force", 'f', NULL, "send it even to a server the remote does not know (no directory or"
 	 " heartbeat)"},

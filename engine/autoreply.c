@@ -9,13 +9,28 @@
 #include "values.h"
 #include "decide.h"
 #include "outbox.h"
+#include "msglog.h"
 #include "msgs.h"
 
 typedef struct reply_arg {
 	cJSON *rules;
 	int replied, marked;
 	sbuf log;
+	cJSON *done;   /* for the auto-reply log (msglog_autoreply) */
 } reply_arg;
+
+/* Note an action for the auto-reply log: [what, id, from, type, subject,
+ * reply id or null].  Out of memory loses the line, not the decision. */
+static void note_done(reply_arg *a, const char *what, const char *id, const char *from,
+		      const char *type, const char *subject, const char *rid)
+{
+	const char *v[] = {what, id, from, type, subject, rid};
+	cJSON *e = cJSON_CreateArray();
+	for (int i = 0; e && i < 6; i++)
+		cJSON_AddItemToArray(e, v[i] ? cJSON_CreateString(v[i]) : cJSON_CreateNull());
+	if (!e || !a->done || !cJSON_AddItemToArray(a->done, e))
+		cJSON_Delete(e);
+}
 
 /* Case-insensitive substring test. */
 static int contains_ci(const char *hay, const char *needle)
@@ -86,6 +101,8 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 
 	a->replied = a->marked = 0;
 	sb_free(&a->log);      /* a retry starts a fresh log */
+	cJSON_Delete(a->done);
+	a->done = cJSON_CreateArray();
 	cJSON_Delete(a->rules);
 	if ((rc = load_rules(ctx, &a->rules)) || !a->rules) {
 		cJSON_Delete(pending);
@@ -167,6 +184,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				sb_puts(&a->log, " (\"");
 				log_text(&a->log, subject ? subject : "");
 				sb_printf(&a->log, "\") with %s\n", rid);
+				note_done(a, "replied", id, from, type, subject, rid);
 			}
 			free(rid);
 		} else {
@@ -178,6 +196,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 			sb_puts(&a->log, " (\"");
 			log_text(&a->log, subject ? subject : "");
 			sb_puts(&a->log, "\") read\n");
+			note_done(a, "marked", id, from, type, subject, NULL);
 		}
 		if (!rc)
 			rc = msgs_read_fn(ctx, (void *)id, &ignored);
@@ -195,8 +214,15 @@ done:
 
 int cs_autoreply(cs_ctx *ctx, int *replied, int *marked, char **log)
 {
-	reply_arg a = {NULL, 0, 0, {0}};
+	reply_arg a = {NULL, 0, 0, {0}, NULL};
 	int rc = decide_run(ctx, reply_fn, &a);
+	if (!rc) {
+		/* The messages first, then what was done with them; a log that
+		 * cannot be written is a notice (msglog.c). */
+		msglog_notice(ctx, msglog_received(ctx));
+		msglog_notice(ctx, msglog_autoreply(ctx, a.done));
+	}
+	cJSON_Delete(a.done);
 	*replied = rc ? 0 : a.replied;
 	*marked = rc ? 0 : a.marked;
 	*log = rc ? NULL : sb_detach(&a.log);

@@ -18,6 +18,7 @@ enum {
 	K_SECONDS,   /* a duration (cs_duration_parse): bare number = seconds */
 	K_DAYS,      /* a number of days, or a duration of whole days (7d, 2w) */
 	K_BOOL,      /* true/false, yes/no, on/off, 1/0 */
+	K_MILLIS,    /* milliseconds: a bare number, "250ms", or a duration (2s) */
 	K_URL        /* text; an embedded password is masked when shown */
 };
 
@@ -46,6 +47,10 @@ static const setting settings[] = {
 	 "seconds another server's expired lock stays taken"},
 	{"retries", "COORDSYNC_RETRIES", "60", K_COUNT, 1, 1000,
 	 "attempts of a decision whose push is refused"},
+	{"retry.base", "COORDSYNC_RETRY_BASE", "10", K_MILLIS, 1, 60000,
+	 "back-off step after a refused push (ms): the wait window grows by it per retry"},
+	{"retry.cap", "COORDSYNC_RETRY_CAP", "500", K_MILLIS, 1, 600000,
+	 "largest back-off window after a refused push (ms)"},
 	{"stalelock", "COORDSYNC_STALELOCK", "30", K_SECONDS, 0, YEAR,
 	 "age (s) at which a ref lock on a local remote that no process has open is removed; 0 never"},
 	{"maxfilesize", "COORDSYNC_MAXFILESIZE", "67108864", K_COUNT, 1, (long long)1 << 40,
@@ -72,6 +77,15 @@ static const setting settings[] = {
 	 "bytes of logs kept per server"},
 	{"logs.maxfile", NULL, "1048576", K_COUNT, 1, (long long)1 << 40,
 	 "largest log file accepted (bytes)"},
+	{"log.messages", "COORDSYNC_LOG_MESSAGES", NULL, K_TEXT, 0, 0,
+	 "message log file (relative: under .git/coordsync/; off: none); unset:"
+	 " .git/coordsync/build-messages-SERVER.log"},
+	{"log.autoreplies", "COORDSYNC_LOG_AUTOREPLIES", NULL, K_TEXT, 0, 0,
+	 "auto-reply log file (as log.messages); unset: .git/coordsync/build-auto-replies-SERVER.log"},
+	{"log.rotate.bytes", "COORDSYNC_LOG_ROTATE_BYTES", "1048576", K_COUNT, 1024, (long long)1 << 40,
+	 "size (bytes) at which the message and auto-reply logs are rotated"},
+	{"log.rotate.keep", "COORDSYNC_LOG_ROTATE_KEEP", "5", K_COUNT, 0, 1000,
+	 "rotated message and auto-reply log files kept (FILE.1 newest)"},
 	{"queries", "COORDSYNC_QUERIES", NULL, K_TEXT, 0, 0, "directory of user report views"},
 	{"query.timeout", "COORDSYNC_QUERY_TIMEOUT", "30", K_SECONDS, 1, DAY,
 	 "seconds a query or report may run"},
@@ -152,6 +166,10 @@ static void expected(const setting *s, char *out, size_t len)
 		snprintf(out, len, "a number of days from %lld to %lld, or whole days with a unit"
 			 " (7d, 2w)", s->min, s->max);
 		break;
+	case K_MILLIS:
+		snprintf(out, len, "a duration from %lld to %lld milliseconds: a number of"
+			 " milliseconds, or with a unit (250ms, 2s, 1m)", s->min, s->max);
+		break;
 	case K_BOOL:
 		snprintf(out, len, "true or false (yes/no, on/off, 1/0)");
 		break;
@@ -187,6 +205,16 @@ static int parse_value(const setting *s, const char *v, long long *out)
 		else
 			n /= DAY;
 		break;
+	case K_MILLIS: {
+		size_t d = strspn(v, "0123456789");
+		if (d && d <= 9 && (!v[d] || !strcmp(v + d, "ms")))
+			n = strtoll(v, NULL, 10);          /* bare, or "ms" */
+		else if (cs_duration_parse(v, &n) || n > s->max / 1000)
+			return -1;
+		else
+			n *= 1000;
+		break;
+	}
 	case K_BOOL:
 		for (int i = 0; yes[i]; i++)
 			if (!strcasecmp(v, yes[i]))

@@ -42,6 +42,8 @@ struct cs_ctx {
 	char *branch;       /* remote branch we coordinate on, e.g. "main" */
 	int max_attempts;   /* decision retries */
 	int retries;        /* refused pushes in the last decision */
+	int retry_base_ms;  /* back-off step after a refused push (coordsync.retry.base) */
+	int retry_cap_ms;   /* ... and the window's bound (coordsync.retry.cap) */
 	char pushed[GIT_OID_HEXSZ + 1];  /* the commit the last decision pushed, or "" */
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
 	long long max_file; /* largest file read, in bytes (coordsync.maxfilesize) */

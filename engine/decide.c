@@ -107,10 +107,17 @@ done:
 	return rc;
 }
 
+/* The wait after the attempt-th refused push (0 first): half the base,
+ * then a random part of a window that grows by the base with each attempt
+ * up to the cap (coordsync.retry.base, .cap; 10 ms and 500 ms by default,
+ * so 5 ms plus up to 10, 20, ... 500 ms). */
 static void backoff(cs_ctx *ctx, int attempt)
 {
-	/* Jittered, growing with the attempt, capped at about half a second. */
-	long ms = 5 + (long)(handle_random(ctx) % (10u * (attempt < 50 ? attempt + 1 : 50)));
+	long base = ctx->retry_base_ms > 0 ? ctx->retry_base_ms : 10;
+	long cap = ctx->retry_cap_ms > 0 ? ctx->retry_cap_ms : 500;
+	long steps = attempt < 0 ? 1 : attempt >= cap / base ? cap / base + 1 : attempt + 1;
+	long window = base * steps < cap ? base * steps : cap;
+	long ms = base / 2 + (long)(handle_random(ctx) % (unsigned long)window);
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }

@@ -13,5 +13,8 @@ typedef struct embedded_file {
 extern const embedded_file embedded_schema[];
 extern const embedded_file embedded_queries[];
 extern const embedded_file embedded_templates[];
+/* coordination/docs/NAME: the remote's docs/NAME (the default auto-reply
+ * rules), written by init with the templates. */
+extern const embedded_file embedded_docs[];
 
 #endif

@@ -261,6 +261,8 @@ static int open_clone(cs_ctx **out, const cs_opts *opts, int unchecked)
 		return rc;
 	ctx->lock_delay = (int)cs_config_num(ctx, "lockdelay", 5);
 	cs_set_retries(ctx, (int)cs_config_num(ctx, "retries", 60));
+	ctx->retry_base_ms = (int)cs_config_num(ctx, "retry.base", 10);
+	ctx->retry_cap_ms = (int)cs_config_num(ctx, "retry.cap", 500);
 	ctx->max_file = cs_config_num(ctx, "maxfilesize", CTX_MAX_BLOB);
 	ctx->query_seconds = (int)cs_config_num(ctx, "query.timeout", 30);
 	if (!ctx->branch)

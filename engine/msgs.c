@@ -149,6 +149,49 @@ int cs_heartbeat(cs_ctx *ctx, int defer)
 int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 		const char *subject, const char *body, int defer)
 {
+	return cs_msg_send_set(ctx, id_out, to, type, subject, body, NULL, 0, defer);
+}
+
+/* Fields of a message that coordsync writes itself, or that its life
+ * changes (read, read_by): never --set. */
+static const char *const msg_own[] = {
+	"id", "from", "to", "type", "subject", "body", "timestamp", "read", "read_by",
+	"in_reply_to", NULL};
+
+/* The --set list as the payload's "set_json": each value as its JSON
+ * text (a string), so the outbox, which parses the payload again, keeps a
+ * number's digits (as a status intent does). */
+static int msg_set_json(cs_ctx *ctx, cJSON *p, const char *const *kv, int n)
+{
+	cJSON *set = NULL, *sj;
+	int rc;
+	if (!n)
+		return CS_OK;
+	if ((rc = values_kv_object(ctx, kv, n, &set)))
+		return rc;
+	for (const cJSON *it = set->child; it && !rc; it = it->next)
+		for (int i = 0; msg_own[i] && !rc; i++)
+			if (!strcmp(it->string, msg_own[i]))
+				rc = ctx_err(ctx, CS_EINVAL, "--set '%s': a message's %s is set by"
+					    " coordsync (its options, or reading it), not by --set",
+					    it->string, it->string);
+	if (!rc && !(sj = cJSON_AddObjectToObject(p, "set_json")))
+		rc = ctx_err_oom(ctx);
+	for (const cJSON *it = set->child; it && !rc; it = it->next) {
+		sbuf b = {0};
+		json_put_value(&b, it, 0, 0);
+		if (b.oom || !cJSON_AddStringToObject(sj, it->string, b.p))
+			rc = ctx_err_oom(ctx);
+		sb_free(&b);
+	}
+	cJSON_Delete(set);
+	return rc;
+}
+
+int cs_msg_send_set(cs_ctx *ctx, char **id_out, const char *to, const char *type,
+		    const char *subject, const char *body, const char *const *kv, int n,
+		    int defer)
+{
 	static const char *const types[] = {"info", "warning", "error", "request", NULL};
 	cJSON *p;
 	char *id;
@@ -176,6 +219,11 @@ int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 	if (body)
 		cJSON_AddStringToObject(p, "body", body);
 	cJSON_AddNumberToObject(p, "at", values_now());
+	if ((rc = msg_set_json(ctx, p, kv, n))) {
+		cJSON_Delete(p);
+		free(id);
+		return rc;
+	}
 	if ((rc = intent(ctx, "msg", p, defer & CS_DEFER, !(defer & CS_FORCE))))
 		free(id);
 	else

@@ -555,6 +555,36 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 	return rc < 0 ? rc : CS_OK;
 }
 
+/* The typed fields of a message (`msg send --set`): sj, the intent's
+ * "set_json" (NULL: none), holds each value's JSON text; each becomes a
+ * member of o after coordsync's own.  A name o has already, read_by, a
+ * name that is not UTF-8 or a text that is not one JSON value is a
+ * malformed intent (cs_msg_send_set refuses them before). */
+static int msg_typed_fields(cs_ctx *ctx, cJSON *o, const cJSON *sj)
+{
+	if (!sj)
+		return CS_OK;
+	if (!cJSON_IsObject(sj) || cJSON_GetArraySize(sj) > CTX_MAX_KV)
+		return ctx_err(ctx, CS_ERROR, "malformed message intent: 'set_json' is not an object"
+			      " of at most %d members", CTX_MAX_KV);
+	for (const cJSON *it = sj->child; it; it = it->next) {
+		const char *t = cJSON_GetStringValue(it);
+		cJSON *v;
+		if (!it->string || !values_utf8_ok(it->string) || !strcmp(it->string, "read_by") ||
+		    cJSON_GetObjectItemCaseSensitive(o, it->string))
+			return ctx_err(ctx, CS_ERROR, "malformed message intent: it cannot set '%s'",
+				      it->string ? it->string : "");
+		if (!t || !(v = values_exact_parse(t)))
+			return ctx_err(ctx, CS_ERROR, "malformed message intent: the value of '%s' is"
+				      " not one JSON value", it->string);
+		if (!cJSON_AddItemToObject(o, it->string, v)) {
+			cJSON_Delete(v);
+			return ctx_err_oom(ctx);
+		}
+	}
+	return CS_OK;
+}
+
 int outbox_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 {
 	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "id"));
@@ -587,6 +617,10 @@ int outbox_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	if (cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "in_reply_to")))
 		cJSON_AddStringToObject(o, "in_reply_to",
 					cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(in, "in_reply_to")));
+	if ((rc = msg_typed_fields(ctx, o, cJSON_GetObjectItemCaseSensitive(in, "set_json")))) {
+		cJSON_Delete(o);
+		return rc;
+	}
 	text = values_render(o, 4);
 	cJSON_Delete(o);
 	if (!text)

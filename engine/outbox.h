@@ -35,8 +35,9 @@ void outbox_intents_free(outbox_intent *it, int n);
  * that recorded it.  Idempotent; CS_ERROR for a malformed intent. */
 int outbox_apply(cs_ctx *ctx, const char *kind, struct cJSON *p, sbuf *msg);
 /* From inside a decision: add the message in (id, to, type, subject, and
- * optional body and in_reply_to) from this server at time at, unless a
- * message with its id is there already. */
+ * optional body, in_reply_to and set_json, the typed fields of
+ * cs_msg_send_set) from this server at time at, unless a message with its
+ * id is there already. */
 int outbox_apply_msg(cs_ctx *ctx, const struct cJSON *in, double at);
 /* The payload of a status intent (*out, the caller's): STATUS and the --set
  * list kv[0, n), each value as its JSON text, and "at", now.  CS_EINVAL as

@@ -19,6 +19,7 @@
 #include "handle.h"
 #include "mirror.h"
 #include "outbox.h"
+#include "msglog.h"
 
 /* ---- sync and rebuild ---------------------------------------------------------- */
 
@@ -84,6 +85,14 @@ int cs_sync(cs_ctx *ctx, cs_sync_stats *st)
 	 * imports everything, as a rebuild does. */
 	if ((rc = sync_once(ctx, st)) && ctx->malformed && !(rc = mirror_set_aside(ctx)))
 		rc = sync_once(ctx, st);
+	if (!rc || st->files_failed) {
+		/* The messages that arrived, in the message log (msglog.c); a log
+		 * that cannot be written is a notice, and the sync's error stays. */
+		char saved[sizeof ctx->err];
+		memcpy(saved, ctx->err, sizeof saved);
+		msglog_notice(ctx, msglog_received(ctx));
+		memcpy(ctx->err, saved, sizeof saved);
+	}
 	texts_free(ctx);
 	return rc;
 }
@@ -187,6 +196,25 @@ static int seed_remote(cs_ctx *ctx, const git_oid *parent)
 		if (git_blob_create_from_buffer(&blob, ctx->repo, e->text, e->len))
 			return ctx_err_git(ctx, "cannot write blob");
 		rc = tree_put(ctx, t, path, &blob, &tree);
+		git_tree_free(t);
+		t = NULL;
+		if (!rc && git_tree_lookup(&t, ctx->repo, &tree))
+			rc = ctx_err_git(ctx, "cannot read tree");
+	}
+	/* The remote's docs/ (the default auto-reply rules), unless an adopted
+	 * remote has its own. */
+	for (const embedded_file *e = embedded_docs; e->name && !rc; e++) {
+		git_tree_entry *have = NULL;
+		snprintf(path, sizeof path, "docs/%s", e->name);
+		if (t && !git_tree_entry_bypath(&have, t, path)) {
+			git_tree_entry_free(have);
+			continue;
+		}
+		git_error_clear();
+		if (git_blob_create_from_buffer(&blob, ctx->repo, e->text, e->len))
+			rc = ctx_err_git(ctx, "cannot write blob");
+		if (!rc)
+			rc = tree_put(ctx, t, path, &blob, &tree);
 		git_tree_free(t);
 		t = NULL;
 		if (!rc && git_tree_lookup(&t, ctx->repo, &tree))

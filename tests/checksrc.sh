@@ -75,6 +75,7 @@ outbox.h 6
 
 sync 7
 validate 7
+msglog.h 7
 
 locks 8
 jobs 8

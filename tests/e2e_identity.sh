@@ -34,7 +34,10 @@ reserved() {
   expect_rc 2 cs "${A[@]}" job add
   git -C "$T/a" config coordsync.server build1
   git --git-dir="$T/r.git" ls-tree --name-only main > "$T/top"
-  ! grep -qx -e all -e docs -e coordination/status.json "$T/top" || fail "a reserved id wrote: $(cat "$T/top")"
+  ! grep -qx -e all -e coordination/status.json "$T/top" || fail "a reserved id wrote: $(cat "$T/top")"
+  # docs/ holds the default auto-reply rules init ships, and nothing else
+  [ "$(git --git-dir="$T/r.git" ls-tree -r --name-only main docs/)" = docs/auto_reply_rules.json ] ||
+    fail "a reserved id wrote into docs/: $(git --git-dir="$T/r.git" ls-tree -r --name-only main docs/)"
   git --git-dir="$T/r.git" ls-tree --name-only main coordination/ | grep -q -e heartbeat -e status &&
     fail "a reserved server wrote into coordination/"
   ok "reserved ids (coordination, all, docs, Docs, schema, logs) are refused at init, --server, env and config: exit 2"

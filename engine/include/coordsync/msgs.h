@@ -38,6 +38,14 @@ int cs_heartbeat(cs_ctx *ctx, int defer);
  * only queued; NULL on failure. */
 int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 		const char *subject, const char *body, int defer);
+/* The same with typed fields: kv is an array of n "KEY=VALUE" strings that
+ * become members of the message record (read during the call only), as
+ * cs_job_add's do: VALUE is its JSON value when it is exactly one, else a
+ * string.  A field coordsync writes itself (id, from, to, type, subject,
+ * body, timestamp, read, read_by, in_reply_to) is CS_EINVAL. */
+int cs_msg_send_set(cs_ctx *ctx, char **id_out, const char *to, const char *type,
+		    const char *subject, const char *body, const char *const *kv, int n,
+		    int defer);
 /* Mark message id read. */
 int cs_msg_read(cs_ctx *ctx, const char *id);
 
