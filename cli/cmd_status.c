@@ -4,12 +4,15 @@
 
 static int run_status(cli *c)
 {
-	const char *const *kv;
-	int n = cli_multi(c, "--set", &kv), rc;
+	const char *const *kv, *const *un;
+	int n = cli_multi(c, "--set", &kv), nun = cli_multi(c, "--unset", &un), rc;
+	cs_status_edit e = {un, nun, cli_has(c, "--replace")};
 	cs_ctx *ctx;
+	if (e.replace && nun)
+		return cli_usage(c, "--unset with --replace: --replace removes every field it does not set");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	rc = cs_status_set(ctx, c->args[0], kv, n, cli_has(c, "--defer"));
+	rc = cs_status_update(ctx, c->args[0], kv, n, &e, cli_has(c, "--defer"));
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -29,6 +32,9 @@ static int run_heartbeat(cli *c)
 
 static const cli_opt status_opts[] = {
 	{"--set", 'm', "KEY=VALUE", "an extra status field; VALUE is JSON if it parses"},
+	{"--unset", 'm', "KEY", "remove this field from status.json"},
+	{"--replace", 'f', NULL, "write the whole file: only STATUS, the timestamp and the --set"
+	 " fields remain"},
 	{"--defer", 'f', NULL, "record it now, push it with the next sync"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt hb_opts[] = {

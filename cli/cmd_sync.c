@@ -60,6 +60,9 @@ static int run_init(cli *c)
 				" (%s UTC): if the clone that wrote it still runs, stop it; two clones must"
 				" not use one server id\n", c->server, cs_rows_text(r, 1));
 		cs_rows_free(r);
+		/* The seed's "Initialize status files": those it has not yet. */
+		if (!rc)
+			rc = cs_init_status_files(ctx);
 		rc = report_sync(c, ctx, "sync", rc, &st);
 	} else {
 		rc = cli_fail(ctx, rc);

@@ -117,11 +117,17 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 	return rc;
 }
 
-int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
+int cs_status_update(cs_ctx *ctx, const char *status, const char *const *kv, int n,
+		     const cs_status_edit *e, int defer)
 {
 	cJSON *p;
-	int rc = outbox_status_payload(ctx, status, kv, n, &p);
+	int rc = outbox_status_payload(ctx, status, kv, n, e, &p);
 	return rc ? rc : intent(ctx, "status", p, defer, 0);
+}
+
+int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv, int n, int defer)
+{
+	return cs_status_update(ctx, status, kv, n, NULL, defer);
 }
 
 /* The heartbeat carries this clone's instance id (identity.c): two clones

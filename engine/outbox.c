@@ -471,9 +471,46 @@ int cs_outbox_count(cs_ctx *ctx, long long *pending, long long *held)
  * outbox, and each apply is idempotent, so replaying one after a crash
  * changes nothing twice. */
 
+/* cur as a whole object without the members named in unset and with those
+ * of set (replaced in place, others appended), written again in the seed's
+ * layout, as the seed's update_status writes the file. */
+static int server_file_whole(cs_ctx *ctx, const char *cur, const cJSON *set, const cJSON *unset,
+			     char **text)
+{
+	cJSON *o = values_exact_parse(cur);
+	const cJSON *it;
+	int rc = CS_OK;
+
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return ctx_err(ctx, CS_ERROR, "cannot remove a member of %s's file: it is not one"
+			      " JSON object with each member once", ctx->server);
+	}
+	cJSON_ArrayForEach(it, unset)
+		cJSON_DeleteItemFromObjectCaseSensitive(o, cJSON_GetStringValue(it));
+	cJSON_ArrayForEach(it, set) {
+		cJSON *v = cJSON_Duplicate(it, 1);
+		if (!v || !(cJSON_GetObjectItemCaseSensitive(o, it->string)
+			    ? cJSON_ReplaceItemInObjectCaseSensitive(o, it->string, v)
+			    : cJSON_AddItemToObject(o, it->string, v))) {
+			cJSON_Delete(v);
+			rc = ctx_err_oom(ctx);
+			break;
+		}
+	}
+	if (!rc && !(*text = values_render(o, 0)))
+		rc = ctx_err_oom(ctx);
+	cJSON_Delete(o);
+	return rc;
+}
+
 /* The text of a server file: cur (NULL: none yet) with the members of set.
- * Members it has are replaced in place, others appended (export_patch). */
-static int server_file_text(cs_ctx *ctx, const char *cur, const cJSON *set, char **text)
+ * Members it has are replaced in place, others appended (export_patch).
+ * replace: set is the whole file; unset (an array of names, or NULL):
+ * members to remove, when cur has one the whole file is written again
+ * (server_file_whole). */
+static int server_file_text(cs_ctx *ctx, const char *cur, const cJSON *set, const cJSON *unset,
+			    int replace, char **text)
 {
 	const char *keys[CTX_MAX_KV + 2];
 	char *vals[CTX_MAX_KV + 2];
@@ -481,8 +518,17 @@ static int server_file_text(cs_ctx *ctx, const char *cur, const cJSON *set, char
 	const cJSON *it;
 
 	*text = NULL;
-	if (!cur)
+	if (!cur || replace)
 		return (*text = values_render(set, 0)) ? CS_OK : ctx_err_oom(ctx);
+	if (cJSON_GetArraySize(unset)) {
+		cJSON *o = values_exact_parse(cur);
+		int has = !o;   /* not parsed: server_file_whole says why */
+		cJSON_ArrayForEach(it, unset)
+			has |= cJSON_GetObjectItemCaseSensitive(o, cJSON_GetStringValue(it)) != NULL;
+		cJSON_Delete(o);
+		if (has)
+			return server_file_whole(ctx, cur, set, unset, text);
+	}
 	cJSON_ArrayForEach(it, set) {
 		sbuf b = {0};
 		if (n == CTX_MAX_KV + 2) {
@@ -505,11 +551,13 @@ static int server_file_text(cs_ctx *ctx, const char *cur, const cJSON *set, char
 }
 
 /* Set members of this server's status.json or heartbeat.json, written at
- * time at.  A deferred one (not direct) never replaces a newer one: when
+ * time at; remove those named in unset, or with replace write set as the
+ * whole file (server_file_text).  A deferred one (not direct) never replaces a newer one: when
  * the file already holds a later timestamp (a direct update made after
  * the intent was recorded), it is left as it is and the intent is spent.
  * The same second is not older: replaying the intent changes nothing. */
-static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, int direct)
+static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, const cJSON *unset,
+			     int replace, double at, int direct)
 {
 	const char *col = heartbeat ? "heartbeat_json" : "status_json";
 	char sql[256], *cur = NULL, *text = NULL;
@@ -528,7 +576,7 @@ static int apply_server_file(cs_ctx *ctx, int heartbeat, cJSON *set, double at, 
 	snprintf(sql, sizeof sql, "SELECT %s FROM servers WHERE id=:a", col);
 	if ((rc = db_text(ctx, &cur, sql, ctx->server)))
 		return rc;
-	rc = server_file_text(ctx, cur, set, &text);
+	rc = server_file_text(ctx, cur, set, unset, replace, &text);
 	/* The export checks it again; here an intent that breaks it fails alone. */
 	if (!rc)
 		rc = export_check_record(ctx, heartbeat ? "heartbeat.json" : "status.json", ctx->server,
@@ -691,6 +739,31 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	return rc;
 }
 
+/* The members a status intent removes (*unset, detached from p, or NULL:
+ * an intent written before "unset" removes none) and whether it replaces
+ * the whole file (*replace).  A name that is not valid UTF-8, or one of
+ * the members coordsync writes itself, is an error. */
+static int intent_unset(cs_ctx *ctx, cJSON *p, cJSON **unset, int *replace)
+{
+	const cJSON *it;
+	*replace = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "replace"));
+	if (!(*unset = cJSON_DetachItemFromObjectCaseSensitive(p, "unset")))
+		return CS_OK;
+	if (!cJSON_IsArray(*unset) || cJSON_GetArraySize(*unset) > CTX_MAX_KV)
+		goto bad;
+	cJSON_ArrayForEach(it, *unset) {
+		const char *k = cJSON_GetStringValue(it);
+		if (!k || !values_utf8_ok(k) || !strcmp(k, "status") || !strcmp(k, "timestamp"))
+			goto bad;
+	}
+	return CS_OK;
+bad:
+	cJSON_Delete(*unset);
+	*unset = NULL;
+	return ctx_err(ctx, CS_ERROR, "malformed intent: 'unset' is not a list of at most %d member"
+		      " names other than status and timestamp", CTX_MAX_KV);
+}
+
 static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg);
 
 /* Apply one intent: kind is "status", "heartbeat" or "msg"; p its payload.
@@ -721,8 +794,8 @@ static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 {
 	double at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "at"));
 	int direct = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "direct"));
-	cJSON *set;
-	int rc;
+	cJSON *set, *unset = NULL;
+	int rc, replace = 0;
 	if (!(at >= UTIL_TIME_MIN && at <= UTIL_TIME_MAX))
 		return ctx_err(ctx, CS_ERROR, "malformed %s intent: no valid time 'at'", kind);
 	if (!strcmp(kind, "msg")) {
@@ -731,9 +804,14 @@ static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 		sb_printf(msg, "Message from %s to %s", ctx->server, to ? to : "?");
 		return rc;
 	}
-	if ((rc = intent_set(ctx, p, &set)))
+	if (!strcmp(kind, "status") && (rc = intent_unset(ctx, p, &unset, &replace)))
 		return rc;
-	rc = apply_server_file(ctx, !strcmp(kind, "heartbeat"), set, at, direct);
+	if ((rc = intent_set(ctx, p, &set))) {
+		cJSON_Delete(unset);
+		return rc;
+	}
+	rc = apply_server_file(ctx, !strcmp(kind, "heartbeat"), set, unset, replace, at, direct);
+	cJSON_Delete(unset);
 	if (!strcmp(kind, "heartbeat")) {
 		sb_printf(msg, "%s heartbeat", ctx->server);
 	} else {
@@ -744,11 +822,46 @@ static int apply_intent_as(cs_ctx *ctx, const char *kind, cJSON *p, sbuf *msg)
 	return rc;
 }
 
+/* The "unset" list of a status intent (--unset KEY...) in p: none of the
+ * members coordsync writes itself, none also set, none twice. */
+static int status_unset(cs_ctx *ctx, cJSON *p, const cJSON *set, const cs_status_edit *e)
+{
+	cJSON *arr;
+	if (!e || !e->nunset)
+		return CS_OK;
+	if (e->nunset > CTX_MAX_KV)
+		return ctx_err(ctx, CS_EINVAL, "at most %d --unset", CTX_MAX_KV);
+	if (e->replace)
+		return ctx_err(ctx, CS_EINVAL, "--unset with --replace: --replace removes every"
+			      " member it does not set");
+	if (!(arr = cJSON_AddArrayToObject(p, "unset")))
+		return ctx_err_oom(ctx);
+	for (int i = 0; i < e->nunset; i++) {
+		const char *k = e->unset[i];
+		cJSON *s;
+		if (!k || !*k || strlen(k) >= 128 || !values_utf8_ok(k))
+			return ctx_err(ctx, CS_EINVAL, "--unset '%s': not a member name", k ? k : "");
+		if (!strcmp(k, "status") || !strcmp(k, "timestamp"))
+			return ctx_err(ctx, CS_EINVAL, "--unset '%s': coordsync writes it on every status", k);
+		if (cJSON_GetObjectItemCaseSensitive(set, k))
+			return ctx_err(ctx, CS_EINVAL, "--unset '%s' and --set '%s' at once", k, k);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(e->unset[j], k))
+				return ctx_err(ctx, CS_EINVAL, "--unset '%s' is given twice", k);
+		if (!(s = cJSON_CreateString(k)) || !cJSON_AddItemToArray(arr, s)) {
+			cJSON_Delete(s);
+			return ctx_err_oom(ctx);
+		}
+	}
+	return CS_OK;
+}
+
 /* The payload of a status intent: STATUS and the --set list, each value as
  * its JSON text in "set_json" (a string), so the outbox, which parses the
- * payload again, keeps numbers' digits; and "at", now. */
+ * payload again, keeps numbers' digits; "unset" (the --unset names) and
+ * "replace" (true) when given; and "at", now. */
 int outbox_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n,
-		      cJSON **out)
+		      const cs_status_edit *e, cJSON **out)
 {
 	cJSON *p = NULL, *set = NULL, *sj = NULL;
 	int rc;
@@ -762,6 +875,9 @@ int outbox_status_payload(cs_ctx *ctx, const char *status, const char *const *kv
 	else if (cJSON_GetObjectItemCaseSensitive(set, "timestamp"))
 		rc = ctx_err(ctx, CS_EINVAL, "'timestamp' is set by coordsync");
 	else if (!(p = cJSON_CreateObject()) || !(sj = cJSON_AddObjectToObject(p, "set_json")))
+		rc = ctx_err_oom(ctx);
+	else if (!(rc = status_unset(ctx, p, set, e)) && e && e->replace &&
+		 !cJSON_AddTrueToObject(p, "replace"))
 		rc = ctx_err_oom(ctx);
 	if (!rc) {
 		sbuf b = {0};
@@ -790,7 +906,7 @@ int outbox_status_payload(cs_ctx *ctx, const char *status, const char *const *kv
 int outbox_status_text(cs_ctx *ctx, const char *status, const char *const *kv, int n, char **out)
 {
 	cJSON *p;
-	int rc = outbox_status_payload(ctx, status, kv, n, &p);
+	int rc = outbox_status_payload(ctx, status, kv, n, NULL, &p);
 	*out = NULL;
 	if (rc)
 		return rc;
@@ -806,9 +922,9 @@ int outbox_status_text(cs_ctx *ctx, const char *status, const char *const *kv, i
 
 int outbox_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char **out)
 {
-	cJSON *p = cJSON_Parse(payload), *set = NULL;
+	cJSON *p = cJSON_Parse(payload), *set = NULL, *unset = NULL;
 	double at;
-	int rc;
+	int rc, replace = 0;
 	*out = NULL;
 	if (!cJSON_IsObject(p)) {
 		cJSON_Delete(p);
@@ -817,13 +933,14 @@ int outbox_intent_text(cs_ctx *ctx, const char *payload, const char *cur, char *
 	at = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "at"));
 	if (!(at >= UTIL_TIME_MIN && at <= UTIL_TIME_MAX))
 		rc = ctx_err(ctx, CS_ERROR, "malformed intent: no valid time 'at'");
-	else if (!(rc = intent_set(ctx, p, &set))) {
+	else if (!(rc = intent_unset(ctx, p, &unset, &replace)) && !(rc = intent_set(ctx, p, &set))) {
 		/* as apply_server_file does */
 		cJSON_DeleteItemFromObjectCaseSensitive(set, "timestamp");
 		values_add_time(set, "timestamp", at);
-		rc = server_file_text(ctx, cur, set, out);
+		rc = server_file_text(ctx, cur, set, unset, replace, out);
 	}
 	cJSON_Delete(set);
+	cJSON_Delete(unset);
 	cJSON_Delete(p);
 	return rc;
 }

@@ -40,10 +40,10 @@ int outbox_apply(cs_ctx *ctx, const char *kind, struct cJSON *p, sbuf *msg);
  * id is there already. */
 int outbox_apply_msg(cs_ctx *ctx, const struct cJSON *in, double at);
 /* The payload of a status intent (*out, the caller's): STATUS and the --set
- * list kv[0, n), each value as its JSON text, and "at", now.  CS_EINVAL as
- * the command. */
+ * list kv[0, n), each value as its JSON text, e's --unset names and
+ * --replace (e may be NULL), and "at", now.  CS_EINVAL as the command. */
 int outbox_status_payload(cs_ctx *ctx, const char *status, const char *const *kv, int n,
-		      struct cJSON **out);
+		      const cs_status_edit *e, struct cJSON **out);
 /* For the fuzzers, the value path without a repository: the payload text of
  * `status set STATUS --set kv...` (*out malloc'd; CS_EINVAL as the command),
  * and the text of status.json/heartbeat.json after a status or heartbeat

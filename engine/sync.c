@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "ctx.h"
 #include "util.h"
+#include "json_int.h"
 #include "embedded.h"
 #include "db.h"
 #include "secret.h"
@@ -16,8 +17,11 @@
 #include "texts.h"
 #include "transport.h"
 #include "worktree.h"
+#include "values.h"
+#include "identity.h"
 #include "handle.h"
 #include "mirror.h"
+#include "decide.h"
 #include "outbox.h"
 #include "msglog.h"
 
@@ -228,6 +232,49 @@ static int seed_remote(cs_ctx *ctx, const git_oid *parent)
 	if (rc == CTX_ERETRY && parent)
 		return ctx_err(ctx, CS_ERROR, "the remote moved while init adopted it; run init again");
 	return rc == CTX_ERETRY ? CS_OK : rc;   /* someone else seeded it first */
+}
+
+/* The decision of cs_init_status_files: each of the server's two files
+ * that the tree decided on (ctx->base) does not have, written as status set
+ * and heartbeat write them; a file there is kept as it is, even one the
+ * mirror could not import. */
+static int init_files_fn(cs_ctx *ctx, void *arg, sbuf *msg)
+{
+	static const char *const names[] = {"status.json", "heartbeat.json"};
+	sbuf scratch = {0};
+	int rc = CS_OK;
+
+	(void)arg;
+	for (int i = 0; i < 2 && !rc; i++) {
+		git_tree_entry *e = NULL;
+		char path[128], inst[37];
+		cJSON *p, *set;
+		snprintf(path, sizeof path, "%s/%s", ctx->server, names[i]);
+		if (!git_tree_entry_bypath(&e, ctx->base, path)) {
+			git_tree_entry_free(e);
+			continue;
+		}
+		git_error_clear();
+		if (i && (rc = identity_instance(ctx, inst, 1)))
+			break;
+		p = cJSON_CreateObject();
+		set = cJSON_AddObjectToObject(p, i ? "set" : "set_json");
+		if (!set || !(i ? cJSON_AddStringToObject(set, "instance", inst)
+				: cJSON_AddStringToObject(set, "status", "\"idle\"")) ||
+		    !cJSON_AddNumberToObject(p, "at", values_now()) || !cJSON_AddTrueToObject(p, "direct"))
+			rc = ctx_err_oom(ctx);
+		else
+			rc = outbox_apply(ctx, i ? "heartbeat" : "status", p, &scratch);
+		cJSON_Delete(p);
+	}
+	sb_free(&scratch);
+	sb_printf(msg, "%s: initialize status files", ctx->server);
+	return rc;
+}
+
+int cs_init_status_files(cs_ctx *ctx)
+{
+	return decide_run(ctx, init_files_fn, NULL);
 }
 
 /* The branch to coordinate on: the remote's default branch. */

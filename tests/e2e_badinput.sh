@@ -61,6 +61,7 @@ pyjson "$S/build2/status.json" '{"server": "build2", "status": "idle", "timestam
 pyjson "$S/build2/heartbeat.json" '{"server": "build2", "timestamp": 1767323045}'
 server_push "good state"
 expect_rc 0 cs init "$R" "$C1" --server build1
+server_pull   # init's commit of build1's status files
 [ "$(mirror_ids)" = "g1 g2 g3" ] || fail "initial import: $(mirror_ids)"
 ok "initial good state imported"
 

@@ -204,8 +204,10 @@ ok "git-CLI server pushed the seed files"
 # ---- coordsync imports them ---------------------------------------------------------
 
 expect_rc 0 cs init "$T/r.git" "$T/c1" --server build1
-[ "$(git -C "$T/r.git" rev-parse main)" = "$(git -C "$T/s2" rev-parse HEAD)" ] || fail "init pushed something"
-ok "init imports without pushing"
+[ "$(git -C "$T/r.git" rev-parse main^)" = "$(git -C "$T/s2" rev-parse HEAD)" ] || fail "init pushed more than one commit"
+[ "$(git -C "$T/r.git" diff --name-only main^ main | tr '\n' ' ')" = "build1/heartbeat.json build1/status.json " ] ||
+  fail "init pushed more than its status files"
+ok "init imports, and pushes only its server's status files"
 expect_rc 0 cs -C "$T/c1" sync
 expect_rc 0 cs -C "$T/c1" rebuild
 ok "sync and rebuild exit 0"

@@ -48,15 +48,18 @@ EOF
 chmod +x "$H/pre-receive" "$H/update" "$H/post-receive" "$H/post-update"
 Z=0000000000000000000000000000000000000000
 cs init "$T/h.git" "$T/c" --server build1 >/dev/null
-seed=$(git --git-dir="$T/h.git" rev-parse main)
-[ "$(cat "$T/pre.log" 2>/dev/null)" = "$Z $seed refs/heads/main" ] ||
+# init pushes twice: the seed commit, then build1's status files on it
+seed=$(git --git-dir="$T/h.git" rev-parse main^)
+ini=$(git --git-dir="$T/h.git" rev-parse main)
+[ "$(cat "$T/pre.log" 2>/dev/null)" = "$Z $seed refs/heads/main
+$seed $ini refs/heads/main" ] ||
   fail "init's push: pre-receive got '$(cat "$T/pre.log" 2>/dev/null)'"
 expect_rc 0 cs -C "$T/c" job add --id j1
 new=$(git --git-dir="$T/h.git" rev-parse main)
-[ "$(sed -n 2p "$T/pre.log")" = "$seed $new refs/heads/main" ] || fail "pre-receive: $(cat "$T/pre.log")"
-[ "$(sed -n 2p "$T/update.log")" = "refs/heads/main $seed $new" ] || fail "update: $(cat "$T/update.log")"
-[ "$(sed -n 2p "$T/post.log")" = "$seed $new refs/heads/main" ] || fail "post-receive: $(cat "$T/post.log")"
-[ "$(sed -n 2p "$T/post-update.log")" = "refs/heads/main" ] || fail "post-update: $(cat "$T/post-update.log")"
+[ "$(sed -n 3p "$T/pre.log")" = "$ini $new refs/heads/main" ] || fail "pre-receive: $(cat "$T/pre.log")"
+[ "$(sed -n 3p "$T/update.log")" = "refs/heads/main $ini $new" ] || fail "update: $(cat "$T/update.log")"
+[ "$(sed -n 3p "$T/post.log")" = "$ini $new refs/heads/main" ] || fail "post-receive: $(cat "$T/post.log")"
+[ "$(sed -n 3p "$T/post-update.log")" = "refs/heads/main" ] || fail "post-update: $(cat "$T/post-update.log")"
 [ "$(sort -u "$T/env.log")" = "dir=$(cd "$T/h.git" && pwd -P) GIT_DIR=." ] || fail "hook env: $(cat "$T/env.log")"
 grep -qF "remote post-receive hook: post-receive: CI notified" <<<"$OUT" || fail "post-receive output: $OUT"
 ok "coordsync's push runs pre-receive, update, post-receive and post-update as git does (in the remote, GIT_DIR=.)"
@@ -68,7 +71,7 @@ grep -qF "push refused by the remote's pre-receive hook (exit 1): no pushes on F
   fail "refusal: $OUT"
 [ "$(git --git-dir="$T/h.git" rev-parse main)" = "$new" ] || fail "the refused push moved the branch"
 [ "$(wc -l <"$T/pre.log")" -eq $((n + 1)) ] || fail "the refused decision was tried $(( $(wc -l <"$T/pre.log") - n )) times"
-[ "$(wc -l <"$T/post.log")" -eq 2 ] || fail "post-receive ran for a refused push"
+[ "$(wc -l <"$T/post.log")" -eq 3 ] || fail "post-receive ran for a refused push"
 rm "$T/refuse-pre"
 ok "a pre-receive hook that refuses: exit 1 with its message, branch unmoved, tried once, no post-receive"
 

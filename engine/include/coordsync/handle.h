@@ -54,6 +54,11 @@ int cs_clone_auth(cs_ctx **out, const char *url, const char *dir, const cs_opts 
  * instead, adding coordination/ on top of its files in one commit. */
 int cs_clone_adopt(cs_ctx **out, const char *url, const char *dir, const cs_opts *opts,
 		   const cs_remote_auth *auth);
+/* The seed's "Initialize status files", which `init` does once the clone
+ * is made: this server's status.json ({"status": "idle", "timestamp"})
+ * and heartbeat.json, each only when the remote has none, in one commit
+ * (none when both are there).  A decision (coordsync/msgs.h). */
+int cs_init_status_files(cs_ctx *ctx);
 
 /* Create an empty bare repository at path whose default branch is main:
  * a remote for the demo and for tests.  No handle: CS_ERROR with the

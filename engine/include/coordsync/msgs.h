@@ -32,6 +32,17 @@
  * become its fields (read during the call only). */
 int cs_status_set(cs_ctx *ctx, const char *status, const char *const *kv,
 		  int n, int defer);
+/* The same, and: remove the members named in unset[0, nunset) (not status
+ * or timestamp; CS_EINVAL), or with replace write STATUS, the timestamp
+ * and kv as the whole file, as the seed's update_status does.  e may be
+ * NULL (cs_status_set). */
+typedef struct cs_status_edit {
+	const char *const *unset;
+	int nunset;
+	int replace;
+} cs_status_edit;
+int cs_status_update(cs_ctx *ctx, const char *status, const char *const *kv, int n,
+		     const cs_status_edit *e, int defer);
 int cs_heartbeat(cs_ctx *ctx, int defer);
 
 /* Send a message.  *id_out: its id, malloc'd (free() it), also when it was
