@@ -28,10 +28,11 @@ pyjson "$S/build2/status.json" '{"server": "build2", "status": "idle", "timestam
 pyjson "$S/build2/heartbeat.json" '{"server": "build2", "timestamp": 1767323045}'
 pyjson "$S/coordination/jobs.json" '{"jobs": [{"id": "j1", "status": "queued", "priority": 2, "created_at": "2026-01-02T03:04:05+01:00"}, {"id": "j2", "status": "done", "priority": null, "x": {"free": ["form"]}}]}'
 pyjson "$S/coordination/locks.json" '{"locks": {"deploy": {"locked_by": "build2", "expires_at": 1767323045, "fence": 3}}}'
+# 7: the three shared files, build2's two, and the two init wrote for this clone's server
 expect_rc 0 cs -C "$S" validate
-has "5 coordination files checked: no problems"
+has "7 coordination files checked: no problems"
 expect_rc 0 cs -C "$S" --json validate
-python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d == {"problems": [], "files": 5, "ok": True}, d' "$OUT"
+python3 -c 'import json,sys; d = json.loads(sys.argv[1]); assert d == {"problems": [], "files": 7, "ok": True}, d' "$OUT"
 git -C "$S" add -A && git -C "$S" commit -qm "good" && git -C "$S" push -q origin main
 expect_rc 0 cs -C "$C1" sync
 ok "a good tree passes (0), and a sync imports it"
