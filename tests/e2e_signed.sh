@@ -94,6 +94,16 @@ COORDSYNC_TIMEOUT_TOTAL=1 run_err cs -C "$T/a" lock acquire web
 [ $(($(date +%s) - start)) -lt 10 ] || fail "the bound was not kept"
 [ "$(git --git-dir="$T/s.git" rev-parse main)" = "$head" ] || fail "pushed without a signature"
 ok "a signing program that hangs is killed at coordsync.timeout.total"
+# One that closes its output and goes on: the bound still holds (it was
+# waited for without one once its output had closed).
+printf '#!/bin/sh\nexec >&- 2>&- <&-\nexec sleep 30\n' >"$T/mutegpg"
+chmod +x "$T/mutegpg"
+git -C "$T/a" config gpg.program "$T/mutegpg"
+start=$(date +%s)
+COORDSYNC_TIMEOUT_TOTAL=1 run_err cs -C "$T/a" lock acquire web
+[ $RC -eq 1 ] && grep -q "mutegpg.*did not finish within 1s" "$T/err" || fail "mute gpg: $RC $(cat "$T/err")"
+[ $(($(date +%s) - start)) -lt 10 ] || fail "the bound was not kept once the output closed"
+ok "a signing program that closes its output and hangs is killed at the bound too"
 git -C "$T/a" config --unset gpg.program
 git -C "$T/a" config gpg.format x509
 run_err cs -C "$T/a" lock acquire web
