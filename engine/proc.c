@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
 #include <unistd.h>
+#include <sys/wait.h>
+#include "util.h"
 #include "proc.h"
 
 long proc_open_by(const char *path)
@@ -48,4 +52,24 @@ void proc_name(long pid, char *out, size_t n)
 			out[strcspn(out, "\n")] = 0;
 		fclose(f);
 	}
+}
+
+int proc_reap(int pid, double end, int *ws)
+{
+	int r, killed = 0;
+	while ((r = waitpid(pid, ws, WNOHANG)) <= 0) {
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (util_mono() >= end) {
+			killed = 1;
+			break;
+		}
+		usleep(10000);
+	}
+	if (!killed)
+		return 0;
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, ws, 0) < 0 && errno == EINTR)
+		;
+	return 1;
 }

@@ -10,5 +10,10 @@
 long proc_open_by(const char *path);
 /* The command name of process pid into out, for messages ("?" if unknown). */
 void proc_name(long pid, char *out, size_t n);
+/* Reap child pid, the leader of its own process group, whose output has
+ * closed: wait for it until end (util_mono's clock), then kill the group
+ * (SIGKILL) and reap it.  *ws is its wait status; returns 1 when it was
+ * killed.  A program may close its output and go on: it is bounded too. */
+int proc_reap(int pid, double end, int *ws);
 
 #endif

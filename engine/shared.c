@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include "ctx.h"
 #include "util.h"
+#include "proc.h"
 #include "net.h"
 #include "shared.h"
 
@@ -99,13 +100,6 @@ int shared_fix(int shared, const char *path)
 }
 
 /* ---- receive hooks -------------------------------------------------------------- */
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void shared_hooks_dir(git_repository *r, char *out, size_t n)
 {
@@ -221,11 +215,11 @@ int shared_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char 
 	close(in[1]);
 	in[1] = -1;
 	/* Its output until it closes it, within the bound. */
-	end = now_s() + (double)bound;
+	end = util_mono() + (double)bound;
 	for (;;) {
 		struct pollfd p = {o[0], POLLIN, 0};
 		char buf[4096];
-		double left = end - now_s();
+		double left = end - util_mono();
 		ssize_t n;
 		if (left <= 0) {
 			killed = 1;
@@ -245,10 +239,7 @@ int shared_hook_run(cs_ctx *ctx, git_repository *r, const char *dir, const char 
 		if (out->n < 4096)
 			sb_put(out, buf, (size_t)n);
 	}
-	if (killed)
-		kill(-pid, SIGKILL);
-	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
+	killed = proc_reap(pid, killed ? 0 : end, &ws);
 	if (killed)
 		rc = ctx_err(ctx, CS_ERROR, "the remote's %s hook '%s' did not finish within %llds"
 			    " (coordsync.timeout.total); killed", name, path, bound);

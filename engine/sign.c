@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include "ctx.h"
 #include "util.h"
+#include "proc.h"
 #include "net.h"
 #include "sign.h"
 
@@ -40,7 +41,7 @@ static int run(cs_ctx *ctx, const char *const *argv, const char *input, size_t i
 	int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1}, rc = CS_OK, ws = 0, killed = 0, se;
 	int fa_ok = 0, at_ok = 0;
 	size_t sent = 0;
-	pid_t pid = -1, reaped = 0;
+	pid_t pid = -1;
 	long long bound;
 	double end;
 	sigset_t pipe_set, old;
@@ -135,20 +136,7 @@ static int run(cs_ctx *ctx, const char *const *argv, const char *input, size_t i
 			}
 		}
 	}
-	/* Its output is closed: it exits now, or is killed at the bound (a
-	 * program may close both and go on). */
-	while (!killed && (reaped = waitpid(pid, &ws, WNOHANG)) <= 0) {
-		if (reaped < 0 && errno != EINTR)
-			break;
-		if (util_mono() >= end)
-			killed = 1;
-		else
-			usleep(10000);
-	}
-	if (killed)
-		kill(-pid, SIGKILL);
-	while (reaped <= 0 && waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-		;
+	killed = proc_reap(pid, killed ? 0 : end, &ws);
 	if (killed && !rc)
 		rc = ctx_err(ctx, CS_ERROR, "'%s' did not finish within %llds (coordsync.timeout.total);"
 			    " killed", argv[0], bound);

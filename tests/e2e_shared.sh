@@ -28,6 +28,7 @@ line=\$(cat)
 echo "\$line" >>"$T/pre.log"
 if [ -e "$T/refuse-pre" ]; then echo "no pushes on Fridays" >&2; echo "ask ops" >&2; exit 1; fi
 if [ -e "$T/hang-pre" ]; then sleep 60; fi
+if [ -e "$T/mute-pre" ]; then exec >&- 2>&- <&-; sleep 60; fi
 exit 0
 EOF
 cat >"$H/update" <<EOF
@@ -92,6 +93,15 @@ grep -q "the remote's pre-receive hook '.*/hooks/pre-receive' did not finish wit
   fail "hung hook: $OUT"
 [ "$took" -le 10 ] || fail "a hung hook held the push $took s"
 rm "$T/hang-pre"
+# A hook that closes its output and goes on is bounded too.
+touch "$T/mute-pre"
+t0=$(date +%s)
+expect_rc 1 timeout 60 "$COORDSYNC" -C "$T/c" job add --id j4
+took=$(( $(date +%s) - t0 ))
+grep -q "the remote's pre-receive hook '.*/hooks/pre-receive' did not finish within 2s (coordsync.timeout.total); killed" <<<"$OUT" ||
+  fail "hung hook with its output closed: $OUT"
+[ "$took" -le 10 ] || fail "a hung hook with its output closed held the push $took s"
+rm "$T/mute-pre"
 git -C "$T/c" config --unset coordsync.timeout.total
 expect_rc 0 cs -C "$T/c" job add --id j5
 git --git-dir="$T/h.git" show main:coordination/jobs.json | python3 -c '
