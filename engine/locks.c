@@ -13,6 +13,7 @@
 #include "values.h"
 #include "export.h"
 #include "decide.h"
+#include "locks.h"
 
 typedef struct lock_arg {
 	const char *name;
@@ -174,20 +175,28 @@ static int lock_decide(cs_ctx *ctx, lock_arg *a, sbuf *msg, lock_check_fn check,
 	return rc;
 }
 
+/* CS_EREFUSED for a lock s that another server holds: "HEAD held by
+ * HOLDER until TIME", and why when its expiry has passed here. */
+static int lock_refuse(cs_ctx *ctx, const char *head, const lock_state *s)
+{
+	char iso[32];
+	util_time_iso(s->expires, iso);
+	if (s->expires + ctx->lock_delay < s->now)
+		return ctx_err(ctx, CS_EREFUSED, "%s held by %s until %s by its clock, but this server"
+			      " has watched that grant for less than its lease (free here in %.0fs):"
+			      " clocks may differ", head, s->holder, iso,
+			      ceil(s->watched < 0 ? s->lease + ctx->lock_delay : s->wait_watch));
+	return ctx_err(ctx, CS_EREFUSED, "%s held by %s until %s", head, s->holder, iso);
+}
+
 /* Acquire: refused while another server holds it; a new grant gets a new
  * fence. */
 static int lock_may_acquire(cs_ctx *ctx, lock_arg *a, lock_state *s)
 {
 	if (!s->mine && !s->free_now) {
-		char iso[32];
-		util_time_iso(s->expires, iso);
-		if (s->expires + ctx->lock_delay < s->now)
-			return ctx_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
-				      " clock, but this server has watched that grant for less than its"
-				      " lease (free here in %.0fs): clocks may differ", a->name, s->holder,
-				      iso, ceil(s->watched < 0 ? s->lease + ctx->lock_delay : s->wait_watch));
-		return ctx_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
-			      s->holder, iso);
+		char head[128];
+		snprintf(head, sizeof head, "cannot lock '%s':", a->name);
+		return lock_refuse(ctx, head, s);
 	}
 	return s->mine ? CS_OK : lock_fence_next(ctx, a, s);
 }
@@ -260,6 +269,54 @@ static int lock_cleanup_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	a->released = rc;
 	sb_puts(msg, "Cleanup expired locks");
 	return CS_OK;
+}
+
+/* ---- the seed's locks, respected ---------------------------------------- */
+
+int locks_respect(cs_ctx *ctx, const char *name, const char *what, int *held)
+{
+	lock_arg a = {name, 0, NULL, 0};
+	lock_state s;
+	int rc;
+	*held = 0;
+	if ((rc = lock_read(ctx, &a, &s)))
+		return rc;
+	if (!s.mine && !s.free_now) {
+		char head[128];
+		*held = 1;
+		snprintf(head, sizeof head, "cannot %s: '%s'", what, name);
+		rc = lock_refuse(ctx, head, &s);
+	}
+	free(s.holder);
+	return rc;
+}
+
+int locks_wait_run(cs_ctx *ctx, decide_fn fn, void *arg, int *held)
+{
+	double start = util_mono(), deadline = start + (ctx->seed_wait > 0 ? ctx->seed_wait : 0);
+	int rc;
+	for (;;) {
+		*held = 0;
+		rc = decide_run(ctx, fn, arg);
+		if (rc != CS_EREFUSED || !*held)
+			return rc;
+		if (util_mono() >= deadline)
+			break;
+		/* The seed holds these locks for a few pushes: look again soon,
+		 * each time on a fresh fetch. */
+		double left = deadline - util_mono();
+		double step = left < 0.5 ? left : 0.5;
+		if (step > 0) {
+			struct timespec ts = {(time_t)step, (long)((step - floor(step)) * 1e9)};
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (ctx->seed_wait > 0) {
+		char last[sizeof ctx->err];
+		memcpy(last, ctx->err, sizeof last);
+		rc = ctx_err(ctx, CS_EREFUSED, "%s (waited %.0fs)", last, util_mono() - start);
+	}
+	return rc;
 }
 
 int cs_lock_acquire(cs_ctx *ctx, const char *name, int ttl, int wait, cs_lock_info *info)

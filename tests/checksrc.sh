@@ -74,7 +74,7 @@ outbox.h 6
 
 sync 7
 
-locks 8
+locks.h 8
 jobs 8
 msgs.h 8
 autoreply 8
