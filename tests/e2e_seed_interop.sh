@@ -11,10 +11,11 @@
 #   - a lock taken through the seed's protocol is honoured by coordsync, and
 #     the other way round; a seed lease that expires is taken over after it
 #     expires plus coordsync's lock-delay.
-# The seed client runs in its safe mode (see seed_client.py): the pseudo-code
-# as written reports claims whose push was refused and replays refused lock
-# grants by textual rebase; SEED_MODE=seed runs it that way, and then this
-# test fails on the seed's account, not coordsync's.
+# The seed client is the seed's code as written (see seed_client.py), refused
+# pushes, textual rebases and all: a client whose job_assignment grant lost
+# the race to a coordsync claim waits out its own 30 s lease, which is most
+# of this test's time.  e2e_seed_contention.sh tests the seed's locks
+# themselves (coordsync waits for job_assignment and message_queue).
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
 seed() { python3 "$TESTS_DIR/seed_client.py" "$@"; }
