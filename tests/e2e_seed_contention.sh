@@ -119,6 +119,11 @@ for i in 1 2; do
   seed "$T/s$i" "seed$i" claim-loop "$NJOBS" >"$T/runs.seed$i" 2>"$T/err.seed$i" &
   pids+=($!)
 done
+# coordsync starts once the seed servers are under way (a seed claim on the
+# remote): two seed clients whose first grants both lose to a coordsync claim
+# wait out their own leases (30 s) and would take no part.
+seed_claimed() { git --git-dir="$T/r.git" log -1 --format=%s --grep='claimed by seed' | grep -q .; }
+poll_until 30 seed_claimed || fail "no seed server claimed a job alone (see $T/err.seed*)"
 for i in 1 2; do
   cs_worker "$i" &
   pids+=($!)
@@ -155,7 +160,6 @@ NMSG=5
 cs_sender() {
   local i=$1 n id rc
   : >"$T/sent.build$i"
-  sleep 1   # the seed servers' first sends go out before the race begins
   for ((n = 1; n <= NMSG; n++)); do
     set +e
     id=$(cs -C "$T/c$i" msg send build1 --subject "build$i-$n" --wait 20 2>"$T/err.send$i")
@@ -171,6 +175,8 @@ for i in 3 4; do
   seed "$T/s$i" "seed$i" send-loop "$NMSG" build1 8 >"$T/sent.seed$i" 2>"$T/err.seed$i" &
   pids+=($!)
 done
+seed_sent() { git --git-dir="$T/r.git" log -1 --format=%s --grep='Message from seed' | grep -q .; }
+poll_until 30 seed_sent || fail "no seed server sent a message alone (see $T/err.seed*)"
 for i in 1 2; do
   cs_sender "$i" &
   pids+=($!)

@@ -98,6 +98,12 @@ merges=$(git --git-dir="$T/r.git" rev-list --merges --all | wc -l)
 ok "no merge commits on the remote"
 
 # ---- coordsync reads the seed's files -------------------------------------
+# A seed client that lost a grant race keeps its refused commit and waits
+# out its own lease (seed_client.py).  The checks below are about what each
+# side reads of the other's files: start the seed clones from the remote.
+for i in 1 2; do
+  git -C "$T/s$i" fetch -q origin && git -C "$T/s$i" reset -q --hard origin/main
+done
 cs -C "$T/c1" sync >/dev/null
 expect_rc 0 cs -C "$T/c1" query --format csv \
   "SELECT id || ' ' || assigned_to FROM jobs WHERE assigned_to LIKE 'seed%' ORDER BY id"
