@@ -144,7 +144,7 @@ static const cli_opt list_opts[] = {{"--status", 's', "S", "only jobs in this st
 				    {NULL, 0, NULL, NULL}};
 static const cli_opt claim_opts[] = {
 	{"--wait", 'd', "SEC", "while another server holds the seed's job_assignment lock, keep"
-	 " looking this long (default 10s)"},
+	 " looking this long (default 10)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 

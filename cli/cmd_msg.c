@@ -78,7 +78,7 @@ static const cli_opt send_opts[] = {
 	{"--force", 'f', NULL, "send it even to a server the remote does not know (no directory or"
 	 " heartbeat)"},
 	{"--wait", 'd', "SEC", "while another server holds the seed's message_queue lock, keep"
-	 " looking this long (default 10s)"},
+	 " looking this long (default 10)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt inbox_opts[] = {{"--all", 'f', NULL, "include messages already read"},
 				     {NULL, 0, NULL, NULL}};
