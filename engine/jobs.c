@@ -13,7 +13,7 @@
 #include "values.h"
 #include "export.h"
 #include "decide.h"
-#include "locks.h"
+#include "lockstate.h"
 
 typedef struct job_arg {
 	const char *id;
@@ -169,7 +169,7 @@ static int job_claim_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	 * and runs the job whether or not its claim was pushed: while another
 	 * server holds it, do not claim (checked on the state decided on, so
 	 * a grant pushed after this fetch makes our push a refused CAS). */
-	if ((rc = locks_respect(ctx, LOCKS_SEED_JOBS, "claim", &a->held)))
+	if ((rc = lockstate_respect(ctx, LOCKSTATE_SEED_JOBS, "claim", &a->held)))
 		return rc;
 	rc = DB_RUN(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
 			 " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
@@ -360,7 +360,7 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 int cs_job_claim(cs_ctx *ctx, char **id_out)
 {
 	job_arg a = {NULL, NULL, 0, 0, 0, NULL, 0, NULL, 0, 0};
-	int rc = locks_wait_run(ctx, job_claim_fn, &a, &a.held);
+	int rc = lockstate_wait_run(ctx, job_claim_fn, &a, &a.held);
 	*id_out = NULL;
 	if (rc)
 		free(a.out_id);

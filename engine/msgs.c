@@ -12,7 +12,7 @@
 #include "decide.h"
 #include "outbox.h"
 #include "msgs.h"
-#include "locks.h"
+#include "lockstate.h"
 
 /* These are also intents: with defer they wait in the outbox, and each apply
  * is idempotent, so replaying one after a crash changes nothing twice. */
@@ -80,7 +80,8 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	int rc;
 	/* A seed server sends under message_queue with commits of its own:
 	 * while another server holds it, do not send. */
-	if (!strcmp(a->kind, "msg") && (rc = locks_respect(ctx, LOCKS_SEED_MSGS, "send", &a->held)))
+	if (!strcmp(a->kind, "msg") &&
+	    (rc = lockstate_respect(ctx, LOCKSTATE_SEED_MSGS, "send", &a->held)))
 		return rc;
 	if (a->check_to &&
 	    (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a->payload, "to")))))
@@ -106,7 +107,7 @@ static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int 
 	if (!ctx->server)
 		rc = ctx_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
 	else if (!defer)
-		rc = locks_wait_run(ctx, intent_fn, &a, &a.held);
+		rc = lockstate_wait_run(ctx, intent_fn, &a, &a.held);
 	else if (check_to &&
 		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to")))))
 		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */

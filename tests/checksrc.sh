@@ -69,12 +69,13 @@ handle.h 4
 mirror.h 4
 
 decide.h 5
+lockstate.h 5
 
 outbox.h 6
 
 sync 7
 
-locks.h 8
+locks 8
 jobs 8
 msgs.h 8
 autoreply 8

@@ -9,7 +9,7 @@
 #     through; a seed grant that expired is free only after the lock-delay,
 #     as coordsync's own locks;
 #   - while a seed server holds message_queue, msg send does not send (the
-#     same wait and exit 3);
+#     same wait and exit 3), and sync keeps a deferred message in the outbox;
 #   - seed clients and coordsync servers claim from one queue at once, each
 #     side recording the jobs it runs: no job is run twice, and the remote
 #     agrees with every record; seed and coordsync servers send messages at
@@ -79,13 +79,20 @@ expect_rc 3 cs -C "$T/c1" msg send build2 --subject held --wait 1
 grep -q "cannot send: 'message_queue' held by seed2 until" <<<"$OUT" || fail "msg send: $OUT"
 grep -q "waited [12]s" <<<"$OUT" || fail "msg send did not wait: $OUT"
 remote_file messages.json | grep -q '"held"' && fail "a message was sent while seed2 held message_queue"
+expect_rc 0 cs -C "$T/c1" msg send build2 --subject deferred --defer
+expect_rc 0 cs -C "$T/c1" sync
+grep -q "1 deferred message not sent yet: cannot send: 'message_queue' held by seed2" <<<"$OUT" ||
+  fail "sync does not say why the deferred message waits: $OUT"
+remote_file messages.json | grep -q '"deferred"' && fail "sync pushed a deferred message while seed2 held message_queue"
 cs -C "$T/c1" msg send build2 --subject waited --wait 30 >"$T/send.out" 2>"$T/send.err" &
 send=$!
 sleep 2
 expect_rc 0 seed "$T/s2" seed2 release message_queue
 wait "$send" || fail "the waiting send failed: $(cat "$T/send.err")"
 remote_file messages.json | grep -q '"waited"' || fail "the waiting message is not on the remote"
-ok "msg send while a seed server holds message_queue waits, exits 3 naming it; released, it sends"
+expect_rc 0 cs -C "$T/c1" sync
+remote_file messages.json | grep -q '"deferred"' || fail "the deferred message is not on the remote after the release"
+ok "msg send while a seed server holds message_queue waits, exits 3 naming it (sync keeps a deferred one); released, it sends"
 
 # ---- seed and coordsync servers claim from one queue at once ---------------
 NJOBS=16
@@ -94,9 +101,10 @@ for j in $(seq -w 1 "$NJOBS"); do
 done
 cs -C "$T/c1" job cancel h3 >/dev/null
 
-# A coordsync worker runs each job it claims for RUN seconds (a worker that
-# claims back to back wins every race with the seed's three pushes a claim,
-# and a seed client that loses its grant waits out its own 30 s lease).
+# Every worker runs each job it claims for RUN seconds.  Back to back, a
+# coordsync worker wins every race with the seed's three pushes a claim (and
+# a seed client that loses its grant waits out its own 30 s lease), and a
+# seed client re-takes job_assignment before coordsync looks again.
 RUN=${RUN:-1}
 cs_worker() {   # claim until nothing is queued; a wait for job_assignment that runs out is retried
   local i=$1 n id rc
@@ -116,7 +124,7 @@ cs_worker() {   # claim until nothing is queued; a wait for job_assignment that 
 start=$(date +%s.%N)
 pids=()
 for i in 1 2; do
-  seed "$T/s$i" "seed$i" claim-loop "$NJOBS" >"$T/runs.seed$i" 2>"$T/err.seed$i" &
+  seed "$T/s$i" "seed$i" claim-loop "$NJOBS" "$RUN" >"$T/runs.seed$i" 2>"$T/err.seed$i" &
   pids+=($!)
 done
 # coordsync starts once the seed servers are under way (a seed claim on the
@@ -151,7 +159,7 @@ for k in sorted(want):
         f"{k} is {j['status']} on {j['assigned_to']} by the remote, but {ran[k][0]} runs it"
 seeds = sum(1 for v in ran.values() if v[0].startswith("seed"))
 print(f"{seeds} jobs run by seed servers, {n - seeds} by coordsync servers")
-assert seeds > 0, "the seed servers ran nothing: no contention was tested"
+assert 0 < seeds < n, "one side ran nothing: no contention was tested"
 PY
 ok "seed and coordsync servers claimed $NJOBS jobs at once: none run twice, the remote agrees"
 

@@ -6,9 +6,11 @@ there, driving the git CLI in its own clone.  Python stdlib only.
 
     seed_client.py CLONE_DIR SERVER_ID claim             claim_next_job; print the
                                                          job's id
-    seed_client.py CLONE_DIR SERVER_ID claim-loop MAX    claim_next_job until the
+    seed_client.py CLONE_DIR SERVER_ID claim-loop MAX [RUN]
+                                                         claim_next_job until the
                                                          queue looks empty or MAX
-                                                         jobs; print each id
+                                                         jobs, each run for RUN
+                                                         seconds; print each id
     seed_client.py CLONE_DIR SERVER_ID acquire NAME [TTL]
     seed_client.py CLONE_DIR SERVER_ID release NAME
     seed_client.py CLONE_DIR SERVER_ID send TO TYPE SUBJECT [BODY]
@@ -339,6 +341,7 @@ def main(argv):
     if cmd == "claim-loop" and args:
         # Bounded by attempts and time.
         limit, claimed, deadline = int(args[0]), 0, time.monotonic() + 120
+        run = float(args[1]) if len(args) > 1 else 0
         for _ in range(20 * limit + 20):
             if claimed >= limit or time.monotonic() > deadline:
                 break
@@ -346,6 +349,7 @@ def main(argv):
             if job:
                 print(job["id"], flush=True)
                 claimed += 1
+                time.sleep(run)       # running the job
                 continue
             # None: the lock was not had, or nothing was queued.  A worker
             # stops when nothing is queued, here or on the remote (a client
