@@ -29,11 +29,15 @@ static int run_add(cli *c)
 
 static int run_claim(cli *c)
 {
+	long long wait = cli_num(c, "--wait", CS_SEED_WAIT);
 	char *id = NULL;
 	cs_ctx *ctx;
-	int rc = cli_open(c, &ctx);
-	if (rc)
+	int rc;
+	if (wait < 0 || wait > 86400)
+		return cli_usage(c, "--wait must be between 0 and 86400 seconds");
+	if ((rc = cli_open(c, &ctx)))
 		return rc;
+	cs_set_seed_wait(ctx, (double)wait);
 	if (!(rc = cs_job_claim(ctx, &id)) && cli_caller_gone(NULL)) {
 		/* Served by the daemon, and the caller went away while the claim
 		 * was pushed: nobody will run the job, so give it back. */
@@ -138,11 +142,15 @@ static const cli_opt rescue_opts[] = {
 	{NULL, 0, NULL, NULL}};
 static const cli_opt list_opts[] = {{"--status", 's', "S", "only jobs in this status"},
 				    {NULL, 0, NULL, NULL}};
+static const cli_opt claim_opts[] = {
+	{"--wait", 'd', "SEC", "while another server holds the seed's job_assignment lock, keep"
+	 " looking this long (default 10)"},
+	{NULL, 0, NULL, NULL}};
 static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_job_cmds[] = {
 	{"job add", "", "queue a job; prints its id", 0, 0, add_opts, run_add, CLI_SERVED},
-	{"job claim", "", "take the next queued job (lowest priority, then oldest)", 0, 0, none,
+	{"job claim", "", "take the next queued job (lowest priority, then oldest)", 0, 0, claim_opts,
 	 run_claim, CLI_SERVED},
 	{"job done", "ID", "finish a job this server runs", 1, 1, done_opts, run_done, CLI_SERVED},
 	{"job fail", "ID", "fail a job; it is retried while attempts remain", 1, 1, fail_opts,

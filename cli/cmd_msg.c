@@ -10,10 +10,14 @@ static int run_send(cli *c)
 	char *id = NULL;
 	cs_ctx *ctx;
 	int rc;
+	long long wait = cli_num(c, "--wait", CS_SEED_WAIT);
 	if (!cli_str(c, "--subject"))
 		return cli_usage(c, "msg send needs --subject");
+	if (wait < 0 || wait > 86400)
+		return cli_usage(c, "--wait must be between 0 and 86400 seconds");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
+	cs_set_seed_wait(ctx, (double)wait);
 	rc = cs_msg_send_set(ctx, &id, c->args[0], cli_str(c, "--type") ? cli_str(c, "--type") : "info",
 			 cli_str(c, "--subject"), cli_str(c, "--body"), kv, n,
 			 (cli_has(c, "--defer") ? CS_DEFER : 0) | (cli_has(c, "--force") ? CS_FORCE : 0));
@@ -77,6 +81,8 @@ static const cli_opt send_opts[] = {
 	{"--defer", 'f', NULL, "queue it; the next sync pushes it"},
 	{"--force", 'f', NULL, "send it even to a server the remote does not know (no directory or"
 	 " heartbeat)"},
+	{"--wait", 'd', "SEC", "while another server holds the seed's message_queue lock, keep"
+	 " looking this long (default 10)"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt inbox_opts[] = {{"--all", 'f', NULL, "include messages already read"},
 				     {NULL, 0, NULL, NULL}};

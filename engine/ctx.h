@@ -46,6 +46,7 @@ struct cs_ctx {
 	int retry_cap_ms;   /* ... and the window's bound (coordsync.retry.cap) */
 	char pushed[GIT_OID_HEXSZ + 1];  /* the commit the last decision pushed, or "" */
 	int lock_delay;     /* seconds an expired lock of another server stays taken */
+	double seed_wait;   /* seconds a claim or a send waits for a seed lock (cs_set_seed_wait) */
 	long long max_file; /* largest file read, in bytes (coordsync.maxfilesize) */
 	int query_seconds;  /* bound on an ad-hoc query or report (coordsync.query.timeout) */
 	int lockfd;         /* flock on gitdir/coordsync/lock, or -1 */

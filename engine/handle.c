@@ -69,6 +69,11 @@ void cs_set_retries(cs_ctx *ctx, int n)
 	ctx->max_attempts = n > 0 ? n : 1;
 }
 
+void cs_set_seed_wait(cs_ctx *ctx, double seconds)
+{
+	ctx->seed_wait = seconds > 0 ? seconds : 0;
+}
+
 int cs_last_retries(const cs_ctx *ctx)
 {
 	return ctx->retries;
@@ -107,6 +112,7 @@ cs_ctx *handle_new(void)
 	ctx->mirrorfd = -1;
 	ctx->max_attempts = 60;
 	ctx->lock_delay = 5;
+	ctx->seed_wait = CS_SEED_WAIT;
 	fault_init();
 	ctx->max_file = CTX_MAX_BLOB;
 	ctx->query_seconds = 30;

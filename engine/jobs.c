@@ -13,6 +13,7 @@
 #include "values.h"
 #include "export.h"
 #include "decide.h"
+#include "lockstate.h"
 
 typedef struct job_arg {
 	const char *id;
@@ -22,6 +23,7 @@ typedef struct job_arg {
 	int nkv;
 	char *out_id;
 	int count;
+	int held;             /* claim: refused for the seed's job_assignment */
 } job_arg;
 
 /* Fields of a job that its life sets (claim, done, fail, rescue): never
@@ -163,6 +165,12 @@ static int job_claim_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		}
 		return ctx_err(ctx, CS_EREFUSED, "no queued job");
 	}
+	/* A seed server claims under job_assignment with commits of its own
+	 * and runs the job whether or not its claim was pushed: while another
+	 * server holds it, do not claim (checked on the state decided on, so
+	 * a grant pushed after this fetch makes our push a refused CAS). */
+	if ((rc = lockstate_respect(ctx, LOCKSTATE_SEED_JOBS, "claim", &a->held)))
+		return rc;
 	rc = DB_RUN(ctx, "UPDATE jobs SET status='running', assigned_to=:s, started_at=:t,"
 			 " attempts=coalesce(attempts, 0) + 1, fence=coalesce(fence, 0) + 1,"
 			 " dirty=1 WHERE id=:i",
@@ -323,7 +331,7 @@ static int job_fail_fn(cs_ctx *ctx, void *p, sbuf *msg)
 int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 	       const char *const *kv, int n)
 {
-	job_arg a = {NULL, NULL, priority, 1, 0, kv, n, NULL, 0};
+	job_arg a = {NULL, NULL, priority, 1, 0, kv, n, NULL, 0, 0};
 	int rc;
 	*id_out = NULL;
 	if (id && (rc = values_check_name(ctx, "job id", id)))
@@ -351,8 +359,8 @@ int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 
 int cs_job_claim(cs_ctx *ctx, char **id_out)
 {
-	job_arg a = {NULL, NULL, 0, 0, 0, NULL, 0, NULL, 0};
-	int rc = decide_run(ctx, job_claim_fn, &a);
+	job_arg a = {NULL, NULL, 0, 0, 0, NULL, 0, NULL, 0, 0};
+	int rc = lockstate_wait_run(ctx, job_claim_fn, &a, &a.held);
 	*id_out = NULL;
 	if (rc)
 		free(a.out_id);
@@ -363,7 +371,7 @@ int cs_job_claim(cs_ctx *ctx, char **id_out)
 
 static int job_op(cs_ctx *ctx, decide_fn fn, const char *id, const char *text)
 {
-	job_arg a = {id, text, 0, 0, 0, NULL, 0, NULL, 0};
+	job_arg a = {id, text, 0, 0, 0, NULL, 0, NULL, 0, 0};
 	if (!id || !*id)
 		return ctx_err(ctx, CS_EINVAL, "missing job id");
 	return decide_run(ctx, fn, &a);
@@ -391,7 +399,7 @@ int cs_job_cancel(cs_ctx *ctx, const char *id)
 
 int cs_job_rescue(cs_ctx *ctx, int older_than, int *rescued)
 {
-	job_arg a = {NULL, NULL, 0, 0, older_than, NULL, 0, NULL, 0};
+	job_arg a = {NULL, NULL, 0, 0, older_than, NULL, 0, NULL, 0, 0};
 	int rc = decide_run(ctx, job_rescue_fn, &a);
 	*rescued = a.count;
 	return rc;

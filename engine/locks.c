@@ -13,6 +13,7 @@
 #include "values.h"
 #include "export.h"
 #include "decide.h"
+#include "lockstate.h"
 
 typedef struct lock_arg {
 	const char *name;
@@ -21,81 +22,11 @@ typedef struct lock_arg {
 	int released;
 } lock_arg;
 
-/* What the mirror knows of one lock, read by lock_read. */
-typedef struct lock_state {
-	char *holder;         /* malloc'd; NULL: not held */
-	int exists;           /* a locks.json member */
-	int mine;             /* held by this server */
-	int free_now;         /* free, or free to take from its holder */
-	double now, expires, lease, watched, wait_watch;
-	long long fence;
-} lock_state;
-
-/* Read lock a->name into *s (free s->holder), and tell a->info what it
- * found. */
-static int lock_read(cs_ctx *ctx, lock_arg *a, lock_state *s)
-{
-	sqlite3_stmt *st = NULL;
-	const char *holder = NULL;
-	clock_reading boot;
-	int rc;
-
-	memset(s, 0, sizeof *s);
-	s->now = values_now();
-	s->watched = -1;
-	if ((rc = clock_boot(ctx, &boot)))
-		return rc;
-	if ((rc = db_prepare(ctx, &st, "SELECT locked_by, expires_at, max(coalesce(fence, 0),"
-				       " coalesce((SELECT fence FROM lock_fences f WHERE f.name=l.name), 0)),"
-				       " (SELECT coalesce(lease, 0) FROM lock_free_after a WHERE a.name=l.name),"
-				       " (SELECT :boot - seen_boot FROM lock_free_after a WHERE a.name=l.name"
-				       "  AND a.boot_id = :bid)"
-				       " FROM locks l WHERE name=:n")) ||
-	    (rc = db_bind_text(ctx, st, ":n", a->name)) ||
-	    (rc = db_bind_real(ctx, st, ":boot", boot.now)) ||
-	    (rc = db_bind_text(ctx, st, ":bid", boot.id)))
-		goto done;
-	if ((rc = db_step(ctx, st)) == SQLITE_ROW) {
-		s->exists = 1;
-		holder = (const char *)sqlite3_column_text(st, 0);
-		s->expires = sqlite3_column_double(st, 1);
-		s->fence = sqlite3_column_int64(st, 2);
-		s->lease = sqlite3_column_double(st, 3);
-		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			s->watched = sqlite3_column_double(st, 4);
-	} else if (rc != SQLITE_DONE) {
-		goto done;
-	}
-	rc = CS_OK;
-	if (holder && !(s->holder = strdup(holder))) {
-		rc = ctx_err_oom(ctx);
-		goto done;
-	}
-	if (a->info) {
-		snprintf(a->info->holder, sizeof a->info->holder, "%s", holder ? holder : "");
-		a->info->expires_at = s->expires;
-		a->info->fence = s->fence;
-	}
-	s->mine = holder && !strcmp(holder, ctx->server);
-	/* Another server's lock stays taken for lock_delay seconds after it
-	 * expires: clocks differ between servers.  And not before this host
-	 * has watched it for its lease plus the lock-delay (lock_free_after),
-	 * by its boot clock: a clock minutes ahead, here or at the holder, or
-	 * a step of this host's wall clock, would otherwise take a live lock.
-	 * No watch in this boot (watched < 0) is no time watched. */
-	s->wait_watch = s->lease + ctx->lock_delay - s->watched;
-	s->free_now = !holder || (s->expires + ctx->lock_delay < s->now && s->watched >= 0 &&
-				  s->wait_watch <= 0);
-done:
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* A new grant of lock a->name, whose state is s: above every fence this
  * clone has seen for the lock, in the file, in its memory (lock_fences,
  * kept across rebuilds and accept-history) and in the lock's history, so
  * that a dropped entry or a rewound remote cannot make a fence repeat. */
-static int lock_fence_next(cs_ctx *ctx, lock_arg *a, lock_state *s)
+static int lock_fence_next(cs_ctx *ctx, lock_arg *a, lockstate *s)
 {
 	long long seen = 0;
 	int rc;
@@ -114,7 +45,7 @@ static int lock_fence_next(cs_ctx *ctx, lock_arg *a, lock_state *s)
 
 /* Write lock a->name as held by this server for a->ttl seconds with fence
  * s->fence: a grant (acquire) or its extension (renew, s->mine). */
-static int lock_grant(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
+static int lock_grant(cs_ctx *ctx, lock_arg *a, const lockstate *s, sbuf *msg)
 {
 	double now = s->now;
 	int rc;
@@ -159,16 +90,16 @@ static int lock_grant(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
 	return rc < 0 ? rc : CS_OK;
 }
 
-/* One decision on lock a->name: read it (lock_read), let check refuse it
+/* One decision on lock a->name: read it (lockstate_read), let check refuse it
  * or prepare it, then write it. */
-typedef int (*lock_check_fn)(cs_ctx *ctx, lock_arg *a, lock_state *s);
-typedef int (*lock_write_fn)(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg);
+typedef int (*lock_check_fn)(cs_ctx *ctx, lock_arg *a, lockstate *s);
+typedef int (*lock_write_fn)(cs_ctx *ctx, lock_arg *a, const lockstate *s, sbuf *msg);
 static int lock_decide(cs_ctx *ctx, lock_arg *a, sbuf *msg, lock_check_fn check,
 		       lock_write_fn write)
 {
-	lock_state s;
+	lockstate s;
 	int rc;
-	if (!(rc = lock_read(ctx, a, &s)) && !(rc = check(ctx, a, &s)))
+	if (!(rc = lockstate_read(ctx, a->name, a->info, &s)) && !(rc = check(ctx, a, &s)))
 		rc = write(ctx, a, &s, msg);
 	free(s.holder);
 	return rc;
@@ -176,24 +107,18 @@ static int lock_decide(cs_ctx *ctx, lock_arg *a, sbuf *msg, lock_check_fn check,
 
 /* Acquire: refused while another server holds it; a new grant gets a new
  * fence. */
-static int lock_may_acquire(cs_ctx *ctx, lock_arg *a, lock_state *s)
+static int lock_may_acquire(cs_ctx *ctx, lock_arg *a, lockstate *s)
 {
 	if (!s->mine && !s->free_now) {
-		char iso[32];
-		util_time_iso(s->expires, iso);
-		if (s->expires + ctx->lock_delay < s->now)
-			return ctx_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s by its"
-				      " clock, but this server has watched that grant for less than its"
-				      " lease (free here in %.0fs): clocks may differ", a->name, s->holder,
-				      iso, ceil(s->watched < 0 ? s->lease + ctx->lock_delay : s->wait_watch));
-		return ctx_err(ctx, CS_EREFUSED, "cannot lock '%s': held by %s until %s", a->name,
-			      s->holder, iso);
+		char head[128];
+		snprintf(head, sizeof head, "cannot lock '%s':", a->name);
+		return lockstate_refuse(ctx, head, s);
 	}
 	return s->mine ? CS_OK : lock_fence_next(ctx, a, s);
 }
 
 /* Renew, release: only this server's own lock. */
-static int lock_may_renew(cs_ctx *ctx, lock_arg *a, lock_state *s)
+static int lock_may_renew(cs_ctx *ctx, lock_arg *a, lockstate *s)
 {
 	if (!s->mine)
 		return ctx_err(ctx, CS_EREFUSED, "cannot renew '%s': %s%s", a->name,
@@ -201,7 +126,7 @@ static int lock_may_renew(cs_ctx *ctx, lock_arg *a, lock_state *s)
 	return CS_OK;
 }
 
-static int lock_may_release(cs_ctx *ctx, lock_arg *a, lock_state *s)
+static int lock_may_release(cs_ctx *ctx, lock_arg *a, lockstate *s)
 {
 	int rc = CS_OK;
 	if (!s->mine) {
@@ -213,7 +138,7 @@ static int lock_may_release(cs_ctx *ctx, lock_arg *a, lock_state *s)
 	return rc;
 }
 
-static int lock_unset(cs_ctx *ctx, lock_arg *a, const lock_state *s, sbuf *msg)
+static int lock_unset(cs_ctx *ctx, lock_arg *a, const lockstate *s, sbuf *msg)
 {
 	int rc;
 	(void)s;

@@ -12,6 +12,7 @@
 #include "decide.h"
 #include "outbox.h"
 #include "msgs.h"
+#include "lockstate.h"
 
 /* These are also intents: with defer they wait in the outbox, and each apply
  * is idempotent, so replaying one after a crash changes nothing twice. */
@@ -21,6 +22,7 @@ typedef struct intent_arg {
 	cJSON *payload;
 	int applied;
 	int check_to;         /* a message: its recipient must be a known server */
+	int held;             /* a message: refused for the seed's message_queue */
 } intent_arg;
 
 /* 1 when id is a server the remote knows: this one, one with a status.json
@@ -76,6 +78,11 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	intent_arg *a = p;
 	cJSON *copy;
 	int rc;
+	/* A seed server sends under message_queue with commits of its own:
+	 * while another server holds it, do not send. */
+	if (!strcmp(a->kind, "msg") &&
+	    (rc = lockstate_respect(ctx, LOCKSTATE_SEED_MSGS, "send", &a->held)))
+		return rc;
 	if (a->check_to &&
 	    (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a->payload, "to")))))
 		return rc;
@@ -94,13 +101,13 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
  * never waits in the outbox for a server that does not exist). */
 static int intent(cs_ctx *ctx, const char *kind, cJSON *payload, int defer, int check_to)
 {
-	intent_arg a = {kind, payload, 0, check_to && !defer};
+	intent_arg a = {kind, payload, 0, check_to && !defer, 0};
 	char *text;
 	int rc = CS_OK;
 	if (!ctx->server)
 		rc = ctx_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
 	else if (!defer)
-		rc = decide_run(ctx, intent_fn, &a);
+		rc = lockstate_wait_run(ctx, intent_fn, &a, &a.held);
 	else if (check_to &&
 		 (rc = check_recipient(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "to")))))
 		rc = rc < 0 ? rc : CS_ERROR;   /* refused: nothing queued */

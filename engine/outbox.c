@@ -35,6 +35,7 @@
 #include "export.h"
 #include "identity.h"
 #include "decide.h"
+#include "lockstate.h"
 #include "outbox.h"
 
 static const char *const outbox_schema =
@@ -951,6 +952,8 @@ typedef struct flush_arg {
 	outbox_intent *it;
 	int n;
 	int count;          /* applied in the last attempt */
+	int held_back;      /* messages left pending: another server holds message_queue */
+	char why[1024];     /* ... and who, until when (as ctx->err) */
 } flush_arg;
 
 /* Apply every pending intent, each in a savepoint: one that fails is rolled
@@ -961,15 +964,30 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	int rc = CS_OK;
 
 	a->count = 0;
+	a->held_back = 0;
 	for (int i = 0; i < a->n && !rc; i++) {
 		outbox_intent *in = &a->it[i];
-		cJSON *pl = cJSON_Parse(in->payload);
+		cJSON *pl;
 		sbuf one = {0};
-		int bad;
+		int bad, held = 0;
 
 		free(in->error);
 		in->error = NULL;
 		in->state = 0;
+		/* A deferred message waits, as a direct one does, while another
+		 * server holds the seed's message_queue (lockstate.h). */
+		if (in->kind && !strcmp(in->kind, "msg")) {
+			rc = lockstate_respect(ctx, LOCKSTATE_SEED_MSGS, "send", &held);
+			if (rc == CS_EREFUSED && held) {
+				if (!a->held_back++)
+					snprintf(a->why, sizeof a->why, "%s", ctx->err);
+				rc = CS_OK;
+				continue;
+			}
+			if (rc)
+				break;
+		}
+		pl = cJSON_Parse(in->payload);
 		if ((rc = db_exec(ctx, "SAVEPOINT intent")))
 			break;
 		if (!pl)
@@ -1019,7 +1037,7 @@ static int outbox_fn(cs_ctx *ctx, void *p, sbuf *msg)
 
 static int flush_round(cs_ctx *ctx, int *delivered, int *any)
 {
-	flush_arg a = {NULL, 0, 0};
+	flush_arg a = {NULL, 0, 0, 0, ""};
 	int rc;
 
 	*delivered = 0;
@@ -1053,6 +1071,13 @@ static int flush_round(cs_ctx *ctx, int *delivered, int *any)
 		*any = 0;
 	}
 	*delivered = a.count;
+	/* Held-back messages stay pending for the next sync; another round
+	 * now would only find them held back again. */
+	if (a.held_back) {
+		ctx_notice(ctx, "%d deferred message%s not sent yet: %s", a.held_back,
+			  a.held_back == 1 ? "" : "s", a.why);
+		*any = 0;
+	}
 done:
 	outbox_intents_free(a.it, a.n);
 	return rc;

@@ -70,6 +70,7 @@ handle.h 4
 mirror.h 4
 
 decide.h 5
+lockstate.h 5
 
 outbox.h 6
 

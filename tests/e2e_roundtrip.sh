@@ -174,8 +174,10 @@ dump("coordination/jobs.json", {"jobs": jobs, "version": 2, "generated_by": {"to
 
 far = 4102444800  # 2100-01-01
 dump("coordination/locks.json", {"locks": {
-    "job_assignment": {"locked_by": "build2", "locked_at": far - 30, "expires_at": far,
-                       "purpose": "jobs", "history": [{"by": "build2", "at": 1.5}]},
+    # held (the seed's job_assignment, held, would stop the claim below)
+    "nightly": {"locked_by": "build2", "locked_at": far - 30, "expires_at": far,
+                "purpose": "jobs", "history": [{"by": "build2", "at": 1.5}]},
+    "job_assignment": {"locked_by": None, "locked_at": None, "expires_at": None},
     "deploy": {"locked_by": None, "locked_at": None, "expires_at": None,
                "owner_note": "caf\u00e9 \U0001F512", "limits": {"max": 2.5, "eps": 1e-07},
                "tags": ["x", None, True]},
@@ -214,8 +216,8 @@ ok "sync and rebuild exit 0"
 expect_rc 0 cs -C "$T/c1" query --format csv "SELECT count(*) AS n FROM jobs"
 [ "$(echo "$OUT" | tail -n 1)" = 54 ] || fail "jobs count after rebuild: $OUT"
 expect_rc 0 cs -C "$T/c1" query --format csv "SELECT (SELECT count(*) FROM locks), (SELECT count(*) FROM messages), (SELECT count(*) FROM servers WHERE id='build2' AND status='building')"
-[ "$(echo "$OUT" | tail -n 1)" = "3,3,1" ] || fail "locks/messages/servers after rebuild: $OUT"
-ok "mirror holds 54 jobs, 3 locks, 3 messages, build2's status"
+[ "$(echo "$OUT" | tail -n 1)" = "4,3,1" ] || fail "locks/messages/servers after rebuild: $OUT"
+ok "mirror holds 54 jobs, 4 locks, 3 messages, build2's status"
 
 # The mirror keeps each record's text byte for byte.
 expect_rc 0 cs -C "$T/c1" query --format json "SELECT json FROM jobs WHERE id='j025'"

@@ -11,10 +11,11 @@
 #   - a lock taken through the seed's protocol is honoured by coordsync, and
 #     the other way round; a seed lease that expires is taken over after it
 #     expires plus coordsync's lock-delay.
-# The seed client runs in its safe mode (see seed_client.py): the pseudo-code
-# as written reports claims whose push was refused and replays refused lock
-# grants by textual rebase; SEED_MODE=seed runs it that way, and then this
-# test fails on the seed's account, not coordsync's.
+# The seed client is the seed's code as written (see seed_client.py), refused
+# pushes, textual rebases and all: a client whose job_assignment grant lost
+# the race to a coordsync claim waits out its own 30 s lease, which is most
+# of this test's time.  e2e_seed_contention.sh tests the seed's locks
+# themselves (coordsync waits for job_assignment and message_queue).
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
 
 seed() { python3 "$TESTS_DIR/seed_client.py" "$@"; }
@@ -97,6 +98,12 @@ merges=$(git --git-dir="$T/r.git" rev-list --merges --all | wc -l)
 ok "no merge commits on the remote"
 
 # ---- coordsync reads the seed's files -------------------------------------
+# A seed client that lost a grant race keeps its refused commit and waits
+# out its own lease (seed_client.py).  The checks below are about what each
+# side reads of the other's files: start the seed clones from the remote.
+for i in 1 2; do
+  git -C "$T/s$i" fetch -q origin && git -C "$T/s$i" reset -q --hard origin/main
+done
 cs -C "$T/c1" sync >/dev/null
 expect_rc 0 cs -C "$T/c1" query --format csv \
   "SELECT id || ' ' || assigned_to FROM jobs WHERE assigned_to LIKE 'seed%' ORDER BY id"

@@ -1,50 +1,63 @@
 #!/usr/bin/env python3
-"""A coordination client written from the seed protocol's pseudo-code
-(/work/shared/seed/communication-methodology.md: acquire_lock, release_lock,
-claim_next_job), driving the git CLI in its own clone.  Python stdlib only.
+"""A server running the seed's own scripts: the functions of
+/work/shared/seed/communication-methodology.md (acquire_lock, release_lock,
+claim_next_job, send_message, read_messages, mark_message_read), as written
+there, driving the git CLI in its own clone.  Python stdlib only.
 
-    seed_client.py CLONE_DIR SERVER_ID claim-loop MAX   claim until none is left
-                                                        or MAX; print each id
-    seed_client.py CLONE_DIR SERVER_ID claim            claim one job; print its id
+    seed_client.py CLONE_DIR SERVER_ID claim             claim_next_job; print the
+                                                         job's id
+    seed_client.py CLONE_DIR SERVER_ID claim-loop MAX [RUN]
+                                                         claim_next_job until the
+                                                         queue looks empty or MAX
+                                                         jobs, each run for RUN
+                                                         seconds; print each id
     seed_client.py CLONE_DIR SERVER_ID acquire NAME [TTL]
     seed_client.py CLONE_DIR SERVER_ID release NAME
+    seed_client.py CLONE_DIR SERVER_ID send TO TYPE SUBJECT [BODY]
+                                                         send_message; print its id
+    seed_client.py CLONE_DIR SERVER_ID send-loop N TO [SECONDS]
+                                                         send_message N times
+                                                         (subjects SERVER_ID-1...)
+                                                         within SECONDS; print
+                                                         each sent id
+    seed_client.py CLONE_DIR SERVER_ID inbox             read_messages: "ID SUBJECT"
 
-Exit status: 0 ok, 1 error, 3 refused (lock held / nothing queued).
+A printed job id is a job this server now runs: claim_next_job returns the
+job whether or not its claim was pushed, and the seed runs what it returns.
+Exit status: 0 ok, 1 error, 3 refused (lock not had, nothing queued).
+`release` exits 0 when the lock is free and this clone is at the remote's
+head afterwards (release_lock itself returns nothing), else 1.
 
-Files are written the seed's way: json.dump(obj, f, indent=2) plus "\\n".
-Lock times are integer epoch seconds, as the seed's current_timestamp();
-a job's started_at is written as "YYYY-MM-DDTHH:MM:SSZ", the form the seed's
-health check reads with jq's fromdate.
+Faithful on purpose, faults included:
+  - git_commit_and_push() returns whether the push went through, and only
+    acquire_lock looks at it.  claim_next_job and send_message report
+    success whatever the push did; release_lock pushes once.
+  - A refused push leaves its commit in the clone.  git_pull() is the seed's
+    `git pull origin main --rebase --autostash`, which replays it onto the
+    remote's head as text.
+  - A lock held by this very server counts as held (the seed does not look
+    at the holder), so a refused grant that the next pull replays cleanly
+    makes the client wait for its own lease (30 s) to run out.
+  - Times are current_timestamp(): integer epoch seconds, for lock times, a
+    job's started_at and a message's timestamp alike.
+  - Records are read with [] (a job without assigned_to raises KeyError), and
+    expires_at is compared as the seed does (a held lock whose expires_at is
+    null raises TypeError).
 
-Two git disciplines (SEED_MODE):
-
-  seed  (the pseudo-code as written) git_pull() is `git pull --rebase`;
-        git_commit_and_push() commits and pushes, and a refused push leaves the
-        commit in the clone for the next pull to replay as a *textual* rebase.
-        claim_next_job ignores whether its claim was pushed and returns the job
-        anyway.  What we saw running e2e_seed_interop.sh with SEED_MODE=seed:
-          - a seed client printed a job (j15) whose claim push had been
-            refused; the remote gave it to coordsync (build1), which had
-            claimed it while the seed held job_assignment (coordsync does not
-            take that lock).  The seed's later pull --rebase conflicted and
-            its claim was dropped, but it had already reported the job;
-          - a refused "Lock job_assignment acquired" commit was replayed
-            cleanly by every later pull --rebase (coordsync only touched
-            jobs.json), so the client read the lock as held by itself, never
-            pushed, and stalled for the full 30 s lease.
-        Seed against seed only (3-4 faithful clients, 20-30 jobs) we did not
-        catch a double claim: two grants of job_assignment edit the same lines
-        and their rebase conflicts.  It still relies on that textual accident.
-
-  safe  (the default) the same protocol, decisions and retries, but never a
-        text merge: commit, plain `git push`, and on rejection
-        `git fetch && git reset --hard origin/BRANCH`, then decide again from
-        the fresh state.  A job is reported claimed only once its commit is on
-        the remote.  The interop test needs this: every job must be claimed
-        exactly once by everyone's account.
+Where the seed is silent, and what this does:
+  - write_json: json.dump(obj, f, indent=2) plus "\\n", through a temporary
+    file (the "temp-file pattern as in scripts" of its runbook);
+  - git_commit_and_push: `git add` of the coordination files, `git commit`,
+    `git push origin BRANCH`;
+  - a pull whose rebase conflicts: the seed's "Git Push Conflicts" recipe,
+    `git checkout --ours` on each conflicted file (in a rebase, --ours is the
+    remote's side), `git add`, `git rebase --continue` (or --skip when
+    nothing is left of the local commit); bounded, and aborted after that;
+  - log_error writes to stderr.
 
 SEED_SLEEP_SCALE (default 1) scales the seed's sleeps (random(1, 5) after a
-refused push, min(5, timeout/10) while a lock is held) so tests run quickly.
+refused lock push, min(5, timeout/10) while a lock is held) so that tests
+run quickly.  Lease lengths are not scaled.
 """
 import json
 import os
@@ -52,13 +65,11 @@ import random
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+import uuid
 
 CLONE = None
-MODE = os.environ.get("SEED_MODE", "safe")
-SCALE = float(os.environ.get("SEED_SLEEP_SCALE", "1"))
 BRANCH = None
-LAST_REASON = None        # why claim_next_job returned None: "lock" or "empty"
+SCALE = float(os.environ.get("SEED_SLEEP_SCALE", "1"))
 
 
 def git(*args, check=True):
@@ -76,8 +87,12 @@ def current_timestamp():
     return int(time.time())
 
 
-def iso_now():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def generate_uuid():
+    return str(uuid.uuid4())
+
+
+def log_error(text):
+    print(f"seed_client: {text}", file=sys.stderr)
 
 
 def read_json(path):
@@ -94,123 +109,216 @@ def write_json(path, obj):
     os.replace(tmp, full)
 
 
-def reset_to_remote():
-    git("fetch", "-q", "origin")
-    git("reset", "-q", "--hard", f"origin/{BRANCH}")
-
-
 def git_pull():
-    if MODE == "safe":
-        reset_to_remote()
+    # git pull origin main --rebase --autostash; on a conflict, ours wins
+    # (the seed's recipe, for every conflicted file).
+    if git("pull", "-q", "--rebase", "--autostash", "origin", BRANCH,
+           check=False).returncode == 0:
         return
-    # The seed: pull --rebase, replaying any commit a refused push left
-    # behind.  If the replay conflicts there is nothing sensible left to do
-    # but drop the local decision and take the remote's state.
-    if git("pull", "-q", "--rebase", "origin", BRANCH, check=False).returncode != 0:
-        git("rebase", "--abort", check=False)
-        reset_to_remote()
+    for _ in range(20):
+        if not os.path.isdir(os.path.join(CLONE, ".git", "rebase-merge")) and \
+           not os.path.isdir(os.path.join(CLONE, ".git", "rebase-apply")):
+            return
+        conflicted = git("diff", "--name-only", "--diff-filter=U", check=False).stdout.split()
+        for path in conflicted:
+            git("checkout", "--ours", "--", path, check=False)
+            git("add", "--", path, check=False)
+        env_continue = ["-c", "core.editor=true", "rebase", "--continue"]
+        if git(*env_continue, check=False).returncode != 0:
+            git("rebase", "--skip", check=False)
+    git("rebase", "--abort", check=False)
 
 
 def git_commit_and_push(message):
     git("add", "-A", "coordination")
-    if git("diff", "--cached", "--quiet", check=False).returncode == 0:
-        return True       # nothing to commit
-    git("commit", "-q", "-m", message)
-    if git("push", "-q", "origin", f"HEAD:{BRANCH}", check=False).returncode == 0:
-        return True
-    if MODE == "safe":
-        reset_to_remote()  # never merge as text: drop the commit, decide again
-    return False
+    git("commit", "-q", "-m", message, check=False)
+    return git("push", "-q", "origin", BRANCH, check=False).returncode == 0
 
 
-# ---- the seed's protocol ------------------------------------------------------
+# ---- the seed's protocol, as written --------------------------------------
 
 def acquire_lock(lock_name, server_id, timeout_seconds=30):
+    """
+    Acquire a named lock with automatic expiration
+    """
     max_retries = 5
     for attempt in range(max_retries):
+        # Pull latest state
         git_pull()
-        locks = read_json("coordination/locks.json")
-        if lock_name not in locks["locks"]:
-            locks["locks"][lock_name] = {}
-        current_lock = locks["locks"][lock_name]
+
+        # Read current locks
+        locks = read_json('coordination/locks.json')
+
+        # Check if lock is available or expired
+        if lock_name not in locks['locks']:
+            locks['locks'][lock_name] = {}
+
+        current_lock = locks['locks'][lock_name]
         now = current_timestamp()
-        if not current_lock.get("locked_by") or \
-           (current_lock.get("expires_at") or 0) < now:
-            current_lock["locked_by"] = server_id
-            current_lock["locked_at"] = now
-            current_lock["expires_at"] = now + timeout_seconds
-            write_json("coordination/locks.json", locks)
-            if git_commit_and_push(f"Lock {lock_name} acquired by {server_id}"):
+
+        # Lock available if not held or expired
+        if not current_lock.get('locked_by') or \
+           current_lock.get('expires_at', 0) < now:
+            # Attempt to acquire
+            current_lock['locked_by'] = server_id
+            current_lock['locked_at'] = now
+            current_lock['expires_at'] = now + timeout_seconds
+
+            write_json('coordination/locks.json', locks)
+
+            if git_commit_and_push(f'Lock {lock_name} acquired by {server_id}'):
                 return True
-            sleep(random.uniform(1, 5))
-            continue
+            else:
+                # Push failed, retry
+                sleep(random.uniform(1, 5))
+                continue
         else:
-            sleep(min(5, timeout_seconds / 10))
+            # Lock held by another server, wait and retry
+            wait_time = min(5, timeout_seconds / 10)
+            sleep(wait_time)
+
     return False
 
 
 def release_lock(lock_name, server_id):
-    # The seed releases with one attempt; the safe mode re-decides a few
-    # times when the push is refused (the lock would otherwise stay held
-    # until it expires).
-    tries = 1 if MODE == "seed" else 5
-    for _ in range(tries):
-        git_pull()
-        locks = read_json("coordination/locks.json")
-        if locks["locks"].get(lock_name, {}).get("locked_by") != server_id:
-            return False
-        locks["locks"][lock_name] = {
-            "locked_by": None,
-            "locked_at": None,
-            "expires_at": None,
+    """
+    Release a lock only if we hold it
+    """
+    git_pull()
+    locks = read_json('coordination/locks.json')
+
+    if locks['locks'].get(lock_name, {}).get('locked_by') == server_id:
+        locks['locks'][lock_name] = {
+            'locked_by': None,
+            'locked_at': None,
+            'expires_at': None
         }
-        write_json("coordination/locks.json", locks)
-        if git_commit_and_push(f"Lock {lock_name} released by {server_id}"):
-            return True
-        sleep(random.uniform(0.1, 0.5))
-    return False
+        write_json('coordination/locks.json', locks)
+        git_commit_and_push(f'Lock {lock_name} released by {server_id}')
 
 
 def claim_next_job(server_id):
-    global LAST_REASON
-    LAST_REASON = "lock"
-    if not acquire_lock("job_assignment", server_id):
+    """
+    Atomically claim the next available job
+    """
+    if not acquire_lock('job_assignment', server_id):
         return None
+
     try:
-        # The seed claims once and returns the job whether or not the push
-        # went through; the safe mode re-decides (bounded) until its claim is
-        # on the remote, since servers that ignore job_assignment (coordsync)
-        # keep moving the branch.
-        for _ in range(1 if MODE == "seed" else 20):
-            git_pull()
-            jobs = read_json("coordination/jobs.json")
-            available = [j for j in jobs["jobs"]
-                         if j.get("status") == "queued" and j.get("assigned_to") is None]
-            if not available:
-                LAST_REASON = "empty"
-                return None
-            available.sort(key=lambda j: (j["priority"], j["created_at"]))
-            next_job = available[0]
-            next_job["assigned_to"] = server_id
-            next_job["status"] = "running"
-            next_job["started_at"] = iso_now()
-            write_json("coordination/jobs.json", jobs)
-            pushed = git_commit_and_push(f'Job {next_job["id"]} claimed by {server_id}')
-            if pushed or MODE == "seed":
-                LAST_REASON = None
-                return next_job
-            sleep(random.uniform(0.05, 0.2))
-        LAST_REASON = "push"
-        return None
+        git_pull()
+        jobs = read_json('coordination/jobs.json')
+
+        # Find highest priority queued job
+        available = [j for j in jobs['jobs']
+                     if j['status'] == 'queued' and j['assigned_to'] is None]
+
+        if not available:
+            return None
+
+        # Sort by priority (lower number = higher priority), then by created_at
+        available.sort(key=lambda j: (j['priority'], j['created_at']))
+        next_job = available[0]
+
+        # Claim the job
+        next_job['assigned_to'] = server_id
+        next_job['status'] = 'running'
+        next_job['started_at'] = current_timestamp()
+
+        write_json('coordination/jobs.json', jobs)
+        git_commit_and_push(f'Job {next_job["id"]} claimed by {server_id}')
+
+        return next_job
     finally:
-        release_lock("job_assignment", server_id)
+        release_lock('job_assignment', server_id)
 
 
-# ---- command line --------------------------------------------------------------
+def send_message(from_server, to_server, msg_type, subject, body):
+    """
+    Send a message to another server or broadcast
+    """
+    if not acquire_lock('message_queue', from_server, timeout_seconds=10):
+        log_error('Failed to acquire message lock')
+        return False
+
+    try:
+        git_pull()
+        messages = read_json('coordination/messages.json')
+
+        new_message = {
+            'id': generate_uuid(),
+            'from': from_server,
+            'to': to_server,  # or 'all' for broadcast
+            'type': msg_type,
+            'subject': subject,
+            'body': body,
+            'timestamp': current_timestamp(),
+            'read': False
+        }
+
+        messages['messages'].append(new_message)
+        write_json('coordination/messages.json', messages)
+        git_commit_and_push(f'Message from {from_server} to {to_server}')
+
+        return True
+    finally:
+        release_lock('message_queue', from_server)
+
+
+def read_messages(server_id):
+    """
+    Read messages for this server
+    """
+    git_pull()
+    messages = read_json('coordination/messages.json')
+
+    # Filter for messages to this server or 'all'
+    my_messages = [m for m in messages['messages']
+                   if (m['to'] == server_id or m['to'] == 'all')
+                   and not m['read']]
+
+    return my_messages
+
+
+def mark_message_read(message_id, server_id):
+    """
+    Mark a message as read
+    """
+    git_pull()
+    messages = read_json('coordination/messages.json')
+
+    for msg in messages['messages']:
+        if msg['id'] == message_id:
+            msg['read'] = True
+            break
+
+    write_json('coordination/messages.json', messages)
+    git_commit_and_push(f'Message {message_id} marked read by {server_id}')
+
+
+# ---- command line (not the seed's) -----------------------------------------
+
+def last_sent_id(server, subject):
+    """The id of the message send_message just wrote (it returns only True),
+    read back from the clone: the last one from server with subject."""
+    for m in reversed(read_json('coordination/messages.json')['messages']):
+        if m.get('from') == server and m.get('subject') == subject:
+            return m['id']
+    return None
+
+
+def queued(jobs):
+    return [j for j in jobs['jobs'] if j['status'] == 'queued' and j['assigned_to'] is None]
+
+
+def remote_jobs():
+    """The remote's jobs.json, fetched without touching the clone's branch."""
+    git("fetch", "-q", "origin", check=False)
+    return json.loads(git("show", f"origin/{BRANCH}:coordination/jobs.json").stdout)
+
 
 def main(argv):
     global CLONE, BRANCH
-    if len(argv) < 4 or MODE not in ("seed", "safe"):
+    if len(argv) < 4:
         print(__doc__, file=sys.stderr)
         return 2
     CLONE, server, cmd, args = argv[1], argv[2], argv[3], argv[4:]
@@ -220,26 +328,59 @@ def main(argv):
         ttl = int(args[1]) if len(args) > 1 else 30
         return 0 if acquire_lock(args[0], server, ttl) else 3
     if cmd == "release" and args:
-        return 0 if release_lock(args[0], server) else 1
+        release_lock(args[0], server)
+        held = read_json('coordination/locks.json')['locks'].get(args[0], {}).get('locked_by')
+        at_remote = git("rev-parse", "HEAD").stdout == git("rev-parse", f"origin/{BRANCH}").stdout
+        return 0 if not held and at_remote else 1
     if cmd == "claim":
         job = claim_next_job(server)
         if job:
             print(job["id"], flush=True)
             return 0
-        return 3 if LAST_REASON == "empty" else 1
+        return 3
     if cmd == "claim-loop" and args:
-        limit = int(args[0])
-        claimed = 0
-        # Bounded: a refused lock or push costs an attempt, not a claim.
-        for _ in range(4 * limit + 10):
-            if claimed >= limit:
+        # Bounded by attempts and time.
+        limit, claimed, deadline = int(args[0]), 0, time.monotonic() + 120
+        run = float(args[1]) if len(args) > 1 else 0
+        for _ in range(20 * limit + 20):
+            if claimed >= limit or time.monotonic() > deadline:
                 break
             job = claim_next_job(server)
             if job:
                 print(job["id"], flush=True)
                 claimed += 1
-            elif LAST_REASON == "empty":
+                time.sleep(run)       # running the job
+                continue
+            # None: the lock was not had, or nothing was queued.  A worker
+            # stops when nothing is queued, here or on the remote (a client
+            # waiting out its own refused grant would otherwise idle for
+            # its whole lease).
+            if not queued(read_json('coordination/jobs.json')) or not queued(remote_jobs()):
                 break
+        return 0
+    if cmd == "send" and len(args) >= 3:
+        body = args[3] if len(args) > 3 else ""
+        if not send_message(server, args[0], args[1], args[2], body):
+            return 3
+        print(last_sent_id(server, args[2]), flush=True)
+        return 0
+    if cmd == "send-loop" and len(args) in (2, 3):
+        # A message not sent (the lock not had) is tried again; bounded by
+        # attempts and by SECONDS (default 60).
+        n, i = int(args[0]), 1
+        deadline = time.monotonic() + (float(args[2]) if len(args) > 2 else 60)
+        for _ in range(20 * n):
+            if i > n or time.monotonic() > deadline:
+                break
+            subject = f"{server}-{i}"
+            if send_message(server, args[1], "info", subject, "from the seed"):
+                print(last_sent_id(server, subject), subject, flush=True)
+                i += 1
+            sleep(2)
+        return 0
+    if cmd == "inbox":
+        for m in read_messages(server):
+            print(m['id'], m['subject'])
         return 0
     print(__doc__, file=sys.stderr)
     return 2

@@ -133,6 +133,13 @@ void cs_set_abort(cs_ctx *ctx, cs_abort_fn fn, void *arg);
 /* The attempts a decision makes before it gives up on refused pushes (at
  * least 1; 60 by default), for tests and benchmarks. */
 void cs_set_retries(cs_ctx *ctx, int max_attempts);
+/* How long a job claim waits while another server holds the seed's
+ * job_assignment lock, and a message sent now while one holds
+ * message_queue, looking again on fresh fetches (CS_EREFUSED, naming the
+ * holder, when it still does).  CS_SEED_WAIT seconds by default; 0 looks
+ * once. */
+#define CS_SEED_WAIT 10
+void cs_set_seed_wait(cs_ctx *ctx, double seconds);
 /* Refused pushes retried by the last decision on ctx (0 when it won at once). */
 int cs_last_retries(const cs_ctx *ctx);
 

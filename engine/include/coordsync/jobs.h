@@ -23,7 +23,8 @@
 int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 	       const char *const *kv, int n);
 /* Claim the next queued job for this server.  *id_out as for cs_job_add;
- * CS_EREFUSED when nothing is queued. */
+ * CS_EREFUSED when nothing is queued, or while another server still holds
+ * the seed's job_assignment lock after the wait of cs_set_seed_wait. */
 int cs_job_claim(cs_ctx *ctx, char **id_out);
 int cs_job_done(cs_ctx *ctx, const char *id, const char *result);
 int cs_job_fail(cs_ctx *ctx, const char *id, const char *error);

@@ -46,7 +46,9 @@ int cs_status_update(cs_ctx *ctx, const char *status, const char *const *kv, int
 int cs_heartbeat(cs_ctx *ctx, int defer);
 
 /* Send a message.  *id_out: its id, malloc'd (free() it), also when it was
- * only queued; NULL on failure. */
+ * only queued; NULL on failure.  Sent now, CS_EREFUSED while another
+ * server still holds the seed's message_queue lock after the wait of
+ * cs_set_seed_wait. */
 int cs_msg_send(cs_ctx *ctx, char **id_out, const char *to, const char *type,
 		const char *subject, const char *body, int defer);
 /* The same with typed fields: kv is an array of n "KEY=VALUE" strings that
