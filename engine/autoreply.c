@@ -8,6 +8,7 @@
 #include "db.h"
 #include "values.h"
 #include "decide.h"
+#include "lockstate.h"
 #include "outbox.h"
 #include "msglog.h"
 #include "msgs.h"
@@ -97,7 +98,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	sqlite3_stmt *st = NULL;
 	cJSON *pending = cJSON_CreateArray();
 	const cJSON *row;
-	int rc;
+	int rc, queue = -1;   /* message_queue: -1 not looked at, 0 free, 1 held */
 
 	a->replied = a->marked = 0;
 	sb_free(&a->log);      /* a retry starts a fresh log */
@@ -140,6 +141,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		const char *subject = cJSON_GetStringValue(cJSON_GetArrayItem(row, 3));
 		const cJSON *r, *hit = NULL;
 		sbuf ignored = {0};
+		int reply;
 		cJSON_ArrayForEach(r, a->rules) {
 			const char *want = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "type"));
 			if (contains_ci(subject, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "contains"))) &&
@@ -150,7 +152,22 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		}
 		if (!hit)
 			continue;       /* no rule: stays unread */
-		if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hit, "action")), "reply")) {
+		reply = !strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hit, "action")),
+				"reply");
+		if (reply && queue < 0) {
+			/* A reply is a send: not while a seed server holds
+			 * message_queue (lockstate.h). */
+			int held = 0;
+			if ((rc = lockstate_respect(ctx, LOCKSTATE_SEED_MSGS, "reply", &held)) && !held)
+				break;
+			if ((queue = held)) {
+				sb_printf(&a->log, "auto-reply: %s; replies wait for the next run\n", ctx->err);
+				rc = CS_OK;
+			}
+		}
+		if (reply && queue) {
+			continue;       /* stays unread: the next run replies */
+		} else if (reply) {
 			const cJSON *rep = cJSON_GetObjectItemCaseSensitive(hit, "reply");
 			const char *rt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "type"));
 			char *rid = util_uuid();

@@ -74,7 +74,16 @@ expect_rc 0 cs -C "$T/c1" job claim --wait 20
 ok "a seed grant that expired is waited for until the lock-delay has passed"
 
 # ---- message_queue held by a seed server -----------------------------------
+expect_rc 0 cs -C "$T/c2" msg send build1 --type request --subject "ack please"
+ask=$OUT
 expect_rc 0 seed "$T/s2" seed2 acquire message_queue 30
+# auto-reply's replies are sends too: they wait (the request stays unread)
+expect_rc 0 cs -C "$T/c1" msg autoreply
+grep -q "cannot reply: 'message_queue' held by seed2 until" <<<"$OUT" || fail "auto-reply while held: $OUT"
+remote_file messages.json | grep -q "\"in_reply_to\": \"$ask\"" &&
+  fail "auto-reply sent a reply while seed2 held message_queue"
+expect_rc 0 cs -C "$T/c1" msg inbox
+grep -q "$ask" <<<"$OUT" || fail "the request is no longer unread: $OUT"
 expect_rc 3 cs -C "$T/c1" msg send build2 --subject held --wait 1
 grep -q "cannot send: 'message_queue' held by seed2 until" <<<"$OUT" || fail "msg send: $OUT"
 grep -q "waited [12]s" <<<"$OUT" || fail "msg send did not wait: $OUT"
@@ -92,7 +101,9 @@ wait "$send" || fail "the waiting send failed: $(cat "$T/send.err")"
 remote_file messages.json | grep -q '"waited"' || fail "the waiting message is not on the remote"
 expect_rc 0 cs -C "$T/c1" sync
 remote_file messages.json | grep -q '"deferred"' || fail "the deferred message is not on the remote after the release"
-ok "msg send while a seed server holds message_queue waits, exits 3 naming it (sync keeps a deferred one); released, it sends"
+expect_rc 0 cs -C "$T/c1" msg autoreply
+remote_file messages.json | grep -q "\"in_reply_to\": \"$ask\"" || fail "no auto-reply after the release: $OUT"
+ok "msg send while a seed server holds message_queue waits, exits 3 naming it (sync keeps a deferred one, auto-reply its replies); released, they go"
 
 # ---- seed and coordsync servers claim from one queue at once ---------------
 NJOBS=16
