@@ -22,6 +22,7 @@
  * Below the file: how an intent (msg, status, heartbeat) is applied, which
  * the direct path (msgs.c) uses too, and the flush, one decision for all
  * pending intents. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -679,14 +680,24 @@ int outbox_apply_msg(cs_ctx *ctx, const cJSON *in, double at)
 	return rc;
 }
 
-/* Whether every member name in o, at any depth, is valid UTF-8: the writer
- * turns other bytes into U+FFFD, so two names could become one. */
-static int names_utf8(const cJSON *o)
+/* What in the older form's "set" object (parsed by cJSON, so not checked
+ * as the command checks a value) the writer could not write back as it is:
+ * a member name, at any depth, that is not valid UTF-8 (the writer turns
+ * other bytes into U+FFFD, so two names could become one), or a number too
+ * large for a double (5E888 parses as infinity, which JSON cannot hold).
+ * NULL when there is none. */
+static const char *set_unwritable(const cJSON *o)
 {
-	for (const cJSON *it = o ? o->child : NULL; it; it = it->next)
-		if ((it->string && !values_utf8_ok(it->string)) || !names_utf8(it))
-			return 0;
-	return 1;
+	const char *why;
+	if (cJSON_IsNumber(o) && !isfinite(o->valuedouble))
+		return "a number is out of range";
+	for (const cJSON *it = o ? o->child : NULL; it; it = it->next) {
+		if (it->string && !values_utf8_ok(it->string))
+			return "a member name is not valid UTF-8";
+		if ((why = set_unwritable(it)))
+			return why;
+	}
+	return NULL;
 }
 
 /* The members an intent sets (*set, detached from or made for p): its
@@ -729,8 +740,8 @@ static int intent_set(cs_ctx *ctx, cJSON *p, cJSON **set)
 	if (!rc && cJSON_GetArraySize(*set) > CTX_MAX_KV + 1)   /* --set and the status */
 		rc = ctx_err(ctx, CS_ERROR, "malformed intent: it sets more than %d members",
 			    CTX_MAX_KV + 1);
-	if (!rc && !names_utf8(*set))
-		rc = ctx_err(ctx, CS_ERROR, "malformed intent: a member name is not valid UTF-8");
+	if (!rc && (dup = set_unwritable(*set)))
+		rc = ctx_err(ctx, CS_ERROR, "malformed intent: %s", dup);
 	if (!rc && (dup = values_twice(*set)))
 		rc = ctx_err(ctx, CS_ERROR, "malformed intent: it sets '%s' twice", dup);
 	if (rc) {
