@@ -16,7 +16,7 @@ bad = []
 nums = [int(l.split("|")[1]) for l in rows]
 if nums != list(range(1, len(nums) + 1)):
     bad.append("rows not numbered 1..%d in order: %s" % (len(nums), nums))
-states = {"done": "done", "differs": "done differently", "issue 16 (in progress)": "in progress in issue 16",
+states = {"done": "done", "differs": "done differently",
           "issue 18": "for the Jira workflow (issue 18)", "not done": "not done",
           "not coordsync's": "that are not a program's"}
 count = collections.Counter()
