@@ -9,7 +9,7 @@
 #include "values.h"
 #include "decide.h"
 #include "lockstate.h"
-#include "outbox.h"
+#include "intent.h"
 #include "msglog.h"
 #include "msgs.h"
 
@@ -190,7 +190,7 @@ static int reply_fn(cs_ctx *ctx, void *p, sbuf *msg)
 				cJSON_AddStringToObject(in, "body",
 							cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rep, "body")));
 			cJSON_AddStringToObject(in, "in_reply_to", id);
-			rc = outbox_apply_msg(ctx, in, values_now());
+			rc = intent_apply_msg(ctx, in, values_now());
 			cJSON_Delete(in);
 			if (!rc) {
 				a->replied++;

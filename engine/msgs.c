@@ -10,6 +10,7 @@
 #include "values.h"
 #include "identity.h"
 #include "decide.h"
+#include "intent.h"
 #include "outbox.h"
 #include "msgs.h"
 #include "lockstate.h"
@@ -90,7 +91,7 @@ static int intent_fn(cs_ctx *ctx, void *p, sbuf *msg)
 		cJSON_Delete(copy);
 		return ctx_err_oom(ctx);
 	}
-	rc = outbox_apply(ctx, a->kind, copy, msg);
+	rc = intent_apply(ctx, a->kind, copy, msg);
 	cJSON_Delete(copy);
 	return rc;
 }
@@ -128,7 +129,7 @@ int cs_status_update(cs_ctx *ctx, const char *status, const char *const *kv, int
 		     const cs_status_edit *e, int defer)
 {
 	cJSON *p;
-	int rc = outbox_status_payload(ctx, status, kv, n, e, &p);
+	int rc = intent_status_payload(ctx, status, kv, n, e, &p);
 	return rc ? rc : intent(ctx, "status", p, defer, 0);
 }
 

@@ -22,6 +22,7 @@
 #include "handle.h"
 #include "mirror.h"
 #include "decide.h"
+#include "intent.h"
 #include "outbox.h"
 #include "msglog.h"
 
@@ -264,7 +265,7 @@ static int init_files_fn(cs_ctx *ctx, void *arg, sbuf *msg)
 		    !cJSON_AddNumberToObject(p, "at", values_now()) || !cJSON_AddTrueToObject(p, "direct"))
 			rc = ctx_err_oom(ctx);
 		else
-			rc = outbox_apply(ctx, i ? "heartbeat" : "status", p, &scratch);
+			rc = intent_apply(ctx, i ? "heartbeat" : "status", p, &scratch);
 		cJSON_Delete(p);
 	}
 	sb_free(&scratch);

@@ -72,6 +72,7 @@ mirror.h 4
 decide.h 5
 lockstate.h 5
 
+intent.h 6
 outbox.h 6
 
 sync 7

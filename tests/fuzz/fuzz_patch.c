@@ -1,6 +1,6 @@
 /* Fuzz harness for the value path: a --set list or an intent payload
  * applied to a server's file, as `status set` and the outbox apply it
- * (outbox_status_text, outbox_intent_text, export_patch), then checked by the
+ * (intent_status_text, intent_text, export_patch), then checked by the
  * export's invariant (export_check_record: what the importer checks).
  *
  * Input: byte 0 picks the file the intent is applied to (bits 0-1: none
@@ -21,6 +21,7 @@
 #include "json.h"
 #include "json_int.h"
 #include "export.h"
+#include "intent.h"
 #include "outbox.h"
 #include "fuzz.h"
 
@@ -104,12 +105,12 @@ static void command_line(const char *cur, char *text)
 			if (!strncmp(kv[j], kv[i], kl + 1))
 				dup = 1;
 	}
-	rc = outbox_status_text(ctx, status, kv, n, &payload);
+	rc = intent_status_text(ctx, status, kv, n, &payload);
 	FUZZ_CHECK(rc == CS_OK || rc == CS_EINVAL, "status set: code %d: %s", rc, ctx->err);
 	if (rc)
 		return;
 	FUZZ_CHECK(!dup, "a key twice or 'status' was taken: %s", payload);
-	rc = outbox_intent_text(ctx, payload, cur, &out);
+	rc = intent_text(ctx, payload, cur, &out);
 	FUZZ_CHECK(rc == CS_OK, "the intent of a valid command does not apply: %s: %s", ctx->err,
 		   payload);
 	check_members_once(out);
@@ -138,7 +139,7 @@ static void command_line(const char *cur, char *text)
 static void outbox_entry(const char *cur, const char *payload)
 {
 	char *out = NULL;
-	int rc = outbox_intent_text(ctx, payload, cur, &out);
+	int rc = intent_text(ctx, payload, cur, &out);
 	if (rc) {
 		FUZZ_CHECK(!out && ctx->err[0], "an error without a message, or with a result");
 		return;
