@@ -184,24 +184,12 @@ static void say(hfind *f, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A commit whose signature coordsync.verify=require refused (meta
- * signature_refused, kept until a sync passes): the mirror stays at its last
- * good head and no decision goes out from this clone meanwhile. */
-static void row_signature(hrun *r, sqlite3_stmt *st, hfind *f)
-{
-	const char *msg = (const char *)sqlite3_column_text(st, 0);
-	if (!msg)
-		return;
-	put_str(&f->values, "error", msg);
-	f->subject = r->ctx->branch;
-	f->severity = CS_HEALTH_CRITICAL;
-	say(f, "%s", msg);
-}
-
-/* A rewritten or deleted remote branch that the last sync refused (meta
- * history_rewrite, kept until the remote is back or accept-history): no
- * decision goes out from this clone meanwhile. */
-static void row_history(hrun *r, sqlite3_stmt *st, hfind *f)
+/* A remote state the last sync refused to import, kept in meta until a
+ * sync passes: a rewritten or deleted branch (history_rewrite, until the
+ * remote is back or accept-history), or a commit whose signature
+ * coordsync.verify=require refused (signature_refused).  The mirror stays at
+ * its last good head and no decision goes out from this clone meanwhile. */
+static void row_refused(hrun *r, sqlite3_stmt *st, hfind *f)
 {
 	const char *msg = (const char *)sqlite3_column_text(st, 0);
 	if (!msg)
@@ -471,8 +459,8 @@ static void row_duplicate(hrun *r, sqlite3_stmt *st, hfind *f)
 /* The checks, in the order they run: a later one sees the problems of the
  * earlier ones (skew after heartbeats, order skew after both). */
 static const hcheck checks[] = {
-	{"history", "SELECT value FROM meta WHERE key='history_rewrite'", NULL, row_history},
-	{"signature", "SELECT value FROM meta WHERE key='signature_refused'", NULL, row_signature},
+	{"history", "SELECT value FROM meta WHERE key='history_rewrite'", NULL, row_refused},
+	{"signature", "SELECT value FROM meta WHERE key='signature_refused'", NULL, row_refused},
 	{"file", "SELECT path, error FROM files WHERE error IS NOT NULL ORDER BY path", NULL,
 	 row_file},
 	{"stale", "SELECT f.id, s.heartbeat_at, max(coalesce((SELECT :boot -"

@@ -446,13 +446,8 @@ int intent_status_payload(cs_ctx *ctx, const char *status, const char *const *kv
 			rc = b.oom ? ctx_err_oom(ctx) : ctx_err(ctx, CS_EINVAL, "status is not valid UTF-8");
 		sb_free(&b);
 	}
-	for (const cJSON *it = set->child; it && !rc; it = it->next) {
-		sbuf b = {0};
-		json_put_value(&b, it, 0, 0);
-		if (b.oom || !cJSON_AddStringToObject(sj, it->string, b.p))
-			rc = ctx_err_oom(ctx);
-		sb_free(&b);
-	}
+	if (!rc)
+		rc = values_put_texts(ctx, sj, set);
 	if (!rc && !cJSON_AddNumberToObject(p, "at", values_now()))
 		rc = ctx_err_oom(ctx);
 	cJSON_Delete(set);

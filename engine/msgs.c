@@ -191,13 +191,8 @@ static int msg_set_json(cs_ctx *ctx, cJSON *p, const char *const *kv, int n)
 					    it->string, it->string);
 	if (!rc && !(sj = cJSON_AddObjectToObject(p, "set_json")))
 		rc = ctx_err_oom(ctx);
-	for (const cJSON *it = set->child; it && !rc; it = it->next) {
-		sbuf b = {0};
-		json_put_value(&b, it, 0, 0);
-		if (b.oom || !cJSON_AddStringToObject(sj, it->string, b.p))
-			rc = ctx_err_oom(ctx);
-		sb_free(&b);
-	}
+	if (!rc)
+		rc = values_put_texts(ctx, sj, set);
 	cJSON_Delete(set);
 	return rc;
 }

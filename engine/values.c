@@ -181,3 +181,16 @@ int values_check_name(cs_ctx *ctx, const char *what, const char *name)
 			      what, name ? name : "");
 	return CS_OK;
 }
+
+int values_put_texts(cs_ctx *ctx, cJSON *to, const cJSON *set)
+{
+	int rc = CS_OK;
+	for (const cJSON *it = set ? set->child : NULL; it && !rc; it = it->next) {
+		sbuf b = {0};
+		json_put_value(&b, it, 0, 0);
+		if (b.oom || !cJSON_AddStringToObject(to, it->string, b.p))
+			rc = ctx_err_oom(ctx);
+		sb_free(&b);
+	}
+	return rc;
+}

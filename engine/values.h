@@ -27,6 +27,10 @@ cJSON *values_exact_parse(const char *t);
  * (values_exact_parse), else as a string.  CS_EINVAL for a malformed item, a
  * key given twice, or text that is not UTF-8; *out is then NULL. */
 int values_kv_object(cs_ctx *ctx, const char *const *kv, int n, cJSON **out);
+/* Add to object to, for each member of set, that member's JSON text as a
+ * string (an intent's "set_json": the exact text of each value survives the
+ * outbox).  CS_OK or out of memory. */
+int values_put_texts(cs_ctx *ctx, cJSON *to, const cJSON *set);
 /* The first member name o holds twice (owned by o), or NULL. */
 const char *values_twice(const cJSON *o);
 /* CS_OK when name is a valid lock name or job id (what, for the message:
