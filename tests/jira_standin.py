@@ -4,6 +4,7 @@
   python3 jira_standin.py --port-file F --state SEED.json --token-file T
                           [--user U] [--deployment cloud|datacenter]
                           [--page-size N] [--board-type scrum|kanban]
+                          [--search both|classic|enhanced] [--epic-field link|parent]
                           [--log FILE] [--lifetime SECONDS]
 
 Binds 127.0.0.1 on an ephemeral port, writes the port to F (atomically) once
@@ -45,6 +46,17 @@ else is 401.  A seed user with "readonly": true gets 403 on every write.
 --deployment (default: cloud with --user, datacenter without) picks how
 users look: accountId on Cloud, name/key on Data Center; user search takes
 ?query= on Cloud and ?username= on Data Center, as the real ones do.
+
+--search enhanced plays today's Jira Cloud, where GET /rest/api/2/search has
+been removed and answers 410 ("The requested API has been removed. Please
+migrate to the /rest/api/3/search/jql API.", CHANGE-2046:
+https://developer.atlassian.com/changelog/#CHANGE-2046); --search classic
+plays a Data Center without /search/jql (404).  The default serves both.
+--epic-field parent plays a site without the Epic Link field, where an
+epic's children carry it in `parent` (GET /field lists no "Epic Link",
+writing customfield_10014 is 400); by default (link) Epic Link is
+customfield_10014 and `parent` is set only on sub-tasks.  On both, setting
+`parent` to an epic on a non-sub-task links it to the epic.
 
 JQL understood (anything else is 400 with Jira's error shape): clauses joined
 by AND on project, key/issuekey, updated/created (=, >, >=, <, <=; dates
@@ -242,7 +254,7 @@ class Jql:
             raise jql_error("Error in the JQL Query: Expecting a field name but got '%s'. "
                             "(parentheses and OR are not understood by the stand-in)" % name)
         field = FIELD_ALIASES.get(name.lower())
-        if field is None:
+        if field is None or (field == "epic" and not self.store.epic_link):
             raise jql_error(self.unknown_field(name))
         kind, op = self.take()
         if kind == "word" and op.lower() == "not" and self.kw("in"):
@@ -349,7 +361,8 @@ class Jql:
                         "issuetype": [iss["type"]], "labels": iss.get("labels") or [],
                         "assignee": [iss.get("assignee")] if iss.get("assignee") else [],
                         "reporter": [iss.get("reporter")] if iss.get("reporter") else [],
-                        "parent": [iss.get("parent")] if iss.get("parent") else [],
+                        "parent": [p for p in (iss.get("parent"), None if self.store.epic_link
+                                               else iss.get("epic")) if p],
                         "epic": [iss.get("epic")] if iss.get("epic") else [],
                         "sprint": [iss.get("sprint")] if iss.get("sprint") is not None else [],
                         }[field]
@@ -399,6 +412,8 @@ class Store:
                 i.setdefault(k, d)
         self.page_size = args.page_size
         self.cloud = args.deployment == "cloud"
+        self.epic_link = args.epic_field == "link"
+        self.search_mode = args.search
         self.base = ""
         self.writes = 0
         self.edits = 0
@@ -537,10 +552,11 @@ class Store:
             EPIC_FIELD: iss.get("epic"),
             SPRINT_FIELD: None,
         }
-        if iss.get("parent"):
-            par = self.find_issue(iss["parent"])
-            if par:
-                f["parent"] = self.issue_ref(par)
+        par = iss.get("parent") or (None if self.epic_link else iss.get("epic"))
+        if not self.epic_link:
+            del f[EPIC_FIELD]
+        if par and self.find_issue(par):
+            f["parent"] = self.issue_ref(self.find_issue(par))
         if iss.get("sprint") is not None and self.sprint(iss["sprint"]):
             s = self.sprint_json(self.sprint(iss["sprint"]))
             s["boardId"] = s.pop("originBoardId")
@@ -635,7 +651,7 @@ def field_selection(values, default):
 
 def apply_fields(st, iss, fields, errors, creating=False):
     """Set Jira REST `fields` on the seed-shaped issue iss (a copy)."""
-    for name, val in fields.items():
+    for name, val in sorted(fields.items(), key=lambda kv: kv[0] != "issuetype"):
         if name == "summary":
             if not isinstance(val, str) or not val.strip():
                 errors["summary"] = "You must specify a summary of the issue."
@@ -677,9 +693,12 @@ def apply_fields(st, iss, fields, errors, creating=False):
                 errors["parent"] = "Could not find issue by id or key."
             elif p["key"] == iss.get("key"):
                 errors["parent"] = "An issue cannot be its own parent."
+            elif p["type"] == "Epic" and iss.get("type") and \
+                    not st.issuetype(iss["type"])["subtask"]:
+                iss["epic"], iss["parent"] = p["key"], None
             else:
                 iss["parent"] = p["key"]
-        elif name == EPIC_FIELD:
+        elif name == EPIC_FIELD and st.epic_link:
             if val is None:
                 iss["epic"] = None
                 continue
@@ -761,7 +780,8 @@ def h_myself(st, m, q, body, user):
 
 
 def h_fields(st, m, q, body, user):
-    return 200, [field_json(f) for f in FIELD_LIST], False
+    return 200, [field_json(f) for f in FIELD_LIST
+                 if st.epic_link or f[0] != EPIC_FIELD], False
 
 
 def int_param(q, name, default):
@@ -793,6 +813,10 @@ def run_jql(st, jql):
 
 
 def h_search(st, m, q, body, user):
+    if st.search_mode == "enhanced":
+        raise ApiError(410, ["The requested API has been removed. Please migrate to the "
+                             "/rest/api/3/search/jql API. A full migration guideline is "
+                             "available at https://developer.atlassian.com/changelog/#CHANGE-2046"])
     jql, fields, start, maxr, _ = search_params(q, body)
     if start < 0:
         start = 0
@@ -822,6 +846,8 @@ def read_token(st, jql, token):
 
 
 def h_search_jql(st, m, q, body, user):
+    if st.search_mode == "classic":
+        raise ApiError(404, ["null for uri: %s/rest/api/2/search/jql" % st.base])
     jql, fields, _, maxr, token = search_params(q, body)
     start = read_token(st, jql, token) if token else 0
     cap = min(st.page_size, maxr if maxr > 0 else 50, 5000)
@@ -940,7 +966,8 @@ def h_transitions_post(st, m, q, body, user):
         raise ApiError(400, ["Transition id '%s' is not valid for this issue." % tid])
     new = json.loads(json.dumps(iss))
     errors = {}
-    apply_fields(st, new, body.get("fields") or {}, errors)
+    tf = {k: v for k, v in (body.get("fields") or {}).items() if k != "resolution"}
+    apply_fields(st, new, tf, errors)
     apply_update(st, new, body.get("update") or {}, errors)
     if errors:
         raise ApiError(400, [], errors)
@@ -1238,15 +1265,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if obj is not None:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data and self.command != "HEAD":
-            self.wfile.write(data)
+        try:
+            self.end_headers()
+            if data and self.command != "HEAD":
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout test)
         st = self.store
         with st.lock:
             st.responses[str(status)] = st.responses.get(str(status), 0) + 1
         if self.args.log:
             with open(self.args.log, "a") as f:
                 f.write("%s %s %d\n" % (self.command, self.path, status))
+
+    def read_body(self):
+        """The request body, by Content-Length or chunked (libcurl's upload)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
 
     def authenticate(self):
         st, a = self.store, self.args
@@ -1270,8 +1315,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.store
         url = urllib.parse.urlsplit(self.path)
         path, q = url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n > 0 else b""
+        raw = self.read_body()
         try:
             body = None
             if raw.strip():
@@ -1331,6 +1375,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(status, out)
         except ApiError as e:
             self.send(e.status, e.body, e.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
         except Exception as e:  # a stand-in bug: answer 500 rather than hang up
             import traceback
             traceback.print_exc()
@@ -1361,6 +1407,10 @@ def main():
                     help="how users look (default: cloud with --user, else datacenter)")
     ap.add_argument("--page-size", type=int, default=50, help="cap on maxResults (default 50)")
     ap.add_argument("--board-type", choices=("scrum", "kanban"), help="override the seed's board")
+    ap.add_argument("--search", choices=("both", "classic", "enhanced"), default="both",
+                    help="enhanced: /search is gone (410, Cloud); classic: no /search/jql (404)")
+    ap.add_argument("--epic-field", choices=("link", "parent"), default="link",
+                    help="link: Epic Link customfield_10014; parent: epics are the parent field")
     ap.add_argument("--log", help="append 'METHOD path status' per request to this file")
     ap.add_argument("--lifetime", type=float, default=900.0,
                     help="exit after this many seconds (default 900)")
