@@ -59,7 +59,7 @@ customfield_10014 and `parent` is set only on sub-tasks.  On both, setting
 `parent` to an epic on a non-sub-task links it to the epic.
 
 JQL understood (anything else is 400 with Jira's error shape): clauses joined
-by AND on project, key/issuekey, updated/created (=, >, >=, <, <=; dates
+by AND, OR, NOT and parentheses, on project, key/issuekey, updated/created (=, >, >=, <, <=; dates
 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd' or -5d,
 -3h, -10m, -2w; the user's time zone is UTC), status, issuetype, labels,
 assignee, reporter, parent, "Epic Link", sprint (=, !=, in, not in, is EMPTY,
@@ -185,13 +185,14 @@ def tokenize(text):
 
 
 class Jql:
-    """A parsed query: match(issue) and order (a list of (field, desc))."""
+    """A parsed query: match(issue) and order (a list of (field, desc)).
+    The tree: ("and"|"or", [nodes]), ("not", node) or (field, op, arg)."""
 
     def __init__(self, store, text):
         self.store = store
         self.toks = tokenize(text or "")
         self.i = 0
-        self.clauses = []
+        self.tree = None
         self.order = []
         self.parse()
 
@@ -212,10 +213,7 @@ class Jql:
 
     def parse(self):
         if self.peek()[0] is not None and not self.kw("order"):
-            self.clauses.append(self.clause())
-            while self.kw("and"):
-                self.i += 1
-                self.clauses.append(self.clause())
+            self.tree = self.expr()
         if self.kw("order"):
             self.i += 1
             if not self.kw("by"):
@@ -236,7 +234,34 @@ class Jql:
                 break
         if self.peek()[0] is not None:
             raise jql_error("Error in the JQL Query: Expecting either 'OR' or 'AND' but "
-                            "got '%s'. (the stand-in understands only AND)" % self.peek()[1])
+                            "got '%s'." % self.peek()[1])
+
+    def expr(self):
+        terms = [self.term()]
+        while self.kw("or"):
+            self.i += 1
+            terms.append(self.term())
+        return terms[0] if len(terms) == 1 else ("or", terms)
+
+    def term(self):
+        factors = [self.factor()]
+        while self.kw("and"):
+            self.i += 1
+            factors.append(self.factor())
+        return factors[0] if len(factors) == 1 else ("and", factors)
+
+    def factor(self):
+        if self.kw("not"):
+            self.i += 1
+            return ("not", self.factor())
+        if self.peek() == ("op", "("):
+            self.i += 1
+            e = self.expr()
+            if self.take() != ("op", ")"):
+                raise jql_error("Error in the JQL Query: Expecting ')' before the end of "
+                                "the query.")
+            return e
+        return self.clause()
 
     @staticmethod
     def unknown_field(name):
@@ -251,8 +276,8 @@ class Jql:
     def clause(self):
         kind, name = self.take()
         if kind == "op":
-            raise jql_error("Error in the JQL Query: Expecting a field name but got '%s'. "
-                            "(parentheses and OR are not understood by the stand-in)" % name)
+            raise jql_error("Error in the JQL Query: Expecting a field name but got '%s'."
+                            % name)
         field = FIELD_ALIASES.get(name.lower())
         if field is None or (field == "epic" and not self.store.epic_link):
             raise jql_error(self.unknown_field(name))
@@ -349,35 +374,40 @@ class Jql:
                             "permission to view it." % v)
         return v  # labels
 
-    def match(self, iss):
-        for field, op, arg in self.clauses:
-            if field in ("updated", "created"):
-                t = parse_time(iss[field])
-                ok = {"=": t == arg, "!=": t != arg, ">": t > arg, ">=": t >= arg,
-                      "<": t < arg, "<=": t <= arg}[op]
-            else:
-                have = {"project": [self.store.state["project"]["key"]],
-                        "key": [iss["key"]], "status": [iss["status"]],
-                        "issuetype": [iss["type"]], "labels": iss.get("labels") or [],
-                        "assignee": [iss.get("assignee")] if iss.get("assignee") else [],
-                        "reporter": [iss.get("reporter")] if iss.get("reporter") else [],
-                        "parent": [p for p in (iss.get("parent"), None if self.store.epic_link
-                                               else iss.get("epic")) if p],
-                        "epic": [iss.get("epic")] if iss.get("epic") else [],
-                        "sprint": [iss.get("sprint")] if iss.get("sprint") is not None else [],
-                        }[field]
-                if op == "is empty":
-                    ok = not have
-                elif op == "is not empty":
-                    ok = bool(have)
-                else:
-                    hit = any((h.lower() if isinstance(h, str) else h)
-                              == (a.lower() if isinstance(a, str) else a)
-                              for h in have for a in arg)
-                    ok = hit if op in ("=", "in") else not hit
-            if not ok:
-                return False
-        return True
+    def match(self, iss, node=None):
+        node = self.tree if node is None else node
+        if node is None:
+            return True
+        if node[0] in ("and", "or"):
+            hits = (self.match(iss, n) for n in node[1])
+            return all(hits) if node[0] == "and" else any(hits)
+        if node[0] == "not":
+            return not self.match(iss, node[1])
+        return self.clause_match(iss, *node)
+
+    def clause_match(self, iss, field, op, arg):
+        if field in ("updated", "created"):
+            t = parse_time(iss[field])
+            return {"=": t == arg, "!=": t != arg, ">": t > arg, ">=": t >= arg,
+                    "<": t < arg, "<=": t <= arg}[op]
+        have = {"project": [self.store.state["project"]["key"]],
+                "key": [iss["key"]], "status": [iss["status"]],
+                "issuetype": [iss["type"]], "labels": iss.get("labels") or [],
+                "assignee": [iss.get("assignee")] if iss.get("assignee") else [],
+                "reporter": [iss.get("reporter")] if iss.get("reporter") else [],
+                "parent": [p for p in (iss.get("parent"), None if self.store.epic_link
+                                       else iss.get("epic")) if p],
+                "epic": [iss.get("epic")] if iss.get("epic") else [],
+                "sprint": [iss.get("sprint")] if iss.get("sprint") is not None else [],
+                }[field]
+        if op == "is empty":
+            return not have
+        if op == "is not empty":
+            return bool(have)
+        hit = any((h.lower() if isinstance(h, str) else h)
+                  == (a.lower() if isinstance(a, str) else a)
+                  for h in have for a in arg)
+        return hit if op in ("=", "in") else not hit
 
     def sort(self, issues):
         out = sorted(issues, key=lambda i: key_num(i["key"]))
