@@ -167,10 +167,12 @@ js = expect(200, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": "key in 
 check([i["key"] for i in js["issues"]] == ["VNF-7", "VNF-2"], js)
 js = expect(200, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": "project = VNF AND (labels = curated OR status = Done) AND NOT issuetype = Sub-task ORDER BY key", "fields": "labels"}), "and/or")
 check([i["key"] for i in js["issues"]] == ["VNF-5", "VNF-11", "VNF-12"], js)
+js = expect(200, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": "assignee != bob ORDER BY key", "fields": "assignee"}), "!=")
+check(js["total"] == 6 and [i["key"] for i in js["issues"]] == ["VNF-1", "VNF-3", "VNF-5", "VNF-7", "VNF-10"], js)
 for bad in ("project = VNF AND (key = VNF-1", "assignee in membersOf(x)", "summary ~ vnf",
             "project = NOPE", 'updated >= "yesterday"', "key in (VNF-99)", "project = VNF ORDER BY rank"):
     jira_error(expect(400, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": bad}), bad), bad)
-ok("JQL: key in (...) with ORDER BY key DESC, AND/OR/NOT with parentheses; 7 queries it does not understand are 400 in Jira's shape")
+ok("JQL: key in (...) with ORDER BY key DESC, AND/OR/NOT with parentheses, != leaves out the unassigned; 7 queries it does not understand are 400 in Jira's shape")
 
 # ---- issue get
 iss = expect(200, call(CLOUD, "GET", "/rest/api/2/issue/VNF-3"), "issue")

@@ -407,7 +407,8 @@ class Jql:
         hit = any((h.lower() if isinstance(h, str) else h)
                   == (a.lower() if isinstance(a, str) else a)
                   for h in have for a in arg)
-        return hit if op in ("=", "in") else not hit
+        # As in Jira, != and NOT IN never match a field without a value.
+        return hit if op in ("=", "in") else bool(have) and not hit
 
     def sort(self, issues):
         out = sorted(issues, key=lambda i: key_num(i["key"]))
