@@ -4,7 +4,8 @@
 # auth (Basic on Cloud, Bearer on Data Center, 401, 403), Jira's error
 # shapes, the write counter that idempotence checks rely on, and each fault
 # (429 with Retry-After, 503, a slow answer).  Three stand-ins: Cloud with a
-# page size of 5; Data Center with a kanban board and no /search/jql; and
+# page size of 5; Data Center with a kanban board, no /search/jql and the
+# older Sprint strings; and
 # today's Cloud (no /search: 410, epics in `parent`) as a read-only user.
 source "$(dirname "$0")/lib.sh"
 STANDIN="$(cd "$(dirname "$0")" && pwd)/jira_standin.py"
@@ -32,7 +33,7 @@ printf 'tok-3f9a\n' >"$T/token"
 chmod 600 "$T/token"
 start_standin cloud --user alice@example.invalid --page-size 5
 CLOUD=$BASE
-start_standin dc --board-type kanban --search classic
+start_standin dc --board-type kanban --search classic --sprint-field string
 DC=$BASE
 start_standin ro --user carol@example.invalid --search enhanced --epic-field parent
 RO=$BASE
@@ -329,6 +330,9 @@ expect(200, call(DC, "GET", "/rest/api/2/search", query={"jql": "project = VNF"}
 js = expect(410, call(RO, "GET", "/rest/api/2/search", query={"jql": "project = VNF"}, auth=CAROL), "Cloud search gone")
 check("search/jql" in js["errorMessages"][0], js)
 ok("--search classic: /search/jql is 404; --search enhanced: /search is 410 with Atlassian's words")
+f = expect(200, call(DC, "GET", "/rest/api/2/issue/VNF-3", auth=BEARER), "DC issue")["fields"]
+check(re.match(r"^com\.atlassian\.greenhopper\.service\.sprint\.Sprint@[0-9a-f]+\[id=2,rapidViewId=1,state=ACTIVE,name=VNF Sprint 1,", f[SPRINT][0]), f[SPRINT])
+ok("--sprint-field string: the Sprint field as Data Center's Sprint@..[id=..,name=..] text")
 names = [f["name"] for f in expect(200, call(RO, "GET", "/rest/api/2/field", auth=CAROL), "fields")]
 check("Epic Link" not in names and "Sprint" in names, names)
 f = expect(200, call(RO, "GET", "/rest/api/2/issue/VNF-3", auth=CAROL), "i")["fields"]

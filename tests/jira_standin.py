@@ -5,6 +5,7 @@
                           [--user U] [--deployment cloud|datacenter]
                           [--page-size N] [--board-type scrum|kanban]
                           [--search both|classic|enhanced] [--epic-field link|parent]
+                          [--sprint-field object|string]
                           [--log FILE] [--lifetime SECONDS]
 
 Binds 127.0.0.1 on an ephemeral port, writes the port to F (atomically) once
@@ -57,6 +58,12 @@ epic's children carry it in `parent` (GET /field lists no "Epic Link",
 writing customfield_10014 is 400); by default (link) Epic Link is
 customfield_10014 and `parent` is set only on sub-tasks.  On both, setting
 `parent` to an epic on a non-sub-task links it to the epic.
+
+The Sprint field (customfield_10020) holds objects {id, name, state,
+boardId, goal, startDate, endDate} as on Cloud and Data Center 8+; with
+--sprint-field string it holds the older Data Center strings
+"com.atlassian.greenhopper.service.sprint.Sprint@5f1e[id=2,rapidViewId=1,
+state=ACTIVE,name=VNF Sprint 1,...]".
 
 JQL understood (anything else is 400 with Jira's error shape): clauses joined
 by AND, OR, NOT and parentheses, on project, key/issuekey, updated/created (=, >, >=, <, <=; dates
@@ -445,6 +452,7 @@ class Store:
         self.cloud = args.deployment == "cloud"
         self.epic_link = args.epic_field == "link"
         self.search_mode = args.search
+        self.sprint_strings = args.sprint_field == "string"
         self.base = ""
         self.writes = 0
         self.edits = 0
@@ -592,6 +600,13 @@ class Store:
             s = self.sprint_json(self.sprint(iss["sprint"]))
             s["boardId"] = s.pop("originBoardId")
             s.pop("self")
+            if self.sprint_strings:
+                s = ("com.atlassian.greenhopper.service.sprint.Sprint@%x[id=%d,rapidViewId=%d,"
+                     "state=%s,name=%s,startDate=%s,endDate=%s,completeDate=%s,sequence=%d,"
+                     "goal=%s]" % (0x5f1e + s["id"], s["id"], s["boardId"], s["state"].upper(),
+                                   s["name"], s.get("startDate", "<null>"),
+                                   s.get("endDate", "<null>"), s.get("completeDate", "<null>"),
+                                   s["id"], s.get("goal", "")))
             f[SPRINT_FIELD] = [s]
         return f
 
@@ -1442,6 +1457,8 @@ def main():
                     help="enhanced: /search is gone (410, Cloud); classic: no /search/jql (404)")
     ap.add_argument("--epic-field", choices=("link", "parent"), default="link",
                     help="link: Epic Link customfield_10014; parent: epics are the parent field")
+    ap.add_argument("--sprint-field", choices=("object", "string"), default="object",
+                    help="string: the Sprint field as older Data Center's Sprint@..[..] texts")
     ap.add_argument("--log", help="append 'METHOD path status' per request to this file")
     ap.add_argument("--lifetime", type=float, default=900.0,
                     help="exit after this many seconds (default 900)")
