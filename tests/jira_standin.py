@@ -1263,8 +1263,9 @@ def edit_issue_control(st, body):
                "parent": None, "epic": None, "fixVersions": [], "sprint": None,
                "description": None, "created": t, "updated": t}
         issues.append(iss)
+    created = "key" not in body
     iss.update(fields)
-    if "updated" not in fields:
+    if "updated" not in fields and not created:
         st.bump(iss)
     st.edits += 1
     return iss
