@@ -56,4 +56,53 @@ cs "${A[@]}" job done j1
 n=$(cs -C "$T/a" --json report overview | python3 -c 'import json,sys; r=json.load(sys.stdin); r=r[0] if isinstance(r, list) else r; print(r["done_24h"])')
 [ "$n" = 4 ] || fail "j1 done again: done_24h is $n, expected 4 (not 5)"
 ok "a job id added again after compact counts once"
+
+# ---- html: each report's page charts its own rows ----------------------------------
+# svg_labels FILE: the label texts of the page's chart (the <text> after a
+# <title>), one a line.
+svg_labels() {
+  python3 - "$1" <<'PY'
+import html.parser, sys
+class P(html.parser.HTMLParser):
+    def __init__(s):
+        super().__init__(); s.svgs = 0; s.stack = []; s.labels = []; s.cur = None
+    def handle_starttag(s, tag, a):
+        s.stack.append(tag)
+        if tag == "svg": s.svgs += 1
+        if tag == "text" and "svg" in s.stack and dict(a).get("text-anchor") == "end": s.cur = ""
+    def handle_endtag(s, tag):
+        while s.stack and s.stack.pop() != tag: pass
+        if tag == "text" and s.cur is not None:
+            s.labels.append(s.cur); s.cur = None
+    def handle_data(s, d):
+        if s.cur is not None and s.stack and s.stack[-1] == "text": s.cur += d
+p = P(); p.feed(open(sys.argv[1], encoding="utf-8").read())
+assert p.svgs == 1, p.svgs
+print("\n".join(l for l in p.labels if l and not l[0].isdigit()))
+PY
+}
+for i in 1 2 3; do cs "${A[@]}" job add --id "q-$i" --priority "$((4 - i))" >/dev/null; done
+expect_rc 0 cs "${A[@]}" report queue --format html -o "$T/queue.html"
+[ "$(svg_labels "$T/queue.html")" = "$(printf 'q-3\nq-2\nq-1')" ] ||
+  fail "queue's chart: $(svg_labels "$T/queue.html")"
+grep -q '<figcaption>queue: priority by id' "$T/queue.html" || fail "queue's caption"
+ok "html: the queue page charts its rows (a bar per queued job, labelled by id)"
+mkdir -p "$T/views"
+cat >"$T/views/pets.sql" <<'SQL'
+-- pets: a user view of known rows
+SELECT 'cat <b>' AS name, 3 AS legs UNION ALL SELECT 'dog', 4 UNION ALL SELECT 'snake', 0
+SQL
+expect_rc 0 cs "${A[@]}" report pets --queries "$T/views" --format html -o "$T/pets.html"
+[ "$(svg_labels "$T/pets.html")" = "$(printf 'cat <b>\ndog\nsnake')" ] ||
+  fail "pets' chart: $(svg_labels "$T/pets.html")"
+grep -qF '<title>dog: 4</title>' "$T/pets.html" && grep -qF 'cat &lt;b&gt;' "$T/pets.html" ||
+  fail "pets' bars"
+expect_rc 0 cs "${A[@]}" report overview --format html -o "$T/overview.html"
+labels=$(svg_labels "$T/overview.html")
+grep -qx done_24h <<<"$labels" || fail "overview's chart: $labels"
+ok "html: a user view's page charts its rows (escaped); overview's, its figures"
+expect_rc 0 cs "${A[@]}" report throughput --format html -o "$T/tp.html"
+grep -q 'Throughput: jobs finished per hour' "$T/tp.html" && ! grep -q 'Heartbeats per server' "$T/tp.html" ||
+  fail "throughput's page has another report's chart"
+ok "html: throughput keeps its time chart, and only it"
 done_testing
