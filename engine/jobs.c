@@ -418,13 +418,20 @@ int cs_job_add_batch(cs_ctx *ctx, char ***ids_out, int *n_out, const char *text,
 	cJSON *arr = NULL;
 	char *t = NULL, **ids = NULL;
 	int rc = CS_OK, n = 0;
+	size_t skip;
 
 	*ids_out = NULL;
 	*n_out = 0;
 	if (memchr(text, 0, len))
 		return ctx_err(ctx, CS_EINVAL, "the jobs hold a NUL byte");
-	if (!(t = strndup(text, len)))
+	/* Whitespace around the array is no part of it (a file ends in a
+	 * newline); offsets in messages count from the start of text. */
+	skip = json_skip_ws(text, len, 0);
+	while (len > skip && strchr(" \t\r\n", text[len - 1]))
+		len--;
+	if (!(t = strndup(text + skip, len - skip)))
 		return ctx_err_oom(ctx);
+	len -= skip;
 	if (!(arr = values_exact_parse(t))) {
 		size_t at = json_text_check(t, len), err_at = 0;
 		int line, col;
@@ -434,7 +441,7 @@ int cs_job_add_batch(cs_ctx *ctx, char ***ids_out, int *n_out, const char *text,
 			rc = ctx_err(ctx, CS_EINVAL, "the jobs are not one JSON array: an object holds"
 				    " a key twice");
 		} else {
-			json_linecol(t, at == len ? err_at : at, &line, &col);
+			json_linecol(text, skip + (at == len ? err_at : at), &line, &col);
 			rc = ctx_err(ctx, CS_EINVAL, "the jobs are not one JSON array: invalid JSON at"
 				    " line %d, column %d", line, col);
 		}
