@@ -164,4 +164,22 @@ grep -q "no log file 'build1/logs/nosuch.log'" <<<"$OUT" || fail "missing log: $
 expect_rc 2 cs "${A[@]}" logs get ../x
 expect_rc 2 cs "${A[@]}" logs list --of ../x
 ok "logs get of a missing file: exit 1; bad names: exit 2"
+
+# ---- served by the daemon: standard input is the caller's ---------------------------------
+served() { sed -n 's/.*cycles\{0,1\}, \([0-9]*\) commands\{0,1\} served.*/\1/p' "$T/d.err" | tail -1; }
+start_serving "$T/a" "$T/d.err"
+printf '[{"id": "d1", "command": "served", "priority": 0}, {"id": "d2"}]' >"$T/served.json"
+out=$(timeout 60 "$COORDSYNC" "${A[@]}" job add --from - <"$T/served.json")
+[ "$out" = "$(printf 'd1\nd2')" ] || fail "served job add --from -: $out"
+printf 'served body\n' | timeout 60 "$COORDSYNC" "${A[@]}" msg send build2 --subject sv --body - >"$T/sv.id"
+out=$(timeout 60 "$COORDSYNC" "${A[@]}" --json job claim)
+python3 -c 'import json,sys; j=json.loads(sys.argv[1]); assert j["id"]=="d1" and j["command"]=="served", j' "$out" ||
+  fail "served claim --json: $out"
+kill -TERM "$dpid"; wait "$dpid" 2>/dev/null || true
+[ "$(served)" -ge 3 ] || fail "the daemon served $(served) commands: $(cat "$T/d.err")"
+remote_json coordination/messages.json | python3 -c '
+import json,sys
+m = [x for x in json.load(sys.stdin)["messages"] if x["id"] == sys.argv[1]][0]
+assert m["body"] == "served body\n", m' "$(cat "$T/sv.id")" || fail "served --body -"
+ok "served by the daemon: job add --from - and msg send --body - read the caller's standard input"
 done_testing
