@@ -67,6 +67,7 @@ extern const cli_cmd cli_report_cmds[], cli_run_cmds[];
 extern const cli_cmd cli_health_cmds[];
 extern const cli_cmd cli_outbox_cmds[];   /* cmd_outbox.c */
 extern const cli_cmd cli_validate_cmds[]; /* cmd_validate.c */
+extern const cli_cmd cli_logs_cmds[];     /* cmd_logs.c */
 
 /* The command table (table.c): the global options and every group of
  * commands (NULL-terminated). */
@@ -130,6 +131,12 @@ const char *cli_str(const cli *c, const char *name);
 long long cli_num(const cli *c, const char *name, long long dflt);
 int cli_has(const cli *c, const char *name);
 int cli_multi(const cli *c, const char *name, const char *const **out);
+
+/* Read all of file path, or standard input for "-", at most max bytes,
+ * into *out (malloc'd, NUL-terminated; *len bytes).  0, or -1 with the
+ * reason in err (cli/input.c). */
+int cli_read_input(const char *path, size_t max, char **out, size_t *len, char *err,
+		   size_t errlen);
 
 /* Output formats; one formatter renders any cursor in any of them. */
 enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_HTML /* a <table> */,

@@ -5,6 +5,45 @@
 #include <string.h>
 #include "cli.h"
 
+#define JOB_FROM_MAX (64u << 20)   /* bytes of job add --from */
+
+/* job add --from FILE|-: every job of a JSON array in one decision. */
+static int run_add_from(cli *c)
+{
+	char *text = NULL, **ids = NULL, err[512];
+	size_t len;
+	int n = 0, rc;
+	cs_ctx *ctx;
+	if (cli_has(c, "--id") || cli_has(c, "--priority") || cli_has(c, "--set"))
+		return cli_usage(c, "--from takes each job's id, priority and fields from its"
+				 " entries, not from --id, --priority or --set");
+	if (cli_read_input(cli_str(c, "--from"), JOB_FROM_MAX, &text, &len, err, sizeof err))
+		return cli_usage(c, "--from: %s", err);
+	if ((rc = cli_open(c, &ctx))) {
+		free(text);
+		return rc;
+	}
+	if (!(rc = cs_job_add_batch(ctx, &ids, &n, text, len))) {
+		if (c->json)
+			printf("{\"added\": %d, \"ids\": [", n);
+		for (int i = 0; i < n; i++) {
+			if (c->json) {
+				fputs(i ? ", " : "", stdout);
+				cli_json_string(stdout, ids[i]);
+			} else {
+				printf("%s\n", ids[i]);
+			}
+		}
+		if (c->json)
+			printf("]}\n");
+	}
+	cs_job_ids_free(ids, n);
+	free(text);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
 static int run_add(cli *c)
 {
 	const char *const *kv;
@@ -12,6 +51,8 @@ static int run_add(cli *c)
 	long long prio = cli_num(c, "--priority", 5);
 	char *id = NULL;
 	cs_ctx *ctx;
+	if (cli_has(c, "--from"))
+		return run_add_from(c);
 	if (prio < -1000000 || prio > 1000000)
 		return cli_usage(c, "--priority is out of range");
 	for (int i = 0; i < n && cli_has(c, "--priority"); i++)
@@ -22,6 +63,43 @@ static int run_add(cli *c)
 	if (!(rc = cs_job_add(ctx, &id, cli_str(c, "--id"), (int)prio, kv, n)))
 		printf("%s\n", id);
 	free(id);
+	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
+	cs_close(ctx);
+	return rc;
+}
+
+/* rec, one line of JSON object (cs_job_record), with "retries": retries
+ * as its last member when retries >= 0. */
+static void print_record(const char *rec, long long retries)
+{
+	size_t n = strlen(rec);
+	if (retries < 0 || n < 2 || rec[n - 1] != '}') {
+		printf("%s\n", rec);
+		return;
+	}
+	printf("%.*s%s\"retries\": %lld}\n", (int)(n - 1), rec, n > 2 ? ", " : "", retries);
+}
+
+/* job show ID: the record (--json), or its fields one a line. */
+static int run_show(cli *c)
+{
+	const char *const f[] = {"_job", c->args[0], NULL};
+	char *rec = NULL;
+	cs_ctx *ctx;
+	int rc = cli_open(c, &ctx);
+	if (rc)
+		return rc;
+	if (!(rc = cs_job_record(ctx, &rec, c->args[0]))) {
+		if (c->json)
+			print_record(rec, -1);
+		else
+			rc = cli_show(ctx, "job_fields", f, FMT_TABLE) ? CS_ERROR : CS_OK;
+		free(rec);
+		if (rc) {
+			cs_close(ctx);
+			return EXIT_ERR;   /* cli_show printed it */
+		}
+	}
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -52,12 +130,12 @@ static int run_claim(cli *c)
 	}
 	if (!rc) {
 		if (c->json) {
-			/* The job, and how many refused pushes the claim took. */
-			const char *const f[] = {"id", id, NULL};
-			cs_rows *r = NULL;
-			if (!(rc = cs_list(ctx, &r, "job_list", f)))
-				rc = cli_print_object(stdout, r, "retries", cs_last_retries(ctx));
-			cs_rows_free(r);
+			/* The job's whole record (a worker needs its --set
+			 * fields), and how many refused pushes the claim took. */
+			char *rec = NULL;
+			if (!(rc = cs_job_record(ctx, &rec, id)))
+				print_record(rec, cs_last_retries(ctx));
+			free(rec);
 			rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 			free(id);
 			cs_close(ctx);
@@ -132,6 +210,8 @@ static const cli_opt add_opts[] = {
 	{"--id", 's', "ID", "the job's id (default: a new UUID)"},
 	{"--priority", 'i', "N", "lower runs first (default 5)"},
 	{"--set", 'm', "KEY=VALUE", "an extra job field; VALUE is JSON if it parses, else a string"},
+	{"--from", 's', "FILE|-", "add every job of a JSON array of job objects (fields as --set,"
+	 " \"id\", \"priority\") in one commit; prints their ids"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt done_opts[] = {{"--result", 's', "TEXT", "what the job produced"},
 				    {NULL, 0, NULL, NULL}};
@@ -159,4 +239,6 @@ const cli_cmd cli_job_cmds[] = {
 	{"job rescue", "", "requeue running jobs whose server's heartbeat is stale", 0, 0,
 	 rescue_opts, run_rescue, CLI_SERVED},
 	{"job list", "", "list jobs", 0, 0, list_opts, run_list, CLI_SERVED},
+	{"job show", "ID", "one job's record: every field, one a line (--json: the record)", 1, 1,
+	 none, run_show, CLI_SERVED},
 	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

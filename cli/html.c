@@ -1,6 +1,7 @@
-/* The html report format: one self-contained page with inline CSS and
- * inline SVG charts built from the throughput, durations and heartbeats
- * views.  No script, nothing loaded from anywhere, and every string that
+/* The html report format: one self-contained page with inline CSS, an
+ * inline SVG chart of the report's own rows (throughput, durations and
+ * heartbeats have charts of their own; any other report a bar chart,
+ * chart_rows) and the rows as a table.  No script, nothing loaded from anywhere, and every string that
  * comes from the data goes through cli_html_escape (other servers write
  * message subjects and server ids). */
 #include <stdlib.h>
@@ -375,6 +376,212 @@ static void chart_heartbeats(FILE *out, fleet *f, const series *s)
 	free(lanes);
 }
 
+/* ---- any report: a bar chart of its own rows --------------------------------------- */
+
+#define ROWS_CHART_MAX 40     /* bars drawn; the table below has every row */
+#define ROWS_KEEP_MAX 100000  /* rows read to find the columns' types */
+
+typedef struct grid_rows {
+	int ncol;
+	size_t n, cap;
+	char **cell;          /* n * ncol texts, NULL for NULL */
+	int *numeric;         /* per column: every value a number, and one at least */
+	char **name;
+} grid_rows;
+
+static void grid_rows_free(grid_rows *g)
+{
+	for (size_t i = 0; i < g->n * (size_t)g->ncol; i++)
+		free(g->cell[i]);
+	for (int i = 0; i < g->ncol && g->name; i++)
+		free(g->name[i]);
+	free(g->cell);
+	free(g->numeric);
+	free(g->name);
+	memset(g, 0, sizeof *g);
+}
+
+/* The rows of report name (as the page shows them: the same options) into
+ * *g, at most ROWS_KEEP_MAX of them. */
+static int grid_rows_read(cs_ctx *ctx, const char *name, const cs_report_opts *o, grid_rows *g)
+{
+	cs_rows *r = NULL;
+	int rc = cs_report(ctx, &r, name, o), seen;
+	if (rc)
+		return rc;
+	g->ncol = cs_rows_columns(r);
+	if (!(g->numeric = calloc((size_t)g->ncol + 1, sizeof *g->numeric)) ||
+	    !(g->name = calloc((size_t)g->ncol + 1, sizeof *g->name))) {
+		rc = CS_ERROR;
+		goto done;
+	}
+	for (int i = 0; i < g->ncol; i++) {
+		g->numeric[i] = 1;
+		if (!(g->name[i] = strdup(cs_rows_name(r, i) ? cs_rows_name(r, i) : ""))) {
+			rc = CS_ERROR;
+			goto done;
+		}
+	}
+	while (g->n < ROWS_KEEP_MAX && (rc = cs_rows_next(r)) == 1) {
+		if (g->n == g->cap) {
+			size_t cap = g->cap ? g->cap * 2 : 64;
+			char **nc = realloc(g->cell, cap * (size_t)g->ncol * sizeof *nc);
+			if (!nc) {
+				rc = CS_ERROR;
+				break;
+			}
+			g->cell = nc;
+			g->cap = cap;
+		}
+		for (int i = 0; i < g->ncol; i++) {
+			const char *t = cs_rows_text(r, i);
+			int ty = cs_rows_type(r, i);
+			char **c = &g->cell[g->n * (size_t)g->ncol + (size_t)i];
+			*c = t ? strdup(t) : NULL;
+			if (t && !*c) {
+				for (int k = 0; k < i; k++)
+					free(g->cell[g->n * (size_t)g->ncol + (size_t)k]);
+				rc = CS_ERROR;
+				goto done;
+			}
+			if (t && ty != CS_INT && ty != CS_REAL)
+				g->numeric[i] = 0;
+		}
+		g->n++;
+	}
+	rc = rc < 0 ? rc : CS_OK;
+	/* A column of NULLs only is no number. */
+	for (int i = 0; i < g->ncol; i++) {
+		seen = 0;
+		for (size_t k = 0; k < g->n && !seen; k++)
+			seen = g->cell[k * (size_t)g->ncol + (size_t)i] != NULL;
+		g->numeric[i] &= seen;
+	}
+done:
+	cs_rows_free(r);
+	return rc;
+}
+
+/* s, cut to at most max bytes at a UTF-8 boundary, escaped; "..." when cut. */
+static void short_label(FILE *out, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	char *t;
+	if (n <= max) {
+		cli_html_escape(out, s);
+		return;
+	}
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	if ((t = strndup(s, max))) {
+		cli_html_escape(out, t);
+		fputs("&hellip;", out);
+		free(t);
+	}
+}
+
+/* One horizontal bar per label: labels[i], value text vals[i] (NULL: no
+ * bar), coloured cols[i]. */
+static void bars(FILE *out, const char *caption, const char *const *labels,
+		 const char *const *vals, const char *const *cols, size_t n, size_t total)
+{
+	const double W = 600, x0 = 200, x1 = 520, row = 18;
+	double vmax = 0, H = 30 + row * (double)n;
+
+	fputs("<figure><figcaption>", out);
+	cli_html_escape(out, caption);
+	if (total > n)
+		fprintf(out, " (the first %zu of %zu rows)", n, total);
+	fputs("</figcaption>\n", out);
+	if (!n) {
+		no_data(out, (int)W, 120);
+		fputs("</figure>\n", out);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (vals[i] && strtod(vals[i], NULL) > vmax)
+			vmax = strtod(vals[i], NULL);
+	if (vmax <= 0)
+		vmax = 1;
+	fprintf(out, "<svg viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n", W, H);
+	fprintf(out, "<line x1=\"%.0f\" y1=\"8\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#8c959f\"/>\n", x0,
+		x0, H - 18);
+	for (size_t i = 0; i < n; i++) {
+		double y = 10 + row * (double)i, v = vals[i] ? strtod(vals[i], NULL) : 0;
+		double w = v > 0 ? v / vmax * (x1 - x0) : 0;
+		fprintf(out, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\"><title>", x0 - 6, y + 11);
+		cli_html_escape(out, labels[i]);
+		fputs("</title>", out);
+		short_label(out, labels[i], 32);
+		fputs("</text>\n", out);
+		fprintf(out, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\">"
+			     "<title>", x0, y + 2, w, row - 4, cols[i]);
+		cli_html_escape(out, labels[i]);
+		fputs(": ", out);
+		cli_html_escape(out, vals[i] ? vals[i] : "NULL");
+		fputs("</title></rect>\n", out);
+		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">", x0 + w + 4, y + 11);
+		cli_html_escape(out, vals[i] ? vals[i] : "NULL");
+		fputs("</text>\n", out);
+	}
+	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\">0</text>\n", x0, H - 4);
+	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%g</text>\n", x1, H - 4, vmax);
+	fputs("</svg>\n", out);
+	fputs("</figure>\n", out);
+}
+
+/* The chart of any report's rows: one row, a bar per numeric column (its
+ * name the label); more, a bar per row (the first ROWS_CHART_MAX) of its
+ * first numeric column, labelled by its first other column (the row's
+ * number when it has none) and coloured by its server column if it has
+ * one.  No numeric column: no chart but a note. */
+static int chart_rows(FILE *out, fleet *f, const grid_rows *g, const char *name)
+{
+	const char *labels[ROWS_CHART_MAX], *vals[ROWS_CHART_MAX], *cols[ROWS_CHART_MAX];
+	char nums[ROWS_CHART_MAX][24], caption[256];
+	int num = -1, lab = -1, srv = -1;
+	size_t n = 0;
+
+	for (int i = 0; i < g->ncol; i++) {
+		if (g->numeric[i] && num < 0)
+			num = i;
+		else if (!g->numeric[i] && lab < 0)
+			lab = i;
+		if (!strcmp(g->name[i], "server"))
+			srv = i;
+	}
+	if (num < 0) {
+		fputs("<figure><figcaption>", out);
+		cli_html_escape(out, name);
+		fputs("</figcaption>\n", out);
+		no_data(out, 600, 120);
+		fputs("<p class=\"empty\">no numeric column to chart</p></figure>\n", out);
+		return CS_OK;
+	}
+	if (g->n == 1) {
+		for (int i = 0; i < g->ncol && n < ROWS_CHART_MAX; i++)
+			if (g->numeric[i]) {
+				labels[n] = g->name[i];
+				vals[n] = g->cell[i];
+				cols[n++] = palette[0];
+			}
+		snprintf(caption, sizeof caption, "%s: its figures", name);
+		bars(out, caption, labels, vals, cols, n, n);
+		return CS_OK;
+	}
+	for (size_t k = 0; k < g->n && n < ROWS_CHART_MAX; k++, n++) {
+		const char *const *row = (const char *const *)&g->cell[k * (size_t)g->ncol];
+		snprintf(nums[n], sizeof nums[n], "%zu", k + 1);
+		labels[n] = lab >= 0 && row[lab] ? row[lab] : lab >= 0 ? "NULL" : nums[n];
+		vals[n] = row[num];
+		cols[n] = srv >= 0 && row[srv] ? color(f, row[srv]) : palette[0];
+	}
+	snprintf(caption, sizeof caption, "%s: %s by %s", name, g->name[num],
+		 lab >= 0 ? g->name[lab] : "row");
+	bars(out, caption, labels, vals, cols, n, g->n);
+	return CS_OK;
+}
+
 /* ---- the page --------------------------------------------------------------------- */
 
 /* The report's description from the list, or NULL (caller frees). */
@@ -395,6 +602,7 @@ int cli_html_page(FILE *out, cs_ctx *ctx, const char *name, const cs_report_opts
 		  cs_rows *rows)
 {
 	series tp = {0}, wait = {0}, hb = {0};
+	grid_rows g = {0};
 	fleet f = {0};
 	cs_rows *ids = NULL;
 	char now[32], *desc = NULL;
@@ -406,10 +614,15 @@ int cli_html_page(FILE *out, cs_ctx *ctx, const char *name, const cs_report_opts
 	while ((rc = cs_rows_next(ids)) == 1)
 		if (cs_rows_text(ids, 0))
 			fleet_index(&f, cs_rows_text(ids, 0));
+	/* The report's own chart: a time chart for the three reports that have
+	 * one, else bars of its rows. */
 	if (rc < 0 ||
-	    (rc = fetch(ctx, "throughput", o, "hour", "finished", NULL, &tp)) ||
-	    (rc = fetch(ctx, "durations", o, "day", "wait_p50", "wait_p95", &wait)) ||
-	    (rc = fetch(ctx, "heartbeats", o, "time", NULL, NULL, &hb)))
+	    (!strcmp(name, "throughput") && (rc = fetch(ctx, "throughput", o, "hour", "finished", NULL, &tp))) ||
+	    (!strcmp(name, "durations") &&
+	     (rc = fetch(ctx, "durations", o, "day", "wait_p50", "wait_p95", &wait))) ||
+	    (!strcmp(name, "heartbeats") && (rc = fetch(ctx, "heartbeats", o, "time", NULL, NULL, &hb))) ||
+	    (strcmp(name, "throughput") && strcmp(name, "durations") && strcmp(name, "heartbeats") &&
+	     (rc = grid_rows_read(ctx, name, o, &g))))
 		goto done;
 	desc = description(ctx, name, o);
 	fmt_time((double)time(NULL), "%Y-%m-%d %H:%M:%S UTC", now, sizeof now);
@@ -435,9 +648,14 @@ int cli_html_page(FILE *out, cs_ctx *ctx, const char *name, const cs_report_opts
 		cli_html_escape(out, o->server);
 	}
 	fputs("</p>\n<section class=\"charts\">\n", out);
-	chart_throughput(out, &f, &tp);
-	chart_wait(out, &f, &wait);
-	chart_heartbeats(out, &f, &hb);
+	if (!strcmp(name, "throughput"))
+		chart_throughput(out, &f, &tp);
+	else if (!strcmp(name, "durations"))
+		chart_wait(out, &f, &wait);
+	else if (!strcmp(name, "heartbeats"))
+		chart_heartbeats(out, &f, &hb);
+	else
+		chart_rows(out, &f, &g, name);
 	fputs("</section>\n<h2>", out);
 	cli_html_escape(out, name);
 	fputs("</h2>\n", out);
@@ -450,6 +668,7 @@ done:
 	series_free(&tp);
 	series_free(&wait);
 	series_free(&hb);
+	grid_rows_free(&g);
 	fleet_free(&f);
 	return rc;
 }

@@ -15,12 +15,19 @@
 #include "decide.h"
 #include "lockstate.h"
 
+/* One job to add: its id and its fields beyond coordsync's own (checked
+ * by job_kv_check; numbers raw, as values_kv_object makes them). */
+typedef struct job_new {
+	char *id;
+	cJSON *set;
+} job_new;
+
 typedef struct job_arg {
 	const char *id;
 	const char *text;
 	int priority, max_attempts, older_than;
-	const char *const *kv;
-	int nkv;
+	job_new *jobs;        /* add: njobs of them, in one decision */
+	int njobs;
 	char *out_id;
 	int count;
 	int held;             /* claim: refused for the seed's job_assignment */
@@ -84,26 +91,27 @@ static int job_kv_check(cs_ctx *ctx, const cJSON *set)
 	return CS_OK;
 }
 
-static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
+/* Add job j (job_add_fn's part for one): CS_EREFUSED when its id exists. */
+static int job_add_one(cs_ctx *ctx, const job_arg *a, const job_new *j, double now)
 {
-	job_arg *a = p;
-	double now = values_now();
-	cJSON *o = cJSON_CreateObject(), *set = NULL;
+	cJSON *o = cJSON_CreateObject(), *set = cJSON_Duplicate(j->set, 1);
 	char *text = NULL;
 	long long n;
 	int rc;
 
-	if (!o)
-		return ctx_err_oom(ctx);
-	if ((rc = values_kv_object(ctx, a->kv, a->nkv, &set)) || (rc = job_kv_check(ctx, set)))
-		goto done;
-	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM jobs WHERE id=:a", a->out_id)))
-		goto done;
-	if (n) {
-		rc = ctx_err(ctx, CS_EREFUSED, "job '%s' already exists", a->out_id);
+	if (!o || !set) {
+		rc = ctx_err_oom(ctx);
 		goto done;
 	}
-	cJSON_AddStringToObject(o, "id", a->out_id);
+	if ((rc = job_kv_check(ctx, set)))
+		goto done;
+	if ((rc = db_int(ctx, &n, "SELECT count(*) FROM jobs WHERE id=:a", j->id)))
+		goto done;
+	if (n) {
+		rc = ctx_err(ctx, CS_EREFUSED, "job '%s' already exists", j->id);
+		goto done;
+	}
+	cJSON_AddStringToObject(o, "id", j->id);
 	cJSON_AddStringToObject(o, "status", "queued");
 	cJSON_AddNullToObject(o, "assigned_to");
 	if (!cJSON_GetObjectItemCaseSensitive(set, "priority"))
@@ -124,12 +132,29 @@ static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	}
 	/* The columns come from the record itself, so --set priority=3 and the
 	 * like are typed, and checked, as an import would type them. */
-	if (!(rc = export_add(ctx, "jobs", NULL, text)))
-		sb_printf(msg, "Job %s added by %s", a->out_id, ctx->server);
+	rc = export_add(ctx, "jobs", NULL, text);
 done:
 	free(text);
 	cJSON_Delete(set);
 	cJSON_Delete(o);
+	return rc;
+}
+
+static int job_add_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	job_arg *a = p;
+	double now = values_now();
+	int rc = CS_OK;
+
+	for (int i = 0; i < a->njobs && !rc; i++)
+		if ((rc = job_add_one(ctx, a, &a->jobs[i], now)) && a->njobs > 1)
+			rc = ctx_err(ctx, rc, "job %d of %d ('%s'): %s", i + 1, a->njobs,
+				    a->jobs[i].id, ctx->err);
+	if (!rc && a->njobs == 1)
+		sb_printf(msg, "Job %s added by %s", a->jobs[0].id, ctx->server);
+	else if (!rc)
+		sb_printf(msg, "%d jobs added by %s (%s ... %s)", a->njobs, ctx->server,
+			  a->jobs[0].id, a->jobs[a->njobs - 1].id);
 	return rc;
 }
 
@@ -331,29 +356,187 @@ static int job_fail_fn(cs_ctx *ctx, void *p, sbuf *msg)
 int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 	       const char *const *kv, int n)
 {
-	job_arg a = {NULL, NULL, priority, 1, 0, kv, n, NULL, 0, 0};
+	job_new j = {NULL, NULL};
+	job_arg a = {NULL, NULL, priority, 1, 0, &j, 1, NULL, 0, 0};
 	int rc;
 	*id_out = NULL;
 	if (id && (rc = values_check_name(ctx, "job id", id)))
 		return rc;
-	if (!(a.out_id = id ? strdup(id) : util_uuid()))
+	if (!(j.id = id ? strdup(id) : util_uuid()))
 		return ctx_err_oom(ctx);
 	/* The --set list is checked before any work (and again in job_add_fn). */
-	{
-		cJSON *set = NULL;
-		if (!(rc = values_kv_object(ctx, kv, n, &set)))
-			rc = job_kv_check(ctx, set);
-		cJSON_Delete(set);
-		if (rc) {
-			free(a.out_id);
-			return rc;
-		}
-	}
-	rc = decide_run(ctx, job_add_fn, &a);
+	if (!(rc = values_kv_object(ctx, kv, n, &j.set)) && !(rc = job_kv_check(ctx, j.set)))
+		rc = decide_run(ctx, job_add_fn, &a);
+	cJSON_Delete(j.set);
 	if (rc)
-		free(a.out_id);
+		free(j.id);
 	else
-		*id_out = a.out_id;
+		*id_out = j.id;
+	return rc;
+}
+
+#define JOB_BATCH_MAX 100000
+
+/* Entry i (0-based) of a batch, object e, as *j: its "id" (or a new
+ * UUID) and the rest as its fields, checked as job add checks --set. */
+static int job_batch_entry(cs_ctx *ctx, const cJSON *e, job_new *j)
+{
+	cJSON *idv;
+	int n = 0;
+	if (!cJSON_IsObject(e))
+		return ctx_err(ctx, CS_EINVAL, "not a JSON object");
+	if (!(j->set = cJSON_Duplicate(e, 1)))
+		return ctx_err_oom(ctx);
+	for (const cJSON *it = j->set->child; it; it = it->next) {
+		if (strlen(it->string) >= 128)
+			return ctx_err(ctx, CS_EINVAL, "a key is longer than 127 bytes");
+		n++;
+	}
+	if (n > CTX_MAX_KV + 1)
+		return ctx_err(ctx, CS_EINVAL, "more than %d fields", CTX_MAX_KV + 1);
+	if ((idv = cJSON_DetachItemFromObjectCaseSensitive(j->set, "id"))) {
+		int ok = cJSON_IsString(idv);
+		if (ok)
+			j->id = strdup(idv->valuestring);
+		cJSON_Delete(idv);
+		if (!ok)
+			return ctx_err(ctx, CS_EINVAL, "'id' is not a string");
+		if (!j->id)
+			return ctx_err_oom(ctx);
+		if (!cs_valid_id(j->id))
+			return ctx_err(ctx, CS_EINVAL, "invalid job id '%s': use 1-64 of"
+				      " [A-Za-z0-9._-], no leading dot", j->id);
+	} else if (!(j->id = util_uuid())) {
+		return ctx_err_oom(ctx);
+	}
+	return job_kv_check(ctx, j->set);
+}
+
+int cs_job_add_batch(cs_ctx *ctx, char ***ids_out, int *n_out, const char *text, size_t len)
+{
+	job_arg a = {NULL, NULL, 5, 1, 0, NULL, 0, NULL, 0, 0};
+	cJSON *arr = NULL;
+	char *t = NULL, **ids = NULL;
+	int rc = CS_OK, n = 0;
+	size_t skip;
+
+	*ids_out = NULL;
+	*n_out = 0;
+	if (memchr(text, 0, len))
+		return ctx_err(ctx, CS_EINVAL, "the jobs hold a NUL byte");
+	/* Whitespace around the array is no part of it (a file ends in a
+	 * newline); offsets in messages count from the start of text. */
+	skip = json_skip_ws(text, len, 0);
+	while (len > skip && strchr(" \t\r\n", text[len - 1]))
+		len--;
+	if (!(t = strndup(text + skip, len - skip)))
+		return ctx_err_oom(ctx);
+	len -= skip;
+	if (!(arr = values_exact_parse(t))) {
+		size_t at = json_text_check(t, len), err_at = 0;
+		int line, col;
+		cJSON *v = at == len ? json_parse_span(t, 0, len, &err_at) : NULL;
+		if (v) {
+			cJSON_Delete(v);
+			rc = ctx_err(ctx, CS_EINVAL, "the jobs are not one JSON array: an object holds"
+				    " a key twice");
+		} else {
+			json_linecol(text, skip + (at == len ? err_at : at), &line, &col);
+			rc = ctx_err(ctx, CS_EINVAL, "the jobs are not one JSON array: invalid JSON at"
+				    " line %d, column %d", line, col);
+		}
+		goto done;
+	}
+	if (!cJSON_IsArray(arr)) {
+		rc = ctx_err(ctx, CS_EINVAL, "the jobs are not a JSON array of job objects");
+		goto done;
+	}
+	n = cJSON_GetArraySize(arr);
+	if (n < 1 || n > JOB_BATCH_MAX) {
+		rc = ctx_err(ctx, CS_EINVAL, "%d jobs: give 1 to %d", n, JOB_BATCH_MAX);
+		goto done;
+	}
+	if (!(a.jobs = calloc((size_t)n, sizeof *a.jobs))) {
+		rc = ctx_err_oom(ctx);
+		goto done;
+	}
+	a.njobs = n;
+	/* Every entry is checked before anything is decided. */
+	{
+		int i = 0;
+		for (const cJSON *e = arr->child; e && !rc; e = e->next, i++)
+			if ((rc = job_batch_entry(ctx, e, &a.jobs[i])))
+				rc = ctx_err(ctx, rc, "job %d of %d%s%s%s: %s", i + 1, n,
+					    a.jobs[i].id ? " ('" : "", a.jobs[i].id ? a.jobs[i].id : "",
+					    a.jobs[i].id ? "')" : "", ctx->err);
+		for (i = 1; i < n && !rc; i++)
+			for (int k = 0; k < i && !rc; k++)
+				if (!strcmp(a.jobs[i].id, a.jobs[k].id))
+					rc = ctx_err(ctx, CS_EINVAL, "job %d of %d: id '%s' is also job %d's",
+						    i + 1, n, a.jobs[i].id, k + 1);
+	}
+	if (rc || (rc = decide_run(ctx, job_add_fn, &a)))
+		goto done;
+	if (!(ids = calloc((size_t)n, sizeof *ids))) {
+		rc = ctx_err_oom(ctx);
+		goto done;
+	}
+	for (int i = 0; i < n; i++) {
+		ids[i] = a.jobs[i].id;
+		a.jobs[i].id = NULL;
+	}
+	*ids_out = ids;
+	*n_out = n;
+done:
+	for (int i = 0; i < a.njobs; i++) {
+		free(a.jobs[i].id);
+		cJSON_Delete(a.jobs[i].set);
+	}
+	free(a.jobs);
+	cJSON_Delete(arr);
+	free(t);
+	return rc;
+}
+
+void cs_job_ids_free(char **ids, int n)
+{
+	for (int i = 0; ids && i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+int cs_job_record(cs_ctx *ctx, char **out, const char *id)
+{
+	char *t = NULL;
+	cJSON *o = NULL, *idv;
+	sbuf b = {0};
+	int rc;
+
+	*out = NULL;
+	if (!id || !*id)
+		return ctx_err(ctx, CS_EINVAL, "missing job id");
+	if ((rc = db_text(ctx, &t, "SELECT json FROM jobs WHERE id=:a", id)))
+		return rc;
+	if (!t)
+		return ctx_err(ctx, CS_ENOTFOUND, "no job '%s'", id);
+	if (!(o = values_exact_parse(t)) || !cJSON_IsObject(o)) {
+		rc = ctx_err(ctx, CS_ERROR, "job '%s': its record does not parse", id);
+		goto done;
+	}
+	/* The id first, as coordsync writes it, whoever wrote this record. */
+	if ((idv = cJSON_DetachItemFromObjectCaseSensitive(o, "id")) &&
+	    !cJSON_InsertItemInArray(o, 0, idv)) {
+		cJSON_Delete(idv);
+		rc = ctx_err_oom(ctx);
+		goto done;
+	}
+	json_put_value(&b, o, 0, 0);
+	if (!(*out = sb_detach(&b)))
+		rc = ctx_err_oom(ctx);
+done:
+	sb_free(&b);
+	cJSON_Delete(o);
+	free(t);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "export.h"
 #include "decide.h"
+#include "query_int.h"
 
 /* ---- compaction ------------------------------------------------------------ */
 
@@ -271,5 +272,200 @@ int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opt
 	for (int i = 0; i < n; i++)
 		free(a.f[i].data);
 	free(a.f);
+	return rc;
+}
+
+/* ---- reading pushed logs ------------------------------------------------------ */
+
+#define LOGS_WALK_MAX 10000   /* commits looked at for the time a file changed */
+
+/* The commit the mirror last imported, into *out (git_commit_free). */
+static int logs_head(cs_ctx *ctx, git_commit **out)
+{
+	char *hex = NULL;
+	git_oid oid;
+	int rc;
+	*out = NULL;
+	if ((rc = db_text(ctx, &hex, "SELECT value FROM meta WHERE key=:a", "last_head")))
+		return rc;
+	if (!hex) {
+		rc = ctx_err(ctx, CS_ENOTFOUND, "nothing imported yet: run 'coordsync sync'");
+	} else if (git_oid_fromstr(&oid, hex) || git_commit_lookup(out, ctx->repo, &oid)) {
+		rc = ctx_err_git(ctx, "the imported head");
+	}
+	free(hex);
+	return rc;
+}
+
+/* The tree SERVER/logs of commit c into *out, or NULL when there is none. */
+static int logs_dir(cs_ctx *ctx, git_commit *c, const char *server, git_tree **out)
+{
+	git_tree *t = NULL;
+	git_tree_entry *e = NULL;
+	char path[128];
+	int rc = CS_OK;
+	*out = NULL;
+	snprintf(path, sizeof path, "%s/logs", server);
+	if (git_commit_tree(&t, c))
+		return ctx_err_git(ctx, "tree");
+	if (!git_tree_entry_bypath(&e, t, path) && git_tree_entry_type(e) == GIT_OBJECT_TREE &&
+	    git_tree_lookup(out, ctx->repo, git_tree_entry_id(e)))
+		rc = ctx_err_git(ctx, "tree");
+	git_error_clear();
+	git_tree_entry_free(e);
+	git_tree_free(t);
+	return rc;
+}
+
+/* server, or this server when NULL: CS_EINVAL unless a valid name. */
+static int logs_server(cs_ctx *ctx, const char **server)
+{
+	if (!*server)
+		*server = ctx->server;
+	if (!*server)
+		return ctx_err(ctx, CS_EINVAL, "no server id: pass --server or set coordsync.server");
+	if (!cs_valid_id(*server))
+		return ctx_err(ctx, CS_EINVAL, "invalid server id '%s'", *server);
+	return CS_OK;
+}
+
+int cs_logs_list(cs_ctx *ctx, cs_rows **out, const char *server)
+{
+	git_commit *head = NULL, *c = NULL, *p = NULL;
+	git_tree *dir = NULL, *cur = NULL, *prev = NULL;
+	git_odb *odb = NULL;
+	sqlite3_stmt *ins = NULL;
+	size_t n = 0, unknown;
+	double *when = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = logs_server(ctx, &server)) || (rc = logs_head(ctx, &head)) ||
+	    (rc = logs_dir(ctx, head, server, &dir)))
+		goto done;
+	if (git_repository_odb(&odb, ctx->repo)) {
+		rc = ctx_err_git(ctx, "odb");
+		goto done;
+	}
+	n = dir ? git_tree_entrycount(dir) : 0;
+	if (n && !(when = calloc(n, sizeof *when))) {
+		rc = ctx_err_oom(ctx);
+		goto done;
+	}
+	/* The time of each file is that of the newest first-parent commit
+	 * that wrote its present content: walk back until each is found. */
+	unknown = n;
+	for (size_t i = 0; i < n; i++)
+		if (git_tree_entry_type(git_tree_entry_byindex(dir, i)) != GIT_OBJECT_BLOB)
+			when[i] = -1, unknown--;
+	if (git_commit_dup(&c, head)) {
+		rc = ctx_err_git(ctx, "commit");
+		goto done;
+	}
+	if ((rc = logs_dir(ctx, c, server, &cur)))
+		goto done;
+	for (int steps = 0; unknown && steps < LOGS_WALK_MAX; steps++) {
+		if (git_commit_parentcount(c) == 0) {
+			p = NULL;
+		} else if (git_commit_parent(&p, c, 0)) {
+			rc = ctx_err_git(ctx, "parent");
+			goto done;
+		}
+		if (p && (rc = logs_dir(ctx, p, server, &prev)))
+			goto done;
+		if (!prev || !cur || git_oid_cmp(git_tree_id(prev), git_tree_id(cur)))
+			for (size_t i = 0; i < n; i++) {
+				const git_tree_entry *x = git_tree_entry_byindex(dir, i), *y;
+				if (when[i])
+					continue;
+				y = prev ? git_tree_entry_byname(prev, git_tree_entry_name(x)) : NULL;
+				if (!y || git_oid_cmp(git_tree_entry_id(x), git_tree_entry_id(y))) {
+					when[i] = (double)git_commit_time(c);
+					unknown--;
+				}
+			}
+		git_tree_free(cur);
+		cur = prev;
+		prev = NULL;
+		git_commit_free(c);
+		c = p;
+		p = NULL;
+		if (!c)
+			break;
+	}
+	if ((rc = db_exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS log_files(name TEXT, size INTEGER,"
+			       " time REAL); DELETE FROM temp.log_files")) ||
+	    (rc = db_prepare(ctx, &ins, "INSERT INTO temp.log_files VALUES(:n, :s, :t)")))
+		goto done;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const git_tree_entry *x = git_tree_entry_byindex(dir, i);
+		size_t sz = 0;
+		git_object_t type;
+		if (when[i] < 0)
+			continue;
+		if (git_odb_read_header(&sz, &type, odb, git_tree_entry_id(x))) {
+			rc = ctx_err_git(ctx, "blob");
+			break;
+		}
+		sqlite3_reset(ins);
+		if (!(rc = db_bind_text(ctx, ins, ":n", git_tree_entry_name(x))) &&
+		    !(rc = db_bind_int(ctx, ins, ":s", (long long)sz)) &&
+		    !(rc = when[i] > 0 ? db_bind_real(ctx, ins, ":t", when[i])
+				       : db_bind_null(ctx, ins, ":t")))
+			rc = db_step(ctx, ins) == SQLITE_DONE ? CS_OK : CS_ERROR;
+	}
+	if (!rc)
+		rc = query_fixed(ctx, out, "SELECT name, size, strftime('%Y-%m-%dT%H:%M:%SZ', time,"
+				       " 'unixepoch') AS time FROM temp.log_files ORDER BY name");
+done:
+	sqlite3_finalize(ins);
+	free(when);
+	git_odb_free(odb);
+	git_tree_free(prev);
+	git_tree_free(cur);
+	git_tree_free(dir);
+	git_commit_free(p);
+	git_commit_free(c);
+	git_commit_free(head);
+	return rc;
+}
+
+int cs_logs_get(cs_ctx *ctx, char **data, size_t *len, const char *server, const char *name)
+{
+	git_commit *head = NULL;
+	git_tree *dir = NULL;
+	git_blob *blob = NULL;
+	const git_tree_entry *e;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	if (!name || !cs_valid_id(name))
+		return ctx_err(ctx, CS_EINVAL, "invalid log file name '%s': use 1-64 of [A-Za-z0-9._-]",
+			      name ? name : "");
+	if ((rc = logs_server(ctx, &server)) || (rc = logs_head(ctx, &head)) ||
+	    (rc = logs_dir(ctx, head, server, &dir)))
+		goto done;
+	if (!dir || !(e = git_tree_entry_byname(dir, name)) ||
+	    git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		rc = ctx_err(ctx, CS_ENOTFOUND, "no log file '%s/logs/%s'", server, name);
+		goto done;
+	}
+	if (git_blob_lookup(&blob, ctx->repo, git_tree_entry_id(e))) {
+		rc = ctx_err_git(ctx, "blob");
+		goto done;
+	}
+	*len = (size_t)git_blob_rawsize(blob);
+	if (!(*data = malloc(*len + 1))) {
+		*len = 0;
+		rc = ctx_err_oom(ctx);
+		goto done;
+	}
+	memcpy(*data, git_blob_rawcontent(blob), *len);
+	(*data)[*len] = 0;
+done:
+	git_blob_free(blob);
+	git_tree_free(dir);
+	git_commit_free(head);
 	return rc;
 }

@@ -281,6 +281,69 @@ int msgs_read_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	return rc < 0 ? rc : CS_OK;
 }
 
+/* Every message this server has not read (message_unread's rule for it:
+ * direct ones unread, broadcasts from others not in read_by and not marked
+ * read by a seed tool), each as msgs_read_fn marks it; *p (an int) counts
+ * them. */
+static int msgs_read_all_fn(cs_ctx *ctx, void *p, sbuf *msg)
+{
+	int *count = p, rc = CS_OK, n = 0, cap = 0;
+	char **ids = NULL;
+	sqlite3_stmt *st = NULL;
+
+	*count = 0;
+	if ((rc = db_prepare(ctx, &st, "SELECT id FROM messages WHERE (to_server = :s AND NOT"
+				       " coalesce(read, 0)) OR (to_server = 'all' AND from_server IS NOT :s"
+				       " AND NOT (coalesce(read, 0) AND read_by IS NULL) AND NOT EXISTS"
+				       " (SELECT 1 FROM json_each(coalesce(read_by, '[]')) WHERE value = :s))"
+				       " ORDER BY timestamp, ord")) ||
+	    (rc = db_bind_text(ctx, st, ":s", ctx->server)))
+		goto done;
+	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		if (n == cap) {
+			char **nb = realloc(ids, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *ids);
+			if (!nb) {
+				rc = ctx_err_oom(ctx);
+				goto done;
+			}
+			ids = nb;
+		}
+		if (!(ids[n] = strdup(id ? id : ""))) {
+			rc = ctx_err_oom(ctx);
+			goto done;
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		goto done;
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = CS_OK;
+	for (int i = 0; i < n && !rc; i++) {
+		sbuf ignored = {0};
+		rc = msgs_read_fn(ctx, ids[i], &ignored);
+		sb_free(&ignored);
+	}
+	if (!rc) {
+		*count = n;
+		sb_printf(msg, "%d message%s marked read by %s", n, n == 1 ? "" : "s", ctx->server);
+	}
+done:
+	sqlite3_finalize(st);
+	for (int i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return rc;
+}
+
+int cs_msg_read_all(cs_ctx *ctx, int *count)
+{
+	int n = 0, rc = decide_run(ctx, msgs_read_all_fn, &n);
+	*count = rc ? 0 : n;
+	return rc;
+}
+
 int cs_msg_read(cs_ctx *ctx, const char *id)
 {
 	if (!id || !*id)

@@ -3,7 +3,8 @@
 -- assigned_to), over jobs that started: running, done or failed.
 -- wait = started_at - created_at (a retried job counts from its creation);
 -- run = completed_at - started_at, for finished jobs only.  Percentiles are
--- nearest-rank: the value at rank ceil(p * n) in ascending order.
+-- nearest-rank: the value at rank ceil(p * n) in ascending order.  Jobs
+-- that `compact` archived count too (job_records).
 DROP VIEW IF EXISTS durations;
 CREATE VIEW durations AS
 WITH s AS (
@@ -11,7 +12,7 @@ WITH s AS (
          max(started_at - created_at, 0) AS wait,
          CASE WHEN status IN ('done', 'failed') AND completed_at IS NOT NULL
               THEN max(completed_at - started_at, 0) END AS run
-  FROM jobs
+  FROM job_records
   WHERE started_at IS NOT NULL AND assigned_to IS NOT NULL
     AND status IN ('running', 'done', 'failed')
 ), w AS (

@@ -3,14 +3,15 @@
 -- stuck jobs, jobs finished and queue wait over the last 24 hours (wait
 -- percentiles over jobs started in that time), locks held, grants and
 -- handovers in the last 24 hours (lock_history), unread messages, and when
--- the mirror last imported a change.
+-- the mirror last imported a change.  Finished jobs that `compact` archived
+-- count too (job_records).
 DROP VIEW IF EXISTS overview;
 CREATE VIEW overview AS
 WITH w AS (
   SELECT max(started_at - created_at, 0) AS wait,
          row_number() OVER (ORDER BY max(started_at - created_at, 0)) AS rn,
          count(*) OVER () AS n
-  FROM jobs
+  FROM job_records
   WHERE started_at > unixepoch('now') - 86400 AND created_at IS NOT NULL
     AND status IN ('running', 'done', 'failed')
 )
@@ -21,9 +22,9 @@ SELECT (SELECT count(*) FROM fleet_ids) AS servers,
        (SELECT max(wait_s) FROM queue) AS oldest_queued_s,
        (SELECT count(*) FROM jobs WHERE status = 'running') AS running,
        (SELECT count(*) FROM stuck) AS stuck,
-       (SELECT count(*) FROM jobs WHERE status = 'done'
+       (SELECT count(*) FROM job_records WHERE status = 'done'
           AND completed_at > unixepoch('now') - 86400) AS done_24h,
-       (SELECT count(*) FROM jobs WHERE status = 'failed'
+       (SELECT count(*) FROM job_records WHERE status = 'failed'
           AND completed_at > unixepoch('now') - 86400) AS failed_24h,
        (SELECT round(wait, 1) FROM w WHERE rn = (n + 1) / 2) AS wait_p50_24h,
        (SELECT round(wait, 1) FROM w WHERE rn = (95 * n + 99) / 100) AS wait_p95_24h,

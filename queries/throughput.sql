@@ -1,8 +1,8 @@
 -- throughput: jobs finished per hour and server (done and failed)
 -- One row per hour (UTC, the hour the job completed) and server (the job's
 -- assigned_to).  run_avg is the mean of completed_at - started_at.  A failed
--- attempt that was requeued is not counted: the jobs table holds each job's
--- latest state.
+-- attempt that was requeued is not counted: each job counts in its latest
+-- state.  Jobs that `compact` archived count too (job_records).
 DROP VIEW IF EXISTS throughput;
 CREATE VIEW throughput AS
 SELECT strftime('%Y-%m-%d %H:00', completed_at, 'unixepoch') AS hour,
@@ -11,7 +11,7 @@ SELECT strftime('%Y-%m-%d %H:00', completed_at, 'unixepoch') AS hour,
        sum(status = 'done') AS done,
        sum(status = 'failed') AS failed,
        round(avg(completed_at - started_at), 1) AS run_avg
-FROM jobs
+FROM job_records
 WHERE completed_at IS NOT NULL AND status IN ('done', 'failed')
 GROUP BY 1, 2
 ORDER BY 1, 2;

@@ -54,6 +54,7 @@ declare -A args=(
   [run]="" [daemon]="--max-cycles 1 --no-serve" [config]="" [compact]="--older-than 30"
   ["logs push"]="$T/x.log" ["msg autoreply"]="" ["outbox list"]="" ["outbox retry"]="--all"
   ["outbox drop"]="none" [validate]="--staged"
+  ["job show"]="j1" ["logs list"]="--of build1" ["logs get"]="x.log -o $T/got.log"
 )
 for cmd in "${cmds[@]}"; do
   if [ "$cmd" = init ]; then

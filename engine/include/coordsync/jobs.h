@@ -22,6 +22,19 @@
  * *id_out: the job's id, malloc'd (free() it), or NULL on failure. */
 int cs_job_add(cs_ctx *ctx, char **id_out, const char *id, int priority,
 	       const char *const *kv, int n);
+/* Queue many jobs in one decision (one commit).  text (len bytes) is a
+ * JSON array of job objects: each member is a job field as job add's
+ * --set takes it ("id" as --id, "priority" as --priority, default 5), with
+ * coordsync's own fields refused.  Every entry is checked before anything
+ * is decided: CS_EINVAL naming the first bad one ("job 3 of 10"), nothing
+ * pushed.  *ids_out: the n_out ids in order (cs_job_ids_free). */
+int cs_job_add_batch(cs_ctx *ctx, char ***ids_out, int *n_out, const char *text, size_t len);
+void cs_job_ids_free(char **ids, int n);   /* NULL-safe */
+/* The record of job id as the mirror holds it (the file's record, as
+ * imported: every field, --set ones too), as one line of JSON with "id"
+ * first; malloc'd into *out (free() it).  CS_ENOTFOUND when there is no
+ * such job. */
+int cs_job_record(cs_ctx *ctx, char **out, const char *id);
 /* Claim the next queued job for this server.  *id_out as for cs_job_add;
  * CS_EREFUSED when nothing is queued, or while another server still holds
  * the seed's job_assignment lock after the wait of cs_set_seed_wait. */

@@ -33,4 +33,15 @@ typedef struct cs_logs_opts {
 int cs_logs_push(cs_ctx *ctx, const char *const *files, int n, const cs_logs_opts *o,
 		 int *removed);
 
+/* The files of server's logs/ directory (NULL: this server's) in the tree
+ * the mirror last imported (run cs_sync first for the remote's newest), as
+ * rows: name, size (bytes) and time (ISO-8601 UTC: the commit time of the
+ * newest first-parent commit that wrote this content; NULL when that is
+ * more than 10,000 commits back).  Reads only; no lock, no network. */
+int cs_logs_list(cs_ctx *ctx, cs_rows **out, const char *server);
+/* The bytes of SERVER/logs/NAME in that tree, malloc'd into *data (free()
+ * it; NUL-terminated beyond *len).  CS_ENOTFOUND when there is no such
+ * file. */
+int cs_logs_get(cs_ctx *ctx, char **data, size_t *len, const char *server, const char *name);
+
 #endif

@@ -61,6 +61,10 @@ int cs_msg_send_set(cs_ctx *ctx, char **id_out, const char *to, const char *type
 		    int defer);
 /* Mark message id read. */
 int cs_msg_read(cs_ctx *ctx, const char *id);
+/* Mark read, in one decision, every message this server has not read yet
+ * (direct ones, and broadcasts as cs_msg_read marks them); *count says how
+ * many (0: nothing to commit). */
+int cs_msg_read_all(cs_ctx *ctx, int *count);
 
 /* Apply docs/auto_reply_rules.json to this server's unread messages in one
  * commit: each matching message is replied to and marked read, or marked
