@@ -74,6 +74,7 @@ struct jira {
 	char *base;                 /* the URL, no final '/' */
 	char origin[256];           /* scheme://host[:port], for messages */
 	int classic;                /* search with /rest/api/2/search (startAt) */
+	int cloud;                  /* Basic auth with a user: Jira Cloud */
 	int page_size, retries;
 	long timeout_ms;
 	char errbuf[CURL_ERROR_SIZE];
@@ -84,6 +85,11 @@ struct jira {
 const char *jira_base(const jira *j)
 {
 	return j->base;
+}
+
+int jira_cloud(const jira *j)
+{
+	return j->cloud;
 }
 
 static void wipe_free(char *s)
@@ -206,6 +212,7 @@ int jira_open(cs_ctx *ctx, jira **out, int page_size)
 		 (int)u.host.n, u.host.p, u.port.p ? ":" : "", (int)u.port.n,
 		 u.port.p ? u.port.p : "");
 	j->classic = search ? !strcmp(search, "classic") : !user;
+	j->cloud = user != NULL;
 	if ((rc = cs_config_int(ctx, "jira.timeout", &n)))
 		goto done;
 	j->timeout_ms = (long)n * 1000L;

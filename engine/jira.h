@@ -20,6 +20,9 @@ int jira_open(cs_ctx *ctx, jira **out, int page_size);
 void jira_free(jira *j);   /* NULL-safe; wipes the token */
 /* The base URL without a final '/', e.g. for browse links. */
 const char *jira_base(const jira *j);
+/* 1 for Jira Cloud (coordsync.jira.user set: users are accountIds), 0 for
+ * Data Center (users are names). */
+int jira_cloud(const jira *j);
 
 /* Retry policy of one request. */
 #define JIRA_ONCE 0    /* a create: only a 429 (not done) is tried again */
