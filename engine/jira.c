@@ -403,8 +403,8 @@ int jira_call(cs_ctx *ctx, jira *j, const char *method, const char *path, const 
 			continue;
 		}
 		if (code == 401 || code == 403)
-			rc = ctx_err(ctx, CS_ERROR, "jira %s %.*s: authentication failed (%s): check"
-				    " coordsync.jira.user and the token file", method, plen, path, why);
+			rc = ctx_err(ctx, CS_ERROR, "jira %s %.*s: authentication failed: check"
+				    " coordsync.jira.user and the token file (%s)", method, plen, path, why);
 		else if (code == 404)
 			rc = ctx_err(ctx, CS_ENOTFOUND, "jira %s %.*s: not found (%s)", method, plen, path,
 				    why);

@@ -3,6 +3,7 @@
  * the curated key map committed as decisions, and the curation commands,
  * each writing to Jira only what differs from what is wanted. */
 #include <stdlib.h>
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -367,6 +368,17 @@ static char *search_fields(const custom_fields *cf)
 	return sb_detach(&b);
 }
 
+/* Whether s holds w as a word of its own, in any case. */
+static int word_in(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+	for (const char *p = s; *p; p++)
+		if (!strncasecmp(p, w, n) && (p == s || !isalnum((unsigned char)p[-1])) &&
+		    !isalnum((unsigned char)p[n]) && p[n] != '_')
+			return 1;
+	return 0;
+}
+
 int cs_jira_sync(cs_ctx *ctx, const cs_jira_sync_opts *o, cs_jira_sync_stats *st)
 {
 	jira *j = NULL;
@@ -388,7 +400,14 @@ int cs_jira_sync(cs_ctx *ctx, const cs_jira_sync_opts *o, cs_jira_sync_stats *st
 	}
 	sb_printf(&jql, "project = %s", project);
 	if (o->jql && *o->jql) {
-		sb_printf(&jql, " AND (%s)", o->jql);
+		/* AND binds tighter than OR in JQL: only an OR needs the
+		 * parentheses (a word "or" anywhere gets them, harmlessly). */
+		int or = word_in(o->jql, "or");
+		if (word_in(o->jql, "order")) {
+			rc = ctx_err(ctx, CS_EINVAL, "--jql: no ORDER BY (the sync orders by updated)");
+			goto done;
+		}
+		sb_printf(&jql, or ? " AND (%s)" : " AND %s", o->jql);
 	} else if (!o->full) {
 		sqlite3_stmt *q = NULL;
 		if (!(rc = db_prepare(ctx, &q, "SELECT high_water FROM jira_sync WHERE project = :p"

@@ -17,7 +17,8 @@
 #include "coordsync/common.h"
 
 typedef struct cs_jira_sync_opts {
-	const char *jql;     /* narrows `project = KEY` (AND (jql)); NULL: the project */
+	const char *jql;     /* narrows `project = KEY AND jql` (in parentheses when it
+			      * holds an OR; no ORDER BY); NULL: the project */
 	int full;            /* ask for every issue, not only those updated since the last sync */
 	int page_size;       /* > 0: overrides coordsync.jira.pagesize */
 } cs_jira_sync_opts;
