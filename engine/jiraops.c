@@ -710,7 +710,14 @@ static int user_find(cs_ctx *ctx, jira *j, const char *who, cJSON **out)
 			hit = u;
 			break;
 		}
-	if (!hit || !str_of(hit, cloud ? "accountId" : "name"))
+	/* Jira's search matches more than the exact fields (a Cloud user
+	 * shows no name): a single answer is the one. */
+	if (!hit && cJSON_GetArraySize(doc) == 1)
+		hit = doc->child;
+	if (!hit && cJSON_GetArraySize(doc) > 1)
+		rc = ctx_err(ctx, CS_EINVAL, "jira: '%s' names %d users; give the accountId or the"
+			    " email", who, cJSON_GetArraySize(doc));
+	else if (!hit || !str_of(hit, cloud ? "accountId" : "name"))
 		rc = ctx_err(ctx, CS_ENOTFOUND, "jira: no user '%s'", who);
 	else if (!(*out = cJSON_CreateObject()) ||
 		 !cJSON_AddStringToObject(*out, cloud ? "accountId" : "name",
@@ -718,6 +725,30 @@ static int user_find(cs_ctx *ctx, jira *j, const char *who, cJSON **out)
 		rc = ctx_err_oom(ctx);
 	cJSON_Delete(doc);
 	return rc;
+}
+
+/* Whether user object u is who: by its fields, else by the id Jira's user
+ * search gives for who (a Cloud user shows no name).  *id (when not NULL)
+ * gets the assignment body of who when it was looked up. */
+static int user_same(cs_ctx *ctx, jira *j, const cJSON *u, const char *who, int *same,
+		     cJSON **id)
+{
+	cJSON *w = NULL;
+	int rc;
+	*same = user_is(u, who);
+	if (id)
+		*id = NULL;
+	if (*same || !cJSON_IsObject(u))
+		return CS_OK;
+	if ((rc = user_find(ctx, j, who, &w)))
+		return rc == CS_ENOTFOUND ? CS_OK : rc;   /* nobody: not u */
+	*same = (str_of(w, "accountId") && text_eq(str_of(u, "accountId"), str_of(w, "accountId"))) ||
+		(str_of(w, "name") && text_eq(str_of(u, "name"), str_of(w, "name")));
+	if (id)
+		*id = w;
+	else
+		cJSON_Delete(w);
+	return CS_OK;
 }
 
 /* Read a JSON file of at most 16 MiB; *out freed with cJSON_Delete. */
@@ -923,13 +954,21 @@ static int create_one(cs_ctx *ctx, jira *j, const char *project, const cJSON *t,
 			wrote = 1;
 		}
 	}
-	if (assignee && !user_is(member(member(issue, "fields"), "assignee"), assignee)) {
-		if ((rc = user_find(ctx, j, assignee, &who)) ||
-		    (rc = issue_write(ctx, j, "PUT", key, "/assignee", who)))
+	if (assignee) {
+		int same;
+		if ((rc = user_same(ctx, j, member(member(issue, "fields"), "assignee"), assignee,
+				    &same, &who)))
 			goto done;
-		who = NULL;
-		st->assigned++;
-		wrote = 1;
+		if (!same) {
+			if (!who && (rc = user_find(ctx, j, assignee, &who)))
+				goto done;
+			rc = issue_write(ctx, j, "PUT", key, "/assignee", who);
+			who = NULL;
+			if (rc)
+				goto done;
+			st->assigned++;
+			wrote = 1;
+		}
 	}
 	if (!wrote)
 		st->unchanged++;
@@ -1070,10 +1109,14 @@ int cs_jira_verify(cs_ctx *ctx, const char *const *keys, int nkeys, const cs_jir
 			cs_jira_check c = {key, what[i], exp, act ? act : "(none)", 0};
 			if (!exp)
 				continue;
-			c.ok = i == 2 ? text_eq(act, exp) : user_is(v, exp);
+			if (i == 2)
+				c.ok = text_eq(act, exp);
+			else if ((rc = user_same(ctx, j, v, exp, &c.ok, NULL)))
+				break;
 			if (!c.ok)
 				(*mismatches)++;
-			rc = fn(&c, arg);
+			if (!rc)
+				rc = fn(&c, arg);
 		}
 		cJSON_Delete(issue);
 		if (rc)
