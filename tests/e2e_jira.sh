@@ -132,6 +132,26 @@ grep -q "unchanged" <<<"$OUT" && [ "$(rhead)" = "$H1" ] || fail "second index co
 cs "${A[@]}" sync >/dev/null || fail "sync after the index"
 ok "jira index: one commit of docs/JIRA_CURATED_TICKETS.md from the view; a second run commits nothing"
 
+# ---- the tickets report: jobs joined with jira_issues ------------------------------------
+cs "${A[@]}" job add --id b1 --set ticket=VNF-3 --set max_attempts=1 >/dev/null
+cs "${A[@]}" job add --id b2 --set ticket=VNF-4 --set max_attempts=1 >/dev/null
+cs "${A[@]}" job add --id b3 --set ticket=OTHER-1 >/dev/null
+j1=$(cs "${A[@]}" job claim); j2=$(cs "${A[@]}" job claim)
+sleep 1
+cs "${A[@]}" job done "$j1" >/dev/null
+cs "${A[@]}" job fail "$j2" --error broken >/dev/null
+cs "${A[@]}" report --list | grep -q "^tickets" || fail "report --list has no tickets"
+R=$(cs "${A[@]}" report tickets --format csv)
+row() { grep "^$1," <<<"$R" | cut -d, -f"$2"; }
+[ "$(row VNF-3 11,12)" = "ok,0" ] || fail "VNF-3: $R"
+[ "$(row VNF-4 11,12)" = "failing,1" ] || fail "VNF-4: $R"
+[ "$(row VNF-9 6,11,12)" = "0,none,1" ] || fail "VNF-9: $R"
+[ "$(row VNF-5 11,12)" = "none,0" ] || fail "VNF-5 (done): $R"
+[ "$(row OTHER-1 11)" = "queued" ] || fail "a ticket not in the mirror: $R"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 1 else 1)" "$(row VNF-3 10)" || fail "build time: $R"
+[ "$(sed -n 2p <<<"$R" | cut -d, -f12)" = 1 ] || fail "attention first: $R"
+ok "report tickets: open tickets with failing or no builds first, the build time per ticket"
+
 # ---- the tables survive a rebuild ----------------------------------------------------
 cs "${A[@]}" rebuild >/dev/null
 [ "$(db "SELECT count(*) FROM jira_issues")" = 12 ] || fail "rebuild lost jira_issues"
