@@ -54,6 +54,9 @@ declare -A args=(
   [run]="" [daemon]="--max-cycles 1 --no-serve" [config]="" [compact]="--older-than 30"
   ["logs push"]="$T/x.log" ["msg autoreply"]="" ["outbox list"]="" ["outbox retry"]="--all"
   ["outbox drop"]="none" [validate]="--staged"
+  ["jira sync"]="--full --page-size 5" ["jira index"]="" ["jira create"]="$T/none.json"
+  ["jira verify"]="--status Done X-1" ["jira curate"]="X-1" ["jira backlog"]="X-1"
+  ["jira plan"]="P X-1"
 )
 for cmd in "${cmds[@]}"; do
   if [ "$cmd" = init ]; then
