@@ -137,6 +137,18 @@ jcs --json jira plan "Phase 1 (VNF)"
 twice jira plan "Phase 1 (VNF)"
 ok "jira plan: a sprint on a scrum board, a fix version on kanban, created once, reused"
 
+# ---- 404 and 403 -----------------------------------------------------------------------------
+jcs jira backlog VNF-999
+[ "$RC" = 1 ] && grep -q "not found" <<<"$OUT" || fail "404: $RC $OUT"
+start_standin ro --user carol@example.invalid
+set +e
+OUT=$(COORDSYNC_JIRA_URL=$BASE COORDSYNC_JIRA_USER=carol@example.invalid "$COORDSYNC" "${A[@]}" jira backlog VNF-3 2>&1)
+RC=$?
+set -e
+[ "$RC" = 1 ] && grep -q "authentication failed: check coordsync.jira.user and the token file" <<<"$OUT" ||
+  fail "403: $RC $OUT"
+ok "404 says not found; 403 (a read-only user) is an authentication failure"
+
 # ---- the whole lifecycle once more: nothing moves ---------------------------------------------
 W=$(st "s['writes']"); H=$(rhead)
 jcs jira create "$T/tickets.json"; jcs jira curate; jcs jira backlog VNF-3
