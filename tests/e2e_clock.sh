@@ -24,8 +24,8 @@ for s in a:build1 b:build2 c:build3 e:build4; do
 done
 A=(-C "$T/a")
 # at OFFSET CLONE ARGS...: coordsync on CLONE with its wall clock OFFSET seconds off
-at() { local off=$1 dir=$2; shift 2; faketime -f "${off}s" "$COORDSYNC" -C "$T/$dir" "$@"; }
-step=$(( $(FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '+600s' date +%s) - $(date +%s) ))
+at() { local off=$1 dir=$2; shift 2; faked "${off}s" "$COORDSYNC" -C "$T/$dir" "$@"; }
+step=$(( $(FAKETIME_DONT_FAKE_MONOTONIC=1 faked '+600s' date +%s) - $(date +%s) ))
 [ "$step" -ge 598 ] || fail "faketime does not shift the clock"
 remote() { git --git-dir="$T/r.git" show "refs/heads/main:$1"; }
 holder() {

@@ -4,8 +4,9 @@
 # auth (Basic on Cloud, Bearer on Data Center, 401, 403), Jira's error
 # shapes, the write counter that idempotence checks rely on, and each fault
 # (429 with Retry-After, 503, a slow answer).  Three stand-ins: Cloud with a
-# page size of 5, Data Center with a kanban board, and Cloud as a read-only
-# user.
+# page size of 5; Data Center with a kanban board, no /search/jql and the
+# older Sprint strings; and
+# today's Cloud (no /search: 410, epics in `parent`) as a read-only user.
 source "$(dirname "$0")/lib.sh"
 STANDIN="$(cd "$(dirname "$0")" && pwd)/jira_standin.py"
 SEED="$(cd "$(dirname "$0")" && pwd)/resources/jira/seed.json"
@@ -32,13 +33,13 @@ printf 'tok-3f9a\n' >"$T/token"
 chmod 600 "$T/token"
 start_standin cloud --user alice@example.invalid --page-size 5
 CLOUD=$BASE
-start_standin dc --board-type kanban
+start_standin dc --board-type kanban --search classic --sprint-field string
 DC=$BASE
-start_standin ro --user carol@example.invalid
+start_standin ro --user carol@example.invalid --search enhanced --epic-field parent
 RO=$BASE
 ok "three stand-ins listen ($CLOUD, $DC, $RO)"
 
-python3 - "$CLOUD" "$DC" "$RO" <<'PY'
+python3 - "$CLOUD" "$DC" "$RO" "$T/passed" <<'PY'
 import base64, json, re, sys, time, urllib.error, urllib.parse, urllib.request
 
 CLOUD, DC, RO = sys.argv[1:4]
@@ -165,10 +166,14 @@ ok("enhanced search returns only ids by default; a forged nextPageToken is 400")
 
 js = expect(200, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": "key in (VNF-2, VNF-7) ORDER BY key DESC", "fields": "summary"}), "key in")
 check([i["key"] for i in js["issues"]] == ["VNF-7", "VNF-2"], js)
-for bad in ("project = VNF OR key = VNF-1", "assignee in membersOf(x)", "summary ~ vnf",
+js = expect(200, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": "project = VNF AND (labels = curated OR status = Done) AND NOT issuetype = Sub-task ORDER BY key", "fields": "labels"}), "and/or")
+check([i["key"] for i in js["issues"]] == ["VNF-5", "VNF-11", "VNF-12"], js)
+js = expect(200, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": "assignee != bob ORDER BY key", "fields": "assignee"}), "!=")
+check(js["total"] == 6 and [i["key"] for i in js["issues"]] == ["VNF-1", "VNF-3", "VNF-5", "VNF-7", "VNF-10"], js)
+for bad in ("project = VNF AND (key = VNF-1", "assignee in membersOf(x)", "summary ~ vnf",
             "project = NOPE", 'updated >= "yesterday"', "key in (VNF-99)", "project = VNF ORDER BY rank"):
     jira_error(expect(400, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": bad}), bad), bad)
-ok("JQL: key in (...) with ORDER BY key DESC; 7 queries it does not understand are 400 in Jira's shape")
+ok("JQL: key in (...) with ORDER BY key DESC, AND/OR/NOT with parentheses, != leaves out the unassigned; 7 queries it does not understand are 400 in Jira's shape")
 
 # ---- issue get
 iss = expect(200, call(CLOUD, "GET", "/rest/api/2/issue/VNF-3"), "issue")
@@ -318,6 +323,43 @@ jira_error(js, "403")
 check(state(RO)["writes"] == 0, "403 wrote")
 ok("a read-only user gets 403 on writes and nothing changes")
 
+# ---- search flavours and the epic in `parent`
+CAROL = "Basic " + base64.b64encode(b"carol@example.invalid:" + TOKEN.encode()).decode()
+expect(404, call(DC, "GET", "/rest/api/2/search/jql", query={"jql": "project = VNF"}, auth=BEARER), "DC search/jql")
+expect(200, call(DC, "GET", "/rest/api/2/search", query={"jql": "project = VNF"}, auth=BEARER), "DC search")
+js = expect(410, call(RO, "GET", "/rest/api/2/search", query={"jql": "project = VNF"}, auth=CAROL), "Cloud search gone")
+check("search/jql" in js["errorMessages"][0], js)
+ok("--search classic: /search/jql is 404; --search enhanced: /search is 410 with Atlassian's words")
+f = expect(200, call(DC, "GET", "/rest/api/2/issue/VNF-3", auth=BEARER), "DC issue")["fields"]
+check(re.match(r"^com\.atlassian\.greenhopper\.service\.sprint\.Sprint@[0-9a-f]+\[id=2,rapidViewId=1,state=ACTIVE,name=VNF Sprint 1,", f[SPRINT][0]), f[SPRINT])
+ok("--sprint-field string: the Sprint field as Data Center's Sprint@..[id=..,name=..] text")
+names = [f["name"] for f in expect(200, call(RO, "GET", "/rest/api/2/field", auth=CAROL), "fields")]
+check("Epic Link" not in names and "Sprint" in names, names)
+f = expect(200, call(RO, "GET", "/rest/api/2/issue/VNF-3", auth=CAROL), "i")["fields"]
+check(f["parent"]["key"] == "VNF-1" and EPIC not in f, f)
+js = expect(200, call(RO, "GET", "/rest/api/2/search/jql", query={"jql": "parent = VNF-3 ORDER BY key", "fields": "parent"}, auth=CAROL), "parent jql")
+check([i["key"] for i in js["issues"]] == ["VNF-6", "VNF-7"], js)
+js = expect(200, call(RO, "GET", "/rest/api/2/search/jql", query={"jql": "parent = VNF-2", "fields": "parent"}, auth=CAROL), "parent jql")
+check(sorted(i["key"] for i in js["issues"]) == ["VNF-10", "VNF-5", "VNF-8"], js)
+expect(400, call(RO, "GET", "/rest/api/2/search/jql", query={"jql": '"Epic Link" = VNF-1'}, auth=CAROL), "no Epic Link")
+js = expect(201, call(CLOUD, "POST", "/rest/api/2/issue", {"fields": {"parent": {"key": "VNF-2"}, "project": {"key": "VNF"}, "summary": "epic child", "issuetype": {"name": "Story"}}}), "child by parent")
+f = expect(200, call(CLOUD, "GET", "/rest/api/2/issue/" + js["key"]), "i")["fields"]
+check(f[EPIC] == "VNF-2" and "parent" not in f, f)
+js = expect(200, call(CLOUD, "GET", "/rest/api/2/search", query={"jql": '"Epic Link" = VNF-2 AND key = %s' % js["key"]}), "epic link jql")
+check(js["total"] == 1, js)
+ok("--epic-field parent: no Epic Link, epic children carry parent; on a link site, parent=epic sets Epic Link")
+
+# ---- a chunked request body (libcurl's upload without a size)
+req = urllib.request.Request(CLOUD + "/rest/api/2/issue/VNF-12", method="PUT",
+                             data=iter([b'{"fields":', b' {"summary": "Curated ticket index (chunked)"}}']))
+req.add_header("Authorization", BASIC)
+req.add_header("Content-Type", "application/json")
+with urllib.request.urlopen(req, timeout=10) as r:
+    check(r.status == 204, r.status)
+check(expect(200, call(CLOUD, "GET", "/rest/api/2/issue/VNF-12"), "i")["fields"]["summary"].endswith("(chunked)"), "chunked")
+expect(200, call(CLOUD, "GET", "/rest/api/2/myself"), "same server after chunked")
+ok("a chunked PUT body is read whole")
+
 # ---- faults
 expect(200, call(CLOUD, "POST", "/_standin/fault", {"path_prefix": "/rest/api/2/search", "status": 429, "retry_after": 1, "count": 2}, auth=None), "fault")
 for _ in range(2):
@@ -339,6 +381,17 @@ t0 = time.monotonic()
 expect(200, call(CLOUD, "GET", "/rest/api/2/myself"), "fast")
 check(slow >= 1.4 and time.monotonic() - t0 < 1.0, "slow %.2f" % slow)
 ok("fault delay: one answer after %.1f s, the next at once" % slow)
+expect(200, call(CLOUD, "POST", "/_standin/fault", {"path_prefix": "/rest/api/2/myself", "delay": 1.0}, auth=None), "fault delay")
+req = urllib.request.Request(CLOUD + "/rest/api/2/myself")
+req.add_header("Authorization", BASIC)
+try:
+    urllib.request.urlopen(req, timeout=0.3)
+    fail("no timeout")
+except (TimeoutError, urllib.error.URLError) as e:
+    check("timed out" in str(e), e)
+time.sleep(1.0)
+expect(200, call(CLOUD, "GET", "/rest/api/2/myself"), "after a client timeout")
+ok("a client that times out on a slow answer leaves the stand-in serving")
 
 # ---- control edit and counters
 s0 = state()
@@ -354,5 +407,12 @@ check(s1["requests"].get("GET /rest/api/2/issue/VNF-1") == 2
       and s1["endpoints"].get("PUT /rest/api/2/issue/{key}", 0) >= 5
       and s1["responses"].get("429") == 2, (s1["endpoints"], s1["responses"]))
 ok("control edit bumps updated (found by an updated >= search) without counting a write; request counters by path and endpoint")
-print("PASSED %d" % n)
+with open(sys.argv[4], "w") as f:
+    f.write("%d\n" % n)
 PY
+PASS=$(cat "$T/passed")
+for s in cloud dc ro; do
+  [ ! -s "$T/$s.err" ] || fail "stand-in $s wrote to stderr: $(cat "$T/$s.err")"
+done
+grep -q '^GET /rest/api/2/myself 401$' "$T/cloud.log" || fail "no 401 in the request log"
+ok "the stand-ins logged each request and no error"

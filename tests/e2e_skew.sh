@@ -17,9 +17,9 @@ cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 cs init "$T/r.git" "$T/c" --server build3 >/dev/null
 cs init "$T/r.git" "$T/d" --server build4 >/dev/null
 AHEAD=300 BEHIND=-300
-ahead() { faketime -f "+${AHEAD}s" "$COORDSYNC" -C "$T/c" "$@"; }
-behind() { faketime -f "${BEHIND}s" "$COORDSYNC" -C "$T/d" "$@"; }
-[ $(( $(faketime -f "+${AHEAD}s" date +%s) - $(date +%s) )) -ge $((AHEAD - 2)) ] || fail "faketime does not shift the clock"
+ahead() { faked "+${AHEAD}s" "$COORDSYNC" -C "$T/c" "$@"; }
+behind() { faked "${BEHIND}s" "$COORDSYNC" -C "$T/d" "$@"; }
+[ $(( $(faked "+${AHEAD}s" date +%s) - $(date +%s) )) -ge $((AHEAD - 2)) ] || fail "faketime does not shift the clock"
 OPS_RUN=0 STEALS=0
 
 # grant_gap NAME: real seconds between the commits that granted fence 1 and

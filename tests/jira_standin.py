@@ -4,6 +4,8 @@
   python3 jira_standin.py --port-file F --state SEED.json --token-file T
                           [--user U] [--deployment cloud|datacenter]
                           [--page-size N] [--board-type scrum|kanban]
+                          [--search both|classic|enhanced] [--epic-field link|parent]
+                          [--sprint-field object|string]
                           [--log FILE] [--lifetime SECONDS]
 
 Binds 127.0.0.1 on an ephemeral port, writes the port to F (atomically) once
@@ -46,8 +48,25 @@ else is 401.  A seed user with "readonly": true gets 403 on every write.
 users look: accountId on Cloud, name/key on Data Center; user search takes
 ?query= on Cloud and ?username= on Data Center, as the real ones do.
 
+--search enhanced plays today's Jira Cloud, where GET /rest/api/2/search has
+been removed and answers 410 ("The requested API has been removed. Please
+migrate to the /rest/api/3/search/jql API.", CHANGE-2046:
+https://developer.atlassian.com/changelog/#CHANGE-2046); --search classic
+plays a Data Center without /search/jql (404).  The default serves both.
+--epic-field parent plays a site without the Epic Link field, where an
+epic's children carry it in `parent` (GET /field lists no "Epic Link",
+writing customfield_10014 is 400); by default (link) Epic Link is
+customfield_10014 and `parent` is set only on sub-tasks.  On both, setting
+`parent` to an epic on a non-sub-task links it to the epic.
+
+The Sprint field (customfield_10020) holds objects {id, name, state,
+boardId, goal, startDate, endDate} as on Cloud and Data Center 8+; with
+--sprint-field string it holds the older Data Center strings
+"com.atlassian.greenhopper.service.sprint.Sprint@5f1e[id=2,rapidViewId=1,
+state=ACTIVE,name=VNF Sprint 1,...]".
+
 JQL understood (anything else is 400 with Jira's error shape): clauses joined
-by AND on project, key/issuekey, updated/created (=, >, >=, <, <=; dates
+by AND, OR, NOT and parentheses, on project, key/issuekey, updated/created (=, >, >=, <, <=; dates
 'yyyy/MM/dd HH:mm', 'yyyy-MM-dd HH:mm', 'yyyy/MM/dd', 'yyyy-MM-dd' or -5d,
 -3h, -10m, -2w; the user's time zone is UTC), status, issuetype, labels,
 assignee, reporter, parent, "Epic Link", sprint (=, !=, in, not in, is EMPTY,
@@ -173,13 +192,14 @@ def tokenize(text):
 
 
 class Jql:
-    """A parsed query: match(issue) and order (a list of (field, desc))."""
+    """A parsed query: match(issue) and order (a list of (field, desc)).
+    The tree: ("and"|"or", [nodes]), ("not", node) or (field, op, arg)."""
 
     def __init__(self, store, text):
         self.store = store
         self.toks = tokenize(text or "")
         self.i = 0
-        self.clauses = []
+        self.tree = None
         self.order = []
         self.parse()
 
@@ -200,10 +220,7 @@ class Jql:
 
     def parse(self):
         if self.peek()[0] is not None and not self.kw("order"):
-            self.clauses.append(self.clause())
-            while self.kw("and"):
-                self.i += 1
-                self.clauses.append(self.clause())
+            self.tree = self.expr()
         if self.kw("order"):
             self.i += 1
             if not self.kw("by"):
@@ -224,7 +241,34 @@ class Jql:
                 break
         if self.peek()[0] is not None:
             raise jql_error("Error in the JQL Query: Expecting either 'OR' or 'AND' but "
-                            "got '%s'. (the stand-in understands only AND)" % self.peek()[1])
+                            "got '%s'." % self.peek()[1])
+
+    def expr(self):
+        terms = [self.term()]
+        while self.kw("or"):
+            self.i += 1
+            terms.append(self.term())
+        return terms[0] if len(terms) == 1 else ("or", terms)
+
+    def term(self):
+        factors = [self.factor()]
+        while self.kw("and"):
+            self.i += 1
+            factors.append(self.factor())
+        return factors[0] if len(factors) == 1 else ("and", factors)
+
+    def factor(self):
+        if self.kw("not"):
+            self.i += 1
+            return ("not", self.factor())
+        if self.peek() == ("op", "("):
+            self.i += 1
+            e = self.expr()
+            if self.take() != ("op", ")"):
+                raise jql_error("Error in the JQL Query: Expecting ')' before the end of "
+                                "the query.")
+            return e
+        return self.clause()
 
     @staticmethod
     def unknown_field(name):
@@ -239,10 +283,10 @@ class Jql:
     def clause(self):
         kind, name = self.take()
         if kind == "op":
-            raise jql_error("Error in the JQL Query: Expecting a field name but got '%s'. "
-                            "(parentheses and OR are not understood by the stand-in)" % name)
+            raise jql_error("Error in the JQL Query: Expecting a field name but got '%s'."
+                            % name)
         field = FIELD_ALIASES.get(name.lower())
-        if field is None:
+        if field is None or (field == "epic" and not self.store.epic_link):
             raise jql_error(self.unknown_field(name))
         kind, op = self.take()
         if kind == "word" and op.lower() == "not" and self.kw("in"):
@@ -337,34 +381,41 @@ class Jql:
                             "permission to view it." % v)
         return v  # labels
 
-    def match(self, iss):
-        for field, op, arg in self.clauses:
-            if field in ("updated", "created"):
-                t = parse_time(iss[field])
-                ok = {"=": t == arg, "!=": t != arg, ">": t > arg, ">=": t >= arg,
-                      "<": t < arg, "<=": t <= arg}[op]
-            else:
-                have = {"project": [self.store.state["project"]["key"]],
-                        "key": [iss["key"]], "status": [iss["status"]],
-                        "issuetype": [iss["type"]], "labels": iss.get("labels") or [],
-                        "assignee": [iss.get("assignee")] if iss.get("assignee") else [],
-                        "reporter": [iss.get("reporter")] if iss.get("reporter") else [],
-                        "parent": [iss.get("parent")] if iss.get("parent") else [],
-                        "epic": [iss.get("epic")] if iss.get("epic") else [],
-                        "sprint": [iss.get("sprint")] if iss.get("sprint") is not None else [],
-                        }[field]
-                if op == "is empty":
-                    ok = not have
-                elif op == "is not empty":
-                    ok = bool(have)
-                else:
-                    hit = any((h.lower() if isinstance(h, str) else h)
-                              == (a.lower() if isinstance(a, str) else a)
-                              for h in have for a in arg)
-                    ok = hit if op in ("=", "in") else not hit
-            if not ok:
-                return False
-        return True
+    def match(self, iss, node=None):
+        node = self.tree if node is None else node
+        if node is None:
+            return True
+        if node[0] in ("and", "or"):
+            hits = (self.match(iss, n) for n in node[1])
+            return all(hits) if node[0] == "and" else any(hits)
+        if node[0] == "not":
+            return not self.match(iss, node[1])
+        return self.clause_match(iss, *node)
+
+    def clause_match(self, iss, field, op, arg):
+        if field in ("updated", "created"):
+            t = parse_time(iss[field])
+            return {"=": t == arg, "!=": t != arg, ">": t > arg, ">=": t >= arg,
+                    "<": t < arg, "<=": t <= arg}[op]
+        have = {"project": [self.store.state["project"]["key"]],
+                "key": [iss["key"]], "status": [iss["status"]],
+                "issuetype": [iss["type"]], "labels": iss.get("labels") or [],
+                "assignee": [iss.get("assignee")] if iss.get("assignee") else [],
+                "reporter": [iss.get("reporter")] if iss.get("reporter") else [],
+                "parent": [p for p in (iss.get("parent"), None if self.store.epic_link
+                                       else iss.get("epic")) if p],
+                "epic": [iss.get("epic")] if iss.get("epic") else [],
+                "sprint": [iss.get("sprint")] if iss.get("sprint") is not None else [],
+                }[field]
+        if op == "is empty":
+            return not have
+        if op == "is not empty":
+            return bool(have)
+        hit = any((h.lower() if isinstance(h, str) else h)
+                  == (a.lower() if isinstance(a, str) else a)
+                  for h in have for a in arg)
+        # As in Jira, != and NOT IN never match a field without a value.
+        return hit if op in ("=", "in") else bool(have) and not hit
 
     def sort(self, issues):
         out = sorted(issues, key=lambda i: key_num(i["key"]))
@@ -399,6 +450,9 @@ class Store:
                 i.setdefault(k, d)
         self.page_size = args.page_size
         self.cloud = args.deployment == "cloud"
+        self.epic_link = args.epic_field == "link"
+        self.search_mode = args.search
+        self.sprint_strings = args.sprint_field == "string"
         self.base = ""
         self.writes = 0
         self.edits = 0
@@ -537,14 +591,22 @@ class Store:
             EPIC_FIELD: iss.get("epic"),
             SPRINT_FIELD: None,
         }
-        if iss.get("parent"):
-            par = self.find_issue(iss["parent"])
-            if par:
-                f["parent"] = self.issue_ref(par)
+        par = iss.get("parent") or (None if self.epic_link else iss.get("epic"))
+        if not self.epic_link:
+            del f[EPIC_FIELD]
+        if par and self.find_issue(par):
+            f["parent"] = self.issue_ref(self.find_issue(par))
         if iss.get("sprint") is not None and self.sprint(iss["sprint"]):
             s = self.sprint_json(self.sprint(iss["sprint"]))
             s["boardId"] = s.pop("originBoardId")
             s.pop("self")
+            if self.sprint_strings:
+                s = ("com.atlassian.greenhopper.service.sprint.Sprint@%x[id=%d,rapidViewId=%d,"
+                     "state=%s,name=%s,startDate=%s,endDate=%s,completeDate=%s,sequence=%d,"
+                     "goal=%s]" % (0x5f1e + s["id"], s["id"], s["boardId"], s["state"].upper(),
+                                   s["name"], s.get("startDate", "<null>"),
+                                   s.get("endDate", "<null>"), s.get("completeDate", "<null>"),
+                                   s["id"], s.get("goal", "")))
             f[SPRINT_FIELD] = [s]
         return f
 
@@ -635,7 +697,7 @@ def field_selection(values, default):
 
 def apply_fields(st, iss, fields, errors, creating=False):
     """Set Jira REST `fields` on the seed-shaped issue iss (a copy)."""
-    for name, val in fields.items():
+    for name, val in sorted(fields.items(), key=lambda kv: kv[0] != "issuetype"):
         if name == "summary":
             if not isinstance(val, str) or not val.strip():
                 errors["summary"] = "You must specify a summary of the issue."
@@ -677,9 +739,12 @@ def apply_fields(st, iss, fields, errors, creating=False):
                 errors["parent"] = "Could not find issue by id or key."
             elif p["key"] == iss.get("key"):
                 errors["parent"] = "An issue cannot be its own parent."
+            elif p["type"] == "Epic" and iss.get("type") and \
+                    not st.issuetype(iss["type"])["subtask"]:
+                iss["epic"], iss["parent"] = p["key"], None
             else:
                 iss["parent"] = p["key"]
-        elif name == EPIC_FIELD:
+        elif name == EPIC_FIELD and st.epic_link:
             if val is None:
                 iss["epic"] = None
                 continue
@@ -761,7 +826,8 @@ def h_myself(st, m, q, body, user):
 
 
 def h_fields(st, m, q, body, user):
-    return 200, [field_json(f) for f in FIELD_LIST], False
+    return 200, [field_json(f) for f in FIELD_LIST
+                 if st.epic_link or f[0] != EPIC_FIELD], False
 
 
 def int_param(q, name, default):
@@ -793,6 +859,10 @@ def run_jql(st, jql):
 
 
 def h_search(st, m, q, body, user):
+    if st.search_mode == "enhanced":
+        raise ApiError(410, ["The requested API has been removed. Please migrate to the "
+                             "/rest/api/3/search/jql API. A full migration guideline is "
+                             "available at https://developer.atlassian.com/changelog/#CHANGE-2046"])
     jql, fields, start, maxr, _ = search_params(q, body)
     if start < 0:
         start = 0
@@ -822,6 +892,8 @@ def read_token(st, jql, token):
 
 
 def h_search_jql(st, m, q, body, user):
+    if st.search_mode == "classic":
+        raise ApiError(404, ["null for uri: %s/rest/api/2/search/jql" % st.base])
     jql, fields, _, maxr, token = search_params(q, body)
     start = read_token(st, jql, token) if token else 0
     cap = min(st.page_size, maxr if maxr > 0 else 50, 5000)
@@ -940,7 +1012,8 @@ def h_transitions_post(st, m, q, body, user):
         raise ApiError(400, ["Transition id '%s' is not valid for this issue." % tid])
     new = json.loads(json.dumps(iss))
     errors = {}
-    apply_fields(st, new, body.get("fields") or {}, errors)
+    tf = {k: v for k, v in (body.get("fields") or {}).items() if k != "resolution"}
+    apply_fields(st, new, tf, errors)
     apply_update(st, new, body.get("update") or {}, errors)
     if errors:
         raise ApiError(400, [], errors)
@@ -1190,8 +1263,9 @@ def edit_issue_control(st, body):
                "parent": None, "epic": None, "fixVersions": [], "sprint": None,
                "description": None, "created": t, "updated": t}
         issues.append(iss)
+    created = "key" not in body
     iss.update(fields)
-    if "updated" not in fields:
+    if "updated" not in fields and not created:
         st.bump(iss)
     st.edits += 1
     return iss
@@ -1238,15 +1312,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if obj is not None:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data and self.command != "HEAD":
-            self.wfile.write(data)
+        try:
+            self.end_headers()
+            if data and self.command != "HEAD":
+                self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout test)
         st = self.store
         with st.lock:
             st.responses[str(status)] = st.responses.get(str(status), 0) + 1
         if self.args.log:
             with open(self.args.log, "a") as f:
                 f.write("%s %s %d\n" % (self.command, self.path, status))
+
+    def read_body(self):
+        """The request body, by Content-Length or chunked (libcurl's upload)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            out = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return out
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
 
     def authenticate(self):
         st, a = self.store, self.args
@@ -1270,8 +1362,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         st = self.store
         url = urllib.parse.urlsplit(self.path)
         path, q = url.path, urllib.parse.parse_qs(url.query, keep_blank_values=True)
-        n = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(n) if n > 0 else b""
+        raw = self.read_body()
         try:
             body = None
             if raw.strip():
@@ -1331,6 +1422,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(status, out)
         except ApiError as e:
             self.send(e.status, e.body, e.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
         except Exception as e:  # a stand-in bug: answer 500 rather than hang up
             import traceback
             traceback.print_exc()
@@ -1361,6 +1454,12 @@ def main():
                     help="how users look (default: cloud with --user, else datacenter)")
     ap.add_argument("--page-size", type=int, default=50, help="cap on maxResults (default 50)")
     ap.add_argument("--board-type", choices=("scrum", "kanban"), help="override the seed's board")
+    ap.add_argument("--search", choices=("both", "classic", "enhanced"), default="both",
+                    help="enhanced: /search is gone (410, Cloud); classic: no /search/jql (404)")
+    ap.add_argument("--epic-field", choices=("link", "parent"), default="link",
+                    help="link: Epic Link customfield_10014; parent: epics are the parent field")
+    ap.add_argument("--sprint-field", choices=("object", "string"), default="object",
+                    help="string: the Sprint field as older Data Center's Sprint@..[..] texts")
     ap.add_argument("--log", help="append 'METHOD path status' per request to this file")
     ap.add_argument("--lifetime", type=float, default=900.0,
                     help="exit after this many seconds (default 900)")

@@ -17,6 +17,17 @@ PASS=0
 
 cs() { "$COORDSYNC" "$@"; }
 
+# faked OFFSET CMD...: CMD with its wall clock OFFSET off ("+600s", "-300s").
+# libfaketime preloaded directly: faketime(1)'s wrapper keeps a semaphore in
+# /dev/shm named by its pid, which a wrapper killed with -9 leaves behind,
+# and a later wrapper given the same pid then refuses to start.
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+faked() {
+  local off=$1; shift
+  [ -e "$FAKETIME_LIB" ] || fail "libfaketime is not installed (.ci/deps installs faketime)"
+  LD_PRELOAD="$FAKETIME_LIB${LD_PRELOAD:+:$LD_PRELOAD}" FAKETIME="$off" "$@"
+}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { PASS=$((PASS + 1)); echo "ok $PASS - $*"; }
 
