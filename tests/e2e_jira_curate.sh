@@ -137,6 +137,34 @@ jcs --json jira plan "Phase 1 (VNF)"
 twice jira plan "Phase 1 (VNF)"
 ok "jira plan: a sprint on a scrum board, a fix version on kanban, created once, reused"
 
+# ---- an older Data Center: Bearer, no Epic Link field, Sprint as text -----------------------
+start_standin old --epic-field parent --sprint-field string
+OLD=$BASE
+cs init "$T/r.git" "$T/b" --server build2 >/dev/null
+git -C "$T/b" config coordsync.jira.url "$OLD"
+git -C "$T/b" config coordsync.jira.project VNF
+git -C "$T/b" config coordsync.jira.board 1
+git -C "$T/b" config coordsync.jira.tokenfile "$T/token"
+git -C "$T/b" config coordsync.jira.epic VNF-1
+A0=("${A[@]}"); J0=$J
+A=(-C "$T/b"); J=$OLD
+jcs jira sync
+[ "$RC" = 0 ] || fail "sync (old DC): $OUT"
+[ "$(sqlite3 "$T/b/.git/coordsync/mirror.db" "SELECT sprint, parent, assignee_id FROM jira_issues WHERE key = 'VNF-3'")" = \
+  "VNF Sprint 1|VNF-1|alice" ] || fail "old DC row: $(sqlite3 "$T/b/.git/coordsync/mirror.db" "SELECT * FROM jira_issues WHERE key = 'VNF-3'")"
+jcs --json jira curate VNF-9
+[ "$RC" = 0 ] && grep -q '"changed": 1' <<<"$OUT" || fail "curate (parent): $OUT"
+[ "$(issue VNF-9 "['epic']")" = VNF-1 ] || fail "VNF-9 not under the epic: $(issue VNF-9 "")"
+twice jira curate VNF-9
+jcs jira backlog VNF-4
+grep -q "already To Do, moved to the backlog" <<<"$OUT" || fail "backlog (sprint text): $OUT"
+twice jira backlog VNF-4
+jcs --json jira plan "Phase 2" VNF-9 VNF-12
+grep -q '"created": true, "added": 2' <<<"$OUT" || fail "plan (sprint text): $OUT"
+twice jira plan "Phase 2" VNF-9 VNF-12
+ok "an older Data Center (Bearer, parent for the epic, Sprint as text): sync, curate, backlog, plan; twice: nothing"
+A=("${A0[@]}"); J=$J0
+
 # ---- 404 and 403 -----------------------------------------------------------------------------
 jcs jira backlog VNF-999
 [ "$RC" = 1 ] && grep -q "not found" <<<"$OUT" || fail "404: $RC $OUT"
