@@ -68,6 +68,7 @@ extern const cli_cmd cli_health_cmds[];
 extern const cli_cmd cli_outbox_cmds[];   /* cmd_outbox.c */
 extern const cli_cmd cli_validate_cmds[]; /* cmd_validate.c */
 extern const cli_cmd cli_logs_cmds[];     /* cmd_logs.c */
+extern const cli_cmd cli_jira_cmds[];     /* cmd_jira.c */
 
 /* The command table (table.c): the global options and every group of
  * commands (NULL-terminated). */

@@ -15,7 +15,7 @@ const cli_opt cli_global_opts[] = {
 const cli_cmd *const cli_groups[] = {cli_sync_cmds, cli_lock_cmds, cli_job_cmds,
 					cli_msg_cmds, cli_status_cmds, cli_demo_cmds,
 					cli_health_cmds, cli_report_cmds, cli_run_cmds,
-					cli_outbox_cmds, cli_validate_cmds, cli_logs_cmds, NULL};
+					cli_outbox_cmds, cli_validate_cmds, cli_logs_cmds, cli_jira_cmds, NULL};
 
 /* Match argv[i] against a table; handles "--name=value" and "--name value". */
 const cli_opt *cli_match(const cli_opt *tab, const char *arg, const char **inl)

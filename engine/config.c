@@ -100,6 +100,28 @@ static const setting settings[] = {
 	 " gpg.ssh.allowedSignersFile)"},
 	{"verify.max", "COORDSYNC_VERIFY_MAX", "1000", K_COUNT, 1, 1000000,
 	 "most new commits one sync checks; more is refused under require, a notice under warn"},
+	{"jira.url", "COORDSYNC_JIRA_URL", NULL, K_URL, 0, 0,
+	 "jira: the site's base URL (https://example.atlassian.net)"},
+	{"jira.project", "COORDSYNC_JIRA_PROJECT", NULL, K_TEXT, 0, 0, "jira: the project key"},
+	{"jira.board", "COORDSYNC_JIRA_BOARD", NULL, K_TEXT, 0, 0, "jira: the board id (jira plan)"},
+	{"jira.tokenfile", "COORDSYNC_JIRA_TOKEN_FILE", NULL, K_TEXT, 0, 0,
+	 "jira: file holding the API token (mode 0600)"},
+	{"jira.user", "COORDSYNC_JIRA_USER", NULL, K_TEXT, 0, 0,
+	 "jira: user (email) for Basic auth on Jira Cloud; unset: the token is a Bearer token"
+	 " (Data Center)"},
+	{"jira.search", "COORDSYNC_JIRA_SEARCH", NULL, K_TEXT, 0, 0,
+	 "jira: search endpoint, jql (/search/jql, nextPageToken) or classic (/search,"
+	 " startAt); unset: jql with jira.user, classic without"},
+	{"jira.pagesize", "COORDSYNC_JIRA_PAGESIZE", "100", K_COUNT, 1, 1000,
+	 "jira: issues asked for per page"},
+	{"jira.timeout", "COORDSYNC_JIRA_TIMEOUT", "30", K_SECONDS, 1, 3600,
+	 "jira: bound on one request (s)"},
+	{"jira.retries", "COORDSYNC_JIRA_RETRIES", "3", K_COUNT, 0, 10,
+	 "jira: retries of a request answered 429 or 5xx, or timed out"},
+	{"jira.labels", "COORDSYNC_JIRA_LABELS", "vnf,vnf-framework,curated", K_TEXT, 0, 0,
+	 "jira curate: labels added, comma-separated"},
+	{"jira.epic", "COORDSYNC_JIRA_EPIC", NULL, K_TEXT, 0, 0,
+	 "jira curate: the main epic's key, which non-epics are linked to"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL}};
 
 static const setting *find(const char *key)

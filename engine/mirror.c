@@ -371,6 +371,9 @@ static const struct { const char *name, *sql; } kept_tables[] = {
 	{"heartbeat_instances", "INSERT OR IGNORE INTO main.heartbeat_instances"
 				" SELECT * FROM old.heartbeat_instances"},
 	{"alerts", "INSERT OR IGNORE INTO main.alerts SELECT * FROM old.alerts"},
+	{"jira_issues", "INSERT OR IGNORE INTO main.jira_issues SELECT * FROM old.jira_issues"},
+	{"jira_history", "INSERT OR IGNORE INTO main.jira_history SELECT * FROM old.jira_history"},
+	{"jira_sync", "INSERT OR IGNORE INTO main.jira_sync SELECT * FROM old.jira_sync"},
 };
 
 /* Set the malformed mirror aside (renamed to DBPATH.malformed-TIME, with its

@@ -86,6 +86,7 @@ autoreply 8
 
 health 9
 alert.h 9
+jira.h 9
 
 query_int.h 10
 query 10
@@ -93,6 +94,7 @@ query 10
 report 11
 
 maint 12
+jiraops 12
 
 cycle 13
 '

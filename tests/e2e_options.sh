@@ -55,6 +55,9 @@ declare -A args=(
   ["logs push"]="$T/x.log" ["msg autoreply"]="" ["outbox list"]="" ["outbox retry"]="--all"
   ["outbox drop"]="none" [validate]="--staged"
   ["job show"]="j1" ["logs list"]="--of build1" ["logs get"]="x.log -o $T/got.log"
+  ["jira sync"]="--full --page-size 5" ["jira index"]="" ["jira create"]="$T/none.json"
+  ["jira verify"]="--status Done X-1" ["jira curate"]="X-1" ["jira backlog"]="X-1"
+  ["jira plan"]="P X-1"
 )
 for cmd in "${cmds[@]}"; do
   if [ "$cmd" = init ]; then

@@ -20,6 +20,7 @@
  *   coordsync/config.h   settings
  *   coordsync/maint.h    compact, logs
  *   coordsync/cycle.h    the unattended cycle of `run` and `daemon`
+ *   coordsync/jira.h     the Jira workflow: issues in the mirror, the index
  *
  * Every function returns CS_OK (0) or a negative CS_E* code and leaves a
  * message on the handle (cs_errmsg).  Objects handed back through an out
@@ -46,5 +47,6 @@
 #include "coordsync/maint.h"
 #include "coordsync/cycle.h"
 #include "coordsync/validate.h"
+#include "coordsync/jira.h"
 
 #endif
