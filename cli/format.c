@@ -416,7 +416,7 @@ static int print_lines(FILE *out, cs_rows *r, const cli_print_opts *po)
 	int n = cs_rows_columns(r), rc, count = 0;
 	const char *sep = po->fmt == FMT_TSV ? "\t" : po->sep ? po->sep : "|";
 	const char *null = po->null ? po->null : "";
-	size_t w = 0;
+	size_t w = 5;   /* line: names right-aligned, at least 5 wide as sqlite3's */
 
 	for (int i = 0; po->fmt == FMT_LINE && i < n; i++) {
 		char *t = cli_text(cs_rows_name(r, i));
