@@ -143,14 +143,24 @@ static int run_schema(cli *c)
 	const char *const user[] = {"_scope", "user", NULL};
 	cs_rows *r = NULL;
 	cs_ctx *ctx;
-	int rc, n = 0;
+	int rc;
 
 	if (c->nargs && cli_has(c, "--all"))
 		return cli_usage(c, "--all is for the whole schema, not one table");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	rc = cs_list(ctx, &r, "schema_objects", c->nargs ? by_table : cli_has(c, "--all") ? NULL
-											    : user);
+	/* A TABLE that names nothing is an error, in text and in --json. */
+	if (c->nargs && !(rc = cs_list(ctx, &r, "schema_objects", by_table)) &&
+	    !(rc = cs_rows_next(r))) {
+		cs_rows_free(r);
+		cs_close(ctx);
+		return cli_usage(c, "no table or view '%s' in the mirror", c->args[0]);
+	}
+	cs_rows_free(r);
+	r = NULL;
+	if (rc >= 0)
+		rc = cs_list(ctx, &r, "schema_objects", c->nargs ? by_table
+						       : cli_has(c, "--all") ? NULL : user);
 	if (!rc && c->json) {
 		rc = cli_print_rows(stdout, r, FMT_JSON);
 	} else if (!rc) {
@@ -158,12 +168,6 @@ static int run_schema(cli *c)
 			const char *sql = cs_rows_text(r, 3);
 			cli_put_lines(stdout, sql ? sql : "");
 			fputs(";\n", stdout);
-			n++;
-		}
-		if (!rc && c->nargs && !n) {
-			cs_rows_free(r);
-			cs_close(ctx);
-			return cli_usage(c, "no table or view '%s' in the mirror", c->args[0]);
 		}
 	}
 	cs_rows_free(r);

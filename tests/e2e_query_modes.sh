@@ -172,6 +172,7 @@ grep -qE "^CREATE (TABLE|VIEW) (files|meta|watch|watch_state|lock_seen|schema_ob
   fail "schema without --all shows internal tables: $(grep -E '^CREATE' "$T/user")"
 expect_rc 2 cs "${A[@]}" schema nosuch
 grep -q "no table or view 'nosuch'" <<<"$OUT" || fail "$OUT"
+expect_rc 2 cs "${A[@]}" --json schema nosuch
 cs "${A[@]}" --json schema jobs | python3 -c '
 import json, sys
 rows = json.load(sys.stdin)
