@@ -159,33 +159,47 @@ int query_prepare(cs_rows *r, const char *sql)
 	return query_check(r->ctx, r->own, sql, &r->st);
 }
 
+/* Whether v is a number written plainly: an optional '-', digits without
+ * a leading zero (but "0"), then optionally '.' and digits, then
+ * optionally an exponent.  *integer: it has neither of the last two. */
+static int plain_number(const char *v, int *integer)
+{
+	static const char digits[] = "0123456789";
+	const char *p = v + (*v == '-');
+	size_t n = strspn(p, digits);
+	if (!n || (p[0] == '0' && n > 1))
+		return 0;
+	p += n;
+	*integer = !*p;
+	if (*p == '.') {
+		if (!(n = strspn(++p, digits)))
+			return 0;
+		p += n;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p += 1 + (p[1] == '+' || p[1] == '-');
+		if (!(n = strspn(p, digits)))
+			return 0;
+		p += n;
+	}
+	return !*p;
+}
+
 /* Bind value v to parameter i of st: an integer or a real when v is one
- * written plainly (cs_query_params), else text. */
+ * written plainly (and in range), else text. */
 static int bind_value(sqlite3_stmt *st, int i, const char *v)
 {
-	const char *p = v + (*v == '-');
-	size_t digits = strspn(p, "0123456789");
-	int plain = digits > 0 && !(p[0] == '0' && digits > 1);
-	if (plain && !p[digits]) {
+	int integer = 0;
+	if (plain_number(v, &integer)) {
 		char *end;
-		long long n;
 		errno = 0;
-		n = strtoll(v, &end, 10);
-		if (!errno && !*end)
-			return sqlite3_bind_int64(st, i, n);
-	} else if (plain && (p[digits] == '.' || p[digits] == 'e' || p[digits] == 'E')) {
-		const char *q = p + digits;
-		if (*q == '.' && (q++, strspn(q, "0123456789")))
-			q += strspn(q, "0123456789");
-		else if (*q == '.')
-			q = "x";
-		if (*q == 'e' || *q == 'E') {
-			q += 1 + (q[1] == '+' || q[1] == '-');
-			q = strspn(q, "0123456789") ? q + strspn(q, "0123456789") : "x";
-		}
-		if (!*q) {
-			double d = strtod(v, NULL);
-			if (isfinite(d))
+		if (integer) {
+			long long n = strtoll(v, &end, 10);
+			if (!errno && !*end)
+				return sqlite3_bind_int64(st, i, n);
+		} else {
+			double d = strtod(v, &end);
+			if (!*end && isfinite(d))
 				return sqlite3_bind_double(st, i, d);
 		}
 	}

@@ -120,6 +120,9 @@ cs "${A[@]}" query --format list --no-header --param n=10 --param r=2.5 --param 
   --param s="it's" --param e=1e3 \
   'SELECT typeof(:n), typeof($r), typeof(@t), :t, typeof(:s), :s, typeof(:e), :e' >"$T/p"
 [ "$(cat "$T/p")" = "integer|real|text|007|text|it's|real|1000.0" ] || fail "typed binds: $(cat "$T/p")"
+cs "${A[@]}" query --format list --no-header --param a=1. --param b=-0 --param c=99999999999999999999 \
+  --param d=1e999 'SELECT typeof(:a), typeof(:b), typeof(:c), typeof(:d)' >"$T/p"
+[ "$(cat "$T/p")" = "text|integer|text|text" ] || fail "edge binds: $(cat "$T/p")"
 cs "${A[@]}" query --format list --no-header --param '2=b' --param '1=a' 'SELECT ?, ?2' >"$T/p"
 [ "$(cat "$T/p")" = "a|b" ] || fail "positional binds: $(cat "$T/p")"
 # A value is never SQL: an injection attempt finds nothing.
