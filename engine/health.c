@@ -630,8 +630,9 @@ done:
 static int count_jobs(cs_ctx *ctx, cs_health *h)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = db_prepare(ctx, &st, "SELECT count(*) FILTER (WHERE status = 'queued'),"
-				      " count(*) FILTER (WHERE status = 'running') FROM jobs");
+	/* Each count reads its partial index (jobs_queue, jobs_running). */
+	int rc = db_prepare(ctx, &st, "SELECT (SELECT count(*) FROM jobs WHERE status = 'queued'),"
+				      " (SELECT count(*) FROM jobs WHERE status = 'running')");
 	if (!rc && (rc = db_step(ctx, st)) == SQLITE_ROW) {
 		h->queued = sqlite3_column_int64(st, 0);
 		h->running = sqlite3_column_int64(st, 1);
