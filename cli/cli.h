@@ -13,7 +13,8 @@
 /* One option of a command.  kind: 'f' flag, 's' string, 'i' integer,
  * 'm' string that may repeat, 'd' duration (cs_duration_parse: a bare
  * number is seconds; num holds seconds), 'D' days (a bare number is days,
- * or whole days with a unit; num holds days). */
+ * or whole days with a unit; num holds days), 'F' an output format
+ * (cli_format; num holds its FMT_*, the help lists every format). */
 typedef struct cli_opt {
 	const char *name;     /* "--ttl" */
 	char kind;
@@ -69,6 +70,7 @@ extern const cli_cmd cli_outbox_cmds[];   /* cmd_outbox.c */
 extern const cli_cmd cli_validate_cmds[]; /* cmd_validate.c */
 extern const cli_cmd cli_logs_cmds[];     /* cmd_logs.c */
 extern const cli_cmd cli_jira_cmds[];     /* cmd_jira.c */
+extern const cli_cmd cli_query_cmds[];    /* cmd_query.c: query, schema */
 
 /* The command table (table.c): the global options and every group of
  * commands (NULL-terminated). */
@@ -141,9 +143,23 @@ int cli_read_input(const char *path, size_t max, char **out, size_t *len, char *
 
 /* Output formats; one formatter renders any cursor in any of them. */
 enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_HTML /* a <table> */,
-       FMT_OBJECT /* one row as a JSON object */ };
-int cli_format(const char *name);    /* -1 if unknown */
+       FMT_OBJECT /* one row as a JSON object */,
+       FMT_TSV, FMT_LIST, FMT_LINE, FMT_BOX /* the sqlite3 shell's modes */ };
+/* The format a name (as --format takes it) names, or -1 if unknown. */
+int cli_format(const char *name);
+/* Every format's name on f, in the order of the one table of formats:
+ * "table, box, ... or html" (the help of an option of kind 'F'). */
+void cli_format_names(FILE *f);
 int cli_print_rows(FILE *out, cs_rows *rows, int fmt);
+/* How rows are printed: fmt; no_header leaves the header out (table, box,
+ * csv, tsv, list, html); null is printed for a NULL ("" when NULL; not in
+ * json); sep between list columns ("|" when NULL). */
+typedef struct cli_print_opts {
+	int fmt;
+	int no_header;
+	const char *null, *sep;
+} cli_print_opts;
+int cli_print_rows_opts(FILE *out, cs_rows *rows, const cli_print_opts *po);
 /* The first row as a JSON object (FMT_OBJECT) with one more member: key,
  * the number num. */
 int cli_print_object(FILE *out, cs_rows *rows, const char *key, long long num);
@@ -158,6 +174,9 @@ void cli_json_string(FILE *out, const char *s);
  * JSON goes through these.  cli_text returns a malloc'd copy (NULL when out
  * of memory). */
 void cli_put_text(FILE *out, const char *s);
+/* s as cli_put_text, but a line feed and a tab as themselves: a text of
+ * many lines (a CREATE statement). */
+void cli_put_lines(FILE *out, const char *s);
 /* A notice of the engine (cs_set_notice) on standard error, escaped. */
 void cli_notice(const char *msg, void *arg);
 char *cli_text(const char *s);

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/time.h>
 #include "cli.h"
 
 static const char *const alert_names[] = {NULL, "sent", "earlier", "pending"};
@@ -35,6 +38,28 @@ static void status_line(FILE *f, const cs_health *h)
 	}
 	if (h->nproblems > SUMMARY_MAX)
 		fprintf(f, "; and %d more", h->nproblems - SUMMARY_MAX);
+}
+
+/* Performance data, after the status line's " | ": the monitoring
+ * plugins' 'label'=value[UOM];[warn];[crit];[min];[max].  A server's
+ * heartbeat age is U (unknown) when it has none. */
+static void perfdata(FILE *f, const cs_health *h)
+{
+	fprintf(f, " | 'queued'=%lld;;;0 'running'=%lld;;;0 'stale'=%lld;;;0 'unread'=%lld;;;0"
+		" 'expired_locks'=%lld;;;0", h->queued, h->running, h->stale, h->unread,
+		h->expired_locks);
+	for (int i = 0; i < h->nbeats; i++) {
+		fputs(" 'heartbeat_", f);
+		/* Server ids are [A-Za-z0-9._-]; anything else could end the
+		 * label or the line. */
+		for (const char *p = h->beats[i].server; *p; p++)
+			fputc(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p)
+			      ? *p : '_', f);
+		if (h->beats[i].age < 0)
+			fprintf(f, "'=U;%s;%s;0", h->warning, h->critical);
+		else
+			fprintf(f, "'=%.0fs;%s;%s;0", h->beats[i].age, h->warning, h->critical);
+	}
 }
 
 static void json_problem(const cs_problem *p, int cleared)
@@ -111,6 +136,7 @@ static void print_json(const cs_health *h, const char *alert)
 static void print_text(const cs_health *h)
 {
 	status_line(stdout, h);
+	perfdata(stdout, h);
 	printf("\n");
 	for (int i = 0; i < h->nproblems; i++) {
 		const cs_problem *p = &h->problems[i];
@@ -158,12 +184,52 @@ static int usage3(cli *c, const char *what)
 	return CS_HEALTH_UNKNOWN;
 }
 
+/* --timeout: the answer a monitoring plugin gives when it runs out of
+ * time, made before the timer is armed and written by the signal. */
+static char timeout_msg[512];
+
+static void on_timeout(int sig)
+{
+	ssize_t n = write(1, timeout_msg, strlen(timeout_msg));
+	(void)sig, (void)n;
+	_exit(CS_HEALTH_UNKNOWN);
+}
+
+/* Arm --timeout: after sec seconds, UNKNOWN and exit 3, whatever runs
+ * (a sync, a post).  Ending there loses nothing a crash would not: the
+ * mirror's transactions roll back and a push is a compare-and-swap. */
+static void arm_timeout(cli *c, long long sec)
+{
+	struct sigaction sa;
+	struct itimerval it;
+	char why[64];
+	snprintf(why, sizeof why, "timed out after %lld s (--timeout)", sec);
+	if (c->json)
+		snprintf(timeout_msg, sizeof timeout_msg, "{\"status\": \"UNKNOWN\", \"exit\": 3,"
+			 " \"summary\": \"COORDSYNC UNKNOWN - %s\", \"error\": \"%s\"}\n", why, why);
+	else
+		snprintf(timeout_msg, sizeof timeout_msg, "COORDSYNC UNKNOWN - %s\n", why);
+	memset(&sa, 0, sizeof sa);
+	memset(&it, 0, sizeof it);
+	sa.sa_handler = on_timeout;
+	sigaction(SIGALRM, &sa, NULL);
+	it.it_value.tv_sec = (time_t)sec;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void disarm_timeout(void)
+{
+	struct itimerval it;
+	memset(&it, 0, sizeof it);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 static int run_health(cli *c)
 {
 	static const char *const secs[] = {"--max-age", "--stuck", "--backlog-age",
 					   "--backlog-count", "--max-skew", NULL};
 	long long v[5];
-	long long timeout = cli_num(c, "--alert-timeout", 10);
+	long long timeout = cli_num(c, "--alert-timeout", 10), wait;
 	const char *const *ignore = NULL;
 	cs_health_opts o;
 	cs_health *h = NULL;
@@ -182,6 +248,15 @@ static int run_health(cli *c)
 		return usage3(c, "--alert-timeout must be between 1 and 60 seconds");
 	if (cli_has(c, "--token-file") && !cli_has(c, "--alert"))
 		return usage3(c, "--token-file needs --alert URL");
+	if ((cli_has(c, "-w") && cli_has(c, "--warning")) ||
+	    (cli_has(c, "-c") && cli_has(c, "--critical")) ||
+	    (cli_has(c, "-t") && cli_has(c, "--timeout")))
+		return usage3(c, "give -w, -c and -t in their short or their long form, not both");
+	wait = cli_has(c, "-t") ? cli_num(c, "-t", 0) : cli_num(c, "--timeout", 0);
+	if (!cli_has(c, "-t") && !cli_has(c, "--timeout"))
+		wait = 10 + (cli_has(c, "--alert") ? timeout : 0);
+	else if (wait < 1 || wait > 86400)
+		return usage3(c, "--timeout must be between 1 and 86400 seconds");
 	memset(&o, 0, sizeof o);
 	o.max_age = (int)v[0];
 	o.stuck = (int)v[1];
@@ -194,6 +269,9 @@ static int run_health(cli *c)
 	o.alert_url = cli_str(c, "--alert");
 	o.token_file = cli_str(c, "--token-file");
 	o.alert_timeout = (int)timeout;
+	o.warning = cli_has(c, "-w") ? cli_str(c, "-w") : cli_str(c, "--warning");
+	o.critical = cli_has(c, "-c") ? cli_str(c, "-c") : cli_str(c, "--critical");
+	arm_timeout(c, wait);
 
 	{
 		cs_opts co = {c->dir, c->server, c->db};
@@ -201,6 +279,7 @@ static int run_health(cli *c)
 	}
 	if (!rc)
 		rc = cs_health_check(ctx, &h, &o);
+	disarm_timeout();
 	if (rc == CS_EINVAL) {
 		/* A bad URL or token file: a usage error, never a health state,
 		 * so UNKNOWN like every other usage error of health. */
@@ -242,6 +321,16 @@ static const cli_opt health_opts[] = {
 	{"--alert", 's', "URL", "post each new problem and each recovery as JSON to URL"},
 	{"--token-file", 's', "FILE", "send the bearer token in FILE (mode 0600) with alerts"},
 	{"--alert-timeout", 'd', "SEC", "time bound of each post, 1-60 (default 10)"},
+	{"-w", 's', "RANGE", "warning threshold on each server's heartbeat age in seconds, as a"
+	 " monitoring plugin's range: 300 (above 300), 300: (below), ~:300, @10:20 (inside)"
+	 " (default: --max-age)"},
+	{"--warning", 's', "RANGE", "same as -w"},
+	{"-c", 's', "RANGE", "critical threshold on the heartbeat age, as -w (default: twice"
+	 " --max-age)"},
+	{"--critical", 's', "RANGE", "same as -c"},
+	{"-t", 'd', "SEC", "give up after SEC: UNKNOWN, exit 3 (default 10, plus --alert-timeout"
+	 " with --alert)"},
+	{"--timeout", 'd', "SEC", "same as -t"},
 	{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_health_cmds[] = {

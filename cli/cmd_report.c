@@ -39,8 +39,6 @@ static int run_report(cli *c)
 	FILE *out = stdout;
 	int rc;
 
-	if (f && fmt < 0)
-		return cli_usage(c, "unknown format '%s' (table, csv, json, md or html)", f);
 	if (list && c->nargs)
 		return cli_usage(c, "--list takes no report name");
 	if (!list && !c->nargs)
@@ -78,7 +76,8 @@ done:
 
 static const cli_opt report_opts[] = {
 	{"--list", 'f', NULL, "list the reports, one a line, name first"},
-	{"--format", 's', "FMT", "table, csv, json, md or html (default table; json with --json)"},
+	{"--format", 'F', "FMT", "output format (default table; json with --json; html is a page"
+	 " with charts)"},
 	{"-o", 's', "FILE", "write to FILE instead of standard output"},
 	{"--since", 's', "T", "rows from T on: ISO-8601, epoch seconds, or 30m, 24h, 7d, 2w ago"},
 	{"--server", 's', "ID", "rows of this server only (its server column); the global"

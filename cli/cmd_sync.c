@@ -1,4 +1,5 @@
-/* init, sync, rebuild, query and info: the mirror itself. */
+/* init, sync, rebuild and info: the mirror itself (query and schema:
+ * cmd_query.c). */
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -111,30 +112,6 @@ static int run_accept_history(cli *c)
 	return run_mirror_verb(c, "accept-history", cs_accept_history);
 }
 
-static const cli_opt query_opts[] = {
-	{"--format", 's', "FMT", "table, csv, json or md (default table; json with --json)"},
-	{NULL, 0, NULL, NULL}};
-
-static int run_query(cli *c)
-{
-	const char *f = cli_str(c, "--format");
-	int fmt = f ? cli_format(f) : c->json ? FMT_JSON : FMT_TABLE;
-	cs_rows *rows = NULL;
-	cs_ctx *ctx;
-	int rc;
-	if (fmt < 0)
-		return cli_usage(c, "unknown format '%s'", f);
-	if ((rc = cli_open(c, &ctx)))
-		return rc;
-	cli_deadline(cs_query_timeout(ctx));
-	if (!(rc = cs_query(ctx, &rows, c->args[0])))
-		rc = cli_print_rows(stdout, rows, fmt);
-	cs_rows_free(rows);
-	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
-	cs_close(ctx);
-	return rc;
-}
-
 static int run_info(cli *c)
 {
 	cs_rows *r = NULL;
@@ -205,8 +182,6 @@ const cli_cmd cli_sync_cmds[] = {
 	{"accept-history", "", "accept a remote branch that was rewritten (force-pushed back, or "
 	 "replaced by another history), which sync refuses: rebuild the mirror from it, keeping "
 	 "deferred intents and the fences seen", 0, 0, none, run_accept_history, 0},
-	{"query", "SQL", "run one read-only SQL statement against the mirror", 1, 1, query_opts,
-	 run_query, 0},
 	{"info", "", "where the clone and mirror are, the server id, last sync and row counts", 0, 0,
 	 none, run_info, 0},
 	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

@@ -18,11 +18,16 @@ static void print_opts(FILE *f, const cli_opt *o)
 	for (; o && o->name; o++) {
 		char left[64];
 		snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-22s %s%s\n", left, o->help,
+		fprintf(f, "  %-22s %s%s", left, o->help,
 			o->kind == 'm'   ? " (repeatable)"
 			: o->kind == 'd' ? " (seconds, or 30s 15m 2h 7d)"
 			: o->kind == 'D' ? " (days, or 7d 2w)"
 					 : "");
+		if (o->kind == 'F') {
+			fprintf(f, ": ");
+			cli_format_names(f);
+		}
+		fputc('\n', f);
 	}
 }
 
@@ -177,6 +182,18 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 		if (o->kind == 'd' && (cs_duration_parse(v, &c->num[k]) || c->num[k] > INT_MAX))
 			return cli_usage(c, "option '%s' needs a duration: a number of seconds, or with"
 					 " a unit (30s, 15m, 2h, 7d), not '%s'", o->name, v);
+		if (o->kind == 'F' && (c->num[k] = cli_format(v)) < 0) {
+			char *names = NULL;
+			size_t len = 0;
+			FILE *m = open_memstream(&names, &len);
+			if (m) {
+				cli_format_names(m);
+				fclose(m);
+			}
+			cli_usage(c, "unknown format '%s' (%s)", v, names ? names : "see --help");
+			free(names);
+			return EXIT_USAGE;
+		}
 		if (o->kind == 'D' && parse_days(v, &c->num[k]))
 			return cli_usage(c, "option '%s' needs a number of days, or whole days with a"
 					 " unit (7d, 2w), not '%s'", o->name, v);

@@ -12,7 +12,7 @@ const cli_opt cli_global_opts[] = {
 	{"--json", 'f', NULL, "machine-readable output"},
 	{NULL, 0, NULL, NULL}};
 
-const cli_cmd *const cli_groups[] = {cli_sync_cmds, cli_lock_cmds, cli_job_cmds,
+const cli_cmd *const cli_groups[] = {cli_sync_cmds, cli_query_cmds, cli_lock_cmds, cli_job_cmds,
 					cli_msg_cmds, cli_status_cmds, cli_demo_cmds,
 					cli_health_cmds, cli_report_cmds, cli_run_cmds,
 					cli_outbox_cmds, cli_validate_cmds, cli_logs_cmds, cli_jira_cmds, NULL};

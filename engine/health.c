@@ -14,12 +14,64 @@
 #include "handle.h"
 #include "alert.h"
 
+/* A monitoring plugin's range ([@]start:end): a value outside [lo, hi]
+ * (inside it, with '@') raises the threshold's alert. */
+typedef struct hrange {
+	double lo, hi;
+	int inside;
+} hrange;
+
 /* The options with their defaults filled in, and the run's clock. */
 typedef struct hcfg {
 	cs_health_opts o;
 	double now;
 	char *ignore;         /* JSON array of the servers to leave out */
+	hrange warn, crit;    /* on heartbeat ages */
+	char warn_text[64], crit_text[64];
 } hcfg;
+
+/* One number of a range: all of s, finite. */
+static int range_num(const char *s, size_t n, double *out)
+{
+	char buf[64], *end;
+	if (!n || n >= sizeof buf || strspn(s, "0123456789.+-eE") < n)
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	*out = strtod(buf, &end);
+	return *end || !isfinite(*out) ? -1 : 0;
+}
+
+/* Parse s as the monitoring plugins' guidelines define a range: "10"
+ * (0 to 10), "10:" (10 to infinity), "~:10" (minus infinity to 10),
+ * "10:20", and any of them after '@' (alert inside).  -1 when s is not
+ * one, or start is above end. */
+static int range_parse(const char *s, hrange *r)
+{
+	const char *colon;
+	r->inside = *s == '@';
+	s += r->inside;
+	r->lo = 0;
+	r->hi = INFINITY;
+	if (!(colon = strchr(s, ':'))) {
+		if (range_num(s, strlen(s), &r->hi))
+			return -1;
+	} else {
+		if (colon - s == 1 && *s == '~')
+			r->lo = -INFINITY;
+		else if (colon > s && range_num(s, (size_t)(colon - s), &r->lo))
+			return -1;
+		if (colon[1] && range_num(colon + 1, strlen(colon + 1), &r->hi))
+			return -1;
+	}
+	return r->lo > r->hi ? -1 : 0;
+}
+
+static int range_alert(const hrange *r, double v)
+{
+	int in = v >= r->lo && v <= r->hi;
+	return r->inside ? in : !in;
+}
 
 /* ---- the problem list --------------------------------------------------- */
 
@@ -40,6 +92,9 @@ void cs_health_free(cs_health *h)
 		problem_release(&h->problems[i]);
 	for (int i = 0; i < h->ncleared; i++)
 		problem_release(&h->cleared[i]);
+	for (int i = 0; i < h->nbeats; i++)
+		free(h->beats[i].server);
+	free(h->beats);
 	free(h->problems);
 	free(h->cleared);
 	free(h->alert_error);
@@ -155,6 +210,7 @@ typedef struct hrun {
 	clock_reading boot;         /* heartbeats: this host's boot clock */
 	char mine[37];        /* duplicates: this clone's instance id */
 	sbuf ahead;           /* order skew: the servers reported for skew */
+	int oom;              /* a row function ran out of memory */
 } hrun;
 
 /* What a row found: severity CS_HEALTH_OK for nothing.  check (the
@@ -228,26 +284,54 @@ static int bind_heartbeats(hrun *r, sqlite3_stmt *st)
 	return db_bind_text(r->ctx, st, ":bid", r->boot.id);
 }
 
+/* Note server id's heartbeat age (-1: none) for the performance data;
+ * r->oom when out of memory. */
+static void note_beat(hrun *r, const char *id, double age)
+{
+	cs_health *h = r->h;
+	cs_health_beat *nb;
+	if (!(h->nbeats & (h->nbeats - 1))) {   /* 0, 1, 2, 4...: full */
+		size_t cap = h->nbeats ? 2 * (size_t)h->nbeats : 1;
+		if (!(nb = realloc(h->beats, cap * sizeof *nb))) {
+			r->oom = 1;
+			return;
+		}
+		h->beats = nb;
+	}
+	if (!(h->beats[h->nbeats].server = util_strdup(id))) {
+		r->oom = 1;
+		return;
+	}
+	h->beats[h->nbeats++].age = age;
+}
+
 static void row_heartbeat(hrun *r, sqlite3_stmt *st, hfind *f)
 {
 	const hcfg *c = r->c;
 	const char *id = col_text(st, 0);
 	double at = sqlite3_column_double(st, 1), ahead = floor(at - c->now);
 	double age = floor(sqlite3_column_double(st, 2));
+	int none = sqlite3_column_type(st, 1) == SQLITE_NULL;
+	int sev = none ? CS_HEALTH_CRITICAL : range_alert(&c->crit, age) ? CS_HEALTH_CRITICAL
+		  : range_alert(&c->warn, age) ? CS_HEALTH_WARNING : CS_HEALTH_OK;
 
 	r->h->servers++;
+	note_beat(r, id, none ? -1 : age);
+	r->h->stale += sev != CS_HEALTH_OK;
 	f->subject = f->server = id;
-	if (sqlite3_column_type(st, 1) == SQLITE_NULL) {
+	if (none) {
 		put_str(&f->values, "age", NULL);
 		put_num(&f->values, "max_age", c->o.max_age);
 		put_str(&f->values, "heartbeat_at", NULL);
 		f->severity = CS_HEALTH_CRITICAL;
 		say(f, "%s has no heartbeat", id);
-	} else if (age > c->o.max_age) {
+	} else if (sev != CS_HEALTH_OK) {
 		put_num(&f->values, "age", age);
 		put_num(&f->values, "max_age", c->o.max_age);
+		put_str(&f->values, "warning", c->warn_text);
+		put_str(&f->values, "critical", c->crit_text);
 		put_time(&f->values, "heartbeat_at", at);
-		f->severity = grade(age, c->o.max_age);
+		f->severity = sev;
 		say(f, "%s heartbeat %.0fs old", id, age);
 	} else if (ahead > c->o.max_skew) {
 		put_num(&f->values, "skew", -ahead);
@@ -296,6 +380,7 @@ static void row_lock(hrun *r, sqlite3_stmt *st, hfind *f)
 	const char *name = col_text(st, 0), *by = col_text(st, 1);
 	double at = sqlite3_column_double(st, 2), ago = floor(r->c->now - at);
 
+	r->h->expired_locks++;
 	put_str(&f->values, "lock", name);
 	put_str(&f->values, "holder", by);
 	put_num(&f->values, "expired", ago);
@@ -323,6 +408,7 @@ static void row_backlog(hrun *r, sqlite3_stmt *st, hfind *f)
 	double oldest = timed ? floor(c->now - sqlite3_column_double(st, 3)) : 0;
 	int sev = CS_HEALTH_OK;
 
+	r->h->unread += n;
 	if (n > c->o.backlog_count)
 		sev = grade((double)n, c->o.backlog_count);
 	if (old && grade(oldest, c->o.backlog_age) > sev)
@@ -512,7 +598,7 @@ static const hcheck checks[] = {
  * its own values, and add a problem for every row that is one. */
 static int run_check(cs_ctx *ctx, cs_health *h, const hcfg *c, const hcheck *k)
 {
-	hrun r = {ctx, h, c, {0, NULL}, "", {0}};
+	hrun r = {ctx, h, c, {0, NULL}, "", {0}, 0};
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -524,8 +610,8 @@ static int run_check(cs_ctx *ctx, cs_health *h, const hcfg *c, const hcheck *k)
 	while ((rc = db_step(ctx, st)) == SQLITE_ROW) {
 		hfind f = {k->check, NULL, NULL, CS_HEALTH_OK, {0}, ""};
 		k->row(&r, st, &f);
-		rc = CS_OK;
-		if (f.severity != CS_HEALTH_OK)
+		rc = r.oom ? ctx_err_oom(ctx) : CS_OK;
+		if (!rc && f.severity != CS_HEALTH_OK)
 			rc = add_problem(ctx, h, f.check, f.subject, f.severity, f.server, &f.values,
 					 "%s", f.msg);
 		sb_free(&f.values);
@@ -536,6 +622,22 @@ static int run_check(cs_ctx *ctx, cs_health *h, const hcfg *c, const hcheck *k)
 		rc = CS_OK;
 done:
 	sb_free(&r.ahead);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The jobs queued and running, for the performance data. */
+static int count_jobs(cs_ctx *ctx, cs_health *h)
+{
+	sqlite3_stmt *st = NULL;
+	/* Each count reads its partial index (jobs_queue, jobs_running). */
+	int rc = db_prepare(ctx, &st, "SELECT (SELECT count(*) FROM jobs WHERE status = 'queued'),"
+				      " (SELECT count(*) FROM jobs WHERE status = 'running')");
+	if (!rc && (rc = db_step(ctx, st)) == SQLITE_ROW) {
+		h->queued = sqlite3_column_int64(st, 0);
+		h->running = sqlite3_column_int64(st, 1);
+	}
+	rc = rc < 0 ? rc : CS_OK;
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -626,6 +728,21 @@ static int fill_opts(cs_ctx *ctx, hcfg *c, const cs_health_opts *in)
 		return ctx_err(ctx, CS_EINVAL, "health limits must be positive (the alert timeout at most 60 s)");
 	if (c->o.token_file && !c->o.alert_url)
 		return ctx_err(ctx, CS_EINVAL, "a token file is for --alert");
+	/* The heartbeat thresholds: given, or max_age and twice max_age. */
+	snprintf(c->warn_text, sizeof c->warn_text, "%d", c->o.max_age);
+	snprintf(c->crit_text, sizeof c->crit_text, "%lld", 2LL * c->o.max_age);
+	if (c->o.warning)
+		snprintf(c->warn_text, sizeof c->warn_text, "%s", c->o.warning);
+	if (c->o.critical)
+		snprintf(c->crit_text, sizeof c->crit_text, "%s", c->o.critical);
+	if ((c->o.warning && strlen(c->o.warning) >= sizeof c->warn_text) ||
+	    range_parse(c->warn_text, &c->warn))
+		return ctx_err(ctx, CS_EINVAL, "bad warning range '%s': use N, N:, ~:N, N:M or @N:M"
+			       " (seconds of heartbeat age)", c->o.warning);
+	if ((c->o.critical && strlen(c->o.critical) >= sizeof c->crit_text) ||
+	    range_parse(c->crit_text, &c->crit))
+		return ctx_err(ctx, CS_EINVAL, "bad critical range '%s': use N, N:, ~:N, N:M or @N:M"
+			       " (seconds of heartbeat age)", c->o.critical);
 	sb_putc(&ig, '[');
 	for (int i = 0; i < c->o.nignore; i++) {
 		if (i)
@@ -685,9 +802,13 @@ int cs_health_check(cs_ctx *ctx, cs_health **out, const cs_health_opts *opts)
 		}
 		c.now = util_now();
 	}
+	snprintf(h->warning, sizeof h->warning, "%s", c.warn_text);
+	snprintf(h->critical, sizeof h->critical, "%s", c.crit_text);
 	for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
 		if ((rc = run_check(ctx, h, &c, &checks[i])))
 			goto done;
+	if ((rc = count_jobs(ctx, h)))
+		goto done;
 	if ((rc = check_outbox(ctx, h)))
 		goto done;
 	if (h->nproblems > 1)

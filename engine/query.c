@@ -1,5 +1,7 @@
 /* Reading the mirror: ad-hoc SQL on a separate read-only connection, and
  * coordsync's own fixed statements, both handed back as a row cursor. */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -157,7 +159,120 @@ int query_prepare(cs_rows *r, const char *sql)
 	return query_check(r->ctx, r->own, sql, &r->st);
 }
 
-int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
+/* Whether v is a number written plainly: an optional '-', digits without
+ * a leading zero (but "0"), then optionally '.' and digits, then
+ * optionally an exponent.  *integer: it has neither of the last two. */
+static int plain_number(const char *v, int *integer)
+{
+	static const char digits[] = "0123456789";
+	const char *p = v + (*v == '-');
+	size_t n = strspn(p, digits);
+	if (!n || (p[0] == '0' && n > 1))
+		return 0;
+	p += n;
+	*integer = !*p;
+	if (*p == '.') {
+		if (!(n = strspn(++p, digits)))
+			return 0;
+		p += n;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p += 1 + (p[1] == '+' || p[1] == '-');
+		if (!(n = strspn(p, digits)))
+			return 0;
+		p += n;
+	}
+	return !*p;
+}
+
+/* Bind value v to parameter i of st: an integer or a real when v is one
+ * written plainly (and in range), else text. */
+static int bind_value(sqlite3_stmt *st, int i, const char *v)
+{
+	int integer = 0;
+	if (plain_number(v, &integer)) {
+		char *end;
+		errno = 0;
+		if (integer) {
+			long long n = strtoll(v, &end, 10);
+			if (!errno && !*end)
+				return sqlite3_bind_int64(st, i, n);
+		} else {
+			double d = strtod(v, &end);
+			if (!*end && isfinite(d))
+				return sqlite3_bind_double(st, i, d);
+		}
+	}
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+/* Bind params (pairs name, value) to the statement of r, as
+ * cs_query_params says. */
+static int bind_params(cs_rows *r, const char *const *params)
+{
+	sqlite3_stmt *st = r->st;
+	int n = sqlite3_bind_parameter_count(st), rc = CS_OK;
+	char *bound = calloc((size_t)n + 1, 1);
+
+	if (!bound)
+		return ctx_err_oom(r->ctx);
+	for (int k = 0; params && params[2 * k] && !rc; k++) {
+		const char *name = params[2 * k], *v = params[2 * k + 1];
+		int found = 0;
+		if (*name == ':' || *name == '$' || *name == '@' || *name == '?')
+			name++;
+		if (*name && !name[strspn(name, "0123456789")]) {
+			long i = strtol(name, NULL, 10);
+			/* By its number: an anonymous ? or a ?N, never a named one. */
+			if (i >= 1 && i <= n) {
+				const char *pn = sqlite3_bind_parameter_name(st, (int)i);
+				found = !pn || pn[0] == '?' ? (int)i : 0;
+			}
+			if (found && bound[found])
+				found = -1;
+			if (found > 0) {
+				bound[found] = 1;
+				if (bind_value(st, found, v) != SQLITE_OK)
+					rc = ctx_err_db(r->ctx, r->own);
+			}
+		} else {
+			static const char prefix[] = ":$@";
+			char full[256];
+			for (int j = 0; prefix[j] && !rc && strlen(name) < sizeof full - 1; j++) {
+				int i;
+				snprintf(full, sizeof full, "%c%s", prefix[j], name);
+				if (!(i = sqlite3_bind_parameter_index(st, full)))
+					continue;
+				if (bound[i]) {
+					found = -1;
+					break;
+				}
+				bound[i] = 1;
+				found = i;
+				if (bind_value(st, i, v) != SQLITE_OK)
+					rc = ctx_err_db(r->ctx, r->own);
+			}
+		}
+		if (!rc && found < 0)
+			rc = ctx_err(r->ctx, CS_EINVAL, "parameter '%s' is given twice", params[2 * k]);
+		else if (!rc && !found)
+			rc = ctx_err(r->ctx, CS_EINVAL, "the query has no parameter '%s'", params[2 * k]);
+	}
+	for (int i = 1; i <= n && !rc; i++)
+		if (!bound[i]) {
+			const char *pn = sqlite3_bind_parameter_name(st, i);
+			if (pn)
+				rc = ctx_err(r->ctx, CS_EINVAL, "query parameter '%s' has no value: give it"
+					     " with --param %s=VALUE", pn, pn + 1);
+			else
+				rc = ctx_err(r->ctx, CS_EINVAL, "query parameter ?%d has no value: give it"
+					     " with --param %d=VALUE", i, i);
+		}
+	free(bound);
+	return rc;
+}
+
+int cs_query_params(cs_ctx *ctx, cs_rows **out, const char *sql, const char *const *params)
 {
 	cs_rows *r = NULL;
 	int rc;
@@ -166,12 +281,17 @@ int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
 	if ((rc = query_open(ctx, &r)))
 		return rc;
 	query_lock_down(r, 1);
-	if ((rc = query_prepare(r, sql))) {
+	if ((rc = query_prepare(r, sql)) || (rc = bind_params(r, params))) {
 		cs_rows_free(r);
 		return rc;
 	}
 	*out = r;
 	return CS_OK;
+}
+
+int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql)
+{
+	return cs_query_params(ctx, out, sql, NULL);
 }
 
 /* ---- the named lists of queries/ ------------------------------------------ */

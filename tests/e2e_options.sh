@@ -45,6 +45,7 @@ ok "every command (${#cmds[@]}) answers --help"
 
 declare -A args=(
   [sync]="" [rebuild]="" [accept-history]="" [query]="SELECT 1" [info]=""
+  [schema]="jobs"
   ["lock acquire"]="L --ttl 30 --wait 0" ["lock renew"]="L --ttl 30" ["lock release"]="L"
   ["lock list"]="" ["lock cleanup"]=""
   ["job add"]="--id j1 --priority 2" ["job claim"]="" ["job done"]="j1 --result ok"

@@ -39,6 +39,12 @@ typedef struct cs_health_opts {
 	const char *alert_url;  /* http:// or https://; NULL: no alerts, nothing written */
 	const char *token_file; /* bearer token for the alert, mode 0600; or NULL */
 	int alert_timeout;      /* total seconds per post [10]; connecting: at most 5 */
+	/* Thresholds on each server's heartbeat age in seconds, in the
+	 * monitoring plugins' range syntax ("300", "10:", "~:10", "@10:20": a
+	 * value outside the range, or inside it after '@', is a problem):
+	 * NULL takes max_age for warning and twice max_age for critical.
+	 * CS_EINVAL for one that does not parse. */
+	const char *warning, *critical;
 } cs_health_opts;
 
 /* How the alert of a problem (or the recovery notice of a cleared one)
@@ -59,6 +65,12 @@ typedef struct cs_problem {
 	int alert;          /* CS_ALERT_* */
 } cs_problem;
 
+/* A heartbeat's age as the stale check measured it (performance data). */
+typedef struct cs_health_beat {
+	char *server;
+	double age;             /* seconds; < 0 when the server has no heartbeat */
+} cs_health_beat;
+
 typedef struct cs_health {
 	int status;             /* worst severity, CS_HEALTH_OK when none */
 	int servers;            /* servers checked */
@@ -68,6 +80,15 @@ typedef struct cs_health {
 	int ncleared;
 	int sent, pending;      /* posts delivered / left for the next run */
 	char *alert_error;      /* why a post failed, or NULL; never holds the token */
+	/* The numbers behind the checks (a plugin's performance data): jobs
+	 * queued and running, servers stale (or without a heartbeat), unread
+	 * messages of the fleet's servers, locks held past expiry and grace;
+	 * each server's heartbeat age, in fleet order; and the thresholds the
+	 * ages were graded by, as range text. */
+	long long queued, running, stale, unread, expired_locks;
+	cs_health_beat *beats;
+	int nbeats;
+	char warning[64], critical[64];
 } cs_health;
 
 /* Run every check; with opts->alert_url, post new problems and recoveries.

@@ -36,6 +36,16 @@
  * ATTACH and PRAGMA changes are refused with CS_EINVAL; time is bounded.
  * *out: the rows, or NULL on failure. */
 int cs_query(cs_ctx *ctx, cs_rows **out, const char *sql);
+/* cs_query with bound parameters, so that no value is ever written into
+ * SQL text.  params: NULL, or pairs name, value ending in NULL (read during
+ * the call only).  A name is bound to the statement's :name, $name and
+ * @name (a leading ':', '$' or '@' in name is dropped), or to ?N when it
+ * is the number N.  A value that is an integer written plainly (-12, 0;
+ * no '+', no leading zero) binds as an integer, a decimal number with a
+ * '.' or an exponent (1.5, -2e3) as a real, anything else as text.
+ * CS_EINVAL for a name the statement does not use, a name given twice, and
+ * a parameter of the statement that no pair gives (never a silent NULL). */
+int cs_query_params(cs_ctx *ctx, cs_rows **out, const char *sql, const char *const *params);
 /* The seconds a query or report may run (coordsync.query.timeout). */
 int cs_query_timeout(const cs_ctx *ctx);
 
