@@ -87,7 +87,8 @@ void cli_watchdog(void)
 
 int cli_watchdog_wake_ms(int ms)
 {
-	if (addrlen && watchdog_every && watchdog_every * 1000 < ms)
-		return watchdog_every * 1000 < 1 ? 1 : (int)(watchdog_every * 1000);
+	/* Twice per ping interval: a ping is never late by more than half. */
+	if (addrlen && watchdog_every && watchdog_every * 500 < ms)
+		return watchdog_every * 500 < 1 ? 1 : (int)(watchdog_every * 500);
 	return ms;
 }
