@@ -142,7 +142,7 @@ static void suggest(const char *word, const char *const *cand, int n, const char
 	fprintf(stderr, "\n%s\n", shown == 1 ? "did you mean this?" : "did you mean one of these?");
 	for (int k = 0; k < n && k < 128; k++)
 		if (d[k] == best)
-			fprintf(stderr, "\t%s%s\n", prefix, cand[k]);
+			fprintf(stderr, "    %s%s\n", prefix, cand[k]);
 }
 
 static void suggest_command(const char *group, const char *word)

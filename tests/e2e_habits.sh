@@ -34,16 +34,16 @@ usage_err() {
   [ ! -s "$T/out" ] || fail "$*: a usage error on stdout: $(cat "$T/out")"
   grep -qE -- "$pat" "$T/err" || fail "$*: no '$pat' in: $(cat "$T/err")"
 }
-usage_err 2 $'^\tjob$' cs jbo
+usage_err 2 '^    job$' cs jbo
 grep -q "did you mean this?" "$T/err" || fail "jbo: $(cat "$T/err")"
-usage_err 2 $'^\tstatus' cs statsu
-usage_err 2 $'^\tjob claim$' cs job clam
+usage_err 2 '^    status' cs statsu
+usage_err 2 '^    job claim$' cs job clam
 grep -q "^  job rescue " "$T/err" || fail "the group's list goes with the error to stderr"
-usage_err 2 $'^\t--ttl$' cs "${A[@]}" lock acquire L --ttll 5
-usage_err 2 $'^\t--ttl$' cs "${A[@]}" lock acquire L --ttll=5
-usage_err 2 $'^\t--json$' cs --jsno job list
-usage_err 2 $'^\tjob$' cs help jbo
-usage_err 2 $'^\tjob claim$' cs help job clam
+usage_err 2 '^    --ttl$' cs "${A[@]}" lock acquire L --ttll 5
+usage_err 2 '^    --ttl$' cs "${A[@]}" lock acquire L --ttll=5
+usage_err 2 '^    --json$' cs --jsno job list
+usage_err 2 '^    job$' cs help jbo
+usage_err 2 '^    job claim$' cs help job clam
 usage_err 2 "unknown command 'zzzzzzzz'" cs zzzzzzzz
 grep -q "did you mean" "$T/err" && fail "a suggestion for a word far from every command: $(cat "$T/err")"
 ok "a mistyped command, group command or option: exit 2, suggestions on stderr"

@@ -29,7 +29,7 @@ if addr.startswith("hang:"):
         held.append(c)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
-with open(out, "a") as f:
+with open(out, "a") as f:   # OUT exists once the socket is bound
     while True:
         data = s.recv(4096).decode()
         t = time.monotonic()
@@ -41,8 +41,7 @@ PY
 receiver() {
   python3 "$T/recv.py" "$1" "$2" &
   BG_PIDS+=($!)
-  [ "${1:0:1}" = @ ] && { sleep 0.5; return; }
-  poll_until 10 test -S "$1" || fail "no receiver at $1"
+  poll_until 10 test -e "$2" || fail "no receiver at $1"
 }
 # gaps OUT: the largest gap between WATCHDOG=1 pings and their count.
 gaps() {
