@@ -199,3 +199,20 @@ python3 -c 'import json, sys; o = json.loads(sys.argv[1]); import time; assert 8
 expect_rc 0 cs "${A[@]}" lock acquire --help
 grep -q "30s 15m 2h 7d" <<<"$OUT" || fail "--help of a duration: $OUT"
 ok "durations combine units (--ttl 1m30s) and --help says so"
+
+# ---- the same through the daemon that serves the clone --------------------------
+start_serving "$T/a" "$T/d.err"
+cs "${A[@]}" lock acquire served --ttl 1 >/dev/null
+cs "${A[@]}" job add --id srv12345 >/dev/null
+sleep 2
+h0=$(head_of)
+expect_rc 0 cs "${A[@]}" lock cleanup --dry-run
+grep -qx "would release lock served" <<<"$OUT" || fail "served cleanup -n: $OUT"
+[ "$(head_of)" = "$h0" ] || fail "a served dry run pushed"
+expect_rc 0 cs "${A[@]}" job cancel srv1
+run_err cs -q "${A[@]}" lock cleanup
+[ $RC = 0 ] && [ ! -s "$T/out" ] || fail "served -q: $(cat "$T/out")"
+expect_rc 0 cs "${A[@]}" query "SELECT (SELECT status FROM jobs WHERE id='srv12345') || ' ' || (SELECT count(*) FROM locks WHERE name='served' AND locked_by IS NOT NULL)" --format csv
+[ "$(tail -1 <<<"$OUT")" = "cancelled 0" ] || fail "served prefix and cleanup: $OUT"
+kill -TERM "$dpid"; wait "$dpid" || fail "daemon exit $?"
+ok "with the daemon serving the clone: --dry-run pushes nothing, a prefix names the job, -q is quiet"
