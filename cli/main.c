@@ -163,6 +163,8 @@ static void suggest_option(const cli_cmd *cmd, const char *a)
 	const char *cand[128];
 	char word[64];
 	int n = 0;
+	if (a[1] != '-')
+		return;       /* "-Z": one letter is near every other */
 	snprintf(word, sizeof word, "%.*s", (int)strcspn(a, "="), a);
 	for (const cli_opt *o = cmd ? cmd->opts : NULL; o && o->name && n < 120; o++)
 		cand[n++] = o->name;
