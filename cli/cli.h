@@ -12,9 +12,8 @@
 
 /* One option of a command.  kind: 'f' flag, 's' string, 'i' integer,
  * 'm' string that may repeat, 'd' duration (cs_duration_parse: a bare
- * number is seconds; num holds seconds), 'D' days (a bare number is days,
- * or whole days with a unit; num holds days), 'F' an output format
- * (cli_format; num holds its FMT_*, the help lists every format). */
+ * number is seconds; num holds seconds), 'F' an output format (cli_format;
+ * num holds its FMT_*, the help lists every format). */
 typedef struct cli_opt {
 	const char *name;     /* "--ttl" */
 	char kind;
@@ -30,6 +29,8 @@ typedef struct cli {
 	/* global options */
 	const char *dir, *server, *db;
 	int json;
+	int quiet;                 /* -q: errors only, and the values asked for */
+	char dirbuf[4096];         /* -C DIR after another -C: the two joined */
 	/* the command's own, indexed like its option table */
 	const char *val[CLI_MAXOPT];
 	long long num[CLI_MAXOPT];
@@ -114,6 +115,19 @@ void cli_serve_close(int fd, const char *workdir);
  * command, so no decision is pushed for a caller that is gone. */
 int cli_caller_gone(void *arg);
 
+/* systemd's Type=notify for the daemon (cli/notify.c), by hand: nothing
+ * happens without $NOTIFY_SOCKET.  cli_notify_init reads the environment
+ * (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID); cli_notify sends one
+ * message ("READY=1"); cli_watchdog sends WATCHDOG=1 when a quarter of
+ * WATCHDOG_USEC has passed since the last, so calling it from the loop,
+ * between steps, keeps the watchdog fed while the loop moves and starves
+ * it when a step hangs; cli_watchdog_wake_ms(ms) is ms, or less when the
+ * watchdog needs the loop to wake sooner. */
+void cli_notify_init(void);
+void cli_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_watchdog(void);
+int cli_watchdog_wake_ms(int ms);
+
 /* Open the clone named by the global options; prints the error. */
 int cli_open(cli *c, cs_ctx **ctx);
 /* A last bound on a read-only command: seconds + 0.25 s after this call the
@@ -126,6 +140,9 @@ void cli_deadline(int seconds);
 int cli_fail(cs_ctx *ctx, int rc);
 int cli_exit(int rc);
 int cli_usage(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* -q: a report of what a command did ("rescued 2 job(s)") is not printed;
+ * JSON and the value a command exists to print (an id, a fence) are. */
+#define CLI_QUIET(c) ((c)->quiet && !(c)->json)
 
 /* Option value by name: string, number, or whether it was given.  name
  * must be one of the command's own options (its cli_opt table): any other
@@ -140,6 +157,19 @@ int cli_multi(const cli *c, const char *name, const char *const **out);
  * reason in err (cli/input.c). */
 int cli_read_input(const char *path, size_t max, char **out, size_t *len, char *err,
 		   size_t errlen);
+/* --dry-run (cli/dryrun.c): what the decision would change, collected by
+ * cs_set_dry_run when on, printed by cli_dry_print. */
+typedef struct cli_dry {
+	int on;
+	int n;
+	char **kind, **id;
+} cli_dry;
+void cli_dry_start(cs_ctx *ctx, cli_dry *d, int on);
+/* When d is on: each record ("would VERB job ID"), or with --json the
+ * start of the object ({"dry_run": true, "records": [...]) the caller
+ * completes and closes; returns 1.  When off: 0, nothing printed. */
+int cli_dry_print(const cli *c, const cli_dry *d, const char *verb);
+void cli_dry_free(cli_dry *d);
 
 /* Output formats; one formatter renders any cursor in any of them. */
 enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_HTML /* a <table> */,

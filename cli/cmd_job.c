@@ -175,12 +175,19 @@ static int run_rescue(cli *c)
 	long long older = cli_num(c, "--older-than", 600);
 	cs_ctx *ctx;
 	int n = 0, rc;
+	cli_dry dry;
 	if (older < 0 || older > INT_MAX)
 		return cli_usage(c, "--older-than must be between 0 and %d seconds", INT_MAX);
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (!(rc = cs_job_rescue(ctx, (int)older, &n)))
-		printf(c->json ? "{\"rescued\": %d}\n" : "rescued %d job(s)\n", n);
+	cli_dry_start(ctx, &dry, cli_has(c, "--dry-run") || cli_has(c, "-n"));
+	if (!(rc = cs_job_rescue(ctx, (int)older, &n))) {
+		if (cli_dry_print(c, &dry, "requeue"))
+			printf(c->json ? ", \"rescued\": %d}\n" : "would rescue %d job(s)\n", n);
+		else if (!CLI_QUIET(c))
+			printf(c->json ? "{\"rescued\": %d}\n" : "rescued %d job(s)\n", n);
+	}
+	cli_dry_free(&dry);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -219,6 +226,8 @@ static const cli_opt fail_opts[] = {{"--error", 's', "TEXT", "why it failed"},
 				    {NULL, 0, NULL, NULL}};
 static const cli_opt rescue_opts[] = {
 	{"--older-than", 'd', "SEC", "claim and heartbeat unchanged this long (watched): dead (default 600)"},
+	{"--dry-run", 'f', NULL, "print the jobs it would requeue; change and push nothing"},
+	{"-n", 'f', NULL, "short for --dry-run"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt list_opts[] = {{"--status", 's', "S", "only jobs in this status"},
 				    {NULL, 0, NULL, NULL}};

@@ -66,10 +66,18 @@ static int run_cleanup(cli *c)
 {
 	cs_ctx *ctx;
 	int n = 0, rc = cli_open(c, &ctx);
+	cli_dry dry;
 	if (rc)
 		return rc;
-	if (!(rc = cs_lock_cleanup(ctx, &n)))
-		printf(c->json ? "{\"released\": %d}\n" : "released %d expired lock(s)\n", n);
+	cli_dry_start(ctx, &dry, cli_has(c, "--dry-run") || cli_has(c, "-n"));
+	if (!(rc = cs_lock_cleanup(ctx, &n))) {
+		if (cli_dry_print(c, &dry, "release"))
+			printf(c->json ? ", \"released\": %d}\n" : "would release %d expired lock(s)\n",
+			       n);
+		else if (!CLI_QUIET(c))
+			printf(c->json ? "{\"released\": %d}\n" : "released %d expired lock(s)\n", n);
+	}
+	cli_dry_free(&dry);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -93,6 +101,10 @@ static const cli_opt acquire_opts[] = {
 static const cli_opt renew_opts[] = {
 	{"--ttl", 'd', "SEC", "new lease length from now (default 30)"},
 	{NULL, 0, NULL, NULL}};
+static const cli_opt cleanup_opts[] = {
+	{"--dry-run", 'f', NULL, "print the locks it would release; change and push nothing"},
+	{"-n", 'f', NULL, "short for --dry-run"},
+	{NULL, 0, NULL, NULL}};
 static const cli_opt none[] = {{NULL, 0, NULL, NULL}};
 
 const cli_cmd cli_lock_cmds[] = {
@@ -101,6 +113,6 @@ const cli_cmd cli_lock_cmds[] = {
 	{"lock renew", "NAME", "extend a lock we hold", 1, 1, renew_opts, run_renew, CLI_SERVED},
 	{"lock release", "NAME", "release a lock we hold", 1, 1, none, run_release, CLI_SERVED},
 	{"lock list", "", "show every lock and its holder", 0, 0, none, run_list, CLI_SERVED},
-	{"lock cleanup", "", "release locks whose lease expired (after the lock-delay)", 0, 0, none,
-	 run_cleanup, CLI_SERVED},
+	{"lock cleanup", "", "release locks whose lease expired (after the lock-delay)", 0, 0,
+	 cleanup_opts, run_cleanup, CLI_SERVED},
 	{NULL, NULL, NULL, 0, 0, NULL, NULL, 0}};

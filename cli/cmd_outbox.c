@@ -88,7 +88,7 @@ static int run_retry(cli *c)
 		return EXIT_USAGE;
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (!(rc = cs_outbox_retry(ctx, id, &n)))
+	if (!(rc = cs_outbox_retry(ctx, id, &n)) && !c->quiet)
 		printf("%d intent%s back in line for the next sync\n", n, n == 1 ? "" : "s");
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);

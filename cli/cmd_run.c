@@ -14,6 +14,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static int use_syslog;
+static int quiet_log;    /* -q: errors only */
 
 static void on_signal(int sig)
 {
@@ -30,6 +31,8 @@ static void logmsg(int prio, const char *fmt, ...)
 	va_list ap;
 	char *raw = NULL, *line;
 	int n;
+	if (quiet_log && prio > LOG_ERR)
+		return;
 	va_start(ap, fmt);
 	n = vasprintf(&raw, fmt, ap);
 	va_end(ap);
@@ -68,6 +71,13 @@ static void log_line(int level, const char *line, void *arg)
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO};
 	(void)arg;
 	logmsg(level >= 0 && level <= CS_LOG_INFO ? prio[level] : LOG_INFO, "%s", line);
+}
+
+/* A step of the cycle begins: the watchdog hears the loop is moving. */
+static void cycle_step(const char *name, void *arg)
+{
+	(void)name, (void)arg;
+	cli_watchdog();
 }
 
 /* The cycle's one line, key=value for log parsers. */
@@ -119,7 +129,7 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 		return CS_OK;
 	}
 	if (!rc) {
-		cs_cycle_opts co = {health, log_line, NULL};
+		cs_cycle_opts co = {health, log_line, NULL, cycle_step};
 		rc = cs_cycle(ctx, &co, cy);
 		log_cycle(cs_server(ctx), cy, (mono() - t0) * 1000);
 	} else {
@@ -136,6 +146,7 @@ static int run_run(cli *c)
 	cycle cy;
 	if (wait < 0 || wait > 3600)
 		return cli_usage(c, "--wait must be between 0 and 3600 seconds");
+	quiet_log = c->quiet;
 	use_syslog = cli_has(c, "--syslog");
 	if (use_syslog)
 		openlog("coordsync", LOG_PID, LOG_DAEMON);
@@ -201,6 +212,7 @@ static int run_daemon(cli *c)
 	if (max < 0 || fixed < 0 || max > INT_MAX || fixed > 86400)
 		return cli_usage(c, "--max-cycles must be between 0 and %d, --interval between 0 and"
 				 " 86400 seconds", INT_MAX);
+	quiet_log = c->quiet;
 	use_syslog = cli_has(c, "--syslog");
 	if (use_syslog)
 		openlog("coordsync", LOG_PID, LOG_DAEMON);
@@ -212,34 +224,45 @@ static int run_daemon(cli *c)
 	/* Set up libgit2 once for every cycle and every command served. */
 	cs_hold();
 	cli_in_daemon = 1;
+	cli_notify_init();
 	lfd = serve_start(c, &workdir);
 	logmsg(LOG_INFO, "coordsync daemon: started (pid %d)%s", (int)getpid(),
 	       lfd >= 0 ? "; serving commands at .git/coordsync/serve.sock" : "");
+	/* systemd (Type=notify): started, and serving if it serves. */
+	cli_notify("READY=1\nSTATUS=started; first cycle running\nMAINPID=%d", (int)getpid());
 	while (!stop_requested && (!max || cycles < max)) {
 		cycle cy;
 		int busy, wait_s;
+		memset(&cy, 0, sizeof cy);
 		/* A signal during a cycle lets it finish: every decision in it is
 		 * atomic and deferred intents wait in the outbox either way. */
 		last = one_run(c, 10, cli_has(c, "--health"), &busy, &cy);
 		if (busy)
 			logmsg(LOG_NOTICE, "coordsync daemon: clone busy; skipping this cycle");
 		cycles++;
+		cli_watchdog();
 		if (stop_requested || (max && cycles >= max))
 			break;
 		wait_s = fixed ? (int)fixed : next_interval(c);
+		cli_notify("STATUS=cycle %d %s%s; next in %ds", cycles,
+			   busy ? "skipped (clone busy)" : cy.failed ? "failed at " : last ? "failed" : "ok",
+			   !busy && cy.failed ? cy.failed : "", wait_s);
 		/* Between cycles: serve commands, waking at least every 200 ms
 		 * to notice a signal. */
 		for (double end = mono() + wait_s; !stop_requested && mono() < end;) {
+			int ms = cli_watchdog_wake_ms(200);
 			if (lfd >= 0) {
 				struct pollfd p = {lfd, POLLIN, 0};
-				if (poll(&p, 1, 200) > 0)
+				if (poll(&p, 1, ms) > 0)
 					served += cli_serve_one(lfd, cli_main);
 			} else {
-				struct timespec ts = {0, 200 * 1000 * 1000};
+				struct timespec ts = {ms / 1000, (ms % 1000) * 1000L * 1000};
 				nanosleep(&ts, NULL);
 			}
+			cli_watchdog();
 		}
 	}
+	cli_notify("STOPPING=1\nSTATUS=stopping after %d cycle%s", cycles, cycles == 1 ? "" : "s");
 	if (lfd >= 0)
 		cli_serve_close(lfd, workdir);
 	free(workdir);
@@ -280,21 +303,36 @@ static int run_config(cli *c)
 
 static int run_compact(cli *c)
 {
+	const char *ot = cli_str(c, "--older-than");
 	cs_ctx *ctx;
 	int jobs = 0, msgs = 0, rc;
-	long long days, cfg;
-	if (cli_has(c, "--older-than") &&
-	    (cli_num(c, "--older-than", 0) < 0 || cli_num(c, "--older-than", 0) > 365000))
-		return cli_usage(c, "--older-than must be between 0 and 365000 days");
+	long long older, cfg;
+	cli_dry dry;
+	/* A bare number was days here once, and is seconds in every other
+	 * duration: an old `--older-than 30` must not archive what finished
+	 * 30 s ago.  0 is 0 either way. */
+	if (ot && !ot[strspn(ot, "0123456789")] && ot[strspn(ot, "0")])
+		return cli_usage(c, "--older-than needs a unit: write '%sd' for %s days (a bare number"
+				 " was days here, and would be seconds as in every other duration)", ot, ot);
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	/* coordsync.compact.olderthan switches compaction on in `run`; here it
 	 * is only the default, and 0 (off) means the command's own 30 days. */
 	cfg = cs_config_num(ctx, "compact.olderthan", 0);
-	days = cli_num(c, "--older-than", cfg > 0 ? cfg : 30);
-	if (!(rc = cs_compact(ctx, (int)days, &jobs, &msgs)))
-		printf(c->json ? "{\"jobs\": %d, \"messages\": %d}\n"
-			       : "archived %d job(s) and %d message(s)\n", jobs, msgs);
+	older = cli_num(c, "--older-than", cfg > 0 ? cfg : 30 * 86400LL);
+	cli_dry_start(ctx, &dry, cli_has(c, "--dry-run") || cli_has(c, "-n"));
+	if (!(rc = cs_compact(ctx, older, &jobs, &msgs))) {
+		if (cli_dry_print(c, &dry, "archive")) {
+			if (c->json)
+				printf(", \"jobs\": %d, \"messages\": %d}\n", jobs, msgs);
+			else
+				printf("would archive %d job(s) and %d message(s)\n", jobs, msgs);
+		} else if (!CLI_QUIET(c)) {
+			printf(c->json ? "{\"jobs\": %d, \"messages\": %d}\n"
+				       : "archived %d job(s) and %d message(s)\n", jobs, msgs);
+		}
+	}
+	cli_dry_free(&dry);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -316,7 +354,7 @@ static int run_logs(cli *c)
 	o.keep_files = (int)cli_num(c, "--keep", cs_config_num(ctx, "logs.keep", 20));
 	o.keep_bytes = cli_num(c, "--keep-bytes", cs_config_num(ctx, "logs.maxbytes", 10485760));
 	o.max_file = cli_num(c, "--max-file", cs_config_num(ctx, "logs.maxfile", 1048576));
-	if (!(rc = cs_logs_push(ctx, c->args, c->nargs, &o, &removed)))
+	if (!(rc = cs_logs_push(ctx, c->args, c->nargs, &o, &removed)) && !CLI_QUIET(c))
 		printf(c->json ? "{\"pushed\": %d, \"rotated_out\": %d}\n"
 			       : "pushed %d file(s), rotated out %d\n", c->nargs, removed);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
@@ -331,7 +369,7 @@ static int run_autoreply(cli *c)
 	char *log = NULL;
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (!(rc = cs_autoreply(ctx, &replied, &marked, &log))) {
+	if (!(rc = cs_autoreply(ctx, &replied, &marked, &log)) && !CLI_QUIET(c)) {
 		for (char *line = log, *nl; line && *line; line = nl + 1) {
 			if (!(nl = strchr(line, '\n')))
 				break;
@@ -361,7 +399,11 @@ static const cli_opt daemon_opts[] = {
 	{"--no-serve", 'f', NULL, "do not run the clone's commands for other coordsync processes"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt compact_opts[] = {
-	{"--older-than", 'D', "DAYS", "archive records finished this many days ago (default 30)"},
+	{"--older-than", 'd', "AGE", "archive records finished longer ago than this (default"
+	 " coordsync.compact.olderthan, else 30d); here a bare number other than 0 is refused:"
+	 " it meant days before"},
+	{"--dry-run", 'f', NULL, "print what would be archived; change and push nothing"},
+	{"-n", 'f', NULL, "short for --dry-run"},
 	{NULL, 0, NULL, NULL}};
 static const cli_opt logs_opts[] = {
 	{"--keep", 'i', "N", "log files kept per server (default coordsync.logs.keep, 20)"},

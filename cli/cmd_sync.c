@@ -12,7 +12,7 @@ static int report_sync(cli *c, cs_ctx *ctx, const char *verb, int rc, const cs_s
 		       " \"pushed\": %d}\n",
 		       rc ? "false" : "true", st->head, st->files_imported, st->records_imported,
 		       st->files_failed, st->intents_pushed, st->pushed);
-	} else if (!rc || st->files_failed) {
+	} else if ((!rc || st->files_failed) && !c->quiet) {
 		printf("%s: head %.12s, %d file%s imported, %d failed, %d intent%s pushed\n", verb,
 		       st->head[0] ? st->head : "(empty)", st->files_imported,
 		       st->files_imported == 1 ? "" : "s", st->files_failed, st->intents_pushed,
@@ -54,9 +54,10 @@ static int run_init(cli *c)
 		cs_rows *r = NULL;
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
-		printf("initialized '%s' as %s\n", c->args[1], c->server);
+		if (!CLI_QUIET(c))
+			printf("initialized '%s' as %s\n", c->args[1], c->server);
 		/* Two clones must not share a server id (health: duplicate). */
-		if (!rc && !cs_list(ctx, &r, "server_heartbeat", f) && cs_rows_next(r) == 1)
+		if (!rc && !c->quiet && !cs_list(ctx, &r, "server_heartbeat", f) && cs_rows_next(r) == 1)
 			fprintf(stderr, "coordsync: warning: server %s already has a heartbeat on the remote"
 				" (%s UTC): if the clone that wrote it still runs, stop it; two clones must"
 				" not use one server id\n", c->server, cs_rows_text(r, 1));
@@ -79,7 +80,7 @@ static int open_repairing(cli *c, cs_ctx **ctx)
 	cs_opts o = {c->dir, c->server, c->db};
 	int rc = cs_open(ctx, &o);
 	if (rc && cs_mirror_malformed(*ctx)) {
-		cs_set_notice(*ctx, cli_notice, NULL);
+		cs_set_notice(*ctx, c->quiet ? NULL : cli_notice, NULL);
 		return EXIT_OK;
 	}
 	if (rc) {
@@ -87,7 +88,7 @@ static int open_repairing(cli *c, cs_ctx **ctx)
 		*ctx = NULL;
 		return cli_open(c, ctx);   /* says why, as every command does */
 	}
-	cs_set_notice(*ctx, cli_notice, NULL);
+	cs_set_notice(*ctx, c->quiet ? NULL : cli_notice, NULL);
 	return EXIT_OK;
 }
 

@@ -20,8 +20,8 @@ static void print_opts(FILE *f, const cli_opt *o)
 		snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(f, "  %-22s %s%s", left, o->help,
 			o->kind == 'm'   ? " (repeatable)"
-			: o->kind == 'd' ? " (seconds, or 30s 15m 2h 7d)"
-			: o->kind == 'D' ? " (days, or 7d 2w)"
+			: o->kind == 'd' && !strstr(o->help, "bare number")
+				? " (a duration: 30s 15m 2h 7d 1h30m; a bare number is seconds)"
 					 : "");
 		if (o->kind == 'F') {
 			fprintf(f, ": ");
@@ -59,7 +59,124 @@ static void main_help(FILE *f)
 	fprintf(f, "\nglobal options:\n");
 	print_opts(f, cli_global_opts);
 	fprintf(f, "\nexit status: 0 ok, 1 error, 2 usage or invalid input, 3 refused decision\n"
-		   "'coordsync COMMAND --help' describes a command.\n");
+		   "'coordsync help COMMAND' or 'coordsync COMMAND --help' describes a command;\n"
+		   "'coordsync help GROUP' lists a group's commands.  Usage errors go to standard\n"
+		   "error.  A unique prefix (4 characters or more) of a job or message id stands\n"
+		   "for the id, as the mirror knows it since its last sync.\n");
+}
+
+/* ---- did you mean ------------------------------------------------------ */
+
+/* The optimal string alignment distance of a and b (an edit is an insert, a
+ * delete, a substitution or the swap of two neighbours), as git's
+ * help.autocorrect counts; words longer than 63 bytes are far from all. */
+static int distance(const char *a, const char *b)
+{
+	size_t m = strlen(a), n = strlen(b);
+	int d[64][64];
+	if (m > 63 || n > 63)
+		return 1000;
+	for (size_t i = 0; i <= m; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= n; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= m; i++)
+		for (size_t j = 1; j <= n; j++) {
+			int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[m][n];
+}
+
+/* The words of the commands, for suggestions: the first word of every
+ * command (group is NULL), or the second of group's.  At most max, each
+ * once. */
+static int command_words(const char *group, const char **out, char bufs[][32], int max)
+{
+	size_t gl = group ? strlen(group) : 0;
+	int n = 0;
+	for (int g = 0; cli_groups[g]; g++)
+		for (const cli_cmd *cmd = cli_groups[g]; cmd->name && n < max; cmd++) {
+			const char *w = cmd->name;
+			size_t len;
+			int seen = 0;
+			if (group && (strncmp(w, group, gl) || w[gl] != ' '))
+				continue;
+			w += group ? gl + 1 : 0;
+			len = strcspn(w, " ");
+			if (len >= 32)
+				continue;
+			for (int k = 0; k < n; k++)
+				seen |= strlen(out[k]) == len && !strncmp(out[k], w, len);
+			if (seen)
+				continue;
+			memcpy(bufs[n], w, len);
+			bufs[n][len] = 0;
+			out[n] = bufs[n];
+			n++;
+		}
+	return n;
+}
+
+/* "did you mean" on stderr: the candidates closest to word, when any is
+ * close (at most 2 edits, fewer than word has letters), or that word
+ * begins.  prefix goes before each ("job " for a group's commands). */
+static void suggest(const char *word, const char *const *cand, int n, const char *prefix)
+{
+	int best = 1000, shown = 0, d[128];
+	size_t wl = strlen(word);
+	for (int k = 0; k < n && k < 128; k++) {
+		d[k] = distance(word, cand[k]);
+		if (wl >= 2 && !strncmp(cand[k], word, wl) && d[k] > 1)
+			d[k] = 1;                  /* a beginning: "stat" for "status" */
+		if (d[k] < best)
+			best = d[k];
+	}
+	if (best > 2 || (size_t)best >= wl)
+		return;
+	for (int k = 0; k < n && k < 128; k++)
+		if (d[k] == best)
+			shown++;
+	fprintf(stderr, "\n%s\n", shown == 1 ? "did you mean this?" : "did you mean one of these?");
+	for (int k = 0; k < n && k < 128; k++)
+		if (d[k] == best)
+			fprintf(stderr, "    %s%s\n", prefix, cand[k]);
+}
+
+static void suggest_command(const char *group, const char *word)
+{
+	const char *cand[128];
+	char bufs[128][32], prefix[40];
+	int n = command_words(group, cand, bufs, 128);
+	if (!group && n < 128)
+		cand[n++] = "help";
+	snprintf(prefix, sizeof prefix, "%s%s", group ? group : "", group ? " " : "");
+	suggest(word, cand, n, prefix);
+}
+
+/* For an unknown option a: the closest of the command's and the global
+ * options (its name before any '='). */
+static void suggest_option(const cli_cmd *cmd, const char *a)
+{
+	const char *cand[128];
+	char word[64];
+	int n = 0;
+	if (a[1] != '-')
+		return;       /* "-Z": one letter is near every other */
+	snprintf(word, sizeof word, "%.*s", (int)strcspn(a, "="), a);
+	for (const cli_opt *o = cmd ? cmd->opts : NULL; o && o->name && n < 120; o++)
+		cand[n++] = o->name;
+	for (const cli_opt *o = cli_global_opts; o->name && n < 120; o++)
+		cand[n++] = o->name;
+	cand[n++] = "--help";
+	suggest(word, cand, n, "");
 }
 
 /* ---- parsing ----------------------------------------------------------- */
@@ -98,18 +215,6 @@ static int parse_num(const char *s, long long *out)
 	return 0;
 }
 
-/* A bare number of days, or a duration of whole days ("7d", "2w"). */
-static int parse_days(const char *s, long long *out)
-{
-	long long sec;
-	if (s && *s && !s[strspn(s, "0123456789")])
-		return parse_num(s, out);
-	if (cs_duration_parse(s, &sec) || sec % 86400)
-		return -1;
-	*out = sec / 86400;
-	return 0;
-}
-
 /* The value of option o: inline ("--ttl=5") or the next argument.  Prints
  * the usage error and returns -1 when it is missing. */
 static int take_value(const cli *c, const cli_opt *o, const char *inl, int argc, char **argv,
@@ -129,8 +234,18 @@ static int take_value(const cli *c, const cli_opt *o, const char *inl, int argc,
 
 static int set_global(cli *c, const cli_opt *o, const char *v)
 {
-	if (!strcmp(o->name, "-C"))
+	if (!strcmp(o->name, "-C") && c->dir && v[0] != '/') {
+		/* As git: each -C after the first is relative to the one before. */
+		char joined[sizeof c->dirbuf];
+		int n = snprintf(joined, sizeof joined, "%s/%s", c->dir, v);
+		if (n < 0 || (size_t)n >= sizeof joined)
+			return cli_usage(NULL, "-C '%s': the joined directory is too long", v);
+		memcpy(c->dirbuf, joined, (size_t)n + 1);
+		c->dir = c->dirbuf;
+	} else if (!strcmp(o->name, "-C"))
 		c->dir = v;
+	else if (!strcmp(o->name, "--quiet") || !strcmp(o->name, "-q"))
+		c->quiet = 1;
 	else if (!strcmp(o->name, "--server"))
 		c->server = v;
 	else if (!strcmp(o->name, "--db"))
@@ -166,12 +281,16 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 		}
 		if (!(o = cli_match(cmd->opts, a, &inl)) && (o = cli_match(cli_global_opts, a, &inl)))
 			global = 1;
-		if (!o)
-			return cli_usage(c, "unknown option '%s'", a);
+		if (!o) {
+			cli_usage(c, "unknown option '%s'", a);
+			suggest_option(cmd, a);
+			return EXIT_USAGE;
+		}
 		if (take_value(c, o, inl, argc, argv, &i, &v))
 			return EXIT_USAGE;
 		if (global) {
-			set_global(c, o, v);
+			if (set_global(c, o, v))
+				return EXIT_USAGE;
 			continue;
 		}
 		int k = (int)(o - cmd->opts);
@@ -181,7 +300,7 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 			return cli_usage(c, "option '%s' needs a whole number, not '%s'", o->name, v);
 		if (o->kind == 'd' && (cs_duration_parse(v, &c->num[k]) || c->num[k] > INT_MAX))
 			return cli_usage(c, "option '%s' needs a duration: a number of seconds, or with"
-					 " a unit (30s, 15m, 2h, 7d), not '%s'", o->name, v);
+					 " a unit (30s, 15m, 2h, 7d, 1h30m), not '%s'", o->name, v);
 		if (o->kind == 'F' && (c->num[k] = cli_format(v)) < 0) {
 			char *names = NULL;
 			size_t len = 0;
@@ -194,9 +313,6 @@ static int parse(cli *c, const cli_cmd *cmd, int argc, char **argv, int i)
 			free(names);
 			return EXIT_USAGE;
 		}
-		if (o->kind == 'D' && parse_days(v, &c->num[k]))
-			return cli_usage(c, "option '%s' needs a number of days, or whole days with a"
-					 " unit (7d, 2w), not '%s'", o->name, v);
 		if (o->kind == 'm') {
 			if (c->nmulti[k] >= CLI_MAXARG)
 				return cli_usage(c, "too many '%s'", o->name);
@@ -258,7 +374,7 @@ int cli_open(cli *c, cs_ctx **ctx)
 		cs_close(*ctx);
 		*ctx = NULL;
 	} else {
-		cs_set_notice(*ctx, cli_notice, NULL);
+		cs_set_notice(*ctx, c->quiet ? NULL : cli_notice, NULL);
 		cs_set_abort(*ctx, cli_caller_gone, NULL);
 	}
 	return rc;
@@ -285,6 +401,32 @@ void cli_deadline(int seconds)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
+/* coordsync help [COMMAND...]: what --help prints, on stdout; an unknown
+ * name is a usage error, with suggestions. */
+static int help_command(int argc, char **argv, int i)
+{
+	const cli_cmd *cmd;
+	int used;
+	if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		main_help(stdout);
+		return -1;
+	}
+	if ((cmd = cli_lookup(argc, argv, i, &used)) && i + used == argc) {
+		cmd_help(stdout, cmd);
+		return -1;
+	}
+	if (i + 1 == argc && cli_group_list(stdout, argv[i]))
+		return -1;
+	if (cli_group_list(NULL, argv[i]) && i + 1 < argc) {
+		cli_usage(NULL, "no help for '%s %s': no such command", argv[i], argv[i + 1]);
+		suggest_command(argv[i], argv[i + 1]);
+	} else {
+		cli_usage(NULL, "no help for '%s': no such command (see coordsync --help)", argv[i]);
+		suggest_command(NULL, argv[i]);
+	}
+	return EXIT_USAGE;
+}
+
 int cli_parse(cli *cp, int argc, char **argv)
 {
 	const cli_cmd *cmd;
@@ -307,6 +449,7 @@ int cli_parse(cli *cp, int argc, char **argv)
 		}
 		if (!o) {
 			cli_usage(NULL, "unknown option '%s'", argv[i]);
+			suggest_option(NULL, argv[i]);
 			/* The command is not known yet: the first word after that
 			 * names one, and health's usage errors exit 3. */
 			for (int j = i + 1; j < argc; j++)
@@ -314,20 +457,23 @@ int cli_parse(cli *cp, int argc, char **argv)
 					return cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : EXIT_USAGE;
 			return EXIT_USAGE;
 		}
-		if (take_value(NULL, o, inl, argc, argv, &i, &v))
+		if (take_value(NULL, o, inl, argc, argv, &i, &v) || set_global(&c, o, v))
 			return EXIT_USAGE;
-		set_global(&c, o, v);
 		i++;
 	}
 	if (i >= argc) {
 		main_help(stderr);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(argv[i], "help"))
+		return help_command(argc, argv, i + 1);
 	if ((cmd = cli_lookup(argc, argv, i, &used))) {
 		int rc = parse(&c, cmd, argc, argv, i + used);
 		if (rc)
 			return rc < 0 ? -1 : cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : rc;
 		*cp = c;
+		if (c.dir == c.dirbuf)
+			cp->dir = cp->dirbuf;
 		return 0;
 	}
 	/* A group name alone, or with --help, lists its commands (from every
@@ -337,13 +483,18 @@ int cli_parse(cli *cp, int argc, char **argv)
 		/* With --help the list is the answer (stdout, 0); otherwise it
 		 * goes with the usage error to stderr. */
 		if (cli_group_list(NULL, argv[i])) {
-			if (!help && i + 1 < argc)
+			if (!help && i + 1 < argc) {
 				cli_usage(NULL, "unknown command '%s %s'", argv[i], argv[i + 1]);
+				suggest_command(argv[i], argv[i + 1]);
+				fputc('\n', stderr);
+			}
 			cli_group_list(help ? stdout : stderr, argv[i]);
 			return help ? -1 : EXIT_USAGE;
 		}
 	}
-	return cli_usage(NULL, "unknown command '%s' (see coordsync --help)", argv[i]);
+	cli_usage(NULL, "unknown command '%s' (see coordsync --help)", argv[i]);
+	suggest_command(NULL, argv[i]);
+	return EXIT_USAGE;
 }
 
 int cli_main(int argc, char **argv)

@@ -10,6 +10,9 @@ const cli_opt cli_global_opts[] = {
 	{"--server", 's', "ID", "this server's id (default: coordsync.server in the clone)"},
 	{"--db", 's', "FILE", "the mirror database (default: DIR/.git/coordsync/mirror.db)"},
 	{"--json", 'f', NULL, "machine-readable output"},
+	{"--quiet", 'f', NULL, "errors only: no notices, no report of what was done; a value"
+	 " asked for (an id, a fence, a list, JSON) is still printed"},
+	{"-q", 'f', NULL, "short for --quiet"},
 	{NULL, 0, NULL, NULL}};
 
 const cli_cmd *const cli_groups[] = {cli_sync_cmds, cli_query_cmds, cli_lock_cmds, cli_job_cmds,
@@ -17,12 +20,18 @@ const cli_cmd *const cli_groups[] = {cli_sync_cmds, cli_query_cmds, cli_lock_cmd
 					cli_health_cmds, cli_report_cmds, cli_run_cmds,
 					cli_outbox_cmds, cli_validate_cmds, cli_logs_cmds, cli_jira_cmds, NULL};
 
-/* Match argv[i] against a table; handles "--name=value" and "--name value". */
+/* Match argv[i] against a table; handles "--name=value", "--name value",
+ * and for a one-letter option with a value "-CDIR" as "-C DIR". */
 const cli_opt *cli_match(const cli_opt *tab, const char *arg, const char **inl)
 {
 	*inl = NULL;
 	for (const cli_opt *o = tab; o && o->name; o++) {
 		size_t n = strlen(o->name);
+		if (n == 2 && o->name[1] != '-' && o->kind != 'f' && !strncmp(arg, o->name, 2) &&
+		    arg[2] && arg[2] != '=') {
+			*inl = arg + 2;
+			return o;
+		}
 		if (!strncmp(arg, o->name, n) && (arg[n] == 0 || (arg[n] == '=' && o->kind != 'f'))) {
 			*inl = arg[n] == '=' ? arg + n + 1 : NULL;
 			return o;

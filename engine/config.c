@@ -16,7 +16,8 @@ enum {
 	K_TEXT,      /* any text */
 	K_COUNT,     /* a whole number in [min, max] */
 	K_SECONDS,   /* a duration (cs_duration_parse): bare number = seconds */
-	K_DAYS,      /* a number of days, or a duration of whole days (7d, 2w) */
+	K_UNITS,     /* a duration with its unit (30d): a bare number other than 0
+		      * is refused, since it meant days once (compact.olderthan) */
 	K_BOOL,      /* true/false, yes/no, on/off, 1/0 */
 	K_MILLIS,    /* milliseconds: a bare number, "250ms", or a duration (2s) */
 	K_URL        /* text; an embedded password is masked when shown */
@@ -27,7 +28,7 @@ typedef struct setting {
 	const char *env;      /* overriding environment variable, or NULL */
 	const char *dflt;     /* NULL: unset */
 	int kind;             /* K_* */
-	long long min, max;   /* K_COUNT, K_SECONDS, K_DAYS: the range allowed */
+	long long min, max;   /* K_COUNT, K_SECONDS, K_UNITS: the range allowed */
 	const char *help;
 } setting;
 
@@ -70,8 +71,8 @@ static const setting settings[] = {
 	 "bearer token file for alerts (mode 0600)"},
 	{"health.maxage", NULL, "300", K_SECONDS, 1, YEAR, "heartbeat age that counts as stale (s)"},
 	{"health.stuck", NULL, "3600", K_SECONDS, 1, YEAR, "run time that counts as stuck (s)"},
-	{"compact.olderthan", "COORDSYNC_COMPACT_DAYS", "0", K_DAYS, 0, 36600,
-	 "run: archive finished records older than this (days); 0 off"},
+	{"compact.olderthan", "COORDSYNC_COMPACT_DAYS", "0", K_UNITS, 0, 36600 * DAY,
+	 "run: archive finished records older than this, with a unit (30d); 0 off"},
 	{"logs.keep", NULL, "20", K_COUNT, 1, 1000000, "log files kept per server"},
 	{"logs.maxbytes", NULL, "10485760", K_COUNT, 1, (long long)1 << 40,
 	 "bytes of logs kept per server"},
@@ -184,9 +185,9 @@ static void expected(const setting *s, char *out, size_t len)
 		snprintf(out, len, "a duration from %lld to %lld seconds: a number of seconds, or"
 			 " with a unit (30s, 15m, 2h, 7d)", s->min, s->max);
 		break;
-	case K_DAYS:
-		snprintf(out, len, "a number of days from %lld to %lld, or whole days with a unit"
-			 " (7d, 2w)", s->min, s->max);
+	case K_UNITS:
+		snprintf(out, len, "a duration with a unit, up to %lld days (30d, 12h, 2w), or 0; a"
+			 " bare number is refused: it was a number of days, write 30d", s->max / DAY);
 		break;
 	case K_MILLIS:
 		snprintf(out, len, "a duration from %lld to %lld milliseconds: a number of"
@@ -219,13 +220,11 @@ static int parse_value(const setting *s, const char *v, long long *out)
 		if (cs_duration_parse(v, &n))
 			return -1;
 		break;
-	case K_DAYS:
-		if (*v && !v[strspn(v, "0123456789")] && strlen(v) <= 9)
-			n = strtoll(v, NULL, 10);          /* a bare number: days */
-		else if (cs_duration_parse(v, &n) || n % DAY)
+	case K_UNITS:
+		if (*v && !v[strspn(v, "0123456789")] && v[strspn(v, "0")])
+			return -1;                       /* a bare number, once days */
+		if (cs_duration_parse(v, &n))
 			return -1;
-		else
-			n /= DAY;
 		break;
 	case K_MILLIS: {
 		size_t d = strspn(v, "0123456789");

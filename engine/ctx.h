@@ -60,6 +60,8 @@ struct cs_ctx {
 	int cred_refused;     /* the remote refused our credentials: do not try again */
 	cs_abort_fn abort_fn; /* cs_set_abort: asked before a decision pushes */
 	void *abort_arg;
+	cs_dry_fn dry_fn;     /* cs_set_dry_run: decide, report, push nothing */
+	void *dry_arg;
 	int malformed;        /* SQLite said the mirror is malformed (ctx_err_db) */
 	char malformed_why[128];  /* ... and what it said */
 	int accept_history;   /* cs_accept_history: import a head that is no descendant */

@@ -37,6 +37,9 @@ static int step_failed(const cs_cycle_opts *o, cs_cycle_result *cy, cs_ctx *ctx,
 	return rc;
 }
 
+/* A step begins: the caller hears of it (cs_cycle_opts.step). */
+#define STEP(name) ((void)(o->step ? o->step((name), o->log_arg) : (void)0))
+
 int cs_cycle(cs_ctx *ctx, const cs_cycle_opts *o, cs_cycle_result *cy)
 {
 	long long rescue = cs_config_num(ctx, "rescue.olderthan", 0);
@@ -49,14 +52,17 @@ int cs_cycle(cs_ctx *ctx, const cs_cycle_opts *o, cs_cycle_result *cy)
 
 	memset(cy, 0, sizeof *cy);
 	cy->health = -1;
+	STEP("sync");
 	if ((rc = cs_sync(ctx, &cy->st)))
 		first = step_failed(o, cy, ctx, "sync", rc);
 	cy->intents = cy->st.intents_pushed;
 	/* The heartbeat goes out with the cycle's other deferred intents; when
 	 * the sync failed (a broken file, say) it goes out on its own now. */
+	STEP("heartbeat");
 	if ((rc = cs_heartbeat(ctx, first ? 0 : 1)) && !first)
 		first = step_failed(o, cy, ctx, "heartbeat", rc);
 	if (autoreply) {
+		STEP("auto-reply");
 		if ((rc = cs_autoreply(ctx, &cy->replied, &cy->marked, &log)) && !first)
 			first = step_failed(o, cy, ctx, "auto-reply", rc);
 		for (char *line = log, *nl; line && *line; line = nl + 1) {
@@ -66,15 +72,21 @@ int cs_cycle(cs_ctx *ctx, const cs_cycle_opts *o, cs_cycle_result *cy)
 			cycle_log(o, CS_LOG_INFO, "%s", line);
 		}
 	}
+	STEP("lock cleanup");
 	if ((rc = cs_lock_cleanup(ctx, &cy->released)) && !first)
 		first = step_failed(o, cy, ctx, "lock cleanup", rc);
+	if (rescue > 0)
+		STEP("rescue");
 	if (rescue > 0 && (rc = cs_job_rescue(ctx, (int)rescue, &cy->rescued)) && !first)
 		first = step_failed(o, cy, ctx, "rescue", rc);
+	if (compact > 0)
+		STEP("compact");
 	if (compact > 0 &&
-	    (rc = cs_compact(ctx, (int)compact, &cy->jobs_archived, &cy->msgs_archived)) && !first)
+	    (rc = cs_compact(ctx, compact, &cy->jobs_archived, &cy->msgs_archived)) && !first)
 		first = step_failed(o, cy, ctx, "compact", rc);
 	{
 		cs_sync_stats st;
+		STEP("push deferred");
 		if ((rc = cs_sync(ctx, &st)) && !first)
 			first = step_failed(o, cy, ctx, "push deferred", rc);
 		cy->intents += st.intents_pushed;
@@ -83,6 +95,7 @@ int cs_cycle(cs_ctx *ctx, const cs_cycle_opts *o, cs_cycle_result *cy)
 	}
 	if (o->health || alert) {
 		cs_health_opts ho;
+		STEP("health");
 		cs_health *h = NULL;
 		memset(&ho, 0, sizeof ho);
 		ho.max_age = (int)cs_config_num(ctx, "health.maxage", 300);

@@ -131,6 +131,24 @@ static int aborted(cs_ctx *ctx)
 		      " nothing was decided");
 }
 
+/* For a dry run (cs_set_dry_run): each record the decision marked. */
+static int dry_report(cs_ctx *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = db_prepare(ctx, &st, "SELECT 'job', id, dirty FROM jobs WHERE dirty"
+				  " UNION ALL SELECT 'message', id, dirty FROM messages WHERE dirty"
+				  " UNION ALL SELECT 'lock', name, dirty FROM locks WHERE dirty"
+				  " ORDER BY 1, 2");
+	while (!rc && (rc = db_step(ctx, st)) == SQLITE_ROW) {
+		ctx->dry_fn((const char *)sqlite3_column_text(st, 0),
+			    (const char *)sqlite3_column_text(st, 1), sqlite3_column_int(st, 2),
+			    ctx->dry_arg);
+		rc = CS_OK;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? CS_OK : rc;
+}
+
 static int decide(cs_ctx *ctx, decide_fn fn, void *arg)
 {
 	int rc = CS_OK;
@@ -160,6 +178,12 @@ static int decide(cs_ctx *ctx, decide_fn fn, void *arg)
 			goto next;
 		if ((rc = fn(ctx, arg, &msg)))
 			goto next;
+		if (ctx->dry_fn) {
+			/* A dry run: say what changed, keep nothing. */
+			if (!(rc = dry_report(ctx)))
+				db_rollback(ctx);
+			goto next;
+		}
 		FAULT_AT("after-decide");
 		if ((rc = decide_apply(ctx, tree, &tree_id, &changed)))
 			goto next;

@@ -64,6 +64,12 @@ void cs_set_abort(cs_ctx *ctx, cs_abort_fn fn, void *arg)
 	ctx->abort_arg = arg;
 }
 
+void cs_set_dry_run(cs_ctx *ctx, cs_dry_fn fn, void *arg)
+{
+	ctx->dry_fn = fn;
+	ctx->dry_arg = arg;
+}
+
 void cs_set_retries(cs_ctx *ctx, int n)
 {
 	ctx->max_attempts = n > 0 ? n : 1;

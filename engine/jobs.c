@@ -555,9 +555,18 @@ int cs_job_claim(cs_ctx *ctx, char **id_out)
 static int job_op(cs_ctx *ctx, decide_fn fn, const char *id, const char *text)
 {
 	job_arg a = {id, text, 0, 0, 0, NULL, 0, NULL, 0, 0};
+	char *full = NULL;
+	int rc;
 	if (!id || !*id)
 		return ctx_err(ctx, CS_EINVAL, "missing job id");
-	return decide_run(ctx, fn, &a);
+	/* A unique prefix stands for its id; the decision sees the whole id. */
+	if ((rc = cs_id_resolve(ctx, "job", id, &full)))
+		return rc;
+	if (full)
+		a.id = full;
+	rc = decide_run(ctx, fn, &a);
+	free(full);
+	return rc;
 }
 
 int cs_job_done(cs_ctx *ctx, const char *id, const char *result)

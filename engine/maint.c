@@ -95,13 +95,13 @@ static int compact_fn(cs_ctx *ctx, void *p, sbuf *msg)
 	return rc;
 }
 
-int cs_compact(cs_ctx *ctx, int older_than_days, int *jobs, int *messages)
+int cs_compact(cs_ctx *ctx, long long older_than, int *jobs, int *messages)
 {
 	compact_arg a = {0, 0, 0};
 	int rc;
-	if (older_than_days < 0)
+	if (older_than < 0)
 		return ctx_err(ctx, CS_EINVAL, "--older-than must not be negative");
-	a.cutoff = util_now() - older_than_days * 86400.0;
+	a.cutoff = util_now() - (double)older_than;
 	rc = decide_run(ctx, compact_fn, &a);
 	*jobs = a.jobs;
 	*messages = a.messages;

@@ -346,7 +346,14 @@ int cs_msg_read_all(cs_ctx *ctx, int *count)
 
 int cs_msg_read(cs_ctx *ctx, const char *id)
 {
+	char *full = NULL;
+	int rc;
 	if (!id || !*id)
 		return ctx_err(ctx, CS_EINVAL, "missing message id");
-	return decide_run(ctx, msgs_read_fn, (void *)id);
+	/* A unique prefix stands for its id; the decision sees the whole id. */
+	if ((rc = cs_id_resolve(ctx, "message", id, &full)))
+		return rc;
+	rc = decide_run(ctx, msgs_read_fn, (void *)(full ? full : id));
+	free(full);
+	return rc;
 }

@@ -67,6 +67,7 @@ history.h 3
 identity.h 3
 
 handle.h 4
+idprefix 4
 mirror.h 4
 
 decide.h 5

@@ -183,7 +183,7 @@ PY
   git -C "$T/a" config coordsync.lockdelay 2m
   expect_rc 0 cs "${A[@]}" config
   grep -q "^coordsync.lockdelay  *120 " <<<"$OUT" || fail "$OUT"
-  for bad in "retries 0" "retries 5x" "maxfilesize -1" "compact.olderthan 36h" "autoreply maybe" "query.timeout 1ms"; do
+  for bad in "retries 0" "retries 5x" "maxfilesize -1" "compact.olderthan 30" "autoreply maybe" "query.timeout 1ms"; do
     git -C "$T/a" config "coordsync.${bad% *}" "${bad#* }"
     expect_rc 2 cs "${A[@]}" job list
     grep -q "invalid setting coordsync.${bad% *} '${bad#* }'" <<<"$OUT" || fail "$bad: $OUT"
@@ -204,8 +204,9 @@ PY
   expect_rc 2 cs "${A[@]}" health --max-age 2s --ignore build1 --ignore build5
   expect_rc 0 cs "${A[@]}" health --max-age 30m --stuck 2h --ignore build1 --ignore build5
   expect_rc 0 cs "${A[@]}" compact --older-than 2w
-  expect_rc 2 cs "${A[@]}" compact --older-than 36h
-  ok "duration flags take systemd units (--ttl 2m, --older-than 1h, --max-age 2s and 30m, compact 2w)"
+  expect_rc 0 cs "${A[@]}" compact --older-than 36h
+  expect_rc 2 cs "${A[@]}" compact --older-than 14
+  ok "duration flags take systemd units (--ttl 2m, --older-than 1h, --max-age 2s and 30m, compact 2w and 36h; compact's bare 14 refused)"
   git -C "$T/a" config coordsync.health.alert "https://alice:s3cr3t-pw@127.0.0.1:9/hook"
   expect_rc 0 cs "${A[@]}" config
   grep -q "s3cr3t" <<<"$OUT" && fail "config printed the password: $OUT"

@@ -52,7 +52,7 @@ declare -A args=(
   ["job fail"]="j1 --error e" ["job cancel"]="j1" ["job rescue"]="" ["job list"]="--status queued"
   ["msg send"]="all --subject hi --body b" ["msg inbox"]="--all" ["msg read"]="none"
   ["status set"]="idle" [heartbeat]="" [demo]="$T/demo" [health]="" [report]="fleet"
-  [run]="" [daemon]="--max-cycles 1 --no-serve" [config]="" [compact]="--older-than 30"
+  [run]="" [daemon]="--max-cycles 1 --no-serve" [config]="" [compact]="--older-than 30d"
   ["logs push"]="$T/x.log" ["msg autoreply"]="" ["outbox list"]="" ["outbox retry"]="--all"
   ["outbox drop"]="none" [validate]="--staged"
   ["job show"]="j1" ["logs list"]="--of build1" ["logs get"]="x.log -o $T/got.log"

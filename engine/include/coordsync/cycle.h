@@ -31,6 +31,10 @@ typedef struct cs_cycle_opts {
 				 * coordsync.health.alert is set) */
 	cs_cycle_log_fn log;    /* may be NULL */
 	void *log_arg;
+	/* Called (with log_arg) as each step begins, by its name: a daemon's
+	 * watchdog is fed between steps, never from a step that hangs.  May be
+	 * NULL. */
+	void (*step)(const char *name, void *arg);
 } cs_cycle_opts;
 
 /* What one cycle did. */

@@ -128,6 +128,23 @@ void cs_set_notice(cs_ctx *ctx, cs_notice_fn fn, void *arg);
 typedef int (*cs_abort_fn)(void *arg);
 void cs_set_abort(cs_ctx *ctx, cs_abort_fn fn, void *arg);
 
+/* A dry run: while fn is set, every decision on ctx is made as always, on
+ * a mirror just brought up to date with the remote, but it is neither
+ * committed nor pushed: fn gets each record the decision changed (kind
+ * "job", "message" or "lock"; its id or name; how: 1 changed, 2 archived),
+ * then the decision is rolled back and the call returns as if it had
+ * succeeded, its counts set.  NULL removes it. */
+typedef void (*cs_dry_fn)(const char *kind, const char *id, int how, void *arg);
+void cs_set_dry_run(cs_ctx *ctx, cs_dry_fn fn, void *arg);
+
+/* A job or message id from what a person typed: id itself when the mirror
+ * has a record of that id, or when no id there begins with it; else the
+ * one id that begins with it, when id has 4 characters or more (*full,
+ * malloc'd; NULL when id stands as it is).  kind is "job" or "message".
+ * Several ids beginning with it: CS_EINVAL, naming them.  The mirror is
+ * read as it is, without a fetch: a prefix finds what the last sync saw. */
+int cs_id_resolve(cs_ctx *ctx, const char *kind, const char *id, char **full);
+
 /* ---- the decision loop's bounds -------------------------------------- */
 
 /* The attempts a decision makes before it gives up on refused pushes (at

@@ -15,11 +15,12 @@
 
 #include "coordsync/common.h"
 
-/* Move done, failed and cancelled jobs and read messages older than
- * older_than days into coordination/archive/YYYY-MM/{jobs,messages}.json in
- * one commit.  The mirror's history keeps every record.  *jobs and
- * *messages count what moved. */
-int cs_compact(cs_ctx *ctx, int older_than_days, int *jobs, int *messages);
+/* Move done, failed and cancelled jobs and read messages that finished
+ * more than older_than seconds ago into
+ * coordination/archive/YYYY-MM/{jobs,messages}.json in one commit.  The
+ * mirror's history keeps every record.  *jobs and *messages count what
+ * moved. */
+int cs_compact(cs_ctx *ctx, long long older_than, int *jobs, int *messages);
 
 typedef struct cs_logs_opts {
 	int keep_files;          /* newest files kept per server */
