@@ -144,16 +144,18 @@ static void man_head(FILE *f, const char *page, int section, const char *name)
 
 static void man_synopsis(FILE *f, const cli_cmd *cmd)
 {
-	fputs(".B coordsync\n[\\fIglobal options\\fR]\n.B ", f);
+	/* as the usage line of --help */
+	fputs("\\fBcoordsync\\fR [\\fIglobal options\\fR] \\fB", f);
 	roff(f, cmd->name);
-	fputs("\n", f);
+	fputs("\\fR", f);
 	if (cmd->opts && cmd->opts->name)
-		fputs("[\\fIoptions\\fR]\n", f);
+		fputs(" [\\fIoptions\\fR]", f);
 	if (cmd->args[0]) {
-		fputs(".I ", f);
+		fputs(" \\fI", f);
 		roff(f, cmd->args);
-		fputs("\n", f);
+		fputs("\\fR", f);
 	}
+	fputs("\n", f);
 }
 
 /* The page coordsync-WORD(1): every command whose first word is word. */

@@ -4,7 +4,8 @@
 #   bin/coordsync
 #   share/man/man1/coordsync.1, coordsync-WORD.1 ...; share/man/man5/coordsync.5
 #   share/bash-completion/completions/coordsync
-#   lib/systemd/system/coordsync*.service, *.timer (their paths follow the prefix)
+#   lib/systemd/system/coordsync*.service, *.timer (their paths follow the prefix
+#   of the install: packaging/units.cmake)
 #   lib/sysusers.d/coordsync.conf, lib/tmpfiles.d/coordsync.conf
 #   share/doc/coordsync/: README.md, docs/*.md, examples/coordsync.cron
 include(GNUInstallDirs)
@@ -26,49 +27,28 @@ add_custom_command(
   COMMENT "Generating the man pages and the bash completion from the command table")
 add_custom_target(gendoc ALL DEPENDS ${GENDOC}/stamp)
 
-# The units of docs/systemd/, as written for /usr/local (and verified as they
-# are by tests/e2e_units.sh), with the binary and the documentation moved to
-# the prefix's.
-file(GLOB UNIT_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/systemd/*.service
-     ${CMAKE_SOURCE_DIR}/docs/systemd/*.timer ${CMAKE_SOURCE_DIR}/docs/systemd/coordsync.cron)
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${UNIT_SRC})
-set(UNITS)
-foreach(src ${UNIT_SRC})
-  get_filename_component(name ${src} NAME)
-  file(READ ${src} body)
-  string(REPLACE "/usr/local/bin/coordsync" "${CMAKE_INSTALL_FULL_BINDIR}/coordsync" body "${body}")
-  string(REPLACE "/usr/local/share/doc/coordsync" "${CMAKE_INSTALL_FULL_DOCDIR}" body "${body}")
-  string(REPLACE "PATH=/usr/local/bin:" "PATH=${CMAKE_INSTALL_FULL_BINDIR}:" body "${body}")
-  set(out ${CMAKE_BINARY_DIR}/systemd/${name})
-  set(old "")
-  if(EXISTS ${out})
-    file(READ ${out} old)
-  endif()
-  if(NOT old STREQUAL body)
-    file(WRITE ${out} "${body}")
-  endif()
-  if(NOT name STREQUAL "coordsync.cron")
-    list(APPEND UNITS ${out})
-  endif()
-endforeach()
-
 install(TARGETS coordsync RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${GENDOC}/man1 ${GENDOC}/man5 DESTINATION ${CMAKE_INSTALL_MANDIR})
 install(FILES ${GENDOC}/bash-completion/coordsync
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
-install(FILES ${UNITS} DESTINATION ${COORDSYNC_UNITDIR})
+# The units, with paths that follow the prefix of the install (packaging/units.cmake).
+install(CODE "set(CS_SRC \"${CMAKE_SOURCE_DIR}\")
+set(CS_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+set(CS_DOCDIR \"${CMAKE_INSTALL_DOCDIR}\")
+set(CS_UNITDIR \"${COORDSYNC_UNITDIR}\")")
+install(SCRIPT ${CMAKE_SOURCE_DIR}/packaging/units.cmake)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/coordsync.sysusers DESTINATION ${COORDSYNC_SYSUSERSDIR}
         RENAME coordsync.conf)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/coordsync.tmpfiles DESTINATION ${COORDSYNC_TMPFILESDIR}
         RENAME coordsync.conf)
 file(GLOB DOCS_MD CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${DOCS_MD} DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(FILES ${CMAKE_BINARY_DIR}/systemd/coordsync.cron DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
-# cpack -G DEB: a .deb of what is installed above, at the configured prefix
-# (configure with -DCMAKE_INSTALL_PREFIX=/usr -DCOORDSYNC_TEST_HOOKS=OFF; see
-# .ci/package).  Its dependencies come from the shared libraries the binary
-# links (dpkg-shlibdeps); libcurl, opened with dlopen for alerts only, is
+# cpack -G DEB: a .deb of what is installed above, under /usr (configure
+# with -DCOORDSYNC_TEST_HOOKS=OFF; see .ci/package).  CPACK_SET_DESTDIR:
+# the install runs with the prefix /usr and DESTDIR the staging directory,
+# so that the units name /usr/bin/coordsync.  Its dependencies come from
+# the shared libraries the binary links (dpkg-shlibdeps); libcurl, opened with dlopen for alerts only, is
 # recommended.  The postinst creates the coordsync user (systemd-sysusers)
 # and its home; the units are shipped disabled.
 set(CPACK_GENERATOR DEB)
@@ -79,7 +59,8 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "SQLite mirror of a git repository of JSON coordination files")
 set(CPACK_PACKAGE_DESCRIPTION
     "coordsync mirrors a git repository of coordination files (locks, jobs, messages,\nper-server status and heartbeat) into SQLite, makes decisions in SQL\ntransactions and pushes each as one commit.")
-set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_SET_DESTDIR ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
