@@ -43,6 +43,10 @@ for u in $UNITS; do
   doc=$(sed -n 's/^Documentation=.*file:\([^ ]*\).*/\1/p' "$f")
   [ "$doc" = /opt/cs/share/doc/coordsync/OPERATIONS.md ] || fail "$u: Documentation names '$doc'"
   [ -s "$R$doc" ] || fail "$u: its documentation $doc is not installed"
+  for m in $(grep '^Documentation=' "$f" | grep -oE 'man:[a-z@.-]+\([0-9]\)'); do
+    page=${m#man:}; sec=${page#*(}; sec=${sec%)}; page=${page%(*}
+    [ -s "$P/share/man/man$sec/$page.$sec" ] || fail "$u: its documentation $m is not installed"
+  done
   case $u in *.service)
     exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$f")
     [ "$exe" = /opt/cs/bin/coordsync ] || fail "$u: ExecStart runs '$exe'" ;;
