@@ -207,7 +207,8 @@ static void man_group(FILE *f, const char *word)
 	fputs(".SH SEE ALSO\n\\fBcoordsync\\fR(1), \\fBcoordsync\\fR(5)\n", f);
 }
 
-/* The pages' words, in the order of the table, each once; returns how many. */
+/* The pages' words, in the order of the table, each once (malloc'd); how
+ * many, or -1 when out of memory or past max. */
 static int page_words(const char **words, int max)
 {
 	int nw = 0;
@@ -217,8 +218,14 @@ static int page_words(const char **words, int max)
 			int seen = 0;
 			for (int i = 0; i < nw && !seen; i++)
 				seen = strlen(words[i]) == n && !strncmp(words[i], c->name, n);
-			if (!seen && nw < max)
-				words[nw++] = strndup(c->name, n);
+			if (seen)
+				continue;
+			if (nw == max || !(words[nw] = strndup(c->name, n))) {
+				while (nw > 0)
+					free((char *)words[--nw]);
+				return -1;
+			}
+			nw++;
 		}
 	return nw;
 }
@@ -445,29 +452,31 @@ int cli_gendoc(const char *dir)
 {
 	const char *words[128];
 	char path[4096], name[80];
-	int nw = page_words(words, 128), rc = 0;
+	int nw, rc = 0;
 	FILE *f;
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		return fprintf(stderr, "coordsync: cannot create %s: %s\n", dir, strerror(errno)), EXIT_ERR;
-	if ((f = open_out(dir, "man1", "coordsync.1", path, sizeof path)))
-		man_main(f, words, nw), rc |= close_out(f, path);
-	else
+	if ((nw = page_words(words, 128)) < 0)
+		return fprintf(stderr, "coordsync: out of memory\n"), EXIT_ERR;
+	if (!(f = open_out(dir, "man1", "coordsync.1", path, sizeof path)))
 		rc = -1;
+	else
+		man_main(f, words, nw), rc = close_out(f, path);
 	for (int i = 0; i < nw && !rc; i++) {
 		snprintf(name, sizeof name, "coordsync-%s.1", words[i]);
-		if ((f = open_out(dir, "man1", name, path, sizeof path)))
-			man_group(f, words[i]), rc |= close_out(f, path);
-		else
+		if (!(f = open_out(dir, "man1", name, path, sizeof path)))
 			rc = -1;
+		else
+			man_group(f, words[i]), rc = close_out(f, path);
 	}
-	if (!rc && (f = open_out(dir, "man5", "coordsync.5", path, sizeof path)))
-		man_files(f), rc |= close_out(f, path);
-	else
+	if (!rc && !(f = open_out(dir, "man5", "coordsync.5", path, sizeof path)))
 		rc = -1;
-	if (!rc && (f = open_out(dir, "bash-completion", "coordsync", path, sizeof path)))
-		bash_completion(f, words, nw), rc |= close_out(f, path);
-	else
+	else if (!rc)
+		man_files(f), rc = close_out(f, path);
+	if (!rc && !(f = open_out(dir, "bash-completion", "coordsync", path, sizeof path)))
 		rc = -1;
+	else if (!rc)
+		bash_completion(f, words, nw), rc = close_out(f, path);
 	for (int i = 0; i < nw; i++)
 		free((char *)words[i]);
 	return rc ? EXIT_ERR : EXIT_OK;
