@@ -87,7 +87,7 @@ set -e
 [ $vrc -eq 0 ] && [ -z "$vout" ] || fail "systemd-analyze verify of the installed units (exit $vrc): $vout"
 ok "systemd-analyze verify finds nothing in the installed units (templates as build1 and build-2)"
 
-"$Q/bin/coordsync" --version | grep -q '^coordsync ' || fail "the installed binary does not run"
+[[ $("$Q/bin/coordsync" --version) == "coordsync "* ]] || fail "the installed binary does not run"
 "$Q/bin/coordsync" demo "$T/demo" >"$T/demo.out" 2>&1 || fail "the installed binary's demo failed: $(cat "$T/demo.out")"
 ok "the installed binary runs the demo"
 

@@ -60,9 +60,12 @@ for n in "${names[@]}"; do
   has_in "$pt" "$summary" || fail "coordsync-${w[0]}(1) lacks the summary of $n: '$summary'"
   has_in "$(text "$D/man1/coordsync.1")" "coordsync $n" || fail "coordsync(1) does not list '$n'"
   # the completion: the word, the subcommand, and every option
-  complete_line "${w[0]:0:2}" | grep -qx -- "${w[0]}" || fail "completion of '${w[0]:0:2}' lacks ${w[0]}"
+  # (into a variable first: grep -q in a pipe may close it under the writer, SIGPIPE)
+  comp=$(complete_line "${w[0]:0:2}")
+  grep -qx -- "${w[0]}" <<<"$comp" || fail "completion of '${w[0]:0:2}' lacks ${w[0]}"
   if [ ${#w[@]} -eq 2 ]; then
-    complete_line "${w[0]}" "" | grep -qx -- "${w[1]}" || fail "completion of '${w[0]} ' lacks ${w[1]}"
+    comp=$(complete_line "${w[0]}" "")
+    grep -qx -- "${w[1]}" <<<"$comp" || fail "completion of '${w[0]} ' lacks ${w[1]}"
   fi
   comp=$(complete_line "${w[@]}" -)
   while read -r o _; do
