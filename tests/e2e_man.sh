@@ -68,13 +68,19 @@ for n in "${names[@]}"; do
     grep -qx -- "${w[1]}" <<<"$comp" || fail "completion of '${w[0]} ' lacks ${w[1]}"
   fi
   comp=$(complete_line "${w[@]}" -)
-  while read -r o _; do
+  while IFS= read -r line; do
+    read -r o _ <<<"$line"
     nopts=$((nopts + 1))
     has_in "$pt" "$o" || fail "coordsync-${w[0]}(1) lacks option $o of '$n'"
     grep -qx -- "$o" <<<"$comp" || fail "the completion of 'coordsync $n -' lacks $o: $comp"
+    # its help as --help words it ("  %-22s %s": from column 26), unless the
+    # left column overflowed; --help's own line is worded for the page
+    if [ "$o" != --help ] && [ "${line:24:1}" = " " ] && [ "${line:25:1}" != " " ]; then
+      has_in "$pt" "${line:25}" || fail "coordsync-${w[0]}(1): $o's help is not '${line:25}'"
+    fi
   done < <(grep -E '^  -' "$T/h")
 done
-ok "${#names[@]} commands and $nopts options of --help are in their pages and in the completion"
+ok "${#names[@]} commands and $nopts options of --help (with their help) are in their pages and in the completion"
 
 # global options of coordsync --help in coordsync(1)
 while read -r o _; do
