@@ -87,6 +87,11 @@ const cli_cmd *cli_lookup(int argc, char **argv, int i, int *used);
  * returns how many there are. */
 int cli_group_list(FILE *f, const char *name);
 
+/* Write the man pages and the bash completion, generated from the command
+ * table, under dir (cli/gendoc.c; `coordsync --gendoc DIR`, which the build
+ * runs); an exit status. */
+int cli_gendoc(const char *dir);
+
 /* Run the command line argv (main's, or one a daemon serves). */
 int cli_main(int argc, char **argv);
 /* Parse argv into *c without running anything: 0 with c->cmd set; -1 when

@@ -520,6 +520,9 @@ int main(int argc, char **argv)
 	 * instead of reporting a failed push.  A closed stdout gives EPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	cli_tls_register();
+	/* Hidden: the build generates the man pages and completion with it. */
+	if (argc == 3 && !strcmp(argv[1], "--gendoc"))
+		return cli_gendoc(argv[2]);
 	return cli_main(argc, argv);
 }
 #endif

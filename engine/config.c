@@ -125,6 +125,18 @@ static const setting settings[] = {
 	 "jira curate: the main epic's key, which non-epics are linked to"},
 	{NULL, NULL, NULL, 0, 0, 0, NULL}};
 
+int cs_config_describe(int n, const char **key, const char **env, const char **dflt,
+		       const char **help)
+{
+	if (n < 0 || n >= (int)(sizeof settings / sizeof *settings) - 1)
+		return CS_ENOTFOUND;
+	*key = settings[n].key;
+	*env = settings[n].env;
+	*dflt = settings[n].dflt;
+	*help = settings[n].help;
+	return CS_OK;
+}
+
 static const setting *find(const char *key)
 {
 	for (const setting *s = settings; s->key; s++)

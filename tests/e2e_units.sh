@@ -49,11 +49,16 @@ ok "the six unit files parse; the templates use %i only, the plain units no spec
 # working directory and the condition name that same clone
 for f in coordsync.service coordsync-daemon.service coordsync@.service coordsync-daemon@.service; do
   case $f in *@*) clone="$VAR/%i" ;; *) clone="$VAR/clone" ;; esac
-  case $f in *daemon*) cmd=daemon; type=simple ;; *) cmd=run; type=oneshot ;; esac
+  case $f in *daemon*) cmd=daemon; type=notify ;; *) cmd=run; type=oneshot ;; esac
   [ "$(one "$U/$f" ExecStart)" = "$BIN -C $clone $cmd --syslog" ] ||
     fail "$f: ExecStart is '$(one "$U/$f" ExecStart)', not '$BIN -C $clone $cmd --syslog'"
   [ "$(one "$U/$f" Type)" = "$type" ] || fail "$f: Type is not $type"
   [ "$(one "$U/$f" User)" = coordsync ] || fail "$f: User is not coordsync"
+  # the daemon speaks sd_notify (READY=1, WATCHDOG=1): only it, with a watchdog
+  if [ $type = notify ]; then
+    [ "$(one "$U/$f" NotifyAccess)" = main ] || fail "$f: NotifyAccess is not main"
+    [ -n "$(one "$U/$f" WatchdogSec)" ] || fail "$f: no WatchdogSec"
+  fi
   case $f in
     *@*)
       [ "$(one "$U/$f" ReadWritePaths)" = "$clone" ] || fail "$f: ReadWritePaths is not $clone"
@@ -72,6 +77,10 @@ done
 for f in coordsync.timer coordsync@.timer; do
   [ "$(one "$U/$f" WantedBy)" = timers.target ] || fail "$f: not WantedBy=timers.target"
   [ -n "$(one "$U/$f" OnUnitActiveSec)" ] || fail "$f: no OnUnitActiveSec"
+  # Persistent= acts on OnCalendar= only: beside monotonic timers it is ignored
+  if grep -q '^Persistent=' "$U/$f"; then
+    grep -q '^OnCalendar=' "$U/$f" || fail "$f: Persistent= without OnCalendar=, which systemd ignores"
+  fi
 done
 # the cron line runs the same command as coordsync.service
 cron=$(grep -E '^[^#A-Z].* coordsync /' "$U/coordsync.cron" | sed -E 's/^([^ ]+ ){5}coordsync //')

@@ -33,5 +33,11 @@ int cs_config_check(cs_ctx *ctx);
  * on the handle other than the cs_rows_* ones.  On failure *out may be
  * left as it was (unlike cs_query's): initialise it to NULL. */
 int cs_config_list(cs_ctx *ctx, cs_rows **out);
+/* The n-th setting (n = 0, 1, ...) as `coordsync config` lists it, without
+ * a clone (for the generated man page, coordsync(5)): its key (without
+ * "coordsync."), the environment variable that overrides it (NULL: none),
+ * its default (NULL: unset) and its help.  CS_ENOTFOUND past the last. */
+int cs_config_describe(int n, const char **key, const char **env, const char **dflt,
+		       const char **help);
 
 #endif
