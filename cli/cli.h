@@ -86,6 +86,9 @@ const cli_cmd *cli_lookup(int argc, char **argv, int i, int *used);
 /* List the commands of group name on f (only count them when f is NULL);
  * returns how many there are. */
 int cli_group_list(FILE *f, const char *name);
+/* Write what --help and the man pages add after option o's help text:
+ * "(repeatable)", the duration syntax, the list of formats. */
+void cli_opt_note(FILE *f, const cli_opt *o);
 
 /* Write the man pages and the bash completion, generated from the command
  * table, under dir (cli/gendoc.c; `coordsync --gendoc DIR`, which the build

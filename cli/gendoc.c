@@ -87,12 +87,18 @@ static void roff(FILE *f, const char *s)
 }
 
 /* What --help adds after an option's help (main.c's print_opts). */
-static const char *opt_note(char kind)
+/* The note --help prints after the option's help (cli_opt_note), in roff. */
+static void man_note(FILE *f, const cli_opt *o)
 {
-	return kind == 'm' ? " (repeatable)"
-	       : kind == 'd' ? " (seconds, or 30s 15m 2h 7d)"
-	       : kind == 'D' ? " (days, or 7d 2w)"
-			     : "";
+	char *note = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&note, &len);
+	if (!m)
+		return;
+	cli_opt_note(m, o);
+	fclose(m);
+	roff(f, note);
+	free(note);
 }
 
 static void man_opts(FILE *f, const cli_opt *o)
@@ -108,7 +114,7 @@ static void man_opts(FILE *f, const cli_opt *o)
 		}
 		fputs("\n", f);
 		roff(f, o->help);
-		roff(f, opt_note(o->kind));
+		man_note(f, o);
 		fputs("\n", f);
 	}
 }

@@ -18,15 +18,8 @@ static void print_opts(FILE *f, const cli_opt *o)
 	for (; o && o->name; o++) {
 		char left[64];
 		snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(f, "  %-22s %s%s", left, o->help,
-			o->kind == 'm'   ? " (repeatable)"
-			: o->kind == 'd' && !strstr(o->help, "bare number")
-				? " (a duration: 30s 15m 2h 7d 1h30m; a bare number is seconds)"
-					 : "");
-		if (o->kind == 'F') {
-			fprintf(f, ": ");
-			cli_format_names(f);
-		}
+		fprintf(f, "  %-22s %s", left, o->help);
+		cli_opt_note(f, o);
 		fputc('\n', f);
 	}
 }

@@ -87,3 +87,17 @@ int cli_group_list(FILE *f, const char *name)
 			}
 	return shown;
 }
+
+/* What --help and the man pages (cli/gendoc.c) add after an option's own
+ * help: one rule for both, so the pages cannot drift from --help. */
+void cli_opt_note(FILE *f, const cli_opt *o)
+{
+	if (o->kind == 'm')
+		fputs(" (repeatable)", f);
+	else if (o->kind == 'd' && !strstr(o->help, "bare number"))
+		fputs(" (a duration: 30s 15m 2h 7d 1h30m; a bare number is seconds)", f);
+	else if (o->kind == 'F') {
+		fputs(": ", f);
+		cli_format_names(f);
+	}
+}

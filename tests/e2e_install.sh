@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `cmake --install` of the build under test (packaging/install.cmake): with
+# `cmake --install` of the build under test (docs/packaging/install.cmake): with
 # DESTDIR and another prefix than the configured one, it installs the
 # binary, the generated man pages and completion, the docs, the sysusers.d
 # and tmpfiles.d files, and the units with the binary and documentation

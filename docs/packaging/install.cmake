@@ -31,15 +31,15 @@ install(TARGETS coordsync RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${GENDOC}/man1 ${GENDOC}/man5 DESTINATION ${CMAKE_INSTALL_MANDIR})
 install(FILES ${GENDOC}/bash-completion/coordsync
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
-# The units, with paths that follow the prefix of the install (packaging/units.cmake).
+# The units, with paths that follow the prefix of the install (docs/packaging/units.cmake).
 install(CODE "set(CS_SRC \"${CMAKE_SOURCE_DIR}\")
 set(CS_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
 set(CS_DOCDIR \"${CMAKE_INSTALL_DOCDIR}\")
 set(CS_UNITDIR \"${COORDSYNC_UNITDIR}\")")
-install(SCRIPT ${CMAKE_SOURCE_DIR}/packaging/units.cmake)
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/coordsync.sysusers DESTINATION ${COORDSYNC_SYSUSERSDIR}
+install(SCRIPT ${CMAKE_SOURCE_DIR}/docs/packaging/units.cmake)
+install(FILES ${CMAKE_SOURCE_DIR}/docs/packaging/coordsync.sysusers DESTINATION ${COORDSYNC_SYSUSERSDIR}
         RENAME coordsync.conf)
-install(FILES ${CMAKE_SOURCE_DIR}/packaging/coordsync.tmpfiles DESTINATION ${COORDSYNC_TMPFILESDIR}
+install(FILES ${CMAKE_SOURCE_DIR}/docs/packaging/coordsync.tmpfiles DESTINATION ${COORDSYNC_TMPFILESDIR}
         RENAME coordsync.conf)
 file(GLOB DOCS_MD CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${DOCS_MD} DESTINATION ${CMAKE_INSTALL_DOCDIR})
@@ -67,7 +67,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libcurl4, git")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "man-db, bash-completion")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_SOURCE_DIR}/packaging/postinst
-    ${CMAKE_SOURCE_DIR}/packaging/prerm ${CMAKE_SOURCE_DIR}/packaging/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_SOURCE_DIR}/docs/packaging/postinst
+    ${CMAKE_SOURCE_DIR}/docs/packaging/prerm ${CMAKE_SOURCE_DIR}/docs/packaging/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

@@ -1,4 +1,4 @@
-# Run by `cmake --install` (install(SCRIPT), packaging/install.cmake): the
+# Run by `cmake --install` (install(SCRIPT), docs/packaging/install.cmake): the
 # units of docs/systemd/, written for /usr/local (and verified as they are
 # by tests/e2e_units.sh), installed with the binary's and the
 # documentation's paths under the prefix of this install, which may be
