@@ -93,7 +93,7 @@ CLONE="$HOME/coord"
 # _subst TEXT: the paths of a unit's line moved into the sandbox (as subst() does)
 _subst() {
   local t=$1
-  t=${t//\/usr\/local\/bin\/coordsync/$CS_BIN}
+  t=${t//\/usr\/local\//$S/usr/local/}
   t=${t//\/var\/lib\/coordsync/$S/var/lib/coordsync}
   t=${t//\/srv\//$S/srv/}; t=${t//\/etc\//$S/etc/}
   t=${t//https:\/\/alerts.example.com\/hook/http://127.0.0.1:$ALERT_PORT/hook}
@@ -105,24 +105,70 @@ coordsync() {
     [ "${a[$i]}" = --json ] && i=$((i + 1)) || i=$((i + 2))
   done
   if [ "${a[$i]:-}" = daemon ] || [ "${a[$i]:-}" = serve ]; then
-    # runs until stopped: it must still run after 3 s, and stop on SIGTERM with status 0
-    timeout -s TERM 3 "$CS_BIN" "$@"; rc=$?
+    # runs until stopped: it must still run after 2 s, and stop on SIGTERM with status 0
+    timeout -s TERM 2 "$CS_BIN" "$@"; rc=$?
     [ $rc -eq 124 ] && rc=0
     return $rc
   fi
-  "$CS_BIN" "$@" >"$S/.last"; rc=$?
-  cat "$S/.last"
-  out=$(head -n1 "$S/.last" | awk '{print $1}')
+  local f; f=$(mktemp "$S/.last.XXXXXX")   # one each: two may run in a pipeline
+  "$CS_BIN" "$@" >"$f"; rc=$?
+  cat "$f"
+  out=$(head -n1 "$f" | awk '{print $1}')
   [ -n "$out" ] && LAST=$out
   return $rc
 }
 git() {
-  local rc
-  command git "$@" >"$S/.lastgit"; rc=$?
-  cat "$S/.lastgit"
-  local w; w=$(head -n1 "$S/.lastgit" | awk '{print $1}')
+  local rc f; f=$(mktemp "$S/.last.XXXXXX")
+  command git "$@" >"$f"; rc=$?
+  cat "$f"
+  local w; w=$(head -n1 "$f" | awk '{print $1}')
   [ -n "$w" ] && LAST=$w
   return $rc
+}
+# as_server ID PYTHON: play seed server ID with the git CLI: PYTHON changes d (path ->
+# JSON object, every *.json of the repository) or raw (path -> text), with now and iso(SEC),
+# SEC seconds ago, at hand;
+# then the files are committed as ID (dated AGE seconds ago with AS_AGE=AGE) and pushed
+as_server() {
+  local w=$S/.as-$1 when="@$(( $(date +%s) - ${AS_AGE:-0} )) +0000"
+  [ -d "$w" ] || command git clone -q "$S/srv/git/coord.git" "$w" 2>/dev/null || return 1
+  command git -C "$w" pull -q --rebase 2>/dev/null || return 1
+  python3 - "$w" "$2" <<'PY' || return 1
+import json, os, sys, time
+w, code = sys.argv[1], sys.argv[2]
+d = {}
+for root, _, files in os.walk(w):
+    if ".git" in root.split(os.sep):
+        continue
+    for f in files:
+        if f.endswith(".json"):
+            p = os.path.relpath(os.path.join(root, f), w)
+            with open(os.path.join(w, p)) as fh:
+                d[p] = json.load(fh)
+now = time.time()
+iso = lambda sec: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - sec))
+raw = {}
+exec(code, {"d": d, "raw": raw, "now": now, "iso": iso})
+for p, o in d.items():
+    os.makedirs(os.path.dirname(os.path.join(w, p)) or w, exist_ok=True)
+    with open(os.path.join(w, p), "w") as fh:
+        json.dump(o, fh, indent=2); fh.write("\n")
+for p, t in raw.items():
+    with open(os.path.join(w, p), "w") as fh:
+        fh.write(t)
+PY
+  (cd "$w" && command git add -A && GIT_AUTHOR_NAME=$1 GIT_COMMITTER_NAME=$1 GIT_AUTHOR_DATE=$when GIT_COMMITTER_DATE=$when command git commit -qm "$1: docs-test" &&
+   command git push -q origin HEAD:main 2>/dev/null)
+}
+# max_age_for SERVER [AGE]: a --max-age under which SERVER's heartbeat is stale, a WARNING,
+# not yet CRITICAL: its age (since this clone first saw it, at least AGE s, default 6) is
+# 1.5 times it
+max_age_for() {
+  local t a
+  t=$("$CS_BIN" query "SELECT CAST(since_wall AS INTEGER) FROM watch WHERE kind = 'heartbeat' AND key = '$1'" --format csv | tail -n1)
+  a=$(( $(date +%s) - t ))
+  [ $a -ge "${2:-6}" ] || { sleep $(( ${2:-6} - a )); a=${2:-6}; }
+  echo $(( a * 2 / 3 ))
 }
 # sudo -u USER CMD: CMD as this user
 sudo() { [ "$1" = -u ] && shift 2; "$@"; }
@@ -178,7 +224,7 @@ _unit_start() {
   wd=$(sed -n 's/^WorkingDirectory=//p' "$S/etc/systemd/system/$file"); wd=${wd//%i/$inst}
   ok=" 0 $(sed -n 's/^SuccessExitStatus=//p' "$S/etc/systemd/system/$file") "
   exe=$(_subst "$exe"); wd=$(_subst "${wd:-$S}")
-  local rc to=""; case $exe in *" daemon"*) to="timeout -s TERM 3" ;; esac
+  local rc to=""; case $exe in *" daemon"*) to="timeout -s TERM 2" ;; esac
   (cd "$wd" && eval "$to $exe" >/dev/null); rc=$?
   case $exe in *" daemon"*) [ $rc -eq 124 ] && rc=0 ;; esac
   [[ $ok == *" $rc "* ]] || { echo "systemctl: $name: ExecStart exited $rc" >&2; return 1; }
@@ -194,8 +240,6 @@ def subst(text, S, port):
         text = text.replace(a, "http://127.0.0.1:%s/hook" % port)
     for p in PATHS:
         text = re.sub(r"(?<![\w./-])" + re.escape(p), S + p, text)
-    text = re.sub(r"(?<![\w./-])/usr/local/bin/coordsync", CS, text)
-    text = text.replace(S + "/usr/local/bin/coordsync", CS)
     text = re.sub(r"(?<![\w./-])~/", S + "/home/", text)
     text = re.sub(r"(?<![\w./-])~(?=\s|$)", S + "/home", text)
     return text
@@ -222,19 +266,15 @@ def blocks(path):
             body.append(lines[i])
             i += 1
         # directives: the HTML comments on the lines right above the fence
-        dirs = []
-        j = start - 1
-        text = []
-        while j >= 0 and (lines[j].strip().startswith("<!--") or lines[j].strip().endswith("-->")
-                          or (text and not lines[j].strip().startswith("<!--"))):
-            text.insert(0, lines[j])
-            if lines[j].strip().startswith("<!--"):
-                # a whole comment read: is the line above another?
-                j -= 1
-                if j < 0 or not lines[j].strip().endswith("-->"):
-                    break
-                continue
-            j -= 1
+        j, text, dirs = start - 1, [], []
+        while j >= 0 and lines[j].rstrip().endswith("-->"):
+            k = j
+            while k >= 0 and "<!--" not in lines[k]:
+                k -= 1
+            if k < 0:
+                break
+            text = lines[k:j + 1] + text
+            j = k - 1
         for c in re.findall(r"<!--\s*docs-test:(.*?)-->", "\n".join(text), re.S):
             c = c.strip()
             k, _, v = c.partition(":") if re.match(r"^[a-z-]+:", c) else (c, "", "")
@@ -292,11 +332,14 @@ NUM = re.compile(r"\d+(?:\.\d+)?")
 
 def line_re(exp):
     exp = " ".join(exp.split())
-    parts = re.split(r"(…|\.\.\.|\d+(?:\.\d+)?)", exp)
+    parts = re.split(r"(…|\.\.\.|\b[0-9a-f]*\d[0-9a-f]*[a-f][0-9a-f]*\b|\b[0-9a-f]*[a-f][0-9a-f]*\d[0-9a-f]*\b"
+                     r"|\b[0-9a-f]+(?=…)|\d+(?:\.\d+)?)", exp)
     rx = ""
     for p in parts:
         if p in ("…", "..."):
             rx += ".*"
+        elif p and re.fullmatch(r"[0-9a-f]+", p) and re.search(r"[a-f]", p):
+            rx += "[0-9a-f-]+"
         elif p and NUM.fullmatch(p):
             rx += r"-?\d+(?:\.\d+)?"
         else:
@@ -365,22 +408,22 @@ class Sandbox:
         self.S = S = os.path.join(A.tmp, "s%d" % Sandbox.n)
         os.makedirs(S)
         self.env = dict(os.environ, HOME=S + "/home", S=S, CS_BIN=CS, GIT_CONFIG_NOSYSTEM="1",
-                        PATH=S + "/bin:" + os.environ["PATH"], ALERT_PORT=A.alert_port)
+                        PATH=S + "/bin:" + os.environ["PATH"], TMPDIR=S + "/tmp", ALERT_PORT=A.alert_port,
+                        RX=os.path.join(A.tmp, "rx"))
         self.env.pop("GIT_DIR", None)
         for d in ("home/.config/coordsync", "srv/git", "etc/coordsync", "etc/systemd/system",
                   "etc/cron.d", "var/lib/coordsync", "var/log/build", "usr/local/bin",
-                  "usr/local/share/doc", "fleet", "bin", "home/edits/coordination"):
+                  "usr/local/share/doc", "fleet", "tmp", "bin", "home/edits/coordination"):
             os.makedirs(os.path.join(S, d), exist_ok=True)
         os.symlink(CS, S + "/bin/coordsync")
+        os.symlink(CS, S + "/usr/local/bin/coordsync")
         with open(S + "/.stdin", "w") as f:   # what a reader types when a line reads standard input
             f.write("docs-test-token\n")
         shutil.copytree(A.fleet, S + "/srv/git/coord.git", symlinks=True)
-        g = ["git", "config", "--global"]
-        for args in (["user.name", "docs"], ["user.email", "docs@example.invalid"],
-                     ["init.defaultBranch", "main"], ["advice.detachedHead", "false"]):
-            self.run(g + args)
-        for r in REMOTES:
-            self.run(g + ["--add", "url.%s/srv/git/.insteadOf" % S, r])
+        with open(S + "/home/.gitconfig", "w") as f:
+            f.write("[user]\n\tname = docs\n\temail = docs@example.invalid\n[init]\n\tdefaultBranch = main\n"
+                    "[advice]\n\tdetachedHead = false\n[url \"%s/srv/git/\"]\n" % S)
+            f.write("".join("\tinsteadOf = %s\n" % r for r in REMOTES))
         for t in ("home/.config/coordsync/token", "home/.config/coordsync/git-token",
                   "home/.config/coordsync/alert-token", "etc/coordsync/alert-token",
                   "var/lib/coordsync/remote-token", "var/lib/coordsync/alert-token"):
@@ -404,6 +447,16 @@ class Sandbox:
             self.run([CS, "init", S + "/srv/git/coord.git", S + "/fleet/build2", "--server", "build2"])
             self.run([CS, "-C", S + "/home/coord", "sync"]) if "build1" not in inits else None
         self.cwd = S + "/home/coord" if os.path.isdir(S + "/home/coord") else S + "/home"
+
+    def src(self):
+        """S/src: the source tree's entries as symlinks, so that what a block writes stays in S."""
+        d = self.S + "/src"
+        if not os.path.isdir(d):
+            os.makedirs(d)
+            for e in os.listdir(SRC):
+                if e not in (".git",):
+                    os.symlink(os.path.join(SRC, e), os.path.join(d, e))
+        return d
 
     def run(self, argv, **kw):
         r = subprocess.run(argv, env=self.env, cwd=kw.get("cwd", self.S), stdout=subprocess.PIPE,
@@ -453,7 +506,7 @@ def run_sh(sb, b, path, cwd=None):
     body = b["body"]
     src_block = any(re.search(r"(^|\s)(\./)?(build/|docs/systemd/|bench/|tests/|\.ci/|docs/OPERATIONS)", x)
                     for x in body)
-    cwd = cwd or (SRC if src_block else None)
+    cwd = cwd or (sb.src() if src_block else None)
     script = []
     checks = []
     for no, cmd, com in logical_lines(body, b["line"] + 1):
@@ -584,14 +637,14 @@ def run_transcript(sb, b):
         c = sb.subst(cmd)
         for k, v in PLACEHOLDERS.items():
             c = re.sub(r"(?<![\w./$-])%s(?![\w-])" % k, v, c)
-        rc, out, err = sb.sh(c + " 2>&1")
+        rc, out, err = sb.sh("{ %s\n} 2>&1" % c)
         why = compare_text(expected, out)
         if why:
             raise Fail("line %d: `%s`: %s" % (no, cmd, why))
 
 
 def output_of(sb, b, shell):
-    rc, out, err = sb.sh(sb.subst(shell) + " 2>&1")
+    rc, out, err = sb.sh("{ %s\n} 2>&1" % sb.subst(shell))
     if b["lang"] == "json":
         try:
             exp = json.loads("\n".join(b["body"]))
@@ -608,13 +661,28 @@ def output_of(sb, b, shell):
         raise Fail("output of `%s`: %s" % (shell, why))
 
 
+def schema_check(name, text):
+    """TEXT against the schema in coordination/schema/ whose title is NAME."""
+    import jsonschema
+    for f in sorted(os.listdir(SRC + "/coordination/schema")):
+        with open(os.path.join(SRC, "coordination/schema", f)) as fh:
+            schema = json.load(fh)
+        if schema.get("title") == name:
+            try:
+                jsonschema.validate(json.loads(text), schema)
+            except (ValueError, jsonschema.ValidationError) as e:
+                raise Fail("not a valid %s (%s): %s" % (name, f, str(e).split("\n")[0]))
+            return
+    raise Fail("coordsync validate does not know %s, and no schema in coordination/schema/ has that title" % name)
+
+
 def run_block(sb, b, path, prev_out):
     d = dict(b["dirs"])
     lang = b["lang"]
     if "setup" in d:
         for k, v in b["dirs"]:
             if k == "setup":
-                rc, out, err = sb.sh(sb.subst(v) + " 2>&1")
+                rc, out, err = sb.sh("{ %s\n} 2>&1" % sb.subst(v))
                 if rc != 0:
                     raise Fail("setup `%s` exited %d: %s" % (v, rc, out[-800:]))
     if "file" in d:
@@ -625,7 +693,10 @@ def run_block(sb, b, path, prev_out):
             f.write("\n".join(b["body"]) + "\n")
         if lang == "json":
             r = sb.run([CS, "validate", dest], cwd=sb.cwd, check=False)
-            if r.returncode != 0:
+            if r.returncode != 0 and "not a coordination file" in r.stdout:
+                # a file coordsync reads but validate does not check: its JSON Schema
+                schema_check(d["file"], "\n".join(b["body"]))
+            elif r.returncode != 0:
                 raise Fail("coordsync validate %s exited %d: %s" % (d["file"], r.returncode, r.stdout.strip()))
         for k, v in b["dirs"]:
             if k == "run":
@@ -635,6 +706,18 @@ def run_block(sb, b, path, prev_out):
         return ""
     if "output-of" in d:
         output_of(sb, b, d["output-of"])
+        return ""
+    if "nagios" in d:
+        # a Nagios command definition: its command_line runs, with $ARGn$ from the directive
+        cl = next((x.split("command_line", 1)[1].strip() for x in b["body"] if "command_line" in x), None)
+        if not cl:
+            raise Fail("no command_line in the nagios block")
+        for kv in d["nagios"].split():
+            k, _, v = kv.partition("=")
+            cl = cl.replace("$%s$" % k, v)
+        rc, out, err = sb.sh(sb.subst(cl) + " 2>&1")
+        if rc != 0:
+            raise Fail("command_line `%s` exited %d (the fleet is healthy): %s" % (cl, rc, out[-600:]))
         return ""
     if "output" in d:
         why = compare_text(b["body"], prev_out or "")
@@ -679,8 +762,9 @@ def main():
                 skipped.append("%s: %s: %s" % (where, kind, why))
                 continue
             count += 1
+            tb = time.time()
             try:
-                inits = set(re.findall(r"init\s.*?--server[= ](\S+)", "\n".join(b["body"])))
+                inits = set(re.findall(r"init\s.*?--server[= ](\S+)", "\n".join(b["body"]).replace("\\\n", " ")))
                 if "continue" not in d or sb is None:
                     sb = Sandbox(inits)
                 prev_out = run_block(sb, b, path, prev_out)
@@ -690,6 +774,8 @@ def main():
                 fails.append("%s: %s" % (where, e))
             except subprocess.TimeoutExpired as e:
                 fails.append("%s: timed out: %s" % (where, e))
+            if time.time() - tb > 2:
+                print("slow: %s: %.1f s" % (where, time.time() - tb))
     for s in skipped:
         print("not run: " + s)
     for f in fails:

@@ -135,7 +135,7 @@ an output sample nobody marked
 EOF
 set +e
 python3 "$TESTS_DIR/docs_examples.py" --coordsync "$COORDSYNC" --src "$SRC" --fleet "$FLEET" \
-  --tmp "$T" --alert-port "$(cat "$T/rx/port")" "$T/bad/BAD.md" >"$T/bad.out" 2>&1
+  --tmp "$T/bad" --alert-port "$(cat "$T/rx/port")" "$T/bad/BAD.md" >"$T/bad.out" 2>&1
 rc=$?
 set -e
 [ $rc -ne 0 ] || fail "the checker passed a page with wrong examples: $(cat "$T/bad.out")"
