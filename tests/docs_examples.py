@@ -289,13 +289,15 @@ def blocks(path):
 
 def strip_comment(line):
     """LINE without its trailing # comment (outside quotes), and the comment."""
-    q = None
+    q, esc = None, False
     for k, ch in enumerate(line):
-        if q:
+        if esc:
+            esc = False
+        elif ch == "\\" and q != "'":
+            esc = True
+        elif q:
             if ch == q:
                 q = None
-            elif ch == "\\" and q == '"':
-                pass
         elif ch in "'\"":
             q = ch
         elif ch == "#" and (k == 0 or line[k - 1] in " \t"):
@@ -322,8 +324,6 @@ def logical_lines(body, first):
         cur += cmd
         if cur.strip():
             out.append((curno, cur.strip(), comments[0] if comments else ""))
-        elif comments and out is not None:
-            pass
         cur, curno, comments = "", None, []
     return out
 
@@ -481,7 +481,7 @@ class Sandbox:
 
 
 # --- the kinds of block -------------------------------------------------------------
-def static_check(sb, line, cmd):
+def static_check(line, cmd):
     """A command that takes minutes or changes the machine: its script and options exist."""
     words = shlex.split(cmd)
     while words and re.match(r"^\w+=", words[0]):
@@ -512,13 +512,12 @@ def run_sh(sb, b, path, cwd=None):
                     for x in body)
     cwd = cwd or (sb.src() if src_block else None)
     script = []
-    checks = []
     for no, cmd, com in logical_lines(body, b["line"] + 1):
         parts = [x.strip() for x in re.split(r"\s&&\s", cmd)]
         if any(STATIC.match(x) for x in parts):
             for x in parts:
                 if STATIC.match(x):
-                    static_check(sb, no, x)
+                    static_check(no, x)
             parts = [x for x in parts if not STATIC.match(x)]
             if not parts:
                 continue
@@ -540,7 +539,6 @@ def run_sh(sb, b, path, cwd=None):
         if want_out is not None:
             script.append("if [ \"$(cat $_docs_out)\" != %s ]; then echo \"DOCS-FAIL %d prints '$(cat $_docs_out)', the doc says %s\" >&2; exit 1; fi\n"
                           % (shlex.quote(want_out), no, shlex.quote(want_out).replace('"', '\\"')))
-        checks.append(no)
     if not script:
         return ""
     if A.v:
@@ -555,7 +553,6 @@ def run_sh(sb, b, path, cwd=None):
 
 
 def run_sql(sb, b):
-    text = "\n".join(b["body"])
     stmts, cur, start = [], [], None
     for n, line in enumerate(b["body"]):
         if start is None and line.strip():
@@ -574,7 +571,6 @@ def run_sql(sb, b):
         if len(r.stdout.strip().split("\n")) < 3:
             raise Fail("line %d: no row from the fleet (the examples' data): %s" % (no, r.stdout.strip()))
         out = r.stdout
-    del text
     return out
 
 
@@ -607,12 +603,10 @@ def run_units(sb, b):
     if shutil.which("systemd-analyze"):
         r = subprocess.run(["systemd-analyze", "verify", "--man=no"] + [os.path.join(vdir, n) for n in files],
                            cwd=vdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
-        findings = [x for x in r.stdout.split("\n") if x.strip() and "User=" not in x and "coord" not in x.split(":")[0]]
         bad = [x for x in r.stdout.split("\n") if x.strip() and "Failed to resolve user" not in x
                and "has no user" not in x]
         if r.returncode != 0 or bad:
             raise Fail("systemd-analyze verify: %s" % r.stdout.strip()[:800])
-        del findings
 
 
 def run_cron(sb, b, user_field):
