@@ -4,9 +4,9 @@
 
 Each fenced block of each FILE is run in a fresh sandbox S (DIR/sN): a copy of the
 bare remote FLEET at S/srv/git/coord.git, the clone of build1 at S/home/coord (also
-reached as S/srv/coord and S/var/lib/coordsync/clone) and build2's at S/fleet/build2;
-a block that runs `coordsync init ... --server ID` gets no pre-made clone of ID.
-HOME is S/home; ~/.config/coordsync/{token,git-token,alert-token},
+reached as S/srv/coord and S/var/lib/coordsync/clone) and build2's at S/fleet/build2
+(when a directive names fleet/build2); a block that runs `coordsync init ... --server ID`
+gets no pre-made clone of ID.  HOME is S/home; ~/.config/coordsync/{token,git-token,alert-token},
 S/etc/coordsync/alert-token and S/var/lib/coordsync/{remote-token,alert-token} exist
 (mode 0600), as do the files examples name (build.log, /var/log/build/*.log,
 ~/edits/coordination/jobs.json).
@@ -163,14 +163,14 @@ PY
    command git push -q origin HEAD:main 2>/dev/null)
 }
 # max_age_for SERVER [AGE]: a --max-age under which SERVER's heartbeat is stale, a WARNING,
-# not yet CRITICAL: its age (since this clone first saw it, at least AGE s, default 6) is
-# 1.5 times it
+# not yet CRITICAL for 2 s or more: its age (since this clone first saw it, waited for until
+# at least AGE s, default 5) less a second
 max_age_for() {
   local t a
-  t=$("$CS_BIN" query "SELECT CAST(since_wall AS INTEGER) FROM watch WHERE kind = 'heartbeat' AND key = '$1'" --format csv | tail -n1)
+  t=$("$CS_BIN" query "SELECT CAST(since_wall AS INTEGER) + 1 FROM watch WHERE kind = 'heartbeat' AND key = '$1'" --format csv | tail -n1)
   a=$(( $(date +%s) - t ))
-  [ $a -ge "${2:-6}" ] || { sleep $(( ${2:-6} - a )); a=${2:-6}; }
-  echo $(( a * 2 / 3 ))
+  [ $a -ge "${2:-5}" ] || { sleep $(( ${2:-5} - a )); a=${2:-5}; }
+  echo $(( a - 1 ))
 }
 # sudo -u USER CMD: CMD as this user
 sudo() { [ "$1" = -u ] && shift 2; "$@"; }
@@ -407,7 +407,7 @@ def compare_json(exp, act, where="$"):
 class Sandbox:
     n = 0
 
-    def __init__(self, inits):
+    def __init__(self, inits, build2):
         Sandbox.n += 1
         self.S = S = os.path.join(A.tmp, "s%d" % Sandbox.n)
         os.makedirs(S)
@@ -447,7 +447,7 @@ class Sandbox:
             with open(S + "/home/coord/.git/info/exclude", "a") as f:
                 f.write("build.log\n")
             shutil.copy(S + "/home/coord/coordination/jobs.json", S + "/home/edits/coordination/jobs.json")
-        if "build2" not in inits:
+        if build2 and "build2" not in inits:
             self.run([CS, "init", S + "/srv/git/coord.git", S + "/fleet/build2", "--server", "build2"])
             self.run([CS, "-C", S + "/home/coord", "sync"]) if "build1" not in inits else None
         self.cwd = S + "/home/coord" if os.path.isdir(S + "/home/coord") else S + "/home"
@@ -764,7 +764,8 @@ def main():
             try:
                 inits = set(re.findall(r"init\s.*?--server[= ](\S+)", "\n".join(b["body"]).replace("\\\n", " ")))
                 if "continue" not in d or sb is None:
-                    sb = Sandbox(inits)
+                    # build2's clone, for the blocks that use it (it costs an init)
+                    sb = Sandbox(inits, any("fleet/build2" in v for k, v in b["dirs"]))
                 prev_out = run_block(sb, b, path, prev_out)
                 if A.v:
                     print("ok %s" % where)
