@@ -258,7 +258,8 @@ static int grid_add(grid *g, cs_rows *r, int header)
 		g->cap = cap;
 	}
 	for (int i = 0; i < g->ncol; i++) {
-		const char *t = header ? cs_rows_name(r, i) : cs_rows_text(r, i);
+		char tb[CLI_TIME_MAX];
+		const char *t = header ? cs_rows_name(r, i) : cli_time_cell(cs_rows_text(r, i), tb);
 		if (!(g->cell[g->rows * (size_t)g->ncol + (size_t)i] = cli_text(t ? t : "")))
 			return -1;
 	}
@@ -302,10 +303,10 @@ static void print_table(FILE *out, grid *g)
  * the JSON number num, when key is not NULL. */
 static int print_rows(FILE *out, cs_rows *r, int fmt, const char *key, const char *num)
 {
-	int n = cs_rows_columns(r), rc, count = 0, one = fmt == FMT_OBJECT;
+	int n = cs_rows_columns(r), rc, count = 0, one = fmt == FMT_OBJECT, wrap = fmt == FMT_ROWS;
 	grid g = {NULL, 0, 0, n};
 
-	if (one)
+	if (one || wrap)
 		fmt = FMT_JSON;
 	if (fmt == FMT_TABLE && grid_add(&g, r, 1))
 		return CS_ERROR;
@@ -332,7 +333,7 @@ static int print_rows(FILE *out, cs_rows *r, int fmt, const char *key, const cha
 		fputs("</tr></thead>\n<tbody>\n", out);
 	}
 	if (fmt == FMT_JSON && !one)
-		fputc('[', out);
+		fputs(wrap ? "{\"rows\": [" : "[", out);
 	while ((rc = cs_rows_next(r)) == 1) {
 		if (one && count)
 			break;
@@ -348,7 +349,8 @@ static int print_rows(FILE *out, cs_rows *r, int fmt, const char *key, const cha
 		else if (fmt == FMT_HTML)
 			fputs("<tr>", out);
 		for (int i = 0; i < n; i++) {
-			const char *t = cs_rows_text(r, i);
+			char tb[CLI_TIME_MAX];
+			const char *t = cli_time_cell(cs_rows_text(r, i), tb);
 			int ty = cs_rows_type(r, i);
 			if (fmt == FMT_CSV) {
 				if (i)
@@ -392,7 +394,7 @@ static int print_rows(FILE *out, cs_rows *r, int fmt, const char *key, const cha
 	if (one)
 		fputs(count ? "\n" : "null\n", out);
 	else if (fmt == FMT_JSON)
-		fputs(count ? "\n]\n" : "]\n", out);
+		fputs(count ? wrap ? "\n]}\n" : "\n]\n" : wrap ? "]}\n" : "]\n", out);
 	else if (fmt == FMT_HTML)
 		fputs("</tbody>\n</table>\n", out);
 	if (fmt == FMT_TABLE && rc == 0)
@@ -427,21 +429,11 @@ int cli_exit(int rc)
 	}
 }
 
-/* Errors and notices quote remote text: escaped (cli_put_text). */
+/* Errors and notices quote remote text: escaped (cli_put_text), or JSON
+ * (cli/out.c). */
 int cli_fail(cs_ctx *ctx, int rc)
 {
-	fprintf(stderr, "coordsync: ");
-	cli_put_text(stderr, cs_errmsg(ctx));
-	fputc('\n', stderr);
-	return cli_exit(rc);
-}
-
-void cli_notice(const char *msg, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "coordsync: ");
-	cli_put_text(stderr, msg);
-	fputc('\n', stderr);
+	return cli_error_usage(cli_exit(rc), cli_code(rc), cs_errmsg(ctx), NULL);
 }
 
 /* ---- lists ------------------------------------------------------------- */
@@ -451,7 +443,7 @@ int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt)
 	cs_rows *r = NULL;
 	int rc = cs_list(ctx, &r, name, filters);
 	if (!rc)
-		rc = cli_print_rows(stdout, r, fmt);
+		rc = cli_print_rows(stdout, r, fmt == FMT_JSON ? FMT_ROWS : fmt);
 	cs_rows_free(r);
 	return rc ? cli_fail(ctx, rc) : EXIT_OK;
 }

@@ -9,7 +9,8 @@ const cli_opt cli_global_opts[] = {
 	{"-C", 's', "DIR", "run as if started in DIR (the clone)"},
 	{"--server", 's', "ID", "this server's id (default: coordsync.server in the clone)"},
 	{"--db", 's', "FILE", "the mirror database (default: DIR/.git/coordsync/mirror.db)"},
-	{"--json", 'f', NULL, "machine-readable output"},
+	{"--json", 'f', NULL, "machine-readable output: one JSON object (docs/JSON.md)"},
+	{"--local", 'f', NULL, "times in local time with its offset (default: UTC, ...Z)"},
 	{NULL, 0, NULL, NULL}};
 
 const cli_cmd *const cli_groups[] = {cli_sync_cmds, cli_lock_cmds, cli_job_cmds,
