@@ -22,7 +22,7 @@ static int run_send(cli *c)
 			 cli_str(c, "--subject"), cli_str(c, "--body"), kv, n,
 			 (cli_has(c, "--defer") ? CS_DEFER : 0) | (cli_has(c, "--force") ? CS_FORCE : 0));
 	if (!rc)
-		printf("%s\n", id);
+		c->json ? cli_ok("id", id) : (void)printf("%s\n", id);
 	free(id);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
@@ -67,6 +67,8 @@ static int run_read(cli *c)
 	if (rc)
 		return rc;
 	rc = cs_msg_read(ctx, c->args[0]);
+	if (!rc && c->json)
+		cli_ok("id", c->args[0]);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;

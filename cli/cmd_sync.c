@@ -53,12 +53,15 @@ static int run_init(cli *c)
 		cs_rows *r = NULL;
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
-		printf("initialized '%s' as %s\n", c->args[1], c->server);
+		if (!c->json)
+			printf("initialized '%s' as %s\n", c->args[1], c->server);
 		/* Two clones must not share a server id (health: duplicate). */
-		if (!rc && !cs_list(ctx, &r, "server_heartbeat", f) && cs_rows_next(r) == 1)
-			fprintf(stderr, "coordsync: warning: server %s already has a heartbeat on the remote"
-				" (%s UTC): if the clone that wrote it still runs, stop it; two clones must"
-				" not use one server id\n", c->server, cs_rows_text(r, 1));
+		if (!rc && !cs_list(ctx, &r, "server_heartbeat", f) && cs_rows_next(r) == 1) {
+			char tb[CLI_TIME_MAX];
+			cli_warn("warning: server %s already has a heartbeat on the remote (%s): if the"
+				 " clone that wrote it still runs, stop it; two clones must not use one"
+				 " server id", c->server, cli_time_cell(cs_rows_text(r, 1), tb));
+		}
 		cs_rows_free(r);
 		/* The seed's "Initialize status files": those it has not yet. */
 		if (!rc)
@@ -118,7 +121,9 @@ static const cli_opt query_opts[] = {
 static int run_query(cli *c)
 {
 	const char *f = cli_str(c, "--format");
-	int fmt = f ? cli_format(f) : c->json ? FMT_JSON : FMT_TABLE;
+	/* --format json is the array it always was; --json alone the object
+	 * {"rows": [...]} every list gives (docs/JSON.md). */
+	int fmt = f ? cli_format(f) : c->json ? FMT_ROWS : FMT_TABLE;
 	cs_rows *rows = NULL;
 	cs_ctx *ctx;
 	int rc;
@@ -159,7 +164,8 @@ static int run_info(cli *c)
 			}
 		}
 		for (int i = 0; i < cs_rows_columns(r); i++) {
-			const char *v = cs_rows_text(r, i);
+			char tb[CLI_TIME_MAX];
+			const char *v = cli_time_cell(cs_rows_text(r, i), tb);
 			if (c->json) {
 				printf(", ");
 				cli_json_string(stdout, cs_rows_name(r, i));
