@@ -348,8 +348,9 @@ int cli_main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	/* A daemon serving this clone runs it for us, without the set-up a new
-	 * process pays (cli/serve.c). */
-	if (!cli_in_daemon && (c.cmd->flags & CLI_SERVED) && (rc = cli_forward(&c, argc, argv)) != -1)
+	 * process pays (cli/serve.c); not with --local, whose zone is ours. */
+	if (!cli_in_daemon && !cli_out_local && (c.cmd->flags & CLI_SERVED) &&
+	    (rc = cli_forward(&c, argc, argv)) != -1)
 		return rc;
 	return c.cmd->run(&c);
 }

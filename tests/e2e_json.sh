@@ -247,4 +247,19 @@ grep -Eq "^last_import +$ISO""Z$" <<<"$OUT" || fail "info: $OUT"
 ok "reports' CSV and info: ISO UTC, --local with the offset"
 unset TZ
 
+# ---- 4. through the daemon -------------------------------------------------------
+# A served command writes its own JSON on the caller's descriptors, and the
+# daemon's own log stays text after it.
+start_serving "$T/b" "$T/daemon.log"
+jrun B "lock list"
+check "lock list" 0
+jrun B "lock acquire" gate
+expect_code "lock acquire" 3 refused
+grep -q "commands served" "$T/daemon.log" && fail "the daemon stopped early: $(cat "$T/daemon.log")"
+kill -TERM "$dpid"; wait "$dpid" || true
+grep -q '^coordsync daemon: stopped after 1 cycle, 2 commands served' "$T/daemon.log" ||
+  fail "the daemon served no --json command: $(cat "$T/daemon.log")"
+grep -q '^{' "$T/daemon.log" && fail "the daemon's log turned JSON after a --json command: $(cat "$T/daemon.log")"
+ok "served by the daemon: the same JSON answer and error; the daemon's log stays text"
+
 done_testing
