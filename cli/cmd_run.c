@@ -119,7 +119,7 @@ static void print_cycle(int rc, int busy, const cycle *cy)
 			? cs_health_severity_name(cy->health) : NULL);
 	cli_obj_int(&o, "alerts", cy->alerts);
 	cli_obj_str(&o, "step", cy->failed);
-	cli_obj_str(&o, "error", cy->failed ? cy->error : NULL);
+	cli_obj_str(&o, "error", cy->failed || cy->error[0] ? cy->error : NULL);
 	cli_obj_int(&o, "exit", cli_exit(rc));
 	cli_obj_close(&o);
 }
@@ -141,12 +141,14 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 	}
 	if (rc) {
 		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
+		snprintf(cy->error, sizeof cy->error, "%s", cs_errmsg(ctx));
 		cs_close(ctx);
 		return rc;
 	}
 	cs_set_notice(ctx, log_notice, NULL);
 	if (!cs_server(ctx)) {
 		logmsg(LOG_ERR, "coordsync: no server id: pass --server or set coordsync.server");
+		snprintf(cy->error, sizeof cy->error, "no server id: pass --server or set coordsync.server");
 		cs_close(ctx);
 		return CS_EINVAL;
 	}
@@ -161,6 +163,7 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 		log_cycle(cs_server(ctx), cy, (mono() - t0) * 1000);
 	} else {
 		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
+		snprintf(cy->error, sizeof cy->error, "%s", cs_errmsg(ctx));
 	}
 	cs_close(ctx);
 	return rc;
@@ -184,6 +187,10 @@ static int run_run(cli *c)
 				   " skipping this run");
 	if (c->json)
 		print_cycle(rc, busy, &cy);
+	/* --json: a failed cycle ends with the error object, as every command. */
+	if (rc && c->json)
+		return cli_error(cli_exit(rc), cli_code(rc), "%s%s%s", cy.failed ? cy.failed : "",
+				 cy.failed ? ": " : "", cy.error[0] ? cy.error : "the run failed");
 	return cli_exit(rc);
 }
 
@@ -297,6 +304,8 @@ static int run_daemon(cli *c)
 	logmsg(LOG_INFO, "coordsync daemon: stopped after %d cycle%s, %d command%s served%s", cycles,
 	       cycles == 1 ? "" : "s", served, served == 1 ? "" : "s",
 	       stop_requested ? " (signal)" : "");
+	if (last && json)
+		return cli_error(cli_exit(last), cli_code(last), "the last cycle failed (see its line)");
 	return cli_exit(last);
 }
 

@@ -208,7 +208,10 @@ ok "not found: one JSON error object, code not_found, exit 1"
 run_err cs -C "$T/nowhere" --json lock list
 python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert e["exit"]==1 and e["code"]=="error", e' "$T/err" ||
   fail "no clone: $(cat "$T/err")"
-ok "an engine error (no clone): a JSON error object"
+run_err cs -C "$T/nowhere" --json run
+check run 1 >/dev/null
+grep -q '"ok": false' "$T/out" || fail "run: $(cat "$T/out")"
+ok "an engine error (no clone): a JSON error object; run's cycle object says ok false"
 
 # ---- 3. times -------------------------------------------------------------------
 ISO='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}'
