@@ -251,7 +251,9 @@ expect_rc 0 cs "${A[@]}" --local report fleet --format csv
 grep -Eq ",$ISO\+05:30," <<<"$OUT" || fail "report csv --local: $OUT"
 expect_rc 0 cs "${A[@]}" info
 grep -Eq "^last_import +$ISO""Z$" <<<"$OUT" || fail "info: $OUT"
-ok "reports' CSV and info: ISO UTC, --local with the offset"
+expect_rc 0 cs "${A[@]}" --local report fleet --format html
+grep -Eq "generated $ISO\+05:30" <<<"$OUT" || fail "report html --local: $(grep -i generated <<<"$OUT")"
+ok "reports' CSV and HTML, and info: ISO UTC, --local with the offset"
 unset TZ
 
 # ---- 4. through the daemon -------------------------------------------------------
