@@ -34,4 +34,5 @@ SELECT (SELECT count(*) FROM fleet_ids) AS servers,
        (SELECT count(wait_s) FROM lock_holds
           WHERE time > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) AS handovers_24h,
        (SELECT coalesce(sum(unread), 0) FROM message_backlog) AS unread_messages,
-       (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', value, 'unixepoch') FROM meta WHERE key = 'last_import') AS last_import;
+       (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', value, 'unixepoch') FROM meta
+        WHERE key = 'last_import') AS last_import;
