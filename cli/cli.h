@@ -182,7 +182,8 @@ void cli_dry_free(cli_dry *d);
 /* Output formats; one formatter renders any cursor in any of them. */
 enum { FMT_TABLE, FMT_CSV, FMT_JSON, FMT_MD, FMT_HTML /* a <table> */,
        FMT_OBJECT /* one row as a JSON object */,
-       FMT_TSV, FMT_LIST, FMT_LINE, FMT_BOX /* the sqlite3 shell's modes */ };
+       FMT_TSV, FMT_LIST, FMT_LINE, FMT_BOX /* the sqlite3 shell's modes */,
+       FMT_ROWS /* {"rows": [...]}: a list under --json */ };
 /* The format a name (as --format takes it) names, or -1 if unknown. */
 int cli_format(const char *name);
 /* Every format's name on f, in the order of the one table of formats:
@@ -201,7 +202,8 @@ int cli_print_rows_opts(FILE *out, cs_rows *rows, const cli_print_opts *po);
 /* The first row as a JSON object (FMT_OBJECT) with one more member: key,
  * the number num. */
 int cli_print_object(FILE *out, cs_rows *rows, const char *key, long long num);
-/* Print list name of queries/ with filters (cs_list); an exit status. */
+/* Print list name of queries/ with filters (cs_list); an exit status.
+ * FMT_JSON prints the object {"rows": [...]} (FMT_ROWS). */
 int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt);
 /* s as a JSON string literal: valid JSON for any bytes (cli/format.c says
  * how each character is written). */
@@ -225,5 +227,48 @@ void cli_html_escape(FILE *out, const char *s);
  * table (cli/html.c). */
 int cli_html_page(FILE *out, cs_ctx *ctx, const char *name, const cs_report_opts *o,
 		  cs_rows *rows);
+
+
+/* ---- output mode, times, JSON objects, errors (cli/out.c) ----------------
+ * With --json every command prints one JSON object on stdout (docs/JSON.md)
+ * and writes errors and notices as one JSON object a line on stderr. */
+extern int cli_out_json;    /* --json */
+extern int cli_out_local;   /* --local: times in local time with the offset */
+/* Set the two from argv before it is parsed (cli_parse). */
+void cli_out_reset(int argc, char **argv);
+/* Epoch seconds t as ISO-8601: 2026-12-03T17:58:37Z, or with --local
+ * 2026-12-03T18:58:37+01:00; "" outside years 1 to 9999.  Every time the
+ * CLI prints goes through here. */
+#define CLI_TIME_MAX 40
+void cli_time(char out[CLI_TIME_MAX], double t);
+/* A cell's text: with --local, a UTC time as the views write it
+ * (YYYY-MM-DDTHH:MM:SSZ) rewritten in local time into buf; else s. */
+const char *cli_time_cell(const char *s, char buf[CLI_TIME_MAX]);
+/* One JSON object written member by member on f; close ends the line. */
+typedef struct cli_obj {
+	FILE *f;
+	int n;
+} cli_obj;
+void cli_obj_open(cli_obj *o, FILE *f);
+void cli_obj_key(cli_obj *o, const char *key);   /* then write the value */
+void cli_obj_str(cli_obj *o, const char *key, const char *v);   /* NULL: null */
+void cli_obj_int(cli_obj *o, const char *key, long long v);
+void cli_obj_bool(cli_obj *o, const char *key, int v);
+void cli_obj_time(cli_obj *o, const char *key, double t);   /* t <= 0: null */
+void cli_obj_raw(cli_obj *o, const char *key, const char *json);
+void cli_obj_close(cli_obj *o);
+/* {"ok": true} with one more string member key (when not NULL): the
+ * answer of a command that prints nothing without --json. */
+void cli_ok(const char *key, const char *val);
+/* The code of a CS_* error in the JSON error object: "error", "invalid",
+ * "refused", "not_found", "busy" ("usage" is the parser's). */
+const char *cli_code(int rc);
+/* Print an error: "coordsync: MSG" (and "usage: USAGE (see --help)" when
+ * usage is not NULL), or with --json {"error": {"message", "code", "exit"
+ * [, "usage"]}}; returns exit. */
+int cli_error_usage(int exit, const char *code, const char *msg, const char *usage);
+int cli_error(int exit, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A warning on stderr, as a notice (cli_notice). */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

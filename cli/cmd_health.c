@@ -77,16 +77,13 @@ static void json_problem(const cs_problem *p, int cleared)
 	printf(", \"message\": ");
 	cli_json_string(stdout, p->message);
 	printf(", \"values\": %s, \"first_seen\": ", p->values);
-	if (p->first_seen > 0) {
-		time_t t = (time_t)p->first_seen;
-		struct tm tm;
-		char iso[32];
-		if (gmtime_r(&t, &tm) && strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	{
+		char iso[CLI_TIME_MAX];
+		cli_time(iso, p->first_seen);
+		if (p->first_seen > 0 && iso[0])
 			printf("\"%s\"", iso);
 		else
 			printf("null");
-	} else {
-		printf("null");
 	}
 	printf(", \"alert\": ");
 	if (alert_names[p->alert & 3])
@@ -283,8 +280,7 @@ static int run_health(cli *c)
 	if (rc == CS_EINVAL) {
 		/* A bad URL or token file: a usage error, never a health state,
 		 * so UNKNOWN like every other usage error of health. */
-		cli_fail(ctx, rc);
-		rc = CS_HEALTH_UNKNOWN;
+		rc = cli_error_usage(CS_HEALTH_UNKNOWN, "usage", cs_errmsg(ctx), NULL);
 		goto done;
 	}
 	if (rc) {
@@ -297,10 +293,8 @@ static int run_health(cli *c)
 		print_text(h);
 	if (h->pending)
 	{
-		fprintf(stderr, "coordsync: %d alert%s not sent; the next run retries: ",
-			h->pending, h->pending == 1 ? "" : "s");
-		cli_put_text(stderr, h->alert_error ? h->alert_error : "posting stopped");
-		fputc('\n', stderr);
+		cli_warn("%d alert%s not sent; the next run retries: %s", h->pending,
+			 h->pending == 1 ? "" : "s", h->alert_error ? h->alert_error : "posting stopped");
 	}
 	rc = h->status;
 done:

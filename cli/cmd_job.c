@@ -61,7 +61,7 @@ static int run_add(cli *c)
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	if (!(rc = cs_job_add(ctx, &id, cli_str(c, "--id"), (int)prio, kv, n)))
-		printf("%s\n", id);
+		c->json ? cli_ok("id", id) : (void)printf("%s\n", id);
 	free(id);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
@@ -121,9 +121,9 @@ static int run_claim(cli *c)
 		 * was pushed: nobody will run the job, so give it back. */
 		cs_set_abort(ctx, NULL, NULL);
 		rc = cs_job_requeue(ctx, id, "claim not delivered: its caller went away");
-		fprintf(stderr, "coordsync: job %s was claimed but the caller went away before the"
-				" answer; %s%s\n", id, rc ? "could not requeue it: " : "requeued it",
-			rc ? cs_errmsg(ctx) : "");
+		cli_error(EXIT_ERR, "error", "job %s was claimed but the caller went away before the"
+			  " answer; %s%s", id, rc ? "could not requeue it: " : "requeued it",
+			  rc ? cs_errmsg(ctx) : "");
 		free(id);
 		cs_close(ctx);
 		return EXIT_ERR;
@@ -161,6 +161,8 @@ static int finish(cli *c, int op)
 		rc = cs_job_fail(ctx, c->args[0], cli_str(c, "--error"));
 	else
 		rc = cs_job_cancel(ctx, c->args[0]);
+	if (!rc && c->json)
+		cli_ok("id", c->args[0]);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;

@@ -5,11 +5,13 @@
 static void print_lock(cli *c, const char *name, const cs_lock_info *li)
 {
 	if (c->json) {
-		printf("{\"name\": ");
-		cli_json_string(stdout, name);
-		printf(", \"holder\": ");
-		cli_json_string(stdout, li->holder);
-		printf(", \"fence\": %lld, \"expires_at\": %.0f}\n", li->fence, li->expires_at);
+		cli_obj o;
+		cli_obj_open(&o, stdout);
+		cli_obj_str(&o, "name", name);
+		cli_obj_str(&o, "holder", li->holder);
+		cli_obj_int(&o, "fence", li->fence);
+		cli_obj_time(&o, "expires_at", li->expires_at);
+		cli_obj_close(&o);
 	} else {
 		printf("%lld\n", li->fence);
 	}
@@ -34,9 +36,9 @@ static int lock_common(cli *c, int renew)
 		 * was pushed: nobody holds it, so release it. */
 		cs_set_abort(ctx, NULL, NULL);
 		rc = cs_lock_release(ctx, c->args[0]);
-		fprintf(stderr, "coordsync: lock '%s' was granted but the caller went away before the"
-				" answer; %s%s\n", c->args[0], rc ? "could not release it: " : "released it",
-			rc ? cs_errmsg(ctx) : "");
+		cli_error(EXIT_ERR, "error", "lock '%s' was granted but the caller went away before the"
+			  " answer; %s%s", c->args[0], rc ? "could not release it: " : "released it",
+			  rc ? cs_errmsg(ctx) : "");
 		cs_close(ctx);
 		return EXIT_ERR;
 	}
@@ -57,6 +59,8 @@ static int run_release(cli *c)
 	if (rc)
 		return rc;
 	rc = cs_lock_release(ctx, c->args[0]);
+	if (!rc && c->json)
+		cli_ok("name", c->args[0]);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;

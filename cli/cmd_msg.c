@@ -39,7 +39,7 @@ static int run_send(cli *c)
 			 cli_str(c, "--subject"), body, kv, n,
 			 (cli_has(c, "--defer") ? CS_DEFER : 0) | (cli_has(c, "--force") ? CS_FORCE : 0));
 	if (!rc)
-		printf("%s\n", id);
+		c->json ? cli_ok("id", id) : (void)printf("%s\n", id);
 	free(in);
 	free(id);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
@@ -87,9 +87,10 @@ static int run_read(cli *c)
 				 : "msg read needs a message ID (or --all)");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (!all)
-		rc = cs_msg_read(ctx, c->args[0]);
-	else if (!(rc = cs_msg_read_all(ctx, &n)))
+	if (!all) {
+		if (!(rc = cs_msg_read(ctx, c->args[0])) && c->json)
+			cli_ok("id", c->args[0]);
+	} else if (!(rc = cs_msg_read_all(ctx, &n)) && (c->json || !c->quiet))
 		printf(c->json ? "{\"read\": %d}\n" : "marked %d message(s) read\n", n);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);

@@ -13,10 +13,9 @@ typedef struct list_arg {
 static int print_intent(const cs_intent *in, void *p)
 {
 	list_arg *a = p;
-	char created[32];
-	time_t t = (time_t)in->created_at;
-	struct tm tm;
-	if (!gmtime_r(&t, &tm) || !strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	char created[CLI_TIME_MAX];
+	cli_time(created, in->created_at);
+	if (!created[0])
 		snprintf(created, sizeof created, "?");
 	if (a->c->json) {
 		printf("%s{\"id\": %lld, \"kind\": ", a->n ? ", " : "", in->id);
@@ -56,10 +55,10 @@ static int run_list(cli *c)
 	if (rc)
 		return rc;
 	if (c->json)
-		printf("[");
+		printf("{\"rows\": [");
 	rc = cs_outbox_list(ctx, print_intent, &a);
 	if (c->json)
-		printf("]\n");
+		printf("]}\n");
 	else if (!rc && !a.n)
 		printf("(the outbox is empty)\n");
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
@@ -88,8 +87,9 @@ static int run_retry(cli *c)
 		return EXIT_USAGE;
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (!(rc = cs_outbox_retry(ctx, id, &n)) && !c->quiet)
-		printf("%d intent%s back in line for the next sync\n", n, n == 1 ? "" : "s");
+	if (!(rc = cs_outbox_retry(ctx, id, &n)) && (c->json || !c->quiet))
+		printf(c->json ? "{\"retried\": %d}\n" : "%d intent%s back in line for the next sync\n",
+		       n, n == 1 ? "" : "s");
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -105,6 +105,8 @@ static int run_drop(cli *c)
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	rc = cs_outbox_drop(ctx, id);
+	if (!rc && c->json)
+		cli_ok("id", c->args[0]);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;

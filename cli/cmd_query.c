@@ -67,7 +67,7 @@ static int run_query(cli *c)
 	else if (sep)
 		po.fmt = FMT_LIST;
 	else if (c->json)
-		po.fmt = FMT_JSON;
+		po.fmt = FMT_ROWS;   /* --format json stays the bare array (docs/JSON.md) */
 	if (sep && po.fmt != FMT_LIST)
 		return cli_usage(c, "--separator is for --format list");
 	if (file && c->nargs)
@@ -162,7 +162,7 @@ static int run_schema(cli *c)
 		rc = cs_list(ctx, &r, "schema_objects", c->nargs ? by_table
 						       : cli_has(c, "--all") ? NULL : user);
 	if (!rc && c->json) {
-		rc = cli_print_rows(stdout, r, FMT_JSON);
+		rc = cli_print_rows(stdout, r, FMT_ROWS);
 	} else if (!rc) {
 		while ((rc = cs_rows_next(r)) == 1) {
 			const char *sql = cs_rows_text(r, 3);

@@ -33,7 +33,9 @@ static int run_report(cli *c)
 	const char *f = cli_str(c, "--format"), *path = cli_str(c, "-o");
 	cs_report_opts o = {cli_str(c, "--since"), cli_str(c, "--server"), cli_str(c, "--queries")};
 	int list = cli_has(c, "--list");
-	int fmt = f ? cli_format(f) : c->json ? FMT_JSON : list ? -1 : FMT_TABLE;
+	/* --format json is the array it always was; --json alone the object
+	 * {"rows": [...]} every list gives (docs/JSON.md). */
+	int fmt = f ? cli_format(f) : c->json ? FMT_ROWS : list ? -1 : FMT_TABLE;
 	cs_rows *rows = NULL;
 	cs_ctx *ctx = NULL;
 	FILE *out = stdout;
@@ -52,8 +54,7 @@ static int run_report(cli *c)
 		goto done;
 	}
 	if (path && !(out = fopen(path, "w"))) {
-		fprintf(stderr, "coordsync: cannot write '%s': %s\n", path, strerror(errno));
-		rc = EXIT_ERR;
+		rc = cli_error(EXIT_ERR, "error", "cannot write '%s': %s", path, strerror(errno));
 		goto done;
 	}
 	if (list)
@@ -63,10 +64,12 @@ static int run_report(cli *c)
 	else
 		rc = cli_print_rows(out, rows, fmt);
 	if (out != stdout && fclose(out) && !rc) {
-		fprintf(stderr, "coordsync: cannot write '%s': %s\n", path, strerror(errno));
-		rc = EXIT_ERR;
+		rc = cli_error(EXIT_ERR, "error", "cannot write '%s': %s", path, strerror(errno));
 		goto done;
 	}
+	/* The rows went to the file: the answer on stdout says where. */
+	if (out != stdout && !rc && c->json)
+		cli_ok("file", path);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 done:
 	cs_rows_free(rows);

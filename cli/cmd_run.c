@@ -39,6 +39,15 @@ static void logmsg(int prio, const char *fmt, ...)
 	line = cli_text(n < 0 ? "coordsync: out of memory formatting a log line" : raw);
 	if (use_syslog) {
 		syslog(prio, "%s", line ? line : "coordsync: out of memory escaping a log line");
+	} else if (cli_out_json) {
+		/* --json: a JSON object a line, the exact text (not escaped). */
+		static const char *const lv[] = {"emerg", "alert", "crit", "err", "warning", "notice",
+						 "info", "debug"};
+		cli_obj o;
+		cli_obj_open(&o, stderr);
+		cli_obj_str(&o, "log", n < 0 ? "coordsync: out of memory formatting a log line" : raw);
+		cli_obj_str(&o, "level", lv[prio & 7]);
+		cli_obj_close(&o);
 	} else {
 		fputs(line ? line : "coordsync: out of memory escaping a log line", stderr);
 		fputc('\n', stderr);
@@ -97,6 +106,34 @@ static void log_cycle(const char *server, const cycle *cy, double ms)
 	       cy->failed ? "\"" : "");
 }
 
+/* --json: the cycle as one JSON object on stdout (a line; the daemon
+ * prints one for every cycle).  rc is one_run's. */
+static void print_cycle(int rc, int busy, const cycle *cy)
+{
+	cli_obj o;
+	cli_obj_open(&o, stdout);
+	cli_obj_bool(&o, "ok", !rc);
+	cli_obj_bool(&o, "skipped", busy);
+	cli_obj_str(&o, "head", cy->st.head[0] ? cy->st.head : NULL);
+	cli_obj_int(&o, "imported", cy->st.files_imported);
+	cli_obj_int(&o, "records", cy->st.records_imported);
+	cli_obj_int(&o, "failed_files", cy->st.files_failed);
+	cli_obj_int(&o, "intents", cy->intents);
+	cli_obj_int(&o, "replied", cy->replied);
+	cli_obj_int(&o, "marked", cy->marked);
+	cli_obj_int(&o, "locks_released", cy->released);
+	cli_obj_int(&o, "rescued", cy->rescued);
+	cli_obj_int(&o, "archived_jobs", cy->jobs_archived);
+	cli_obj_int(&o, "archived_messages", cy->msgs_archived);
+	cli_obj_str(&o, "health", cy->health >= CS_HEALTH_OK && cy->health <= CS_HEALTH_UNKNOWN
+			? cs_health_severity_name(cy->health) : NULL);
+	cli_obj_int(&o, "alerts", cy->alerts);
+	cli_obj_str(&o, "step", cy->failed);
+	cli_obj_str(&o, "error", cy->failed || cy->error[0] ? cy->error : NULL);
+	cli_obj_int(&o, "exit", cli_exit(rc));
+	cli_obj_close(&o);
+}
+
 /* Open, lock (waiting at most wait s), run one cycle, close.  *busy is set
  * when another coordsync held the clone. */
 static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
@@ -114,12 +151,14 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 	}
 	if (rc) {
 		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
+		snprintf(cy->error, sizeof cy->error, "%s", cs_errmsg(ctx));
 		cs_close(ctx);
 		return rc;
 	}
 	cs_set_notice(ctx, log_notice, NULL);
 	if (!cs_server(ctx)) {
 		logmsg(LOG_ERR, "coordsync: no server id: pass --server or set coordsync.server");
+		snprintf(cy->error, sizeof cy->error, "no server id: pass --server or set coordsync.server");
 		cs_close(ctx);
 		return CS_EINVAL;
 	}
@@ -134,6 +173,7 @@ static int one_run(cli *c, int wait, int health, int *busy, cycle *cy)
 		log_cycle(cs_server(ctx), cy, (mono() - t0) * 1000);
 	} else {
 		logmsg(LOG_ERR, "coordsync: %s", cs_errmsg(ctx));
+		snprintf(cy->error, sizeof cy->error, "%s", cs_errmsg(ctx));
 	}
 	cs_close(ctx);
 	return rc;
@@ -150,10 +190,18 @@ static int run_run(cli *c)
 	use_syslog = cli_has(c, "--syslog");
 	if (use_syslog)
 		openlog("coordsync", LOG_PID, LOG_DAEMON);
+	memset(&cy, 0, sizeof cy);
+	cy.health = -1;
 	rc = one_run(c, (int)wait, cli_has(c, "--health"), &busy, &cy);
 	if (busy)
 		logmsg(LOG_NOTICE, "coordsync run: another coordsync is working on this clone;"
 				   " skipping this run");
+	if (c->json)
+		print_cycle(rc, busy, &cy);
+	/* --json: a failed cycle ends with the error object, as every command. */
+	if (rc && c->json)
+		return cli_error(cli_exit(rc), cli_code(rc), "%s%s%s", cy.failed ? cy.failed : "",
+				 cy.failed ? ": " : "", cy.error[0] ? cy.error : "the run failed");
 	return cli_exit(rc);
 }
 
@@ -206,7 +254,7 @@ static int run_daemon(cli *c)
 {
 	long long max = cli_num(c, "--max-cycles", 0), fixed = cli_num(c, "--interval", 0);
 	struct sigaction sa;
-	int cycles = 0, served = 0, last = CS_OK, lfd;
+	int cycles = 0, served = 0, last = CS_OK, lfd, json = cli_out_json, local = cli_out_local;
 	char *workdir;
 
 	if (max < 0 || fixed < 0 || max > INT_MAX || fixed > 86400)
@@ -236,9 +284,14 @@ static int run_daemon(cli *c)
 		memset(&cy, 0, sizeof cy);
 		/* A signal during a cycle lets it finish: every decision in it is
 		 * atomic and deferred intents wait in the outbox either way. */
+		memset(&cy, 0, sizeof cy);
+		cy.health = -1;
 		last = one_run(c, 10, cli_has(c, "--health"), &busy, &cy);
 		if (busy)
 			logmsg(LOG_NOTICE, "coordsync daemon: clone busy; skipping this cycle");
+		/* --json: JSON Lines, one object a cycle. */
+		if (json)
+			print_cycle(last, busy, &cy);
 		cycles++;
 		cli_watchdog();
 		if (stop_requested || (max && cycles >= max))
@@ -253,8 +306,12 @@ static int run_daemon(cli *c)
 			int ms = cli_watchdog_wake_ms(200);
 			if (lfd >= 0) {
 				struct pollfd p = {lfd, POLLIN, 0};
-				if (poll(&p, 1, ms) > 0)
+				if (poll(&p, 1, ms) > 0) {
+					/* A served command sets its own output mode. */
 					served += cli_serve_one(lfd, cli_main);
+					cli_out_json = json;
+					cli_out_local = local;
+				}
 			} else {
 				struct timespec ts = {ms / 1000, (ms % 1000) * 1000L * 1000};
 				nanosleep(&ts, NULL);
@@ -270,6 +327,8 @@ static int run_daemon(cli *c)
 	logmsg(LOG_INFO, "coordsync daemon: stopped after %d cycle%s, %d command%s served%s", cycles,
 	       cycles == 1 ? "" : "s", served, served == 1 ? "" : "s",
 	       stop_requested ? " (signal)" : "");
+	if (last && json)
+		return cli_error(cli_exit(last), cli_code(last), "the last cycle failed (see its line)");
 	return cli_exit(last);
 }
 
@@ -289,12 +348,13 @@ static int run_config(cli *c)
 		return rc;
 	}
 	if (!(rc = cs_config_list(ctx, &r)))
-		rc = cli_print_rows(stdout, r, c->json ? FMT_JSON : FMT_TABLE);
+		rc = cli_print_rows(stdout, r, c->json ? FMT_ROWS : FMT_TABLE);
 	cs_rows_free(r);
 	if (!rc && !(rc = cs_config_check(ctx)) && cs_server(ctx) && !cs_valid_server_id(cs_server(ctx))) {
-		fprintf(stderr, "coordsync: server id '%s' is reserved or invalid\n", cs_server(ctx));
+		rc = cli_error(EXIT_USAGE, "invalid", "server id '%s' is reserved or invalid",
+			       cs_server(ctx));
 		cs_close(ctx);
-		return EXIT_USAGE;
+		return rc;
 	}
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
@@ -374,6 +434,10 @@ static int run_autoreply(cli *c)
 			if (!(nl = strchr(line, '\n')))
 				break;
 			*nl = 0;
+			if (c->json) {
+				cli_notice(line, NULL);
+				continue;
+			}
 			cli_put_text(stderr, line);
 			fputc('\n', stderr);
 		}

@@ -13,6 +13,8 @@ static int run_status(cli *c)
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
 	rc = cs_status_update(ctx, c->args[0], kv, n, &e, cli_has(c, "--defer"));
+	if (!rc && c->json)
+		cli_ok("status", c->args[0]);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;
@@ -25,6 +27,8 @@ static int run_heartbeat(cli *c)
 	if (rc)
 		return rc;
 	rc = cs_heartbeat(ctx, cli_has(c, "--defer"));
+	if (!rc && c->json)
+		cli_ok(NULL, NULL);
 	rc = rc ? cli_fail(ctx, rc) : EXIT_OK;
 	cs_close(ctx);
 	return rc;

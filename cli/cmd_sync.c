@@ -54,13 +54,15 @@ static int run_init(cli *c)
 		cs_rows *r = NULL;
 		memset(&st, 0, sizeof st);
 		rc = cs_sync(ctx, &st);
-		if (!CLI_QUIET(c))
+		if (!c->json && !c->quiet)
 			printf("initialized '%s' as %s\n", c->args[1], c->server);
 		/* Two clones must not share a server id (health: duplicate). */
-		if (!rc && !c->quiet && !cs_list(ctx, &r, "server_heartbeat", f) && cs_rows_next(r) == 1)
-			fprintf(stderr, "coordsync: warning: server %s already has a heartbeat on the remote"
-				" (%s UTC): if the clone that wrote it still runs, stop it; two clones must"
-				" not use one server id\n", c->server, cs_rows_text(r, 1));
+		if (!rc && !c->quiet && !cs_list(ctx, &r, "server_heartbeat", f) && cs_rows_next(r) == 1) {
+			char tb[CLI_TIME_MAX];
+			cli_warn("warning: server %s already has a heartbeat on the remote (%s): if the"
+				 " clone that wrote it still runs, stop it; two clones must not use one"
+				 " server id", c->server, cli_time_cell(cs_rows_text(r, 1), tb));
+		}
 		cs_rows_free(r);
 		/* The seed's "Initialize status files": those it has not yet. */
 		if (!rc)
@@ -137,7 +139,8 @@ static int run_info(cli *c)
 			}
 		}
 		for (int i = 0; i < cs_rows_columns(r); i++) {
-			const char *v = cs_rows_text(r, i);
+			char tb[CLI_TIME_MAX];
+			const char *v = cli_time_cell(cs_rows_text(r, i), tb);
 			if (c->json) {
 				printf(", ");
 				cli_json_string(stdout, cs_rows_name(r, i));

@@ -96,9 +96,8 @@ static int run_validate(cli *c)
 	if (rc)
 		rc = cli_fail(ctx, rc);
 	else if (problems) {
-		fprintf(stderr, "coordsync: %d problem%s in the coordination files%s\n", problems,
-			problems == 1 ? "" : "s", staged ? " staged for commit" : "");
-		rc = EXIT_USAGE;
+		rc = cli_error(EXIT_USAGE, "invalid", "%d problem%s in the coordination files%s",
+			       problems, problems == 1 ? "" : "s", staged ? " staged for commit" : "");
 	} else if (!c->json) {
 		printf("%d coordination file%s checked: no problems\n", checked,
 		       checked == 1 ? "" : "s");

@@ -298,7 +298,8 @@ static int grid_add(grid *g, cs_rows *r, int header, const char *null)
 		g->cap = cap;
 	}
 	for (int i = 0; i < g->ncol; i++) {
-		const char *t = header ? cs_rows_name(r, i) : cs_rows_text(r, i);
+		char tb[CLI_TIME_MAX];
+		const char *t = header ? cs_rows_name(r, i) : cli_time_cell(cs_rows_text(r, i), tb);
 		if (!(g->cell[g->rows * (size_t)g->ncol + (size_t)i] = cli_text(t ? t : null)))
 			return -1;
 	}
@@ -430,7 +431,8 @@ static int print_lines(FILE *out, cs_rows *r, const cli_print_opts *po)
 		if (po->fmt == FMT_LINE) {
 			fputs(count ? "\n" : "", out);
 			for (int i = 0; i < n; i++) {
-				const char *t = cs_rows_text(r, i);
+				char tb[CLI_TIME_MAX];
+				const char *t = cli_time_cell(cs_rows_text(r, i), tb);
 				char *name = cli_text(cs_rows_name(r, i));
 				if (!name)
 					return CS_ERROR;
@@ -448,7 +450,8 @@ static int print_lines(FILE *out, cs_rows *r, const cli_print_opts *po)
 		}
 		for (int pass = count || po->no_header; pass < 2; pass++) {
 			for (int i = 0; i < n; i++) {
-				const char *t = pass ? cs_rows_text(r, i) : cs_rows_name(r, i);
+				char tb[CLI_TIME_MAX];
+				const char *t = pass ? cli_time_cell(cs_rows_text(r, i), tb) : cs_rows_name(r, i);
 				fputs(i ? sep : "", out);
 				if (!t)
 					fputs(null, out);
@@ -471,13 +474,14 @@ static int print_rows(FILE *out, cs_rows *r, const cli_print_opts *po, const cha
 {
 	int fmt = po->fmt;
 	int n = cs_rows_columns(r), rc, count = 0, one = fmt == FMT_OBJECT;
+	int wrap = fmt == FMT_ROWS;
 	int header = !po->no_header;
 	const char *null = po->null ? po->null : "";
 	grid g = {NULL, 0, 0, n};
 
 	if (fmt == FMT_LIST || fmt == FMT_TSV || fmt == FMT_LINE)
 		return print_lines(out, r, po);
-	if (one)
+	if (one || wrap)
 		fmt = FMT_JSON;
 	if ((fmt == FMT_TABLE || fmt == FMT_BOX) && header && grid_add(&g, r, 1, null))
 		return CS_ERROR;
@@ -508,7 +512,7 @@ static int print_rows(FILE *out, cs_rows *r, const cli_print_opts *po, const cha
 		fputs("<tbody>\n", out);
 	}
 	if (fmt == FMT_JSON && !one)
-		fputc('[', out);
+		fputs(wrap ? "{\"rows\": [" : "[", out);
 	while ((rc = cs_rows_next(r)) == 1) {
 		if (one && count)
 			break;
@@ -524,7 +528,8 @@ static int print_rows(FILE *out, cs_rows *r, const cli_print_opts *po, const cha
 		else if (fmt == FMT_HTML)
 			fputs("<tr>", out);
 		for (int i = 0; i < n; i++) {
-			const char *t = cs_rows_text(r, i);
+			char tb[CLI_TIME_MAX];
+			const char *t = cli_time_cell(cs_rows_text(r, i), tb);
 			int ty = cs_rows_type(r, i);
 			if (fmt == FMT_CSV) {
 				if (i)
@@ -568,7 +573,7 @@ static int print_rows(FILE *out, cs_rows *r, const cli_print_opts *po, const cha
 	if (one)
 		fputs(count ? "\n" : "null\n", out);
 	else if (fmt == FMT_JSON)
-		fputs(count ? "\n]\n" : "]\n", out);
+		fputs(count ? wrap ? "\n]}\n" : "\n]\n" : wrap ? "]}\n" : "]\n", out);
 	else if (fmt == FMT_HTML)
 		fputs("</tbody>\n</table>\n", out);
 	if (fmt == FMT_TABLE && rc == 0)
@@ -612,21 +617,11 @@ int cli_exit(int rc)
 	}
 }
 
-/* Errors and notices quote remote text: escaped (cli_put_text). */
+/* Errors and notices quote remote text: escaped (cli_put_text), or JSON
+ * (cli/out.c). */
 int cli_fail(cs_ctx *ctx, int rc)
 {
-	fprintf(stderr, "coordsync: ");
-	cli_put_text(stderr, cs_errmsg(ctx));
-	fputc('\n', stderr);
-	return cli_exit(rc);
-}
-
-void cli_notice(const char *msg, void *arg)
-{
-	(void)arg;
-	fprintf(stderr, "coordsync: ");
-	cli_put_text(stderr, msg);
-	fputc('\n', stderr);
+	return cli_error_usage(cli_exit(rc), cli_code(rc), cs_errmsg(ctx), NULL);
 }
 
 /* ---- lists ------------------------------------------------------------- */
@@ -636,7 +631,7 @@ int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt)
 	cs_rows *r = NULL;
 	int rc = cs_list(ctx, &r, name, filters);
 	if (!rc)
-		rc = cli_print_rows(stdout, r, fmt);
+		rc = cli_print_rows(stdout, r, fmt == FMT_JSON ? FMT_ROWS : fmt);
 	cs_rows_free(r);
 	return rc ? cli_fail(ctx, rc) : EXIT_OK;
 }

@@ -154,12 +154,16 @@ static const char *color(fleet *f, const char *id)
 	return palette[(size_t)fleet_index(f, id) % NPALETTE];
 }
 
+/* t as every time the CLI prints (cli_time: ISO-8601, UTC or --local);
+ * fmt is kept for the callers and no longer read. */
 static void fmt_time(double t, const char *fmt, char *out, size_t n)
 {
-	time_t s = (time_t)t;
-	struct tm tm;
-	if (!gmtime_r(&s, &tm) || !strftime(out, n, fmt, &tm))
-		snprintf(out, n, "?");
+	char iso[CLI_TIME_MAX];
+	(void)fmt;
+	cli_time(iso, t);
+	if (!iso[0] || strlen(iso) >= n)
+		memcpy(iso, "?", 2);
+	memcpy(out, iso, strlen(iso) + 1);
 }
 
 /* ---- charts ----------------------------------------------------------------- */

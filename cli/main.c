@@ -125,6 +125,8 @@ static void suggest(const char *word, const char *const *cand, int n, const char
 {
 	int best = 1000, shown = 0, d[128];
 	size_t wl = strlen(word);
+	if (cli_out_json)
+		return;       /* standard error holds the one JSON error */
 	for (int k = 0; k < n && k < 128; k++) {
 		d[k] = distance(word, cand[k]);
 		if (wl >= 2 && !strncmp(cand[k], word, wl) && d[k] > 1)
@@ -180,17 +182,18 @@ int cli_usage(const cli *c, const char *fmt, ...)
 	char *msg = NULL;
 	int n;
 	/* The message quotes arguments, which may hold anything: escaped. */
+	char usage[256];
 	va_start(ap, fmt);
 	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "coordsync: ");
-	cli_put_text(stderr, n < 0 ? fmt : msg);
-	fprintf(stderr, "\n");
+	if (c && c->cmd)
+		snprintf(usage, sizeof usage, "coordsync %s%s%s", c->cmd->name,
+			 c->cmd->args[0] ? " " : "", c->cmd->args);
+	/* The exit status a JSON error names: health's usage errors exit 3. */
+	cli_error_usage(c && c->cmd && (c->cmd->flags & CLI_PLUGIN) ? EXIT_PLUGIN_USAGE : EXIT_USAGE,
+			"usage", n < 0 ? fmt : msg, c && c->cmd ? usage : NULL);
 	if (n >= 0)
 		free(msg);
-	if (c && c->cmd)
-		fprintf(stderr, "usage: coordsync %s%s%s (see --help)\n", c->cmd->name,
-			c->cmd->args[0] ? " " : "", c->cmd->args);
 	return EXIT_USAGE;
 }
 
@@ -245,6 +248,8 @@ static int set_global(cli *c, const cli_opt *o, const char *v)
 		c->db = v;
 	else if (!strcmp(o->name, "--json"))
 		c->json = 1;
+	else if (!strcmp(o->name, "--local"))
+		cli_out_local = 1;
 	return 0;
 }
 
@@ -427,6 +432,7 @@ int cli_parse(cli *cp, int argc, char **argv)
 	int i = 1, used;
 	memset(&c, 0, sizeof c);
 	memset(cp, 0, sizeof *cp);
+	cli_out_reset(argc, argv);
 
 	/* Global options before the command. */
 	while (i < argc && argv[i][0] == '-') {
@@ -437,24 +443,29 @@ int cli_parse(cli *cp, int argc, char **argv)
 			return -1;
 		}
 		if (!strcmp(argv[i], "--version")) {
-			printf("coordsync 0.1.0\n");
+			printf(cli_out_json ? "{\"version\": \"0.1.0\"}\n" : "coordsync 0.1.0\n");
 			return -1;
 		}
 		if (!o) {
-			cli_usage(NULL, "unknown option '%s'", argv[i]);
-			suggest_option(NULL, argv[i]);
 			/* The command is not known yet: the first word after that
 			 * names one, and health's usage errors exit 3. */
+			int ex = EXIT_USAGE;
 			for (int j = i + 1; j < argc; j++)
-				if ((cmd = cli_lookup(argc, argv, j, &used)))
-					return cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : EXIT_USAGE;
-			return EXIT_USAGE;
+				if ((cmd = cli_lookup(argc, argv, j, &used))) {
+					ex = cmd->flags & CLI_PLUGIN ? EXIT_PLUGIN_USAGE : EXIT_USAGE;
+					break;
+				}
+			ex = cli_error(ex, "usage", "unknown option '%s'", argv[i]);
+			suggest_option(NULL, argv[i]);
+			return ex;
 		}
 		if (take_value(NULL, o, inl, argc, argv, &i, &v) || set_global(&c, o, v))
 			return EXIT_USAGE;
 		i++;
 	}
 	if (i >= argc) {
+		if (cli_out_json)
+			return cli_error(EXIT_USAGE, "usage", "no command (see coordsync --help)");
 		main_help(stderr);
 		return EXIT_USAGE;
 	}
@@ -476,6 +487,10 @@ int cli_parse(cli *cp, int argc, char **argv)
 		/* With --help the list is the answer (stdout, 0); otherwise it
 		 * goes with the usage error to stderr. */
 		if (cli_group_list(NULL, argv[i])) {
+			if (!help && cli_out_json)
+				return i + 1 < argc ? cli_usage(NULL, "unknown command '%s %s'", argv[i], argv[i + 1])
+					: cli_usage(NULL, "'%s' needs a command (see coordsync %s --help)",
+						    argv[i], argv[i]);
 			if (!help && i + 1 < argc) {
 				cli_usage(NULL, "unknown command '%s %s'", argv[i], argv[i + 1]);
 				suggest_command(argv[i], argv[i + 1]);
@@ -497,8 +512,9 @@ int cli_main(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	/* A daemon serving this clone runs it for us, without the set-up a new
-	 * process pays (cli/serve.c). */
-	if (!cli_in_daemon && (c.cmd->flags & CLI_SERVED) && (rc = cli_forward(&c, argc, argv)) != -1)
+	 * process pays (cli/serve.c); not with --local, whose zone is ours. */
+	if (!cli_in_daemon && !cli_out_local && (c.cmd->flags & CLI_SERVED) &&
+	    (rc = cli_forward(&c, argc, argv)) != -1)
 		return rc;
 	return c.cmd->run(&c);
 }

@@ -196,9 +196,8 @@ int cli_forward(const cli *c, int argc, char **argv)
 	free(buf);
 	if (!wait_in(fd, SERVE_ANSWER_S * 1000) || recv(fd, &word, sizeof word, 0) != (ssize_t)sizeof word) {
 		close(fd);
-		fprintf(stderr, "coordsync: the daemon serving this clone gave no answer; the command"
-				" may or may not have run (see `coordsync lock list`, `job list`)\n");
-		return EXIT_ERR;
+		return cli_error(EXIT_ERR, "error", "the daemon serving this clone gave no answer; the"
+				 " command may or may not have run (see `coordsync lock list`, `job list`)");
 	}
 	close(fd);
 	return word == SERVE_DECLINED ? SERVE_DECLINED : (int)word;

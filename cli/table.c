@@ -9,7 +9,8 @@ const cli_opt cli_global_opts[] = {
 	{"-C", 's', "DIR", "run as if started in DIR (the clone)"},
 	{"--server", 's', "ID", "this server's id (default: coordsync.server in the clone)"},
 	{"--db", 's', "FILE", "the mirror database (default: DIR/.git/coordsync/mirror.db)"},
-	{"--json", 'f', NULL, "machine-readable output"},
+	{"--json", 'f', NULL, "machine-readable output: one JSON object (docs/JSON.md)"},
+	{"--local", 'f', NULL, "times in local time with its offset (default: UTC, ...Z)"},
 	{"--quiet", 'f', NULL, "errors only: no notices, no report of what was done; a value"
 	 " asked for (an id, a fence, a list, JSON) is still printed"},
 	{"-q", 'f', NULL, "short for --quiet"},

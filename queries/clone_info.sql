@@ -3,7 +3,8 @@
 DROP VIEW IF EXISTS clone_info;
 CREATE VIEW clone_info AS
 SELECT (SELECT value FROM meta WHERE key='remote_head') AS remote_head,
-       (SELECT datetime(value, 'unixepoch') FROM meta WHERE key='last_import') AS last_import,
+       (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', value, 'unixepoch') FROM meta
+        WHERE key='last_import') AS last_import,
        (SELECT count(*) FROM jobs) AS jobs,
        (SELECT count(*) FROM jobs WHERE status='queued') AS queued,
        (SELECT count(*) FROM jobs WHERE status='running') AS running,

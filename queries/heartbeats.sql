@@ -4,7 +4,7 @@
 -- timestamp (NULL for a heartbeat known only from the current file).
 DROP VIEW IF EXISTS heartbeats;
 CREATE VIEW heartbeats AS
-SELECT datetime(t, 'unixepoch') AS time, server, skew_s FROM (
+SELECT strftime('%Y-%m-%dT%H:%M:%SZ', t, 'unixepoch') AS time, server, skew_s FROM (
   SELECT timestamp AS t, server, round(skew, 1) AS skew_s
   FROM server_history
   WHERE file = 'heartbeat' AND change != 'removed' AND timestamp IS NOT NULL

@@ -31,7 +31,7 @@ WITH g AS (
          lag(t_end) OVER (PARTITION BY name ORDER BY seq) AS prev_end
   FROM u
 )
-SELECT name AS lock, server, datetime(t0, 'unixepoch') AS time,
+SELECT name AS lock, server, strftime('%Y-%m-%dT%H:%M:%SZ', t0, 'unixepoch') AS time,
        coalesce(ended_by, 'held') AS ended_by,
        round(t_end - t0, 1) AS hold_s,
        prev_server,

@@ -9,7 +9,7 @@ SELECT f.id AS server,
        count(m.id) AS unread,
        count(CASE WHEN m.to_server != 'all' THEN 1 END) AS direct,
        count(CASE WHEN m.to_server = 'all' THEN 1 END) AS broadcast,
-       datetime(min(m.timestamp), 'unixepoch') AS oldest,
+       strftime('%Y-%m-%dT%H:%M:%SZ', min(m.timestamp), 'unixepoch') AS oldest,
        CAST(unixepoch('now') - min(m.timestamp) AS INTEGER) AS oldest_age_s
 FROM fleet_ids AS f
 LEFT JOIN message_unread AS u ON u.server = f.id

@@ -4,7 +4,7 @@
 -- (message_unread).
 DROP VIEW IF EXISTS message_log;
 CREATE VIEW message_log AS
-SELECT datetime(m.timestamp, 'unixepoch') AS time, m.from_server AS sender,
+SELECT strftime('%Y-%m-%dT%H:%M:%SZ', m.timestamp, 'unixepoch') AS time, m.from_server AS sender,
        m.to_server AS server, m.type, m.subject,
        (SELECT group_concat(f.id, ' ') FROM (SELECT id FROM fleet_ids ORDER BY id) AS f
         WHERE EXISTS (SELECT 1 FROM message_unread AS u WHERE u.id = m.id AND u.server = f.id))

@@ -10,7 +10,7 @@
 DROP VIEW IF EXISTS msg_inbox;
 CREATE VIEW msg_inbox AS
 SELECT m.id, m.from_server AS "from", m.to_server AS "to", m.type, m.subject, m.body,
-       datetime(m.timestamp, 'unixepoch') AS time,
+       strftime('%Y-%m-%dT%H:%M:%SZ', m.timestamp, 'unixepoch') AS time,
        (SELECT nullif(json_group_object(j.key, j.value), '{}') FROM json_each(m.json) AS j
         WHERE j.key NOT IN ('id', 'from', 'to', 'type', 'subject', 'body', 'timestamp', 'read',
                             'read_by', 'in_reply_to')) AS fields,

@@ -33,6 +33,7 @@ SELECT (SELECT count(*) FROM fleet_ids) AS servers,
        (SELECT count(*) FROM lock_history WHERE event = 'grant'
           AND committed_at > unixepoch('now') - 86400) AS grants_24h,
        (SELECT count(wait_s) FROM lock_holds
-          WHERE time > datetime('now', '-1 day')) AS handovers_24h,
+          WHERE time > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')) AS handovers_24h,
        (SELECT coalesce(sum(unread), 0) FROM message_backlog) AS unread_messages,
-       (SELECT datetime(value, 'unixepoch') FROM meta WHERE key = 'last_import') AS last_import;
+       (SELECT strftime('%Y-%m-%dT%H:%M:%SZ', value, 'unixepoch') FROM meta
+        WHERE key = 'last_import') AS last_import;

@@ -7,8 +7,8 @@
 DROP VIEW IF EXISTS server_health;
 CREATE VIEW server_health AS
 SELECT f.id AS server, s.status,
-       datetime(s.status_at, 'unixepoch') AS status_at,
-       datetime(s.heartbeat_at, 'unixepoch') AS time,
+       strftime('%Y-%m-%dT%H:%M:%SZ', s.status_at, 'unixepoch') AS status_at,
+       strftime('%Y-%m-%dT%H:%M:%SZ', s.heartbeat_at, 'unixepoch') AS time,
        CAST(unixepoch('now') - s.heartbeat_at AS INTEGER) AS heartbeat_age,
        CASE WHEN s.heartbeat_at IS NULL THEN 'none'
             WHEN unixepoch('now') - s.heartbeat_at <= 120 THEN 'ok'

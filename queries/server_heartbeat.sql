@@ -4,5 +4,5 @@
 -- share an id.
 DROP VIEW IF EXISTS server_heartbeat;
 CREATE VIEW server_heartbeat AS
-SELECT id AS server, datetime(heartbeat_at, 'unixepoch') AS heartbeat
+SELECT id AS server, strftime('%Y-%m-%dT%H:%M:%SZ', heartbeat_at, 'unixepoch') AS heartbeat
 FROM servers WHERE heartbeat_at IS NOT NULL ORDER BY id;

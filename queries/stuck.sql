@@ -3,7 +3,8 @@
 -- the server never sent one), so a dead server shows up next to its jobs.
 DROP VIEW IF EXISTS stuck;
 CREATE VIEW stuck AS
-SELECT j.id, j.assigned_to AS server, datetime(j.started_at, 'unixepoch') AS time,
+SELECT j.id, j.assigned_to AS server,
+       strftime('%Y-%m-%dT%H:%M:%SZ', j.started_at, 'unixepoch') AS time,
        CAST(unixepoch('now') - j.started_at AS INTEGER) AS running_s,
        j.attempts, j.fence,
        CAST(unixepoch('now') - s.heartbeat_at AS INTEGER) AS heartbeat_age

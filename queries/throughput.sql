@@ -5,7 +5,7 @@
 -- state.  Jobs that `compact` archived count too (job_records).
 DROP VIEW IF EXISTS throughput;
 CREATE VIEW throughput AS
-SELECT strftime('%Y-%m-%d %H:00', completed_at, 'unixepoch') AS hour,
+SELECT strftime('%Y-%m-%dT%H:00:00Z', completed_at, 'unixepoch') AS hour,
        assigned_to AS server,
        count(*) AS finished,
        sum(status = 'done') AS done,

@@ -39,7 +39,7 @@ grep -q "replied to ${ID[request]} from build1" "$T/log" || fail "no ack of the 
 for t in info warning error; do
   grep -q "marked ${ID[$t]} from build1" "$T/log" || fail "$t not marked: $(cat "$T/log")"
 done
-[ "$(cs "${B[@]}" --json msg inbox)" = "[]" ] || fail "still unread: $(cs "${B[@]}" msg inbox)"
+[ "$(cs "${B[@]}" --json msg inbox)" = '{"rows": []}' ] || fail "still unread: $(cs "${B[@]}" msg inbox)"
 remote_json coordination/messages.json | python3 -c '
 import json, sys
 ms = json.load(sys.stdin)["messages"]

@@ -48,7 +48,7 @@ expect_rc 0 cs "${A[@]}" lock cleanup
 expect_rc 0 cs "${B[@]}" lock acquire short --ttl 5
 ok "lock cleanup honours the lock-delay (coordsync.lockdelay)"
 expect_rc 0 cs "${A[@]}" --json lock list
-python3 -c 'import json,sys; d={l["name"]: l for l in json.loads(sys.argv[1])}; assert d["deploy"]["locked_by"]=="build2" and d["deploy"]["state"]=="held"' "$OUT"
+python3 -c 'import json,sys; d={l["name"]: l for l in json.loads(sys.argv[1])["rows"]}; assert d["deploy"]["locked_by"]=="build2" and d["deploy"]["state"]=="held"' "$OUT"
 ok "lock list --json"
 
 # ---- jobs ---------------------------------------------------------------
@@ -87,7 +87,7 @@ expect_rc 3 cs "${A[@]}" job cancel mid
 expect_rc 1 cs "${A[@]}" job cancel nosuch
 ok "cancel: once, and not for unknown jobs"
 expect_rc 0 cs "${A[@]}" --json job list --status done
-python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert [x["id"] for x in d]==["high"] and d[0]["result"]=="built", d' "$OUT"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1])["rows"]; assert [x["id"] for x in d]==["high"] and d[0]["result"]=="built", d' "$OUT"
 ok "job list --status"
 # Rescue: build1 runs 'low' and has no heartbeat; build2 rescues it.
 expect_rc 0 cs "${B[@]}" job rescue --older-than 0
@@ -112,19 +112,19 @@ expect_rc 2 cs "${A[@]}" msg send ../x --subject x
 ok "msg send: UUID ids, types and recipients checked"
 expect_rc 0 cs "${B[@]}" sync
 expect_rc 0 cs "${B[@]}" --json msg inbox
-python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert sorted(m["subject"] for m in d)==["hello all","please"], d' "$OUT"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1])["rows"]; assert sorted(m["subject"] for m in d)==["hello all","please"], d' "$OUT"
 expect_rc 0 cs "${A[@]}" --json msg inbox
-[ "$OUT" = "[]" ] || fail "sender sees its own broadcast: $OUT"
+[ "$OUT" = '{"rows": []}' ] || fail "sender sees its own broadcast: $OUT"
 ok "inbox: direct and broadcast messages, not one's own"
 expect_rc 0 cs "${B[@]}" msg read "$bid"
 expect_rc 0 cs "${B[@]}" msg read "$did"
 expect_rc 0 cs "${B[@]}" --json msg inbox
-[ "$OUT" = "[]" ] || fail "read messages still in inbox: $OUT"
+[ "$OUT" = '{"rows": []}' ] || fail "read messages still in inbox: $OUT"
 expect_rc 3 cs "${A[@]}" msg read "$did"
 ok "msg read; a message for another server cannot be read here"
 cs init "$T/r.git" "$T/c" --server build3 >/dev/null
 expect_rc 0 cs -C "$T/c" --json msg inbox
-python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert [m["subject"] for m in d]==["hello all"], d' "$OUT"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1])["rows"]; assert [m["subject"] for m in d]==["hello all"], d' "$OUT"
 ok "one server reading a broadcast does not hide it from the others"
 
 # ---- status, heartbeat, deferred intents -------------------------------------

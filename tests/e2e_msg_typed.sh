@@ -30,7 +30,7 @@ cs "${B[@]}" sync >/dev/null
 out=$(cs "${B[@]}" --json msg inbox)
 python3 - "$id" "$out" <<'PY' || fail "inbox --json: $out"
 import json, sys
-rows = json.loads(sys.argv[2])
+rows = json.loads(sys.argv[2])["rows"]
 r = [r for r in rows if r["id"] == sys.argv[1]][0]
 f = json.loads(r["fields"])
 assert f["ticket"] == 42 and f["labels"] == ["a", "b"] and f["note"] == "hello", f
@@ -39,7 +39,7 @@ PY
 plain=$(cs "${A[@]}" msg send build2 --subject plain)
 cs "${B[@]}" sync >/dev/null
 out=$(cs "${B[@]}" --json msg inbox)
-python3 -c 'import json,sys; r=[r for r in json.loads(sys.argv[2]) if r["id"]==sys.argv[1]][0]; assert r["fields"] is None, r' "$plain" "$out" ||
+python3 -c 'import json,sys; r=[r for r in json.loads(sys.argv[2])["rows"] if r["id"]==sys.argv[1]][0]; assert r["fields"] is None, r' "$plain" "$out" ||
   fail "a message without fields: $out"
 ok "msg inbox --json shows the fields (null when there are none)"
 
@@ -53,7 +53,7 @@ has "given twice"
 expect_rc 2 cs "${A[@]}" msg send build2 --subject x --set noequals
 expect_rc 2 cs "${A[@]}" msg send build2 --subject x --defer --set read=true
 [ "$(rhead)" = "$before" ] || fail "a refused --set pushed something"
-cnt=$(cs "${A[@]}" --json outbox list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+cnt=$(cs "${A[@]}" --json outbox list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["rows"]))')
 [ "$cnt" = 0 ] || fail "a refused --defer --set was queued"
 ok "reserved fields, a key twice, a malformed item: exit 2, nothing pushed or queued"
 

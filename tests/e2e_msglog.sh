@@ -92,7 +92,7 @@ done
 ok "bad rotation settings exit 2 naming the setting"
 
 cs "${B[@]}" run >/dev/null 2>&1     # the default rules mark the info messages read
-[ "$(cs "${B[@]}" --json msg inbox)" = "[]" ] || fail "unread left: $(cs "${B[@]}" msg inbox)"
+[ "$(cs "${B[@]}" --json msg inbox)" = '{"rows": []}' ] || fail "unread left: $(cs "${B[@]}" msg inbox)"
 rm -f "$T/b/.git/coordsync/msglog.db" "$ML"*
 n=$(cs "${A[@]}" msg send build2 --subject "new one")
 cs "${B[@]}" sync >/dev/null

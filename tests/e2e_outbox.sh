@@ -29,7 +29,7 @@ ok "a poisoned intent is set aside and the others go out (sync exits 0)"
 expect_rc 0 cs "${A[@]}" outbox list
 grep -q "set-aside" <<<"$OUT" && grep -qE "malformed (message|msg) intent" <<<"$OUT" || fail "outbox list: $OUT"
 expect_rc 0 cs "${A[@]}" --json outbox list
-ID=$(python3 -c 'import json,sys; l=json.loads(sys.argv[1]); assert len(l)==1 and l[0]["state"]=="set-aside", l; print(l[0]["id"])' "$OUT") ||
+ID=$(python3 -c 'import json,sys; l=json.loads(sys.argv[1])["rows"]; assert len(l)==1 and l[0]["state"]=="set-aside", l; print(l[0]["id"])' "$OUT") ||
   fail "outbox list --json: $OUT"
 expect_rc 1 cs "${A[@]}" health
 grep -q "intent $ID was set aside" <<<"$OUT" || fail "health does not report the set-aside intent: $OUT"
@@ -62,7 +62,7 @@ expect_rc 0 cs "${A[@]}" outbox retry --help
 grep -q "usage: coordsync .*outbox retry" <<<"$OUT" || fail "outbox retry --help: $OUT"
 expect_rc 0 cs "${A[@]}" heartbeat --defer
 expect_rc 0 cs "${A[@]}" --json outbox list
-PENDING=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])[0]["id"])' "$OUT")
+PENDING=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["rows"][0]["id"])' "$OUT")
 expect_rc 3 cs "${A[@]}" outbox retry "$PENDING"    # not set aside: refused
 expect_rc 0 cs "${A[@]}" sync
 ok "outbox commands: usage errors exit 2, unknown ids 1, a pending intent cannot be retried (3)"
@@ -80,7 +80,7 @@ for i in 1 2 3 4; do expect_rc 0 cs "${A[@]}" sync; done
 [ "$(copies "$T/r.git" killer-2)" = 1 ] && [ "$(copies "$T/r.git" killer-3)" = 1 ] ||
   fail "the intents after the one that killed the process did not go out once each"
 expect_rc 0 cs "${A[@]}" --json outbox list
-python3 -c 'import json,sys; l=json.loads(sys.argv[1]); assert len(l)==1 and "died 3 times" in l[0]["error"], l' "$OUT" ||
+python3 -c 'import json,sys; l=json.loads(sys.argv[1])["rows"]; assert len(l)==1 and "died 3 times" in l[0]["error"], l' "$OUT" ||
   fail "the intent that killed the process is not set aside: $OUT"
 expect_rc 0 cs "${A[@]}" outbox retry --all
 expect_rc 0 cs "${A[@]}" sync
@@ -92,7 +92,7 @@ sqlite3 "$MIRROR" "INSERT INTO outbox(kind, payload, created_at) VALUES('heartbe
 expect_rc 0 cs "${A[@]}" sync
 expect_rc 0 cs "${A[@]}" rebuild
 expect_rc 0 cs "${A[@]}" --json outbox list
-python3 -c 'import json,sys; l=json.loads(sys.argv[1]); assert [i["state"] for i in l] == ["set-aside"], l' "$OUT" ||
+python3 -c 'import json,sys; l=json.loads(sys.argv[1])["rows"]; assert [i["state"] for i in l] == ["set-aside"], l' "$OUT" ||
   fail "rebuild lost the set-aside intent: $OUT"
 ok "rebuild keeps a set-aside intent"
 

@@ -41,7 +41,7 @@ cs "${B[@]}" msg send all --subject 'hello fleet' >/dev/null
 cs "${C[@]}" msg send build1 --type request --subject 'please rebuild' >/dev/null
 cs "${C[@]}" sync >/dev/null
 cs "${C[@]}" msg inbox >/dev/null
-bid=$(cs "${C[@]}" --json msg inbox | python3 -c 'import json,sys; print([m["id"] for m in json.load(sys.stdin) if m["to"]=="all"][0])')
+bid=$(cs "${C[@]}" --json msg inbox | python3 -c 'import json,sys; print([m["id"] for m in json.load(sys.stdin)["rows"] if m["to"]=="all"][0])')
 cs "${C[@]}" msg read "$bid" >/dev/null
 cs "${A[@]}" status set idle --defer >/dev/null
 cs "${A[@]}" heartbeat --defer >/dev/null
@@ -91,7 +91,7 @@ done
 expect_rc 0 cs "${A[@]}" lock list
 ok "the internal views (lock_list, msg_inbox, message_unread ...) are no reports: not listed, not run"
 expect_rc 0 cs "${A[@]}" --json report --list
-python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert all(x["source"]=="builtin" for x in d) and len(d)==int(sys.argv[2]), d' "$OUT" "$n"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1])["rows"]; assert all(x["source"]=="builtin" for x in d) and len(d)==int(sys.argv[2]), d' "$OUT" "$n"
 ok "report --list --json"
 
 # ---- every report in every format ---------------------------------------------

@@ -218,7 +218,7 @@ PY
 [ "$(msgfield "$m_all" read_by)" = '["build1"]' ] || fail "broadcast read_by: $(msgfield "$m_all" read_by)"
 [ "$(msgfield "$m_ownall" read_by)" = null ] || fail "own broadcast processed"
 expect_rc 0 cs "${A[@]}" --json msg inbox
-python3 -c 'import json,sys; s=sorted(m["subject"] for m in json.loads(sys.argv[1])); assert s==["hello there","ping myself","ping with the wrong type"], s' "$OUT" \
+python3 -c 'import json,sys; s=sorted(m["subject"] for m in json.loads(sys.argv[1])["rows"]); assert s==["hello there","ping myself","ping with the wrong type"], s' "$OUT" \
   || fail "inbox: $OUT"   # a note to oneself stays in the inbox, unprocessed
 ok "one reply per replied message (type filter, case-insensitive); marked read; unmatched stay unread; own never processed"
 autoreply "$T/c"
@@ -454,7 +454,7 @@ expect_rc 0 cs "${A[@]}" --json config
 unset COORDSYNC_LOCKDELAY
 python3 - "$OUT" <<'PY' || fail "config: $OUT"
 import json, sys
-c = {r["key"]: r for r in json.loads(sys.argv[1])}
+c = {r["key"]: r for r in json.loads(sys.argv[1])["rows"]}
 def has(k, v, s):
     assert (c[k]["value"], c[k]["source"]) == (v, s), c[k]
 has("coordsync.interval.idle", "120", "git config coordsync.interval.idle")
@@ -471,7 +471,7 @@ for k in ("branch", "autoreply", "rescue.olderthan", "compact.olderthan", "logs.
 PY
 ok "config --json: each value with its source (env, git config, default, unset)"
 expect_rc 0 cs "${A[@]}" --server build7 --json config
-python3 -c 'import json,sys; c={r["key"]: r for r in json.loads(sys.argv[1])}; assert (c["coordsync.server"]["value"], c["coordsync.server"]["source"])==("build7","--server"), c["coordsync.server"]' "$OUT" \
+python3 -c 'import json,sys; c={r["key"]: r for r in json.loads(sys.argv[1])["rows"]}; assert (c["coordsync.server"]["value"], c["coordsync.server"]["source"])==("build7","--server"), c["coordsync.server"]' "$OUT" \
   || fail "flag source: $OUT"
 expect_rc 0 cs "${A[@]}" config
 grep -Eq "^coordsync\.interval\.idle +120 +git config coordsync\.interval\.idle +daemon" <<<"$OUT" \

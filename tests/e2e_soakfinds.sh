@@ -54,7 +54,7 @@ done
 after=$(git --git-dir="$T/r.git" rev-list --count refs/heads/main)
 [ $((after - before)) -ge 4 ] || fail "the suspect intents did not go out one per commit ($before -> $after)"
 expect_rc 0 cs "${A[@]}" --json outbox list
-[ "$OUT" = "[]" ] || fail "the outbox is not empty after the sync: $OUT"
+[ "$OUT" = '{"rows": []}' ] || fail "the outbox is not empty after the sync: $OUT"
 ok "after two deaths in the push, one sync delivers every pending intent, one per commit"
 
 done_testing

@@ -120,7 +120,10 @@ has "coordsync: 7 problems in the coordination files"
 expect_rc 2 cs -C "$M" --json validate
 python3 - "$OUT" <<'PY'
 import json, sys
-d = json.loads(sys.argv[1].split("\ncoordsync: ")[0])
+# stdout's object, then stderr's error object (expect_rc merges them)
+out, err = sys.argv[1].split('\n{"error": ')
+d = json.loads(out)
+assert json.loads('{"error": ' + err)["error"]["exit"] == 2, err
 assert d["ok"] is False and d["files"] == 6, d
 got = [(p["path"], p["line"], p["col"]) for p in d["problems"]]
 assert got == [("coordination/jobs.json", 2, 3), ("coordination/jobs.json", 4, 3),

@@ -25,7 +25,7 @@ C1="$T/c1"
 clear_outbox() {
   local id
   for id in $("$COORDSYNC" -C "$C1" --json outbox list |
-              python3 -c 'import json,sys; print(" ".join(str(i["id"]) for i in json.load(sys.stdin)))'); do
+              python3 -c 'import json,sys; print(" ".join(str(i["id"]) for i in json.load(sys.stdin)["rows"]))'); do
     "$COORDSYNC" -C "$C1" outbox drop "$id" >/dev/null
   done
 }
