@@ -378,7 +378,12 @@ static int run_compact(cli *c)
 		return rc;
 	/* coordsync.compact.olderthan switches compaction on in `run`; here it
 	 * is only the default, and 0 (off) means the command's own 30 days. */
-	cfg = cs_config_num(ctx, "compact.olderthan", 0);
+	cfg = 0;
+	if (!cli_has(c, "--older-than") && (rc = cs_config_int(ctx, "compact.olderthan", &cfg))) {
+		rc = cli_fail(ctx, rc);
+		cs_close(ctx);
+		return rc;
+	}
 	older = cli_num(c, "--older-than", cfg > 0 ? cfg : 30 * 86400LL);
 	cli_dry_start(ctx, &dry, cli_has(c, "--dry-run") || cli_has(c, "-n"));
 	if (!(rc = cs_compact(ctx, older, &jobs, &msgs))) {

@@ -302,7 +302,9 @@ long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt)
 	return n;
 }
 
-int cs_config_check(cs_ctx *ctx)
+/* Every number setting parses (all), or all but the K_UNITS ones: those
+ * are left to the code that reads them (config_check_open). */
+static int config_check(cs_ctx *ctx, int all)
 {
 	git_config *snap = NULL;
 	long long n;
@@ -311,10 +313,20 @@ int cs_config_check(cs_ctx *ctx)
 	if (ctx->repo && git_repository_config_snapshot(&snap, ctx->repo))
 		git_error_clear();
 	for (const setting *s = settings; s->key && !rc; s++)
-		if (s->kind != K_TEXT && s->kind != K_URL)
+		if (s->kind != K_TEXT && s->kind != K_URL && (all || s->kind != K_UNITS))
 			rc = config_int(ctx, snap, s->key, &n);
 	git_config_free(snap);
 	return rc;
+}
+
+int cs_config_check(cs_ctx *ctx)
+{
+	return config_check(ctx, 1);
+}
+
+int config_check_open(cs_ctx *ctx)
+{
+	return config_check(ctx, 0);
 }
 
 /* url with the password of its user info ("scheme://user:PASSWORD@host")

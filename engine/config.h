@@ -12,4 +12,11 @@
  * parse, a URL without its password).  cs_config_list (query.c) reads it. */
 int config_view(cs_ctx *ctx);
 
+/* cs_config_check as every command's open runs it: all but the K_UNITS
+ * settings.  compact.olderthan was a bare number of days once; such a value
+ * left from before stops the compaction that reads it (cs_cycle, compact)
+ * and fails `config`, not every command: the heartbeat, the syncs and the
+ * decisions of a server upgraded in place go on. */
+int config_check_open(cs_ctx *ctx);
+
 #endif

@@ -43,7 +43,7 @@ static int step_failed(const cs_cycle_opts *o, cs_cycle_result *cy, cs_ctx *ctx,
 int cs_cycle(cs_ctx *ctx, const cs_cycle_opts *o, cs_cycle_result *cy)
 {
 	long long rescue = cs_config_num(ctx, "rescue.olderthan", 0);
-	long long compact = cs_config_num(ctx, "compact.olderthan", 0);
+	long long compact = 0;
 	long long autoreply = cs_config_num(ctx, "autoreply", 1);
 	char *alert = cs_config_get(ctx, "health.alert");
 	char *token = cs_config_get(ctx, "health.tokenfile");
@@ -79,6 +79,13 @@ int cs_cycle(cs_ctx *ctx, const cs_cycle_opts *o, cs_cycle_result *cy)
 		STEP("rescue");
 	if (rescue > 0 && (rc = cs_job_rescue(ctx, (int)rescue, &cy->rescued)) && !first)
 		first = step_failed(o, cy, ctx, "rescue", rc);
+	/* An invalid compact.olderthan (a bare number of days from before it
+	 * took units) fails this step alone, naming the setting. */
+	if ((rc = cs_config_int(ctx, "compact.olderthan", &compact))) {
+		STEP("compact");
+		first = first ? first : step_failed(o, cy, ctx, "compact", rc);
+		compact = 0;
+	}
 	if (compact > 0)
 		STEP("compact");
 	if (compact > 0 &&

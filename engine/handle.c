@@ -15,6 +15,7 @@
 #include "util.h"
 #include "fault.h"
 #include "db.h"
+#include "config.h"
 #include "tree.h"
 #include "texts.h"
 #include "transport.h"
@@ -269,7 +270,7 @@ static int open_clone(cs_ctx **out, const cs_opts *opts, int unchecked)
 		return rc;
 	ctx->server = opts && opts->server ? util_strdup(opts->server) : cs_config_get(ctx, "server");
 	ctx->branch = cs_config_get(ctx, "branch");
-	if (!unchecked && (rc = cs_config_check(ctx)))
+	if (!unchecked && (rc = config_check_open(ctx)))
 		return rc;
 	ctx->lock_delay = (int)cs_config_num(ctx, "lockdelay", 5);
 	cs_set_retries(ctx, (int)cs_config_num(ctx, "retries", 60));

@@ -126,7 +126,7 @@ mid=$(cs "${B[@]}" msg send build1 --subject hello)
 cs "${A[@]}" sync >/dev/null
 expect_rc 0 cs "${A[@]}" msg read "${mid:0:8}"
 expect_rc 0 cs "${A[@]}" --json msg inbox
-[ "$OUT" = "[]" ] || fail "msg read by prefix left it unread: $OUT"
+[ "$OUT" = '{"rows": []}' ] || fail "msg read by prefix left it unread: $OUT"
 expect_rc 0 cs "${A[@]}" query "SELECT read FROM messages WHERE id='$mid'" --format csv
 [ "$(tail -1 <<<"$OUT")" = 1 ] || fail "read flag: $OUT"
 ok "msg read takes a unique prefix of the message id"
@@ -180,21 +180,34 @@ git -C "$T/a" config coordsync.compact.olderthan 30
 run_err cs "${A[@]}" config   # config shows every setting, then fails on the invalid one
 [ $RC = 2 ] && grep -q "invalid setting coordsync.compact.olderthan '30'.*write 30d" "$T/err" ||
   fail "config with compact.olderthan 30: $RC $(cat "$T/err")"
+# Such a value left from before (days) stops the compaction alone: the
+# decisions and the run's heartbeat go on, and the run names the setting.
+expect_rc 0 cs "${A[@]}" job add --id d1x
+sleep 1.1
+hb0=$(git --git-dir="$T/r.git" log -1 --format=%H main -- build1/heartbeat.json)
+run_err cs "${A[@]}" run
+[ $RC = 2 ] && grep -q 'step="compact"' "$T/err" && grep -q "write 30d" "$T/err" ||
+  fail "run with compact.olderthan 30: $RC $(cat "$T/err")"
+[ "$(git --git-dir="$T/r.git" log -1 --format=%H main -- build1/heartbeat.json)" != "$hb0" ] ||
+  fail "run with compact.olderthan 30 pushed no heartbeat"
+run_err cs "${A[@]}" compact
+[ $RC = 2 ] && grep -q "write 30d" "$T/err" || fail "compact with compact.olderthan 30: $RC $(cat "$T/err")"
+expect_rc 0 cs "${A[@]}" job cancel d1x
 git -C "$T/a" config coordsync.compact.olderthan 1h30m
 expect_rc 0 cs "${A[@]}" --json config
-python3 -c 'import json, sys; c = {r["key"]: r for r in json.loads(sys.argv[1])}; assert str(c["coordsync.compact.olderthan"]["value"]) in ("5400", "1h30m"), c["coordsync.compact.olderthan"]' "$OUT" ||
+python3 -c 'import json, sys; c = {r["key"]: r for r in json.loads(sys.argv[1])["rows"]}; assert str(c["coordsync.compact.olderthan"]["value"]) in ("5400", "1h30m"), c["coordsync.compact.olderthan"]' "$OUT" ||
   fail "config 1h30m: $OUT"
 cs "${A[@]}" job add --id d2 >/dev/null
 cs "${A[@]}" job cancel d2 >/dev/null
 git -C "$T/a" config coordsync.compact.olderthan 1s
 sleep 2
 run_err cs "${A[@]}" run
-[ $RC = 0 ] && grep -q "archived_jobs=1" "$T/err" || fail "run with compact.olderthan 1s: $RC $(cat "$T/err")"
+[ $RC = 0 ] && grep -q "archived_jobs=2" "$T/err" || fail "run with compact.olderthan 1s (d2, d1x): $RC $(cat "$T/err")"
 git -C "$T/a" config coordsync.compact.olderthan 0
 expect_rc 0 cs "${A[@]}" config
 ok "coordsync.compact.olderthan is a duration with a unit (1h30m, 1s in run); a bare number other than 0 is refused"
 expect_rc 0 cs "${A[@]}" --json lock acquire unit --ttl 1m30s
-python3 -c 'import json, sys; o = json.loads(sys.argv[1]); import time; assert 85 <= o["expires_at"] - time.time() <= 91, o' "$OUT" ||
+python3 -c 'import json, sys; o = json.loads(sys.argv[1]); import time, datetime; e = datetime.datetime.fromisoformat(o["expires_at"].replace("Z", "+00:00")).timestamp(); assert 85 <= e - time.time() <= 91, o' "$OUT" ||
   fail "--ttl 1m30s: $OUT"
 expect_rc 0 cs "${A[@]}" lock acquire --help
 grep -q "30s 15m 2h 7d" <<<"$OUT" || fail "--help of a duration: $OUT"

@@ -23,7 +23,9 @@ int cs_config_int(cs_ctx *ctx, const char *key, long long *out);
 /* cs_config_int's value, or dflt when it does not parse (the message on the
  * handle is kept): for code that runs only after cs_config_check passed. */
 long long cs_config_num(cs_ctx *ctx, const char *key, long long dflt);
-/* Every number setting parsed (cs_open runs it): the first error, or CS_OK. */
+/* Every number setting parsed: the first error, or CS_OK.  cs_open runs it
+ * without compact.olderthan, which only the compaction reads and fails on
+ * (a bare number there meant days once). */
 int cs_config_check(cs_ctx *ctx);
 /* Every setting: key, value, source, help.  The value is the one in use
  * (a number setting in its unit: "15m" shows as 900), "(invalid)" marks a
