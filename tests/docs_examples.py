@@ -47,7 +47,8 @@ any; an `output` block (the fleet's known history) is exact.
 What cannot run here is replaced, by the tables below: paths (/srv, /var/lib/coordsync,
 /etc, /var/log, /usr/local) move under S; the remotes git.example/git.example.com are
 the bare remote (git config url.<path>.insteadOf); alert URLs post to a receiver on
-127.0.0.1; sudo -u USER, useradd, install -o/-g, systemctl, journalctl and
+127.0.0.1; the Jira site example.atlassian.net is the Jira stand-in
+(JIRA_SEED, $TOKEN); sudo -u USER, useradd, install -o/-g, systemctl, journalctl and
 ssh-keyscan are shims (functions in the prelude), long benchmarks and builds are
 checked (the script and each option exist), not run.  JOB, ID and COMMIT stand for the
 first word the previous command printed, CLONE for the clone, SERVER for build1.
