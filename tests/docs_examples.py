@@ -9,7 +9,7 @@ reached as S/srv/coord and S/var/lib/coordsync/clone) and build2's at S/fleet/bu
 gets no pre-made clone of ID.  HOME is S/home; ~/.config/coordsync/{token,git-token,alert-token},
 S/etc/coordsync/alert-token and S/var/lib/coordsync/{remote-token,alert-token} exist
 (mode 0600), as do the files examples name (build.log, /var/log/build/*.log,
-~/edits/coordination/jobs.json).
+~/edits/coordination/jobs.json, a job add --from jobs.json in the clone).
 
 What a block is, by its info string and the <!-- docs-test: ... --> comments on
 the lines right above its fence:
@@ -47,7 +47,8 @@ any; an `output` block (the fleet's known history) is exact.
 What cannot run here is replaced, by the tables below: paths (/srv, /var/lib/coordsync,
 /etc, /var/log, /usr/local) move under S; the remotes git.example/git.example.com are
 the bare remote (git config url.<path>.insteadOf); alert URLs post to a receiver on
-127.0.0.1; sudo -u USER, useradd, install -o/-g, systemctl, journalctl and
+127.0.0.1; the Jira site example.atlassian.net is the Jira stand-in
+(JIRA_SEED, $TOKEN); sudo -u USER, useradd, install -o/-g, systemctl, journalctl and
 ssh-keyscan are shims (functions in the prelude), long benchmarks and builds are
 checked (the script and each option exist), not run.  JOB, ID and COMMIT stand for the
 first word the previous command printed, CLONE for the clone, SERVER for build1.
@@ -81,6 +82,14 @@ PATHS = ["/srv/", "/var/lib/coordsync", "/var/log/", "/etc/", "/usr/local/"]
 REMOTES = ["https://git.example/", "https://git.example.com/fleet/", "git@git.example.com:fleet/"]
 # Alert endpoints -> the receiver on 127.0.0.1.
 ALERTS = ["https://alerts.example.com/hook", "https://alerts.example/hook"]
+# The Jira site of the examples -> the stand-in (tests/jira_standin.py) on 127.0.0.1, started
+# for the first block that names it, with the tests' seed made the examples' site by JIRA_SEED
+# (project VNFFRAM, board 2, the token's user me@example.com); $TOKEN is its token.
+JIRA_SITE = "https://example.atlassian.net"
+JIRA_SEED = [('"VNF-', '"VNFFRAM-'), ('"key": "VNF"', '"key": "VNFFRAM"'),
+             ('"id": 1, "name": "VNF board"', '"id": 2, "name": "VNF board"'), ('"originBoardId": 1', '"originBoardId": 2'),
+             ("alice@example.invalid", "me@example.com"), ("@example.invalid", "@example.com")]
+JIRA_TOKEN = "docs-test-token"
 # Placeholders (whole words, outside comments).
 PLACEHOLDERS = {"JOB": '"$LAST"', "ID": '"$LAST"', "COMMIT": '"$LAST"', "CLONE": '"$CLONE"',
                 "SERVER": "build1"}
@@ -156,6 +165,7 @@ for p, o in d.items():
     with open(os.path.join(w, p), "w") as fh:
         json.dump(o, fh, indent=2); fh.write("\n")
 for p, t in raw.items():
+    os.makedirs(os.path.dirname(os.path.join(w, p)) or w, exist_ok=True)
     with open(os.path.join(w, p), "w") as fh:
         fh.write(t)
 PY
@@ -234,8 +244,46 @@ _unit_start() {
 '''
 
 
+JIRA = {}   # the stand-in, once started: its process and base URL
+
+
+def jira_standin():
+    """Start the Jira stand-in (once); its base URL."""
+    if "url" in JIRA:
+        return JIRA["url"]
+    d = os.path.join(A.tmp, "jira")
+    os.makedirs(d, exist_ok=True)
+    seed = open(os.path.join(SRC, "tests/resources/jira/seed.json"), encoding="utf-8").read()
+    seed = json.dumps(json.loads(seed))   # one spelling ("k": v) for the table
+    for a, b in JIRA_SEED:
+        if a not in seed:
+            raise Fail("fixture: the Jira seed has no %s (JIRA_SEED is out of date)" % a)
+        seed = seed.replace(a, b)
+    with open(d + "/seed.json", "w") as f:
+        f.write(seed)
+    with open(d + "/token", "w") as f:
+        f.write(JIRA_TOKEN + "\n")
+    os.chmod(d + "/token", 0o600)
+    JIRA["proc"] = subprocess.Popen(
+        [sys.executable, os.path.join(SRC, "tests/jira_standin.py"), "--port-file", d + "/port",
+         "--state", d + "/seed.json", "--token-file", d + "/token", "--user", "me@example.com",
+         "--lifetime", "300"], stdout=subprocess.DEVNULL, stderr=open(d + "/err", "w"))
+    for _ in range(100):
+        if os.path.exists(d + "/port") and open(d + "/port").read().strip():
+            break
+        if JIRA["proc"].poll() is not None:
+            raise Fail("fixture: the Jira stand-in died: %s" % open(d + "/err").read()[-600:])
+        time.sleep(0.1)
+    else:
+        raise Fail("fixture: the Jira stand-in wrote no port in 10 s")
+    JIRA["url"] = "http://127.0.0.1:%s" % open(d + "/port").read().strip()
+    return JIRA["url"]
+
+
 def subst(text, S, port):
     """The substitution tables applied to TEXT (a command, a unit's line)."""
+    if JIRA_SITE in text:
+        text = text.replace(JIRA_SITE, jira_standin())
     for r in REMOTES:
         text = text.replace(r, S + "/srv/git/")
     for a in ALERTS:
@@ -413,7 +461,7 @@ class Sandbox:
         os.makedirs(S)
         self.env = dict(os.environ, HOME=S + "/home", S=S, CS_BIN=CS, GIT_CONFIG_NOSYSTEM="1",
                         PATH=S + "/bin:" + os.environ["PATH"], TMPDIR=S + "/tmp", ALERT_PORT=A.alert_port,
-                        RX=os.path.join(A.tmp, "rx"))
+                        RX=os.path.join(A.tmp, "rx"), TOKEN=JIRA_TOKEN)
         self.env.pop("GIT_DIR", None)
         for d in ("home/.config/coordsync", "srv/git", "etc/coordsync", "etc/systemd/system",
                   "etc/cron.d", "var/lib/coordsync", "var/log/build", "usr/local/bin",
@@ -444,8 +492,10 @@ class Sandbox:
             os.symlink(S + "/home/coord", S + "/srv/coord")
             os.symlink(S + "/home/coord", S + "/var/lib/coordsync/clone")
             shutil.move(S + "/home/coord.build.log", S + "/home/coord/build.log")
+            with open(S + "/home/coord/jobs.json", "w") as f:   # job add --from jobs.json
+                f.write('[{"priority": 2, "command": "make check"}, {"command": "make docs"}]\n')
             with open(S + "/home/coord/.git/info/exclude", "a") as f:
-                f.write("build.log\n")
+                f.write("build.log\njobs.json\n")
             shutil.copy(S + "/home/coord/coordination/jobs.json", S + "/home/edits/coordination/jobs.json")
         if build2 and "build2" not in inits:
             self.run([CS, "init", S + "/srv/git/coord.git", S + "/fleet/build2", "--server", "build2"])
@@ -693,7 +743,9 @@ def run_block(sb, b, path, prev_out):
             f.write("\n".join(b["body"]) + "\n")
         if lang == "json":
             r = sb.run([CS, "validate", dest], cwd=sb.cwd, check=False)
-            if r.returncode != 0 and "not a coordination file" in r.stdout:
+            if r.returncode != 0 and "not a coordination file" in r.stdout and "run" in d:
+                pass   # a file a command reads (jira create FILE): the run: below is its check
+            elif r.returncode != 0 and "not a coordination file" in r.stdout:
                 # a file coordsync reads but validate does not check: its JSON Schema
                 schema_check(d["file"], "\n".join(b["body"]))
             elif r.returncode != 0:
@@ -781,6 +833,9 @@ def main():
         print("not run: " + s)
     for f in fails:
         print("FAIL " + f, file=sys.stderr)
+    if "proc" in JIRA:
+        JIRA["proc"].terminate()
+        JIRA["proc"].wait(timeout=10)
     print("%d blocks run, %d failed, %d not run (figures or skipped, above), %.1f s"
           % (count, len(fails), len(skipped), time.time() - t0))
     return 1 if fails else 0
