@@ -183,12 +183,19 @@ PY
   git -C "$T/a" config coordsync.lockdelay 2m
   expect_rc 0 cs "${A[@]}" config
   grep -q "^coordsync.lockdelay  *120 " <<<"$OUT" || fail "$OUT"
-  for bad in "retries 0" "retries 5x" "maxfilesize -1" "compact.olderthan 30" "autoreply maybe" "query.timeout 1ms"; do
+  for bad in "retries 0" "retries 5x" "maxfilesize -1" "autoreply maybe" "query.timeout 1ms"; do
     git -C "$T/a" config "coordsync.${bad% *}" "${bad#* }"
     expect_rc 2 cs "${A[@]}" job list
     grep -q "invalid setting coordsync.${bad% *} '${bad#* }'" <<<"$OUT" || fail "$bad: $OUT"
     git -C "$T/a" config --unset "coordsync.${bad% *}"
   done
+  # compact.olderthan 30 (days once) fails config and the compaction only
+  # (e2e_habits: the run goes on), not every command.
+  git -C "$T/a" config coordsync.compact.olderthan 30
+  expect_rc 0 cs "${A[@]}" job list
+  expect_rc 2 cs "${A[@]}" config
+  grep -q "invalid setting coordsync.compact.olderthan '30'" <<<"$OUT" || fail "compact.olderthan 30: $OUT"
+  git -C "$T/a" config --unset coordsync.compact.olderthan
   expect_rc 2 env COORDSYNC_RETRIES=lots "$COORDSYNC" "${A[@]}" job list
   grep -q "from env COORDSYNC_RETRIES" <<<"$OUT" || fail "$OUT"
   ok "an invalid setting is an error naming key, value, source and form (exit 2); config shows it as invalid"

@@ -91,7 +91,7 @@ ok "coordsync(1) has every global option"
 # --- every setting of coordsync config in coordsync(5) -----------------------
 mkremote r
 cs init "$T/r.git" "$T/c" --server build1 >/dev/null
-keys=$(cs -C "$T/c" --json config | python3 -c 'import json,sys; print("\n".join(r["key"] for r in json.load(sys.stdin)))')
+keys=$(cs -C "$T/c" --json config | python3 -c 'import json,sys; print("\n".join(r["key"] for r in json.load(sys.stdin)["rows"]))')
 [ "$(wc -l <<<"$keys")" -ge 20 ] || fail "coordsync config lists few settings: $keys"
 p5=$(text "$D/man5/coordsync.5")
 while read -r k; do

@@ -53,7 +53,7 @@ ok "another server, after sync and after rebuild, reports the same numbers"
 cs "${A[@]}" job add --id j1 >/dev/null
 cs "${A[@]}" job claim >/dev/null
 cs "${A[@]}" job done j1
-n=$(cs -C "$T/a" --json report overview | python3 -c 'import json,sys; r=json.load(sys.stdin); r=r[0] if isinstance(r, list) else r; print(r["done_24h"])')
+n=$(cs -C "$T/a" --json report overview | python3 -c 'import json,sys; r=json.load(sys.stdin); r=r["rows"][0] if isinstance(r, dict) and "rows" in r else r[0] if isinstance(r, list) else r; print(r["done_24h"])')
 [ "$n" = 4 ] || fail "j1 done again: done_24h is $n, expected 4 (not 5)"
 ok "a job id added again after compact counts once"
 
