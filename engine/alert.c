@@ -77,7 +77,6 @@ cs_problem *alert_problem_new(cs_problem **list, int *n)
 int alert_url_check(cs_ctx *ctx, const char *url, char *origin, size_t len, int *plain)
 {
 	secret_url u;
-	char scheme[6];
 
 	if (secret_url_parse(&u, url) || u.form != SECRET_URL_SCHEME ||
 	    !((u.scheme.n == 4 && !strncasecmp(u.scheme.p, "http", 4)) ||
@@ -85,10 +84,9 @@ int alert_url_check(cs_ctx *ctx, const char *url, char *origin, size_t len, int 
 		return ctx_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
 	if (u.user.p)
 		return ctx_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
-	for (size_t i = 0; i <= u.scheme.n; i++)      /* lower case, as libcurl says it */
-		scheme[i] = i < u.scheme.n ? (char)(u.scheme.p[i] | 0x20) : 0;
-	snprintf(origin, len, "%s://%.*s%s%.*s", scheme, (int)u.host.n, u.host.p,
-		 u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
+	/* the scheme in lower case, as libcurl says it: only http and https pass */
+	snprintf(origin, len, "%s://%.*s%s%.*s", u.scheme.n == 5 ? "https" : "http",
+		 (int)u.host.n, u.host.p, u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
 	alert_printable(origin);
 	*plain = u.scheme.n == 4 && !secret_host_loopback(u.host.p, u.host.n);
 	return CS_OK;
