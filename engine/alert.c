@@ -1,9 +1,7 @@
-/* Alerts of the health checks: libcurl, opened on demand; the problem list
- * and the severities' names; the alert URL; posting each problem once, and
- * its recovery, with their state in the mirror's `alerts` table
- * (schema/002_history.sql, docs/HEALTH.md). */
-#include <curl/curl.h>
-#include <dlfcn.h>
+/* Alerts of the health checks: libcurl, opened on demand (curl.c); the
+ * problem list and the severities' names; the alert URL; posting each
+ * problem once, and its recovery, with their state in the mirror's
+ * `alerts` table (schema/002_history.sql, docs/HEALTH.md). */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,70 +11,19 @@
 #include "json.h"
 #include "db.h"
 #include "secret.h"
+#include "curl.h"
 #include "alert.h"
-
-/* ---- libcurl, opened when an alert is set up ------------------------------- */
-/* Only alerts use libcurl, and linking it would load some twenty more
- * shared libraries into every process: about 5 ms of each `job claim`.  So
- * it is opened with dlopen when a run has an alert to post. */
-
-static struct {
-	void *lib;
-	CURLcode (*global_init)(long);
-	void (*global_cleanup)(void);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	const char *(*easy_strerror)(CURLcode);
-	void (*easy_cleanup)(CURL *);
-} cu;
-
-static int curl_open(cs_ctx *ctx)
-{
-	static const struct { const char *name; size_t off; } fns[] = {
-#define FN(f) {"curl_" #f, offsetof(__typeof__(cu), f)}
-		FN(global_init), FN(global_cleanup), FN(slist_append), FN(slist_free_all),
-		FN(easy_init), FN(easy_setopt), FN(easy_perform), FN(easy_getinfo),
-		FN(easy_strerror), FN(easy_cleanup),
-#undef FN
-	};
-	void *lib;
-
-	if (cu.lib)
-		return CS_OK;
-	if (!(lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)))
-		return ctx_err(ctx, CS_ERROR, "alerts need libcurl (libcurl.so.4): %s", dlerror());
-	for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
-		void *f = dlsym(lib, fns[i].name);
-		if (!f) {
-			dlclose(lib);
-			return ctx_err(ctx, CS_ERROR, "libcurl.so.4 lacks %s", fns[i].name);
-		}
-		memcpy((char *)&cu + fns[i].off, &f, sizeof f);
-	}
-	cu.lib = lib;
-	return CS_OK;
-}
-
 
 /* ---- opening and closing ------------------------------------------------- */
 
 int alert_open(cs_ctx *ctx)
 {
-	int rc;
-	if ((rc = curl_open(ctx)))
-		return rc;
-	if (cu.global_init(CURL_GLOBAL_DEFAULT))
-		return ctx_err(ctx, CS_ERROR, "cannot start libcurl");
-	return CS_OK;
+	return curl_open(ctx, "alerts need");
 }
 
 void alert_close(void)
 {
-	cu.global_cleanup();
+	curl_close();
 }
 
 /* ---- the problem list --------------------------------------------------- */
@@ -130,7 +77,6 @@ cs_problem *alert_problem_new(cs_problem **list, int *n)
 int alert_url_check(cs_ctx *ctx, const char *url, char *origin, size_t len, int *plain)
 {
 	secret_url u;
-	char scheme[6];
 
 	if (secret_url_parse(&u, url) || u.form != SECRET_URL_SCHEME ||
 	    !((u.scheme.n == 4 && !strncasecmp(u.scheme.p, "http", 4)) ||
@@ -138,10 +84,9 @@ int alert_url_check(cs_ctx *ctx, const char *url, char *origin, size_t len, int 
 		return ctx_err(ctx, CS_EINVAL, "invalid alert URL: expected http://HOST/... or https://HOST/...");
 	if (u.user.p)
 		return ctx_err(ctx, CS_EINVAL, "the alert URL must not hold credentials; use --token-file");
-	for (size_t i = 0; i <= u.scheme.n; i++)      /* lower case, as libcurl says it */
-		scheme[i] = i < u.scheme.n ? (char)(u.scheme.p[i] | 0x20) : 0;
-	snprintf(origin, len, "%s://%.*s%s%.*s", scheme, (int)u.host.n, u.host.p,
-		 u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
+	/* the scheme in lower case, as libcurl says it: only http and https pass */
+	snprintf(origin, len, "%s://%.*s%s%.*s", u.scheme.n == 5 ? "https" : "http",
+		 (int)u.host.n, u.host.p, u.port.p ? ":" : "", (int)u.port.n, u.port.p ? u.port.p : "");
 	alert_printable(origin);
 	*plain = u.scheme.n == 4 && !secret_host_loopback(u.host.p, u.host.n);
 	return CS_OK;
@@ -167,8 +112,8 @@ static void poster_release(poster *ps)
 {
 	for (struct curl_slist *s = ps->hdr; s; s = s->next)
 		explicit_bzero(s->data, strlen(s->data));
-	cu.slist_free_all(ps->hdr);
-	cu.easy_cleanup(ps->curl);
+	curl_fn.slist_free_all(ps->hdr);
+	curl_fn.easy_cleanup(ps->curl);
 	ps->hdr = NULL;
 	ps->curl = NULL;
 }
@@ -180,18 +125,18 @@ static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *tok
 	struct curl_slist *s;
 	long total = (long)timeout * 1000L, conn = total < 5000 ? total : 5000;
 
-	if (!(ps->curl = cu.easy_init()))
+	if (!(ps->curl = curl_fn.easy_init()))
 		return ctx_err(ctx, CS_ERROR, "cannot start libcurl");
-	if (!(s = cu.slist_append(NULL, "Content-Type: application/json")))
+	if (!(s = curl_fn.slist_append(NULL, "Content-Type: application/json")))
 		return ctx_err_oom(ctx);
 	ps->hdr = s;
-	if (!(s = cu.slist_append(ps->hdr, "Expect:")))
+	if (!(s = curl_fn.slist_append(ps->hdr, "Expect:")))
 		return ctx_err_oom(ctx);
 	if (token) {
 		sbuf auth = {0};
 		sb_puts(&auth, "Authorization: Bearer ");
 		sb_puts(&auth, token);
-		s = auth.oom ? NULL : cu.slist_append(ps->hdr, auth.p);
+		s = auth.oom ? NULL : curl_fn.slist_append(ps->hdr, auth.p);
 		if (auth.p)
 			explicit_bzero(auth.p, auth.n);
 		sb_free(&auth);
@@ -199,24 +144,11 @@ static int poster_init(cs_ctx *ctx, poster *ps, const char *url, const char *tok
 			return ctx_err_oom(ctx);
 	}
 	ps->errbuf[0] = 0;
-	if (cu.easy_setopt(ps->curl, CURLOPT_URL, url) ||
-#if LIBCURL_VERSION_NUM >= 0x075500
-	    cu.easy_setopt(ps->curl, CURLOPT_PROTOCOLS_STR, "http,https") ||
-	    cu.easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
-#else
-	    cu.easy_setopt(ps->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-#endif
-	    cu.easy_setopt(ps->curl, CURLOPT_FOLLOWLOCATION, 0L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_SSL_VERIFYPEER, 1L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_CONNECTTIMEOUT_MS, conn) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_TIMEOUT_MS, total) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_NOSIGNAL, 1L) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_HTTPHEADER, ps->hdr) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_USERAGENT, "coordsync/0.1.0") ||
-	    cu.easy_setopt(ps->curl, CURLOPT_WRITEFUNCTION, discard) ||
-	    cu.easy_setopt(ps->curl, CURLOPT_ERRORBUFFER, ps->errbuf))
+	if (curl_fn.easy_setopt(ps->curl, CURLOPT_URL, url) ||
+	    curl_secure(ps->curl, conn, total) ||
+	    curl_fn.easy_setopt(ps->curl, CURLOPT_HTTPHEADER, ps->hdr) ||
+	    curl_fn.easy_setopt(ps->curl, CURLOPT_WRITEFUNCTION, discard) ||
+	    curl_fn.easy_setopt(ps->curl, CURLOPT_ERRORBUFFER, ps->errbuf))
 		return ctx_err(ctx, CS_ERROR, "cannot set up libcurl for the alert");
 	return CS_OK;
 }
@@ -229,12 +161,12 @@ static int post(cs_ctx *ctx, poster *ps, const char *body, size_t len)
 	CURLcode cc;
 
 	ps->errbuf[0] = 0;
-	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDS, body);
-	cu.easy_setopt(ps->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	if ((cc = cu.easy_perform(ps->curl)) != CURLE_OK)
+	curl_fn.easy_setopt(ps->curl, CURLOPT_POSTFIELDS, body);
+	curl_fn.easy_setopt(ps->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	if ((cc = curl_fn.easy_perform(ps->curl)) != CURLE_OK)
 		return ctx_err(ctx, CS_ERROR, "cannot post alert to '%s': %s", ps->origin,
-			      ps->errbuf[0] ? ps->errbuf : cu.easy_strerror(cc));
-	cu.easy_getinfo(ps->curl, CURLINFO_RESPONSE_CODE, &code);
+			      ps->errbuf[0] ? ps->errbuf : curl_fn.easy_strerror(cc));
+	curl_fn.easy_getinfo(ps->curl, CURLINFO_RESPONSE_CODE, &code);
 	if (code < 200 || code > 299)
 		return ctx_err(ctx, CS_ERROR, "cannot post alert to '%s': HTTP %ld", ps->origin, code);
 	return CS_OK;

@@ -1,9 +1,7 @@
-/* The Jira REST client: libcurl, opened on demand as alerts open it; the
+/* The Jira REST client: libcurl, opened on demand (curl.c); the
  * site's URL and token (coordsync.jira.*); one request with bounded retries
  * (429 with Retry-After, 5xx, time-outs); searches page by page in both of
  * Jira's styles (startAt/total, nextPageToken/isLast).  docs/JIRA.md. */
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,58 +11,8 @@
 #include "ctx.h"
 #include "util.h"
 #include "secret.h"
+#include "curl.h"
 #include "jira.h"
-
-/* ---- libcurl, opened when a jira command runs ------------------------------ */
-/* As alert.c does, and for its reason: linking libcurl would load some
- * twenty shared libraries into every `job claim`.  The table is this
- * module's own, so neither module reaches into the other. */
-
-static struct {
-	void *lib;
-	CURLcode (*global_init)(long);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	const char *(*easy_strerror)(CURLcode);
-	void (*easy_cleanup)(CURL *);
-} cu;
-
-static int curl_load(cs_ctx *ctx)
-{
-	static const struct { const char *name; size_t off; } fns[] = {
-#define FN(f) {"curl_" #f, offsetof(__typeof__(cu), f)}
-		FN(global_init), FN(slist_append), FN(slist_free_all), FN(easy_init),
-		FN(easy_setopt), FN(easy_perform), FN(easy_getinfo), FN(easy_strerror),
-		FN(easy_cleanup),
-#undef FN
-	};
-	void *lib;
-
-	if (cu.lib)
-		return CS_OK;
-	if (!(lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)))
-		return ctx_err(ctx, CS_ERROR, "jira needs libcurl (libcurl.so.4): %s", dlerror());
-	for (size_t i = 0; i < sizeof fns / sizeof *fns; i++) {
-		void *f = dlsym(lib, fns[i].name);
-		if (!f) {
-			dlclose(lib);
-			return ctx_err(ctx, CS_ERROR, "libcurl.so.4 lacks %s", fns[i].name);
-		}
-		memcpy((char *)&cu + fns[i].off, &f, sizeof f);
-	}
-	/* curl_global_init is counted by libcurl itself: alert.c's and this
-	 * one may both run in one process. */
-	if (cu.global_init(CURL_GLOBAL_DEFAULT)) {
-		dlclose(lib);
-		return ctx_err(ctx, CS_ERROR, "cannot start libcurl");
-	}
-	cu.lib = lib;
-	return CS_OK;
-}
 
 /* ---- the client ------------------------------------------------------------------ */
 
@@ -107,9 +55,9 @@ void jira_free(jira *j)
 	for (struct curl_slist *s = j->hdr; s; s = s->next)
 		explicit_bzero(s->data, strlen(s->data));
 	if (j->hdr)
-		cu.slist_free_all(j->hdr);
+		curl_fn.slist_free_all(j->hdr);
 	if (j->curl)
-		cu.easy_cleanup(j->curl);
+		curl_fn.easy_cleanup(j->curl);
 	sb_free(&j->body);
 	free(j->base);
 	free(j);
@@ -222,9 +170,9 @@ int jira_open(cs_ctx *ctx, jira **out, int page_size)
 	if ((rc = cs_config_int(ctx, "jira.pagesize", &n)))
 		goto done;
 	j->page_size = page_size > 0 ? page_size : (int)n;
-	if ((rc = secret_token_read(ctx, file, &token)) || (rc = curl_load(ctx)))
+	if ((rc = secret_token_read(ctx, file, &token)) || (rc = curl_open(ctx, "jira needs")))
 		goto done;
-	if (!(j->curl = cu.easy_init())) {
+	if (!(j->curl = curl_fn.easy_init())) {
 		rc = ctx_err(ctx, CS_ERROR, "cannot start libcurl");
 		goto done;
 	}
@@ -241,41 +189,27 @@ int jira_open(cs_ctx *ctx, jira **out, int page_size)
 			sb_puts(&auth, "Authorization: Bearer ");
 			sb_puts(&auth, token);
 		}
-		s = auth.oom || cred.oom ? NULL : cu.slist_append(NULL, auth.p);
+		s = auth.oom || cred.oom ? NULL : curl_fn.slist_append(NULL, auth.p);
 		if (auth.p)
 			explicit_bzero(auth.p, auth.n);
 		if (cred.p)
 			explicit_bzero(cred.p, cred.n);
 		sb_free(&auth);
 		sb_free(&cred);
-		if (!(j->hdr = s) || !(s = cu.slist_append(j->hdr, "Accept: application/json")) ||
-		    !(s = cu.slist_append(j->hdr, "Content-Type: application/json")) ||
-		    !(s = cu.slist_append(j->hdr, "Expect:"))) {
+		if (!(j->hdr = s) || !(s = curl_fn.slist_append(j->hdr, "Accept: application/json")) ||
+		    !(s = curl_fn.slist_append(j->hdr, "Content-Type: application/json")) ||
+		    !(s = curl_fn.slist_append(j->hdr, "Expect:"))) {
 			rc = ctx_err_oom(ctx);
 			goto done;
 		}
 	}
-	if (cu.easy_setopt(j->curl, CURLOPT_HTTPHEADER, j->hdr) ||
-#if LIBCURL_VERSION_NUM >= 0x075500
-	    cu.easy_setopt(j->curl, CURLOPT_PROTOCOLS_STR, "http,https") ||
-	    cu.easy_setopt(j->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
-#else
-	    cu.easy_setopt(j->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-	    cu.easy_setopt(j->curl, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) ||
-#endif
-	    cu.easy_setopt(j->curl, CURLOPT_FOLLOWLOCATION, 0L) ||
-	    cu.easy_setopt(j->curl, CURLOPT_SSL_VERIFYPEER, 1L) ||
-	    cu.easy_setopt(j->curl, CURLOPT_SSL_VERIFYHOST, 2L) ||
-	    cu.easy_setopt(j->curl, CURLOPT_CONNECTTIMEOUT_MS,
-			   j->timeout_ms < 10000 ? j->timeout_ms : 10000L) ||
-	    cu.easy_setopt(j->curl, CURLOPT_TIMEOUT_MS, j->timeout_ms) ||
-	    cu.easy_setopt(j->curl, CURLOPT_NOSIGNAL, 1L) ||
-	    cu.easy_setopt(j->curl, CURLOPT_USERAGENT, "coordsync/0.1.0") ||
-	    cu.easy_setopt(j->curl, CURLOPT_WRITEFUNCTION, on_body) ||
-	    cu.easy_setopt(j->curl, CURLOPT_WRITEDATA, j) ||
-	    cu.easy_setopt(j->curl, CURLOPT_HEADERFUNCTION, on_header) ||
-	    cu.easy_setopt(j->curl, CURLOPT_HEADERDATA, j) ||
-	    cu.easy_setopt(j->curl, CURLOPT_ERRORBUFFER, j->errbuf)) {
+	if (curl_fn.easy_setopt(j->curl, CURLOPT_HTTPHEADER, j->hdr) ||
+	    curl_secure(j->curl, j->timeout_ms < 10000 ? j->timeout_ms : 10000L, j->timeout_ms) ||
+	    curl_fn.easy_setopt(j->curl, CURLOPT_WRITEFUNCTION, on_body) ||
+	    curl_fn.easy_setopt(j->curl, CURLOPT_WRITEDATA, j) ||
+	    curl_fn.easy_setopt(j->curl, CURLOPT_HEADERFUNCTION, on_header) ||
+	    curl_fn.easy_setopt(j->curl, CURLOPT_HEADERDATA, j) ||
+	    curl_fn.easy_setopt(j->curl, CURLOPT_ERRORBUFFER, j->errbuf)) {
 		rc = ctx_err(ctx, CS_ERROR, "cannot set up libcurl for jira");
 		goto done;
 	}
@@ -361,18 +295,18 @@ int jira_call(cs_ctx *ctx, jira *j, const char *method, const char *path, const 
 		j->body.n = 0;
 		j->retry_after = -1;
 		j->errbuf[0] = 0;
-		if (cu.easy_setopt(j->curl, CURLOPT_URL, url.p) ||
-		    cu.easy_setopt(j->curl, CURLOPT_CUSTOMREQUEST, get ? NULL : method) ||
-		    (get ? cu.easy_setopt(j->curl, CURLOPT_HTTPGET, 1L)
-			 : (cu.easy_setopt(j->curl, CURLOPT_POSTFIELDS, body ? body : "") ||
-			    cu.easy_setopt(j->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		if (curl_fn.easy_setopt(j->curl, CURLOPT_URL, url.p) ||
+		    curl_fn.easy_setopt(j->curl, CURLOPT_CUSTOMREQUEST, get ? NULL : method) ||
+		    (get ? curl_fn.easy_setopt(j->curl, CURLOPT_HTTPGET, 1L)
+			 : (curl_fn.easy_setopt(j->curl, CURLOPT_POSTFIELDS, body ? body : "") ||
+			    curl_fn.easy_setopt(j->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 					   (curl_off_t)(body ? strlen(body) : 0))))) {
 			rc = ctx_err(ctx, CS_ERROR, "cannot set up libcurl for jira");
 			break;
 		}
-		cc = cu.easy_perform(j->curl);
+		cc = curl_fn.easy_perform(j->curl);
 		if (cc == CURLE_OK)
-			cu.easy_getinfo(j->curl, CURLINFO_RESPONSE_CODE, &code);
+			curl_fn.easy_getinfo(j->curl, CURLINFO_RESPONSE_CODE, &code);
 		if (cc == CURLE_OK && code >= 200 && code <= 299) {
 			if (out) {
 				sb_putc(&j->body, 0);
@@ -383,7 +317,7 @@ int jira_call(cs_ctx *ctx, jira *j, const char *method, const char *path, const 
 		}
 		/* What failed, and whether to try again. */
 		if (cc != CURLE_OK) {
-			snprintf(why, sizeof why, "%s", j->errbuf[0] ? j->errbuf : cu.easy_strerror(cc));
+			snprintf(why, sizeof why, "%s", j->errbuf[0] ? j->errbuf : curl_fn.easy_strerror(cc));
 			wait_ms = retry == JIRA_RETRY ? 500L << (attempt < 4 ? attempt : 4) : -1;
 		} else {
 			sb_putc(&j->body, 0);

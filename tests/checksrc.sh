@@ -49,6 +49,7 @@ clock.h 1
 secret.h 1
 proc.h 1
 config.h 1
+curl.h 1
 
 net.h 2
 shared.h 2
