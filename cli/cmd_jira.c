@@ -93,6 +93,7 @@ static int run_create(cli *c)
 
 typedef struct verify_arg {
 	cli *c;
+	FILE *out;   /* stdout, or with --json the rows until the end */
 	int n;
 } verify_arg;
 
@@ -100,15 +101,15 @@ static int print_check(const cs_jira_check *k, void *p)
 {
 	verify_arg *a = p;
 	if (a->c->json) {
-		printf("%s{\"key\": ", a->n ? ", " : "");
-		cli_json_string(stdout, k->key);
-		printf(", \"field\": ");
-		cli_json_string(stdout, k->field);
-		printf(", \"expected\": ");
-		cli_json_string(stdout, k->expected);
-		printf(", \"actual\": ");
-		cli_json_string(stdout, k->actual);
-		printf(", \"ok\": %s}", k->ok ? "true" : "false");
+		fprintf(a->out, "%s\n {\"key\": ", a->n ? "," : "");
+		cli_json_string(a->out, k->key);
+		fprintf(a->out, ", \"field\": ");
+		cli_json_string(a->out, k->field);
+		fprintf(a->out, ", \"expected\": ");
+		cli_json_string(a->out, k->expected);
+		fprintf(a->out, ", \"actual\": ");
+		cli_json_string(a->out, k->actual);
+		fprintf(a->out, ", \"ok\": %s}", k->ok ? "true" : "false");
 	} else {
 		if (!a->n)
 			printf("%-16s %-9s %-8s %s\n", "KEY", "FIELD", "RESULT", "EXPECTED / ACTUAL");
@@ -127,8 +128,10 @@ static int print_check(const cs_jira_check *k, void *p)
 static int run_verify(cli *c)
 {
 	cs_jira_expect e = {0};
-	verify_arg a = {c, 0};
+	verify_arg a = {c, NULL, 0};
 	cs_ctx *ctx;
+	char *buf = NULL;
+	size_t len = 0;
 	int bad = 0, rc;
 
 	e.file = cli_str(c, "--file");
@@ -143,13 +146,20 @@ static int run_verify(cli *c)
 				 " --status");
 	if ((rc = cli_open(c, &ctx)))
 		return rc;
-	if (c->json)
-		printf("[");
+	/* --json: the rows gathered, printed as one object when every
+	 * issue was checked (an error prints only the error). */
+	a.out = c->json ? open_memstream(&buf, &len) : stdout;
+	if (!a.out) {
+		cs_close(ctx);
+		return cli_error(EXIT_ERR, "error", "out of memory");
+	}
 	rc = cs_jira_verify(ctx, c->args, c->nargs, &e, print_check, &a, &bad);
-	if (c->json)
-		printf("]\n");
+	if (c->json && !fclose(a.out) && !rc)
+		printf("{\"rows\": [%s%s], \"mismatches\": %d}\n", buf ? buf : "", a.n ? "\n" : "",
+		       bad);
+	free(buf);
 	if (!rc && bad)
-		fprintf(stderr, "error: %d mismatch(es)\n", bad);
+		cli_error(EXIT_ERR, "error", "%d mismatch(es)", bad);
 	rc = rc ? cli_fail(ctx, rc) : bad ? EXIT_ERR : EXIT_OK;
 	cs_close(ctx);
 	return rc;

@@ -6,30 +6,9 @@
 # Retry-After, 503, a slow answer, Basic and Bearer auth; the token found
 # nowhere (mirror, remote, outputs).
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
-TD=$(cd "${TESTS_DIR:-$(dirname "$0")}" && pwd)
-STANDIN="$TD/jira_standin.py"
-SEED="$TD/resources/jira/seed.json"
+. "${TESTS_DIR:-$(dirname "$0")}/jiralib.sh"   # start_standin, ctl
 TOKEN="tok-e2e-7Qz91xK"
 
-# start_standin NAME ARGS...: its base URL in BASE (at most 10 s).
-start_standin() {
-  local name=$1; shift
-  python3 "$STANDIN" --port-file "$T/$name.port" --state "$SEED" --token-file "$T/token" \
-    --lifetime 300 "$@" 2>"$T/$name.err" &
-  local pid=$!
-  BG_PIDS+=("$pid")
-  for _ in $(seq 1 100); do
-    [ -s "$T/$name.port" ] && break
-    kill -0 "$pid" 2>/dev/null || fail "stand-in $name died: $(cat "$T/$name.err")"
-    sleep 0.1
-  done
-  [ -s "$T/$name.port" ] || fail "stand-in $name wrote no port"
-  BASE="http://127.0.0.1:$(cat "$T/$name.port")"
-}
-# ctl BASE PATH [BODY]: a control endpoint of the stand-in (POST with a body).
-ctl() { python3 -c 'import sys, urllib.request as u
-d = sys.argv[3].encode() if len(sys.argv) > 3 else None
-print(u.urlopen(u.Request(sys.argv[1] + sys.argv[2], data=d), timeout=10).read().decode())' "$@"; }
 # st BASE EXPR: a Python expression over the stand-in's state s.
 st() { ctl "$1" /_standin/state | python3 -c "import json,sys; s=json.load(sys.stdin); print($2)"; }
 fault() { ctl "$1" /_standin/fault "$2" >/dev/null; }

@@ -4,27 +4,7 @@
 # did, and each run twice leaves the stand-in's writes and the remote's head
 # as they were after the first run.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
-TD=$(cd "${TESTS_DIR:-$(dirname "$0")}" && pwd)
-STANDIN="$TD/jira_standin.py"
-SEED="$TD/resources/jira/seed.json"
-
-start_standin() {
-  local name=$1; shift
-  python3 "$STANDIN" --port-file "$T/$name.port" --state "$SEED" --token-file "$T/token" \
-    --lifetime 300 "$@" 2>"$T/$name.err" &
-  local pid=$!
-  BG_PIDS+=("$pid")
-  for _ in $(seq 1 100); do
-    [ -s "$T/$name.port" ] && break
-    kill -0 "$pid" 2>/dev/null || fail "stand-in $name died: $(cat "$T/$name.err")"
-    sleep 0.1
-  done
-  [ -s "$T/$name.port" ] || fail "stand-in $name wrote no port"
-  BASE="http://127.0.0.1:$(cat "$T/$name.port")"
-}
-ctl() { python3 -c 'import sys, urllib.request as u
-d = sys.argv[3].encode() if len(sys.argv) > 3 else None
-print(u.urlopen(u.Request(sys.argv[1] + sys.argv[2], data=d), timeout=10).read().decode())' "$@"; }
+. "${TESTS_DIR:-$(dirname "$0")}/jiralib.sh"   # start_standin, ctl
 st() { ctl "$J" /_standin/state | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"; }
 issue() { st "[i for i in s['issues'] if i['key'] == '$1'][0]$2"; }
 edit() { ctl "$J" /_standin/edit "$1" >/dev/null; }

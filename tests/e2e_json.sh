@@ -7,6 +7,7 @@
 # without one fails here.  Then times: ISO-8601 UTC (…Z) whatever TZ is, and
 # --local shows the same instants with the local offset.
 . "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/jiralib.sh"   # the jira commands' cases run against the stand-in
 DOC="$TESTS_DIR/../docs/JSON.md"
 [ -f "$DOC" ] || fail "no docs/JSON.md"
 
@@ -17,6 +18,16 @@ export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}print_suppressions=0"
 two_clones
 cs "${A[@]}" heartbeat && cs "${B[@]}" heartbeat
 echo "a log line" >"$T/x.log"
+printf '[{"id": "f1"}, {"id": "f2", "priority": 2}]' >"$T/jobs.json"
+echo "SELECT :n AS n" >"$T/q.sql"
+printf 'tok-json-31\n' >"$T/token"
+chmod 600 "$T/token"
+start_standin jira --user alice@example.invalid
+jira_clone "$T/a" "$BASE"
+cat >"$T/tickets.json" <<'EOF2'
+{"tickets": [{"id": "json-case", "summary": "A ticket of e2e_json", "type": "Task",
+  "assignee": "alice", "reporter": "alice", "status": "To Do"}]}
+EOF2
 
 # check CMD WANT-RC: the last run ($T/out, $T/err, $RC) as --json promises.
 # WANT-RC is a status or a comma-separated list (health's depend on the fleet).
@@ -129,6 +140,30 @@ A|outbox retry|0|--all
 A|outbox drop|0|"$INTENT"
 A|validate|0|
 A|validate|0|--install-hook
+A|schema|0|
+A|schema|0|jobs
+A|job add|0|--from "$T/jobs.json"
+A|job show|0|f1
+A|job claim|0|
+A|job cancel|0|f1
+A|job rescue|0|--older-than 0 --dry-run
+A|lock cleanup|0|-n
+A|compact|0|--older-than 0 --dry-run
+A|msg send|0|build1 --subject one
+A|msg read|0|--all
+A|query|0|--param n=3 -f "$T/q.sql"
+A|health|0,1,2|-w 1000 -c 2000
+A|logs list|0|
+A|logs get|0|x.log
+A|logs get|0|x.log -o "$T/got.log"
+A|jira sync|0|
+A|jira index|0|
+A|jira create|0|"$T/tickets.json"
+A|jira verify|0|--file "$T/tickets.json"
+A|jira verify|1|VNF-1 --status Done
+A|jira curate|0|
+A|jira backlog|0|VNF-2
+A|jira plan|0|"Sprint J"
 '
 MSG=none INTENT=none
 covered=" "
@@ -156,7 +191,7 @@ ok "every command in coordsync --help has a --json case"
 # Lists are {"rows": [...]}; query --format json stays the array it was.
 cs "${A[@]}" job add --id j4 >/dev/null
 jrun A "job list"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [r["id"] for r in d["rows"]]==["j4"], d' "$T/out" ||
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [r["id"] for r in d["rows"] if r["status"]=="queued"]==["j4"], d' "$T/out" ||
   fail "job list --json: $(cat "$T/out")"
 cs "${A[@]}" job cancel j4
 run_err cs "${A[@]}" query --format json "SELECT 1 AS one"
