@@ -240,6 +240,16 @@ jrun A "outbox drop" 99999
 expect_code "outbox drop" 1 not_found
 ok "not found: one JSON error object, code not_found, exit 1"
 
+# The answers of the newer commands: their values, not only their shape.
+jrun A "logs get" x.log
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d=={"name":"x.log","size":11,"text":"a log line\n"}, d' "$T/out" ||
+  fail "logs get --json: $(cat "$T/out")"
+jrun A "jira verify" VNF-1 --status Done --assignee nobody
+check "jira verify" 1 >/dev/null
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mismatches"]==2 and [r["field"] for r in d["rows"] if not r["ok"]]==["assignee","status"], d' "$T/out" ||
+  fail "jira verify --json: $(cat "$T/out")"
+ok "logs get --json: the text; jira verify --json: the checks and the mismatches, exit 1"
+
 run_err cs -C "$T/nowhere" --json lock list
 python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert e["exit"]==1 and e["code"]=="error", e' "$T/err" ||
   fail "no clone: $(cat "$T/err")"

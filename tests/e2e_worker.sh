@@ -113,13 +113,14 @@ assert m["body"] == open(sys.argv[2]).read(), m' "$m1" "$T/body" || fail "--body
 ok "msg send --body - takes standard input byte for byte"
 cs "${A[@]}" sync >/dev/null
 expect_rc 0 cs "${A[@]}" --json msg inbox
-[ "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$OUT")" = 3 ] || fail "inbox: $OUT"
+[ "$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])["rows"]))' "$OUT")" = 3 ] || fail "inbox: $OUT"
 n0=$(commits)
 expect_rc 0 cs "${A[@]}" msg read --all
 [ "$OUT" = "marked 3 message(s) read" ] || fail "msg read --all: $OUT"
 [ "$(commits)" = $((n0 + 1)) ] || fail "msg read --all made $(( $(commits) - n0 )) commits"
 expect_rc 0 cs "${A[@]}" --json msg inbox
-[ "$OUT" = "[]" ] || fail "inbox after read --all: $OUT"
+[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]))' "$OUT")" = "{'rows': []}" ] ||
+  fail "inbox after read --all: $OUT"
 remote_json coordination/messages.json | python3 -c '
 import json,sys
 for m in json.load(sys.stdin)["messages"]:
@@ -128,7 +129,8 @@ for m in json.load(sys.stdin)["messages"]:
 expect_rc 0 cs "${A[@]}" --json msg read --all
 [ "$OUT" = '{"read": 0}' ] && [ "$(commits)" = $((n0 + 1)) ] || fail "nothing to read: $OUT"
 expect_rc 0 cs "${B[@]}" --json msg inbox
-[ "$OUT" = "[]" ] || fail "build2's inbox: $OUT"
+[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]))' "$OUT")" = "{'rows': []}" ] ||
+  fail "build2's inbox: $OUT"
 expect_rc 2 cs "${A[@]}" msg read "$m1" --all
 expect_rc 2 cs "${A[@]}" msg read
 ok "msg read --all: every unread message (direct, broadcast) in one commit; nothing to read, no commit"
@@ -143,7 +145,7 @@ expect_rc 0 cs "${A[@]}" --json logs list
 python3 - "$OUT" "$(git --git-dir="$T/r.git" log -1 --format=%ct -- build1/logs/run-1.log)" \
   "$(git --git-dir="$T/r.git" log -1 --format=%ct -- build1/logs/run-2.log)" <<'PY'
 import json, sys, datetime
-l = json.loads(sys.argv[1])
+l = json.loads(sys.argv[1])["rows"]
 t = [datetime.datetime.fromtimestamp(int(x), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
      for x in sys.argv[2:]]
 assert [(x["name"], x["size"], x["time"]) for x in l] == [("run-1.log", 22, t[0]), ("run-2.log", 3000, t[1])], (l, t)
