@@ -178,7 +178,7 @@ grep -q "no table or view 'nosuch'" <<<"$OUT" || fail "$OUT"
 expect_rc 2 cs "${A[@]}" --json schema nosuch
 cs "${A[@]}" --json schema jobs | python3 -c '
 import json, sys
-rows = json.load(sys.stdin)
+rows = json.load(sys.stdin)["rows"]
 assert [r["type"] for r in rows] == ["table", "index", "index", "index"], rows
 assert rows[0]["sql"].startswith("CREATE TABLE jobs("), rows' || fail "schema --json"
 ok "schema [TABLE] prints .schema's statements (user tables by default, --all as .schema)"
