@@ -77,8 +77,7 @@ static int run_query(cli *c)
 	/* NAME=VALUE into pairs name, value for the engine, which binds them. */
 	if (!(params = calloc(2 * (size_t)nparams + 1, sizeof *params)) ||
 	    (nparams && !(names = calloc((size_t)nparams, 256)))) {
-		fprintf(stderr, "coordsync: out of memory\n");
-		rc = EXIT_ERR;
+		rc = cli_error(EXIT_ERR, "error", "out of memory");
 		goto done;
 	}
 	for (int i = 0; i < nparams; i++) {
@@ -97,23 +96,22 @@ static int run_query(cli *c)
 		const char *path = file ? file : "-", *why = NULL;
 		FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 		if (!f) {
-			fprintf(stderr, "coordsync: cannot read '%s': %s\n", path, strerror(errno));
-			rc = EXIT_USAGE;
+			rc = cli_error(EXIT_USAGE, "invalid", "cannot read '%s': %s", path,
+				       strerror(errno));
 			goto done;
 		}
 		if (read_sql(f, &sql, &why)) {
-			fprintf(stderr, "coordsync: cannot read SQL from '%s': %s\n", path, why);
+			rc = cli_error(EXIT_USAGE, "invalid", "cannot read SQL from '%s': %s", path,
+				       why);
 			if (f != stdin)
 				fclose(f);
-			rc = EXIT_USAGE;
 			goto done;
 		}
 		if (f != stdin)
 			fclose(f);
 	}
 	if (!sql) {
-		fprintf(stderr, "coordsync: out of memory\n");
-		rc = EXIT_ERR;
+		rc = cli_error(EXIT_ERR, "error", "out of memory");
 		goto done;
 	}
 	if ((rc = cli_open(c, &ctx)))

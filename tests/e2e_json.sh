@@ -249,6 +249,14 @@ check "jira verify" 1 >/dev/null
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["mismatches"]==2 and [r["field"] for r in d["rows"] if not r["ok"]]==["assignee","status"], d' "$T/out" ||
   fail "jira verify --json: $(cat "$T/out")"
 ok "logs get --json: the text; jira verify --json: the checks and the mismatches, exit 1"
+jrun A query -f "$T/no-such.sql"
+expect_code query 2 invalid
+jrun A "logs get" x.log -o "$T/no-such-dir/x.log"
+expect_code "logs get" 1 error
+ok "query -f, logs get -o: a file that cannot be read or written is one JSON error"
+run_err cs --json help
+[ "$RC" = 0 ] && grep -q '^usage: coordsync' "$T/out" || fail "help --json: $RC $(cat "$T/out")"
+ok "help stays text under --json, as --help does"
 
 run_err cs -C "$T/nowhere" --json lock list
 python3 -c 'import json,sys; e=json.load(open(sys.argv[1]))["error"]; assert e["exit"]==1 and e["code"]=="error", e' "$T/err" ||
