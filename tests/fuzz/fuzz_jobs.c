@@ -7,7 +7,9 @@
  *     up to the decision (then abandoned), and nothing is handed back;
  *   - what is taken is one JSON array of 1 to 100,000 objects as cJSON
  *     reads it, each with a string id or none, no id twice;
- *   - a refusal at "line L, column C" points inside the text. */
+ *   - a refusal at "line L, column C" points inside the text;
+ *   - a refusal of "job I of N: id X is also job K's" names the first job
+ *     whose id an earlier one has, and the first of those. */
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -56,11 +58,33 @@ static void check_taken(const char *text, size_t len)
 	cJSON_Delete(doc);
 }
 
+/* The first (i, k), k < i, of jobs with one id, as cJSON reads the text. */
+static void check_dup(const char *text, size_t len, int want_i, int want_k)
+{
+	cJSON *doc = cJSON_ParseWithLength(text, len);
+	int i = 0, fi = -1, fk = -1;
+	for (const cJSON *e = doc ? doc->child : NULL; e && fi < 0; e = e->next, i++) {
+		const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "id"));
+		int k = 0;
+		for (const cJSON *f = doc->child; id && f != e; f = f->next, k++) {
+			const char *o = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "id"));
+			if (o && !strcmp(o, id)) {
+				fi = i + 1;
+				fk = k + 1;
+				break;
+			}
+		}
+	}
+	FUZZ_CHECK(fi == want_i && fk == want_k, "named job %d as job %d's, but it is job %d as"
+		   " job %d's", want_i, want_k, fi, fk);
+	cJSON_Delete(doc);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1), **ids = (char **)1;
 	const char *at;
-	int n = -1, rc, line, col, lines = 1;
+	int n = -1, rc, line, col, lines = 1, end;
 
 	if (!ctx)
 		setup();
@@ -76,6 +100,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(ctx->err[0], "no message");
 	if (rc == CS_ERROR && strstr(ctx->err, "nothing was decided"))
 		check_taken(text, size);
+	end = 0;
+	if ((at = strstr(ctx->err, "' is also job ")) &&
+	    sscanf(ctx->err, "job %d of %*d: id '%n", &line, &end) == 1 && end &&
+	    sscanf(at, "' is also job %d's", &col) == 1)
+		check_dup(text, size, line, col);
 	if ((at = strstr(ctx->err, "invalid JSON at line ")) &&
 	    sscanf(at, "invalid JSON at line %d, column %d", &line, &col) == 2) {
 		for (size_t i = 0; i < size; i++)
