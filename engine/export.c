@@ -222,7 +222,7 @@ static int export_check(cs_ctx *ctx, const kind *k, const char *key, const char 
 		return ctx_err(ctx, CS_EREFUSED, "refusing to write %s '%s': its text would not"
 			      " import (%s at byte %zu)", k->noun, key ? key : "?",
 			      (unsigned char)text[j.bad] < 0x20 ? "a control character" : "an invalid"
-			      " number, \\u0000 or UTF-8 sequence", j.bad);
+			      " number, \\u escape or UTF-8 sequence", j.bad);
 	memset(&b, 0, sizeof b);
 	b.rows = &r;
 	b.cap = 1;

@@ -412,6 +412,40 @@ static int job_batch_entry(cs_ctx *ctx, const cJSON *e, job_new *j)
 	return job_kv_check(ctx, j->set);
 }
 
+static int by_id(const void *x, const void *y)
+{
+	const job_new *const *a = x, *const *b = y;
+	int c = strcmp((*a)->id, (*b)->id);
+	return c ? c : (*a > *b) - (*a < *b);
+}
+
+/* CS_EINVAL naming the first job whose id an earlier one has (and the
+ * first that has it), as the jobs come; sorted, not pair by pair, so that
+ * 100,000 jobs cost n log n comparisons, not n * n / 2. */
+static int job_batch_dup(cs_ctx *ctx, job_new *jobs, int n)
+{
+	job_new **v = malloc((size_t)n * sizeof *v);
+	long i = -1, k = -1;
+	if (!v)
+		return ctx_err_oom(ctx);
+	for (int x = 0; x < n; x++)
+		v[x] = &jobs[x];
+	qsort(v, (size_t)n, sizeof *v, by_id);
+	/* In a run of one id, in the jobs' order: the second is a duplicate of
+	 * the first.  The earliest such second is the one to name. */
+	for (int x = 1; x < n; x++)
+		if (!strcmp(v[x]->id, v[x - 1]->id) && (x < 2 || strcmp(v[x - 1]->id, v[x - 2]->id)) &&
+		    (i < 0 || v[x] - jobs < i)) {
+			i = v[x] - jobs;
+			k = v[x - 1] - jobs;
+		}
+	free(v);
+	if (i < 0)
+		return CS_OK;
+	return ctx_err(ctx, CS_EINVAL, "job %ld of %d: id '%s' is also job %ld's", i + 1, n,
+		       jobs[i].id, k + 1);
+}
+
 int cs_job_add_batch(cs_ctx *ctx, char ***ids_out, int *n_out, const char *text, size_t len)
 {
 	job_arg a = {NULL, NULL, 5, 1, 0, NULL, 0, NULL, 0, 0};
@@ -469,11 +503,8 @@ int cs_job_add_batch(cs_ctx *ctx, char ***ids_out, int *n_out, const char *text,
 				rc = ctx_err(ctx, rc, "job %d of %d%s%s%s: %s", i + 1, n,
 					    a.jobs[i].id ? " ('" : "", a.jobs[i].id ? a.jobs[i].id : "",
 					    a.jobs[i].id ? "')" : "", ctx->err);
-		for (i = 1; i < n && !rc; i++)
-			for (int k = 0; k < i && !rc; k++)
-				if (!strcmp(a.jobs[i].id, a.jobs[k].id))
-					rc = ctx_err(ctx, CS_EINVAL, "job %d of %d: id '%s' is also job %d's",
-						    i + 1, n, a.jobs[i].id, k + 1);
+		if (!rc)
+			rc = job_batch_dup(ctx, a.jobs, n);
 	}
 	if (rc || (rc = decide_run(ctx, job_add_fn, &a)))
 		goto done;

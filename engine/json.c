@@ -267,6 +267,11 @@ static const unsigned char special[256] = {
 	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
 };
 
+static int hex_digit(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 /* Whatever this accepts less than before, bump JSON_TEXT_CHECK_VERSION
  * (json.h): mirrors trust that a file which passed it still does. */
 size_t json_text_check(const char *s, size_t len)
@@ -300,8 +305,12 @@ size_t json_text_check(const char *s, size_t len)
 			i++;
 		} else if (c == '\\') {
 			/* A \u0000 escape would end the decoded C string early:
-			 * "a\u0000b" would read as "a". */
-			if (in_str && len - i >= 6 && !memcmp(p + i + 1, "u0000", 5))
+			 * "a\u0000b" would read as "a".  So would a \u without
+			 * four hex digits ("\u00e\", "\uzzzz"), which cJSON
+			 * decodes as U+0000 and Python's json refuses. */
+			if (in_str && len - i >= 6 && p[i + 1] == 'u' &&
+			    (!memcmp(p + i + 2, "0000", 4) || !hex_digit(p[i + 2]) ||
+			     !hex_digit(p[i + 3]) || !hex_digit(p[i + 4]) || !hex_digit(p[i + 5])))
 				return i;
 			i += in_str ? 2 : 1;   /* the escaped byte cannot end the string */
 		} else if (c < 0x20) {

@@ -35,13 +35,14 @@ size_t json_skip_ws(const char *s, size_t len, size_t i);
 size_t json_skip_value(const char *s, size_t len, size_t i, size_t *err);
 /* Offset of the first byte that is not valid UTF-8, or is a control
  * character inside a string or other than whitespace outside one, or starts
- * a \u0000 escape, or makes a number that JSON does not allow (a leading
- * zero, a point without a digit on each side); or len. */
+ * a \u0000 escape or a \u without four hex digits, or makes a number that
+ * JSON does not allow (a leading zero, a point without a digit on each
+ * side); or len. */
 size_t json_text_check(const char *s, size_t len);
 /* Bump when json_text_check accepts less: a mirror remembers which version
  * of a file passed which version of the check, and checks only the bytes
  * that changed in the next version of a file that passed this one. */
-#define JSON_TEXT_CHECK_VERSION 1
+#define JSON_TEXT_CHECK_VERSION 2
 /* Line and column (1-based) of offset off. */
 void json_linecol(const char *s, size_t off, int *line, int *col);
 /* Append s as a JSON string literal, escaped as Python's json.dumps does

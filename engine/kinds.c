@@ -494,7 +494,9 @@ int kinds_text_verdict(cs_ctx *ctx, const char *path, const text_job *j)
 		return ctx_err(ctx, CS_ERROR, "%s: contains a NUL byte", path);
 	if (bad < j->to)
 		return kinds_file_err(ctx, path, s, bad, (unsigned char)s[bad] < 0x20 ? "control character"
-				: s[bad] == '\\' ? "a NUL character (\\u0000) in a string"
+				: s[bad] == '\\' && !memcmp(s + bad + 2, "0000", 4)
+				? "a NUL character (\\u0000) in a string"
+				: s[bad] == '\\' ? "an invalid \\u escape (four hex digits)"
 				: s[bad] == '0' || s[bad] == '.' ? "invalid number"
 				: "invalid UTF-8");
 	return CS_OK;

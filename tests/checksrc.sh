@@ -96,6 +96,7 @@ query 10
 report 11
 
 maint 12
+jirasync 12
 jiraops 12
 
 cycle 13

@@ -20,7 +20,7 @@
 #include "db.h"
 #include "import.h"
 #include "export.h"
-#include "fuzz.h"
+#include "fuzz_mirror.h"
 
 static const char *const paths[] = {"coordination/jobs.json", "coordination/locks.json",
 				    "coordination/messages.json", "build2/status.json",
@@ -53,39 +53,6 @@ static const char *const recs_sql[] = {
 	"SELECT id, status_json FROM servers WHERE status_json IS NOT NULL",
 	"SELECT id, heartbeat_json FROM servers WHERE heartbeat_json IS NOT NULL"};
 static const char *const key_member[] = {"id", NULL, "id", NULL, NULL};
-
-static cs_ctx *ctx;
-static char dbpath[4096];
-
-static void cleanup(void)
-{
-	char p[4200];
-	if (ctx) {
-		sqlite3_close(ctx->db);
-		free(ctx);
-		ctx = NULL;
-	}
-	unlink(dbpath);
-	snprintf(p, sizeof p, "%s-wal", dbpath);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", dbpath);
-	unlink(p);
-}
-
-static void setup(void)
-{
-	const char *tmp = getenv("TMPDIR");
-	int fd;
-	snprintf(dbpath, sizeof dbpath, "%s/coordsync-fuzz-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	FUZZ_CHECK((fd = mkstemp(dbpath)) >= 0, "cannot create a file in %s", dbpath);
-	close(fd);
-	FUZZ_CHECK((ctx = calloc(1, sizeof *ctx)) != NULL, "out of memory");
-	ctx->lockfd = -1;
-	ctx->max_file = CTX_MAX_BLOB;
-	ctx->query_seconds = 30;
-	FUZZ_CHECK(db_open(ctx, dbpath, DB_CREATE) == CS_OK, "%s", ctx->err);
-	atexit(cleanup);
-}
 
 static char *rows_text(int k)
 {

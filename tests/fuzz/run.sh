@@ -22,15 +22,15 @@ command -v "$cc" >/dev/null || cc=clang
 
 cmake -S "$root" -B "$build" -DCOORDSYNC_FUZZ=ON -DCMAKE_C_COMPILER="$cc" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j2 --target fuzz_import fuzz_time fuzz_patch fuzz_args >/dev/null
+cmake --build "$build" -j2 --target fuzz_import fuzz_time fuzz_patch fuzz_args fuzz_jira fuzz_jobs >/dev/null
 rm -rf "$out"
 mkdir -p "$out"
 
 fail=0
-for h in import time patch args; do
+for h in import time patch args jira jobs; do
   work=$out/$h
   mkdir -p "$work/found" "$work/crashes"
-  case $h in import) maxlen=8192 ;; patch) maxlen=2048 ;; args) maxlen=1024 ;; *) maxlen=64 ;; esac
+  case $h in import|jira) maxlen=8192 ;; patch|jobs) maxlen=2048 ;; args) maxlen=1024 ;; *) maxlen=64 ;; esac
   set +e
   TMPDIR=$work "$build/tests/fuzz/fuzz_$h" -max_total_time="$secs" -print_final_stats=1 \
     -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" -artifact_prefix="$work/crashes/" \
