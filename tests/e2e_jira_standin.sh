@@ -8,26 +8,7 @@
 # older Sprint strings; and
 # today's Cloud (no /search: 410, epics in `parent`) as a read-only user.
 source "$(dirname "$0")/lib.sh"
-STANDIN="$(cd "$(dirname "$0")" && pwd)/jira_standin.py"
-SEED="$(cd "$(dirname "$0")" && pwd)/resources/jira/seed.json"
-
-# start_standin NAME ARGS...: a stand-in logging to $T/NAME.*, its port in
-# $T/NAME.port once it listens (at most 10 s); its base URL in BASE.
-start_standin() {
-  local name=$1; shift
-  python3 "$STANDIN" --port-file "$T/$name.port" --state "$SEED" --token-file "$T/token" \
-    --lifetime 120 --log "$T/$name.log" "$@" 2>"$T/$name.err" &
-  local pid=$!
-  BG_PIDS+=("$pid")
-  local i
-  for i in $(seq 1 100); do
-    [ -s "$T/$name.port" ] && break
-    kill -0 "$pid" 2>/dev/null || fail "stand-in $name died: $(cat "$T/$name.err")"
-    sleep 0.1
-  done
-  [ -s "$T/$name.port" ] || fail "stand-in $name wrote no port in 10 s"
-  BASE="http://127.0.0.1:$(cat "$T/$name.port")"
-}
+. "$(dirname "$0")/jiralib.sh"   # start_standin, STANDIN, SEED
 
 printf 'tok-3f9a\n' >"$T/token"
 chmod 600 "$T/token"

@@ -5,12 +5,12 @@ STANDIN="$JIRA_TD/jira_standin.py"
 SEED="$JIRA_TD/resources/jira/seed.json"
 
 # start_standin NAME ARGS...: a stand-in on 127.0.0.1 with the seed and the
-# token file $T/token, ended with the test; its base URL in BASE (at most
-# 10 s).
+# token file $T/token, ended with the test, logging to $T/NAME.log (its
+# stderr in $T/NAME.err); its base URL in BASE (at most 10 s).
 start_standin() {
   local name=$1; shift
   python3 "$STANDIN" --port-file "$T/$name.port" --state "$SEED" --token-file "$T/token" \
-    --lifetime 300 "$@" 2>"$T/$name.err" &
+    --lifetime 300 --log "$T/$name.log" "$@" 2>"$T/$name.err" &
   local pid=$!
   BG_PIDS+=("$pid")
   for _ in $(seq 1 100); do
