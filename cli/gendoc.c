@@ -86,7 +86,6 @@ static void roff(FILE *f, const char *s)
 	}
 }
 
-/* What --help adds after an option's help (main.c's print_opts). */
 /* The note --help prints after the option's help (cli_opt_note), in roff. */
 static void man_note(FILE *f, const cli_opt *o)
 {
@@ -264,6 +263,9 @@ static void man_main(FILE *f, const char **words, int nw)
 			fwrite(c->name, 1, first_len(c->name), f);
 			fputs("\\fR(1))\n", f);
 		}
+	fputs(".TP\n\\fBcoordsync help\\fR [\\fICOMMAND\\fR]\n"
+	      "the help of COMMAND, as \\fBcoordsync \\fR\\fICOMMAND\\fR \\fB\\-\\-help\\fR prints it;"
+	      " of a group (\\fBcoordsync help job\\fR), its commands; alone, this list\n", f);
 	man_global_opts(f);
 	fputs(".TP\n\\fB\\-\\-version\\fR\nprint the version\n", f);
 	man_exit(f);
@@ -391,9 +393,14 @@ static void bash_completion(FILE *f, const char **words, int nw)
 	      "\t\t\tmapfile -t COMPREPLY < <(compgen -W \"", f);
 	for (int i = 0; i < nw; i++)
 		fprintf(f, "%s%s", i ? " " : "", words[i]);
-	fputs("\" -- \"$cur\")\n\t\tfi\n\t\treturn\n\tfi\n"
+	fputs(" help\" -- \"$cur\")\n\t\tfi\n\t\treturn\n\tfi\n"
 	      "\t# the command: a group's word and its subcommand, or one word\n"
-	      "\tcmd=${COMP_WORDS[i]}\n\tcase $cmd in\n", f);
+	      "\tcmd=${COMP_WORDS[i]}\n\tcase $cmd in\n"
+	      "\thelp)\n\t\t[ $((i + 1)) -eq \"$COMP_CWORD\" ] &&\n"
+	      "\t\t\tmapfile -t COMPREPLY < <(compgen -W \"", f);
+	for (int i = 0; i < nw; i++)
+		fprintf(f, "%s%s", i ? " " : "", words[i]);
+	fputs("\" -- \"$cur\")\n\t\treturn ;;\n", f);
 	for (int k = 0; k < nw; k++) {
 		size_t n = strlen(words[k]);
 		int subs = 0;

@@ -86,7 +86,8 @@ ok "${#names[@]} commands and $nopts options of --help (with their help) are in 
 while read -r o _; do
   has_in "$(text "$D/man1/coordsync.1")" "$o" || fail "coordsync(1) lacks the global option $o"
 done < <(sed -n '/^global options:/,/^$/p' "$T/help" | grep -E '^  -')
-ok "coordsync(1) has every global option"
+grep -q "coordsync help \[COMMAND\]" <<<"$(text "$D/man1/coordsync.1")" || fail "coordsync(1) lacks coordsync help"
+ok "coordsync(1) has every global option, and coordsync help"
 
 # --- every setting of coordsync config in coordsync(5) -----------------------
 mkremote r
@@ -116,6 +117,8 @@ ok "man --warnings renders all $npages pages without a warning"
 [ "$(complete_line job cl | sort | tr '\n' ' ')" = "claim " ] || fail "'job cl<TAB>': $(complete_line job cl)"
 [ "$(complete_line -C /srv/c job claim --wa)" = --wait ] || fail "'-C DIR job claim --wa<TAB>': $(complete_line -C /srv/c job claim --wa)"
 [ "$(complete_line --js)" = --json ] || fail "'--js<TAB>': $(complete_line --js)"
+[ "$(complete_line help jo)" = job ] || fail "'coordsync help jo<TAB>' gives: $(complete_line help jo)"
+[ "$(complete_line hel)" = help ] || fail "'coordsync hel<TAB>' gives: $(complete_line hel)"
 # after an option that takes a value: no option offered; after -C: paths
 [ -z "$(complete_line job add --priority -)" ] || fail "completion offers options as --priority's value"
 mkdir -p "$T/clones/build1"
