@@ -21,6 +21,9 @@
 #include "jira.h"
 #include "jirasync.h"
 
+/* The widest offset west of UTC a Jira user's time zone has (UTC-12). */
+#define JIRA_TZ_WEST (12 * 3600)
+
 /* ---- settings -------------------------------------------------------------------- */
 
 /* coordsync.jira.project: a project key as Jira makes them (a letter, then
@@ -406,9 +409,13 @@ int cs_jira_sync(cs_ctx *ctx, const cs_jira_sync_opts *o, cs_jira_sync_stats *st
 			goto done;
 		rc = CS_OK;
 		if (have) {
-			/* A minute early, to the minute JQL knows: what changed in
-			 * the same minute as the mark comes again and is deduped. */
-			time_t t = (time_t)floor(high) - 60;
+			/* JQL reads the date in the token user's time zone, which
+			 * no answer here names: written in UTC, it is up to 12 h late
+			 * for a user west of UTC (UTC-12), and early for one east of
+			 * it.  So the date is 12 h and a minute (JQL has minutes)
+			 * before the mark: right in every zone, and what comes again
+			 * as it was is deduped (sync_issue). */
+			time_t t = (time_t)floor(high) - (JIRA_TZ_WEST + 60);
 			struct tm tm;
 			char when[32];
 			gmtime_r(&t, &tm);

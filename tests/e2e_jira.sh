@@ -79,7 +79,7 @@ jcs "${A[@]}" --json jira sync
   fail "the edit: $OUT"
 [ "$(db "SELECT field, old, new FROM jira_history WHERE key = 'VNF-4' AND field != 'created' ORDER BY field")" = \
   $'labels|[]|["vnf"]\nstatus|To Do|In Progress\nstatus_category|new|indeterminate' ] || fail "history of VNF-4: $(db "SELECT * FROM jira_history")"
-ok "jira sync is incremental on updated (a minute of overlap, deduped); changed fields go to jira_history"
+ok "jira sync is incremental on updated (12 h and a minute of overlap, deduped); changed fields go to jira_history"
 
 # ---- classic search (startAt/total), narrowed by --jql ----------------------------
 jcs "${A[@]}" --json jira sync --full --page-size 5
@@ -176,6 +176,18 @@ fault "$CLOUD" '{"path_prefix": "/rest/api/2/field", "delay": 4, "count": 1}'
 COORDSYNC_JIRA_TIMEOUT=1 jcs "${A[@]}" jira sync
 [ "$RC" = 0 ] || fail "a slow answer then a good one: $OUT"
 ok "a slow answer times out (coordsync.jira.timeout) and is tried again"
+
+# ---- the token user's time zone: JQL reads the mark's date in it -------------------------
+# The mark is now about VNF-4's edit above.  A Jira whose token user is 5 h
+# west of UTC reads "updated >= DATE" as DATE there, 5 h after the mark in
+# UTC: an issue changed just after the mark must still come.
+start_standin west --user alice@example.invalid --user-tz -5
+WEST=$BASE
+edit "$WEST" '{"key": "VNF-7", "fields": {"labels": ["west"]}}'
+COORDSYNC_JIRA_URL=$WEST/ jcs "${A[@]}" --json jira sync
+[ "$RC" = 0 ] && [ "$(db "SELECT labels FROM jira_issues WHERE key = 'VNF-7'")" = '["west"]' ] ||
+  fail "a change just after the mark, the user 5 h west of UTC: $RC $OUT"
+ok "an incremental sync finds a change just after the mark when the token user's zone is west of UTC"
 
 # ---- Bearer (Data Center), classic by default -------------------------------------------
 start_standin dc

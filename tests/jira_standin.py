@@ -336,7 +336,7 @@ class Jql:
             return now() + datetime.timedelta(seconds=sign * int(m.group(1)) * unit)
         for f in DATE_FORMATS:
             try:
-                return datetime.datetime.strptime(v, f).replace(tzinfo=UTC)
+                return datetime.datetime.strptime(v, f).replace(tzinfo=self.store.user_tz)
             except ValueError:
                 pass
         raise jql_error("Date value '%s' for field '%s' is invalid. Valid formats include: "
@@ -453,6 +453,9 @@ class Store:
         self.epic_link = args.epic_field == "link"
         self.search_mode = args.search
         self.sprint_strings = args.sprint_field == "string"
+        # JQL's dates are in the user's time zone (Jira's "Advanced search
+        # reference - JQL fields": "the user's time zone" for date values).
+        self.user_tz = datetime.timezone(datetime.timedelta(hours=args.user_tz))
         self.base = ""
         self.writes = 0
         self.edits = 0
@@ -1460,6 +1463,8 @@ def main():
                     help="link: Epic Link customfield_10014; parent: epics are the parent field")
     ap.add_argument("--sprint-field", choices=("object", "string"), default="object",
                     help="string: the Sprint field as older Data Center's Sprint@..[..] texts")
+    ap.add_argument("--user-tz", type=float, default=0.0,
+                    help="the token user's time zone, hours from UTC (-5): JQL dates are read in it")
     ap.add_argument("--log", help="append 'METHOD path status' per request to this file")
     ap.add_argument("--lifetime", type=float, default=900.0,
                     help="exit after this many seconds (default 900)")
