@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `cmake --install` of the build under test (docs/packaging/install.cmake): with
 # DESTDIR and another prefix than the configured one, it installs the
-# binary, the generated man pages and completion, the docs, the sysusers.d
+# binary, the generated man pages (compressed with gzip -9n: no name, no
+# time stamp, best compression, as Debian policy 12.1 asks) and completion,
+# the docs, the sysusers.d
 # and tmpfiles.d files, and the units with the binary and documentation
 # paths of that prefix (none of /usr/local left).  Installed to a real
 # prefix, the units pass `systemd-analyze verify` (the templates as
@@ -20,21 +22,32 @@ DESTDIR="$R" cmake --install "$B" --prefix /opt/cs >"$T/install.out" 2>&1 ||
   fail "cmake --install failed: $(cat "$T/install.out")"
 P="$R/opt/cs"
 [ -x "$P/bin/coordsync" ] || fail "no executable bin/coordsync"
-for f in share/man/man1/coordsync.1 share/man/man1/coordsync-job.1 share/man/man1/coordsync-lock.1 \
-         share/man/man1/coordsync-msg.1 share/man/man5/coordsync.5 \
+for f in share/man/man1/coordsync.1.gz share/man/man1/coordsync-job.1.gz share/man/man1/coordsync-lock.1.gz \
+         share/man/man1/coordsync-msg.1.gz share/man/man5/coordsync.5.gz \
          share/bash-completion/completions/coordsync lib/sysusers.d/coordsync.conf \
          lib/tmpfiles.d/coordsync.conf share/doc/coordsync/README.md share/doc/coordsync/OPERATIONS.md \
          share/doc/coordsync/SCHEMA.md share/doc/coordsync/examples/coordsync.cron; do
   [ -s "$P/$f" ] || fail "not installed: $f"
 done
-# every page and the completion the build generated, unchanged
+# every page the build generated, compressed with gzip -9n (gzip's header,
+# RFC 1952: FLG without FNAME, MTIME 0, XFL 2 for the best compression),
+# none uncompressed; the completion unchanged
 for p in "$B"/gendoc/man1/* "$B"/gendoc/man5/*; do
   sec=$(basename "$(dirname "$p")")
-  cmp -s "$p" "$P/share/man/$sec/$(basename "$p")" || fail "$(basename "$p") not installed as generated"
+  gz="$P/share/man/$sec/$(basename "$p").gz"
+  [ -s "$gz" ] || fail "$(basename "$p") not installed as $(basename "$gz")"
+  gzip -dc "$gz" | cmp -s "$p" - || fail "$(basename "$gz") is not the page the build generated"
+  hdr=$(od -An -tx1 -N10 "$gz" | tr -d ' \n')
+  [ "${hdr:0:6}" = 1f8b08 ] || fail "$(basename "$gz") is no gzip file ($hdr)"
+  (( (0x${hdr:6:2} & 0x08) == 0 )) || fail "$(basename "$gz") stores a file name (not gzip -n)"
+  [ "${hdr:8:8}" = 00000000 ] || fail "$(basename "$gz") stores a time stamp (not gzip -n): $hdr"
+  [ "${hdr:16:2}" = 02 ] || fail "$(basename "$gz") is not compressed with -9: XFL ${hdr:16:2}"
 done
+[ -z "$(find "$P/share/man" -type f ! -name '*.gz')" ] ||
+  fail "uncompressed man pages installed: $(find "$P/share/man" -type f ! -name '*.gz')"
 cmp -s "$B/gendoc/bash-completion/coordsync" "$P/share/bash-completion/completions/coordsync" ||
   fail "the completion is not installed as generated"
-ok "cmake --install with DESTDIR and --prefix /opt/cs installs the binary, $(ls "$B"/gendoc/man1 | wc -l) man1 pages, coordsync(5), completion, docs, sysusers.d, tmpfiles.d"
+ok "cmake --install with DESTDIR and --prefix /opt/cs installs the binary, $(ls "$B"/gendoc/man1 | wc -l) man1 pages and coordsync(5) (gzip -9n), completion, docs, sysusers.d, tmpfiles.d"
 
 for u in $UNITS; do
   f="$P/lib/systemd/system/$u"
@@ -45,7 +58,7 @@ for u in $UNITS; do
   [ -s "$R$doc" ] || fail "$u: its documentation $doc is not installed"
   for m in $(grep '^Documentation=' "$f" | grep -oE 'man:[a-z@.-]+\([0-9]\)'); do
     page=${m#man:}; sec=${page#*(}; sec=${sec%)}; page=${page%(*}
-    [ -s "$P/share/man/man$sec/$page.$sec" ] || fail "$u: its documentation $m is not installed"
+    [ -s "$P/share/man/man$sec/$page.$sec.gz" ] || fail "$u: its documentation $m is not installed"
   done
   case $u in *.service)
     exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$f")

@@ -2,7 +2,8 @@
 # DESTDIR) and packaging it (`cpack -G DEB` in the build directory).
 # Included by CMakeLists.txt after the coordsync target.  Installs:
 #   bin/coordsync
-#   share/man/man1/coordsync.1, coordsync-WORD.1 ...; share/man/man5/coordsync.5
+#   share/man/man1/coordsync.1.gz, coordsync-WORD.1.gz ...; share/man/man5/coordsync.5.gz
+#   (gzip -9n, Debian policy 12.1: docs/packaging/gzipman.cmake)
 #   share/bash-completion/completions/coordsync
 #   lib/systemd/system/coordsync*.service, *.timer (their paths follow the prefix
 #   of the install: packaging/units.cmake)
@@ -17,18 +18,21 @@ set(COORDSYNC_TMPFILESDIR "lib/tmpfiles.d" CACHE STRING "where the tmpfiles.d fi
 
 # Man pages and bash completion, generated from the command table by the
 # built binary's hidden mode (cli/gendoc.c): they cannot drift from --help.
+# The pages are installed compressed, from gendoc-gz/ (gzip -9n).
 set(GENDOC ${CMAKE_BINARY_DIR}/gendoc)
+set(GENDOC_GZ ${CMAKE_BINARY_DIR}/gendoc-gz)
 add_custom_command(
   OUTPUT ${GENDOC}/stamp
   COMMAND ${CMAKE_COMMAND} -E rm -rf ${GENDOC}
   COMMAND coordsync --gendoc ${GENDOC}
+  COMMAND ${CMAKE_COMMAND} -DIN=${GENDOC} -DOUT=${GENDOC_GZ} -P ${CMAKE_SOURCE_DIR}/docs/packaging/gzipman.cmake
   COMMAND ${CMAKE_COMMAND} -E touch ${GENDOC}/stamp
-  DEPENDS coordsync
+  DEPENDS coordsync ${CMAKE_SOURCE_DIR}/docs/packaging/gzipman.cmake
   COMMENT "Generating the man pages and the bash completion from the command table")
 add_custom_target(gendoc ALL DEPENDS ${GENDOC}/stamp)
 
 install(TARGETS coordsync RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${GENDOC}/man1 ${GENDOC}/man5 DESTINATION ${CMAKE_INSTALL_MANDIR})
+install(DIRECTORY ${GENDOC_GZ}/man1 ${GENDOC_GZ}/man5 DESTINATION ${CMAKE_INSTALL_MANDIR})
 install(FILES ${GENDOC}/bash-completion/coordsync
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 # The units, with paths that follow the prefix of the install (docs/packaging/units.cmake).
