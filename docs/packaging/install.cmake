@@ -5,6 +5,7 @@
 #   share/man/man1/coordsync.1.gz, coordsync-WORD.1.gz ...; share/man/man5/coordsync.5.gz
 #   (gzip -9n, Debian policy 12.1: docs/packaging/gzipman.cmake)
 #   share/bash-completion/completions/coordsync
+#   share/zsh/vendor-completions/_coordsync (the bash one, through bashcompinit)
 #   lib/systemd/system/coordsync*.service, *.timer (their paths follow the prefix
 #   of the install: packaging/units.cmake)
 #   lib/sysusers.d/coordsync.conf, lib/tmpfiles.d/coordsync.conf
@@ -35,6 +36,21 @@ install(TARGETS coordsync RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${GENDOC_GZ}/man1 ${GENDOC_GZ}/man5 DESTINATION ${CMAKE_INSTALL_MANDIR})
 install(FILES ${GENDOC}/bash-completion/coordsync
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+# zsh's: docs/packaging/coordsync.zsh, which sources the bash completion from
+# its installed path, under the prefix of this install (as the units).
+install(CODE "set(cs_zsh_in \"${CMAKE_SOURCE_DIR}/docs/packaging/coordsync.zsh\")
+set(cs_datadir \"${CMAKE_INSTALL_DATADIR}\")")
+install(CODE [[
+  if(NOT IS_ABSOLUTE "${cs_datadir}")
+    set(cs_datadir "${CMAKE_INSTALL_PREFIX}/${cs_datadir}")
+  endif()
+  file(READ "${cs_zsh_in}" body)
+  string(REPLACE "@BASHCOMP@" "${cs_datadir}/bash-completion/completions/coordsync" body "${body}")
+  set(dest "$ENV{DESTDIR}${cs_datadir}/zsh/vendor-completions/_coordsync")
+  message(STATUS "Installing: ${dest}")
+  file(WRITE "${dest}" "${body}")
+  list(APPEND CMAKE_INSTALL_MANIFEST_FILES "${dest}")
+]])
 # The units, with paths that follow the prefix of the install (docs/packaging/units.cmake).
 install(CODE "set(CS_SRC \"${CMAKE_SOURCE_DIR}\")
 set(CS_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
