@@ -205,7 +205,7 @@ int cli_print_object(FILE *out, cs_rows *rows, const char *key, long long num);
 /* Print list name of queries/ with filters (cs_list); an exit status.
  * FMT_JSON prints the object {"rows": [...]} (FMT_ROWS). */
 int cli_show(cs_ctx *ctx, const char *name, const char *const *filters, int fmt);
-/* s as a JSON string literal: valid JSON for any bytes (cli/format.c says
+/* s as a JSON string literal: valid JSON for any bytes (cli/escape.c says
  * how each character is written). */
 void cli_json_string(FILE *out, const char *s);
 /* s for a terminal or a log: control characters, invalid UTF-8 and the
@@ -214,6 +214,16 @@ void cli_json_string(FILE *out, const char *s);
  * JSON goes through these.  cli_text returns a malloc'd copy (NULL when out
  * of memory). */
 void cli_put_text(FILE *out, const char *s);
+/* Kept as they are by cli_esc_one: csv's line feed; html's tab, line feed and
+ * carriage return and the invisible characters of hidden() that are not
+ * controls (a browser shows them as text, and HTML allows them). */
+#define CLI_KEEP_LF 1
+#define CLI_KEEP_HTML 2
+#define CLI_KEEP_TAB 4   /* cli_put_lines: a tab too */
+/* The text-mode form of the character at s into buf (NUL-terminated, at
+ * most 15 bytes), keeping what keep says (CLI_KEEP_*); returns the bytes
+ * of s it stands for (cli/escape.c). */
+int cli_esc_one(const unsigned char *s, char buf[16], int keep);
 /* s as cli_put_text, but a line feed and a tab as themselves: a text of
  * many lines (a CREATE statement). */
 void cli_put_lines(FILE *out, const char *s);

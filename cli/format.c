@@ -1,5 +1,6 @@
-/* The one output formatter: any row cursor as table, csv, json, markdown or
- * an HTML table. */
+/* The one output formatter: any row cursor as table, box, csv, tsv, list,
+ * line, json, markdown or an HTML table; the text in it escaped by
+ * cli/escape.c. */
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -28,152 +29,6 @@ void cli_format_names(FILE *f)
 {
 	for (int i = 0; formats[i].name; i++)
 		fprintf(f, "%s%s", i ? (formats[i + 1].name ? ", " : " or ") : "", formats[i].name);
-}
-
-/* ---- escaping: the one place remote text is made safe to print ------------
- *
- * Text from the remote can hold anything a JSON string can.  Printed raw, a
- * newline would forge a row or a log line and an escape sequence would reach
- * the terminal.  Every printer goes through the functions below:
- *   - text (tables, logs, messages, the run line): C-style escapes.  \n, \r
- *     and \t; other C0 controls, DEL and each byte that is not valid UTF-8
- *     as \xNN; C1 controls and the invisible characters that move lines or
- *     reorder text (U+2028, U+2029, U+200E, U+200F, U+202A-U+202E,
- *     U+2066-U+2069, U+FEFF) as \uXXXX.  A backslash stays a backslash, so
- *     the text is for reading: --json gives the exact value.
- *   - csv: RFC 4180 quoting; a line feed stays inside a quoted field, as the
- *     RFC allows; everything else above is escaped as in text (CR too).
- *   - md: a line feed is <br>, '|' is \|, the rest as in text.
- *   - html: character references for & < > " '; the controls HTML does not
- *     allow (C0 but tab, line feed and carriage return; DEL; C1) and bytes
- *     that are not UTF-8 as in text.  A browser shows the rest as text.
- *   - json: always valid JSON: C0 controls, DEL, C1 and the invisible
- *     characters as \uXXXX; a byte that is not valid UTF-8 as \ufffd. */
-
-/* The code point of the UTF-8 sequence at s and its length in *len; -1 and
- * *len = 1 when s does not start a valid, shortest-form sequence. */
-static long utf8_next(const unsigned char *s, int *len)
-{
-	long cp;
-	int n, i;
-	*len = 1;
-	if (s[0] < 0x80)
-		return s[0];
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2, cp = s[0] & 0x1F;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3, cp = s[0] & 0x0F;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return -1;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return -1;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return -1;
-	*len = n;
-	return cp;
-}
-
-/* Whether code point cp is never printed as itself. */
-static int hidden(long cp)
-{
-	return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
-	       cp == 0x200E || cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) ||
-	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xFEFF;
-}
-
-/* Kept as they are by esc_one: csv's line feed; html's tab, line feed and
- * carriage return and the invisible characters of hidden() that are not
- * controls (a browser shows them as text, and HTML allows them). */
-#define KEEP_LF 1
-#define KEEP_HTML 2
-#define KEEP_TAB 4   /* cli_put_lines: a tab too */
-
-/* The text-mode form of the character at s into buf (NUL-terminated, at
- * most 15 bytes); returns the bytes of s it stands for. */
-static int esc_one(const unsigned char *s, char buf[16], int keep)
-{
-	int n;
-	long cp = utf8_next(s, &n);
-	if (cp < 0) {
-		snprintf(buf, 16, "\\x%02x", s[0]);
-	} else if (!hidden(cp) || ((keep & KEEP_LF) && cp == '\n') ||
-		   ((keep & KEEP_TAB) && cp == '\t') ||
-		   ((keep & KEEP_HTML) && (cp == '\n' || cp == '\r' || cp == '\t' || cp > 0x9F))) {
-		memcpy(buf, s, (size_t)n);
-		buf[n] = 0;
-	} else if (cp == '\n' || cp == '\r' || cp == '\t') {
-		snprintf(buf, 16, "\\%c", cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't');
-	} else if (cp < 0x80) {
-		snprintf(buf, 16, "\\x%02x", (unsigned)cp & 0xFF);
-	} else {
-		snprintf(buf, 16, "\\u%04x", (unsigned)cp & 0xFFFFF);
-	}
-	return n;
-}
-
-void cli_put_text(FILE *out, const char *s)
-{
-	char buf[16];
-	for (const unsigned char *p = (const unsigned char *)s; p && *p;)
-		p += esc_one(p, buf, 0), fputs(buf, out);
-}
-
-void cli_put_lines(FILE *out, const char *s)
-{
-	char buf[16];
-	for (const unsigned char *p = (const unsigned char *)s; p && *p;)
-		p += esc_one(p, buf, KEEP_LF | KEEP_TAB), fputs(buf, out);
-}
-
-char *cli_text(const char *s)
-{
-	size_t cap = 1, len = 0;
-	const unsigned char *p;
-	char buf[16], *out;
-	if (!s)
-		s = "";
-	for (p = (const unsigned char *)s; *p;)
-		p += esc_one(p, buf, 0), cap += strlen(buf);
-	if (!(out = malloc(cap)))
-		return NULL;
-	for (p = (const unsigned char *)s; *p;) {
-		p += esc_one(p, buf, 0);
-		memcpy(out + len, buf, strlen(buf));
-		len += strlen(buf);
-	}
-	out[len] = 0;
-	return out;
-}
-
-void cli_json_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		int n;
-		long cp = utf8_next(p, &n);
-		if (cp == '"' || cp == '\\')
-			fprintf(out, "\\%c", (int)cp);
-		else if (cp == '\n')
-			fputs("\\n", out);
-		else if (cp == '\t')
-			fputs("\\t", out);
-		else if (cp == '\r')
-			fputs("\\r", out);
-		else if (cp < 0)
-			fputs("\\ufffd", out);
-		else if (hidden(cp))
-			fprintf(out, "\\u%04lx", cp);
-		else
-			fwrite(p, 1, (size_t)n, out);
-		p += n;
-	}
-	fputc('"', out);
 }
 
 /* Whether t (a number's text from SQLite) is a JSON number: SQLite writes
@@ -207,20 +62,6 @@ static int json_number(const char *t)
 	return !*p;
 }
 
-void cli_html_escape(FILE *out, const char *s)
-{
-	char buf[16];
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		switch (*p) {
-		case '&': fputs("&amp;", out); p++; break;
-		case '<': fputs("&lt;", out); p++; break;
-		case '>': fputs("&gt;", out); p++; break;
-		case '"': fputs("&quot;", out); p++; break;
-		case '\'': fputs("&#39;", out); p++; break;
-		default: p += esc_one(p, buf, KEEP_HTML), fputs(buf, out);
-		}
-	}
-}
 
 static void csv_field(FILE *out, const char *s)
 {
@@ -233,7 +74,7 @@ static void csv_field(FILE *out, const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
 		if (*p == '"' && quote)
 			fputc('"', out);
-		p += esc_one(p, buf, KEEP_LF);
+		p += cli_esc_one(p, buf, CLI_KEEP_LF);
 		fputs(buf, out);
 	}
 	if (quote)
@@ -251,7 +92,7 @@ static void md_field(FILE *out, const char *s)
 			fputs("<br>", out);
 			p++;
 		} else {
-			p += esc_one(p, buf, 0);
+			p += cli_esc_one(p, buf, 0);
 			fputs(buf, out);
 		}
 	}
@@ -403,7 +244,7 @@ static void tsv_field(FILE *out, const char *s)
 			fputs("\\\\", out);
 			p++;
 		} else {
-			p += esc_one(p, buf, 0);
+			p += cli_esc_one(p, buf, 0);
 			fputs(buf, out);
 		}
 	}
@@ -603,25 +444,6 @@ int cli_print_object(FILE *out, cs_rows *r, const char *key, long long num)
 	char n[24];
 	snprintf(n, sizeof n, "%lld", num);
 	return print_rows(out, r, &po, key, n);
-}
-
-/* ---- errors ------------------------------------------------------------ */
-
-int cli_exit(int rc)
-{
-	switch (rc) {
-	case CS_OK: return EXIT_OK;
-	case CS_EINVAL: return EXIT_USAGE;
-	case CS_EREFUSED: return EXIT_REFUSED;
-	default: return EXIT_ERR;
-	}
-}
-
-/* Errors and notices quote remote text: escaped (cli_put_text), or JSON
- * (cli/out.c). */
-int cli_fail(cs_ctx *ctx, int rc)
-{
-	return cli_error_usage(cli_exit(rc), cli_code(rc), cs_errmsg(ctx), NULL);
 }
 
 /* ---- lists ------------------------------------------------------------- */

@@ -225,3 +225,22 @@ void cli_notice(const char *msg, void *arg)
 	cli_put_text(stderr, msg);
 	fputc('\n', stderr);
 }
+
+/* ---- errors ------------------------------------------------------------ */
+
+int cli_exit(int rc)
+{
+	switch (rc) {
+	case CS_OK: return EXIT_OK;
+	case CS_EINVAL: return EXIT_USAGE;
+	case CS_EREFUSED: return EXIT_REFUSED;
+	default: return EXIT_ERR;
+	}
+}
+
+/* Errors and notices quote remote text: escaped (cli_put_text), or JSON
+ * (cli/out.c). */
+int cli_fail(cs_ctx *ctx, int rc)
+{
+	return cli_error_usage(cli_exit(rc), cli_code(rc), cs_errmsg(ctx), NULL);
+}
