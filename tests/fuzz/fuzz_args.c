@@ -112,6 +112,27 @@ static int in_argv(const char *p, char **argv, int n)
 	return 0;
 }
 
+/* A -C after another is joined to it ("A/B", cli/main.c): d, in the
+ * parsed cli's own dirbuf, ends with "/" and a relative -C value of argv
+ * (a word after -C, or the rest of a "-CDIR" or "-C=DIR" word). */
+static int joined_dir(const char *d, char **argv, int n)
+{
+	size_t dl = strlen(d);
+	for (int i = 1; i < n; i++)
+		for (int skip = 0; skip <= 3; skip += skip ? 1 : 2) {
+			/* the word after -C (0), or in "-CDIR" (2), "-C=DIR" (3) */
+			const char *v = argv[i] + skip;
+			size_t vl;
+			if (skip && (strncmp(argv[i], "-C", 2) || !argv[i][2] ||
+				     (skip == 3 && argv[i][2] != '=')))
+				continue;
+			vl = strlen(v);
+			if (v[0] != '/' && dl > vl && d[dl - vl - 1] == '/' && !strcmp(d + dl - vl, v))
+				return 1;
+		}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *argv[MAXARGS + 2], *err = NULL;
@@ -178,7 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FUZZ_CHECK(c.nmulti[k] >= 1 && c.nmulti[k] <= CLI_MAXARG, "%s given %d times",
 					   o->name, c.nmulti[k]);
 		}
-		FUZZ_CHECK(!c.dir || in_argv(c.dir, argv, argc), "-C not from argv");
+		FUZZ_CHECK(!c.dir || in_argv(c.dir, argv, argc) ||
+			   (c.dir == c.dirbuf && joined_dir(c.dir, argv, argc)),
+			   "-C neither from argv nor joined from it: '%s'", c.dir);
 		FUZZ_CHECK(!c.server || in_argv(c.server, argv, argc), "--server not from argv");
 		FUZZ_CHECK(!c.db || in_argv(c.db, argv, argc), "--db not from argv");
 	}
