@@ -1,44 +1,12 @@
 /* query and schema: the mirror read as the sqlite3 shell reads it (output
  * modes, -noheader, -nullvalue, SQL from a file or standard input, bound
  * parameters, .schema), on the engine's read-only connection. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
 #define SQL_MAX (16 << 20)   /* bytes of SQL read from a file or stdin */
-
-/* The whole of f as a string in *out (malloc'd); what went wrong in why. */
-static int read_sql(FILE *f, char **out, const char **why)
-{
-	size_t len = 0, cap = 0;
-	char *buf = NULL;
-	*out = NULL;
-	for (;;) {
-		size_t n;
-		if (len + 4096 + 1 > cap) {
-			char *nb;
-			cap = cap ? cap * 2 : 8192;
-			if (!(nb = realloc(buf, cap)))
-				return free(buf), *why = "out of memory", -1;
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (len > SQL_MAX)
-			return free(buf), *why = "more than 16 MiB of SQL", -1;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f))
-		return free(buf), *why = strerror(errno), -1;
-	buf[len] = 0;
-	if (strlen(buf) != len)
-		return free(buf), *why = "the SQL holds a NUL byte", -1;
-	*out = buf;
-	return 0;
-}
 
 static const cli_opt query_opts[] = {
 	{"--format", 'F', "FMT", "output format (default table; json with --json)"},
@@ -93,22 +61,18 @@ static int run_query(cli *c)
 	if (!file && strcmp(c->args[0], "-"))
 		sql = strdup(c->args[0]);
 	else {
-		const char *path = file ? file : "-", *why = NULL;
-		FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-		if (!f) {
-			rc = cli_error(EXIT_USAGE, "invalid", "cannot read '%s': %s", path,
-				       strerror(errno));
+		const char *path = file ? file : "-";
+		char err[512];
+		size_t len;
+		if (cli_read_input(path, SQL_MAX, &sql, &len, err, sizeof err)) {
+			rc = cli_error(EXIT_USAGE, "invalid", "cannot read SQL: %s", err);
 			goto done;
 		}
-		if (read_sql(f, &sql, &why)) {
-			rc = cli_error(EXIT_USAGE, "invalid", "cannot read SQL from '%s': %s", path,
-				       why);
-			if (f != stdin)
-				fclose(f);
+		if (strlen(sql) != len) {
+			rc = cli_error(EXIT_USAGE, "invalid", "cannot read SQL from '%s': the SQL holds a"
+				       " NUL byte", path);
 			goto done;
 		}
-		if (f != stdin)
-			fclose(f);
 	}
 	if (!sql) {
 		rc = cli_error(EXIT_ERR, "error", "out of memory");
