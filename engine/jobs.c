@@ -538,7 +538,7 @@ void cs_job_ids_free(char **ids, int n)
 
 int cs_job_record(cs_ctx *ctx, char **out, const char *id)
 {
-	char *t = NULL;
+	char *t = NULL, *full = NULL;
 	cJSON *o = NULL, *idv;
 	sbuf b = {0};
 	int rc;
@@ -546,10 +546,17 @@ int cs_job_record(cs_ctx *ctx, char **out, const char *id)
 	*out = NULL;
 	if (!id || !*id)
 		return ctx_err(ctx, CS_EINVAL, "missing job id");
-	if ((rc = db_text(ctx, &t, "SELECT json FROM jobs WHERE id=:a", id)))
+	/* A unique prefix stands for its id, as in job_op. */
+	if ((rc = cs_id_resolve(ctx, "job", id, &full)))
 		return rc;
-	if (!t)
-		return ctx_err(ctx, CS_ENOTFOUND, "no job '%s'", id);
+	if (full)
+		id = full;
+	if ((rc = db_text(ctx, &t, "SELECT json FROM jobs WHERE id=:a", id)))
+		goto done;
+	if (!t) {
+		rc = ctx_err(ctx, CS_ENOTFOUND, "no job '%s'", id);
+		goto done;
+	}
 	if (!(o = values_exact_parse(t)) || !cJSON_IsObject(o)) {
 		rc = ctx_err(ctx, CS_ERROR, "job '%s': its record does not parse", id);
 		goto done;
@@ -568,6 +575,7 @@ done:
 	sb_free(&b);
 	cJSON_Delete(o);
 	free(t);
+	free(full);
 	return rc;
 }
 

@@ -106,7 +106,11 @@ expect_rc 0 cs "${A[@]}" query "SELECT status FROM jobs WHERE id='xyzw0001'" --f
 git --git-dir="$T/r.git" show HEAD:coordination/jobs.json | python3 -c '
 import json, sys; j = {x["id"]: x for x in json.load(sys.stdin)["jobs"]}
 assert j["xyzw0001"]["status"] == "cancelled", j["xyzw0001"]' || fail "the remote's record"
-ok "a unique prefix of 4+ characters names the job (the decision and the remote use the whole id)"
+expect_rc 0 cs "${A[@]}" --json job show xyzw
+python3 -c 'import json, sys; assert json.loads(sys.argv[1])["id"] == "xyzw0001"' "$OUT" || fail "job show xyzw: $OUT"
+run_err cs "${A[@]}" job show abcd
+[ $RC = 2 ] && grep -q "ambiguous" "$T/err" || fail "job show, ambiguous prefix: $RC $(cat "$T/err")"
+ok "a unique prefix of 4+ characters names the job (the decision and the remote use the whole id; job show too)"
 run_err cs "${A[@]}" job cancel abcd
 [ $RC = 2 ] && grep -q "ambiguous" "$T/err" && grep -q abcd1234 "$T/err" && grep -q abcd5678 "$T/err" ||
   fail "ambiguous prefix: $RC $(cat "$T/err")"

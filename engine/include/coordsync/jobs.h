@@ -32,8 +32,8 @@ int cs_job_add_batch(cs_ctx *ctx, char ***ids_out, int *n_out, const char *text,
 void cs_job_ids_free(char **ids, int n);   /* NULL-safe */
 /* The record of job id as the mirror holds it (the file's record, as
  * imported: every field, --set ones too), as one line of JSON with "id"
- * first; malloc'd into *out (free() it).  CS_ENOTFOUND when there is no
- * such job. */
+ * first; malloc'd into *out (free() it).  id may be a unique prefix
+ * (cs_id_resolve).  CS_ENOTFOUND when there is no such job. */
 int cs_job_record(cs_ctx *ctx, char **out, const char *id);
 /* Claim the next queued job for this server.  *id_out as for cs_job_add;
  * CS_EREFUSED when nothing is queued, or while another server still holds
