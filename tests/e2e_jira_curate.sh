@@ -4,7 +4,7 @@
 # did, and each run twice leaves the stand-in's writes and the remote's head
 # as they were after the first run.
 . "${TESTS_DIR:-$(dirname "$0")}/lib.sh"
-. "${TESTS_DIR:-$(dirname "$0")}/jiralib.sh"   # start_standin, ctl
+. "${TESTS_DIR:-$(dirname "$0")}/jiralib.sh"   # start_standin, ctl, jira_clone
 st() { ctl "$J" /_standin/state | python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"; }
 issue() { st "[i for i in s['issues'] if i['key'] == '$1'][0]$2"; }
 edit() { ctl "$J" /_standin/edit "$1" >/dev/null; }
@@ -27,11 +27,7 @@ J=$BASE
 mkremote r
 cs init "$T/r.git" "$T/a" --server build1 >/dev/null
 A=(-C "$T/a")
-git -C "$T/a" config coordsync.jira.url "$J"
-git -C "$T/a" config coordsync.jira.project VNF
-git -C "$T/a" config coordsync.jira.board 1
-git -C "$T/a" config coordsync.jira.user alice@example.invalid
-git -C "$T/a" config coordsync.jira.tokenfile "$T/token"
+jira_clone "$T/a" "$J"
 
 cat >"$T/tickets.json" <<'EOF'
 {"tickets": [
